@@ -1,0 +1,82 @@
+//! Finding the daemon, or starting it: the client re-runs its own binary as
+//! `pmtui daemon` (no fork after the runtime started), detached, with its output appended to
+//! `daemon.log`, and waits until the socket answers with a hello.
+
+use crate::{Client, ClientError};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Connects to the daemon of `home`, starting `exe daemon` when none answers.
+pub async fn connect_or_start(home: &Path, exe: &Path) -> Result<Client, ClientError> {
+    let socket = home.join("pmtui.sock");
+    if let Ok(client) = Client::connect(&socket).await {
+        return Ok(client);
+    }
+    std::fs::create_dir_all(home).map_err(ClientError::Spawn)?;
+    let log_path = home.join("daemon.log");
+    let mut child = spawn_daemon(home, exe, &log_path)?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut respawns = 0;
+    loop {
+        match Client::connect(&socket).await {
+            Ok(client) => return Ok(client),
+            Err(ClientError::Daemon { kind, message }) => {
+                return Err(ClientError::Daemon { kind, message });
+            }
+            Err(_) if Instant::now() < deadline => {}
+            Err(_) => {
+                return Err(ClientError::StartTimeout {
+                    seconds: START_TIMEOUT.as_secs(),
+                    log: log_path.display().to_string(),
+                });
+            }
+        }
+        // The daemon we started may have lost a race with another one that is now exiting.
+        if let Ok(Some(_)) = child.try_wait()
+            && respawns < 3
+            && daemon_pid(home).is_none()
+        {
+            respawns += 1;
+            child = spawn_daemon(home, exe, &log_path)?;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn spawn_daemon(
+    home: &Path,
+    exe: &Path,
+    log_path: &Path,
+) -> Result<std::process::Child, ClientError> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(ClientError::Spawn)?;
+    let err_log = log.try_clone().map_err(ClientError::Spawn)?;
+    Command::new(exe)
+        .arg("daemon")
+        .env("PMTUI_HOME", home)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err_log)
+        .spawn()
+        .map_err(ClientError::Spawn)
+}
+
+/// The pid of the daemon of `home`, if one holds its pid file.
+pub fn daemon_pid(home: &Path) -> Option<u32> {
+    let file = std::fs::File::open(home.join("daemon.pid")).ok()?;
+    // A daemon holds the lock for its whole life: a lockable file is stale.
+    if file.try_lock_shared().is_ok() {
+        return None;
+    }
+    std::fs::read_to_string(home.join("daemon.pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}

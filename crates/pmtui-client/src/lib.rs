@@ -1,0 +1,11 @@
+//! pmtui's client, used by the CLI and the TUI: one connection to the daemon that carries
+//! requests (answered by id, in any order) and, once subscribed, events. When no daemon
+//! answers, `connect_or_start` starts one detached and waits for its hello.
+
+mod autostart;
+mod client;
+mod error;
+
+pub use autostart::{connect_or_start, daemon_pid};
+pub use client::Client;
+pub use error::ClientError;

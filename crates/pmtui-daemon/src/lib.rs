@@ -1,0 +1,84 @@
+//! pmtui's daemon: it owns the state directory, serves the socket, keeps the supervisor's
+//! table on disk, and turns signals into graceful shutdowns.
+
+mod error;
+mod lock;
+pub mod paths;
+mod persist;
+mod server;
+mod session;
+
+pub use error::DaemonError;
+pub use paths::Paths;
+
+use pmtui_supervisor::{Supervisor, SupervisorConfig};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// How the daemon is asked to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Keep running.
+    No,
+    /// A signal: stop the processes, keep them on record for the next daemon.
+    Graceful,
+    /// `pmtui kill`: stop and forget every process (pm2's `kill`).
+    Kill,
+}
+
+/// Everything a session needs.
+pub(crate) struct Daemon {
+    pub paths: Paths,
+    pub supervisor: Supervisor,
+    pub started: std::time::Instant,
+    pub shutdown: watch::Sender<Shutdown>,
+}
+
+/// Runs the daemon in the current thread until it is told to stop.
+pub fn run(paths: Paths) -> Result<(), DaemonError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| DaemonError::Io {
+            about: "cannot start the runtime".into(),
+            source,
+        })?;
+    runtime.block_on(serve(paths))
+}
+
+async fn serve(paths: Paths) -> Result<(), DaemonError> {
+    paths.create_dirs()?;
+    let _lock = lock::DaemonLock::acquire(&paths)?;
+    // Leave the caller's session so closing its terminal does not reach us.
+    let _ = nix::unistd::setsid();
+    let supervisor = Supervisor::new(SupervisorConfig::new(paths.home.clone()));
+    let records = persist::load_all(&paths);
+    let ended = supervisor.end_leftovers(&records).await;
+    if ended > 0 {
+        tracing::info!(ended, "ended processes of an earlier daemon");
+    }
+    let restored = supervisor.restore(records, true).await;
+    tracing::info!(count = restored.len(), "restored processes");
+    let (shutdown, shutdown_rx) = watch::channel(Shutdown::No);
+    let daemon = Arc::new(Daemon {
+        paths,
+        supervisor,
+        started: std::time::Instant::now(),
+        shutdown,
+    });
+    let persister = tokio::spawn(persist::run(Arc::clone(&daemon)));
+    let listener = server::bind(&daemon.paths)?;
+    tracing::info!(pid = std::process::id(), home = %daemon.paths.home.display(), "daemon ready");
+    let mode = server::accept_until_shutdown(Arc::clone(&daemon), listener, shutdown_rx).await;
+    tracing::info!(?mode, "shutting down");
+    let _ = std::fs::remove_file(&daemon.paths.socket);
+    match mode {
+        Shutdown::Kill => {
+            let _ = daemon.supervisor.delete(&["all".to_string()]).await;
+        }
+        _ => daemon.supervisor.shutdown().await,
+    }
+    persister.abort();
+    persist::write_all(&daemon.paths, &daemon.supervisor);
+    Ok(())
+}

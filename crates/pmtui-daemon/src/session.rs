@@ -1,0 +1,284 @@
+//! One client connection: a hello, then requests answered in any order (each runs in its
+//! own task, so a slow stop does not hold up a `ls` on the same connection) and, once
+//! subscribed, events and log lines pushed as they happen. Garbage, oversized frames or a
+//! wrong protocol version end this connection only.
+
+use crate::{Daemon, Shutdown};
+use futures_util::{SinkExt, StreamExt};
+use pmtui_proto::codec::{self, frame_codec};
+use pmtui_proto::{
+    ClientFrame, ErrorKind, Event, HelloReply, LogLine, PROTOCOL_VERSION, Request, Response,
+    ServerFrame,
+};
+use pmtui_supervisor::SupervisorError;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UnixStream;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::codec::Framed;
+
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a request task hands back to the session.
+/// A reply, and the stream to install once it is sent (so nothing precedes the snapshot).
+struct Outgoing {
+    frame: ServerFrame,
+    then: Option<Install>,
+}
+
+enum Install {
+    Events(broadcast::Receiver<Event>),
+    Logs(Follow),
+}
+
+type Follow = (
+    broadcast::Receiver<LogLine>,
+    HashMap<u32, u64>,
+    Option<Vec<u32>>,
+);
+
+pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
+    let mut framed = Framed::new(stream, frame_codec());
+    if !handshake(&mut framed).await {
+        return;
+    }
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outgoing>();
+    let mut events: Option<broadcast::Receiver<Event>> = None;
+    let mut follow: Option<Follow> = None;
+    loop {
+        tokio::select! {
+            incoming = framed.next() => {
+                let bytes = match incoming {
+                    Some(Ok(bytes)) => bytes,
+                    Some(Err(err)) => {
+                        tracing::debug!(%err, "dropping a client: bad frame");
+                        let _ = send(&mut framed, &protocol_error(format!("bad frame: {err}"))).await;
+                        return;
+                    }
+                    None => return,
+                };
+                match codec::decode::<ClientFrame>(&bytes) {
+                    Ok(ClientFrame::Request { id, request }) => {
+                        tokio::spawn(handle(Arc::clone(&daemon), id, request, out_tx.clone()));
+                    }
+                    Ok(ClientFrame::Hello(_)) => {}
+                    Err(err) => {
+                        let _ = send(&mut framed, &protocol_error(format!("cannot read request: {err}"))).await;
+                        return;
+                    }
+                }
+            }
+            Some(out) = out_rx.recv() => {
+                if send(&mut framed, &out.frame).await.is_err() {
+                    return;
+                }
+                match out.then {
+                    Some(Install::Events(rx)) => events = Some(rx),
+                    Some(Install::Logs(f)) => follow = Some(f),
+                    None => {}
+                }
+            }
+            event = recv_event(&mut events) => match event {
+                Ok(event) => if send(&mut framed, &ServerFrame::Event(event)).await.is_err() { return },
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Too slow to keep up: start again from a fresh snapshot.
+                    let (seq, processes, rx) = daemon.supervisor.subscribe();
+                    events = Some(rx);
+                    let frame = ServerFrame::Reply { id: 0, response: Response::Subscribed { seq, processes } };
+                    if send(&mut framed, &frame).await.is_err() { return }
+                }
+                Err(broadcast::error::RecvError::Closed) => events = None,
+            },
+            line = recv_line(&mut follow) => match line {
+                Ok(line) => {
+                    let Some((_, after, ids)) = &mut follow else { continue };
+                    if ids.as_ref().is_some_and(|ids| !ids.contains(&line.id)) {
+                        continue;
+                    }
+                    if after.get(&line.id).is_some_and(|seen| line.seq <= *seen) {
+                        continue;
+                    }
+                    let event = Event { seq: 0, kind: pmtui_proto::EventKind::Log { line } };
+                    if send(&mut framed, &ServerFrame::Event(event)).await.is_err() { return }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, "a log follower fell behind");
+                }
+                Err(broadcast::error::RecvError::Closed) => follow = None,
+            },
+        }
+    }
+}
+
+async fn recv_event(
+    rx: &mut Option<broadcast::Receiver<Event>>,
+) -> Result<Event, broadcast::error::RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_line(follow: &mut Option<Follow>) -> Result<LogLine, broadcast::error::RecvError> {
+    match follow {
+        Some((rx, _, _)) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn handshake(
+    framed: &mut Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>,
+) -> bool {
+    let first = match tokio::time::timeout(HELLO_TIMEOUT, framed.next()).await {
+        Ok(Some(Ok(bytes))) => bytes,
+        _ => return false,
+    };
+    match codec::decode::<ClientFrame>(&first) {
+        Ok(ClientFrame::Hello(hello)) if hello.protocol == PROTOCOL_VERSION => {
+            let reply = HelloReply {
+                protocol: PROTOCOL_VERSION,
+                version: pmtui_proto::VERSION.to_string(),
+                pid: std::process::id(),
+            };
+            send(framed, &ServerFrame::Hello(reply)).await.is_ok()
+        }
+        Ok(ClientFrame::Hello(hello)) => {
+            let message = format!(
+                "protocol version mismatch: daemon speaks {PROTOCOL_VERSION}, client speaks {}; run `pmtui kill` and retry",
+                hello.protocol
+            );
+            let _ = send(framed, &protocol_error(message)).await;
+            false
+        }
+        _ => {
+            let _ = send(
+                framed,
+                &protocol_error("the first frame must be a hello".into()),
+            )
+            .await;
+            false
+        }
+    }
+}
+
+fn protocol_error(message: String) -> ServerFrame {
+    ServerFrame::Reply {
+        id: 0,
+        response: Response::error(ErrorKind::Protocol, message),
+    }
+}
+
+async fn send(
+    framed: &mut Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>,
+    frame: &ServerFrame,
+) -> Result<(), ()> {
+    let bytes = codec::encode(frame).map_err(|_| ())?;
+    framed.send(bytes).await.map_err(|_| ())
+}
+
+fn failure(err: SupervisorError) -> Response {
+    Response::error(err.kind(), err.to_string())
+}
+
+async fn handle(
+    daemon: Arc<Daemon>,
+    id: u64,
+    request: Request,
+    out: mpsc::UnboundedSender<Outgoing>,
+) {
+    let (response, then) = respond(&daemon, request).await;
+    let _ = out.send(Outgoing {
+        frame: ServerFrame::Reply { id, response },
+        then,
+    });
+}
+
+async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install>) {
+    let supervisor = &daemon.supervisor;
+    let processes = |r: Result<Vec<pmtui_proto::ProcessInfo>, SupervisorError>| match r {
+        Ok(processes) => Response::Processes { processes },
+        Err(err) => failure(err),
+    };
+    let response = match request {
+        Request::Ping => Response::Pong {
+            version: pmtui_proto::VERSION.to_string(),
+            pid: std::process::id(),
+            home: daemon.paths.home.display().to_string(),
+            uptime_ms: daemon.started.elapsed().as_millis() as u64,
+            processes: supervisor.list().len(),
+        },
+        Request::Start {
+            spec,
+            force,
+            update_env,
+        } => match supervisor.start(*spec, force, update_env).await {
+            Ok(outcome) => Response::Started {
+                started: outcome.started,
+                restarted: outcome.restarted,
+            },
+            Err(err) => failure(err),
+        },
+        Request::Stop { targets } => processes(supervisor.stop(&targets).await),
+        Request::Restart { targets, env } => processes(supervisor.restart(&targets, env).await),
+        Request::Delete { targets } => processes(supervisor.delete(&targets).await),
+        Request::Reset { targets } => processes(supervisor.reset(&targets).await),
+        Request::Signal { signal, targets } => {
+            processes(supervisor.signal(&signal, &targets).await)
+        }
+        Request::List => Response::Processes {
+            processes: supervisor.list(),
+        },
+        Request::Describe { targets } => match supervisor.describe(&targets) {
+            Ok(details) => Response::Details { details },
+            Err(err) => failure(err),
+        },
+        Request::Save { force } => crate::persist::save_dump(daemon, force),
+        Request::Resurrect => crate::persist::resurrect(daemon).await,
+        Request::Flush { targets } => match supervisor.flush(&targets) {
+            Ok(n) => Response::Done {
+                message: format!("flushed the logs of {n} process(es)"),
+            },
+            Err(err) => failure(err),
+        },
+        Request::ReloadLogs => {
+            let n = supervisor.reload_logs();
+            Response::Done {
+                message: format!("reopened the logs of {n} process(es)"),
+            }
+        }
+        Request::Logs {
+            targets,
+            lines,
+            follow,
+        } => match supervisor.logs(&targets, lines, None) {
+            Ok(snapshot) => {
+                let then =
+                    follow.then(|| Install::Logs((snapshot.rx, snapshot.after, snapshot.ids)));
+                return (
+                    Response::LogLines {
+                        lines: snapshot.lines,
+                    },
+                    then,
+                );
+            }
+            Err(err) => failure(err),
+        },
+        Request::Subscribe => {
+            let (seq, processes, rx) = supervisor.subscribe();
+            return (
+                Response::Subscribed { seq, processes },
+                Some(Install::Events(rx)),
+            );
+        }
+        Request::Kill => {
+            // Everything is stopped before the reply, so `pmtui kill` returning means it is done.
+            let _ = supervisor.delete(&["all".to_string()]).await;
+            let _ = daemon.shutdown.send(Shutdown::Kill);
+            Response::Done {
+                message: "every process stopped; daemon exiting".into(),
+            }
+        }
+    };
+    (response, None)
+}

@@ -1,0 +1,45 @@
+//! Events the daemon pushes to subscribed clients: process changes and log lines, each with
+//! a sequence number so a client can tell it missed nothing.
+
+use crate::{ExitRecord, ProcessId, ProcessInfo};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A process was added or changed; the full new row.
+    Process { process: ProcessInfo },
+    /// A process was deleted.
+    Removed { id: ProcessId },
+    /// A process exited (before any restart).
+    Exit { id: ProcessId, record: ExitRecord },
+    /// A line a process wrote.
+    Log { line: LogLine },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStream {
+    Out,
+    Err,
+}
+
+/// One line of a process's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub id: ProcessId,
+    pub name: String,
+    pub stream: LogStream,
+    /// Per-process sequence number: strictly increasing, so a follower can drop duplicates.
+    pub seq: u64,
+    /// When the daemon read it (ms since the Unix epoch).
+    pub at: u64,
+    pub text: String,
+}

@@ -1,0 +1,70 @@
+//! What the daemon observes about a process: the rows of `ls` (`ProcessInfo`) and the
+//! fuller record of `describe` (`ProcessDetail`).
+
+use crate::{ProcessId, ProcessSpec, ProcessStatus};
+use serde::{Deserialize, Serialize};
+
+/// One row of `ls --json`. The field names are a public contract (documented in the README).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub id: ProcessId,
+    pub name: String,
+    pub namespace: String,
+    /// Index among the processes sharing this name (pm2's `NODE_APP_INSTANCE`).
+    pub instance: u32,
+    pub status: ProcessStatus,
+    /// Main pid, `None` when nothing runs.
+    pub pid: Option<u32>,
+    /// Times the process was started again after its first start.
+    pub restarts: u32,
+    /// Restarts counted as unstable in the current crash-loop window.
+    pub unstable_restarts: u32,
+    /// Time since the current run started; 0 when not running.
+    pub uptime_ms: u64,
+    /// CPU of the whole process tree, percent of one core.
+    pub cpu: f64,
+    /// Resident memory of the whole process tree, bytes.
+    pub memory: u64,
+    pub exit_code: Option<i32>,
+    pub exit_signal: Option<String>,
+    /// When the process was added (ms since the Unix epoch).
+    pub created_at: u64,
+    /// When the current or last run started (ms since the Unix epoch).
+    pub started_at: Option<u64>,
+    /// When a `waiting restart` process is due to start (ms since the Unix epoch).
+    pub next_restart_at: Option<u64>,
+    /// Why the process is in its status, when that is not obvious (crash loop, spawn error…).
+    pub status_reason: Option<String>,
+    /// The command line that runs, for display.
+    pub command: String,
+}
+
+/// One exit of a process, kept in its restart history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExitRecord {
+    /// When it exited (ms since the Unix epoch).
+    pub at: u64,
+    pub pid: u32,
+    pub exit_code: Option<i32>,
+    pub exit_signal: Option<String>,
+    pub uptime_ms: u64,
+    /// Why it ended: `exit`, `signal`, `stop`, `restart`, `crash loop`, `memory limit`, …
+    pub reason: String,
+    /// What happened next: `restart`, `stopped`, `errored`.
+    pub outcome: String,
+    /// The last lines it wrote to stderr before it died.
+    pub last_stderr: Vec<String>,
+}
+
+/// Everything known about one process: `describe`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessDetail {
+    #[serde(flatten)]
+    pub info: ProcessInfo,
+    pub spec: ProcessSpec,
+    /// The environment the child actually receives, pmtui's variables included.
+    pub env: std::collections::BTreeMap<String, String>,
+    pub out_log: Option<String>,
+    pub err_log: Option<String>,
+    pub history: Vec<ExitRecord>,
+}

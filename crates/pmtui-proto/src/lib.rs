@@ -1,0 +1,37 @@
+//! pmtui's shared vocabulary: what a process should be (`ProcessSpec`), what it is
+//! (`ProcessInfo`, `ProcessStatus`), what clients ask (`Request`) and hear (`Response`,
+//! `Event`), and the length-prefixed JSON frames that carry them. No I/O beyond the codec.
+
+pub mod codec;
+pub mod error;
+pub mod event;
+pub mod info;
+pub mod request;
+pub mod response;
+pub mod spec;
+pub mod status;
+
+pub use codec::{ClientFrame, Hello, HelloReply, MAX_FRAME_LEN, PROTOCOL_VERSION, ServerFrame};
+pub use error::ProtoError;
+pub use event::{Event, EventKind, LogLine, LogStream};
+pub use info::{ExitRecord, ProcessDetail, ProcessInfo};
+pub use request::Request;
+pub use response::{ErrorKind, Response};
+pub use spec::{
+    Backoff, BackoffKind, LogFormat, LogOptions, ProcessSpec, RestartMode, RestartPolicy,
+};
+pub use status::ProcessStatus;
+
+/// A process's id: unique within one daemon, pm2's `pm_id`.
+pub type ProcessId = u32;
+
+/// The version of pmtui that built this crate, shown by `ping` and the hello.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Milliseconds since the Unix epoch, the unit of every timestamp on the wire.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,74 @@
+//! What a client can ask the daemon. Targets are strings resolved by the daemon the way
+//! pm2 resolves them: `all`, an id, a name, a namespace, or `/regex/` on names.
+
+use crate::ProcessSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    Ping,
+    /// Start a new process (or instances), or restart the existing one of that name.
+    Start {
+        spec: Box<ProcessSpec>,
+        /// Start a duplicate even if the name exists.
+        #[serde(default)]
+        force: bool,
+        /// When restarting an existing process, take the new spec's environment.
+        #[serde(default)]
+        update_env: bool,
+    },
+    Stop {
+        targets: Vec<String>,
+    },
+    Restart {
+        targets: Vec<String>,
+        /// A new environment to apply (`--update-env`); `None` keeps the stored one.
+        #[serde(default)]
+        env: Option<BTreeMap<String, String>>,
+    },
+    Delete {
+        targets: Vec<String>,
+    },
+    /// Zero the restart counters.
+    Reset {
+        targets: Vec<String>,
+    },
+    /// Send a signal (by name, e.g. `SIGUSR1`) to the main pid of each target.
+    Signal {
+        signal: String,
+        targets: Vec<String>,
+    },
+    List,
+    Describe {
+        targets: Vec<String>,
+    },
+    /// Write `dump.json` with every process, stopped ones included.
+    Save {
+        #[serde(default)]
+        force: bool,
+    },
+    /// Start what `dump.json` holds, skipping names that already exist.
+    Resurrect,
+    /// Empty the log files of the targets (all when empty).
+    Flush {
+        #[serde(default)]
+        targets: Vec<String>,
+    },
+    /// Reopen every log file (after an external logrotate).
+    ReloadLogs,
+    /// Recent lines from memory, then (with `follow`) live lines as events.
+    Logs {
+        #[serde(default)]
+        targets: Vec<String>,
+        #[serde(default)]
+        lines: usize,
+        #[serde(default)]
+        follow: bool,
+    },
+    /// Stream process events on this connection; replies first with a snapshot.
+    Subscribe,
+    /// Stop every process and end the daemon.
+    Kill,
+}

@@ -1,0 +1,76 @@
+//! The daemon's replies. Errors carry a kind a script can branch on and a message a
+//! person can act on.
+
+use crate::{LogLine, ProcessDetail, ProcessInfo};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Pong {
+        version: String,
+        pid: u32,
+        home: String,
+        uptime_ms: u64,
+        processes: usize,
+    },
+    /// The processes a request acted on, or the whole list.
+    Processes {
+        processes: Vec<ProcessInfo>,
+    },
+    /// The outcome of `start`: what was started and what was restarted.
+    Started {
+        started: Vec<ProcessInfo>,
+        restarted: Vec<ProcessInfo>,
+    },
+    Details {
+        details: Vec<ProcessDetail>,
+    },
+    /// Lines from the in-memory rings; with `follow`, `Log` events come after.
+    LogLines {
+        lines: Vec<LogLine>,
+    },
+    /// A subscription began: the state at the moment of subscribing and its sequence.
+    Subscribed {
+        seq: u64,
+        processes: Vec<ProcessInfo>,
+    },
+    Saved {
+        path: String,
+        count: usize,
+    },
+    Done {
+        message: String,
+    },
+    Error {
+        kind: ErrorKind,
+        message: String,
+    },
+}
+
+impl Response {
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self::Error {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A target matched no process.
+    UnknownProcess,
+    /// The name is already used (and `--force` was not given).
+    NameTaken,
+    /// The request made no sense (bad signal name, empty spec…).
+    BadRequest,
+    /// The process could not be started.
+    Spawn,
+    /// The daemon could not read or write its files.
+    Io,
+    /// The frame could not be understood.
+    Protocol,
+    Internal,
+}

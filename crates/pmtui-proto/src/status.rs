@@ -1,0 +1,44 @@
+//! pm2's process statuses, spelled as pm2 spells them on the wire and in `ls`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProcessStatus {
+    #[serde(rename = "launching")]
+    Launching,
+    #[serde(rename = "online")]
+    Online,
+    #[serde(rename = "stopping")]
+    Stopping,
+    #[serde(rename = "stopped")]
+    Stopped,
+    #[serde(rename = "waiting restart")]
+    WaitingRestart,
+    #[serde(rename = "errored")]
+    Errored,
+}
+
+impl ProcessStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Launching => "launching",
+            Self::Online => "online",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+            Self::WaitingRestart => "waiting restart",
+            Self::Errored => "errored",
+        }
+    }
+
+    /// True while a child process exists (or is about to, for `launching`).
+    pub fn is_running(self) -> bool {
+        matches!(self, Self::Launching | Self::Online | Self::Stopping)
+    }
+}
+
+impl fmt::Display for ProcessStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,56 @@
+//! Settings the daemon hands the supervisor: where files go and the global defaults.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct SupervisorConfig {
+    /// The state directory (`$PMTUI_HOME`).
+    pub home: PathBuf,
+    /// Default rotation size of log files, bytes.
+    pub log_max_size: u64,
+    /// Default number of rotated log files kept.
+    pub log_max_files: u32,
+    /// Default gzip of rotated log files.
+    pub log_compress: bool,
+    /// Bytes of recent output kept in memory per process.
+    pub log_ring_bytes: usize,
+}
+
+impl SupervisorConfig {
+    pub fn new(home: PathBuf) -> Self {
+        Self {
+            home,
+            log_max_size: 10 * 1024 * 1024,
+            log_max_files: 5,
+            log_compress: false,
+            log_ring_bytes: 256 * 1024,
+        }
+    }
+
+    pub fn logs_dir(&self) -> PathBuf {
+        self.home.join("logs")
+    }
+
+    pub fn pids_dir(&self) -> PathBuf {
+        self.home.join("pids")
+    }
+
+    /// The value of `PMTUI_JOB` that marks every descendant of process `id`, so that what
+    /// escapes its process group is still found; unique per state directory.
+    pub fn marker(&self, id: u32) -> String {
+        format!("{}-{id}", self.home_key())
+    }
+
+    /// A short stable key for this state directory (FNV-1a of its path).
+    pub fn home_key(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self.home.as_os_str().as_encoded_bytes() {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+}
+
+/// The environment variable that carries the marker.
+pub const MARKER_VAR: &str = "PMTUI_JOB";

@@ -1,0 +1,39 @@
+//! The supervisor's errors; each maps onto a wire `ErrorKind`.
+
+use pmtui_proto::ErrorKind;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SupervisorError {
+    #[error("no process matches {0}; `pmtui ls` lists them")]
+    UnknownProcess(String),
+    #[error("a process named {0} already exists; use --force to start a duplicate")]
+    NameTaken(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("could not start {name}: {source}")]
+    Spawn {
+        name: String,
+        source: std::io::Error,
+    },
+    #[error("{about}: {source}")]
+    Io {
+        about: String,
+        source: std::io::Error,
+    },
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+}
+
+impl SupervisorError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::UnknownProcess(_) => ErrorKind::UnknownProcess,
+            Self::NameTaken(_) => ErrorKind::NameTaken,
+            Self::BadRequest(_) => ErrorKind::BadRequest,
+            Self::Spawn { .. } => ErrorKind::Spawn,
+            Self::Io { .. } => ErrorKind::Io,
+            Self::ShuttingDown => ErrorKind::Internal,
+        }
+    }
+}

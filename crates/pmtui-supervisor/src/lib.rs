@@ -1,0 +1,27 @@
+//! pmtui's engine, without sockets: it spawns processes, runs one job task per process
+//! (owning its child), restarts them by policy, captures their output and cleans up every
+//! descendant on stop.
+//!
+//! Theory of operation: the `Supervisor` handle holds the process table behind a mutex that is
+//! never held across an await, and the event broadcast. Each process has a job task
+//! (`job.rs`) that owns its `Child`, its state and its restart history; commands reach it on a
+//! channel and it publishes every change back into the table, where it gets a sequence
+//! number and goes out as an `Event`. A slow stop therefore never blocks `ls`.
+
+pub mod config;
+pub mod error;
+mod job;
+pub mod logs;
+pub mod policy;
+pub mod reaper;
+pub mod record;
+mod spawn;
+mod supervisor;
+mod target;
+pub mod tree;
+
+pub use config::SupervisorConfig;
+pub use error::SupervisorError;
+pub use record::{DesiredState, ProcessRecord};
+pub use supervisor::{LogSnapshot, StartOutcome, Supervisor};
+pub use target::resolve_targets;

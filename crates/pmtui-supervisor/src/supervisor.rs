@@ -1,0 +1,703 @@
+//! The `Supervisor` handle: the process table, the event stream, and the verbs the daemon
+//! calls (start, stop, restart, delete, …). The table sits behind a mutex that is never held
+//! across an await; jobs publish their changes into it, and each change goes out as an
+//! `Event` with the next sequence number while the lock is held, so a subscriber's snapshot
+//! and its stream always join without a gap.
+
+use crate::job::{self, JobCmd, JobHandle};
+use crate::logs::{LogPaths, LogSink};
+use crate::reaper::ManagedPids;
+use crate::record::{DesiredState, ProcessRecord};
+use crate::{SupervisorConfig, SupervisorError, resolve_targets, spawn, tree};
+use pmtui_proto::{
+    Event, EventKind, ExitRecord, LogLine, LogStream, ProcessDetail, ProcessId, ProcessInfo,
+    ProcessSpec, ProcessStatus,
+};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{broadcast, oneshot};
+
+/// Exit records kept per process.
+pub const HISTORY_LEN: usize = 100;
+
+/// One row of the table: what is known about a process, and how to reach its job.
+pub(crate) struct Entry {
+    pub info: ProcessInfo,
+    pub spec: ProcessSpec,
+    pub env: BTreeMap<String, String>,
+    pub desired: DesiredState,
+    pub history: VecDeque<ExitRecord>,
+    pub pid_start_time: Option<u64>,
+    pub sink: Arc<LogSink>,
+    pub paths: LogPaths,
+    job: JobHandle,
+}
+
+#[derive(Default)]
+struct Table {
+    seq: u64,
+    next_id: ProcessId,
+    entries: BTreeMap<ProcessId, Entry>,
+}
+
+pub(crate) struct Shared {
+    pub config: SupervisorConfig,
+    pub managed: ManagedPids,
+    table: Mutex<Table>,
+    events: broadcast::Sender<Event>,
+    logs: broadcast::Sender<LogLine>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies `change` to the entry of `id` and publishes its new row.
+    pub fn update(&self, id: ProcessId, change: impl FnOnce(&mut Entry)) {
+        let mut table = self.lock();
+        let Some(entry) = table.entries.get_mut(&id) else {
+            return;
+        };
+        change(entry);
+        let process = entry.info.clone();
+        publish(&mut table, &self.events, EventKind::Process { process });
+    }
+
+    /// Records an exit in the history and publishes it.
+    pub fn record_exit(&self, id: ProcessId, record: ExitRecord) {
+        let mut table = self.lock();
+        let Some(entry) = table.entries.get_mut(&id) else {
+            return;
+        };
+        entry.history.push_back(record.clone());
+        while entry.history.len() > HISTORY_LEN {
+            entry.history.pop_front();
+        }
+        publish(&mut table, &self.events, EventKind::Exit { id, record });
+    }
+}
+
+fn publish(table: &mut Table, events: &broadcast::Sender<Event>, kind: EventKind) {
+    table.seq += 1;
+    let _ = events.send(Event {
+        seq: table.seq,
+        kind,
+    });
+}
+
+/// Recent log lines and the live stream after them. Live lines of a process whose `seq` is
+/// not above `after[id]` were already in `lines`; `ids` is `None` for every process.
+pub struct LogSnapshot {
+    pub lines: Vec<LogLine>,
+    pub rx: broadcast::Receiver<LogLine>,
+    pub after: HashMap<ProcessId, u64>,
+    pub ids: Option<Vec<ProcessId>>,
+}
+
+/// What `start` did.
+#[derive(Debug, Default)]
+pub struct StartOutcome {
+    pub started: Vec<ProcessInfo>,
+    pub restarted: Vec<ProcessInfo>,
+}
+
+/// A cheap, clonable handle on the engine.
+#[derive(Clone)]
+pub struct Supervisor {
+    shared: Arc<Shared>,
+}
+
+impl Supervisor {
+    /// Creates the engine; must be called inside a tokio runtime (it starts the reaper).
+    pub fn new(config: SupervisorConfig) -> Self {
+        let managed = ManagedPids::default();
+        if crate::reaper::become_subreaper() {
+            tokio::spawn(crate::reaper::run(managed.clone()));
+        } else {
+            tracing::warn!("not a child subreaper: orphaned descendants go to init");
+        }
+        let (events, _) = broadcast::channel(4096);
+        let (logs, _) = broadcast::channel(16384);
+        let shared = Shared {
+            config,
+            managed,
+            table: Mutex::default(),
+            events,
+            logs,
+        };
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    pub fn config(&self) -> &SupervisorConfig {
+        &self.shared.config
+    }
+
+    fn resolve(&self, targets: &[String]) -> Result<Vec<ProcessId>, SupervisorError> {
+        let table = self.shared.lock();
+        let entries = table
+            .entries
+            .values()
+            .map(|e| (e.info.id, e.info.name.as_str(), e.info.namespace.as_str()));
+        let ids = resolve_targets(entries, targets)?;
+        if ids.is_empty() {
+            return Err(SupervisorError::UnknownProcess(targets.join(" ")));
+        }
+        Ok(ids)
+    }
+
+    fn infos(&self, ids: &[ProcessId]) -> Vec<ProcessInfo> {
+        let table = self.shared.lock();
+        ids.iter()
+            .filter_map(|id| table.entries.get(id).map(|e| with_uptime(&e.info)))
+            .collect()
+    }
+
+    /// Every process, as `ls` shows them.
+    pub fn list(&self) -> Vec<ProcessInfo> {
+        self.shared
+            .lock()
+            .entries
+            .values()
+            .map(|e| with_uptime(&e.info))
+            .collect()
+    }
+
+    /// Starts `spec` as new processes, or restarts the processes of that name.
+    pub async fn start(
+        &self,
+        spec: ProcessSpec,
+        force: bool,
+        update_env: bool,
+    ) -> Result<StartOutcome, SupervisorError> {
+        validate(&spec)?;
+        let existing: Vec<ProcessId> = {
+            let table = self.shared.lock();
+            table
+                .entries
+                .values()
+                .filter(|e| e.info.name == spec.name)
+                .map(|e| e.info.id)
+                .collect()
+        };
+        if !existing.is_empty() && !force {
+            let env = update_env.then(|| spec.env.clone());
+            let replies = self.send_each(&existing, |reply| JobCmd::Restart {
+                env: env.clone(),
+                reply,
+            })?;
+            join(replies).await;
+            return Ok(StartOutcome {
+                started: Vec::new(),
+                restarted: self.infos(&existing),
+            });
+        }
+        let count = spec.instances.max(1);
+        let mut ready = Vec::new();
+        let mut ids = Vec::new();
+        for _ in 0..count {
+            let (id, rx) = self.add(spec.clone(), None, DesiredState::Running, 0, None);
+            ids.push(id);
+            ready.extend(rx);
+        }
+        join(ready).await;
+        Ok(StartOutcome {
+            started: self.infos(&ids),
+            restarted: Vec::new(),
+        })
+    }
+
+    /// Adds one process to the table and starts its job. With `desired == Running` the job
+    /// launches it and the returned receiver fires once the first launch was attempted.
+    fn add(
+        &self,
+        spec: ProcessSpec,
+        fixed_id: Option<ProcessId>,
+        desired: DesiredState,
+        restarts: u32,
+        created_at: Option<u64>,
+    ) -> (ProcessId, Option<oneshot::Receiver<()>>) {
+        let mut table = self.shared.lock();
+        let id = fixed_id.unwrap_or(table.next_id);
+        table.next_id = table.next_id.max(id + 1);
+        let instance = (0..)
+            .find(|i| {
+                !table
+                    .entries
+                    .values()
+                    .any(|e| e.info.name == spec.name && e.info.instance == *i)
+            })
+            .unwrap_or(0);
+        let several =
+            spec.instances > 1 || table.entries.values().any(|e| e.info.name == spec.name);
+        let paths = log_paths(
+            &self.shared.config,
+            &spec,
+            id,
+            several && !spec.logs.merge_logs,
+        );
+        let sink = LogSink::new(
+            id,
+            spec.name.clone(),
+            &paths,
+            self.shared.config.log_ring_bytes,
+            self.shared.logs.clone(),
+        );
+        let env = spawn::child_env(&spec, id, instance, &self.shared.config);
+        let info = ProcessInfo {
+            id,
+            name: spec.name.clone(),
+            namespace: spec.namespace.clone(),
+            instance,
+            status: ProcessStatus::Stopped,
+            pid: None,
+            restarts,
+            unstable_restarts: 0,
+            uptime_ms: 0,
+            cpu: 0.0,
+            memory: 0,
+            exit_code: None,
+            exit_signal: None,
+            created_at: created_at.unwrap_or_else(pmtui_proto::now_ms),
+            started_at: None,
+            next_restart_at: None,
+            status_reason: None,
+            command: spec.command_line(),
+        };
+        let (job, rx) = job::spawn_job(
+            Arc::clone(&self.shared),
+            id,
+            spec.clone(),
+            env.clone(),
+            Arc::clone(&sink),
+        );
+        let ready = if desired == DesiredState::Running {
+            let (tx, ready_rx) = oneshot::channel();
+            let _ = job.send(JobCmd::Start { reply: tx });
+            Some(ready_rx)
+        } else {
+            None
+        };
+        let entry = Entry {
+            info: info.clone(),
+            spec,
+            env,
+            desired,
+            history: VecDeque::new(),
+            pid_start_time: None,
+            sink,
+            paths,
+            job,
+        };
+        table.entries.insert(id, entry);
+        publish(
+            &mut table,
+            &self.shared.events,
+            EventKind::Process { process: info },
+        );
+        drop(table);
+        tokio::spawn(rx);
+        (id, ready)
+    }
+
+    fn send_each(
+        &self,
+        ids: &[ProcessId],
+        make: impl Fn(oneshot::Sender<()>) -> JobCmd,
+    ) -> Result<Vec<oneshot::Receiver<()>>, SupervisorError> {
+        let table = self.shared.lock();
+        Ok(ids
+            .iter()
+            .filter_map(|id| table.entries.get(id))
+            .map(|entry| {
+                let (tx, rx) = oneshot::channel();
+                let _ = entry.job.send(make(tx));
+                rx
+            })
+            .collect())
+    }
+
+    pub async fn stop(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        self.set_desired(&ids, DesiredState::Stopped);
+        join(self.send_each(&ids, |reply| JobCmd::Stop { reply })?).await;
+        Ok(self.infos(&ids))
+    }
+
+    pub async fn restart(
+        &self,
+        targets: &[String],
+        env: Option<BTreeMap<String, String>>,
+    ) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        self.set_desired(&ids, DesiredState::Running);
+        join(self.send_each(&ids, |reply| JobCmd::Restart {
+            env: env.clone(),
+            reply,
+        })?)
+        .await;
+        Ok(self.infos(&ids))
+    }
+
+    pub async fn delete(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        self.set_desired(&ids, DesiredState::Stopped);
+        join(self.send_each(&ids, |reply| JobCmd::Stop { reply })?).await;
+        let removed = self.infos(&ids);
+        let mut table = self.shared.lock();
+        for id in &ids {
+            if let Some(entry) = table.entries.remove(id) {
+                let _ = entry.job.send(JobCmd::Exit);
+                publish(
+                    &mut table,
+                    &self.shared.events,
+                    EventKind::Removed { id: *id },
+                );
+            }
+        }
+        if table.entries.is_empty() {
+            table.next_id = 0;
+        }
+        Ok(removed)
+    }
+
+    pub async fn reset(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        join(self.send_each(&ids, |reply| JobCmd::Reset { reply })?).await;
+        Ok(self.infos(&ids))
+    }
+
+    pub async fn signal(
+        &self,
+        signal: &str,
+        targets: &[String],
+    ) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let sig = tree::parse_signal(signal)
+            .ok_or_else(|| SupervisorError::BadRequest(format!("unknown signal {signal}")))?;
+        let ids = self.resolve(targets)?;
+        let infos = self.infos(&ids);
+        let running: Vec<_> = infos.iter().filter_map(|i| i.pid).collect();
+        if running.is_empty() {
+            return Err(SupervisorError::BadRequest(format!(
+                "{} is not running; nothing to signal",
+                targets.join(" ")
+            )));
+        }
+        for pid in running {
+            tree::signal_pid(pid, sig);
+        }
+        Ok(infos)
+    }
+
+    pub fn describe(&self, targets: &[String]) -> Result<Vec<ProcessDetail>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        let table = self.shared.lock();
+        Ok(ids
+            .iter()
+            .filter_map(|id| table.entries.get(id))
+            .map(|e| ProcessDetail {
+                info: with_uptime(&e.info),
+                spec: e.spec.clone(),
+                env: e.env.clone(),
+                out_log: e.paths.out.as_ref().map(|p| p.display().to_string()),
+                err_log: e.paths.err.as_ref().map(|p| p.display().to_string()),
+                history: e.history.iter().cloned().collect(),
+            })
+            .collect())
+    }
+
+    /// The current rows and the stream of every later change, joined without a gap.
+    pub fn subscribe(&self) -> (u64, Vec<ProcessInfo>, broadcast::Receiver<Event>) {
+        let table = self.shared.lock();
+        let rx = self.shared.events.subscribe();
+        let rows = table
+            .entries
+            .values()
+            .map(|e| with_uptime(&e.info))
+            .collect();
+        (table.seq, rows, rx)
+    }
+
+    /// Recent lines of the targets (all when empty) and, subscribed before they were read,
+    /// the stream of later lines.
+    pub fn logs(
+        &self,
+        targets: &[String],
+        lines: usize,
+        stream: Option<LogStream>,
+    ) -> Result<LogSnapshot, SupervisorError> {
+        let ids = if targets.is_empty() {
+            None
+        } else {
+            Some(self.resolve(targets)?)
+        };
+        let rx = self.shared.logs.subscribe();
+        let sinks: Vec<(ProcessId, Arc<LogSink>)> = {
+            let table = self.shared.lock();
+            table
+                .entries
+                .values()
+                .filter(|e| ids.as_ref().is_none_or(|ids| ids.contains(&e.info.id)))
+                .map(|e| (e.info.id, Arc::clone(&e.sink)))
+                .collect()
+        };
+        let mut recent = Vec::new();
+        let mut after = HashMap::new();
+        for (id, sink) in sinks {
+            let (found, last_seq) = sink.snapshot(lines, stream);
+            recent.extend(found);
+            after.insert(id, last_seq);
+        }
+        recent.sort_by_key(|l| (l.at, l.id, l.seq));
+        Ok(LogSnapshot {
+            lines: recent,
+            rx,
+            after,
+            ids,
+        })
+    }
+
+    /// Empties the log files of the targets (all when empty).
+    pub fn flush(&self, targets: &[String]) -> Result<usize, SupervisorError> {
+        let ids = if targets.is_empty() {
+            self.resolve(&["all".to_string()]).unwrap_or_default()
+        } else {
+            self.resolve(targets)?
+        };
+        let table = self.shared.lock();
+        for id in &ids {
+            if let Some(e) = table.entries.get(id) {
+                e.sink.flush();
+            }
+        }
+        Ok(ids.len())
+    }
+
+    /// Reopens every log file.
+    pub fn reload_logs(&self) -> usize {
+        let table = self.shared.lock();
+        for e in table.entries.values() {
+            e.sink.reopen();
+        }
+        table.entries.len()
+    }
+
+    fn set_desired(&self, ids: &[ProcessId], desired: DesiredState) {
+        let mut table = self.shared.lock();
+        for id in ids {
+            if let Some(e) = table.entries.get_mut(id) {
+                e.desired = desired;
+            }
+        }
+    }
+
+    /// What must be persisted about every process.
+    pub fn records(&self) -> Vec<ProcessRecord> {
+        self.shared.lock().entries.values().map(record_of).collect()
+    }
+
+    /// What must be persisted about the processes named `name`.
+    pub fn records_named(&self, name: &str) -> Vec<ProcessRecord> {
+        self.shared
+            .lock()
+            .entries
+            .values()
+            .filter(|e| e.info.name == name)
+            .map(record_of)
+            .collect()
+    }
+
+    /// The name of process `id`, if it exists.
+    pub fn name_of(&self, id: ProcessId) -> Option<String> {
+        self.shared
+            .lock()
+            .entries
+            .get(&id)
+            .map(|e| e.info.name.clone())
+    }
+
+    /// Re-creates processes from records (a restarted daemon, `resurrect`). With
+    /// `keep_ids` the recorded ids are reused. Returns what was added.
+    pub async fn restore(&self, records: Vec<ProcessRecord>, keep_ids: bool) -> Vec<ProcessInfo> {
+        let mut ids = Vec::new();
+        let mut ready = Vec::new();
+        for record in records {
+            let id = keep_ids.then_some(record.id);
+            let (id, rx) = self.add(
+                record.spec,
+                id,
+                record.desired,
+                record.restarts,
+                Some(record.created_at),
+            );
+            ids.push(id);
+            ready.extend(rx);
+        }
+        join(ready).await;
+        self.infos(&ids)
+    }
+
+    /// Stops every process for a daemon shutdown, keeping what should run on record.
+    pub async fn shutdown(&self) {
+        let ids: Vec<ProcessId> = self.shared.lock().entries.keys().copied().collect();
+        if let Ok(replies) = self.send_each(&ids, |reply| JobCmd::Stop { reply }) {
+            join(replies).await;
+        }
+    }
+
+    /// Ends what an earlier daemon of this state directory left running: the recorded pids
+    /// (only when their start time matches, never by name) and anything carrying a marker
+    /// of this state directory. Returns how many processes were signalled.
+    pub async fn end_leftovers(&self, records: &[ProcessRecord]) -> usize {
+        let table = tree::scan();
+        let mut pids: Vec<u32> = Vec::new();
+        for r in records {
+            if let (Some(pid), Some(start)) = (r.pid, r.pid_start_time)
+                && table.iter().any(|e| e.pid == pid && e.start_time == start)
+            {
+                pids.push(pid);
+                pids.extend(tree::descendants(&table, &[pid]));
+            }
+        }
+        let prefix = format!("{}-", self.shared.config.home_key());
+        let me = std::process::id();
+        pids.extend(
+            tree::find_marked(&table, &prefix)
+                .into_iter()
+                .map(|(pid, _)| pid)
+                .filter(|p| *p != me),
+        );
+        pids.sort_unstable();
+        pids.dedup();
+        if pids.is_empty() {
+            return 0;
+        }
+        tracing::info!(
+            count = pids.len(),
+            "ending processes left by an earlier daemon"
+        );
+        for pid in &pids {
+            tree::signal_pid(*pid, nix::sys::signal::Signal::SIGTERM);
+        }
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(1600);
+        while tokio::time::Instant::now() < deadline && !pids.iter().all(|p| tree::is_dead(*p)) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        for pid in &pids {
+            if !tree::is_dead(*pid) {
+                tree::signal_pid(*pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        pids.len()
+    }
+}
+
+fn record_of(e: &Entry) -> ProcessRecord {
+    ProcessRecord {
+        id: e.info.id,
+        instance: e.info.instance,
+        spec: e.spec.clone(),
+        desired: e.desired,
+        restarts: e.info.restarts,
+        created_at: e.info.created_at,
+        pid: e.info.pid,
+        pid_start_time: e.pid_start_time,
+    }
+}
+
+fn with_uptime(info: &ProcessInfo) -> ProcessInfo {
+    let mut info = info.clone();
+    info.uptime_ms = match (info.status.is_running(), info.started_at) {
+        (true, Some(started)) => pmtui_proto::now_ms().saturating_sub(started),
+        _ => 0,
+    };
+    info
+}
+
+fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
+    if spec.name.trim().is_empty() {
+        return Err(SupervisorError::BadRequest("a process needs a name".into()));
+    }
+    if spec.script.trim().is_empty() {
+        return Err(SupervisorError::BadRequest(format!(
+            "{} has no script to run",
+            spec.name
+        )));
+    }
+    if tree::parse_signal(&spec.stop_signal).is_none() {
+        return Err(SupervisorError::BadRequest(format!(
+            "unknown stop signal {}",
+            spec.stop_signal
+        )));
+    }
+    Ok(())
+}
+
+/// Log file paths: the spec's own, or `logs/<name>[-<id>]-{out,err}.log`.
+fn log_paths(
+    config: &SupervisorConfig,
+    spec: &ProcessSpec,
+    id: ProcessId,
+    per_instance: bool,
+) -> LogPaths {
+    let name = sanitize(&spec.name);
+    let suffix = if per_instance {
+        format!("-{id}")
+    } else {
+        String::new()
+    };
+    let default = |kind: &str| config.logs_dir().join(format!("{name}{suffix}-{kind}.log"));
+    let custom = |p: &std::path::PathBuf| {
+        if per_instance && p != std::path::Path::new("/dev/null") {
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let ext = p
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default();
+            p.with_file_name(format!("{stem}{suffix}{ext}"))
+        } else {
+            p.clone()
+        }
+    };
+    LogPaths {
+        out: Some(
+            spec.logs
+                .out_file
+                .as_ref()
+                .map_or_else(|| default("out"), custom),
+        ),
+        err: Some(
+            spec.logs
+                .error_file
+                .as_ref()
+                .map_or_else(|| default("err"), custom),
+        ),
+        combined: spec.logs.log_file.as_ref().map(custom),
+    }
+}
+
+/// Names as they may appear in file names.
+pub(crate) fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+async fn join(receivers: Vec<oneshot::Receiver<()>>) {
+    for rx in receivers {
+        let _ = rx.await;
+    }
+}

@@ -1,0 +1,173 @@
+//! Finding every process that belongs to a supervised process: its descendants (by parent
+//! pid, from one pass over `/proc`), and anything carrying its `PMTUI_JOB` marker, which
+//! descendants inherit even when they leave the process group or are orphaned.
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// One process as `/proc/<pid>/stat` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcEntry {
+    pub pid: u32,
+    pub ppid: u32,
+    pub pgid: u32,
+    /// Clock ticks after boot at which it started: with the pid, its identity.
+    pub start_time: u64,
+}
+
+/// Reads one process's stat line; `None` if it is gone.
+pub fn read_entry(pid: u32) -> Option<ProcEntry> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(pid, &stat)
+}
+
+fn parse_stat(pid: u32, stat: &str) -> Option<ProcEntry> {
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // rest[0] is field 3 (state); ppid is field 4, pgrp 5, starttime 22.
+    Some(ProcEntry {
+        pid,
+        ppid: fields.get(1)?.parse().ok()?,
+        pgid: fields.get(2)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// The start time of `pid`, to tell it from a later process that reuses the number.
+pub fn start_time(pid: u32) -> Option<u64> {
+    read_entry(pid).map(|e| e.start_time)
+}
+
+/// True when `pid` is a zombie or gone.
+pub fn is_dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_ascii_whitespace().next())
+            .is_none_or(|state| state == "Z" || state == "X"),
+        Err(_) => kill(Pid::from_raw(pid as i32), None).is_err(),
+    }
+}
+
+/// Every process on the host, one read of each `/proc/<pid>/stat`.
+pub fn scan() -> Vec<ProcEntry> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(read_entry)
+        .collect()
+}
+
+/// Every descendant of `roots` (not the roots themselves), children before grandchildren.
+pub fn descendants(table: &[ProcEntry], roots: &[u32]) -> Vec<u32> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for entry in table {
+        children.entry(entry.ppid).or_default().push(entry.pid);
+    }
+    let mut found = Vec::new();
+    let mut queue: Vec<u32> = roots.to_vec();
+    while let Some(pid) = queue.pop() {
+        if let Some(kids) = children.get(&pid) {
+            for &kid in kids {
+                if !found.contains(&kid) && !roots.contains(&kid) {
+                    found.push(kid);
+                    queue.push(kid);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The `PMTUI_JOB` marker in `pid`'s environment, if any.
+pub fn marker_of(pid: u32) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let key = format!("{}=", crate::config::MARKER_VAR);
+    environ
+        .split(|b| *b == 0)
+        .find_map(|var| var.strip_prefix(key.as_bytes()))
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+}
+
+/// Every process whose marker starts with `prefix`, with the marker.
+pub fn find_marked(table: &[ProcEntry], prefix: &str) -> Vec<(u32, String)> {
+    table
+        .iter()
+        .filter_map(|e| {
+            marker_of(e.pid)
+                .filter(|m| m.starts_with(prefix))
+                .map(|m| (e.pid, m))
+        })
+        .collect()
+}
+
+/// Parses `SIGTERM`, `TERM`, `term` or `15`.
+pub fn parse_signal(name: &str) -> Option<Signal> {
+    let name = name.trim();
+    if let Ok(number) = name.parse::<i32>() {
+        return Signal::try_from(number).ok();
+    }
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    Signal::from_str(&full).ok()
+}
+
+/// Sends `signal` to a process group; a group that is gone is not an error.
+pub fn signal_group(pgid: u32, signal: Signal) {
+    let _ = killpg(Pid::from_raw(pgid as i32), signal);
+}
+
+/// Sends `signal` to one process; a process that is gone is not an error.
+pub fn signal_pid(pid: u32, signal: Signal) {
+    let _ = kill(Pid::from_raw(pid as i32), signal);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_parentheses_in_the_name_parses() {
+        let line =
+            "42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 12345 1000 10";
+        let e = parse_stat(42, line).expect("parses");
+        assert_eq!((e.ppid, e.pgid, e.start_time), (1, 42, 12345));
+    }
+
+    #[test]
+    fn descendants_follow_parent_links() {
+        let t = |pid, ppid| ProcEntry {
+            pid,
+            ppid,
+            pgid: pid,
+            start_time: 0,
+        };
+        let table = [t(1, 0), t(10, 1), t(11, 10), t(12, 11), t(20, 1)];
+        let mut found = descendants(&table, &[10]);
+        found.sort_unstable();
+        assert_eq!(found, [11, 12]);
+    }
+
+    #[test]
+    fn signal_names_parse_in_every_spelling() {
+        assert_eq!(parse_signal("SIGUSR1"), Some(Signal::SIGUSR1));
+        assert_eq!(parse_signal("int"), Some(Signal::SIGINT));
+        assert_eq!(parse_signal("9"), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("SIGNOPE"), None);
+    }
+
+    #[test]
+    fn this_process_is_found_in_the_scan() {
+        let me = std::process::id();
+        assert!(scan().iter().any(|e| e.pid == me));
+        assert!(start_time(me).is_some());
+    }
+}

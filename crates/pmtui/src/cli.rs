@@ -1,0 +1,180 @@
+//! The command line, pm2's verbs and flags (clap derive).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pmtui",
+    version,
+    about = "A process manager for programs in any language, with a terminal UI"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon in the foreground (other verbs start it when needed).
+    Daemon,
+    /// Start a script, binary or command string (or restart the process of that name).
+    Start(Box<StartArgs>),
+    /// Stop processes: name, id, namespace, /regex/ or `all`.
+    Stop(TargetArgs),
+    /// Restart processes (starting stopped ones).
+    Restart(RestartArgs),
+    /// Stop processes and forget them.
+    #[command(alias = "del")]
+    Delete(TargetArgs),
+    /// List processes.
+    #[command(visible_alias = "list", alias = "ps", alias = "status", alias = "l")]
+    Ls(JsonFlag),
+    /// List processes as JSON (`ls --json`).
+    Jlist,
+    /// Everything known about processes.
+    #[command(visible_alias = "desc", alias = "info", alias = "show")]
+    Describe(TargetArgs),
+    /// Print the environment a process runs with.
+    Env(TargetArgs),
+    /// Send a signal to processes: `pmtui signal SIGUSR1 web`.
+    #[command(alias = "sendSignal")]
+    Signal {
+        /// Signal name or number (SIGUSR1, USR1, 10).
+        signal: String,
+        #[command(flatten)]
+        targets: TargetArgs,
+    },
+    /// Zero the restart counters.
+    Reset(TargetArgs),
+    /// Save the process list to dump.json for `resurrect`.
+    #[command(alias = "dump")]
+    Save {
+        /// Save even an empty list.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start the processes saved by `save`.
+    Resurrect(JsonFlag),
+    /// Check the daemon (starting it if needed).
+    Ping(JsonFlag),
+    /// Stop every process and the daemon.
+    Kill,
+    /// Print recent log lines, and follow new ones.
+    #[command(alias = "log")]
+    Logs(LogsArgs),
+    /// Empty log files.
+    Flush { targets: Vec<String> },
+    /// Reopen every log file (after an external logrotate).
+    #[command(alias = "reloadLogs")]
+    ReloadLogs,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Names, ids, namespaces, /regex/ or `all`.
+    #[arg(required = true)]
+    pub targets: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Take the environment of this shell instead of the one the process was started with.
+    #[arg(short = 'a', long)]
+    pub update_env: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// A script (app.py, server.js…), an executable, or a command string in quotes.
+    pub script: String,
+    /// Process name (default: the script's name).
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// Number of instances, or `max` for one per CPU.
+    #[arg(short = 'i', long, allow_hyphen_values = true)]
+    pub instances: Option<String>,
+    /// Working directory (default: the current one).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// KEY=VALUE added to the environment (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Namespace, a group to act on together.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Milliseconds (or "5s") between the stop signal and SIGKILL.
+    #[arg(short = 'k', long)]
+    pub kill_timeout: Option<String>,
+    /// Signal sent on stop (default SIGTERM; pm2 uses SIGINT).
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Do not restart the process when it exits.
+    #[arg(long)]
+    pub no_autorestart: bool,
+    /// Start a duplicate even if the name is taken.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Program that runs the script (`none` to run it directly).
+    #[arg(long)]
+    pub interpreter: Option<String>,
+    /// Arguments for the interpreter.
+    #[arg(long, alias = "node-args", allow_hyphen_values = true)]
+    pub interpreter_args: Option<String>,
+    /// When the name exists, restart it with this shell's environment.
+    #[arg(short = 'a', long)]
+    pub update_env: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Arguments for the program, after `--`.
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Name, id, namespace, /regex/ or `all` (default).
+    pub target: Option<String>,
+    /// How many recent lines per process.
+    #[arg(long, default_value_t = 15)]
+    pub lines: usize,
+    /// Keep printing new lines until interrupted.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Print the recent lines and exit (the default; for pm2 habits).
+    #[arg(long)]
+    pub nostream: bool,
+    /// Only stdout.
+    #[arg(long)]
+    pub out: bool,
+    /// Only stderr.
+    #[arg(long)]
+    pub err: bool,
+    /// No `<id>|<name> |` prefix.
+    #[arg(long)]
+    pub raw: bool,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Prefix each line with its time.
+    #[arg(long)]
+    pub timestamp: bool,
+    /// Only lines matching this regular expression.
+    #[arg(long)]
+    pub grep: Option<String>,
+}

@@ -1,0 +1,90 @@
+//! `save`, `resurrect`, `ping`, `kill`, `flush` and `reload-logs`.
+
+use super::{connect, home};
+use crate::output;
+use anyhow::Result;
+use pmtui_proto::{Request, Response};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+pub async fn save(force: bool, json: bool) -> Result<ExitCode> {
+    let client = connect().await?;
+    let response = client.request(Request::Save { force }).await?;
+    if json {
+        output::json(&response)?;
+    } else if let Response::Saved { path, count } = response {
+        println!("saved {count} process(es) to {path}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn resurrect(json: bool) -> Result<ExitCode> {
+    let client = connect().await?;
+    let Response::Processes { processes } = client.request(Request::Resurrect).await? else {
+        anyhow::bail!("unexpected reply to resurrect");
+    };
+    if json {
+        output::json(&processes)?;
+    } else {
+        println!("resurrected {} process(es)", processes.len());
+        output::processes(&processes);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn ping(json: bool) -> Result<ExitCode> {
+    let client = connect().await?;
+    let response = client.request(Request::Ping).await?;
+    if json {
+        output::json(&response)?;
+    } else if let Response::Pong {
+        version,
+        pid,
+        home,
+        processes,
+        ..
+    } = response
+    {
+        println!("pong: pmtui {version} daemon, pid {pid}, {processes} process(es), home {home}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stops every process and the daemon, and returns only once the daemon is gone.
+pub async fn kill() -> Result<ExitCode> {
+    let home = home();
+    let Some(pid) = pmtui_client::daemon_pid(&home) else {
+        println!("no daemon running for {}", home.display());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let client = pmtui_client::Client::connect(&home.join("pmtui.sock")).await?;
+    let response = client.request(Request::Kill).await?;
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pmtui_client::daemon_pid(&home).is_some() {
+        if Instant::now() > deadline {
+            anyhow::bail!("the daemon (pid {pid}) did not exit within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if let Response::Done { message } = response {
+        println!("{message}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn flush(targets: Vec<String>) -> Result<ExitCode> {
+    let client = connect().await?;
+    if let Response::Done { message } = client.request(Request::Flush { targets }).await? {
+        println!("{message}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn reload_logs() -> Result<ExitCode> {
+    let client = connect().await?;
+    if let Response::Done { message } = client.request(Request::ReloadLogs).await? {
+        println!("{message}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

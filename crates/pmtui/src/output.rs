@@ -1,0 +1,168 @@
+//! How the CLI prints: colours only on a terminal and never with `NO_COLOR`, tables sized to
+//! their content, human durations and sizes, errors on stderr.
+
+use pmtui_proto::{ProcessInfo, ProcessStatus};
+use std::io::IsTerminal;
+
+pub fn color_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+fn paint(text: &str, code: &str) -> String {
+    if color_enabled() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn bold(text: &str) -> String {
+    paint(text, "1")
+}
+
+pub fn status(status: ProcessStatus) -> String {
+    let code = match status {
+        ProcessStatus::Online => "32",
+        ProcessStatus::Launching | ProcessStatus::Stopping | ProcessStatus::WaitingRestart => "33",
+        ProcessStatus::Stopped => "90",
+        ProcessStatus::Errored => "31",
+    };
+    paint(status.as_str(), code)
+}
+
+pub fn error(message: &str) {
+    let prefix = if std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal() {
+        "\x1b[31merror:\x1b[0m"
+    } else {
+        "error:"
+    };
+    eprintln!("{prefix} {message}");
+}
+
+/// `1234567` ms → `20m`, as pm2 shows uptime.
+pub fn duration(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}D", s / 86_400),
+    }
+}
+
+/// Bytes → `12.3mb`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["b", "kb", "mb", "gb", "tb"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n}b")
+    } else {
+        format!("{value:.1}{}", UNITS[unit])
+    }
+}
+
+/// Prints rows as an aligned table; `colored` columns hold ANSI codes not counted in width.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let visible = |s: &str| strip_ansi(s).chars().count();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(visible(cell));
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(visible(cell));
+            out.push_str(cell);
+            if i + 1 < cells.len() {
+                out.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(headers.iter().map(|h| bold(h)).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_escape = false;
+    for c in s.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, c) => out.push(c),
+        }
+    }
+    out
+}
+
+/// The process table of `ls` and of every lifecycle verb.
+pub fn processes(list: &[ProcessInfo]) {
+    if list.is_empty() {
+        println!("no processes; start one with `pmtui start <script>`");
+        return;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.to_string(),
+                p.name.clone(),
+                p.namespace.clone(),
+                status(p.status),
+                p.pid.map_or_else(|| "-".into(), |pid| pid.to_string()),
+                if p.status.is_running() {
+                    duration(p.uptime_ms)
+                } else {
+                    "-".into()
+                },
+                p.restarts.to_string(),
+                format!("{:.1}%", p.cpu),
+                bytes(p.memory),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "id",
+            "name",
+            "namespace",
+            "status",
+            "pid",
+            "uptime",
+            "↺",
+            "cpu",
+            "mem",
+        ],
+        &rows,
+    );
+}
+
+pub fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units() {
+        assert_eq!(duration(59_000), "59s");
+        assert_eq!(duration(3_600_000), "1h");
+        assert_eq!(bytes(512), "512b");
+        assert_eq!(bytes(5 * 1024 * 1024), "5.0mb");
+        assert_eq!(strip_ansi("\x1b[32monline\x1b[0m"), "online");
+    }
+}
