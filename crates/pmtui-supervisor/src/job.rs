@@ -30,6 +30,8 @@ pub(crate) enum JobCmd {
     /// Stop if running, then launch; `env` replaces the stored environment.
     Restart {
         env: Option<BTreeMap<String, String>>,
+        /// Recorded in the history: `restart`, `cron`, `memory limit`, `watch`, …
+        reason: &'static str,
         reply: oneshot::Sender<()>,
     },
     /// Zero the restart counters.
@@ -123,7 +125,7 @@ impl Job {
                 self.stop("stop").await;
                 let _ = reply.send(());
             }
-            JobCmd::Restart { env, reply } => {
+            JobCmd::Restart { env, reason, reply } => {
                 if let Some(env) = env {
                     self.spec.env = env;
                     self.env =
@@ -134,7 +136,7 @@ impl Job {
                         e.env = child_env;
                     });
                 }
-                self.stop("restart").await;
+                self.stop(reason).await;
                 self.history.reset();
                 self.launch(true).await;
                 let _ = reply.send(());

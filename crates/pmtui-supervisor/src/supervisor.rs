@@ -187,6 +187,7 @@ impl Supervisor {
         if !existing.is_empty() && !force {
             let env = update_env.then(|| spec.env.clone());
             let replies = self.send_each(&existing, |reply| JobCmd::Restart {
+                reason: "restart",
                 env: env.clone(),
                 reply,
             })?;
@@ -336,11 +337,29 @@ impl Supervisor {
         let ids = self.resolve(targets)?;
         self.set_desired(&ids, DesiredState::Running);
         join(self.send_each(&ids, |reply| JobCmd::Restart {
+            reason: "restart",
             env: env.clone(),
             reply,
         })?)
         .await;
         Ok(self.infos(&ids))
+    }
+
+    /// Restarts one process for a reason of the engine's own (`cron`, `memory limit`,
+    /// `watch`), recorded in its history; a stopped process is started.
+    pub async fn restart_for(
+        &self,
+        id: ProcessId,
+        reason: &'static str,
+    ) -> Result<(), SupervisorError> {
+        self.set_desired(&[id], DesiredState::Running);
+        let replies = self.send_each(&[id], |reply| JobCmd::Restart {
+            env: None,
+            reason,
+            reply,
+        })?;
+        join(replies).await;
+        Ok(())
     }
 
     pub async fn delete(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
