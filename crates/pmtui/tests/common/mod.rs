@@ -17,7 +17,10 @@ pub struct TestHome {
 
 impl TestHome {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("pmt").tempdir_in("/tmp").expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("pmt")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
         Self { dir }
     }
 
@@ -39,9 +42,25 @@ impl TestHome {
         path
     }
 
+    /// A `sleep` whose command line carries `tag` (a symlink named after it), so the test can
+    /// find exactly its own processes with `pids_with(tag)`.
+    pub fn tagged_sleep(&self, tag: &str) -> String {
+        let link = self.path(&format!("sleep-{tag}"));
+        if !link.exists() {
+            let sleep = ["/bin/sleep", "/usr/bin/sleep"]
+                .into_iter()
+                .find(|p| Path::new(p).exists())
+                .expect("sleep");
+            std::os::unix::fs::symlink(sleep, &link).expect("symlink sleep");
+        }
+        link.display().to_string()
+    }
+
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pmtui"));
-        cmd.env("PMTUI_HOME", self.home()).env("NO_COLOR", "1").current_dir(self.home());
+        cmd.env("PMTUI_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .current_dir(self.home());
         cmd
     }
 
@@ -66,7 +85,8 @@ impl TestHome {
     /// `pmtui ls --json`.
     pub fn list(&self) -> Vec<Value> {
         let out = self.ok(&["ls", "--json"]);
-        serde_json::from_str::<Vec<Value>>(&out).unwrap_or_else(|e| panic!("bad ls --json ({e}): {out}"))
+        serde_json::from_str::<Vec<Value>>(&out)
+            .unwrap_or_else(|e| panic!("bad ls --json ({e}): {out}"))
     }
 
     /// The row of the process `name` (the first, if there are several).
@@ -89,7 +109,11 @@ impl TestHome {
     }
 
     pub fn daemon_pid(&self) -> Option<i32> {
-        std::fs::read_to_string(self.home().join("daemon.pid")).ok()?.trim().parse().ok()
+        std::fs::read_to_string(self.home().join("daemon.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 }
 
@@ -121,19 +145,28 @@ pub fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> Option
 /// True while a process with this pid exists and is not a zombie.
 pub fn alive(pid: i64) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next()).is_some_and(|s| s != "Z"),
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|s| s != "Z"),
         Err(_) => false,
     }
 }
 
 /// Pids of live processes whose command line contains `needle`.
 pub fn pids_with(needle: &str) -> Vec<i64> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     dir.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i64>().ok())
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(needle))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .contains(needle)
+                })
                 .unwrap_or(false)
         })
         .filter(|pid| alive(*pid))
@@ -142,9 +175,16 @@ pub fn pids_with(needle: &str) -> Vec<i64> {
 
 /// A string unique to this test run, to find its processes by command line.
 pub fn unique(tag: &str) -> String {
-    format!("{tag}-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos() ^ rand_ish())
+    format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ rand_ish()
+    )
 }
 
 fn rand_ish() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
