@@ -46,11 +46,18 @@ pub async fn connect_or_start(home: &Path, exe: &Path) -> Result<Client, ClientE
     }
 }
 
+/// The daemon's own log is kept small: past this size it is moved to `daemon.log.1` when a
+/// new daemon starts (pm2's `pm2.log` grows forever).
+const DAEMON_LOG_MAX: u64 = 10 * 1024 * 1024;
+
 fn spawn_daemon(
     home: &Path,
     exe: &Path,
     log_path: &Path,
 ) -> Result<std::process::Child, ClientError> {
+    if std::fs::metadata(log_path).is_ok_and(|m| m.len() > DAEMON_LOG_MAX) {
+        let _ = std::fs::rename(log_path, log_path.with_extension("log.1"));
+    }
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
