@@ -30,7 +30,13 @@ struct Outgoing {
 enum Install {
     Events(broadcast::Receiver<Event>),
     Logs(Follow),
+    Metrics(MetricsFollow),
 }
+
+type MetricsFollow = (
+    broadcast::Receiver<Arc<pmtui_supervisor::MetricsTick>>,
+    Option<Vec<u32>>,
+);
 
 type Follow = (
     broadcast::Receiver<LogLine>,
@@ -46,6 +52,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outgoing>();
     let mut events: Option<broadcast::Receiver<Event>> = None;
     let mut follow: Option<Follow> = None;
+    let mut metrics: Option<MetricsFollow> = None;
     loop {
         tokio::select! {
             incoming = framed.next() => {
@@ -76,6 +83,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
                 match out.then {
                     Some(Install::Events(rx)) => events = Some(rx),
                     Some(Install::Logs(f)) => follow = Some(f),
+                    Some(Install::Metrics(m)) => metrics = Some(m),
                     None => {}
                 }
             }
@@ -107,6 +115,22 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
                 }
                 Err(broadcast::error::RecvError::Closed) => follow = None,
             },
+            tick = recv_tick(&mut metrics) => match tick {
+                Ok(tick) => {
+                    let ids = metrics.as_ref().and_then(|(_, ids)| ids.as_ref());
+                    let samples = tick
+                        .samples
+                        .iter()
+                        .filter(|s| ids.is_none_or(|ids| ids.contains(&s.id)))
+                        .cloned()
+                        .collect();
+                    let kind = pmtui_proto::EventKind::Metrics { host: tick.host.clone(), samples };
+                    if send(&mut framed, &ServerFrame::Event(Event { seq: 0, kind })).await.is_err() { return }
+                }
+                // A slow reader misses ticks; the next one is as good.
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => metrics = None,
+            },
         }
     }
 }
@@ -123,6 +147,15 @@ async fn recv_event(
 async fn recv_line(follow: &mut Option<Follow>) -> Result<LogLine, broadcast::error::RecvError> {
     match follow {
         Some((rx, _, _)) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_tick(
+    metrics: &mut Option<MetricsFollow>,
+) -> Result<Arc<pmtui_supervisor::MetricsTick>, broadcast::error::RecvError> {
+    match metrics {
+        Some((rx, _)) => rx.recv().await,
         None => std::future::pending().await,
     }
 }
@@ -271,6 +304,19 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
                 Some(Install::Events(rx)),
             );
         }
+        Request::Metrics { targets, history } => match supervisor.metrics(&targets, history) {
+            Ok(snapshot) => metrics_response(snapshot),
+            Err(err) => failure(err),
+        },
+        Request::SubscribeMetrics { targets } => match supervisor.subscribe_metrics(&targets) {
+            Ok(sub) => {
+                return (
+                    metrics_response(sub.snapshot),
+                    Some(Install::Metrics((sub.rx, sub.ids))),
+                );
+            }
+            Err(err) => failure(err),
+        },
         Request::Kill => {
             // Everything is stopped before the reply, so `pmtui kill` returning means it is done.
             let _ = supervisor.delete(&["all".to_string()]).await;
@@ -281,4 +327,12 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
         }
     };
     (response, None)
+}
+
+fn metrics_response(snapshot: pmtui_supervisor::MetricsSnapshot) -> Response {
+    Response::Metrics {
+        interval_ms: snapshot.interval_ms,
+        host: snapshot.host,
+        processes: snapshot.processes,
+    }
 }

@@ -1,7 +1,7 @@
 //! Events the daemon pushes to subscribed clients: process changes and log lines, each with
 //! a sequence number so a client can tell it missed nothing.
 
-use crate::{ExitRecord, ProcessId, ProcessInfo};
+use crate::{ExitRecord, HostSample, ProcessId, ProcessInfo, ProcessSample};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +22,12 @@ pub enum EventKind {
     Exit { id: ProcessId, record: ExitRecord },
     /// A line a process wrote.
     Log { line: LogLine },
+    /// One sampler tick (after `SubscribeMetrics`, with `seq: 0`): the host and a sample of
+    /// every running process subscribed to; a process that does not run has none.
+    Metrics {
+        host: HostSample,
+        samples: Vec<ProcessSample>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

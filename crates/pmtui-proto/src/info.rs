@@ -1,7 +1,7 @@
 //! What the daemon observes about a process: the rows of `ls` (`ProcessInfo`) and the
 //! fuller record of `describe` (`ProcessDetail`).
 
-use crate::{ProcessId, ProcessSpec, ProcessStatus};
+use crate::{MetricsHistory, ProcessId, ProcessSpec, ProcessStatus};
 use serde::{Deserialize, Serialize};
 
 /// One row of `ls --json`. The field names are a public contract (documented in the README).
@@ -67,4 +67,7 @@ pub struct ProcessDetail {
     pub out_log: Option<String>,
     pub err_log: Option<String>,
     pub history: Vec<ExitRecord>,
+    /// Current resource use and its recent history (see `metrics.rs`).
+    #[serde(default)]
+    pub metrics: MetricsHistory,
 }

@@ -6,6 +6,7 @@ pub mod codec;
 pub mod error;
 pub mod event;
 pub mod info;
+pub mod metrics;
 pub mod request;
 pub mod response;
 pub mod spec;
@@ -15,6 +16,7 @@ pub use codec::{ClientFrame, Hello, HelloReply, MAX_FRAME_LEN, PROTOCOL_VERSION,
 pub use error::ProtoError;
 pub use event::{Event, EventKind, LogLine, LogStream};
 pub use info::{ExitRecord, ProcessDetail, ProcessInfo};
+pub use metrics::{HostSample, MetricsHistory, ProcessMetrics, ProcessSample, Span};
 pub use request::Request;
 pub use response::{ErrorKind, Response};
 pub use spec::{

@@ -69,6 +69,22 @@ pub enum Request {
     },
     /// Stream process events on this connection; replies first with a snapshot.
     Subscribe,
+    /// Current resource use of the targets (all when empty), and with `history` the samples
+    /// kept per process. Replies `Response::Metrics`.
+    Metrics {
+        #[serde(default)]
+        targets: Vec<String>,
+        #[serde(default)]
+        history: bool,
+    },
+    /// Stream metrics on this connection: replies `Response::Metrics` with history, then
+    /// pushes an `EventKind::Metrics` per sampler tick (about once a second). With targets,
+    /// only the processes they matched at subscription; empty follows every process,
+    /// including ones added later. May be combined with `Subscribe` on one connection.
+    SubscribeMetrics {
+        #[serde(default)]
+        targets: Vec<String>,
+    },
     /// Stop every process and end the daemon.
     Kill,
 }

@@ -1,7 +1,7 @@
 //! The daemon's replies. Errors carry a kind a script can branch on and a message a
 //! person can act on.
 
-use crate::{LogLine, ProcessDetail, ProcessInfo};
+use crate::{HostSample, LogLine, ProcessDetail, ProcessInfo, ProcessMetrics};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +34,13 @@ pub enum Response {
     Subscribed {
         seq: u64,
         processes: Vec<ProcessInfo>,
+    },
+    /// Resource use: the host (`None` before the first sample) and each process asked for.
+    Metrics {
+        /// The sampler's period, ms (0 when sampling is off).
+        interval_ms: u64,
+        host: Option<HostSample>,
+        processes: Vec<ProcessMetrics>,
     },
     Saved {
         path: String,

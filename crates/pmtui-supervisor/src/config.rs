@@ -14,6 +14,13 @@ pub struct SupervisorConfig {
     pub log_compress: bool,
     /// Bytes of recent output kept in memory per process.
     pub log_ring_bytes: usize,
+    /// Period of the metrics sampler, ms; 0 turns sampling off.
+    pub metrics_interval_ms: u64,
+    /// How far back the per-process metrics history reaches, ms.
+    pub metrics_history_ms: u64,
+    /// Where the daemon serves Prometheus `GET /metrics`: `host:port`, or a bare port for
+    /// 127.0.0.1; `None` (the default) serves nothing. The supervisor only carries it.
+    pub metrics_addr: Option<String>,
 }
 
 impl SupervisorConfig {
@@ -24,6 +31,9 @@ impl SupervisorConfig {
             log_max_files: 5,
             log_compress: false,
             log_ring_bytes: 256 * 1024,
+            metrics_interval_ms: 1000,
+            metrics_history_ms: 10 * 60 * 1000,
+            metrics_addr: None,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 mod job;
 pub mod logs;
+pub mod metrics;
 pub mod policy;
 pub mod reaper;
 pub mod record;
@@ -22,6 +23,7 @@ pub mod tree;
 
 pub use config::SupervisorConfig;
 pub use error::SupervisorError;
+pub use metrics::MetricsTick;
 pub use record::{DesiredState, ProcessRecord};
-pub use supervisor::{LogSnapshot, StartOutcome, Supervisor};
+pub use supervisor::{LogSnapshot, MetricsSnapshot, MetricsSubscription, StartOutcome, Supervisor};
 pub use target::resolve_targets;

@@ -6,14 +6,15 @@
 
 use crate::job::{self, JobCmd, JobHandle};
 use crate::logs::{LogPaths, LogSink};
+use crate::metrics::{History, MetricsHub, MetricsTick};
 use crate::reaper::ManagedPids;
 use crate::record::{DesiredState, ProcessRecord};
 use crate::{SupervisorConfig, SupervisorError, resolve_targets, spawn, tree};
 use pmtui_proto::{
-    Event, EventKind, ExitRecord, LogLine, LogStream, ProcessDetail, ProcessId, ProcessInfo,
-    ProcessSpec, ProcessStatus,
+    Event, EventKind, ExitRecord, HostSample, LogLine, LogStream, ProcessDetail, ProcessId,
+    ProcessInfo, ProcessMetrics, ProcessSample, ProcessSpec, ProcessStatus,
 };
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, oneshot};
 
@@ -30,6 +31,8 @@ pub(crate) struct Entry {
     pub pid_start_time: Option<u64>,
     pub sink: Arc<LogSink>,
     pub paths: LogPaths,
+    /// Latest resource sample and the ring of past ones.
+    pub metrics: History,
     job: JobHandle,
 }
 
@@ -43,9 +46,16 @@ struct Table {
 pub(crate) struct Shared {
     pub config: SupervisorConfig,
     pub managed: ManagedPids,
+    pub metrics: MetricsHub,
     table: Mutex<Table>,
     events: broadcast::Sender<Event>,
     logs: broadcast::Sender<LogLine>,
+}
+
+/// A running process the sampler measures.
+pub(crate) struct Target {
+    pub id: ProcessId,
+    pub pid: u32,
 }
 
 impl Shared {
@@ -78,6 +88,80 @@ impl Shared {
         }
         publish(&mut table, &self.events, EventKind::Exit { id, record });
     }
+
+    /// The running processes, for the sampler.
+    pub fn metric_targets(&self) -> Vec<Target> {
+        self.lock()
+            .entries
+            .values()
+            .filter(|e| e.info.status.is_running())
+            .filter_map(|e| {
+                Some(Target {
+                    id: e.info.id,
+                    pid: e.info.pid?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a tick's samples in the rows (no event: a sample is not a change of state) and
+    /// returns the processes over their memory limit that are not already restarting for it,
+    /// marking them in `restarting`.
+    pub fn apply_samples(
+        &self,
+        samples: &[ProcessSample],
+        targets: &[Target],
+        restarting: &Mutex<HashSet<ProcessId>>,
+    ) -> Vec<(ProcessId, u64, u64)> {
+        let by_id: HashMap<ProcessId, (&ProcessSample, u32)> = samples
+            .iter()
+            .filter_map(|s| {
+                let pid = targets.iter().find(|t| t.id == s.id)?.pid;
+                Some((s.id, (s, pid)))
+            })
+            .collect();
+        let mut over = Vec::new();
+        let mut table = self.lock();
+        let mut restarting = restarting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for entry in table.entries.values_mut() {
+            match by_id.get(&entry.info.id) {
+                // Only if it still is the process that was measured.
+                Some((sample, pid)) if entry.info.pid == Some(*pid) => {
+                    entry.info.cpu = f64::from(sample.cpu);
+                    entry.info.memory = sample.memory;
+                    entry.metrics.push((*sample).clone());
+                    if let Some(limit) = entry.spec.max_memory_restart
+                        && sample.memory > limit
+                        && restarting.insert(entry.info.id)
+                    {
+                        over.push((entry.info.id, sample.memory, limit));
+                    }
+                }
+                Some(_) => {}
+                None if !entry.info.status.is_running() => {
+                    entry.info.cpu = 0.0;
+                    entry.info.memory = 0;
+                    entry.metrics.clear_current();
+                }
+                None => {}
+            }
+        }
+        over
+    }
+
+    /// Hands a tick to metrics subscribers, if there are any.
+    pub fn publish_tick(&self, tick: MetricsTick) {
+        *self
+            .metrics
+            .host
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tick.host.clone());
+        if self.metrics.ticks.receiver_count() > 0 {
+            let _ = self.metrics.ticks.send(Arc::new(tick));
+        }
+    }
 }
 
 fn publish(table: &mut Table, events: &broadcast::Sender<Event>, kind: EventKind) {
@@ -94,6 +178,21 @@ pub struct LogSnapshot {
     pub lines: Vec<LogLine>,
     pub rx: broadcast::Receiver<LogLine>,
     pub after: HashMap<ProcessId, u64>,
+    pub ids: Option<Vec<ProcessId>>,
+}
+
+/// What `Supervisor::metrics` found.
+pub struct MetricsSnapshot {
+    pub interval_ms: u64,
+    pub host: Option<HostSample>,
+    pub processes: Vec<ProcessMetrics>,
+}
+
+/// A metrics snapshot (with history) and the ticks after it; `ids` is `None` for every
+/// process, including later ones.
+pub struct MetricsSubscription {
+    pub snapshot: MetricsSnapshot,
+    pub rx: broadcast::Receiver<Arc<MetricsTick>>,
     pub ids: Option<Vec<ProcessId>>,
 }
 
@@ -121,16 +220,21 @@ impl Supervisor {
         }
         let (events, _) = broadcast::channel(4096);
         let (logs, _) = broadcast::channel(16384);
-        let shared = Shared {
+        let metrics = MetricsHub::new(config.metrics_interval_ms, config.metrics_history_ms);
+        let shared = Arc::new(Shared {
             config,
             managed,
+            metrics,
             table: Mutex::default(),
             events,
             logs,
-        };
-        Self {
-            shared: Arc::new(shared),
-        }
+        });
+        crate::metrics::sampler::start(&shared);
+        Self { shared }
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
     }
 
     pub fn config(&self) -> &SupervisorConfig {
@@ -292,6 +396,7 @@ impl Supervisor {
             pid_start_time: None,
             sink,
             paths,
+            metrics: History::new(self.shared.metrics.capacity),
             job,
         };
         table.entries.insert(id, entry);
@@ -425,8 +530,60 @@ impl Supervisor {
                 out_log: e.paths.out.as_ref().map(|p| p.display().to_string()),
                 err_log: e.paths.err.as_ref().map(|p| p.display().to_string()),
                 history: e.history.iter().cloned().collect(),
+                metrics: e.metrics.to_wire(self.shared.metrics.interval_ms),
             })
             .collect())
+    }
+
+    /// The latest samples of the targets (every process when empty) and, with `history`,
+    /// their rings.
+    pub fn metrics(
+        &self,
+        targets: &[String],
+        history: bool,
+    ) -> Result<MetricsSnapshot, SupervisorError> {
+        let ids = if targets.is_empty() {
+            None
+        } else {
+            Some(self.resolve(targets)?)
+        };
+        let interval_ms = self.shared.metrics.interval_ms;
+        let table = self.shared.lock();
+        let processes = table
+            .entries
+            .values()
+            .filter(|e| ids.as_ref().is_none_or(|ids| ids.contains(&e.info.id)))
+            .map(|e| ProcessMetrics {
+                id: e.info.id,
+                name: e.info.name.clone(),
+                namespace: e.info.namespace.clone(),
+                status: e.info.status,
+                current: e.metrics.current().cloned(),
+                history: history.then(|| e.metrics.to_wire(interval_ms)),
+            })
+            .collect();
+        Ok(MetricsSnapshot {
+            interval_ms,
+            host: self.shared.metrics.host(),
+            processes,
+        })
+    }
+
+    /// A snapshot with history, and the stream of later ticks, joined without a gap.
+    pub fn subscribe_metrics(
+        &self,
+        targets: &[String],
+    ) -> Result<MetricsSubscription, SupervisorError> {
+        let ids = if targets.is_empty() {
+            None
+        } else {
+            Some(self.resolve(targets)?)
+        };
+        // Subscribed before the snapshot: a tick in between is seen twice at worst (the
+        // client can drop samples whose `at` it already has), never missed.
+        let rx = self.shared.metrics.ticks.subscribe();
+        let snapshot = self.metrics(targets, true)?;
+        Ok(MetricsSubscription { snapshot, rx, ids })
     }
 
     /// The current rows and the stream of every later change, joined without a gap.

@@ -88,8 +88,18 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
             ("stop signal", s.stop_signal.clone()),
             ("out log", or_dash(d.out_log.clone())),
             ("err log", or_dash(d.err_log.clone())),
-            ("cpu", format!("{:.1}%", i.cpu)),
-            ("memory", output::bytes(i.memory)),
+            ("cpu", cpu_line(i.cpu, &d.metrics)),
+            ("memory", memory_line(i.memory, &d.metrics)),
+            (
+                "threads / fds",
+                d.metrics.current.as_ref().map_or_else(
+                    || "-".into(),
+                    |c| {
+                        let fds = c.fds.map_or_else(|| "-".into(), |n| n.to_string());
+                        format!("{} / {fds} ({} process(es))", c.threads, c.processes)
+                    },
+                ),
+            ),
             ("created", format_time(i.created_at)),
         ];
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -139,6 +149,47 @@ pub async fn env(t: TargetArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `12.5%  (min 0.0 · avg 3.1 · max 99.0 over 10m)`.
+fn cpu_line(cpu: f64, m: &pmtui_proto::MetricsHistory) -> String {
+    let mut line = format!("{cpu:.1}%");
+    if let Some(span) = &m.cpu_span {
+        line.push_str(&format!(
+            "  (min {:.1} · avg {:.1} · max {:.1} over {})",
+            span.min,
+            span.avg,
+            span.max,
+            history_length(m)
+        ));
+    }
+    line
+}
+
+/// `40.1mb (0.5% of host)  (min … over 10m)`.
+fn memory_line(memory: u64, m: &pmtui_proto::MetricsHistory) -> String {
+    let mut line = output::bytes(memory);
+    if let Some(c) = &m.current {
+        line.push_str(&format!(" ({:.1}% of host)", c.memory_percent));
+    }
+    if let Some(span) = &m.memory_span {
+        line.push_str(&format!(
+            "  (min {} · avg {} · max {} over {})",
+            output::bytes(span.min),
+            output::bytes(span.avg),
+            output::bytes(span.max),
+            history_length(m)
+        ));
+    }
+    line
+}
+
+/// The time the kept samples cover.
+fn history_length(m: &pmtui_proto::MetricsHistory) -> String {
+    match (m.at.first(), m.at.last()) {
+        (Some(first), Some(last)) => output::duration(last - first + m.interval_ms),
+        _ => "-".into(),
+    }
 }
 
 /// Milliseconds since the epoch as local time.

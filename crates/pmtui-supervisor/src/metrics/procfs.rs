@@ -1,0 +1,259 @@
+//! A small reader of Linux's `/proc`, with reused buffers: per process only `stat` (one read
+//! gives parent, group, CPU times, threads and resident pages) and, now and then, the entries
+//! of `fd`; for the host `/proc/stat`, `/proc/meminfo` and `/proc/loadavg`.
+
+use std::io::Read;
+
+/// What the sampler needs from `/proc/<pid>/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub pid: u32,
+    pub ppid: u32,
+    pub pgid: u32,
+    /// utime + stime, clock ticks.
+    pub ticks: u64,
+    pub threads: u32,
+    /// Clock ticks after boot at which it started: with the pid, its identity.
+    pub start_time: u64,
+    pub rss_pages: u64,
+    pub zombie: bool,
+}
+
+/// Host CPU counters from the first line of `/proc/stat`, clock ticks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostCpu {
+    pub busy: u64,
+    pub total: u64,
+    pub cores: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostMemory {
+    pub total: u64,
+    pub available: u64,
+}
+
+/// Reads `/proc` files into one reused buffer.
+pub struct Reader {
+    buf: Vec<u8>,
+    path: String,
+    pub clock_ticks: u64,
+    pub page_size: u64,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        use nix::unistd::{SysconfVar, sysconf};
+        let conf = |var, fallback: u64| {
+            sysconf(var)
+                .ok()
+                .flatten()
+                .and_then(|v| u64::try_from(v).ok())
+                .filter(|v| *v > 0)
+                .unwrap_or(fallback)
+        };
+        Self {
+            buf: Vec::with_capacity(4096),
+            path: String::with_capacity(32),
+            clock_ticks: conf(SysconfVar::CLK_TCK, 100),
+            page_size: conf(SysconfVar::PAGE_SIZE, 4096),
+        }
+    }
+}
+
+impl Reader {
+    fn read(&mut self) -> Option<&[u8]> {
+        self.buf.clear();
+        let mut file = std::fs::File::open(&self.path).ok()?;
+        file.read_to_end(&mut self.buf).ok()?;
+        Some(&self.buf)
+    }
+
+    /// One process's stat; `None` if it is gone.
+    pub fn stat(&mut self, pid: u32) -> Option<Stat> {
+        use std::fmt::Write;
+        self.path.clear();
+        let _ = write!(self.path, "/proc/{pid}/stat");
+        let bytes = self.read()?;
+        parse_stat(pid, bytes)
+    }
+
+    /// Every process on the host.
+    pub fn scan(&mut self, out: &mut Vec<Stat>) {
+        out.clear();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Some(stat) = self.stat(pid) {
+                out.push(stat);
+            }
+        }
+    }
+
+    /// Open file descriptors of `pid`; `None` when they cannot be listed.
+    pub fn fds(&mut self, pid: u32) -> Option<u32> {
+        use std::fmt::Write;
+        self.path.clear();
+        let _ = write!(self.path, "/proc/{pid}/fd");
+        let dir = std::fs::read_dir(&self.path).ok()?;
+        Some(dir.count() as u32)
+    }
+
+    pub fn host_cpu(&mut self) -> Option<HostCpu> {
+        self.path.clear();
+        self.path.push_str("/proc/stat");
+        let text = std::str::from_utf8(self.read()?).ok()?;
+        parse_host_cpu(text)
+    }
+
+    pub fn host_memory(&mut self) -> Option<HostMemory> {
+        self.path.clear();
+        self.path.push_str("/proc/meminfo");
+        let text = std::str::from_utf8(self.read()?).ok()?;
+        parse_meminfo(text)
+    }
+
+    /// Seconds since boot.
+    pub fn uptime(&mut self) -> Option<f64> {
+        self.path.clear();
+        self.path.push_str("/proc/uptime");
+        let text = std::str::from_utf8(self.read()?).ok()?;
+        text.split_ascii_whitespace().next()?.parse().ok()
+    }
+
+    pub fn load1(&mut self) -> Option<f32> {
+        self.path.clear();
+        self.path.push_str("/proc/loadavg");
+        let text = std::str::from_utf8(self.read()?).ok()?;
+        text.split_ascii_whitespace().next()?.parse().ok()
+    }
+}
+
+fn parse_stat(pid: u32, bytes: &[u8]) -> Option<Stat> {
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let close = bytes.iter().rposition(|b| *b == b')')?;
+    let rest = std::str::from_utf8(&bytes[close + 1..]).ok()?;
+    let mut fields = rest.split_ascii_whitespace();
+    // Field numbers as in proc(5); `rest` starts at field 3 (state).
+    let mut next = |skip: usize| fields.nth(skip);
+    let state = next(0)?;
+    let ppid = next(0)?.parse().ok()?; // 4
+    let pgid = next(0)?.parse().ok()?; // 5
+    let utime: u64 = next(8)?.parse().ok()?; // 14
+    let stime: u64 = next(0)?.parse().ok()?; // 15
+    let threads = next(4)?.parse().ok()?; // 20
+    let start_time = next(1)?.parse().ok()?; // 22
+    let rss_pages = next(1)?.parse::<i64>().ok()?.max(0) as u64; // 24
+    Some(Stat {
+        pid,
+        ppid,
+        pgid,
+        ticks: utime + stime,
+        threads,
+        start_time,
+        rss_pages,
+        zombie: state == "Z" || state == "X",
+    })
+}
+
+fn parse_host_cpu(text: &str) -> Option<HostCpu> {
+    let mut lines = text.lines();
+    let first = lines.next()?;
+    let mut fields = first.split_ascii_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    // user nice system idle iowait irq softirq steal (guest time is inside user already).
+    let values: Vec<u64> = fields.take(8).filter_map(|v| v.parse().ok()).collect();
+    if values.len() < 4 {
+        return None;
+    }
+    let total: u64 = values.iter().sum();
+    let idle = values[3] + values.get(4).copied().unwrap_or(0);
+    let cores = lines
+        .take_while(|l| l.starts_with("cpu"))
+        .filter(|l| l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count() as u32;
+    Some(HostCpu {
+        busy: total - idle,
+        total,
+        cores: cores.max(1),
+    })
+}
+
+fn parse_meminfo(text: &str) -> Option<HostMemory> {
+    let mut memory = HostMemory::default();
+    for line in text.lines() {
+        let mut parts = line.split_ascii_whitespace();
+        let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(kib) = value.parse::<u64>() else {
+            continue;
+        };
+        match key {
+            "MemTotal:" => memory.total = kib * 1024,
+            "MemAvailable:" => memory.available = kib * 1024,
+            _ => {}
+        }
+        if memory.total > 0 && memory.available > 0 {
+            break;
+        }
+    }
+    (memory.total > 0).then_some(memory)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_read_after_the_last_parenthesis() {
+        let line = b"42 (my (odd) name) R 1 40 40 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 3 0 12345 1000 777 18446744073709551615";
+        let s = parse_stat(42, line).expect("parses");
+        assert_eq!(
+            (
+                s.ppid,
+                s.pgid,
+                s.ticks,
+                s.threads,
+                s.start_time,
+                s.rss_pages,
+                s.zombie
+            ),
+            (1, 40, 300, 3, 12345, 777, false)
+        );
+    }
+
+    #[test]
+    fn host_cpu_sums_the_first_line_and_counts_cores() {
+        let text = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\ncpu1 50 0 25 400 25 0 0 0 0 0\nintr 1\n";
+        let cpu = parse_host_cpu(text).expect("parses");
+        assert_eq!((cpu.busy, cpu.total, cpu.cores), (150, 1000, 2));
+    }
+
+    #[test]
+    fn meminfo_gives_total_and_available() {
+        let text = "MemTotal:       16000 kB\nMemFree:        1000 kB\nMemAvailable:   8000 kB\n";
+        let m = parse_meminfo(text).expect("parses");
+        assert_eq!((m.total, m.available), (16000 * 1024, 8000 * 1024));
+    }
+
+    #[test]
+    fn this_process_reads_back() {
+        let mut reader = Reader::default();
+        let me = reader.stat(std::process::id()).expect("own stat");
+        assert!(me.rss_pages > 0 && me.threads >= 1);
+        assert!(reader.fds(std::process::id()).is_some_and(|n| n >= 3));
+        assert!(reader.host_cpu().is_some_and(|c| c.total > 0));
+        assert!(reader.host_memory().is_some_and(|m| m.total > 0));
+        let mut all = Vec::new();
+        reader.scan(&mut all);
+        assert!(all.iter().any(|s| s.pid == me.pid));
+    }
+}
