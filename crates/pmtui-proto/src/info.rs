@@ -17,7 +17,8 @@ pub struct ProcessInfo {
     pub pid: Option<u32>,
     /// Times the process was started again after its first start.
     pub restarts: u32,
-    /// Restarts counted as unstable in the current crash-loop window.
+    /// Unstable restarts (runs shorter than `min_uptime`) counted towards the crash-loop
+    /// limit; zero again once a run stays up for `stable_after`.
     pub unstable_restarts: u32,
     /// Time since the current run started; 0 when not running.
     pub uptime_ms: u64,
@@ -39,20 +40,32 @@ pub struct ProcessInfo {
     pub command: String,
 }
 
-/// One exit of a process, kept in its restart history.
+/// One exit or restart of a process, kept in its restart history: the answer to "why did it
+/// restart / why is it not running?".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExitRecord {
-    /// When it exited (ms since the Unix epoch).
+    /// When it happened (ms since the Unix epoch).
     pub at: u64,
+    /// The pid that exited; 0 when nothing was running (a stopped or errored process that
+    /// was started again by `restart`, `reset` or cron).
     pub pid: u32,
     pub exit_code: Option<i32>,
     pub exit_signal: Option<String>,
     pub uptime_ms: u64,
-    /// Why it ended: `exit`, `signal`, `stop`, `restart`, `crash loop`, `memory limit`, …
+    /// Why, one of: `exit code`, `signal`, `out of memory` (SIGKILL while the kernel's OOM
+    /// killer ran), `crash loop`, `memory limit`, `cron`, `manual` (a `pmtui` verb),
+    /// `watch`, `spawn error`.
     pub reason: String,
+    /// The same in a sentence: "exited with code 3", "killed by SIGSEGV", "pmtui stop", …
+    #[serde(default)]
+    pub detail: String,
     /// What happened next: `restart`, `stopped`, `errored`.
     pub outcome: String,
-    /// The last lines it wrote to stderr before it died.
+    /// For a `restart` outcome: when the new run was due (ms since the Unix epoch); the
+    /// backoff delay is `next_restart_at - at`.
+    #[serde(default)]
+    pub next_restart_at: Option<u64>,
+    /// The last lines the run wrote to stderr before it ended (at most 10).
     pub last_stderr: Vec<String>,
 }
 

@@ -11,6 +11,7 @@ pub mod request;
 pub mod response;
 pub mod spec;
 pub mod status;
+pub mod units;
 
 pub use codec::{ClientFrame, Hello, HelloReply, MAX_FRAME_LEN, PROTOCOL_VERSION, ServerFrame};
 pub use error::ProtoError;
@@ -23,6 +24,7 @@ pub use spec::{
     Backoff, BackoffKind, LogFormat, LogOptions, ProcessSpec, RestartMode, RestartPolicy,
 };
 pub use status::ProcessStatus;
+pub use units::{UnitError, parse_duration_ms, parse_size_bytes};
 
 /// A process's id: unique within one daemon, pm2's `pm_id`.
 pub type ProcessId = u32;

@@ -31,11 +31,20 @@ pub struct ProcessSpec {
     pub kill_timeout_ms: u64,
     /// Signal name sent to the process group on stop (`SIGTERM`, `SIGINT`, …).
     pub stop_signal: String,
+    /// When an exit is followed by a restart. Config keys: the seed's nested
+    /// `restart_policy: {…}` and pm2's flat `autorestart`, `max_restarts`, `min_uptime`,
+    /// `restart_delay`, `exp_backoff_restart_delay`, `stop_exit_codes` both map here.
     pub restart: RestartPolicy,
-    /// Restart when the process tree's resident memory exceeds this many bytes.
+    /// Restart when the whole process tree's resident memory exceeds this many bytes
+    /// (pm2's `max_memory_restart`; "500M", "1G" are parsed client-side, 1024-based).
+    /// Checked on every metrics sample; the restart is recorded as `memory limit`.
     pub max_memory_restart: Option<u64>,
-    /// Cron expression (5 or 6 fields) for scheduled restarts.
+    /// Cron expression for scheduled restarts, 5 fields (minute precision) or 6 (with
+    /// seconds first), in the daemon's local time (pm2's `cron_restart`, alias `cron`).
     pub cron_restart: Option<String>,
+    /// Whether `cron_restart` also starts a process that is `stopped` or `errored` (pm2 always
+    /// does; pmtui by default only restarts what is running or waiting to restart).
+    pub cron_revive: bool,
     pub logs: LogOptions,
     /// False registers the process as stopped without starting it.
     pub autostart: bool,
@@ -58,6 +67,7 @@ impl Default for ProcessSpec {
             restart: RestartPolicy::default(),
             max_memory_restart: None,
             cron_restart: None,
+            cron_revive: false,
             logs: LogOptions::default(),
             autostart: true,
         }
@@ -88,22 +98,36 @@ impl ProcessSpec {
     }
 }
 
-/// When and how fast a process that exits is started again.
+/// When and how fast a process that exits is started again. Every field has a default, so
+/// a config file may give any subset.
+///
+/// Spellings that map here: the seed's `restart_policy: { mode, max_restarts, min_uptime,
+/// time_window, stable_after, backoff: { type, delay, max_delay, factor } }` and pm2's flat
+/// keys: `autorestart: false` → `mode: No`; `max_restarts`; `min_uptime`; `restart_delay: N`
+/// → [`Backoff::fixed`]; `exp_backoff_restart_delay: N` → [`Backoff::exponential`];
+/// `stop_exit_codes` (a number or a list).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RestartPolicy {
+    /// `always` (default), `on-failure` (only a non-zero exit or a signal) or `no`.
     pub mode: RestartMode,
-    /// Unstable restarts allowed within `time_window_ms` before the process is `errored`.
+    /// Unstable restarts allowed (pm2's default 16); one more unstable exit within the window
+    /// marks the process `errored` ("crash loop"). 0 gives up at the first unstable exit.
     pub max_restarts: u32,
-    /// A run shorter than this is unstable.
+    /// A run shorter than this (ms) is unstable (pm2's `min_uptime`, default 1000).
     pub min_uptime_ms: u64,
-    /// The window in which unstable restarts are counted; `None` = `min_uptime × max_restarts`,
-    /// but sliding, so a loop that starts late is still caught (unlike pm2).
+    /// The sliding window (ms) in which unstable restarts are counted (seed's `time_window`).
+    /// `None` (default) counts every unstable restart since the process was last up for
+    /// `stable_after_ms`, however long the backoff delays between them; unlike pm2, a loop
+    /// that begins late, or that waits between restarts, still ends.
     pub time_window_ms: Option<u64>,
+    /// The delay before each restart.
     pub backoff: Backoff,
-    /// Exit codes that never restart.
+    /// Exit codes that never restart, whatever the mode (pm2's `stop_exit_codes`).
     pub stop_exit_codes: Vec<i32>,
-    /// After staying up this long the backoff and unstable count reset.
+    /// After a run has stayed up this long (ms, default 30 s; seed's `stable_after`) the
+    /// backoff delay and the unstable count reset. Measured by a timer from the start of the
+    /// run, not polled.
     pub stable_after_ms: u64,
 }
 
@@ -111,35 +135,76 @@ impl Default for RestartPolicy {
     fn default() -> Self {
         Self {
             mode: RestartMode::Always,
-            max_restarts: 16,
-            min_uptime_ms: 1000,
+            max_restarts: DEFAULT_MAX_RESTARTS,
+            min_uptime_ms: DEFAULT_MIN_UPTIME_MS,
             time_window_ms: None,
             backoff: Backoff::default(),
             stop_exit_codes: Vec::new(),
-            stable_after_ms: 30_000,
+            stable_after_ms: DEFAULT_STABLE_AFTER_MS,
         }
     }
 }
 
+pub const DEFAULT_MAX_RESTARTS: u32 = 16;
+pub const DEFAULT_MIN_UPTIME_MS: u64 = 1000;
+pub const DEFAULT_STABLE_AFTER_MS: u64 = 30_000;
+/// pm2's cap on the exponential backoff delay.
+pub const DEFAULT_MAX_DELAY_MS: u64 = 15_000;
+/// pm2's growth factor of the exponential backoff delay.
+pub const DEFAULT_BACKOFF_FACTOR: f64 = 1.5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartMode {
+    /// Restart after every exit (pm2's `autorestart: true`).
     #[default]
     Always,
-    #[serde(alias = "on_failure")]
+    /// Restart only after a non-zero exit code or a signal.
+    #[serde(alias = "on_failure", alias = "onfailure")]
     OnFailure,
+    /// Never restart (pm2's `autorestart: false`).
     #[serde(alias = "never")]
     No,
 }
 
+impl RestartMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "always",
+            Self::OnFailure => "on-failure",
+            Self::No => "no",
+        }
+    }
+}
+
+impl std::str::FromStr for RestartMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "always" => Ok(Self::Always),
+            "on-failure" | "on_failure" | "onfailure" => Ok(Self::OnFailure),
+            "no" | "never" => Ok(Self::No),
+            other => Err(format!(
+                "unknown restart mode {other:?} (expected always, on-failure or no)"
+            )),
+        }
+    }
+}
+
+/// The delay before a restart: fixed, or growing by `factor` per restart until the process
+/// has been up for `stable_after_ms`, capped at `max_delay_ms`, with up to 10% jitter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Backoff {
+    /// `fixed` (default) or `exponential` (seed's `backoff.type`).
     #[serde(rename = "type")]
     pub kind: BackoffKind,
-    /// First delay; 0 restarts at once.
+    /// First delay in ms (seed's `backoff.delay`); 0 (default) restarts at once.
     pub delay_ms: u64,
+    /// Cap of the exponential delay in ms (seed's `backoff.max_delay`, default 15 s).
     pub max_delay_ms: u64,
+    /// Growth per restart of the exponential delay (default 1.5, pm2's); at least 1.
     pub factor: f64,
 }
 
@@ -148,8 +213,28 @@ impl Default for Backoff {
         Self {
             kind: BackoffKind::Fixed,
             delay_ms: 0,
-            max_delay_ms: 15_000,
-            factor: 1.5,
+            max_delay_ms: DEFAULT_MAX_DELAY_MS,
+            factor: DEFAULT_BACKOFF_FACTOR,
+        }
+    }
+}
+
+impl Backoff {
+    /// pm2's `restart_delay`: the same delay before every restart.
+    pub fn fixed(delay_ms: u64) -> Self {
+        Self {
+            kind: BackoffKind::Fixed,
+            delay_ms,
+            ..Self::default()
+        }
+    }
+
+    /// pm2's `exp_backoff_restart_delay`: starts at `delay_ms`, × 1.5 per restart, ≤ 15 s.
+    pub fn exponential(delay_ms: u64) -> Self {
+        Self {
+            kind: BackoffKind::Exponential,
+            delay_ms,
+            ..Self::default()
         }
     }
 }

@@ -1,13 +1,17 @@
 //! One task per process, owning its child (the watchexec model). It selects over its
-//! command channel, the child's exit and the restart timer; every change of state is
-//! published into the table. Stopping signals the whole process group and every
+//! command channel, the child's exit, the restart (backoff) timer, the stable-period timer
+//! and the cron timer; every change of state is published into the table, every exit and
+//! restart into the history. Stopping signals the whole process group and every
 //! descendant (including ones that left the group), then SIGKILLs what is left after
 //! `kill_timeout`.
 
+use crate::cron::CronSchedule;
 use crate::logs::{LogSink, pump};
 use crate::policy::{self, Decision, ExitInfo, RestartHistory};
+use crate::record::DesiredState;
 use crate::supervisor::Shared;
-use crate::{spawn, tree};
+use crate::{oom, spawn, tree};
+use jiff::Timestamp;
 use nix::sys::signal::Signal;
 use pmtui_proto::{ExitRecord, LogStream, ProcessId, ProcessSpec, ProcessStatus, now_ms};
 use std::collections::BTreeMap;
@@ -18,9 +22,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub(crate) type JobHandle = mpsc::UnboundedSender<JobCmd>;
+
+/// How long an exit waits for the stderr pump to read what the child wrote last, when a
+/// descendant keeps the pipe open.
+const STDERR_DRAIN: Duration = Duration::from_millis(200);
+/// Stderr lines kept with each exit record.
+const LAST_STDERR_LINES: usize = 10;
 
 pub(crate) enum JobCmd {
     /// Launch if not running.
@@ -30,11 +41,11 @@ pub(crate) enum JobCmd {
     /// Stop if running, then launch; `env` replaces the stored environment.
     Restart {
         env: Option<BTreeMap<String, String>>,
-        /// Recorded in the history: `restart`, `cron`, `memory limit`, `watch`, …
+        /// Recorded in the history: `manual`, `cron`, `memory limit`, `watch`, …
         reason: &'static str,
         reply: oneshot::Sender<()>,
     },
-    /// Zero the restart counters.
+    /// Zero the restart counters; an `errored` process is started again.
     Reset { reply: oneshot::Sender<()> },
     /// End the task (the process is already stopped).
     Exit,
@@ -44,6 +55,11 @@ struct Running {
     child: Child,
     pid: u32,
     started: Instant,
+    /// The sink's last line number before this run, to tell this run's stderr from older.
+    log_seq: u64,
+    err_pump: Option<JoinHandle<()>>,
+    /// The kernel's OOM-kill count when the run started.
+    oom_kills: Option<u64>,
 }
 
 struct Job {
@@ -53,7 +69,13 @@ struct Job {
     env: BTreeMap<String, String>,
     sink: Arc<LogSink>,
     running: Option<Running>,
+    /// A pending restart (`waiting restart`).
     restart_at: Option<Instant>,
+    /// When the current run has been up for `stable_after`.
+    stable_at: Option<Instant>,
+    cron: Option<CronSchedule>,
+    /// The next firing time of `cron` (wall clock).
+    cron_next: Option<Timestamp>,
     history: RestartHistory,
 }
 
@@ -65,6 +87,19 @@ pub(crate) fn spawn_job(
     sink: Arc<LogSink>,
 ) -> (JobHandle, impl Future<Output = ()> + Send + 'static) {
     let (tx, rx) = mpsc::unbounded_channel();
+    let cron = spec
+        .cron_restart
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .and_then(|pattern| match CronSchedule::parse(pattern) {
+            Ok(schedule) => Some(schedule),
+            Err(err) => {
+                // `validate` refuses bad patterns; this is a definition from an older daemon.
+                tracing::warn!(id, %err, "cron_restart ignored");
+                None
+            }
+        });
+    let cron_next = cron.as_ref().and_then(|c| c.next_after(Timestamp::now()));
     let job = Job {
         shared,
         id,
@@ -73,6 +108,9 @@ pub(crate) fn spawn_job(
         sink,
         running: None,
         restart_at: None,
+        stable_at: None,
+        cron,
+        cron_next,
         history: RestartHistory::default(),
     };
     (tx, job.run(rx))
@@ -92,13 +130,22 @@ async fn wait_until(at: Option<Instant>) {
     }
 }
 
+/// The monotonic instant of a wall-clock time, re-read on every turn of the loop so that a
+/// clock change moves the timer.
+fn instant_of(at: Option<Timestamp>) -> Option<Instant> {
+    let at = at?;
+    let ahead = at.duration_since(Timestamp::now());
+    let ahead = Duration::try_from(ahead).unwrap_or(Duration::ZERO);
+    Some(Instant::now() + ahead)
+}
+
 impl Job {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<JobCmd>) {
         loop {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(JobCmd::Exit) | None => {
-                        self.stop("delete").await;
+                        self.stop("manual", "pmtui delete".into(), "stopped").await;
                         break;
                     }
                     Some(cmd) => self.handle(cmd).await,
@@ -108,6 +155,8 @@ impl Job {
                     self.restart_at = None;
                     self.launch(true).await;
                 }
+                () = wait_until(self.stable_at) => self.on_stable(),
+                () = wait_until(instant_of(self.cron_next)) => self.on_cron().await,
             }
         }
     }
@@ -122,7 +171,7 @@ impl Job {
                 let _ = reply.send(());
             }
             JobCmd::Stop { reply } => {
-                self.stop("stop").await;
+                self.stop("manual", "pmtui stop".into(), "stopped").await;
                 let _ = reply.send(());
             }
             JobCmd::Restart { env, reason, reply } => {
@@ -136,8 +185,23 @@ impl Job {
                         e.env = child_env;
                     });
                 }
-                self.stop(reason).await;
-                self.history.reset();
+                // "restart" is what callers said before reasons had a vocabulary.
+                let reason = if reason == "restart" {
+                    "manual"
+                } else {
+                    reason
+                };
+                let detail = self.detail_of(reason);
+                if self.running.is_some() {
+                    self.stop(reason, detail, "restart").await;
+                } else {
+                    self.restart_at = None;
+                    self.record_revival(reason, detail);
+                }
+                // A person's restart forgives a crash loop; the engine's own do not.
+                if reason == "manual" {
+                    self.history.reset();
+                }
                 self.launch(true).await;
                 let _ = reply.send(());
             }
@@ -148,10 +212,62 @@ impl Job {
                     e.info.unstable_restarts = 0;
                     e.info.created_at = now_ms();
                 });
+                if self.status() == Some(ProcessStatus::Errored) {
+                    self.record_revival("manual", "pmtui reset".into());
+                    self.shared
+                        .update(self.id, |e| e.desired = DesiredState::Running);
+                    self.launch(false).await;
+                }
                 let _ = reply.send(());
             }
             JobCmd::Exit => {}
         }
+    }
+
+    fn status(&self) -> Option<ProcessStatus> {
+        self.shared.read(self.id, |e| e.info.status)
+    }
+
+    /// The sentence recorded with an engine or manual restart.
+    fn detail_of(&self, reason: &str) -> String {
+        match reason {
+            "manual" => "pmtui restart".into(),
+            "cron" => format!(
+                "scheduled restart (cron_restart {:?})",
+                self.spec.cron_restart.as_deref().unwrap_or_default()
+            ),
+            "memory limit" => match self.spec.max_memory_restart {
+                Some(limit) => format!(
+                    "memory of the process tree above max_memory_restart ({})",
+                    human_bytes(limit)
+                ),
+                None => "memory limit exceeded".into(),
+            },
+            "watch" => "a watched file changed".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Records that a process that was not running (stopped, errored or waiting) is
+    /// started again, so that "why is it running?" has an answer too.
+    fn record_revival(&self, reason: &str, detail: String) {
+        let was = self.status().unwrap_or(ProcessStatus::Stopped);
+        let now = now_ms();
+        self.shared.record_exit(
+            self.id,
+            ExitRecord {
+                at: now,
+                pid: 0,
+                exit_code: None,
+                exit_signal: None,
+                uptime_ms: 0,
+                reason: reason.to_string(),
+                detail: format!("{detail} (was {was})"),
+                outcome: "restart".into(),
+                next_restart_at: Some(now),
+                last_stderr: Vec::new(),
+            },
+        );
     }
 
     fn instance(&self) -> u32 {
@@ -170,6 +286,8 @@ impl Job {
                 e.info.restarts += 1;
             }
         });
+        let log_seq = self.sink.snapshot(0, None).1;
+        let oom_kills = oom::kill_count();
         match spawn::spawn(&self.spec, &self.env) {
             Ok(mut child) => {
                 let pid = child.id().unwrap_or(0);
@@ -177,14 +295,21 @@ impl Job {
                 if let Some(out) = child.stdout.take() {
                     tokio::spawn(pump(out, Arc::clone(&self.sink), LogStream::Out));
                 }
-                if let Some(err) = child.stderr.take() {
-                    tokio::spawn(pump(err, Arc::clone(&self.sink), LogStream::Err));
-                }
+                let err_pump = child
+                    .stderr
+                    .take()
+                    .map(|err| tokio::spawn(pump(err, Arc::clone(&self.sink), LogStream::Err)));
+                let started = Instant::now();
                 self.running = Some(Running {
                     child,
                     pid,
-                    started: Instant::now(),
+                    started,
+                    log_seq,
+                    err_pump,
+                    oom_kills,
                 });
+                self.stable_at =
+                    Some(started + Duration::from_millis(self.spec.restart.stable_after_ms));
                 let start_time = tree::start_time(pid);
                 self.write_pid_file(Some(pid));
                 self.shared.update(self.id, |e| {
@@ -196,23 +321,72 @@ impl Job {
                 });
             }
             Err(err) => {
-                let reason = format!("could not start {}: {err}", self.spec.command_line());
-                tracing::warn!(id = self.id, %reason);
+                let detail = format!("could not start {}: {err}", self.spec.command_line());
+                tracing::warn!(id = self.id, %detail);
+                let now = now_ms();
+                self.shared.record_exit(
+                    self.id,
+                    ExitRecord {
+                        at: now,
+                        pid: 0,
+                        exit_code: None,
+                        exit_signal: None,
+                        uptime_ms: 0,
+                        reason: "spawn error".into(),
+                        detail: detail.clone(),
+                        outcome: "errored".into(),
+                        next_restart_at: None,
+                        last_stderr: Vec::new(),
+                    },
+                );
                 self.shared.update(self.id, |e| {
                     e.info.status = ProcessStatus::Errored;
                     e.info.pid = None;
-                    e.info.status_reason = Some(reason);
+                    e.info.status_reason = Some(detail);
                 });
             }
         }
     }
 
+    /// The current run has been up for `stable_after`: the backoff and the crash-loop count
+    /// start afresh.
+    fn on_stable(&mut self) {
+        self.stable_at = None;
+        if self.history != RestartHistory::default() {
+            tracing::debug!(id = self.id, "stable: restart backoff reset");
+        }
+        self.history.reset();
+        self.shared
+            .update(self.id, |e| e.info.unstable_restarts = 0);
+    }
+
+    /// `cron_restart` fired: restart what runs; start what is stopped or errored only with
+    /// `cron_revive`; leave a pending restart to its backoff.
+    async fn on_cron(&mut self) {
+        let fired = self.cron_next.take().unwrap_or_else(Timestamp::now);
+        let from = fired.max(Timestamp::now());
+        self.cron_next = self.cron.as_ref().and_then(|c| c.next_after(from));
+        if self.running.is_some() {
+            let detail = self.detail_of("cron");
+            self.stop("cron", detail, "restart").await;
+            self.launch(true).await;
+        } else if self.restart_at.is_none() && self.spec.cron_revive {
+            self.record_revival("cron", self.detail_of("cron"));
+            self.history.reset();
+            self.shared
+                .update(self.id, |e| e.desired = DesiredState::Running);
+            self.launch(true).await;
+        }
+    }
+
     /// The child exited on its own.
     async fn on_exit(&mut self, status: std::io::Result<ExitStatus>) {
-        let Some(running) = self.running.take() else {
+        let Some(mut running) = self.running.take() else {
             return;
         };
+        self.stable_at = None;
         self.shared.managed.remove(running.pid);
+        let exit = exit_info(&status, running.started.elapsed());
         // What the child left in its group goes with it, as systemd does.
         let signal = tree::parse_signal(&self.spec.stop_signal).unwrap_or(Signal::SIGTERM);
         tree::signal_group(running.pid, signal);
@@ -222,24 +396,38 @@ impl Job {
             tokio::time::sleep(grace).await;
             tree::signal_group(pgid, Signal::SIGKILL);
         });
-        let exit = exit_info(&status, running.started.elapsed());
+        let last_stderr = self.last_stderr(&mut running).await;
+        let oom = exit.signal == Some(Signal::SIGKILL as i32)
+            && matches!((running.oom_kills, oom::kill_count()), (Some(a), Some(b)) if b > a);
+        let (cause, what) = exit_cause(&exit, oom);
         let now = now_ms();
-        let decision = policy::decide(&self.spec.restart, &exit, &self.history, now);
-        self.history.note(&self.spec.restart, &exit, &decision, now);
-        let (outcome, reason) = match &decision {
-            Decision::Restart { .. } => ("restart".to_string(), exit_reason(&exit)),
-            Decision::Stop { reason } => (
-                "stopped".to_string(),
-                format!("{}; {reason}", exit_reason(&exit)),
-            ),
-            Decision::GiveUp { reason } => ("errored".to_string(), reason.clone()),
+        let policy = &self.spec.restart;
+        let decision = policy::decide(policy, &exit, &self.history, now);
+        self.history.note(policy, &exit, &decision, now);
+        let (reason, detail, outcome, next_restart_at) = match &decision {
+            Decision::Restart { after_ms, .. } => (cause, what, "restart", Some(now + after_ms)),
+            Decision::Stop { reason } => (cause, format!("{what}; {reason}"), "stopped", None),
+            Decision::GiveUp { reason } => {
+                ("crash loop", format!("{what}; {reason}"), "errored", None)
+            }
         };
         self.shared.record_exit(
             self.id,
-            self.exit_record(running.pid, &exit, reason.clone(), outcome),
+            ExitRecord {
+                at: now,
+                pid: running.pid,
+                exit_code: exit.code,
+                exit_signal: exit.signal.and_then(signal_name),
+                uptime_ms: exit.uptime_ms,
+                reason: reason.into(),
+                detail: detail.clone(),
+                outcome: outcome.into(),
+                next_restart_at,
+                last_stderr,
+            },
         );
         self.write_pid_file(None);
-        let unstable = self.history.unstable_at.len() as u32;
+        let unstable = self.history.unstable_count(policy, now);
         self.shared.update(self.id, |e| {
             e.info.pid = None;
             e.info.exit_code = exit.code;
@@ -252,49 +440,41 @@ impl Job {
                 self.restart_at = Some(Instant::now() + Duration::from_millis(after_ms));
                 self.shared.update(self.id, |e| {
                     e.info.status = ProcessStatus::WaitingRestart;
-                    e.info.next_restart_at = Some(now + after_ms);
-                    e.info.status_reason = Some(reason);
+                    e.info.next_restart_at = next_restart_at;
+                    e.info.status_reason = Some(format!("{detail}; restarting in {after_ms} ms"));
                 });
             }
             Decision::Stop { .. } => self.shared.update(self.id, |e| {
                 e.info.status = ProcessStatus::Stopped;
-                e.info.status_reason = Some(reason);
-                e.desired = crate::DesiredState::Stopped;
+                e.info.status_reason = Some(detail);
+                e.desired = DesiredState::Stopped;
             }),
             Decision::GiveUp { .. } => self.shared.update(self.id, |e| {
                 e.info.status = ProcessStatus::Errored;
-                e.info.status_reason = Some(reason);
+                e.info.status_reason = Some(format!("crash loop: {detail}"));
             }),
         }
     }
 
-    fn exit_record(
-        &self,
-        pid: u32,
-        exit: &ExitInfo,
-        reason: String,
-        outcome: String,
-    ) -> ExitRecord {
-        ExitRecord {
-            at: now_ms(),
-            pid,
-            exit_code: exit.code,
-            exit_signal: exit.signal.and_then(signal_name),
-            uptime_ms: exit.uptime_ms,
-            reason,
-            outcome,
-            last_stderr: self
-                .sink
-                .recent(10, Some(LogStream::Err))
-                .into_iter()
-                .map(|l| l.text)
-                .collect(),
+    /// The last stderr lines of this run, once the pump has read what the child wrote last
+    /// (bounded: a descendant may hold the pipe open).
+    async fn last_stderr(&self, running: &mut Running) -> Vec<String> {
+        if let Some(pump) = running.err_pump.as_mut() {
+            let _ = tokio::time::timeout(STDERR_DRAIN, pump).await;
         }
+        self.sink
+            .recent(LAST_STDERR_LINES, Some(LogStream::Err))
+            .into_iter()
+            .filter(|l| l.seq > running.log_seq)
+            .map(|l| l.text)
+            .collect()
     }
 
-    /// Stops the child if one runs (and cancels a pending restart); the status ends `stopped`.
-    async fn stop(&mut self, why: &str) {
+    /// Stops the child if one runs (and cancels a pending restart), recording why; the
+    /// status ends `stopped` (the caller launches again for a restart).
+    async fn stop(&mut self, reason: &str, detail: String, outcome: &str) {
         self.restart_at = None;
+        self.stable_at = None;
         let Some(mut running) = self.running.take() else {
             self.shared.update(self.id, |e| {
                 if e.info.status != ProcessStatus::Stopped {
@@ -330,9 +510,22 @@ impl Job {
         members.extend(self.members(running.pid));
         self.kill_all(running.pid, &members);
         let exit = exit_info(&status, running.started.elapsed());
+        let last_stderr = self.last_stderr(&mut running).await;
+        let now = now_ms();
         self.shared.record_exit(
             self.id,
-            self.exit_record(running.pid, &exit, why.to_string(), "stopped".into()),
+            ExitRecord {
+                at: now,
+                pid: running.pid,
+                exit_code: exit.code,
+                exit_signal: exit.signal.and_then(signal_name),
+                uptime_ms: exit.uptime_ms,
+                reason: reason.to_string(),
+                detail,
+                outcome: outcome.to_string(),
+                next_restart_at: (outcome == "restart").then_some(now),
+                last_stderr,
+            },
         );
         self.write_pid_file(None);
         self.shared.update(self.id, |e| {
@@ -402,11 +595,32 @@ fn exit_info(status: &std::io::Result<ExitStatus>, uptime: Duration) -> ExitInfo
     }
 }
 
-fn exit_reason(exit: &ExitInfo) -> String {
+/// The kind of an exit (`exit code`, `signal`, `out of memory`) and a sentence for it.
+fn exit_cause(exit: &ExitInfo, oom: bool) -> (&'static str, String) {
     match (exit.code, exit.signal.and_then(signal_name)) {
-        (_, Some(sig)) => format!("killed by {sig}"),
-        (Some(code), None) => format!("exited with code {code}"),
-        (None, None) => "exited".into(),
+        (_, Some(sig)) if oom => (
+            "out of memory",
+            format!("killed by {sig} while the kernel's OOM killer ran"),
+        ),
+        (_, Some(sig)) => ("signal", format!("killed by {sig}")),
+        (Some(code), None) => ("exit code", format!("exited with code {code}")),
+        (None, None) => ("exit code", "exited".into()),
+    }
+}
+
+/// `524288000` → `500.0 MiB`.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

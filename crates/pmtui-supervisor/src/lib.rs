@@ -9,10 +9,12 @@
 //! number and goes out as an `Event`. A slow stop therefore never blocks `ls`.
 
 pub mod config;
+pub mod cron;
 pub mod error;
 mod job;
 pub mod logs;
 pub mod metrics;
+mod oom;
 pub mod policy;
 pub mod reaper;
 pub mod record;

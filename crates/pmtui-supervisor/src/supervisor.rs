@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, oneshot};
 
-/// Exit records kept per process.
+/// Exit records kept per process (`describe --json` shows them all, `describe` the last 20).
 pub const HISTORY_LEN: usize = 100;
 
 /// One row of the table: what is known about a process, and how to reach its job.
@@ -74,6 +74,11 @@ impl Shared {
         change(entry);
         let process = entry.info.clone();
         publish(&mut table, &self.events, EventKind::Process { process });
+    }
+
+    /// Reads something of the entry of `id`.
+    pub fn read<T>(&self, id: ProcessId, get: impl FnOnce(&Entry) -> T) -> Option<T> {
+        self.lock().entries.get(&id).map(get)
     }
 
     /// Records an exit in the history and publishes it.
@@ -291,7 +296,7 @@ impl Supervisor {
         if !existing.is_empty() && !force {
             let env = update_env.then(|| spec.env.clone());
             let replies = self.send_each(&existing, |reply| JobCmd::Restart {
-                reason: "restart",
+                reason: "manual",
                 env: env.clone(),
                 reply,
             })?;
@@ -442,7 +447,7 @@ impl Supervisor {
         let ids = self.resolve(targets)?;
         self.set_desired(&ids, DesiredState::Running);
         join(self.send_each(&ids, |reply| JobCmd::Restart {
-            reason: "restart",
+            reason: "manual",
             env: env.clone(),
             reply,
         })?)
@@ -450,8 +455,9 @@ impl Supervisor {
         Ok(self.infos(&ids))
     }
 
-    /// Restarts one process for a reason of the engine's own (`cron`, `memory limit`,
-    /// `watch`), recorded in its history; a stopped process is started.
+    /// Restarts one process for a reason of the engine's own (`memory limit`, `watch`,
+    /// `cron`), recorded in its history; a stopped process is started. Unlike a manual
+    /// restart, it keeps the crash-loop count and backoff.
     pub async fn restart_for(
         &self,
         id: ProcessId,
@@ -802,6 +808,22 @@ fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
         return Err(SupervisorError::BadRequest(format!(
             "{} has no script to run",
             spec.name
+        )));
+    }
+    if let Some(pattern) = spec
+        .cron_restart
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+    {
+        crate::cron::CronSchedule::parse(pattern).map_err(|err| {
+            SupervisorError::BadRequest(format!("{}: cron_restart: {err}", spec.name))
+        })?;
+    }
+    let backoff = &spec.restart.backoff;
+    if !backoff.factor.is_finite() || backoff.factor < 1.0 {
+        return Err(SupervisorError::BadRequest(format!(
+            "{}: restart backoff factor must be a number of at least 1, not {}",
+            spec.name, backoff.factor
         )));
     }
     if tree::parse_signal(&spec.stop_signal).is_none() {

@@ -123,9 +123,11 @@ pub struct StartArgs {
     /// Signal sent on stop (default SIGTERM; pm2 uses SIGINT).
     #[arg(long)]
     pub stop_signal: Option<String>,
-    /// Do not restart the process when it exits.
-    #[arg(long)]
+    /// Do not restart the process when it exits (same as `--restart-mode no`).
+    #[arg(long, conflicts_with = "restart_mode")]
     pub no_autorestart: bool,
+    #[command(flatten)]
+    pub restart: RestartFlags,
     /// Start a duplicate even if the name is taken.
     #[arg(short = 'f', long)]
     pub force: bool,
@@ -144,6 +146,56 @@ pub struct StartArgs {
     /// Arguments for the program, after `--`.
     #[arg(last = true)]
     pub args: Vec<String>,
+}
+
+/// The restart policy flags of `start` (see the README's "Restart policies").
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Restart policy")]
+pub struct RestartFlags {
+    /// When to restart: always (default), on-failure (non-zero exit or signal), no.
+    #[arg(long, value_name = "MODE")]
+    pub restart_mode: Option<pmtui_proto::RestartMode>,
+    /// Unstable restarts allowed before the process is errored (default 16).
+    #[arg(long, value_name = "N")]
+    pub max_restarts: Option<u32>,
+    /// A run shorter than this is unstable (default 1000 ms; "1s", "1m30s" work).
+    #[arg(long, value_name = "DURATION")]
+    pub min_uptime: Option<String>,
+    /// Count unstable restarts only within this sliding window (default: since the last
+    /// stable period).
+    #[arg(long, value_name = "DURATION")]
+    pub time_window: Option<String>,
+    /// Wait this long before every restart (fixed backoff).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        conflicts_with = "exp_backoff_restart_delay"
+    )]
+    pub restart_delay: Option<String>,
+    /// Exponential backoff: wait this long before the first restart, then × factor.
+    #[arg(long, value_name = "DURATION")]
+    pub exp_backoff_restart_delay: Option<String>,
+    /// Growth per restart of the exponential backoff (default 1.5).
+    #[arg(long, value_name = "FACTOR")]
+    pub backoff_factor: Option<f64>,
+    /// Cap of the exponential backoff delay (default 15s).
+    #[arg(long, value_name = "DURATION")]
+    pub backoff_max_delay: Option<String>,
+    /// Up this long, the backoff and unstable count reset (default 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub stable_after: Option<String>,
+    /// Exit codes that never restart: `--stop-exit-codes 0,3` or `--stop-exit-codes 0 3`.
+    #[arg(long, value_name = "CODES", num_args = 1.., value_delimiter = ',', allow_negative_numbers = true)]
+    pub stop_exit_codes: Vec<i32>,
+    /// Restart on a schedule: 5 cron fields, or 6 with seconds first (local time).
+    #[arg(long, alias = "cron", value_name = "PATTERN")]
+    pub cron_restart: Option<String>,
+    /// Let `--cron-restart` also start the process when it is stopped or errored.
+    #[arg(long, requires = "cron_restart")]
+    pub cron_revive: bool,
+    /// Restart when the process tree's memory exceeds this size ("500M", "1G", bytes).
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory_restart: Option<String>,
 }
 
 #[derive(Debug, Args)]

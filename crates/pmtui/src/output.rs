@@ -50,6 +50,30 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
+/// Time left until `at_ms` (ms since the epoch), finer than `duration` because backoff
+/// delays are often below a second: `in 450ms`, `in 2.5s`, `in 3m`, `now`.
+pub fn until(at_ms: u64, now_ms: u64) -> String {
+    let left = at_ms.saturating_sub(now_ms);
+    match left {
+        0 => "now".into(),
+        1..1000 => format!("in {left}ms"),
+        1000..60_000 => format!("in {:.1}s", left as f64 / 1000.0),
+        _ => format!("in {}", duration(left)),
+    }
+}
+
+/// The status cell: `waiting restart` says when the next start is due.
+pub fn status_cell(p: &ProcessInfo) -> String {
+    match (p.status, p.next_restart_at) {
+        (ProcessStatus::WaitingRestart, Some(at)) => format!(
+            "{} ({})",
+            status(p.status),
+            until(at, pmtui_proto::now_ms())
+        ),
+        _ => status(p.status),
+    }
+}
+
 /// Bytes → `12.3mb`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["b", "kb", "mb", "gb", "tb"];
@@ -119,7 +143,7 @@ pub fn processes(list: &[ProcessInfo]) {
                 p.id.to_string(),
                 p.name.clone(),
                 p.namespace.clone(),
-                status(p.status),
+                status_cell(p),
                 p.pid.map_or_else(|| "-".into(), |pid| pid.to_string()),
                 if p.status.is_running() {
                     duration(p.uptime_ms)
@@ -164,5 +188,9 @@ mod tests {
         assert_eq!(bytes(512), "512b");
         assert_eq!(bytes(5 * 1024 * 1024), "5.0mb");
         assert_eq!(strip_ansi("\x1b[32monline\x1b[0m"), "online");
+        assert_eq!(until(1_000, 2_000), "now");
+        assert_eq!(until(2_450, 2_000), "in 450ms");
+        assert_eq!(until(4_500, 2_000), "in 2.5s");
+        assert_eq!(until(182_000, 2_000), "in 3m");
     }
 }

@@ -2,9 +2,9 @@
 //! script found and made absolute, the interpreter chosen by extension and checked, the
 //! caller's environment captured.
 
-use crate::cli::StartArgs;
+use crate::cli::{RestartFlags, StartArgs};
 use anyhow::{Context, Result, bail};
-use pmtui_proto::{ProcessSpec, RestartMode};
+use pmtui_proto::{Backoff, ProcessSpec, RestartMode};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -59,27 +59,59 @@ pub fn instances(value: Option<&str>) -> Result<u32> {
     } as u32)
 }
 
-/// Parses milliseconds (`1600`) or a duration with a unit (`5s`, `500ms`, `1m`).
+/// Parses milliseconds (`1600`) or a duration with units (`5s`, `500ms`, `1m30s`).
 pub fn millis(value: &str) -> Result<u64> {
-    let value = value.trim();
-    if let Ok(ms) = value.parse::<u64>() {
-        return Ok(ms);
+    Ok(pmtui_proto::parse_duration_ms(value)?)
+}
+
+/// Applies the restart policy flags of `start` to `spec`.
+fn apply_restart_flags(spec: &mut ProcessSpec, flags: &RestartFlags) -> Result<()> {
+    let policy = &mut spec.restart;
+    if let Some(mode) = flags.restart_mode {
+        policy.mode = mode;
     }
-    let split = value
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let number: f64 = number
-        .parse()
-        .with_context(|| format!("{value:?} is not a duration (try 1600, 5s or 1m)"))?;
-    let factor = match unit.trim() {
-        "ms" => 1.0,
-        "s" => 1000.0,
-        "m" => 60_000.0,
-        "h" => 3_600_000.0,
-        _ => bail!("{value:?} is not a duration (try 1600, 5s or 1m)"),
-    };
-    Ok((number * factor) as u64)
+    if let Some(n) = flags.max_restarts {
+        policy.max_restarts = n;
+    }
+    if let Some(v) = &flags.min_uptime {
+        policy.min_uptime_ms = millis(v).context("--min-uptime")?;
+    }
+    if let Some(v) = &flags.time_window {
+        policy.time_window_ms = Some(millis(v).context("--time-window")?);
+    }
+    if let Some(v) = &flags.restart_delay {
+        policy.backoff = Backoff::fixed(millis(v).context("--restart-delay")?);
+    }
+    if let Some(v) = &flags.exp_backoff_restart_delay {
+        policy.backoff = Backoff::exponential(millis(v).context("--exp-backoff-restart-delay")?);
+    }
+    if let Some(factor) = flags.backoff_factor {
+        if !factor.is_finite() || factor < 1.0 {
+            bail!("--backoff-factor must be a number of at least 1, not {factor}");
+        }
+        policy.backoff.factor = factor;
+    }
+    if let Some(v) = &flags.backoff_max_delay {
+        policy.backoff.max_delay_ms = millis(v).context("--backoff-max-delay")?;
+    }
+    if let Some(v) = &flags.stable_after {
+        policy.stable_after_ms = millis(v).context("--stable-after")?;
+    }
+    if !flags.stop_exit_codes.is_empty() {
+        policy.stop_exit_codes = flags.stop_exit_codes.clone();
+    }
+    if let Some(pattern) = &flags.cron_restart {
+        spec.cron_restart = Some(pattern.clone());
+    }
+    spec.cron_revive = flags.cron_revive;
+    if let Some(size) = &flags.max_memory_restart {
+        let bytes = pmtui_proto::parse_size_bytes(size).context("--max-memory-restart")?;
+        if bytes == 0 {
+            bail!("--max-memory-restart must be more than 0 bytes");
+        }
+        spec.max_memory_restart = Some(bytes);
+    }
+    Ok(())
 }
 
 /// Splits `--env` values: `KEY=VALUE` pairs, and bare names (an ecosystem `env_<name>`).
@@ -136,6 +168,7 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
     if let Some(signal) = &args.stop_signal {
         spec.stop_signal = signal.clone();
     }
+    apply_restart_flags(&mut spec, &args.restart)?;
     if args.no_autorestart {
         spec.restart.mode = RestartMode::No;
     }

@@ -4,7 +4,7 @@ use super::connect;
 use crate::cli::TargetArgs;
 use crate::output;
 use anyhow::Result;
-use pmtui_proto::{ProcessDetail, Request, Response};
+use pmtui_proto::{Backoff, BackoffKind, ExitRecord, ProcessDetail, Request, Response};
 use std::process::ExitCode;
 
 pub async fn list(json: bool) -> Result<ExitCode> {
@@ -60,8 +60,9 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
                 "next restart",
                 or_dash(i.next_restart_at.map(|at| {
                     format!(
-                        "in {}",
-                        output::duration(at.saturating_sub(pmtui_proto::now_ms()))
+                        "{} (at {})",
+                        output::until(at, pmtui_proto::now_ms()),
+                        format_time(at)
                     )
                 })),
             ),
@@ -80,9 +81,42 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
             ("command", i.command.clone()),
             ("cwd", s.cwd.display().to_string()),
             ("instances", s.instances.to_string()),
+            ("restart mode", s.restart.mode.as_str().to_string()),
+            ("max restarts", s.restart.max_restarts.to_string()),
+            ("min uptime", ms(s.restart.min_uptime_ms)),
             (
-                "restart mode",
-                format!("{:?}", s.restart.mode).to_lowercase(),
+                "time window",
+                s.restart
+                    .time_window_ms
+                    .map_or_else(|| "since the last stable period".into(), ms),
+            ),
+            ("backoff", backoff(&s.restart.backoff)),
+            ("stable after", ms(s.restart.stable_after_ms)),
+            (
+                "stop exit codes",
+                or_dash((!s.restart.stop_exit_codes.is_empty()).then(|| {
+                    let codes: Vec<String> = s
+                        .restart
+                        .stop_exit_codes
+                        .iter()
+                        .map(i32::to_string)
+                        .collect();
+                    codes.join(",")
+                })),
+            ),
+            (
+                "cron restart",
+                or_dash(s.cron_restart.as_ref().map(|p| {
+                    if s.cron_revive {
+                        format!("{p} (also starts it when stopped or errored)")
+                    } else {
+                        p.clone()
+                    }
+                })),
+            ),
+            (
+                "max memory",
+                or_dash(s.max_memory_restart.map(output::bytes)),
             ),
             ("kill timeout", format!("{} ms", s.kill_timeout_ms)),
             ("stop signal", s.stop_signal.clone()),
@@ -107,19 +141,7 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
         for (k, v) in rows {
             println!("  {k:width$}  {v}");
         }
-        if !d.history.is_empty() {
-            println!("{}", output::bold("  last exits"));
-            for r in d.history.iter().rev().take(20) {
-                println!(
-                    "    {}  pid {}  up {}  {} → {}",
-                    format_time(r.at),
-                    r.pid,
-                    output::duration(r.uptime_ms),
-                    r.reason,
-                    r.outcome
-                );
-            }
-        }
+        history(&d.history);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -189,6 +211,75 @@ fn history_length(m: &pmtui_proto::MetricsHistory) -> String {
     match (m.at.first(), m.at.last()) {
         (Some(first), Some(last)) => output::duration(last - first + m.interval_ms),
         _ => "-".into(),
+    }
+}
+
+/// The last 20 exits and restarts, newest first, each with its last stderr lines.
+fn history(records: &[ExitRecord]) {
+    if records.is_empty() {
+        return;
+    }
+    let shown = records.len().min(HISTORY_SHOWN);
+    println!(
+        "{}",
+        output::bold(&format!(
+            "  history (last {shown} of {}, newest first; all in --json)",
+            records.len()
+        ))
+    );
+    for r in records.iter().rev().take(HISTORY_SHOWN) {
+        let pid = if r.pid == 0 {
+            "-".to_string()
+        } else {
+            r.pid.to_string()
+        };
+        let next = match (r.outcome.as_str(), r.next_restart_at) {
+            ("restart", Some(at)) if at > r.at => format!(" in {}", ms(at - r.at)),
+            _ => String::new(),
+        };
+        let detail = if r.detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.detail)
+        };
+        println!(
+            "    {}  pid {pid}  up {}  {}{detail} → {}{next}",
+            format_time(r.at),
+            ms(r.uptime_ms),
+            r.reason,
+            r.outcome,
+        );
+        let skip = r.last_stderr.len().saturating_sub(STDERR_SHOWN);
+        for line in &r.last_stderr[skip..] {
+            println!("      stderr| {line}");
+        }
+    }
+}
+
+/// History records `describe` prints (the daemon keeps more; `--json` has them all).
+const HISTORY_SHOWN: usize = 20;
+/// Stderr lines printed under each record (each record keeps up to 10).
+const STDERR_SHOWN: usize = 3;
+
+/// Milliseconds as people read them: `450 ms`, `2.5 s`, `3m`.
+fn ms(value: u64) -> String {
+    match value {
+        0..1000 => format!("{value} ms"),
+        1000..60_000 => format!("{:.1} s", value as f64 / 1000.0),
+        _ => output::duration(value),
+    }
+}
+
+fn backoff(b: &Backoff) -> String {
+    match b.kind {
+        BackoffKind::Fixed if b.delay_ms == 0 => "none (restarts at once)".into(),
+        BackoffKind::Fixed => format!("fixed {}", ms(b.delay_ms)),
+        BackoffKind::Exponential => format!(
+            "exponential from {}, × {} per restart, at most {}",
+            ms(b.delay_ms),
+            b.factor,
+            ms(b.max_delay_ms)
+        ),
     }
 }
 

@@ -1,0 +1,127 @@
+//! Friendly durations and sizes, as users write them on the command line and in ecosystem
+//! files: `1500`, `500ms`, `10s`, `1m30s`, `2h` (milliseconds on the wire) and `1024`, `512K`,
+//! `500M`, `1G` (bytes, 1024-based as pm2 reads them). Pure parsing, shared by the CLI and
+//! the config-file reader so both accept exactly the same spellings.
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum UnitError {
+    #[error("{0:?} is not a duration (write milliseconds like 1500, or 500ms, 10s, 1m30s, 2h)")]
+    Duration(String),
+    #[error("{0:?} is not a size (write bytes like 1048576, or 512K, 500M, 1G)")]
+    Size(String),
+}
+
+/// Parses a duration into milliseconds: a bare number is milliseconds; otherwise a sequence
+/// of `<number><unit>` parts with units `ms`, `s`, `m`, `h`, `d` (`1m30s`, `1.5s`).
+pub fn parse_duration_ms(value: &str) -> Result<u64, UnitError> {
+    let bad = || UnitError::Duration(value.to_string());
+    let text = value.trim();
+    if text.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(ms) = text.parse::<u64>() {
+        return Ok(ms);
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(digits);
+        let number: f64 = number.parse().map_err(|_| bad())?;
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let factor = match unit.trim().to_ascii_lowercase().as_str() {
+            "ms" => 1.0,
+            "s" | "sec" | "secs" => 1000.0,
+            "m" | "min" | "mins" => 60_000.0,
+            "h" | "hr" | "hrs" => 3_600_000.0,
+            "d" => 86_400_000.0,
+            _ => return Err(bad()),
+        };
+        total += number * factor;
+        rest = next.trim_start();
+    }
+    if !total.is_finite() || total < 0.0 || total > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(total.round() as u64)
+}
+
+/// Parses a size into bytes: a bare number is bytes; suffixes `K`, `M`, `G`, `T` (optionally
+/// followed by `B`, any case) multiply by powers of 1024, as pm2's `max_memory_restart` does.
+pub fn parse_size_bytes(value: &str) -> Result<u64, UnitError> {
+    let bad = || UnitError::Size(value.to_string());
+    let text = value.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: f64 = number.parse().map_err(|_| bad())?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = unit.strip_suffix('b').unwrap_or(&unit);
+    let factor: f64 = match unit {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(bad()),
+    };
+    let bytes = number * factor;
+    if !bytes.is_finite() || bytes > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(bytes.round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("1500", 1500),
+            ("500ms", 500),
+            ("10s", 10_000),
+            ("1.5s", 1500),
+            ("1m30s", 90_000),
+            ("1m 30s", 90_000),
+            ("2h", 7_200_000),
+            ("1h2m3s4ms", 3_723_004),
+            ("1d", 86_400_000),
+            ("30S", 30_000),
+        ];
+        for (text, ms) in cases {
+            assert_eq!(parse_duration_ms(text), Ok(ms), "{text}");
+        }
+        for text in ["", "soon", "10x", "s", "-5s", "1..5s"] {
+            assert!(parse_duration_ms(text).is_err(), "{text} should fail");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        let cases = [
+            ("1024", 1024),
+            ("512K", 512 * 1024),
+            ("500M", 500 * 1024 * 1024),
+            ("500mb", 500 * 1024 * 1024),
+            ("1G", 1024 * 1024 * 1024),
+            ("1.5G", 1536 * 1024 * 1024),
+            ("10B", 10),
+        ];
+        for (text, bytes) in cases {
+            assert_eq!(parse_size_bytes(text), Ok(bytes), "{text}");
+        }
+        for text in ["", "big", "10Q", "M"] {
+            assert!(parse_size_bytes(text).is_err(), "{text} should fail");
+        }
+    }
+}
