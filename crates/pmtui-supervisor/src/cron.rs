@@ -147,6 +147,13 @@ mod tests {
     }
 
     #[test]
+    fn nicknames_work() {
+        let hourly = CronSchedule::parse("@hourly").expect("parses");
+        let next = hourly.next_after_in(at("2026-01-01T05:10:00Z"), TimeZone::UTC);
+        assert_eq!(next, Some(at("2026-01-01T06:00:00Z")));
+    }
+
+    #[test]
     fn local_time_follows_the_zone() {
         let tz = TimeZone::fixed(jiff::tz::offset(1));
         let daily = CronSchedule::parse("0 3 * * *").expect("parses");

@@ -200,7 +200,7 @@ impl Job {
                 }
                 // A person's restart forgives a crash loop; the engine's own do not.
                 if reason == "manual" {
-                    self.history.reset();
+                    self.forget();
                 }
                 self.launch(true).await;
                 let _ = reply.send(());
@@ -354,7 +354,12 @@ impl Job {
         self.stable_at = None;
         if self.history != RestartHistory::default() {
             tracing::debug!(id = self.id, "stable: restart backoff reset");
+            self.forget();
         }
+    }
+
+    /// Clears the backoff and the crash-loop count.
+    fn forget(&mut self) {
         self.history.reset();
         self.shared
             .update(self.id, |e| e.info.unstable_restarts = 0);
@@ -372,7 +377,7 @@ impl Job {
             self.launch(true).await;
         } else if self.restart_at.is_none() && self.spec.cron_revive {
             self.record_revival("cron", self.detail_of("cron"));
-            self.history.reset();
+            self.forget();
             self.shared
                 .update(self.id, |e| e.desired = DesiredState::Running);
             self.launch(true).await;
