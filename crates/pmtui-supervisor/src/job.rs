@@ -308,8 +308,8 @@ impl Job {
                     err_pump,
                     oom_kills,
                 });
-                self.stable_at =
-                    Some(started + Duration::from_millis(self.spec.restart.stable_after_ms));
+                let stable = policy::stable_period_ms(&self.spec.restart);
+                self.stable_at = Some(started + Duration::from_millis(stable));
                 let start_time = tree::start_time(pid);
                 self.write_pid_file(Some(pid));
                 self.shared.update(self.id, |e| {

@@ -14,7 +14,7 @@
 //! 4. otherwise it restarts after the backoff delay: fixed, or exponential (first `delay`,
 //!    then × `factor` per restart, capped at `max_delay`, minus up to 10% jitter so that
 //!    processes that crashed together do not restart in lockstep). A run that lasted
-//!    `stable_after` starts the growth afresh.
+//!    `stable_after` (at least `min_uptime`) starts the growth afresh.
 
 use pmtui_proto::{BackoffKind, RestartMode, RestartPolicy};
 use std::collections::VecDeque;
@@ -93,7 +93,7 @@ pub fn decide(
     // A run that lasted the stable period starts with a clean slate, whatever the
     // history still says (the job's timer normally cleared it already).
     let fresh = RestartHistory::default();
-    let history = if exit.uptime_ms >= policy.stable_after_ms {
+    let history = if exit.uptime_ms >= stable_period_ms(policy) {
         &fresh
     } else {
         history
@@ -142,6 +142,13 @@ pub fn decide(
     }
 }
 
+/// How long a run must stay up to reset the backoff and the crash-loop count:
+/// `stable_after`, but never less than `min_uptime` (a run that is still unstable cannot
+/// be stable, or a loop of such runs would never end).
+pub fn stable_period_ms(policy: &RestartPolicy) -> u64 {
+    policy.stable_after_ms.max(policy.min_uptime_ms)
+}
+
 /// Unstable exits that count towards the limit at `now_ms`.
 fn counted(policy: &RestartPolicy, history: &RestartHistory, now_ms: u64) -> u64 {
     match policy.time_window_ms {
@@ -178,7 +185,7 @@ impl RestartHistory {
         decision: &Decision,
         now_ms: u64,
     ) {
-        if exit.uptime_ms >= policy.stable_after_ms {
+        if exit.uptime_ms >= stable_period_ms(policy) {
             self.reset();
         }
         if let Decision::Restart {

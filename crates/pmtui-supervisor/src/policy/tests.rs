@@ -362,3 +362,16 @@ fn history_is_bounded_by_max_restarts() {
     }
     assert_eq!(h.unstable_count(&p, NOW + 100), 5);
 }
+
+#[test]
+fn a_stable_period_shorter_than_min_uptime_cannot_hide_a_loop() {
+    let p = RestartPolicy {
+        max_restarts: 2,
+        min_uptime_ms: 1000,
+        stable_after_ms: 100,
+        ..Default::default()
+    };
+    assert_eq!(stable_period_ms(&p), 1000);
+    let ds = run(&p, 3, 500, 600);
+    assert!(matches!(ds[2], Decision::GiveUp { .. }), "{ds:?}");
+}
