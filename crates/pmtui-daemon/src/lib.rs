@@ -3,6 +3,7 @@
 
 mod error;
 mod lock;
+mod metrics_http;
 pub mod paths;
 mod persist;
 mod server;
@@ -46,12 +47,40 @@ pub fn run(paths: Paths) -> Result<(), DaemonError> {
     runtime.block_on(serve(paths))
 }
 
+/// Environment overrides of the daemon's settings (they win over the config file):
+/// `PMTUI_METRICS_ADDR`, `PMTUI_METRICS_INTERVAL_MS`, `PMTUI_METRICS_HISTORY_MS`.
+fn apply_env(config: &mut SupervisorConfig) {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(addr) = var("PMTUI_METRICS_ADDR") {
+        config.metrics_addr = Some(addr);
+    }
+    let ms = |name: &str| {
+        let value = var(name)?;
+        match value.trim().parse::<u64>() {
+            Ok(ms) => Some(ms),
+            Err(_) => {
+                tracing::error!("{name}={value:?} is not a number of milliseconds; ignored");
+                None
+            }
+        }
+    };
+    if let Some(ms) = ms("PMTUI_METRICS_INTERVAL_MS") {
+        config.metrics_interval_ms = ms;
+    }
+    if let Some(ms) = ms("PMTUI_METRICS_HISTORY_MS") {
+        config.metrics_history_ms = ms;
+    }
+}
+
 async fn serve(paths: Paths) -> Result<(), DaemonError> {
     paths.create_dirs()?;
     let _lock = lock::DaemonLock::acquire(&paths)?;
     // Leave the caller's session so closing its terminal does not reach us.
     let _ = nix::unistd::setsid();
-    let supervisor = Supervisor::new(SupervisorConfig::new(paths.home.clone()));
+    let mut config = SupervisorConfig::new(paths.home.clone());
+    apply_env(&mut config);
+    let metrics_addr = config.metrics_addr.clone();
+    let supervisor = Supervisor::new(config);
     let records = persist::load_all(&paths);
     let ended = supervisor.end_leftovers(&records).await;
     if ended > 0 {
@@ -67,6 +96,17 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
         shutdown,
     });
     let persister = tokio::spawn(persist::run(Arc::clone(&daemon)));
+    if let Some(addr) = metrics_addr {
+        match metrics_http::bind(&addr).await {
+            Ok(listener) => {
+                if let Ok(bound) = listener.local_addr() {
+                    tracing::info!("metrics endpoint on http://{bound}/metrics");
+                }
+                tokio::spawn(metrics_http::serve(listener, daemon.supervisor.clone()));
+            }
+            Err(err) => tracing::error!("{err}; running without the metrics endpoint"),
+        }
+    }
     let listener = server::bind(&daemon.paths)?;
     tracing::info!(pid = std::process::id(), home = %daemon.paths.home.display(), "daemon ready");
     let mode = server::accept_until_shutdown(Arc::clone(&daemon), listener, shutdown_rx).await;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod event;
 pub mod info;
 pub mod metrics;
+pub mod prometheus;
 pub mod request;
 pub mod response;
 pub mod spec;

@@ -95,6 +95,8 @@ pub struct ProcessMetrics {
     pub name: String,
     pub namespace: String,
     pub status: ProcessStatus,
+    /// Restarts since it was added or reset (as `ProcessInfo.restarts`).
+    pub restarts: u32,
     /// The latest sample while it runs.
     pub current: Option<ProcessSample>,
     /// Past samples, when asked for (`history: true`, and always on `SubscribeMetrics`).

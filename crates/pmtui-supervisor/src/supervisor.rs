@@ -564,6 +564,7 @@ impl Supervisor {
                 name: e.info.name.clone(),
                 namespace: e.info.namespace.clone(),
                 status: e.info.status,
+                restarts: e.info.restarts,
                 current: e.metrics.current().cloned(),
                 history: history.then(|| e.metrics.to_wire(interval_ms)),
             })

@@ -70,6 +70,8 @@ pub enum Command {
     /// Reopen every log file (after an external logrotate).
     #[command(alias = "reloadLogs")]
     ReloadLogs,
+    /// CPU and memory of process trees and the host: a table, JSON, or Prometheus text.
+    Metrics(MetricsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -229,4 +231,19 @@ pub struct LogsArgs {
     /// Only lines matching this regular expression.
     #[arg(long)]
     pub grep: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Names, ids, namespaces, /regex/ or `all` (default: every process).
+    pub targets: Vec<String>,
+    /// Print the Prometheus text format (what `GET /metrics` serves).
+    #[arg(long, conflicts_with = "json")]
+    pub prometheus: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Include each process's history (with --json).
+    #[arg(long, requires = "json")]
+    pub history: bool,
 }

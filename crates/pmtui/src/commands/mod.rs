@@ -4,6 +4,7 @@
 pub mod daemon;
 mod lifecycle;
 mod logs;
+mod metrics;
 pub mod show;
 mod state;
 
@@ -48,6 +49,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Logs(args) => logs::logs(args).await,
         Command::Flush { targets } => state::flush(targets).await,
         Command::ReloadLogs => state::reload_logs().await,
+        Command::Metrics(args) => metrics::metrics(args).await,
     }
 }
 

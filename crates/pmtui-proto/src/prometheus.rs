@@ -1,0 +1,202 @@
+//! The Prometheus text exposition format (version 0.0.4) of a metrics snapshot, shared by
+//! `pmtui metrics --prometheus` and the daemon's `GET /metrics`. Process series carry `id`,
+//! `name` and `namespace` labels; a process that is not running has only `pmtui_process_up 0`
+//! and its restart counter.
+
+use crate::{HostSample, ProcessMetrics, ProcessStatus};
+use std::fmt::Write;
+
+/// The `Content-Type` of the text this module writes.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Renders the host and the processes as Prometheus text.
+pub fn render(host: Option<&HostSample>, processes: &[ProcessMetrics]) -> String {
+    let mut out = String::new();
+    if let Some(h) = host {
+        let host_metrics: [(&str, &str, f64); 5] = [
+            (
+                "pmtui_host_cpu_percent",
+                "Busy CPU of the host, percent of all cores.",
+                exact(h.cpu),
+            ),
+            (
+                "pmtui_host_cores",
+                "Logical CPUs of the host.",
+                f64::from(h.cores),
+            ),
+            (
+                "pmtui_host_memory_total_bytes",
+                "Total memory of the host.",
+                h.memory_total as f64,
+            ),
+            (
+                "pmtui_host_memory_used_bytes",
+                "Memory in use on the host (total minus available).",
+                h.memory_used as f64,
+            ),
+            ("pmtui_host_load1", "1-minute load average.", exact(h.load1)),
+        ];
+        for (name, help, value) in host_metrics {
+            header(&mut out, name, help, "gauge");
+            let _ = writeln!(out, "{name} {}", number(value));
+        }
+    }
+    type Get = fn(&ProcessMetrics) -> Option<f64>;
+    let series: [(&str, &str, &str, Get); 8] = [
+        (
+            "pmtui_process_up",
+            "1 when the process is online.",
+            "gauge",
+            |p| {
+                Some(if p.status == ProcessStatus::Online {
+                    1.0
+                } else {
+                    0.0
+                })
+            },
+        ),
+        (
+            "pmtui_process_restarts_total",
+            "Restarts since the process was added or reset.",
+            "counter",
+            |p| Some(f64::from(p.restarts)),
+        ),
+        (
+            "pmtui_process_cpu_percent",
+            "CPU of the process tree, percent of one core.",
+            "gauge",
+            |p| p.current.as_ref().map(|c| exact(c.cpu)),
+        ),
+        (
+            "pmtui_process_memory_bytes",
+            "Resident memory of the process tree.",
+            "gauge",
+            |p| p.current.as_ref().map(|c| c.memory as f64),
+        ),
+        (
+            "pmtui_process_memory_percent",
+            "Resident memory of the process tree, percent of the host's memory.",
+            "gauge",
+            |p| p.current.as_ref().map(|c| exact(c.memory_percent)),
+        ),
+        (
+            "pmtui_process_threads",
+            "Threads in the process tree.",
+            "gauge",
+            |p| p.current.as_ref().map(|c| f64::from(c.threads)),
+        ),
+        (
+            "pmtui_process_open_fds",
+            "Open file descriptors in the process tree.",
+            "gauge",
+            |p| p.current.as_ref().and_then(|c| c.fds).map(f64::from),
+        ),
+        (
+            "pmtui_process_tree_processes",
+            "Processes in the process tree.",
+            "gauge",
+            |p| p.current.as_ref().map(|c| f64::from(c.processes)),
+        ),
+    ];
+    for (name, help, kind, get) in series {
+        let values: Vec<(String, f64)> = processes
+            .iter()
+            .filter_map(|p| Some((labels(p), get(p)?)))
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        header(&mut out, name, help, kind);
+        for (labels, value) in values {
+            let _ = writeln!(out, "{name}{{{labels}}} {}", number(value));
+        }
+    }
+    out
+}
+
+fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn labels(p: &ProcessMetrics) -> String {
+    format!(
+        "id=\"{}\",name=\"{}\",namespace=\"{}\"",
+        p.id,
+        escape(&p.name),
+        escape(&p.namespace)
+    )
+}
+
+/// Label values escape backslash, double quote and newline.
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An `f32` as the `f64` its shortest decimal form names (2.59, not 2.5899999141693115).
+fn exact(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(f64::from(v))
+}
+
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ProcessSample;
+
+    #[test]
+    fn labels_are_escaped_and_stopped_processes_only_report_up() {
+        let running = ProcessMetrics {
+            id: 3,
+            name: "we\"ird\\name\n".into(),
+            namespace: "default".into(),
+            status: ProcessStatus::Online,
+            restarts: 2,
+            current: Some(ProcessSample {
+                id: 3,
+                at: 0,
+                cpu: 12.5,
+                memory: 1024,
+                memory_percent: 0.1,
+                threads: 4,
+                fds: None,
+                processes: 2,
+            }),
+            history: None,
+        };
+        let stopped = ProcessMetrics {
+            id: 4,
+            name: "off".into(),
+            status: ProcessStatus::Stopped,
+            restarts: 0,
+            current: None,
+            ..running.clone()
+        };
+        let text = render(None, &[running, stopped]);
+        assert!(text.contains(
+            "pmtui_process_cpu_percent{id=\"3\",name=\"we\\\"ird\\\\name\\n\",namespace=\"default\"} 12.5"
+        ), "{text}");
+        assert!(text.contains("pmtui_process_up{id=\"4\",name=\"off\",namespace=\"default\"} 0"));
+        assert!(!text.contains("pmtui_process_memory_bytes{id=\"4\""));
+        assert!(
+            !text.contains("pmtui_process_open_fds"),
+            "no fds known: no series"
+        );
+    }
+}
