@@ -117,7 +117,7 @@ impl Shared {
         samples: &[ProcessSample],
         targets: &[Target],
         restarting: &Mutex<HashSet<ProcessId>>,
-    ) -> Vec<(ProcessId, u64, u64)> {
+    ) -> Vec<(ProcessId, u32, u64, u64)> {
         let by_id: HashMap<ProcessId, (&ProcessSample, u32)> = samples
             .iter()
             .filter_map(|s| {
@@ -141,7 +141,7 @@ impl Shared {
                         && sample.memory > limit
                         && restarting.insert(entry.info.id)
                     {
-                        over.push((entry.info.id, sample.memory, limit));
+                        over.push((entry.info.id, *pid, sample.memory, limit));
                     }
                 }
                 Some(_) => {}
@@ -692,6 +692,13 @@ impl Supervisor {
             .filter(|e| e.info.name == name)
             .map(record_of)
             .collect()
+    }
+
+    /// The main pid of process `id` while it runs.
+    pub fn running_pid(&self, id: ProcessId) -> Option<u32> {
+        let table = self.shared.lock();
+        let e = table.entries.get(&id)?;
+        e.info.status.is_running().then_some(e.info.pid).flatten()
     }
 
     /// The name of process `id`, if it exists.

@@ -42,7 +42,7 @@ fn run(weak: Weak<Shared>, runtime: tokio::runtime::Handle, interval: Duration) 
         {
             let Some(shared) = weak.upgrade() else { return };
             let over = sampler.tick(&shared, &restarting);
-            for (id, memory, limit) in over {
+            for (id, pid, memory, limit) in over {
                 tracing::warn!(
                     id,
                     memory,
@@ -53,7 +53,10 @@ fn run(weak: Weak<Shared>, runtime: tokio::runtime::Handle, interval: Duration) 
                 let restarting = Arc::clone(&restarting);
                 // On the runtime's thread: the job spawns the new child there.
                 runtime.spawn(async move {
-                    if let Err(err) = supervisor.restart_for(id, "memory limit").await {
+                    // Not if it was stopped or restarted meanwhile: that would revive it.
+                    if supervisor.running_pid(id) == Some(pid)
+                        && let Err(err) = supervisor.restart_for(id, "memory limit").await
+                    {
                         tracing::warn!(id, %err, "memory-limit restart failed");
                     }
                     lock(&restarting).remove(&id);
@@ -94,12 +97,13 @@ struct Sampler {
 }
 
 impl Sampler {
-    /// One measurement; returns the processes over their memory limit (id, memory, limit).
+    /// One measurement; returns the processes over their memory limit
+    /// (id, pid, memory, limit).
     fn tick(
         &mut self,
         shared: &Shared,
         restarting: &Mutex<HashSet<ProcessId>>,
-    ) -> Vec<(ProcessId, u64, u64)> {
+    ) -> Vec<(ProcessId, u32, u64, u64)> {
         let targets = shared.metric_targets();
         let now = Instant::now();
         let elapsed = self
