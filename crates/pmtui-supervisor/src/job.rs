@@ -41,7 +41,8 @@ pub(crate) enum JobCmd {
     /// Stop if running, then launch; `env` replaces the stored environment.
     Restart {
         env: Option<BTreeMap<String, String>>,
-        /// Recorded in the history: `manual`, `cron`, `memory limit`, `watch`, …
+        /// Recorded in the history: `manual`, `cron`, `memory limit`, `watch`, … Only
+        /// `manual` starts a process that is not running.
         reason: &'static str,
         reply: oneshot::Sender<()>,
     },
@@ -192,6 +193,12 @@ impl Job {
                     reason
                 };
                 let detail = self.detail_of(reason);
+                // The engine's own reasons (memory limit, watch) never start what a person
+                // stopped or what gave up; cron has `cron_revive` for that.
+                if reason != "manual" && self.running.is_none() {
+                    let _ = reply.send(());
+                    return;
+                }
                 if self.running.is_some() {
                     self.stop(reason, detail, "restart").await;
                 } else {

@@ -456,14 +456,15 @@ impl Supervisor {
     }
 
     /// Restarts one process for a reason of the engine's own (`memory limit`, `watch`,
-    /// `cron`), recorded in its history; a stopped process is started. Unlike a manual
-    /// restart, it keeps the crash-loop count and backoff.
+    /// `cron`), recorded in its history. Only a running process is restarted: one that is
+    /// stopped, errored or waiting for a backoff restart is left as it is (a sample that
+    /// races a `pmtui stop` must not start it again). Unlike a manual restart, it keeps the
+    /// crash-loop count and backoff.
     pub async fn restart_for(
         &self,
         id: ProcessId,
         reason: &'static str,
     ) -> Result<(), SupervisorError> {
-        self.set_desired(&[id], DesiredState::Running);
         let replies = self.send_each(&[id], |reply| JobCmd::Restart {
             env: None,
             reason,
