@@ -115,6 +115,7 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
     match mode {
         Shutdown::Kill => {
             let _ = daemon.supervisor.delete(&["all".to_string()]).await;
+            daemon.supervisor.drain_logs().await;
         }
         _ => daemon.supervisor.shutdown().await,
     }

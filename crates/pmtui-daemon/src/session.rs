@@ -38,11 +38,31 @@ type MetricsFollow = (
     Option<Vec<u32>>,
 );
 
-type Follow = (
-    broadcast::Receiver<LogLine>,
-    HashMap<u32, u64>,
-    Option<Vec<u32>>,
-);
+/// A `logs --follow`: the live receiver, the last sequence number already sent per
+/// process, and the filters.
+struct Follow {
+    rx: broadcast::Receiver<LogLine>,
+    after: HashMap<u32, u64>,
+    ids: Option<Vec<u32>>,
+    stream: Option<pmtui_proto::LogStream>,
+    grep: Option<regex::Regex>,
+}
+
+impl Follow {
+    /// Whether `line` goes out, noting it as sent.
+    fn take(&mut self, line: &LogLine) -> bool {
+        if self.ids.as_ref().is_some_and(|ids| !ids.contains(&line.id)) {
+            return false;
+        }
+        let seen = self.after.entry(line.id).or_insert(0);
+        if line.seq <= *seen {
+            return false;
+        }
+        *seen = line.seq;
+        self.stream.is_none_or(|s| s == line.stream)
+            && self.grep.as_ref().is_none_or(|re| re.is_match(&line.text))
+    }
+}
 
 pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
     let mut framed = Framed::new(stream, frame_codec());
@@ -100,18 +120,29 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
             },
             line = recv_line(&mut follow) => match line {
                 Ok(line) => {
-                    let Some((_, after, ids)) = &mut follow else { continue };
-                    if ids.as_ref().is_some_and(|ids| !ids.contains(&line.id)) {
+                    let Some(f) = &mut follow else { continue };
+                    if !f.take(&line) {
                         continue;
                     }
-                    if after.get(&line.id).is_some_and(|seen| line.seq <= *seen) {
-                        continue;
-                    }
-                    let event = Event { seq: 0, kind: pmtui_proto::EventKind::Log { line } };
-                    if send(&mut framed, &ServerFrame::Event(event)).await.is_err() { return }
+                    if send_line(&mut framed, line).await.is_err() { return }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(skipped = n, "a log follower fell behind");
+                    // Too slow for the broadcast: catch up from the rings, which still hold
+                    // the recent lines, so the follower sees no gap unless it fell very far.
+                    let Some(f) = &mut follow else { continue };
+                    let mut missed: Vec<LogLine> = f
+                        .after
+                        .iter()
+                        .flat_map(|(id, seq)| daemon.supervisor.log_lines_since(*id, *seq))
+                        .collect();
+                    missed.sort_by_key(|l| (l.at, l.id, l.seq));
+                    let first = missed.first().map(|l| (l.id, l.seq));
+                    tracing::debug!(skipped = n, caught_up = missed.len(), ?first, "a log follower fell behind");
+                    for line in missed {
+                        if f.take(&line) && send_line(&mut framed, line).await.is_err() {
+                            return;
+                        }
+                    }
                 }
                 Err(broadcast::error::RecvError::Closed) => follow = None,
             },
@@ -146,7 +177,7 @@ async fn recv_event(
 
 async fn recv_line(follow: &mut Option<Follow>) -> Result<LogLine, broadcast::error::RecvError> {
     match follow {
-        Some((rx, _, _)) => rx.recv().await,
+        Some(f) => f.rx.recv().await,
         None => std::future::pending().await,
     }
 }
@@ -158,6 +189,14 @@ async fn recv_tick(
         Some((rx, _)) => rx.recv().await,
         None => std::future::pending().await,
     }
+}
+
+async fn send_line(
+    framed: &mut Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>,
+    line: LogLine,
+) -> Result<(), ()> {
+    let kind = pmtui_proto::EventKind::Log { line };
+    send(framed, &ServerFrame::Event(Event { seq: 0, kind })).await
 }
 
 async fn handshake(
@@ -284,19 +323,44 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
             targets,
             lines,
             follow,
-        } => match supervisor.logs(&targets, lines, None) {
-            Ok(snapshot) => {
-                let then =
-                    follow.then(|| Install::Logs((snapshot.rx, snapshot.after, snapshot.ids)));
-                return (
-                    Response::LogLines {
-                        lines: snapshot.lines,
-                    },
-                    then,
-                );
+            stream,
+            grep,
+        } => {
+            let grep = match grep.as_deref().map(regex::Regex::new).transpose() {
+                Ok(grep) => grep,
+                Err(err) => {
+                    return (
+                        Response::error(ErrorKind::BadRequest, format!("bad --grep: {err}")),
+                        None,
+                    );
+                }
+            };
+            let query = pmtui_supervisor::logs::LogQuery {
+                lines,
+                stream,
+                grep: grep.clone(),
+            };
+            match supervisor.logs(&targets, query).await {
+                Ok(snapshot) => {
+                    let then = follow.then(|| {
+                        Install::Logs(Follow {
+                            rx: snapshot.rx,
+                            after: snapshot.after,
+                            ids: snapshot.ids,
+                            stream,
+                            grep,
+                        })
+                    });
+                    return (
+                        Response::LogLines {
+                            lines: snapshot.lines,
+                        },
+                        then,
+                    );
+                }
+                Err(err) => failure(err),
             }
-            Err(err) => failure(err),
-        },
+        }
         Request::Subscribe => {
             let (seq, processes, rx) = supervisor.subscribe();
             return (

@@ -1,7 +1,7 @@
 //! What a client can ask the daemon. Targets are strings resolved by the daemon the way
 //! pm2 resolves them: `all`, an id, a name, a namespace, or `/regex/` on names.
 
-use crate::ProcessSpec;
+use crate::{LogStream, ProcessSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -58,7 +58,9 @@ pub enum Request {
     },
     /// Reopen every log file (after an external logrotate).
     ReloadLogs,
-    /// Recent lines from memory, then (with `follow`) live lines as events.
+    /// The last `lines` lines of each target (from memory, or from the files when memory
+    /// holds fewer), then (with `follow`) live lines as `Log` events, with no gap or
+    /// duplicate between the two.
     Logs {
         #[serde(default)]
         targets: Vec<String>,
@@ -66,6 +68,12 @@ pub enum Request {
         lines: usize,
         #[serde(default)]
         follow: bool,
+        /// Only this stream (`out` or `err`); both when absent.
+        #[serde(default)]
+        stream: Option<LogStream>,
+        /// Only lines matching this regular expression.
+        #[serde(default)]
+        grep: Option<String>,
     },
     /// Stream process events on this connection; replies first with a snapshot.
     Subscribe,

@@ -293,19 +293,28 @@ impl Job {
                 e.info.restarts += 1;
             }
         });
-        let log_seq = self.sink.snapshot(0, None).1;
+        let log_seq = self.sink.last_seq();
         let oom_kills = oom::kill_count();
         match spawn::spawn(&self.spec, &self.env) {
             Ok(mut child) => {
                 let pid = child.id().unwrap_or(0);
                 self.shared.managed.insert(pid);
                 if let Some(out) = child.stdout.take() {
-                    tokio::spawn(pump(out, Arc::clone(&self.sink), LogStream::Out));
+                    tokio::spawn(pump(
+                        out,
+                        Arc::clone(&self.sink),
+                        LogStream::Out,
+                        self.shared.writer.clone(),
+                    ));
                 }
-                let err_pump = child
-                    .stderr
-                    .take()
-                    .map(|err| tokio::spawn(pump(err, Arc::clone(&self.sink), LogStream::Err)));
+                let err_pump = child.stderr.take().map(|err| {
+                    tokio::spawn(pump(
+                        err,
+                        Arc::clone(&self.sink),
+                        LogStream::Err,
+                        self.shared.writer.clone(),
+                    ))
+                });
                 let started = Instant::now();
                 self.running = Some(Running {
                     child,
@@ -474,6 +483,8 @@ impl Job {
         if let Some(pump) = running.err_pump.as_mut() {
             let _ = tokio::time::timeout(STDERR_DRAIN, pump).await;
         }
+        // What the pump read is queued for the writer thread; wait until it is in the ring.
+        let _ = tokio::time::timeout(STDERR_DRAIN, self.shared.writer.barrier()).await;
         self.sink
             .recent(LAST_STDERR_LINES, Some(LogStream::Err))
             .into_iter()

@@ -5,14 +5,16 @@
 //! and its stream always join without a gap.
 
 use crate::job::{self, JobCmd, JobHandle};
-use crate::logs::{LogPaths, LogSink};
+use crate::logs::{
+    self, FileRegistry, LineFormat, LogPaths, LogQuery, LogSink, LogWriter, Rotation, SinkFiles,
+};
 use crate::metrics::{History, MetricsHub, MetricsTick};
 use crate::reaper::ManagedPids;
 use crate::record::{DesiredState, ProcessRecord};
 use crate::{SupervisorConfig, SupervisorError, resolve_targets, spawn, tree};
 use pmtui_proto::{
-    Event, EventKind, ExitRecord, HostSample, LogLine, LogStream, ProcessDetail, ProcessId,
-    ProcessInfo, ProcessMetrics, ProcessSample, ProcessSpec, ProcessStatus,
+    Event, EventKind, ExitRecord, HostSample, LogLine, ProcessDetail, ProcessId, ProcessInfo,
+    ProcessMetrics, ProcessSample, ProcessSpec, ProcessStatus,
 };
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -50,6 +52,8 @@ pub(crate) struct Shared {
     table: Mutex<Table>,
     events: broadcast::Sender<Event>,
     logs: broadcast::Sender<LogLine>,
+    pub files: FileRegistry,
+    pub writer: LogWriter,
 }
 
 /// A running process the sampler measures.
@@ -233,6 +237,8 @@ impl Supervisor {
             table: Mutex::default(),
             events,
             logs,
+            files: FileRegistry::default(),
+            writer: LogWriter::start(),
         });
         crate::metrics::sampler::start(&shared);
         Self { shared }
@@ -350,13 +356,7 @@ impl Supervisor {
             id,
             several && !spec.logs.merge_logs,
         );
-        let sink = LogSink::new(
-            id,
-            spec.name.clone(),
-            &paths,
-            self.shared.config.log_ring_bytes,
-            self.shared.logs.clone(),
-        );
+        let sink = self.sink_for(&spec, id, &paths);
         let env = spawn::child_env(&spec, id, instance, &self.shared.config);
         let info = ProcessInfo {
             id,
@@ -606,43 +606,87 @@ impl Supervisor {
         (table.seq, rows, rx)
     }
 
-    /// Recent lines of the targets (all when empty) and, subscribed before they were read,
-    /// the stream of later lines.
-    pub fn logs(
+    /// The sink of a new process: its files (shared with processes writing the same paths),
+    /// its line format and its rotation (the spec's, else the daemon's defaults).
+    fn sink_for(&self, spec: &ProcessSpec, id: ProcessId, paths: &LogPaths) -> Arc<LogSink> {
+        let config = &self.shared.config;
+        let rotation = Rotation {
+            max_size: spec.logs.max_size.unwrap_or(config.log_max_size),
+            max_files: spec.logs.max_files.unwrap_or(config.log_max_files),
+            compress: spec.logs.compress.unwrap_or(config.log_compress),
+        };
+        let open = |p: &Option<std::path::PathBuf>| {
+            p.as_deref()
+                .and_then(|p| self.shared.files.get(p, rotation))
+        };
+        let files = SinkFiles {
+            out: open(&paths.out),
+            err: open(&paths.err),
+            combined: open(&paths.combined),
+        };
+        let format = LineFormat::new(
+            spec.logs.format,
+            spec.logs.date_format.as_deref(),
+            &spec.name,
+            id,
+        );
+        LogSink::new(
+            id,
+            spec.name.clone(),
+            files,
+            format,
+            config.log_ring_bytes,
+            self.shared.logs.clone(),
+        )
+    }
+
+    /// The last lines of the targets (all when empty), from memory or from the files, and,
+    /// subscribed at the same instant, the stream of later lines.
+    pub async fn logs(
         &self,
         targets: &[String],
-        lines: usize,
-        stream: Option<LogStream>,
+        query: LogQuery,
     ) -> Result<LogSnapshot, SupervisorError> {
         let ids = if targets.is_empty() {
             None
         } else {
             Some(self.resolve(targets)?)
         };
-        let rx = self.shared.logs.subscribe();
-        let sinks: Vec<(ProcessId, Arc<LogSink>)> = {
+        let sinks: Vec<Arc<LogSink>> = {
             let table = self.shared.lock();
             table
                 .entries
                 .values()
                 .filter(|e| ids.as_ref().is_none_or(|ids| ids.contains(&e.info.id)))
-                .map(|e| (e.info.id, Arc::clone(&e.sink)))
+                .map(|e| Arc::clone(&e.sink))
                 .collect()
         };
-        let mut recent = Vec::new();
-        let mut after = HashMap::new();
-        for (id, sink) in sinks {
-            let (found, last_seq) = sink.snapshot(lines, stream);
-            recent.extend(found);
-            after.insert(id, last_seq);
-        }
-        recent.sort_by_key(|l| (l.at, l.id, l.seq));
+        let (views, rx) = logs::snapshot(&sinks, || self.shared.logs.subscribe());
+        let after: HashMap<ProcessId, u64> = views.iter().map(|v| (v.id, v.last_seq)).collect();
+        let lines = if query.lines == 0 {
+            Vec::new()
+        } else {
+            tokio::task::spawn_blocking(move || logs::history::history(&views, &query))
+                .await
+                .unwrap_or_default()
+        };
         Ok(LogSnapshot {
-            lines: recent,
+            lines,
             rx,
             after,
             ids,
         })
+    }
+
+    /// Lines in memory after `seq` of process `id` (for a follower that fell behind).
+    pub fn log_lines_since(&self, id: ProcessId, seq: u64) -> Vec<LogLine> {
+        let sink = self
+            .shared
+            .lock()
+            .entries
+            .get(&id)
+            .map(|e| Arc::clone(&e.sink));
+        sink.map(|s| s.since(seq)).unwrap_or_default()
     }
 
     /// Empties the log files of the targets (all when empty).
@@ -738,6 +782,16 @@ impl Supervisor {
         if let Ok(replies) = self.send_each(&ids, |reply| JobCmd::Stop { reply }) {
             join(replies).await;
         }
+        self.drain_logs().await;
+    }
+
+    /// Waits until what the children wrote is in the files (bounded: a grandchild that
+    /// keeps a pipe open does not hold the daemon up for more than a second).
+    pub async fn drain_logs(&self) {
+        self.shared
+            .writer
+            .drain(std::time::Duration::from_secs(1))
+            .await;
     }
 
     /// Ends what an earlier daemon of this state directory left running: the recorded pids
@@ -818,6 +872,10 @@ fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
             "{} has no script to run",
             spec.name
         )));
+    }
+    if let Some(format) = &spec.logs.date_format {
+        logs::check_date_format(format)
+            .map_err(|err| SupervisorError::BadRequest(format!("{}: {err}", spec.name)))?;
     }
     if let Some(pattern) = spec
         .cron_restart

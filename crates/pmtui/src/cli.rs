@@ -145,6 +145,8 @@ pub struct StartArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub logs: LogFlags,
     /// Arguments for the program, after `--`.
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -200,11 +202,50 @@ pub struct RestartFlags {
     pub max_memory_restart: Option<String>,
 }
 
+/// Where and how a started process's output is written (pm2's flags, plus rotation).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Logs")]
+pub struct LogFlags {
+    /// stdout log file (default `$PMTUI_HOME/logs/<name>-out.log`; `/dev/null` disables it).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// stderr log file (default `$PMTUI_HOME/logs/<name>-err.log`; `/dev/null` disables it).
+    #[arg(short = 'e', long = "error", value_name = "FILE")]
+    pub error: Option<PathBuf>,
+    /// Also write both streams to one file (default `$PMTUI_HOME/logs/<name>.log`).
+    #[arg(short = 'l', long = "log", value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    pub log: Option<PathBuf>,
+    /// `raw` (default) or `json`: one JSON object per line with time, stream, process, message.
+    #[arg(long, value_name = "raw|json")]
+    pub log_type: Option<String>,
+    /// Prefix each line with its time in this format (strftime, or pm2's dayjs tokens).
+    #[arg(long, value_name = "FORMAT")]
+    pub log_date_format: Option<String>,
+    /// Prefix each line with its time (`%Y-%m-%dT%H:%M:%S`, as pm2's --time).
+    #[arg(long)]
+    pub time: bool,
+    /// Instances share one set of log files instead of `-<id>` files.
+    #[arg(long, alias = "combine-logs")]
+    pub merge_logs: bool,
+    /// Write no log files (output still reaches `pmtui logs -f` and the UI).
+    #[arg(long)]
+    pub disable_logs: bool,
+    /// Rotate a log file when it would exceed this size ("10M", "512K", bytes; 0 = never).
+    #[arg(long, value_name = "SIZE")]
+    pub log_max_size: Option<String>,
+    /// Rotated log files kept.
+    #[arg(long, value_name = "N")]
+    pub log_max_files: Option<u32>,
+    /// Gzip rotated log files.
+    #[arg(long)]
+    pub log_compress: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Name, id, namespace, /regex/ or `all` (default).
     pub target: Option<String>,
-    /// How many recent lines per process.
+    /// How many recent lines per process (0: only new lines with --follow).
     #[arg(long, default_value_t = 15)]
     pub lines: usize,
     /// Keep printing new lines until interrupted.
@@ -225,9 +266,9 @@ pub struct LogsArgs {
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
-    /// Prefix each line with its time.
-    #[arg(long)]
-    pub timestamp: bool,
+    /// Prefix each line with its time; `--timestamp=FORMAT` for another strftime format.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub timestamp: Option<String>,
     /// Only lines matching this regular expression.
     #[arg(long)]
     pub grep: Option<String>,

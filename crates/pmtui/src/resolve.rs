@@ -2,9 +2,9 @@
 //! script found and made absolute, the interpreter chosen by extension and checked, the
 //! caller's environment captured.
 
-use crate::cli::{RestartFlags, StartArgs};
+use crate::cli::{LogFlags, RestartFlags, StartArgs};
 use anyhow::{Context, Result, bail};
-use pmtui_proto::{Backoff, ProcessSpec, RestartMode};
+use pmtui_proto::{Backoff, LogFormat, ProcessSpec, RestartMode};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -172,7 +172,68 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
     if args.no_autorestart {
         spec.restart.mode = RestartMode::No;
     }
+    apply_log_flags(&mut spec, &args.logs)?;
     Ok(spec)
+}
+
+/// Applies `-o`, `-e`, `-l`, `--time`, `--log-type`, … to `spec.logs`; paths are made
+/// absolute against the process's working directory, `~` is the home directory.
+pub fn apply_log_flags(spec: &mut ProcessSpec, flags: &LogFlags) -> Result<()> {
+    let cwd = spec.cwd.clone();
+    let absolute = |p: &Path| -> PathBuf {
+        let text = p.to_string_lossy();
+        match (text.strip_prefix("~/"), std::env::home_dir()) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => cwd.join(p),
+        }
+    };
+    let logs = &mut spec.logs;
+    if let Some(out) = &flags.output {
+        logs.out_file = Some(absolute(out));
+    }
+    if let Some(err) = &flags.error {
+        logs.error_file = Some(absolute(err));
+    }
+    if let Some(log) = &flags.log {
+        logs.log_file = Some(if log.as_os_str().is_empty() {
+            crate::commands::home()
+                .join("logs")
+                .join(format!("{}.log", spec.name))
+        } else {
+            absolute(log)
+        });
+    }
+    if flags.disable_logs {
+        logs.out_file = Some(PathBuf::from("/dev/null"));
+        logs.error_file = Some(PathBuf::from("/dev/null"));
+        logs.log_file = None;
+    }
+    if let Some(kind) = &flags.log_type {
+        logs.format = match kind.as_str() {
+            "raw" => LogFormat::Raw,
+            "json" => LogFormat::Json,
+            other => bail!("--log-type takes raw or json, not {other:?}"),
+        };
+    }
+    if flags.time {
+        logs.date_format = Some(String::new());
+    }
+    if let Some(format) = &flags.log_date_format {
+        logs.date_format = Some(format.clone());
+    }
+    if flags.merge_logs {
+        logs.merge_logs = true;
+    }
+    if let Some(size) = &flags.log_max_size {
+        logs.max_size = Some(pmtui_proto::parse_size_bytes(size).context("--log-max-size")?);
+    }
+    if let Some(n) = flags.log_max_files {
+        logs.max_files = Some(n);
+    }
+    if flags.log_compress {
+        logs.compress = Some(true);
+    }
+    Ok(())
 }
 
 /// Returns `(script, interpreter, interpreter_args, default name)`.

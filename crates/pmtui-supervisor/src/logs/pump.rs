@@ -1,0 +1,109 @@
+//! Reading a child's pipe: 64 KiB reads, cut into lines, handed to the writer as one batch
+//! per read. A line longer than `MAX_LINE_BYTES` is cut into pieces of that size as it
+//! arrives, so a child that never writes a newline costs at most that much memory.
+
+use super::LogSink;
+use super::writer::{Batch, LogWriter};
+use pmtui_proto::LogStream;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Longer lines are split into pieces of this many bytes rather than buffered whole.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Reads `reader` until end of file and feeds `sink` through `writer`. It returns when the
+/// last writer of the pipe is gone, so what a child wrote just before dying still lands.
+pub async fn pump<R: AsyncRead + Unpin>(
+    mut reader: R,
+    sink: Arc<LogSink>,
+    stream: LogStream,
+    writer: LogWriter,
+) {
+    let _running = writer.pump_started();
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    // Bytes at the start of `buf` already known to hold no newline.
+    let mut scanned = 0;
+    loop {
+        buf.reserve(READ_CHUNK);
+        match reader.read_buf(&mut buf).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                tracing::debug!(%err, "log pipe read failed");
+                break;
+            }
+        }
+        let mut lines = Vec::new();
+        let mut start = 0;
+        let mut from = scanned;
+        while let Some(i) = memchr::memchr(b'\n', &buf[from..]) {
+            let end = from + i;
+            split_into(&mut lines, start, end);
+            start = end + 1;
+            from = start;
+        }
+        // A partial line longer than the bound is cut now rather than held.
+        while buf.len() - start >= MAX_LINE_BYTES {
+            lines.push((start, start + MAX_LINE_BYTES));
+            start += MAX_LINE_BYTES;
+        }
+        scanned = buf.len() - start;
+        if lines.is_empty() {
+            continue;
+        }
+        let rest = buf[start..].to_vec();
+        let data = std::mem::replace(&mut buf, rest);
+        let batch = Batch {
+            sink: Arc::clone(&sink),
+            stream,
+            at: pmtui_proto::now_ms(),
+            data,
+            lines,
+        };
+        writer.submit(batch).await;
+    }
+    if !buf.is_empty() {
+        let len = buf.len();
+        let mut lines = Vec::new();
+        split_into(&mut lines, 0, len);
+        let batch = Batch {
+            sink,
+            stream,
+            at: pmtui_proto::now_ms(),
+            data: buf,
+            lines,
+        };
+        writer.submit(batch).await;
+    }
+}
+
+/// Pushes `[start, end)` as one line, or as pieces of at most `MAX_LINE_BYTES`.
+fn split_into(lines: &mut Vec<(usize, usize)>, start: usize, end: usize) {
+    if end - start <= MAX_LINE_BYTES {
+        lines.push((start, end));
+        return;
+    }
+    let mut at = start;
+    while at < end {
+        let to = (at + MAX_LINE_BYTES).min(end);
+        lines.push((at, to));
+        at = to;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_and_empty_lines_kept() {
+        let mut lines = Vec::new();
+        split_into(&mut lines, 0, 0);
+        split_into(&mut lines, 10, 10 + MAX_LINE_BYTES * 2 + 1);
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0], (0, 0));
+        assert_eq!(lines[3], (10 + MAX_LINE_BYTES * 2, 11 + MAX_LINE_BYTES * 2));
+    }
+}
