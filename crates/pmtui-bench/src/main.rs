@@ -1,0 +1,313 @@
+//! `pmtui-bench`: measures pmtui's daemon (and pm2's, when it is installed) on the same
+//! scenarios in one run, and prints a table and a JSON report. `--smoke` runs every
+//! scenario with tiny sizes, to prove in CI that the benchmarks still work; its figures
+//! mean nothing.
+
+mod child;
+mod frame;
+mod machine;
+mod manager;
+mod procfs;
+mod report;
+mod scenarios;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use manager::{Kind, Manager};
+use report::{Results, median};
+use scenarios::{Ctx, KIB, Plan, SHORT};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const SCENARIOS: &[&str] = &["start", "lists", "stop", "crash", "logs", "frame"];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pmtui-bench",
+    about = "Benchmarks pmtui's daemon, side by side with pm2 when it is installed"
+)]
+struct Cli {
+    /// Runs of every scenario; the report shows medians.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Tiny sizes and one run: proves the benchmarks work (CI), measures nothing.
+    #[arg(long)]
+    smoke: bool,
+    /// Where the JSON report goes.
+    #[arg(long, default_value = "bench.json")]
+    out: PathBuf,
+    /// The pmtui binary (default: built with this profile and taken from beside this one).
+    #[arg(long)]
+    pmtui: Option<PathBuf>,
+    /// The pm2 binary (default: `pm2` on PATH, if any).
+    #[arg(long)]
+    pm2: Option<PathBuf>,
+    /// Measure pmtui alone even if pm2 is installed.
+    #[arg(long)]
+    no_pm2: bool,
+    /// Only these scenarios (comma-separated): start, lists, stop, crash, logs, frame.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    #[command(subcommand)]
+    child: Option<Child>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Child {
+    /// A program the benchmarks supervise (internal).
+    #[command(hide = true, subcommand)]
+    Child(child::ChildCmd),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Child::Child(cmd)) = cli.child {
+        return child::run(cmd).unwrap_or_else(|err| {
+            eprintln!("pmtui-bench child: {err:#}");
+            ExitCode::FAILURE
+        });
+    }
+    match bench(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("pmtui-bench: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench(cli: Cli) -> Result<ExitCode> {
+    for name in &cli.only {
+        if !SCENARIOS.contains(&name.as_str()) {
+            bail!(
+                "unknown scenario `{name}` in --only (known: {})",
+                SCENARIOS.join(", ")
+            );
+        }
+    }
+    let wanted = |s: &str| cli.only.is_empty() || cli.only.iter().any(|o| o == s);
+    let plan = if cli.smoke {
+        Plan::smoke()
+    } else {
+        Plan::full()
+    };
+    let runs = if cli.smoke { 1 } else { cli.runs.max(1) };
+    let me = std::env::current_exe().context("cannot find this program's path")?;
+    let sleep = which("sleep").context("no `sleep` program on PATH")?;
+    let mut managers = vec![Manager {
+        kind: Kind::Pmtui,
+        bin: locate_pmtui(cli.pmtui.clone(), &me)?,
+    }];
+    if !cli.no_pm2 {
+        match cli.pm2.clone().or_else(|| which("pm2")) {
+            Some(bin) => managers.push(Manager {
+                kind: Kind::Pm2,
+                bin: std::path::absolute(&bin)
+                    .with_context(|| format!("bad path {}", bin.display()))?,
+            }),
+            None => eprintln!("pm2 not found (install it with `npm install -g pm2`): pmtui alone"),
+        }
+    }
+    let machine = machine::Machine::probe();
+    let versions: Vec<(String, String)> = managers
+        .iter()
+        .map(|m| (m.name().to_string(), m.version()))
+        .collect();
+    eprintln!("machine: {}", machine.describe());
+    for (name, version) in &versions {
+        eprintln!("{name}: {version}");
+    }
+    let mut results = Results::default();
+    let mut floor = Vec::new();
+    let mut direct_short = Vec::new();
+    let mut direct_kib = Vec::new();
+    for run in 1..=runs {
+        eprintln!("== run {run}/{runs}");
+        if wanted("crash") {
+            match scenarios::exec_floor(&me, if cli.smoke { 3 } else { 30 }) {
+                Ok(v) => floor.push(v),
+                Err(err) => results.errors.push(format!("exec floor: {err:#}")),
+            }
+        }
+        if wanted("logs") {
+            for (size, into) in [(SHORT, &mut direct_short), (KIB, &mut direct_kib)] {
+                match scenarios::log_baseline(&me, plan.log_lines, size) {
+                    Ok((mlines, mib_s)) => into.push(if size == SHORT { mlines } else { mib_s }),
+                    Err(err) => results.errors.push(format!("log baseline: {err:#}")),
+                }
+            }
+        }
+        for mgr in &managers {
+            let mut ctx = Ctx {
+                plan: &plan,
+                results: &mut results,
+                me: me.clone(),
+                sleep: sleep.clone(),
+            };
+            let steps: [(&str, ScenarioFn); 6] = [
+                ("start", scenarios::start_and_idle),
+                ("lists", scenarios::lists),
+                ("stop", scenarios::stop_all),
+                ("crash", scenarios::crashes),
+                ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, SHORT)),
+                ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, KIB)),
+            ];
+            for (name, step) in steps {
+                if !wanted(name) {
+                    continue;
+                }
+                if let Err(err) = step(&mut ctx, mgr) {
+                    eprintln!("  [{}] {name}: FAILED: {err:#}", mgr.name());
+                    ctx.results
+                        .errors
+                        .push(format!("run {run}, {}, {name}: {err:#}", mgr.name()));
+                }
+            }
+        }
+        if wanted("frame")
+            && let Some(ms) = frame::render_ms(plan.frame_rows, plan.frame_iters)
+        {
+            results.record(
+                report::Metric {
+                    key: "frame",
+                    label: format!("dashboard frame, {} rows (TestBackend)", plan.frame_rows),
+                    unit: "ms",
+                    better: report::Better::Lower,
+                    target: Some(2.0),
+                    worst_of_runs: false,
+                },
+                "pmtui",
+                ms,
+            );
+        }
+    }
+    let with_pm2 = managers.iter().any(|m| m.kind == Kind::Pm2);
+    let baselines = json!({
+        "exec_floor_ms": median(&floor),
+        "direct_short_mlines_s": median(&direct_short),
+        "direct_kib_mib_s": median(&direct_kib),
+    });
+    let mut notes = Vec::new();
+    if wanted("frame") && frame::render_ms(1, 1).is_none() {
+        notes.push("dashboard frame: not available (the TUI crate has no bench hook yet)".into());
+    }
+    if let Some(v) = median(&floor) {
+        notes.push(format!(
+            "crash latency includes exec of the next run; spawning the same crasher directly \
+             (no manager) takes {} ms to its first line",
+            report::fmt(Some(v))
+        ));
+    }
+    if let (Some(s), Some(k)) = (median(&direct_short), median(&direct_kib)) {
+        notes.push(format!(
+            "the same bursts written straight to a file: {} M lines/s ({SHORT} B lines), \
+             {} MiB/s (1 KiB lines)",
+            report::fmt(Some(s)),
+            report::fmt(Some(k))
+        ));
+    }
+    println!();
+    println!(
+        "pmtui-bench ({}; medians of {runs} run{})",
+        if cli.smoke {
+            "SMOKE: tiny sizes, figures mean nothing"
+        } else {
+            "full"
+        },
+        if runs == 1 { "" } else { "s" }
+    );
+    println!("machine: {}", machine.describe());
+    for (name, version) in &versions {
+        println!("{name}: {version}");
+    }
+    println!();
+    print!("{}", report::table(&results, with_pm2));
+    for n in &notes {
+        println!("- {n}");
+    }
+    for e in &results.errors {
+        println!("ERROR: {e}");
+    }
+    let metrics: Vec<_> = results
+        .metrics
+        .iter()
+        .map(|m| {
+            let ours = results.get(m.key, "pmtui");
+            let theirs = results.get(m.key, "pm2");
+            json!({
+                "metric": m,
+                "pmtui": results.values.get(m.key).and_then(|v| v.get("pmtui")),
+                "pm2": results.values.get(m.key).and_then(|v| v.get("pm2")),
+                "pm2_over_pmtui": match (ours, theirs) {
+                    (Some(a), Some(b)) if a > 0.0 => Some(b / a),
+                    _ => None,
+                },
+            })
+        })
+        .collect();
+    let doc = json!({
+        "mode": if cli.smoke { "smoke" } else { "full" },
+        "runs": runs,
+        "finished_at": jiff::Timestamp::now().to_string(),
+        "machine": machine,
+        "managers": versions.iter().zip(&managers).map(|((name, version), m)| json!({
+            "name": name, "version": version, "binary": m.bin,
+        })).collect::<Vec<_>>(),
+        "metrics": metrics,
+        "baselines": baselines,
+        "notes": notes,
+        "errors": results.errors,
+    });
+    std::fs::write(&cli.out, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("cannot write {}", cli.out.display()))?;
+    println!("\nJSON report: {}", cli.out.display());
+    Ok(if results.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+type ScenarioFn = fn(&mut Ctx, &Manager) -> Result<()>;
+
+/// `--pmtui`, or the `pmtui` beside this binary, built first with this binary's profile
+/// when run by cargo so that the figures are those of the current source.
+fn locate_pmtui(explicit: Option<PathBuf>, me: &Path) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            bail!("--pmtui {}: no such file", path.display());
+        }
+        return std::path::absolute(&path).with_context(|| format!("bad path {}", path.display()));
+    }
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "-p", "pmtui"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release");
+        }
+        eprintln!("building pmtui: {cmd:?}");
+        let status = cmd.status().context("cannot run cargo")?;
+        if !status.success() {
+            bail!("building pmtui failed ({status})");
+        }
+    }
+    let beside = me.with_file_name("pmtui");
+    if beside.is_file() {
+        Ok(beside)
+    } else {
+        bail!(
+            "no pmtui binary at {}: build it (`cargo build --release -p pmtui`) or pass --pmtui PATH",
+            beside.display()
+        )
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}

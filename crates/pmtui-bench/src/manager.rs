@@ -1,0 +1,328 @@
+//! The two process managers under test, driven through their own command lines exactly as
+//! a user would: pmtui with `PMTUI_HOME`, pm2 with `PM2_HOME`, each in a fresh temporary
+//! directory. Dropping a [`Home`] ends its daemon and every process it started, whatever
+//! happened before.
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Pmtui,
+    Pm2,
+}
+
+#[derive(Debug, Clone)]
+pub struct Manager {
+    pub kind: Kind,
+    pub bin: PathBuf,
+}
+
+impl Manager {
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Pmtui => "pmtui",
+            Kind::Pm2 => "pm2",
+        }
+    }
+
+    pub fn version(&self) -> String {
+        match self.kind {
+            Kind::Pmtui => {
+                let out = Command::new(&self.bin)
+                    .arg("--version")
+                    .stdin(Stdio::null())
+                    .stderr(Stdio::null())
+                    .output();
+                out.ok()
+                    .and_then(|o| String::from_utf8(o.stdout).ok())
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_else(|| "unknown".into())
+            }
+            // `pm2 --version` starts a daemon; its package.json says the same.
+            Kind::Pm2 => std::fs::canonicalize(&self.bin)
+                .ok()
+                .and_then(|bin| {
+                    let package = bin.parent()?.parent()?.join("package.json");
+                    let text = std::fs::read_to_string(package).ok()?;
+                    let v: Value = serde_json::from_str(&text).ok()?;
+                    Some(format!("pm2 {}", v["version"].as_str()?))
+                })
+                .unwrap_or_else(|| "pm2 (unknown version)".into()),
+        }
+    }
+}
+
+/// One row of the process list, whichever manager printed it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub status: String,
+    pub pid: Option<u32>,
+}
+
+/// A manager with its own state directory and daemon.
+pub struct Home {
+    pub mgr: Manager,
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new(mgr: &Manager) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("pmtui-bench-{}-", mgr.name()))
+            .tempdir()
+            .context("cannot create a temporary directory")?;
+        Ok(Self {
+            mgr: mgr.clone(),
+            dir,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.mgr.bin);
+        cmd.args(args)
+            .current_dir(self.dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        match self.mgr.kind {
+            Kind::Pmtui => cmd.env("PMTUI_HOME", self.dir()),
+            Kind::Pm2 => cmd.env("PM2_HOME", self.dir()),
+        };
+        cmd
+    }
+
+    /// Runs one CLI call to completion (at most `timeout`); its stdout, or an error with
+    /// its stderr.
+    pub fn run(&self, args: &[&str], timeout: Duration) -> Result<String> {
+        let child = self
+            .command(args)
+            .spawn()
+            .with_context(|| format!("cannot run {}", self.mgr.bin.display()))?;
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let output = match rx.recv_timeout(timeout) {
+            Ok(output) => output?,
+            Err(_) => {
+                kill(pid);
+                bail!(
+                    "`{} {}` did not finish in {timeout:?}",
+                    self.mgr.name(),
+                    args.join(" ")
+                );
+            }
+        };
+        if !output.status.success() {
+            bail!(
+                "`{} {}` failed ({}): {}",
+                self.mgr.name(),
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// The wall time of one CLI call.
+    pub fn timed(&self, args: &[&str], timeout: Duration) -> Result<Duration> {
+        let t0 = Instant::now();
+        self.run(args, timeout)?;
+        Ok(t0.elapsed())
+    }
+
+    /// Starts the daemon (`ping` does, for both); the time it took.
+    pub fn boot(&self) -> Result<Duration> {
+        self.timed(&["ping"], Duration::from_secs(60))
+    }
+
+    pub fn daemon_pid(&self) -> Result<u32> {
+        let file = match self.mgr.kind {
+            Kind::Pmtui => "daemon.pid",
+            Kind::Pm2 => "pm2.pid",
+        };
+        let path = self.dir().join(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        text.trim()
+            .parse()
+            .with_context(|| format!("{} does not hold a pid", path.display()))
+    }
+
+    /// `ls --json` (pmtui) or `jlist` (pm2): the argument list of the list call.
+    pub fn list_args(&self) -> &'static [&'static str] {
+        match self.mgr.kind {
+            Kind::Pmtui => &["ls", "--json"],
+            Kind::Pm2 => &["jlist"],
+        }
+    }
+
+    pub fn list(&self) -> Result<Vec<Row>> {
+        let out = self.run(self.list_args(), Duration::from_secs(120))?;
+        // pm2 may print a warning line before the JSON.
+        let json = out.find('[').map_or(out.as_str(), |i| &out[i..]);
+        let rows: Vec<Value> = serde_json::from_str(json)
+            .with_context(|| format!("{} printed a list that is not JSON", self.mgr.name()))?;
+        Ok(rows
+            .iter()
+            .map(|r| match self.mgr.kind {
+                Kind::Pmtui => Row {
+                    status: r["status"].as_str().unwrap_or("").to_string(),
+                    pid: r["pid"].as_u64().map(|p| p as u32),
+                },
+                Kind::Pm2 => Row {
+                    status: r["pm2_env"]["status"].as_str().unwrap_or("").to_string(),
+                    pid: r["pid"].as_u64().filter(|p| *p > 0).map(|p| p as u32),
+                },
+            })
+            .collect())
+    }
+
+    /// Polls the list until `done` holds; the rows it held then.
+    pub fn wait_list(
+        &self,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&[Row]) -> bool,
+    ) -> Result<Vec<Row>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let rows = self.list()?;
+            if done(&rows) {
+                return Ok(rows);
+            }
+            if Instant::now() > deadline {
+                bail!("{}: {what} not reached in {timeout:?}", self.mgr.name());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits until exactly `n` processes are listed, all online with a pid.
+    pub fn wait_online(&self, n: usize, timeout: Duration) -> Result<Vec<u32>> {
+        let rows = self.wait_list(&format!("{n} processes online"), timeout, |rows| {
+            rows.len() == n && rows.iter().all(|r| r.status == "online" && r.pid.is_some())
+        })?;
+        Ok(rows.iter().filter_map(|r| r.pid).collect())
+    }
+
+    /// `start PROGRAM --name NAME [-i N] [extra flags] -- ARGS`, the same for both.
+    pub fn start(
+        &self,
+        program: &Path,
+        name: &str,
+        instances: usize,
+        flags: &[&str],
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<Duration> {
+        let program = program.to_string_lossy();
+        let n = instances.to_string();
+        let mut argv = vec!["start", &program, "--name", name];
+        if instances > 1 {
+            argv.extend(["-i", &n]);
+        }
+        if self.mgr.kind == Kind::Pm2 {
+            // pm2 guesses an interpreter from the file name; these are binaries.
+            argv.extend(["--interpreter", "none"]);
+        }
+        argv.extend(flags);
+        argv.push("--");
+        argv.extend(args);
+        self.timed(&argv, timeout)
+    }
+
+    /// Where the stdout of process `name` is written (pmtui: from `describe --json`).
+    pub fn out_log(&self, name: &str) -> Result<PathBuf> {
+        match self.mgr.kind {
+            Kind::Pm2 => Ok(self.dir().join(format!("{name}.out"))),
+            Kind::Pmtui => {
+                let out = self.run(&["describe", name, "--json"], Duration::from_secs(30))?;
+                let v: Value = serde_json::from_str(&out).context("describe --json")?;
+                let v = if v.is_array() { &v[0] } else { &v };
+                v["out_log"]
+                    .as_str()
+                    .map(PathBuf::from)
+                    .context("describe --json has no out_log")
+            }
+        }
+    }
+
+    /// Extra `start` flags that send stdout to [`Home::out_log`] (pm2 needs them).
+    pub fn log_flags(&self, name: &str) -> Vec<String> {
+        match self.mgr.kind {
+            Kind::Pmtui => Vec::new(),
+            Kind::Pm2 => {
+                let out = self.dir().join(format!("{name}.out"));
+                let err = self.dir().join(format!("{name}.err"));
+                vec![
+                    "-o".into(),
+                    out.to_string_lossy().into_owned(),
+                    "-e".into(),
+                    err.to_string_lossy().into_owned(),
+                ]
+            }
+        }
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let daemon = self.daemon_pid().ok();
+        if let Err(err) = self.run(&["kill"], Duration::from_secs(60)) {
+            eprintln!("  ({} kill: {err:#})", self.mgr.name());
+        }
+        // Whatever outlived `kill` carries our home in its environment (the daemon and
+        // every child inherit it from the CLI call): end it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while daemon.is_some_and(crate::procfs::alive) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let leftovers = carrying(self.dir());
+        if !leftovers.is_empty() {
+            eprintln!(
+                "  ({}: {} processes outlived `kill`; sending SIGKILL)",
+                self.mgr.name(),
+                leftovers.len()
+            );
+            for pid in leftovers {
+                kill(pid);
+            }
+        }
+    }
+}
+
+/// Every process whose environment mentions `dir` (ours only: the path is a fresh temp dir).
+fn carrying(dir: &Path) -> Vec<u32> {
+    let needle = dir.to_string_lossy().into_owned().into_bytes();
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me && crate::procfs::alive(*pid))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_slice()))
+        })
+        .collect()
+}
+
+fn kill(pid: u32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}

@@ -1,0 +1,726 @@
+//! The scenarios, each against one manager in a fresh state directory. Every child is a
+//! `sleep` binary (idle apps) or this binary's own `child` modes (crashers, log bursts), so
+//! both managers supervise exactly the same programs.
+
+use crate::child::{self, now_ns};
+use crate::manager::{Home, Manager};
+use crate::procfs;
+use crate::report::{Better, Metric, Results, percentile};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The sizes of one run: the full benchmark or the smoke test.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub start_count: usize,
+    pub cpu_window: Duration,
+    pub ls_small: usize,
+    pub ls_big: usize,
+    pub ls_calls: usize,
+    pub restart_calls: usize,
+    pub stop_apps: usize,
+    pub crashers: usize,
+    pub crash_live_ms: u64,
+    pub crash_jitter_ms: u64,
+    pub crash_samples: usize,
+    pub log_lines: u64,
+    pub frame_rows: usize,
+    pub frame_iters: usize,
+}
+
+impl Plan {
+    pub fn full() -> Self {
+        Self {
+            start_count: 200,
+            cpu_window: Duration::from_secs(30),
+            ls_small: 100,
+            ls_big: 1000,
+            ls_calls: 20,
+            restart_calls: 10,
+            stop_apps: 50,
+            // Each crasher lives just over the default min_uptime (1 s), so neither manager
+            // ever counts a crash loop, and the jitter keeps them from dying in step.
+            crashers: 20,
+            crash_live_ms: 1050,
+            crash_jitter_ms: 300,
+            crash_samples: 200,
+            log_lines: 200_000,
+            frame_rows: 1000,
+            frame_iters: 200,
+        }
+    }
+
+    pub fn smoke() -> Self {
+        Self {
+            start_count: 5,
+            cpu_window: Duration::from_secs(2),
+            ls_small: 5,
+            ls_big: 10,
+            ls_calls: 3,
+            restart_calls: 2,
+            stop_apps: 5,
+            // Short lives: unstable runs, but fewer than max_restarts (16) of them.
+            crashers: 1,
+            crash_live_ms: 100,
+            crash_jitter_ms: 0,
+            crash_samples: 4,
+            log_lines: 2_000,
+            frame_rows: 1000,
+            frame_iters: 5,
+        }
+    }
+}
+
+/// What every scenario needs besides the manager.
+pub struct Ctx<'a> {
+    pub plan: &'a Plan,
+    pub results: &'a mut Results,
+    /// This binary: the crasher and the log writer.
+    pub me: PathBuf,
+    pub sleep: PathBuf,
+}
+
+const SLEEP_ARGS: &[&str] = &["100000"];
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn metric(
+    key: &'static str,
+    label: String,
+    unit: &'static str,
+    better: Better,
+    target: Option<f64>,
+) -> Metric {
+    Metric {
+        key,
+        label,
+        unit,
+        better,
+        target,
+        worst_of_runs: false,
+    }
+}
+
+fn daemon_rss(home: &Home) -> Result<u64> {
+    let pid = home.daemon_pid()?;
+    procfs::rss_kib(pid).with_context(|| format!("daemon pid {pid} has no VmRSS"))
+}
+
+fn note(mgr: &Manager, what: &str) {
+    eprintln!("  [{}] {what}", mgr.name());
+}
+
+/// Idle RSS; N apps started with one CLI call each, until all online; then the daemon's
+/// CPU, wake-ups and RSS with those N apps idle.
+pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
+    let plan = ctx.plan;
+    let n = plan.start_count;
+    let home = Home::new(mgr)?;
+    let boot = home.boot()?;
+    ctx.results.record(
+        metric(
+            "boot",
+            "daemon start (first `ping`)".into(),
+            "ms",
+            Better::Lower,
+            None,
+        ),
+        mgr.name(),
+        ms(boot),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    ctx.results.record(
+        metric(
+            "rss_idle",
+            "daemon RSS, no apps".into(),
+            "MiB",
+            Better::Lower,
+            Some(5.0),
+        ),
+        mgr.name(),
+        mib(daemon_rss(&home)?),
+    );
+    note(mgr, &format!("starting {n} apps, one CLI call each"));
+    let t0 = Instant::now();
+    for i in 0..n {
+        home.start(
+            &ctx.sleep,
+            &format!("idle-{i}"),
+            1,
+            &[],
+            SLEEP_ARGS,
+            Duration::from_secs(60),
+        )?;
+    }
+    home.wait_online(n, Duration::from_secs(120))?;
+    ctx.results.record(
+        metric(
+            "start_each",
+            format!("start {n} apps, one CLI call each, until all online"),
+            "s",
+            Better::Lower,
+            (n == 200).then_some(2.0),
+        ),
+        mgr.name(),
+        t0.elapsed().as_secs_f64(),
+    );
+    // Let whatever follows a burst of starts (persisting, first samples) settle.
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = home.daemon_pid()?;
+    let window = plan.cpu_window;
+    note(
+        mgr,
+        &format!("daemon CPU over {window:?} with {n} idle apps"),
+    );
+    let (c0, w0) = (procfs::cpu_time(pid), procfs::voluntary_switches(pid));
+    let t0 = Instant::now();
+    std::thread::sleep(window);
+    let elapsed = t0.elapsed();
+    let (c1, w1) = (procfs::cpu_time(pid), procfs::voluntary_switches(pid));
+    let (Some(c0), Some(c1), Some(w0), Some(w1)) = (c0, c1, w0, w1) else {
+        bail!("the daemon (pid {pid}) went away during the CPU window");
+    };
+    ctx.results.record(
+        metric(
+            "cpu_idle",
+            format!("daemon CPU, {n} idle apps, {}s", window.as_secs()),
+            "% core",
+            Better::Lower,
+            (n == 200).then_some(0.05),
+        ),
+        mgr.name(),
+        (c1.saturating_sub(c0)).as_secs_f64() / elapsed.as_secs_f64() * 100.0,
+    );
+    ctx.results.record(
+        metric(
+            "wakeups_idle",
+            format!("daemon wake-ups, {n} idle apps"),
+            "/s",
+            Better::Lower,
+            (n == 200).then_some(1.0),
+        ),
+        mgr.name(),
+        w1.saturating_sub(w0) as f64 / elapsed.as_secs_f64(),
+    );
+    ctx.results.record(
+        metric(
+            "rss_start_count",
+            format!("daemon RSS, {n} apps"),
+            "MiB",
+            Better::Lower,
+            (n == 200).then_some(10.0),
+        ),
+        mgr.name(),
+        mib(daemon_rss(&home)?),
+    );
+    Ok(())
+}
+
+fn time_calls(home: &Home, args: &[&str], calls: usize) -> Result<Vec<f64>> {
+    (0..calls)
+        .map(|_| home.timed(args, Duration::from_secs(120)).map(ms))
+        .collect()
+}
+
+/// RSS and `ls --json` at a small and a large population (started with `-i` in one call),
+/// and the `restart` latency of one app.
+pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
+    let plan = ctx.plan;
+    let (small, big) = (plan.ls_small, plan.ls_big);
+    let home = Home::new(mgr)?;
+    home.boot()?;
+    note(mgr, &format!("{small} apps: RSS, list, restart"));
+    home.start(
+        &ctx.sleep,
+        "idle",
+        small,
+        &[],
+        SLEEP_ARGS,
+        Duration::from_secs(120),
+    )?;
+    home.wait_online(small, Duration::from_secs(120))?;
+    std::thread::sleep(Duration::from_secs(1));
+    ctx.results.record(
+        metric(
+            "rss_small",
+            format!("daemon RSS, {small} apps"),
+            "MiB",
+            Better::Lower,
+            None,
+        ),
+        mgr.name(),
+        mib(daemon_rss(&home)?),
+    );
+    let list = home.list_args();
+    let times = time_calls(&home, list, plan.ls_calls)?;
+    let label = format!("`ls --json` (pm2: `jlist`), {small} apps");
+    ctx.results.record(
+        metric(
+            "ls_small",
+            label,
+            "ms",
+            Better::Lower,
+            (small == 100).then_some(3.0),
+        ),
+        mgr.name(),
+        crate::report::median(&times).unwrap_or(f64::NAN),
+    );
+    // pm2 numbers processes from 0 in a fresh home, as pmtui does.
+    let times = time_calls(&home, &["restart", "0"], plan.restart_calls)?;
+    ctx.results.record(
+        metric(
+            "restart",
+            "`restart` of one app (CLI call)".into(),
+            "ms",
+            Better::Lower,
+            Some(20.0),
+        ),
+        mgr.name(),
+        crate::report::median(&times).unwrap_or(f64::NAN),
+    );
+    note(mgr, &format!("{big} apps: RSS, list"));
+    let t0 = Instant::now();
+    home.start(
+        &ctx.sleep,
+        "more",
+        big - small,
+        &[],
+        SLEEP_ARGS,
+        Duration::from_secs(600),
+    )?;
+    home.wait_online(big, Duration::from_secs(600))?;
+    ctx.results.record(
+        metric(
+            "start_batch",
+            format!(
+                "start {} more apps in one call (`-i`), until online",
+                big - small
+            ),
+            "s",
+            Better::Lower,
+            None,
+        ),
+        mgr.name(),
+        t0.elapsed().as_secs_f64(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    ctx.results.record(
+        metric(
+            "rss_big",
+            format!("daemon RSS, {big} apps"),
+            "MiB",
+            Better::Lower,
+            (big == 1000).then_some(40.0),
+        ),
+        mgr.name(),
+        mib(daemon_rss(&home)?),
+    );
+    let times = time_calls(&home, list, plan.ls_calls)?;
+    ctx.results.record(
+        metric(
+            "ls_big",
+            format!("`ls --json` (pm2: `jlist`), {big} apps"),
+            "ms",
+            Better::Lower,
+            None,
+        ),
+        mgr.name(),
+        crate::report::median(&times).unwrap_or(f64::NAN),
+    );
+    Ok(())
+}
+
+/// `stop all` with N apps: from the call until every pid is gone.
+pub fn stop_all(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
+    let n = ctx.plan.stop_apps;
+    let home = Home::new(mgr)?;
+    home.boot()?;
+    note(mgr, &format!("stop all of {n} apps"));
+    home.start(
+        &ctx.sleep,
+        "idle",
+        n,
+        &[],
+        SLEEP_ARGS,
+        Duration::from_secs(120),
+    )?;
+    let pids = home.wait_online(n, Duration::from_secs(120))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = Instant::now();
+    home.run(&["stop", "all"], Duration::from_secs(120))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pids.iter().any(|p| procfs::alive(*p)) {
+        if Instant::now() > deadline {
+            bail!(
+                "{}: processes still alive 60 s after `stop all`",
+                mgr.name()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    ctx.results.record(
+        metric(
+            "stop_all",
+            format!("`stop all`, {n} apps, until every pid is gone"),
+            "ms",
+            Better::Lower,
+            (n == 50).then_some(100.0),
+        ),
+        mgr.name(),
+        ms(t0.elapsed()),
+    );
+    Ok(())
+}
+
+/// Crash → new process: each crasher stamps `E` just before it exits and its successor
+/// stamps `S` first thing, so a sample is the whole path: exit, reaping, decision, spawn
+/// and exec of the next run, up to its first line of code.
+pub fn crashes(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
+    let plan = ctx.plan;
+    let home = Home::new(mgr)?;
+    home.boot()?;
+    note(
+        mgr,
+        &format!(
+            "{} crashers until {} crashes",
+            plan.crashers, plan.crash_samples
+        ),
+    );
+    let stamps = home.dir().join("stamps");
+    std::fs::create_dir_all(&stamps)?;
+    let files: Vec<PathBuf> = (0..plan.crashers)
+        .map(|i| stamps.join(format!("crash-{i}")))
+        .collect();
+    let (live, jitter) = (
+        plan.crash_live_ms.to_string(),
+        plan.crash_jitter_ms.to_string(),
+    );
+    for (i, file) in files.iter().enumerate() {
+        let file = file.to_string_lossy();
+        let args = [
+            "child",
+            "crash",
+            "--file",
+            &file,
+            "--live-ms",
+            &live,
+            "--jitter-ms",
+            &jitter,
+        ];
+        home.start(
+            &ctx.me,
+            &format!("crash-{i}"),
+            1,
+            &[],
+            &args,
+            Duration::from_secs(60),
+        )?;
+    }
+    let per_crash = Duration::from_millis(plan.crash_live_ms + plan.crash_jitter_ms + 50);
+    let expected = per_crash * (plan.crash_samples / plan.crashers.max(1) + 1) as u32;
+    let deadline = Instant::now() + expected * 2 + Duration::from_secs(10);
+    let samples = loop {
+        let samples = crash_samples(&files)?;
+        if samples.len() >= plan.crash_samples {
+            break samples;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{}: only {} crash→restart samples before the deadline",
+                mgr.name(),
+                samples.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    home.run(&["delete", "all"], Duration::from_secs(60))?;
+    ctx.results.record(
+        metric(
+            "crash_median",
+            "crash → next run's first line, median".into(),
+            "ms",
+            Better::Lower,
+            Some(2.0),
+        ),
+        mgr.name(),
+        percentile(&samples, 50.0).unwrap_or(f64::NAN),
+    );
+    ctx.results.record(
+        metric(
+            "crash_p99",
+            "crash → next run's first line, p99".into(),
+            "ms",
+            Better::Lower,
+            Some(5.0),
+        ),
+        mgr.name(),
+        percentile(&samples, 99.0).unwrap_or(f64::NAN),
+    );
+    ctx.results.record(
+        metric(
+            "crash_samples",
+            "crashes measured".into(),
+            "",
+            Better::Higher,
+            None,
+        ),
+        mgr.name(),
+        samples.len() as f64,
+    );
+    Ok(())
+}
+
+/// Every `E` followed by an `S` in the crashers' stamp files, in milliseconds.
+fn crash_samples(files: &[PathBuf]) -> Result<Vec<f64>> {
+    let mut samples = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        let mut exit: Option<u64> = None;
+        for line in text.lines() {
+            let (kind, ns) = line.split_once(' ').context("bad stamp line")?;
+            let ns: u64 = ns.trim().parse().context("bad stamp")?;
+            match kind {
+                "E" => exit = Some(ns),
+                "S" => {
+                    if let Some(e) = exit.take() {
+                        samples.push(ns.saturating_sub(e) as f64 / 1e6);
+                    }
+                }
+                _ => bail!("bad stamp line in {}: {line}", file.display()),
+            }
+        }
+    }
+    Ok(samples)
+}
+
+/// The cost of the measuring stick: spawn this binary as a crasher directly (no manager)
+/// and time it from `spawn` to its first stamp.
+pub fn exec_floor(me: &Path, calls: usize) -> Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("floor");
+    let mut samples = Vec::new();
+    for _ in 0..calls {
+        let _ = std::fs::remove_file(&file);
+        let t0 = now_ns();
+        let status = std::process::Command::new(me)
+            .args(["child", "crash", "--live-ms", "0", "--code", "0", "--file"])
+            .arg(&file)
+            .status()?;
+        if !status.success() {
+            bail!("the crasher failed on its own: {status}");
+        }
+        let text = std::fs::read_to_string(&file)?;
+        let start: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("S "))
+            .and_then(|v| v.parse().ok())
+            .context("the crasher wrote no start stamp")?;
+        samples.push(start.saturating_sub(t0) as f64 / 1e6);
+    }
+    percentile(&samples, 50.0).context("no samples")
+}
+
+/// Line sizes of the two log bursts.
+pub const SHORT: usize = 16;
+pub const KIB: usize = 1024;
+
+/// The child writing its burst straight to a file: what a manager's capture is compared to.
+pub fn log_baseline(me: &Path, lines: u64, size: usize) -> Result<(f64, f64)> {
+    let dir = tempfile::tempdir()?;
+    let (to, stamp) = (dir.path().join("direct.log"), dir.path().join("stamp"));
+    let status = std::process::Command::new(me)
+        .args(["child", "burst", "--lines", &lines.to_string()])
+        .args(["--size", &size.to_string()])
+        .arg("--to")
+        .arg(&to)
+        .arg("--stamp")
+        .arg(&stamp)
+        .status()?;
+    if !status.success() {
+        bail!("the burst writer failed on its own: {status}");
+    }
+    let (start, end) = read_stamp(&stamp)?;
+    let secs = (end.saturating_sub(start)) as f64 / 1e9;
+    let lost = lines - intact_lines(&[to], lines, size)?;
+    if lost > 0 {
+        bail!("the burst writer lost {lost} lines writing to a file");
+    }
+    Ok(rates(lines, size, secs))
+}
+
+fn rates(lines: u64, size: usize, secs: f64) -> (f64, f64) {
+    let lines_s = lines as f64 / secs;
+    (lines_s / 1e6, lines_s * size as f64 / (1024.0 * 1024.0))
+}
+
+fn read_stamp(path: &Path) -> Result<(u64, u64)> {
+    let text = std::fs::read_to_string(path)?;
+    let mut parts = text.split_whitespace().map(str::parse::<u64>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(a)), Some(Ok(b))) => Ok((a, b)),
+        _ => bail!("bad stamp file {}", path.display()),
+    }
+}
+
+/// Distinct line numbers found whole (right length, right number) in `files`.
+fn intact_lines(files: &[PathBuf], lines: u64, size: usize) -> Result<u64> {
+    let mut seen = vec![false; lines as usize];
+    let mut count = 0;
+    let mut expected = Vec::with_capacity(size);
+    for file in files {
+        let data =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        for line in data.split(|b| *b == b'\n') {
+            if line.len() + 1 != size || line.len() < 9 {
+                continue;
+            }
+            let Some(n) = std::str::from_utf8(&line[..9])
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if n >= lines || seen[n as usize] {
+                continue;
+            }
+            child::line(n, size, &mut expected);
+            if expected[..expected.len() - 1] == *line {
+                seen[n as usize] = true;
+                count += 1;
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// The file and its rotated siblings (`name.1`, `name.2`, …; compressed ones are not read).
+fn log_files(out: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (out.parent(), out.file_name().and_then(|n| n.to_str())) else {
+        return vec![out.to_path_buf()];
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n == name || n.starts_with(&format!("{name}.")))
+                })
+                .filter(|p| p.extension().is_none_or(|e| e != "gz"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if files.is_empty() {
+        files.push(out.to_path_buf());
+    }
+    files
+}
+
+fn total_size(files: &[PathBuf]) -> u64 {
+    files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// A burst of numbered lines through the manager's log capture: from the child's first
+/// write until the last line is in the log file, then every line checked.
+pub fn log_burst(ctx: &mut Ctx, mgr: &Manager, size: usize) -> Result<()> {
+    let lines = ctx.plan.log_lines;
+    let home = Home::new(mgr)?;
+    home.boot()?;
+    note(mgr, &format!("log burst: {lines} lines of {size} bytes"));
+    let name = format!("burst-{size}");
+    let stamp = home.dir().join(format!("{name}.stamp"));
+    let stamp_s = stamp.to_string_lossy().into_owned();
+    let (lines_s, size_s) = (lines.to_string(), size.to_string());
+    let args = [
+        "child", "burst", "--lines", &lines_s, "--size", &size_s, "--stamp", &stamp_s,
+    ];
+    let mut flags: Vec<String> = vec!["--no-autorestart".into()];
+    flags.extend(home.log_flags(&name));
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    home.start(&ctx.me, &name, 1, &flags, &args, Duration::from_secs(60))?;
+    let out = home.out_log(&name)?;
+    let expected = lines * size as u64;
+    // Poll the file's size: the end is the last growth seen once the child is done.
+    let mut last_size = 0;
+    let mut last_growth = Instant::now();
+    let mut last_growth_ns = now_ns();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let files = log_files(&out);
+        let size_now = total_size(&files);
+        if size_now != last_size {
+            last_size = size_now;
+            last_growth = Instant::now();
+            last_growth_ns = now_ns();
+        }
+        let child_done = stamp.exists();
+        let quiet = last_growth.elapsed();
+        if child_done
+            && ((size_now >= expected && quiet > Duration::from_millis(200))
+                || quiet > Duration::from_secs(3))
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("{}: the log burst did not finish in 300 s", mgr.name());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (start, _) = read_stamp(&stamp)?;
+    let intact = intact_lines(&log_files(&out), lines, size)?;
+    let secs = last_growth_ns.saturating_sub(start) as f64 / 1e9;
+    let (mlines, mib_s) = rates(intact, size, secs);
+    let (key_rate, key_lost, label, unit, rate, target) = if size == SHORT {
+        (
+            "log_short_rate",
+            "log_short_lost",
+            format!("log capture, {lines} lines of {SHORT} B"),
+            "M lines/s",
+            mlines,
+            2.0,
+        )
+    } else {
+        (
+            "log_kib_rate",
+            "log_kib_lost",
+            format!("log capture, {lines} lines of 1 KiB"),
+            "MiB/s",
+            mib_s,
+            600.0,
+        )
+    };
+    ctx.results.record(
+        metric(key_rate, label.clone(), unit, Better::Higher, Some(target)),
+        mgr.name(),
+        rate,
+    );
+    ctx.results.record(
+        Metric {
+            worst_of_runs: true,
+            ..metric(
+                key_lost,
+                format!("{label}: lines lost (worst run)"),
+                "lines",
+                Better::Lower,
+                Some(0.0),
+            )
+        },
+        mgr.name(),
+        (lines - intact) as f64,
+    );
+    Ok(())
+}
