@@ -18,6 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon in the foreground (other verbs start it when needed).
     Daemon,
+    /// Open the live monitor: a card per process and the merged output (`pmtui` alone opens
+    /// the dashboard).
+    #[command(alias = "monitor")]
+    Monit,
     /// Start a script, binary or command string (or restart the process of that name).
     Start(Box<StartArgs>),
     /// Stop processes: name, id, namespace, /regex/ or `all`.

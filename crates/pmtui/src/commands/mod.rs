@@ -7,6 +7,7 @@ mod logs;
 mod metrics;
 pub mod show;
 mod state;
+pub mod ui;
 
 use crate::cli::{Cli, Command};
 use anyhow::Result;
@@ -27,11 +28,11 @@ pub async fn connect() -> Result<Client> {
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
-        eprintln!("the terminal UI is not built yet; see `pmtui --help` for the command line");
-        return Ok(ExitCode::FAILURE);
+        return ui::open(pmtui_tui::StartView::Dashboard).await;
     };
     match command {
         Command::Daemon => unreachable_daemon(),
+        Command::Monit => ui::open(pmtui_tui::StartView::Monitor).await,
         Command::Start(args) => lifecycle::start(*args).await,
         Command::Stop(t) => lifecycle::act(lifecycle::Verb::Stop, t).await,
         Command::Restart(r) => lifecycle::restart(r).await,

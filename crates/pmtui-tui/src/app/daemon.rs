@@ -1,0 +1,253 @@
+//! What the daemon says: pushed events, replies to what the app asked, and the verbs the
+//! views share (restart, stop/start, delete, open logs or detail).
+
+use super::{App, Conn, Overlay, View};
+use crate::logbuf::LogTarget;
+use crate::msg::{Effect, Tag};
+use pmtui_proto::{Event, EventKind, ProcessId, ProcessStatus, Request, Response};
+
+/// Recent lines asked for when the log viewer opens, per process.
+const SEED_LINES: usize = 1000;
+/// Recent lines asked for the monitor's merged tail, per process.
+const TAIL_LINES: usize = 50;
+
+impl App {
+    pub(super) fn connected(&mut self, pid: u32, version: String) -> Vec<Effect> {
+        self.conn = Conn::Up { pid, version };
+        let mut effects = vec![
+            Effect::Send(Tag::Subscribe, Request::Subscribe),
+            Effect::Send(
+                Tag::Tail,
+                Request::Logs {
+                    targets: Vec::new(),
+                    lines: TAIL_LINES,
+                    follow: true,
+                },
+            ),
+        ];
+        if self.view() == View::Logs {
+            effects.push(self.seed_logs());
+        }
+        if let View::Detail(id) = self.view() {
+            effects.push(describe(id));
+        }
+        effects
+    }
+
+    pub(super) fn daemon_event(&mut self, event: Event) -> Vec<Effect> {
+        match event.kind {
+            EventKind::Process { process } => {
+                let id = process.id;
+                self.procs.upsert(process);
+                if self.view() == View::Detail(id) {
+                    return vec![describe(id)];
+                }
+            }
+            EventKind::Removed { id } => {
+                self.procs.remove(id);
+                if self.stack.contains(&View::Detail(id)) {
+                    self.stack.retain(|v| *v != View::Detail(id));
+                    self.detail = None;
+                    self.say(format!("process {id} was deleted"));
+                }
+            }
+            EventKind::Exit { id, .. } => {
+                if self.view() == View::Detail(id) {
+                    return vec![describe(id)];
+                }
+            }
+            EventKind::Log { line } => {
+                self.tail.push(line.clone());
+                self.logs.push(line);
+            }
+        }
+        Vec::new()
+    }
+
+    pub(super) fn reply(&mut self, tag: Tag, result: Result<Response, String>) -> Vec<Effect> {
+        let response = match result {
+            Ok(response) => response,
+            Err(message) => {
+                self.failed(&tag, message);
+                return Vec::new();
+            }
+        };
+        match (tag, response) {
+            (Tag::Subscribe, Response::Subscribed { processes, .. })
+            | (Tag::Refresh, Response::Processes { processes }) => self.set_processes(processes),
+            (Tag::Action { verb, name }, _) => self.say(format!("✔ {verb} {name}")),
+            (Tag::Describe(id), Response::Details { details }) => {
+                if self.view() == View::Detail(id) {
+                    self.detail = details.into_iter().find(|d| d.info.id == id);
+                }
+            }
+            (Tag::LogSeed { generation }, Response::LogLines { lines }) => {
+                if generation == self.logs.generation {
+                    self.logs.seed(lines);
+                }
+            }
+            (Tag::Tail, Response::LogLines { lines }) => self.tail.seed(lines),
+            (Tag::Add, Response::Started { started, restarted }) => {
+                self.overlay = None;
+                let names: Vec<String> = started
+                    .iter()
+                    .chain(&restarted)
+                    .map(|p| format!("{} (id {})", p.name, p.id))
+                    .collect();
+                let verb = if started.is_empty() {
+                    "restarted"
+                } else {
+                    "started"
+                };
+                self.say(format!("✔ {verb} {}", names.join(", ")));
+                if let Some(first) = started.first().or(restarted.first()) {
+                    self.procs.upsert(first.clone());
+                    self.selected = Some(first.id);
+                }
+            }
+            (tag, other) => tracing::debug!(?tag, ?other, "unexpected reply"),
+        }
+        Vec::new()
+    }
+
+    fn failed(&mut self, tag: &Tag, message: String) {
+        match tag {
+            Tag::Action { verb, name } => {
+                self.complain(format!("✖ {verb} {name} failed: {message}"))
+            }
+            Tag::Add => {
+                if let Some(Overlay::Add(form)) = &mut self.overlay {
+                    form.submitting = false;
+                    form.place_error(&message);
+                } else {
+                    self.complain(format!("✖ start failed: {message}"));
+                }
+            }
+            Tag::Refresh => {}
+            Tag::Describe(_) | Tag::LogSeed { .. } | Tag::Tail | Tag::Subscribe => {
+                self.complain(format!("✖ {message}"));
+            }
+        }
+    }
+
+    /// `r`: restart the process (the daemon starts a stopped one).
+    pub(super) fn restart(&mut self, id: ProcessId) -> Vec<Effect> {
+        let Some(p) = self.procs.get(id) else {
+            return Vec::new();
+        };
+        let verb = if p.status.is_running() {
+            "restarted"
+        } else {
+            "started"
+        };
+        action(
+            verb,
+            &p.name,
+            Request::Restart {
+                targets: vec![id.to_string()],
+                env: None,
+            },
+        )
+    }
+
+    /// `s`: stop a running process, start a stopped one.
+    pub(super) fn stop_or_start(&mut self, id: ProcessId) -> Vec<Effect> {
+        let Some(p) = self.procs.get(id) else {
+            return Vec::new();
+        };
+        match p.status {
+            ProcessStatus::Stopped | ProcessStatus::Errored => action(
+                "started",
+                &p.name,
+                Request::Restart {
+                    targets: vec![id.to_string()],
+                    env: None,
+                },
+            ),
+            _ => action(
+                "stopped",
+                &p.name,
+                Request::Stop {
+                    targets: vec![id.to_string()],
+                },
+            ),
+        }
+    }
+
+    /// `d`: ask first.
+    pub(super) fn confirm_delete(&mut self, id: ProcessId) -> Vec<Effect> {
+        if let Some(p) = self.procs.get(id) {
+            self.overlay = Some(Overlay::Confirm {
+                id,
+                name: p.name.clone(),
+            });
+        }
+        Vec::new()
+    }
+
+    pub(super) fn delete(&mut self, id: ProcessId, name: &str) -> Vec<Effect> {
+        action(
+            "deleted",
+            name,
+            Request::Delete {
+                targets: vec![id.to_string()],
+            },
+        )
+    }
+
+    pub(super) fn open_detail(&mut self, id: ProcessId) -> Vec<Effect> {
+        self.selected = Some(id);
+        self.detail = None;
+        self.detail_scroll = 0;
+        if let Some(View::Detail(_)) = self.stack.last() {
+            self.stack.pop();
+        }
+        self.push(View::Detail(id));
+        vec![describe(id)]
+    }
+
+    pub(super) fn open_logs(&mut self, target: LogTarget) -> Vec<Effect> {
+        if let LogTarget::One(id) = target {
+            self.selected = Some(id);
+        }
+        self.logs.retarget(target);
+        self.push(View::Logs);
+        vec![self.seed_logs()]
+    }
+
+    pub(super) fn seed_logs(&self) -> Effect {
+        let targets = match self.logs.target {
+            LogTarget::All => Vec::new(),
+            LogTarget::One(id) => vec![id.to_string()],
+        };
+        Effect::Send(
+            Tag::LogSeed {
+                generation: self.logs.generation,
+            },
+            Request::Logs {
+                targets,
+                lines: SEED_LINES,
+                follow: false,
+            },
+        )
+    }
+}
+
+fn describe(id: ProcessId) -> Effect {
+    Effect::Send(
+        Tag::Describe(id),
+        Request::Describe {
+            targets: vec![id.to_string()],
+        },
+    )
+}
+
+fn action(verb: &'static str, name: &str, request: Request) -> Vec<Effect> {
+    vec![Effect::Send(
+        Tag::Action {
+            verb,
+            name: name.to_string(),
+        },
+        request,
+    )]
+}

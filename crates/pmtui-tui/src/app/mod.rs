@@ -1,0 +1,298 @@
+//! The model and `update`: every input (key, mouse, daemon event, reply, tick) goes through
+//! `App::update`, which changes the model and returns the effects to run. Rendering (in
+//! `ui`) only reads the model, apart from remembering where it drew things for the mouse.
+
+mod daemon;
+mod dashboard;
+mod detail;
+mod logs;
+mod monitor;
+mod mouse;
+mod overlay;
+
+use crate::form::AddForm;
+use crate::history::History;
+use crate::logbuf::LogBuffer;
+use crate::msg::{Effect, Msg, Resolver};
+use crate::procs::ProcTable;
+use crate::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use pmtui_proto::{ProcessDetail, ProcessId, ProcessInfo};
+use ratatui::layout::Rect;
+use tui_input::Input;
+
+/// How long a status message stays.
+const TOAST_MS: u64 = 6000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Dashboard,
+    Detail(ProcessId),
+    Logs,
+    Monitor,
+}
+
+#[derive(Debug)]
+pub enum Overlay {
+    Help,
+    Confirm { id: ProcessId, name: String },
+    Add(Box<AddForm>),
+}
+
+/// A one-line text being edited in place of the status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Editing {
+    Filter,
+    LogSearch,
+    LogFilter,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conn {
+    Connecting,
+    Up { pid: u32, version: String },
+    Down(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub error: bool,
+    pub until: u64,
+}
+
+/// Where the last frame put things, for mouse clicks and paging.
+#[derive(Debug, Default, Clone)]
+pub struct Areas {
+    pub table: Rect,
+    /// `(column index, x from, x to)` of each shown column header.
+    pub columns: Vec<(usize, u16, u16)>,
+    pub log_body: Rect,
+    pub cards: Rect,
+    pub card_width: u16,
+    pub card_columns: usize,
+}
+
+pub struct App {
+    pub now: u64,
+    pub theme: Theme,
+    pub size: (u16, u16),
+    pub procs: ProcTable,
+    pub selected: Option<ProcessId>,
+    /// Where the selection was, to land near it when its process goes away.
+    selected_hint: usize,
+    /// First table row on screen (kept by the renderer).
+    pub table_top: usize,
+    /// First card row on screen in the monitor (kept by the renderer).
+    pub card_top: usize,
+    /// Views entered, the current one last; esc goes back one.
+    pub stack: Vec<View>,
+    pub overlay: Option<Overlay>,
+    pub editing: Option<Editing>,
+    pub input: Input,
+    pub detail: Option<ProcessDetail>,
+    pub detail_scroll: usize,
+    pub history: History,
+    pub logs: LogBuffer,
+    /// The merged tail of every process, for the monitor.
+    pub tail: LogBuffer,
+    pub toast: Option<Toast>,
+    pub conn: Conn,
+    pub resolver: Option<Resolver>,
+    /// Total memory of the machine, the scale of memory bars.
+    pub mem_total: u64,
+    pub areas: Areas,
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(theme: Theme, now: u64, root: View) -> Self {
+        Self {
+            now,
+            theme,
+            size: (80, 24),
+            procs: ProcTable::default(),
+            selected: None,
+            selected_hint: 0,
+            table_top: 0,
+            card_top: 0,
+            stack: vec![root],
+            overlay: None,
+            editing: None,
+            input: Input::default(),
+            detail: None,
+            detail_scroll: 0,
+            history: History::default(),
+            logs: LogBuffer::default(),
+            tail: LogBuffer::default(),
+            toast: None,
+            conn: Conn::Connecting,
+            resolver: None,
+            mem_total: 0,
+            areas: Areas::default(),
+            dirty: true,
+        }
+    }
+
+    pub fn view(&self) -> View {
+        self.stack.last().copied().unwrap_or(View::Dashboard)
+    }
+
+    /// The process under the selection, if any.
+    pub fn current(&self) -> Option<&ProcessInfo> {
+        self.procs.get(self.selected?)
+    }
+
+    /// Replaces the process list (a snapshot).
+    pub fn set_processes(&mut self, rows: Vec<ProcessInfo>) {
+        self.history.record(&rows);
+        self.procs.replace(rows);
+        self.sync();
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let effects = match msg {
+            Msg::Key(key) if key.kind != KeyEventKind::Release => self.key(key),
+            Msg::Key(_) => return Vec::new(),
+            Msg::Mouse(event) => self.mouse(event),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                Vec::new()
+            }
+            Msg::Tick(now) => self.tick(now),
+            Msg::Daemon(event) => self.daemon_event(event),
+            Msg::Reply(tag, result) => self.reply(tag, result),
+            Msg::Disconnected(why) => {
+                self.conn = Conn::Down(why);
+                Vec::new()
+            }
+            Msg::Connected {
+                daemon_pid,
+                version,
+            } => self.connected(daemon_pid, version),
+            Msg::Done(Ok(text)) => {
+                self.say(text);
+                Vec::new()
+            }
+            Msg::Done(Err(text)) => {
+                self.complain(text);
+                Vec::new()
+            }
+        };
+        self.sync();
+        self.dirty = true;
+        effects
+    }
+
+    /// Keeps order, counts and selection in step with the rows.
+    fn sync(&mut self) {
+        self.procs.refresh(self.now);
+        let order = self.procs.order();
+        match self.selected.and_then(|id| self.procs.position(id)) {
+            Some(pos) => self.selected_hint = pos,
+            None => {
+                self.selected = order
+                    .get(self.selected_hint.min(order.len().saturating_sub(1)))
+                    .copied();
+            }
+        }
+    }
+
+    fn tick(&mut self, now: u64) -> Vec<Effect> {
+        self.now = now;
+        if self.toast.as_ref().is_some_and(|t| t.until <= now) {
+            self.toast = None;
+        }
+        match self.conn {
+            Conn::Up { .. } => vec![Effect::Send(
+                crate::msg::Tag::Refresh,
+                pmtui_proto::Request::List,
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.toast = Some(Toast {
+            text: text.into(),
+            error: false,
+            until: self.now + TOAST_MS,
+        });
+    }
+
+    pub fn complain(&mut self, text: impl Into<String>) {
+        self.toast = Some(Toast {
+            text: text.into(),
+            error: true,
+            until: self.now + TOAST_MS * 2,
+        });
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return vec![Effect::Quit];
+        }
+        if self.overlay.is_some() {
+            return self.overlay_key(key);
+        }
+        if let Some(editing) = self.editing {
+            return self.edit_key(editing, key);
+        }
+        match self.view() {
+            View::Dashboard => self.dashboard_key(key),
+            View::Detail(id) => self.detail_key(id, key),
+            View::Logs => self.logs_key(key),
+            View::Monitor => self.monitor_key(key),
+        }
+    }
+
+    /// Goes back one view; at the root, quits.
+    fn back(&mut self) -> Vec<Effect> {
+        if self.stack.len() <= 1 {
+            return vec![Effect::Quit];
+        }
+        self.stack.pop();
+        if !matches!(self.view(), View::Detail(_)) {
+            self.detail = None;
+        }
+        Vec::new()
+    }
+
+    fn push(&mut self, view: View) {
+        // Never stack the same view twice: going "to" a view below returns to it.
+        if let Some(i) = self.stack.iter().position(|v| *v == view) {
+            self.stack.truncate(i + 1);
+        } else {
+            self.stack.push(view);
+        }
+    }
+
+    /// Moves the selection by `delta` rows of the current order.
+    fn select_by(&mut self, delta: isize) {
+        let len = self.procs.len();
+        if len == 0 {
+            return;
+        }
+        let pos = self
+            .selected
+            .and_then(|id| self.procs.position(id))
+            .unwrap_or(0) as isize;
+        let pos = (pos + delta).clamp(0, len as isize - 1) as usize;
+        self.select_at(pos);
+    }
+
+    fn select_at(&mut self, pos: usize) {
+        if let Some(id) = self.procs.order().get(pos) {
+            self.selected = Some(*id);
+            self.selected_hint = pos;
+        }
+    }
+
+    /// Rows on one page of the table, as last drawn.
+    fn page(&self) -> isize {
+        (self.areas.table.height.saturating_sub(1)).max(1) as isize
+    }
+}
+
+#[cfg(test)]
+mod tests;

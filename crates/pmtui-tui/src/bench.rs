@@ -1,0 +1,61 @@
+//! For the benchmark suite: build an app holding `rows` processes and time one dashboard
+//! frame drawn into a `TestBackend`.
+
+use crate::app::{App, View};
+use crate::theme::Theme;
+use pmtui_proto::{ProcessInfo, ProcessStatus};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::time::{Duration, Instant};
+
+/// `rows` made-up processes with varied status, CPU and memory.
+pub fn processes(rows: usize) -> Vec<ProcessInfo> {
+    (0..rows as u32)
+        .map(|id| ProcessInfo {
+            id,
+            name: format!("worker-{id:04}"),
+            namespace: ["default", "api", "jobs"][id as usize % 3].to_string(),
+            instance: 0,
+            status: match id % 10 {
+                0 => ProcessStatus::Stopped,
+                1 => ProcessStatus::Errored,
+                _ => ProcessStatus::Online,
+            },
+            pid: Some(10_000 + id),
+            restarts: id % 7,
+            unstable_restarts: 0,
+            uptime_ms: 60_000,
+            cpu: f64::from(id % 100) / 3.0,
+            memory: 1024 * 1024 * u64::from(10 + id % 90),
+            exit_code: None,
+            exit_signal: None,
+            created_at: 1_000_000,
+            started_at: Some(1_000_000),
+            next_restart_at: None,
+            status_reason: None,
+            command: format!("/usr/bin/worker --shard {id}"),
+        })
+        .collect()
+}
+
+/// An app on the dashboard with `rows` processes, as the UI holds them.
+pub fn dashboard_app(rows: usize) -> App {
+    let mut app = App::new(Theme { color: true }, 2_000_000, View::Dashboard);
+    app.set_processes(processes(rows));
+    app
+}
+
+/// Draws one dashboard frame of an app with `rows` processes into a 200×60 `TestBackend`,
+/// after one warm-up frame, and returns how long that frame took.
+pub fn render_dashboard(rows: usize) -> Duration {
+    let mut app = dashboard_app(rows);
+    let Ok(mut terminal) = Terminal::new(TestBackend::new(200, 60));
+    let _ = terminal.draw(|f| crate::ui::render(&mut app, f));
+    // Move the selection so the second frame differs from the first.
+    let _ = app.update(crate::msg::Msg::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Char('G'),
+    )));
+    let start = Instant::now();
+    let _ = terminal.draw(|f| crate::ui::render(&mut app, f));
+    start.elapsed()
+}

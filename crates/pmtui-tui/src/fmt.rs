@@ -1,0 +1,88 @@
+//! Human forms of the model's numbers: durations, sizes, percentages, status symbols.
+
+use pmtui_proto::ProcessStatus;
+
+/// A symbol per status so that the table reads without colour.
+pub fn symbol(status: ProcessStatus) -> &'static str {
+    match status {
+        ProcessStatus::Online => "●",
+        ProcessStatus::Launching => "◐",
+        ProcessStatus::Stopping => "◑",
+        ProcessStatus::Stopped => "○",
+        ProcessStatus::WaitingRestart => "↻",
+        ProcessStatus::Errored => "✖",
+    }
+}
+
+/// `1234567` ms → `20m 34s`: two units at most.
+pub fn duration(ms: u64) -> String {
+    let s = ms / 1000;
+    let (d, h, m, s) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s:02}s"),
+        (0, _, _) => format!("{h}h {m:02}m"),
+        _ => format!("{d}d {h:02}h"),
+    }
+}
+
+/// Bytes → `12.3 MB` (binary units, as `ps` and pm2 count them).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+pub fn percent(cpu: f64) -> String {
+    format!("{cpu:.1}%")
+}
+
+/// How long ago `at` was, seen from `now` (both ms since the epoch).
+pub fn ago(now: u64, at: u64) -> String {
+    format!("{} ago", duration(now.saturating_sub(at)))
+}
+
+/// Cuts `text` to `width` characters, ending with `…` when cut.
+pub fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_use_two_units() {
+        assert_eq!(duration(5_000), "5s");
+        assert_eq!(duration(65_000), "1m 05s");
+        assert_eq!(duration(3_725_000), "1h 02m");
+        assert_eq!(duration(90_000_000), "1d 01h");
+    }
+
+    #[test]
+    fn sizes_are_binary() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KB");
+        assert_eq!(bytes(30 * 1024 * 1024), "30.0 MB");
+    }
+
+    #[test]
+    fn clip_marks_the_cut() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+    }
+}

@@ -1,0 +1,216 @@
+//! Drawing: one function per view, all reading the model. The frame is a header line, the
+//! view, a status line (messages, or the filter being typed) and a footer of main keys.
+
+mod dashboard;
+mod detail;
+mod logs;
+mod monitor;
+mod overlay;
+
+use crate::app::{App, Conn, Editing, Overlay, View};
+use crate::fmt;
+use crate::keys::{self, Binding};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub use monitor::CARD_HEIGHT;
+
+pub fn render(app: &mut App, frame: &mut Frame) {
+    let area = frame.area();
+    let banner = matches!(app.conn, Conn::Down(_)) as u16;
+    let [header, banner_area, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(app, frame, header);
+    if let Conn::Down(why) = &app.conn {
+        let text = format!(" ✖ daemon unreachable: {why} — retrying every second · q quits");
+        frame.render_widget(Paragraph::new(text).style(app.theme.error()), banner_area);
+    }
+    match app.view() {
+        View::Dashboard => dashboard::render(app, frame, body),
+        View::Detail(id) => detail::render(app, frame, body, id),
+        View::Logs => logs::render(app, frame, body),
+        View::Monitor => monitor::render(app, frame, body),
+    }
+    render_status(app, frame, status);
+    render_footer(app, frame, footer);
+    match &app.overlay {
+        Some(Overlay::Help) => overlay::help(app, frame, area),
+        Some(Overlay::Confirm { id, name }) => overlay::confirm(app, frame, area, *id, name),
+        Some(Overlay::Add(form)) => overlay::add(app, frame, area, form),
+        None => {}
+    }
+}
+
+fn render_header(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.theme;
+    let c = app.procs.counts;
+    let mut spans = vec![
+        Span::styled(" pmtui ", t.title()),
+        Span::styled(format!("{} processes  ", c.total), t.label()),
+        Span::styled(
+            format!(
+                "{} {} online  ",
+                fmt::symbol(pmtui_proto::ProcessStatus::Online),
+                c.online
+            ),
+            t.status(pmtui_proto::ProcessStatus::Online),
+        ),
+        Span::styled(
+            format!(
+                "{} {} stopped  ",
+                fmt::symbol(pmtui_proto::ProcessStatus::Stopped),
+                c.stopped
+            ),
+            t.label(),
+        ),
+        Span::styled(
+            format!(
+                "{} {} errored",
+                fmt::symbol(pmtui_proto::ProcessStatus::Errored),
+                c.errored
+            ),
+            if c.errored > 0 { t.error() } else { t.label() },
+        ),
+    ];
+    if c.busy > 0 {
+        spans.push(Span::styled(format!("  ◐ {} busy", c.busy), t.warn()));
+    }
+    let right = match &app.conn {
+        Conn::Up { pid, version } => format!("daemon {version} · pid {pid} "),
+        Conn::Connecting => "connecting… ".to_string(),
+        Conn::Down(_) => "disconnected ".to_string(),
+    };
+    let [left_area, right_area] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(right.chars().count() as u16),
+    ])
+    .areas(area);
+    frame.render_widget(Line::from(spans), left_area);
+    frame.render_widget(
+        Line::from(Span::styled(right, t.dim())).right_aligned(),
+        right_area,
+    );
+}
+
+fn render_status(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.theme;
+    if let Some(editing) = app.editing {
+        let prompt = match editing {
+            Editing::Filter => " filter: ",
+            Editing::LogSearch => " search: ",
+            Editing::LogFilter => " show only lines with: ",
+        };
+        let width = area.width.saturating_sub(prompt.len() as u16 + 1) as usize;
+        let scroll = app.input.visual_scroll(width);
+        let line = Line::from(vec![
+            Span::styled(prompt, t.key()),
+            Span::raw(app.input.value().chars().skip(scroll).collect::<String>()),
+        ]);
+        frame.render_widget(line, area);
+        let x = area.x
+            + prompt.chars().count() as u16
+            + (app.input.visual_cursor().saturating_sub(scroll)) as u16;
+        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+        return;
+    }
+    if let Some(toast) = &app.toast {
+        let style = if toast.error { t.error() } else { t.ok() };
+        frame.render_widget(
+            Line::from(Span::styled(format!(" {}", toast.text), style)),
+            area,
+        );
+        return;
+    }
+    let hint = status_hint(app);
+    frame.render_widget(Line::from(Span::styled(hint, t.dim())), area);
+}
+
+/// What the status line says when there is no message: the view's state in words.
+fn status_hint(app: &App) -> String {
+    match app.view() {
+        View::Dashboard => {
+            let mut s = format!(
+                " sorted by {} {}",
+                app.procs.sort.title().to_lowercase(),
+                if app.procs.descending { "↓" } else { "↑" }
+            );
+            if !app.procs.filter().is_empty() {
+                s.push_str(&format!(
+                    " · filter {:?}: {} of {} shown (esc clears)",
+                    app.procs.filter(),
+                    app.procs.len(),
+                    app.procs.counts.total
+                ));
+            }
+            s
+        }
+        View::Logs => {
+            let mut s = format!(" {} of {} lines", app.logs.len(), app.logs.total());
+            if !app.logs.search.is_empty() {
+                s.push_str(&format!(" · search {:?} (n/N)", app.logs.search));
+            }
+            if !app.logs.filter().is_empty() {
+                s.push_str(&format!(" · only lines with {:?}", app.logs.filter()));
+            }
+            if app.logs.anchor.is_some() {
+                s.push_str(" · selecting: y copies, esc cancels");
+            }
+            s
+        }
+        View::Detail(_) | View::Monitor => String::new(),
+    }
+}
+
+/// The bindings of what has the keyboard now.
+pub fn bindings(app: &App) -> &'static [Binding] {
+    match &app.overlay {
+        Some(Overlay::Add(_)) => return keys::ADD,
+        Some(Overlay::Confirm { .. }) => return keys::CONFIRM,
+        _ => {}
+    }
+    match app.view() {
+        View::Dashboard => keys::DASHBOARD,
+        View::Detail(_) => keys::DETAIL,
+        View::Logs => keys::LOGS,
+        View::Monitor => keys::MONITOR,
+    }
+}
+
+fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.theme;
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for b in bindings(app).iter().filter(|b| !b.short.is_empty()) {
+        let key = b.keys.split_whitespace().next().unwrap_or(b.keys);
+        let key = if key == "enter" { "⏎" } else { key };
+        let width = key.chars().count() + b.short.chars().count() + 3;
+        if used + width > area.width as usize {
+            break;
+        }
+        used += width;
+        spans.push(Span::styled(key.to_string(), t.key()));
+        spans.push(Span::styled(format!(" {}  ", b.short), t.label()));
+    }
+    frame.render_widget(Line::from(spans).style(Style::new()), area);
+}
+
+/// A rectangle of at most `width`×`height` in the middle of `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
+}
