@@ -1,11 +1,12 @@
-//! CPU and memory samples per process for the detail charts. Filled from each refresh of the
-//! table (about once a second) and, when the daemon keeps history, seeded from it.
+//! CPU and memory samples for the detail charts: seeded from the history the daemon keeps
+//! (so the charts are full the moment the view opens), then grown by each refresh of the
+//! table (about once a second). Only processes whose detail is open are kept.
 
-use pmtui_proto::{ProcessId, ProcessInfo};
+use pmtui_proto::{MetricsHistory, ProcessId, ProcessInfo};
 use std::collections::{HashMap, VecDeque};
 
-/// Five minutes at one sample a second.
-pub const KEEP: usize = 300;
+/// Ten minutes at one sample a second, as the daemon keeps by default.
+pub const KEEP: usize = 600;
 
 #[derive(Debug, Default, Clone)]
 pub struct Series {
@@ -29,16 +30,33 @@ pub struct History {
     series: HashMap<ProcessId, Series>,
 }
 
+impl Series {
+    /// The daemon's history of one process.
+    pub fn from_daemon(history: &MetricsHistory) -> Self {
+        let skip = history.cpu.len().saturating_sub(KEEP);
+        Self {
+            cpu: history
+                .cpu
+                .iter()
+                .skip(skip)
+                .map(|c| f64::from(*c))
+                .collect(),
+            memory: history.memory.iter().skip(skip).copied().collect(),
+        }
+    }
+}
+
 impl History {
-    pub fn record(&mut self, rows: &[ProcessInfo]) {
-        for p in rows {
-            self.series.entry(p.id).or_default().push(p.cpu, p.memory);
+    /// Adds the row's current values to its series, if that process is kept.
+    pub fn record(&mut self, row: &ProcessInfo) {
+        if let Some(series) = self.series.get_mut(&row.id) {
+            series.push(row.cpu, row.memory);
         }
-        // Forget processes that are gone.
-        if self.series.len() > rows.len() {
-            let live: std::collections::HashSet<_> = rows.iter().map(|p| p.id).collect();
-            self.series.retain(|id, _| live.contains(id));
-        }
+    }
+
+    /// Keeps only `id` (the process whose detail is open).
+    pub fn keep_only(&mut self, id: ProcessId) {
+        self.series.retain(|k, _| *k == id);
     }
 
     pub fn get(&self, id: ProcessId) -> Option<&Series> {

@@ -47,6 +47,8 @@ pub enum Tag {
     Tail,
     /// The add form's start request.
     Add,
+    /// The host's totals (memory), once per connection.
+    Host,
 }
 
 #[derive(Debug, Clone, PartialEq)]

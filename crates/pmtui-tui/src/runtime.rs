@@ -67,7 +67,6 @@ async fn event_loop(
     };
     let mut app = App::new(crate::theme::Theme::from_env(), now_ms(), root);
     app.resolver = options.resolver;
-    app.mem_total = mem_total();
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     let (tx, mut replies) = mpsc::unbounded_channel::<Msg>();
@@ -177,16 +176,4 @@ fn perform(effect: Effect, conn: Option<&Connection>, tx: &mpsc::UnboundedSender
         }
     }
     false
-}
-
-/// The machine's memory in bytes (Linux), the scale of memory bars; 0 when unknown.
-fn mem_total() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
-            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kb * 1024)
-        })
-        .unwrap_or(0)
 }

@@ -2,6 +2,7 @@
 //! views share (restart, stop/start, delete, open logs or detail).
 
 use super::{App, Conn, Overlay, View};
+use crate::history::Series;
 use crate::logbuf::LogTarget;
 use crate::msg::{Effect, Tag};
 use pmtui_proto::{Event, EventKind, ProcessId, ProcessStatus, Request, Response};
@@ -16,6 +17,14 @@ impl App {
         self.conn = Conn::Up { pid, version };
         let mut effects = vec![
             Effect::Send(Tag::Subscribe, Request::Subscribe),
+            // The host's memory, the scale of memory bars.
+            Effect::Send(
+                Tag::Host,
+                Request::Metrics {
+                    targets: Vec::new(),
+                    history: false,
+                },
+            ),
             Effect::Send(
                 Tag::Tail,
                 Request::Logs {
@@ -60,6 +69,8 @@ impl App {
                 self.tail.push(line.clone());
                 self.logs.push(line);
             }
+            // Not subscribed: the table's refresh carries current values, `describe` the past.
+            EventKind::Metrics { .. } => {}
         }
         Vec::new()
     }
@@ -79,6 +90,9 @@ impl App {
             (Tag::Describe(id), Response::Details { details }) => {
                 if self.view() == View::Detail(id) {
                     self.detail = details.into_iter().find(|d| d.info.id == id);
+                    if let Some(d) = &self.detail {
+                        self.history.set(id, Series::from_daemon(&d.metrics));
+                    }
                 }
             }
             (Tag::LogSeed { generation }, Response::LogLines { lines }) => {
@@ -87,6 +101,14 @@ impl App {
                 }
             }
             (Tag::Tail, Response::LogLines { lines }) => self.tail.seed(lines),
+            (
+                Tag::Host,
+                Response::Metrics {
+                    host: Some(host), ..
+                },
+            ) => {
+                self.mem_total = host.memory_total;
+            }
             (Tag::Add, Response::Started { started, restarted }) => {
                 self.overlay = None;
                 let names: Vec<String> = started
@@ -123,7 +145,7 @@ impl App {
                     self.complain(format!("✖ start failed: {message}"));
                 }
             }
-            Tag::Refresh => {}
+            Tag::Refresh | Tag::Host => {}
             Tag::Describe(_) | Tag::LogSeed { .. } | Tag::Tail | Tag::Subscribe => {
                 self.complain(format!("✖ {message}"));
             }
@@ -198,6 +220,7 @@ impl App {
     pub(super) fn open_detail(&mut self, id: ProcessId) -> Vec<Effect> {
         self.selected = Some(id);
         self.detail = None;
+        self.history.keep_only(id);
         self.detail_scroll = 0;
         if let Some(View::Detail(_)) = self.stack.last() {
             self.stack.pop();

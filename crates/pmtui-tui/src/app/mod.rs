@@ -145,7 +145,11 @@ impl App {
 
     /// Replaces the process list (a snapshot).
     pub fn set_processes(&mut self, rows: Vec<ProcessInfo>) {
-        self.history.record(&rows);
+        if let View::Detail(id) = self.view()
+            && let Some(row) = rows.iter().find(|p| p.id == id)
+        {
+            self.history.record(row);
+        }
         self.procs.replace(rows);
         self.sync();
     }

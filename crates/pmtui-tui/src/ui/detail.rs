@@ -3,7 +3,7 @@
 use crate::app::App;
 use crate::fmt;
 use crate::procs::uptime;
-use pmtui_proto::{ProcessDetail, ProcessId, ProcessInfo};
+use pmtui_proto::{ExitRecord, ProcessDetail, ProcessId, ProcessInfo};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -88,15 +88,11 @@ fn render_facts(app: &App, frame: &mut Frame, area: Rect, info: &ProcessInfo) {
     let last = detail.and_then(|d| d.history.last());
     let last_restart = match last {
         Some(r) => {
-            let how = match (&r.exit_signal, r.exit_code) {
-                (Some(sig), _) => format!("killed by {sig}"),
-                (None, Some(code)) => format!("exit {code}"),
-                (None, None) => "ended".to_string(),
-            };
             format!(
-                "{} · {} ({how}) → {}",
+                "{} · {}: {} → {}",
                 fmt::ago(app.now, r.at),
                 r.reason,
+                exit_how(r),
                 r.outcome
             )
         }
@@ -277,25 +273,18 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
         .skip(app.detail_scroll)
         .take(area.height as usize)
         .map(|r| {
-            let how = match (&r.exit_signal, r.exit_code) {
-                (Some(sig), _) => sig.clone(),
-                (None, Some(code)) => format!("exit {code}"),
-                (None, None) => "-".into(),
-            };
             let style = if r.outcome == "errored" {
                 t.error()
             } else {
                 Style::new()
             };
             Line::from(vec![
-                Span::styled(format!("{:>10} ", fmt::ago(app.now, r.at)), t.dim()),
-                Span::styled(format!("{:<8} ", how), style),
-                Span::raw(format!(
-                    "{} after {} → {}",
-                    r.reason,
-                    fmt::duration(r.uptime_ms),
-                    r.outcome
-                )),
+                Span::styled(format!("{:>12} ", fmt::ago(app.now, r.at)), t.dim()),
+                Span::styled(format!("{}: {}", r.reason, exit_how(r)), style),
+                Span::styled(
+                    format!(", ran {} → {}", fmt::duration(r.uptime_ms), r.outcome),
+                    t.dim(),
+                ),
             ])
         })
         .collect();
@@ -303,4 +292,14 @@ fn render_history(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(Span::styled("no exits yet", t.dim())));
     }
     frame.render_widget(Paragraph::new(lines).block(b), area);
+}
+
+/// How a run ended, in words.
+fn exit_how(r: &ExitRecord) -> String {
+    match (&r.exit_signal, r.exit_code) {
+        _ if !r.detail.is_empty() => r.detail.clone(),
+        (Some(sig), _) => format!("killed by {sig}"),
+        (None, Some(code)) => format!("exited with code {code}"),
+        (None, None) => "ended".to_string(),
+    }
 }

@@ -89,16 +89,16 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Conn::Connecting => "connecting… ".to_string(),
         Conn::Down(_) => "disconnected ".to_string(),
     };
-    let [left_area, right_area] = Layout::horizontal([
-        Constraint::Fill(1),
-        Constraint::Length(right.chars().count() as u16),
-    ])
-    .areas(area);
-    frame.render_widget(Line::from(spans), left_area);
-    frame.render_widget(
-        Line::from(Span::styled(right, t.dim())).right_aligned(),
-        right_area,
-    );
+    let left_width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let right_width = right.chars().count();
+    frame.render_widget(Line::from(spans), area);
+    // The daemon's identity only when it fits beside the counts.
+    if left_width + right_width + 2 <= area.width as usize {
+        frame.render_widget(
+            Line::from(Span::styled(right, t.dim())).right_aligned(),
+            area,
+        );
+    }
 }
 
 fn render_status(app: &App, frame: &mut Frame, area: Rect) {
@@ -187,20 +187,38 @@ pub fn bindings(app: &App) -> &'static [Binding] {
 
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme;
+    let shown: Vec<&Binding> = bindings(app)
+        .iter()
+        .filter(|b| !b.short.is_empty())
+        .collect();
+    let width = |b: &Binding| footer_key(b).chars().count() + b.short.chars().count() + 3;
+    // Help and quit/back always fit; the others fill the room left, in order.
+    let essential = |b: &Binding| matches!(b.short, "help" | "quit" | "back");
+    let must: usize = shown
+        .iter()
+        .filter(|b| essential(b))
+        .map(|b| width(b))
+        .sum();
+    let mut room = (area.width as usize).saturating_sub(1 + must);
     let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for b in bindings(app).iter().filter(|b| !b.short.is_empty()) {
-        let key = b.keys.split_whitespace().next().unwrap_or(b.keys);
-        let key = if key == "enter" { "⏎" } else { key };
-        let width = key.chars().count() + b.short.chars().count() + 3;
-        if used + width > area.width as usize {
-            break;
+    for b in shown {
+        if !essential(b) {
+            if width(b) > room {
+                continue;
+            }
+            room -= width(b);
         }
-        used += width;
-        spans.push(Span::styled(key.to_string(), t.key()));
+        spans.push(Span::styled(footer_key(b).to_string(), t.key()));
         spans.push(Span::styled(format!(" {}  ", b.short), t.label()));
     }
     frame.render_widget(Line::from(spans).style(Style::new()), area);
+}
+
+fn footer_key(b: &Binding) -> &'static str {
+    match b.keys.split_whitespace().next().unwrap_or(b.keys) {
+        "enter" => "⏎",
+        key => key,
+    }
 }
 
 /// A rectangle of at most `width`×`height` in the middle of `area`.

@@ -3,9 +3,10 @@
 //! typed in the UI means exactly what it means on the command line.
 
 use super::{connect, home};
-use crate::cli::StartArgs;
+use crate::cli::{Cli, Command};
 use crate::resolve;
 use anyhow::Result;
+use clap::Parser;
 use pmtui_proto::RestartMode;
 use pmtui_tui::{AddRequest, Options, Resolver, StartView};
 use std::io::IsTerminal;
@@ -27,28 +28,46 @@ pub async fn open(view: StartView) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The add form's `AddRequest` → `pmtui start`'s arguments → a resolved spec.
+/// The add form's `AddRequest` → the argv of `pmtui start` → a resolved spec: parsed by
+/// the same clap definition, so the form can never drift from the command line.
 pub fn resolver() -> Resolver {
     Arc::new(|request: &AddRequest| {
-        let args = StartArgs {
-            script: request.command.clone(),
-            name: request.name.clone(),
-            instances: request.instances.clone(),
-            cwd: request.cwd.clone().map(Into::into),
-            env: request.env.clone(),
-            namespace: None,
-            kill_timeout: None,
-            stop_signal: None,
-            no_autorestart: request.restart == RestartMode::No,
-            force: false,
-            interpreter: None,
-            interpreter_args: None,
-            update_env: false,
-            json: false,
-            args: Vec::new(),
+        let mut argv = vec![
+            "pmtui".to_string(),
+            "start".to_string(),
+            request.command.clone(),
+        ];
+        let mut flag = |name: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                argv.push(format!("--{name}={value}"));
+            }
         };
-        let mut spec = resolve::spec_from_args(&args).map_err(|err| format!("{err:#}"))?;
-        spec.restart.mode = request.restart;
-        Ok(spec)
+        flag("name", &request.name);
+        flag("cwd", &request.cwd);
+        flag("instances", &request.instances);
+        for pair in &request.env {
+            argv.push(format!("--env={pair}"));
+        }
+        let mode = match request.restart {
+            RestartMode::Always => "always",
+            RestartMode::OnFailure => "on-failure",
+            RestartMode::No => "no",
+        };
+        argv.push(format!("--restart-mode={mode}"));
+        if request.command.starts_with('-') {
+            return Err("a command cannot start with '-'".to_string());
+        }
+        let cli = Cli::try_parse_from(&argv).map_err(|err| {
+            let text = err.to_string();
+            text.lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string()
+        })?;
+        let Some(Command::Start(args)) = cli.command else {
+            return Err("not a start command".to_string());
+        };
+        resolve::spec_from_args(&args).map_err(|err| format!("{err:#}"))
     })
 }

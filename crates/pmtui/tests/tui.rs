@@ -1,0 +1,172 @@
+//! The terminal UI end to end: the real binary in a tmux pseudo-terminal against a real
+//! daemon in a temporary PMTUI_HOME. Each test has its own tmux server (`-L`), killed at the
+//! end; every wait polls the screen with a deadline.
+
+mod common;
+
+use common::{TestHome, alive, unique, wait_until};
+use std::process::Command;
+
+/// A tmux server of our own running `pmtui <args>` in a 120×40 window.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(home: &TestHome, args: &str) -> Self {
+        let socket = unique("pmtui-tui");
+        let command = format!(
+            "cd {home} && env PMTUI_HOME={home} TERM=xterm-256color {bin} {args}",
+            home = home.home().display(),
+            bin = env!("CARGO_BIN_EXE_pmtui"),
+        );
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "120",
+                "-y",
+                "40",
+                &command,
+            ])
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        Self { socket }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys"])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// Polls the screen until `check` holds; panics with the last screen otherwise.
+    fn wait(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        wait_until(what, || {
+            last = self.screen();
+            check(&last).then(|| last.clone())
+        })
+        .unwrap_or_else(|| panic!("timed out waiting for {what}; screen:\n{last}"))
+    }
+
+    fn running(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "has-session"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+#[test]
+fn dashboard_restart_logs_and_quit_leave_processes_running() {
+    let home = TestHome::new();
+    let marker = unique("hello-from-app");
+    let script = home.script(
+        "app.sh",
+        &format!("#!/bin/sh\necho {marker}\nexec sleep 1000\n"),
+    );
+    home.ok(&[
+        "start",
+        script.to_str().expect("utf-8 path"),
+        "--name",
+        "app",
+    ]);
+    let first = home.wait_status("app", "online");
+    let tmux = Tmux::start(&home, "");
+    tmux.wait("the dashboard shows app online", |s| {
+        s.contains("app") && s.contains("● online")
+    });
+
+    tmux.keys(&["r"]);
+    tmux.wait("the restart is confirmed", |s| s.contains("restarted app"));
+    let restarted = home.wait_for("app", "one restart", |p| {
+        p["restarts"] == 1 && p["status"] == "online"
+    });
+    assert_ne!(restarted["pid"], first["pid"], "r restarted the process");
+
+    tmux.keys(&["l"]);
+    tmux.wait("its logs show the line it wrote", |s| {
+        s.contains("Logs · app") && s.contains(&marker)
+    });
+
+    tmux.keys(&["q"]);
+    tmux.wait("back on the dashboard", |s| s.contains("Processes"));
+    tmux.keys(&["q"]);
+    wait_until("the UI exits", || (!tmux.running()).then_some(())).expect("the UI quit on q");
+
+    let after = home.wait_status("app", "online");
+    assert_eq!(
+        after["pid"], restarted["pid"],
+        "quitting the UI did not touch the process"
+    );
+    assert!(alive(after["pid"].as_i64().expect("a pid")));
+}
+
+#[test]
+fn monit_shows_cards_and_the_merged_tail() {
+    let home = TestHome::new();
+    let marker = unique("tail-line");
+    let script = home.script(
+        "talk.sh",
+        &format!("#!/bin/sh\necho {marker}\nexec sleep 1000\n"),
+    );
+    home.ok(&[
+        "start",
+        script.to_str().expect("utf-8 path"),
+        "--name",
+        "talker",
+    ]);
+    home.wait_status("talker", "online");
+    let tmux = Tmux::start(&home, "monit");
+    tmux.wait("a card and the tail", |s| {
+        s.contains("talker [0]") && s.contains("CPU") && s.contains(&marker)
+    });
+    tmux.keys(&["q"]);
+    wait_until("monit exits", || (!tmux.running()).then_some(())).expect("q quits monit");
+    assert_eq!(home.wait_status("talker", "online")["status"], "online");
+}
+
+#[test]
+fn add_form_starts_a_process() {
+    let home = TestHome::new();
+    let tmux = Tmux::start(&home, "");
+    tmux.wait("the empty dashboard", |s| s.contains("No processes yet"));
+    tmux.keys(&["a"]);
+    tmux.wait("the add form", |s| s.contains("Add a process"));
+    tmux.keys(&["-l", "sleep 300"]);
+    tmux.keys(&["Tab"]);
+    tmux.keys(&["-l", "napper"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait("the new process in the table", |s| {
+        s.contains("started napper") && s.contains("napper")
+    });
+    home.wait_status("napper", "online");
+    tmux.keys(&["q"]);
+    wait_until("the UI exits", || (!tmux.running()).then_some(())).expect("q quits");
+}
