@@ -31,6 +31,8 @@ impl App {
                     targets: Vec::new(),
                     lines: TAIL_LINES,
                     follow: true,
+                    stream: None,
+                    grep: None,
                 },
             ),
         ];
@@ -251,6 +253,8 @@ impl App {
                 targets,
                 lines: SEED_LINES,
                 follow: false,
+                stream: None,
+                grep: None,
             },
         )
     }
