@@ -2,7 +2,9 @@
 //! frame drawn into a `TestBackend`.
 
 use crate::app::{App, View};
+use crate::msg::Msg;
 use crate::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent};
 use pmtui_proto::{ProcessInfo, ProcessStatus};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -45,17 +47,56 @@ pub fn dashboard_app(rows: usize) -> App {
     app
 }
 
+/// A dashboard of `rows` processes drawn again and again into a 200×60 `TestBackend`.
+pub struct DashboardBench {
+    app: App,
+    terminal: Terminal<TestBackend>,
+    down: bool,
+}
+
+impl DashboardBench {
+    pub fn new(rows: usize) -> Self {
+        let mut app = dashboard_app(rows);
+        let Ok(mut terminal) = Terminal::new(TestBackend::new(200, 60));
+        let _ = terminal.draw(|f| crate::ui::render(&mut app, f));
+        Self {
+            app,
+            terminal,
+            down: false,
+        }
+    }
+
+    /// Moves the selection to the other end of the table (so the frame differs from the
+    /// last one, as when a user scrolls) and times drawing one frame.
+    pub fn frame(&mut self) -> Duration {
+        self.down = !self.down;
+        let key = if self.down {
+            KeyCode::Char('G')
+        } else {
+            KeyCode::Char('g')
+        };
+        let _ = self.app.update(Msg::Key(KeyEvent::from(key)));
+        let start = Instant::now();
+        let _ = self.terminal.draw(|f| crate::ui::render(&mut self.app, f));
+        start.elapsed()
+    }
+}
+
 /// Draws one dashboard frame of an app with `rows` processes into a 200×60 `TestBackend`,
 /// after one warm-up frame, and returns how long that frame took.
 pub fn render_dashboard(rows: usize) -> Duration {
-    let mut app = dashboard_app(rows);
-    let Ok(mut terminal) = Terminal::new(TestBackend::new(200, 60));
-    let _ = terminal.draw(|f| crate::ui::render(&mut app, f));
-    // Move the selection so the second frame differs from the first.
-    let _ = app.update(crate::msg::Msg::Key(crossterm::event::KeyEvent::from(
-        crossterm::event::KeyCode::Char('G'),
-    )));
-    let start = Instant::now();
-    let _ = terminal.draw(|f| crate::ui::render(&mut app, f));
-    start.elapsed()
+    DashboardBench::new(rows).frame()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_thousand_row_frame_draws_only_the_visible_rows() {
+        let mut bench = super::DashboardBench::new(1000);
+        bench.frame();
+        let screen = bench.terminal.backend().to_string();
+        assert!(screen.contains("worker-0999"), "G shows the last row");
+        assert!(!screen.contains("worker-0000"));
+        assert!(super::render_dashboard(10) > std::time::Duration::ZERO);
+    }
 }

@@ -14,9 +14,14 @@ struct Tmux {
 
 impl Tmux {
     fn start(home: &TestHome, args: &str) -> Self {
+        Self::start_with(home, args, "")
+    }
+
+    /// Like `start`, with extra `KEY=VALUE` environment.
+    fn start_with(home: &TestHome, args: &str, env: &str) -> Self {
         let socket = unique("pmtui-tui");
         let command = format!(
-            "cd {home} && env PMTUI_HOME={home} TERM=xterm-256color {bin} {args}",
+            "cd {home} && env PMTUI_HOME={home} TERM=xterm-256color {env} {bin} {args}",
             home = home.home().display(),
             bin = env!("CARGO_BIN_EXE_pmtui"),
         );
@@ -41,8 +46,14 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
+        self.capture(false)
+    }
+
+    /// The screen; with `escapes`, including its colour and style sequences.
+    fn capture(&self, escapes: bool) -> String {
+        let flags = if escapes { "-pe" } else { "-p" };
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .args(["-L", &self.socket, "capture-pane", flags])
             .output()
             .expect("tmux capture-pane");
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -169,4 +180,63 @@ fn add_form_starts_a_process() {
     home.wait_status("napper", "online");
     tmux.keys(&["q"]);
     wait_until("the UI exits", || (!tmux.running()).then_some(())).expect("q quits");
+}
+
+#[test]
+fn a_vanished_daemon_is_reported_and_found_again() {
+    let home = TestHome::new();
+    home.ok(&["start", "sleep 300", "--name", "sleeper"]);
+    let tmux = Tmux::start(&home, "");
+    tmux.wait("the dashboard", |s| {
+        s.contains("sleeper") && s.contains("● online")
+    });
+    home.ok(&["kill"]);
+    tmux.wait("the daemon is reported unreachable", |s| {
+        s.contains("daemon unreachable")
+    });
+    home.ok(&["start", "sleep 300", "--name", "again"]);
+    tmux.wait("reconnected to the new daemon", |s| {
+        !s.contains("daemon unreachable") && s.contains("again") && s.contains("● online")
+    });
+    tmux.keys(&["q"]);
+    wait_until("the UI exits", || (!tmux.running()).then_some(())).expect("q quits");
+}
+
+#[test]
+fn no_color_draws_without_colours() {
+    let home = TestHome::new();
+    home.ok(&["start", "sleep 300", "--name", "plain"]);
+    let colour = Tmux::start(&home, "");
+    let with = colour.wait("the dashboard in colour", |s| {
+        s.contains("plain") && s.contains("● online")
+    });
+    assert!(!with.is_empty());
+    assert!(coloured(&colour.capture(true)), "colours by default");
+    let plain = Tmux::start_with(&home, "", "NO_COLOR=1");
+    plain.wait("the dashboard without colour", |s| {
+        s.contains("plain") && s.contains("● online")
+    });
+    let screen = plain.capture(true);
+    assert!(!coloured(&screen), "no colour with NO_COLOR: {screen:?}");
+    assert!(
+        screen.contains("\x1b[0;7m") || screen.contains("\x1b[7m"),
+        "the selection still shows (reversed)"
+    );
+}
+
+/// True when the screen sets a foreground or background colour (SGR 30–38, 40–48, 90–107);
+/// 39 and 49 (back to the default) do not count.
+fn coloured(screen: &str) -> bool {
+    screen.split("\x1b[").skip(1).any(|seq| {
+        let Some(end) = seq.find('m') else {
+            return false;
+        };
+        let params: Vec<&str> = seq[..end].split(';').collect();
+        params.first().is_some_and(|_| {
+            params.iter().any(|p| {
+                p.parse::<u32>()
+                    .is_ok_and(|n| matches!(n, 30..=38 | 40..=48 | 90..=97 | 100..=107))
+            })
+        })
+    })
 }

@@ -155,6 +155,14 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        // A log line changes the screen only where logs are shown.
+        let seen = match &msg {
+            Msg::Daemon(pmtui_proto::Event {
+                kind: pmtui_proto::EventKind::Log { .. },
+                ..
+            }) => matches!(self.view(), View::Logs | View::Monitor),
+            _ => true,
+        };
         let effects = match msg {
             Msg::Key(key) if key.kind != KeyEventKind::Release => self.key(key),
             Msg::Key(_) => return Vec::new(),
@@ -184,7 +192,7 @@ impl App {
             }
         };
         self.sync();
-        self.dirty = true;
+        self.dirty |= seen;
         effects
     }
 
