@@ -30,7 +30,7 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tag {
     Subscribe,
-    /// The once-a-second refresh of the table (CPU, memory, uptime).
+    /// The once-a-second refresh of CPU and memory.
     Refresh,
     /// A verb on a process, reported in the status line: `("restart", "web")`.
     Action {
@@ -47,8 +47,6 @@ pub enum Tag {
     Tail,
     /// The add form's start request.
     Add,
-    /// The host's totals (memory), once per connection.
-    Host,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,34 +7,19 @@ use crate::logbuf::LogTarget;
 use crate::msg::{Effect, Tag};
 use pmtui_proto::{Event, EventKind, ProcessId, ProcessStatus, Request, Response};
 
-/// Recent lines asked for when the log viewer opens, per process.
+/// Recent lines asked for when the log viewer opens on one process.
 const SEED_LINES: usize = 1000;
-/// Recent lines asked for the monitor's merged tail, per process.
-const TAIL_LINES: usize = 50;
+/// Recent lines asked for when it opens on all of them, shared out among the processes.
+const SEED_ALL_LINES: usize = 5000;
+/// Recent lines for the monitor's merged tail, shared out among the processes.
+const TAIL_LINES: usize = 500;
 
 impl App {
     pub(super) fn connected(&mut self, pid: u32, version: String) -> Vec<Effect> {
         self.conn = Conn::Up { pid, version };
         let mut effects = vec![
             Effect::Send(Tag::Subscribe, Request::Subscribe),
-            // The host's memory, the scale of memory bars.
-            Effect::Send(
-                Tag::Host,
-                Request::Metrics {
-                    targets: Vec::new(),
-                    history: false,
-                },
-            ),
-            Effect::Send(
-                Tag::Tail,
-                Request::Logs {
-                    targets: Vec::new(),
-                    lines: TAIL_LINES,
-                    follow: true,
-                    stream: None,
-                    grep: None,
-                },
-            ),
+            super::refresh(),
         ];
         if self.view() == View::Logs {
             effects.push(self.seed_logs());
@@ -86,8 +71,33 @@ impl App {
             }
         };
         match (tag, response) {
-            (Tag::Subscribe, Response::Subscribed { processes, .. })
-            | (Tag::Refresh, Response::Processes { processes }) => self.set_processes(processes),
+            (Tag::Subscribe, Response::Subscribed { processes, .. }) => {
+                let per_process = (TAIL_LINES / processes.len().max(1)).clamp(1, 50);
+                self.set_processes(processes);
+                // The merged tail, and live lines from now on; asked once the count is known
+                // so that a thousand processes do not send fifty thousand lines.
+                return vec![Effect::Send(
+                    Tag::Tail,
+                    Request::Logs {
+                        targets: Vec::new(),
+                        lines: per_process,
+                        follow: true,
+                        stream: None,
+                        grep: None,
+                    },
+                )];
+            }
+            (
+                Tag::Refresh,
+                Response::Metrics {
+                    host, processes, ..
+                },
+            ) => {
+                if let Some(host) = host {
+                    self.mem_total = host.memory_total;
+                }
+                self.set_metrics(&processes);
+            }
             (Tag::Action { verb, name }, _) => self.say(format!("✔ {verb} {name}")),
             (Tag::Describe(id), Response::Details { details }) => {
                 if self.view() == View::Detail(id) {
@@ -103,14 +113,6 @@ impl App {
                 }
             }
             (Tag::Tail, Response::LogLines { lines }) => self.tail.seed(lines),
-            (
-                Tag::Host,
-                Response::Metrics {
-                    host: Some(host), ..
-                },
-            ) => {
-                self.mem_total = host.memory_total;
-            }
             (Tag::Add, Response::Started { started, restarted }) => {
                 self.overlay = None;
                 let names: Vec<String> = started
@@ -147,7 +149,7 @@ impl App {
                     self.complain(format!("✖ start failed: {message}"));
                 }
             }
-            Tag::Refresh | Tag::Host => {}
+            Tag::Refresh => {}
             Tag::Describe(_) | Tag::LogSeed { .. } | Tag::Tail | Tag::Subscribe => {
                 self.complain(format!("✖ {message}"));
             }
@@ -241,9 +243,12 @@ impl App {
     }
 
     pub(super) fn seed_logs(&self) -> Effect {
-        let targets = match self.logs.target {
-            LogTarget::All => Vec::new(),
-            LogTarget::One(id) => vec![id.to_string()],
+        let (targets, lines) = match self.logs.target {
+            LogTarget::All => (
+                Vec::new(),
+                (SEED_ALL_LINES / self.procs.counts.total.max(1)).clamp(20, SEED_LINES),
+            ),
+            LogTarget::One(id) => (vec![id.to_string()], SEED_LINES),
         };
         Effect::Send(
             Tag::LogSeed {
@@ -251,7 +256,7 @@ impl App {
             },
             Request::Logs {
                 targets,
-                lines: SEED_LINES,
+                lines,
                 follow: false,
                 stream: None,
                 grep: None,

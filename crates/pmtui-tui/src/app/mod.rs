@@ -154,6 +154,28 @@ impl App {
         self.sync();
     }
 
+    /// Takes the latest CPU and memory of each process (statuses come from events).
+    pub fn set_metrics(&mut self, metrics: &[pmtui_proto::ProcessMetrics]) {
+        let detail = match self.view() {
+            View::Detail(id) => Some(id),
+            _ => None,
+        };
+        for m in metrics {
+            let Some(p) = self.procs.get_mut(m.id) else {
+                continue;
+            };
+            (p.cpu, p.memory) = m
+                .current
+                .as_ref()
+                .map_or((0.0, 0), |s| (f64::from(s.cpu), s.memory));
+            if detail == Some(m.id) {
+                let row = p.clone();
+                self.history.record(&row);
+            }
+        }
+        self.sync();
+    }
+
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         // A log line changes the screen only where logs are shown.
         let seen = match &msg {
@@ -216,10 +238,7 @@ impl App {
             self.toast = None;
         }
         match self.conn {
-            Conn::Up { .. } => vec![Effect::Send(
-                crate::msg::Tag::Refresh,
-                pmtui_proto::Request::List,
-            )],
+            Conn::Up { .. } => vec![refresh()],
             _ => Vec::new(),
         }
     }
@@ -304,6 +323,17 @@ impl App {
     fn page(&self) -> isize {
         (self.areas.table.height.saturating_sub(1)).max(1) as isize
     }
+}
+
+/// The once-a-second request for current CPU and memory (and the host's memory).
+fn refresh() -> Effect {
+    Effect::Send(
+        crate::msg::Tag::Refresh,
+        pmtui_proto::Request::Metrics {
+            targets: Vec::new(),
+            history: false,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -86,13 +86,26 @@ fn connecting_subscribes_and_follows_the_merged_tail() {
         daemon_pid: 1,
         version: "x".into(),
     });
-    let requests = sent(&effects);
-    assert!(requests.contains(&&Request::Subscribe));
+    assert!(sent(&effects).contains(&&Request::Subscribe));
+    let effects = app.update(Msg::Reply(
+        Tag::Subscribe,
+        Ok(Response::Subscribed {
+            seq: 1,
+            processes: vec![row(0, "web", ProcessStatus::Online)],
+        }),
+    ));
     assert!(
-        requests
-            .iter()
-            .any(|r| matches!(r, Request::Logs { follow: true, .. }))
+        matches!(
+            sent(&effects)[..],
+            [Request::Logs {
+                follow: true,
+                lines: 50,
+                ..
+            }]
+        ),
+        "then follows the merged tail: {effects:?}"
     );
+    assert_eq!(app.procs.len(), 1);
 }
 
 #[test]
@@ -632,7 +645,37 @@ fn losing_the_daemon_is_shown_and_reconnecting_resubscribes() {
 #[test]
 fn ticks_refresh_the_table_and_deleted_details_close() {
     let mut app = app();
-    assert_eq!(sent(&app.update(Msg::Tick(NOW + 1000))), [&Request::List]);
+    assert!(matches!(
+        sent(&app.update(Msg::Tick(NOW + 1000)))[..],
+        [Request::Metrics { history: false, .. }]
+    ));
+    let sample = pmtui_proto::ProcessSample {
+        id: 1,
+        at: NOW,
+        cpu: 55.5,
+        memory: 7,
+        memory_percent: 0.0,
+        threads: 1,
+        fds: None,
+        processes: 1,
+    };
+    app.update(Msg::Reply(
+        Tag::Refresh,
+        Ok(Response::Metrics {
+            interval_ms: 1000,
+            host: None,
+            processes: vec![pmtui_proto::ProcessMetrics {
+                id: 1,
+                name: "worker".into(),
+                namespace: "default".into(),
+                status: ProcessStatus::Online,
+                restarts: 0,
+                current: Some(sample),
+                history: None,
+            }],
+        }),
+    ));
+    assert_eq!(app.procs.get(1).map(|p| (p.cpu, p.memory)), Some((55.5, 7)));
     key(&mut app, KeyCode::Enter);
     app.update(Msg::Daemon(Event {
         seq: 3,

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Gauge, Paragraph, Sparkline};
+use ratatui::widgets::{Block, Gauge, Paragraph, RenderDirection, Sparkline};
 
 pub fn render(app: &mut App, frame: &mut Frame, area: Rect, id: ProcessId) {
     let t = app.theme;
@@ -196,42 +196,44 @@ fn render_charts(app: &App, frame: &mut Frame, area: Rect, id: ProcessId) {
     let [cpu_area, mem_area] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
     let series = app.history.get(id);
+    // Newest first, drawn from the right edge, so the latest sample is always on the right.
     let cpu: Vec<u64> = series
-        .map(|s| s.cpu.iter().map(|c| (c * 10.0) as u64).collect())
+        .map(|s| s.cpu.iter().rev().map(|c| (c * 10.0) as u64).collect())
         .unwrap_or_default();
     let mem: Vec<u64> = series
-        .map(|s| s.memory.iter().copied().collect())
+        .map(|s| s.memory.iter().rev().copied().collect())
         .unwrap_or_default();
     let span = fmt::duration(cpu.len() as u64 * 1000);
     let cpu_max = series
         .and_then(|s| s.cpu.iter().copied().reduce(f64::max))
         .unwrap_or(0.0);
     let mem_max = mem.iter().copied().max().unwrap_or(0);
+    // CPU against one full core (or the peak, for busy multi-threaded trees); memory against
+    // a little above its peak, so that steady memory does not fill the chart to the top.
+    let cpu_scale = 1000u64.max((cpu_max * 10.0) as u64);
+    let mem_scale = (mem_max + mem_max / 4).max(1);
     for (area, title, data, style, max) in [
         (
             cpu_area,
             format!("CPU · last {span} · peak {}", fmt::percent(cpu_max)),
             cpu,
             t.cpu(),
-            1000u64.max((cpu_max * 10.0) as u64),
+            cpu_scale,
         ),
         (
             mem_area,
             format!("Memory · last {span} · peak {}", fmt::bytes(mem_max)),
             mem,
             t.memory(),
-            mem_max.max(1),
+            mem_scale,
         ),
     ] {
-        let b = block(app, title);
-        let inner = b.inner(area);
-        // Newest on the right: show the tail that fits.
-        let skip = data.len().saturating_sub(inner.width as usize);
         frame.render_widget(
             Sparkline::default()
-                .block(b)
-                .data(&data[skip..])
+                .block(block(app, title))
+                .data(&data)
                 .max(max)
+                .direction(RenderDirection::RightToLeft)
                 .style(style),
             area,
         );
