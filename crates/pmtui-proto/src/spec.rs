@@ -26,6 +26,10 @@ pub struct ProcessSpec {
     /// The complete environment of the child (the caller's shell plus `--env`),
     /// before the daemon adds its own `PMTUI_*`/pm2 variables.
     pub env: BTreeMap<String, String>,
+    /// The variables the user set explicitly (ecosystem `env`, `env_<name>`, `env_file`,
+    /// `port`, `--env KEY=VALUE`), a subset of `env`. Applying a file compares these and not
+    /// the rest of the captured shell; `export` writes only these.
+    pub config_env: BTreeMap<String, String>,
     /// How many copies run under this name; each gets its own id and instance index.
     pub instances: u32,
     pub kill_timeout_ms: u64,
@@ -61,6 +65,7 @@ impl Default for ProcessSpec {
             interpreter_args: Vec::new(),
             cwd: PathBuf::from("/"),
             env: BTreeMap::new(),
+            config_env: BTreeMap::new(),
             instances: 1,
             kill_timeout_ms: DEFAULT_KILL_TIMEOUT_MS,
             stop_signal: DEFAULT_STOP_SIGNAL.to_string(),
@@ -86,6 +91,18 @@ impl ProcessSpec {
             }
             None => (self.script.clone(), self.args.clone()),
         }
+    }
+
+    /// True when `other` defines the same process: every field equal except the inherited
+    /// part of the environment (the shell's variables differ between terminals; what the
+    /// user set, `config_env`, is compared). This is what "changed" means when a file is
+    /// applied again.
+    pub fn same_definition(&self, other: &ProcessSpec) -> bool {
+        let strip = |s: &ProcessSpec| ProcessSpec {
+            env: BTreeMap::new(),
+            ..s.clone()
+        };
+        strip(self) == strip(other)
     }
 
     /// The command line as one string, for display.

@@ -1,0 +1,656 @@
+//! One app of an ecosystem file into a `ProcessSpec`: every key checked against the schema,
+//! pm2's flat attributes and the seed's nested blocks mapped onto the same spec, the
+//! environment built (shell, `env_file`, `env`, `env_<name>`, `port`, command line), and
+//! the script resolved like `pmtui start` resolves it.
+
+use crate::error::ProblemKind;
+use crate::node::{Node, Pos, Value};
+use crate::read::{Ctx, join};
+use crate::schema::{self, Field};
+use crate::{LoadOptions, dotenv, lookup, units};
+use pmtui_proto::{BackoffKind, LogFormat, ProcessSpec, RestartMode};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// An app read from the file, before its script is resolved.
+pub struct Draft {
+    pub spec: ProcessSpec,
+    pub path: String,
+    /// The name, and where it is written (for duplicate-name errors).
+    pub name_pos: Pos,
+    script: Option<(String, Pos)>,
+    interpreter: Option<String>,
+}
+
+/// Reads the app at `node` (`path` is its place in the document, like `apps[2]`).
+pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadOptions) -> Draft {
+    let mut spec = ProcessSpec {
+        kill_timeout_ms: opts.kill_timeout_ms,
+        ..ProcessSpec::default()
+    };
+    let mut name: Option<(String, Pos)> = None;
+    let mut prefix = None;
+    let mut script = None;
+    let mut interpreter = None;
+    let mut cwd: Option<(PathBuf, Pos)> = None;
+    let mut env_files: Vec<(PathBuf, Pos, String)> = Vec::new();
+    let mut env_block: Option<(&Node, String)> = None;
+    let mut port = None;
+    let mut filter_env = FilterEnv::Inherit;
+    let mut append_env = false;
+    let mut log_paths: Vec<(LogTarget, PathBuf)> = Vec::new();
+    let mut log_file_default = false;
+    let mut time = false;
+    let mut disable_logs = false;
+    let is_env_block = |k: &str| k.starts_with("env_") && k != "env_file";
+    let fields = ctx.fields(node, path, schema::APP, is_env_block);
+    for (field, key, value) in fields {
+        let here = join(path, &key.name);
+        let here = here.as_str();
+        match field.name {
+            "name" => name = ctx.string(value, here).map(|s| (s, value.pos)),
+            "script" => script = ctx.string(value, here).map(|s| (s, value.pos)),
+            "args" => spec.args = ctx.words(value, here).unwrap_or_default(),
+            "interpreter" => interpreter = ctx.string(value, here),
+            "interpreter_args" => {
+                spec.interpreter_args = ctx.words(value, here).unwrap_or_default()
+            }
+            "cwd" => cwd = ctx.path(value, here).map(|p| (p, value.pos)),
+            "namespace" => {
+                if let Some(ns) = ctx.string(value, here) {
+                    spec.namespace = ns;
+                }
+            }
+            "name_prefix" => prefix = ctx.string(value, here),
+            "instances" => {
+                let text = match &value.value {
+                    Value::Int(i) => Some(i.to_string()),
+                    Value::Str(s) => Some(s.clone()),
+                    _ => None,
+                };
+                match text.map(|t| units::instances(&t)) {
+                    Some(Ok(n)) => spec.instances = n,
+                    _ => ctx.invalid(value, here, "a number of instances or \"max\""),
+                }
+            }
+            "exec_mode" => match ctx.string(value, here).as_deref() {
+                Some("fork" | "fork_mode") | None => {}
+                Some("cluster" | "cluster_mode") => ctx.warn(
+                    key.pos,
+                    here,
+                    "cluster mode is Node-only in pm2; pmtui runs `instances` fork copies",
+                ),
+                Some(_) => ctx.invalid(value, here, "\"fork\" or \"cluster\""),
+            },
+            "env" => env_block = Some((value, here.to_string())),
+            "env_file" => {
+                let files = match &value.value {
+                    Value::Seq(_) => ctx.words(value, here).unwrap_or_default(),
+                    _ => ctx.string(value, here).into_iter().collect(),
+                };
+                env_files.extend(
+                    files
+                        .into_iter()
+                        .map(|f| (PathBuf::from(f), value.pos, here.to_string())),
+                );
+            }
+            "filter_env" => {
+                filter_env = match &value.value {
+                    Value::Bool(true) => FilterEnv::Nothing,
+                    Value::Bool(false) => FilterEnv::Inherit,
+                    _ => ctx
+                        .words(value, here)
+                        .map_or(FilterEnv::Inherit, FilterEnv::Drop),
+                }
+            }
+            "append_env_to_name" => append_env = ctx.bool(value, here).unwrap_or(false),
+            "port" => port = ctx.uint(value, here, 65_535),
+            "autostart" => spec.autostart = ctx.bool(value, here).unwrap_or(true),
+            "autorestart" => {
+                if ctx.bool(value, here) == Some(false) {
+                    spec.restart.mode = RestartMode::No;
+                }
+            }
+            "restart_policy" => restart_policy(ctx, value, here, &mut spec),
+            "max_restarts" => {
+                if let Some(n) = ctx.uint(value, here, u64::from(u32::MAX)) {
+                    spec.restart.max_restarts = n as u32;
+                }
+            }
+            "min_uptime" => {
+                if let Some(ms) = ctx.duration(value, here) {
+                    spec.restart.min_uptime_ms = ms;
+                }
+            }
+            "restart_delay" => {
+                if let Some(ms) = ctx.duration(value, here) {
+                    spec.restart.backoff.delay_ms = ms;
+                }
+            }
+            "exp_backoff_restart_delay" => {
+                if let Some(ms) = ctx.duration(value, here) {
+                    spec.restart.backoff.kind = BackoffKind::Exponential;
+                    spec.restart.backoff.delay_ms = ms;
+                }
+            }
+            "stop_exit_codes" => {
+                if let Some(codes) = exit_codes(ctx, value, here) {
+                    spec.restart.stop_exit_codes = codes;
+                }
+            }
+            "cron_restart" => {
+                spec.cron_restart = match &value.value {
+                    Value::Int(0) | Value::Bool(false) | Value::Null => None,
+                    _ => ctx.string(value, here).filter(|c| c != "0"),
+                }
+            }
+            "max_memory_restart" => spec.max_memory_restart = ctx.size(value, here),
+            "kill_timeout" => {
+                if let Some(ms) = ctx.duration(value, here) {
+                    spec.kill_timeout_ms = ms;
+                }
+            }
+            "stop_signal" => {
+                if let Some(sig) = ctx.string(value, here) {
+                    match signal_name(&sig) {
+                        Some(sig) => spec.stop_signal = sig,
+                        None => ctx.invalid(value, here, "a signal name like \"SIGINT\""),
+                    }
+                }
+            }
+            "treekill" => {
+                if ctx.bool(value, here) == Some(false) {
+                    ctx.warn(
+                        key.pos,
+                        here,
+                        "has no effect: pmtui always ends the whole process tree",
+                    );
+                }
+            }
+            "log" => match &value.value {
+                Value::Map(_) => log_block(ctx, value, here, &mut spec, &mut log_paths),
+                Value::Bool(b) => log_file_default = *b,
+                _ => {
+                    if let Some(p) = ctx.path(value, here) {
+                        log_paths.push((LogTarget::Combined, p));
+                    }
+                }
+            },
+            "out_file" | "error_file" => {
+                if let Some(p) = ctx.path(value, here) {
+                    let target = if field.name == "out_file" {
+                        LogTarget::Out
+                    } else {
+                        LogTarget::Err
+                    };
+                    log_paths.push((target, p));
+                }
+            }
+            "log_file" => match &value.value {
+                Value::Bool(b) => log_file_default = *b,
+                _ => {
+                    if let Some(p) = ctx.path(value, here) {
+                        log_paths.push((LogTarget::Combined, p));
+                    }
+                }
+            },
+            "merge_logs" => spec.logs.merge_logs = ctx.bool(value, here).unwrap_or(false),
+            "log_date_format" => spec.logs.date_format = ctx.string(value, here),
+            "time" => time = ctx.bool(value, here).unwrap_or(false),
+            "log_type" => {
+                if let Some(format) = log_format(ctx, value, here) {
+                    spec.logs.format = format;
+                }
+            }
+            "disable_logs" => disable_logs = ctx.bool(value, here).unwrap_or(false),
+            _ => check_kind(ctx, field, value, here),
+        }
+    }
+    // env_<name> blocks: every one is checked, the selected one is used.
+    let mut selected_block = None;
+    if let Value::Map(entries) = &node.value {
+        for (key, value) in entries.iter().filter(|(k, _)| is_env_block(&k.name)) {
+            let here = join(path, &key.name);
+            env_table(ctx, value, &here);
+            if opts.env_name.as_deref() == key.name.strip_prefix("env_") {
+                selected_block = Some((value, here));
+            }
+        }
+    }
+    if let Some(env_name) = &opts.env_name
+        && selected_block.is_none()
+    {
+        let has_blocks =
+            matches!(&node.value, Value::Map(e) if e.iter().any(|(k, _)| is_env_block(&k.name)));
+        if has_blocks {
+            ctx.warn(
+                node.pos,
+                path,
+                format!("no env_{env_name} block; only `env` applies"),
+            );
+        }
+    }
+
+    let cwd_pos = cwd.as_ref().map_or(node.pos, |(_, p)| *p);
+    let cwd = match cwd {
+        Some((c, _)) => dir.join(expand_home(&c, &opts.shell_env)),
+        None => dir.to_path_buf(),
+    };
+    if !cwd.is_dir() {
+        ctx.problem(
+            cwd_pos,
+            &join(path, "cwd"),
+            ProblemKind::Other(format!("{} is not a directory", cwd.display())),
+        );
+    }
+    spec.cwd = cwd.canonicalize().unwrap_or(cwd);
+
+    // The environment, lowest priority first.
+    let mut declared: Vec<(String, Option<String>)> = Vec::new();
+    for (file, pos, here) in env_files {
+        let file = spec.cwd.join(expand_home(&file, &opts.shell_env));
+        match std::fs::read_to_string(&file) {
+            Ok(text) => match dotenv::parse(&text) {
+                Ok(vars) => declared.extend(vars.into_iter().map(|(k, v)| (k, Some(v)))),
+                Err((line, message)) => {
+                    ctx.problems.push(crate::error::Problem {
+                        file: file.clone(),
+                        pos: Pos::new(line, 1),
+                        field: String::new(),
+                        kind: ProblemKind::Syntax(message),
+                    });
+                }
+            },
+            Err(err) => ctx.problem(
+                pos,
+                &here,
+                ProblemKind::Other(format!("cannot read env file {}: {err}", file.display())),
+            ),
+        }
+    }
+    if let Some((block, here)) = env_block {
+        declared.extend(env_table(ctx, block, &here));
+    }
+    if let Some((block, here)) = selected_block {
+        declared.extend(env_table(ctx, block, &here));
+    }
+    if let Some(port) = port {
+        declared.push(("PORT".into(), Some(port.to_string())));
+    }
+    declared.extend(
+        opts.cli_env
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone()))),
+    );
+    let mut env: BTreeMap<String, String> = match &filter_env {
+        FilterEnv::Inherit => opts.shell_env.clone(),
+        FilterEnv::Nothing => BTreeMap::new(),
+        FilterEnv::Drop(prefixes) => opts
+            .shell_env
+            .iter()
+            .filter(|(k, _)| !prefixes.iter().any(|p| k.starts_with(p.as_str())))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
+    env.insert("PWD".into(), spec.cwd.display().to_string());
+    for (k, v) in declared {
+        match v {
+            Some(v) => {
+                env.insert(k.clone(), v.clone());
+                spec.config_env.insert(k, v);
+            }
+            None => {
+                env.remove(&k);
+                spec.config_env.remove(&k);
+            }
+        }
+    }
+    spec.env = env;
+
+    // Logs: paths relative to the app's folder; `~` expanded.
+    for (target, p) in log_paths {
+        let p = spec.cwd.join(expand_home(&p, &opts.shell_env));
+        match target {
+            LogTarget::Out => spec.logs.out_file = Some(p),
+            LogTarget::Err => spec.logs.error_file = Some(p),
+            LogTarget::Combined => spec.logs.log_file = Some(p),
+        }
+    }
+    if time && spec.logs.date_format.is_none() {
+        spec.logs.date_format = Some(String::new());
+    }
+    if disable_logs {
+        spec.logs.out_file = Some(PathBuf::from("/dev/null"));
+        spec.logs.error_file = Some(PathBuf::from("/dev/null"));
+        spec.logs.log_file = None;
+    }
+
+    // The name: given, else the script's.
+    let script_name = script.as_ref().map(|(s, _)| default_name(s));
+    let (mut name, name_pos) = match (name, script_name) {
+        (Some((n, p)), _) => (n, p),
+        (None, Some(n)) => (n, node.pos),
+        (None, None) => (String::new(), node.pos),
+    };
+    if log_file_default && spec.logs.log_file.is_none() {
+        spec.logs.log_file = Some(
+            opts.home
+                .join("logs")
+                .join(format!("{}.log", file_safe(&name))),
+        );
+    }
+    if let Some(prefix) = prefix {
+        name = format!("{prefix}:{name}");
+    }
+    if append_env && let Some(env_name) = &opts.env_name {
+        name = format!("{name}-{env_name}");
+    }
+    if script.is_none() {
+        ctx.problem(node.pos, path, ProblemKind::Missing("script".into()));
+    }
+    spec.name = name;
+    Draft {
+        spec,
+        path: path.to_string(),
+        name_pos,
+        script,
+        interpreter,
+    }
+}
+
+/// Resolves the draft's script (the file must exist, its interpreter be installed).
+pub fn resolve(ctx: &mut Ctx<'_>, draft: Draft) -> Option<ProcessSpec> {
+    let Draft {
+        mut spec,
+        script,
+        interpreter,
+        path,
+        ..
+    } = draft;
+    let (script, pos) = script?;
+    let extra = std::mem::take(&mut spec.interpreter_args);
+    match lookup::resolve_script(&script, &spec.cwd, interpreter.as_deref(), extra, &spec.env) {
+        Ok(resolved) => {
+            spec.script = resolved.script;
+            spec.interpreter = resolved.interpreter;
+            spec.interpreter_args = resolved.interpreter_args;
+            Some(spec)
+        }
+        Err(message) => {
+            ctx.problem(pos, &join(&path, "script"), ProblemKind::Other(message));
+            None
+        }
+    }
+}
+
+/// Keeps the raw script (for verbs that only need names: stop, delete).
+pub fn unresolved(draft: Draft) -> ProcessSpec {
+    let mut spec = draft.spec;
+    if let Some((script, _)) = draft.script {
+        spec.script = script;
+    }
+    spec.interpreter = draft.interpreter;
+    spec
+}
+
+enum FilterEnv {
+    Inherit,
+    Nothing,
+    Drop(Vec<String>),
+}
+
+enum LogTarget {
+    Out,
+    Err,
+    Combined,
+}
+
+/// The name pm2 gives an app without one: the script's file name without extension, or the
+/// program of a command string.
+fn default_name(script: &str) -> String {
+    let first = if script.trim().contains(char::is_whitespace) {
+        return Path::new(script.split_whitespace().next().unwrap_or(script))
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+    } else {
+        script
+    };
+    Path::new(first)
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| first.to_string())
+}
+
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn expand_home(p: &Path, env: &BTreeMap<String, String>) -> PathBuf {
+    match (p.strip_prefix("~"), env.get("HOME")) {
+        (Ok(rest), Some(home)) => Path::new(home).join(rest),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// The variables of an `env` table; `None` removes an inherited variable.
+fn env_table(ctx: &mut Ctx<'_>, node: &Node, path: &str) -> Vec<(String, Option<String>)> {
+    let Value::Map(entries) = &node.value else {
+        ctx.invalid(node, path, "a table of variables");
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .map(|(k, v)| {
+            let value = match &v.value {
+                Value::Null => None,
+                Value::Map(_) | Value::Seq(_) => Some(crate::export::node_json(v)),
+                _ => ctx.scalar(v, &join(path, &k.name)),
+            };
+            (k.name.clone(), value)
+        })
+        .collect()
+}
+
+fn exit_codes(ctx: &mut Ctx<'_>, node: &Node, path: &str) -> Option<Vec<i32>> {
+    let one = |n: &Node| match n.value {
+        Value::Int(i) => i32::try_from(i).ok(),
+        _ => None,
+    };
+    let codes = match &node.value {
+        Value::Seq(items) => items.iter().map(one).collect::<Option<Vec<_>>>(),
+        _ => one(node).map(|c| vec![c]),
+    };
+    if codes.is_none() {
+        ctx.invalid(node, path, "an exit code or a list of exit codes");
+    }
+    codes
+}
+
+fn log_format(ctx: &mut Ctx<'_>, node: &Node, path: &str) -> Option<LogFormat> {
+    match ctx.string(node, path)?.as_str() {
+        "raw" => Some(LogFormat::Raw),
+        "json" => Some(LogFormat::Json),
+        _ => {
+            ctx.invalid(node, path, "\"raw\" or \"json\"");
+            None
+        }
+    }
+}
+
+/// A signal name in its `SIGXXX` form, if it is one.
+fn signal_name(sig: &str) -> Option<String> {
+    const KNOWN: &[&str] = &[
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+        "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+        "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+    ];
+    let upper = sig.trim().to_ascii_uppercase();
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    KNOWN.contains(&bare).then(|| format!("SIG{bare}"))
+}
+
+fn restart_policy(ctx: &mut Ctx<'_>, node: &Node, path: &str, spec: &mut ProcessSpec) {
+    let policy = &mut spec.restart;
+    for (field, key, value) in ctx.fields(node, path, schema::RESTART_POLICY, |_| false) {
+        let here = join(path, &key.name);
+        let here = here.as_str();
+        match field.name {
+            "mode" => {
+                let mode = match &value.value {
+                    Value::Bool(true) => Some(RestartMode::Always),
+                    Value::Bool(false) => Some(RestartMode::No),
+                    Value::Str(s) => match s.as_str() {
+                        "always" => Some(RestartMode::Always),
+                        "on-failure" | "on_failure" => Some(RestartMode::OnFailure),
+                        "no" | "never" => Some(RestartMode::No),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match mode {
+                    Some(m) => policy.mode = m,
+                    None => ctx.invalid(value, here, "\"always\", \"on-failure\" or \"no\""),
+                }
+            }
+            "max_restarts" => {
+                if let Some(n) = ctx.uint(value, here, u64::from(u32::MAX)) {
+                    policy.max_restarts = n as u32;
+                }
+            }
+            "min_uptime" => {
+                if let Some(ms) = ctx.duration(value, here) {
+                    policy.min_uptime_ms = ms;
+                }
+            }
+            "time_window" => policy.time_window_ms = ctx.duration(value, here),
+            "stable_after" => {
+                if let Some(ms) = ctx.duration(value, here) {
+                    policy.stable_after_ms = ms;
+                }
+            }
+            "stop_exit_codes" => {
+                if let Some(codes) = exit_codes(ctx, value, here) {
+                    policy.stop_exit_codes = codes;
+                }
+            }
+            "backoff" => {
+                let backoff = &mut policy.backoff;
+                for (field, key, value) in ctx.fields(value, here, schema::BACKOFF, |_| false) {
+                    let here = join(here, &key.name);
+                    let here = here.as_str();
+                    match field.name {
+                        "type" => match ctx.string(value, here).as_deref() {
+                            Some("fixed") => backoff.kind = BackoffKind::Fixed,
+                            Some("exponential") => backoff.kind = BackoffKind::Exponential,
+                            None => {}
+                            Some(_) => ctx.invalid(value, here, "\"fixed\" or \"exponential\""),
+                        },
+                        "delay" => {
+                            if let Some(ms) = ctx.duration(value, here) {
+                                backoff.delay_ms = ms;
+                            }
+                        }
+                        "max_delay" => {
+                            if let Some(ms) = ctx.duration(value, here) {
+                                backoff.max_delay_ms = ms;
+                            }
+                        }
+                        "factor" => match ctx.float(value, here) {
+                            Some(f) if f >= 1.0 => backoff.factor = f,
+                            Some(_) => ctx.invalid(value, here, "a factor of at least 1"),
+                            None => {}
+                        },
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn log_block(
+    ctx: &mut Ctx<'_>,
+    node: &Node,
+    path: &str,
+    spec: &mut ProcessSpec,
+    paths: &mut Vec<(LogTarget, PathBuf)>,
+) {
+    for (field, key, value) in ctx.fields(node, path, schema::LOG, |_| false) {
+        let here = join(path, &key.name);
+        let here = here.as_str();
+        match field.name {
+            "out_file" | "error_file" | "log_file" => {
+                if let Some(p) = ctx.path(value, here) {
+                    let target = match field.name {
+                        "out_file" => LogTarget::Out,
+                        "error_file" => LogTarget::Err,
+                        _ => LogTarget::Combined,
+                    };
+                    paths.push((target, p));
+                }
+            }
+            "max_size" => spec.logs.max_size = ctx.size(value, here),
+            "max_files" => {
+                spec.logs.max_files = ctx.uint(value, here, u64::from(u32::MAX)).map(|n| n as u32)
+            }
+            "compress" => spec.logs.compress = ctx.bool(value, here),
+            "date_format" => spec.logs.date_format = ctx.string(value, here),
+            "format" => {
+                if let Some(format) = log_format(ctx, value, here) {
+                    spec.logs.format = format;
+                }
+            }
+            "merge_logs" => spec.logs.merge_logs = ctx.bool(value, here).unwrap_or(false),
+            _ => {}
+        }
+    }
+}
+
+/// Type-checks a field that is accepted but not acted on, from its documented kind.
+fn check_kind(ctx: &mut Ctx<'_>, field: &Field, node: &Node, path: &str) {
+    match field.kind {
+        "bool" => {
+            ctx.bool(node, path);
+        }
+        "duration" => {
+            ctx.duration(node, path);
+        }
+        "string" => {
+            ctx.string(node, path);
+        }
+        "path" => {
+            ctx.path(node, path);
+        }
+        kind => {
+            let (ok, expected) = match kind {
+                "table" => (matches!(node.value, Value::Map(_)), "a table"),
+                "list" => (
+                    matches!(node.value, Value::Seq(_) | Value::Str(_)),
+                    "a list",
+                ),
+                "bool, path or list" => (
+                    matches!(node.value, Value::Seq(_) | Value::Str(_) | Value::Bool(_)),
+                    "true, false, a path or a list of paths",
+                ),
+                "string or number" => (
+                    matches!(node.value, Value::Int(_) | Value::Str(_)),
+                    "a name or a number",
+                ),
+                _ => (true, ""),
+            };
+            if !ok {
+                ctx.invalid(node, path, expected);
+            }
+        }
+    }
+}

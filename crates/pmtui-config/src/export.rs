@@ -1,0 +1,274 @@
+//! Writing specs back as an ecosystem file (`pmtui export`) that `start` reads to the same
+//! specs: the seed's names, only what differs from the defaults, and only the variables the
+//! user set (`config_env`), never the whole captured shell.
+
+use crate::lookup::interpreter_for;
+use crate::node::{Node, Value};
+use pmtui_proto::{
+    BackoffKind, LogFormat, ProcessSpec, RestartMode, RestartPolicy, spec::DEFAULT_NAMESPACE,
+    spec::DEFAULT_STOP_SIGNAL,
+};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use std::path::Path;
+
+/// Output formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Yaml,
+    Toml,
+}
+
+impl Format {
+    /// The format a file name implies.
+    pub fn of_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()? {
+            "json" | "json5" => Some(Format::Json),
+            "yaml" | "yml" => Some(Format::Yaml),
+            "toml" => Some(Format::Toml),
+            _ => None,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Format> {
+        match name {
+            "json" => Some(Format::Json),
+            "yaml" | "yml" => Some(Format::Yaml),
+            "toml" => Some(Format::Toml),
+            _ => None,
+        }
+    }
+}
+
+/// An ordered document, serializable by serde_json, serde-saphyr and toml alike.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    List(Vec<Out>),
+    Map(Vec<(String, Out)>),
+}
+
+impl Serialize for Out {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Out::Str(v) => s.serialize_str(v),
+            Out::Int(v) => s.serialize_i64(*v),
+            Out::Float(v) => s.serialize_f64(*v),
+            Out::Bool(v) => s.serialize_bool(*v),
+            Out::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Out::Map(entries) => {
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                // TOML needs plain values before tables; the other formats do not mind.
+                let (tables, values): (Vec<_>, Vec<_>) = entries
+                    .iter()
+                    .partition(|(_, v)| matches!(v, Out::Map(_)) || is_table_list(v));
+                for (k, v) in values.into_iter().chain(tables) {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+fn is_table_list(v: &Out) -> bool {
+    matches!(v, Out::List(items) if !items.is_empty() && items.iter().all(|i| matches!(i, Out::Map(_))))
+}
+
+/// Serializes the document.
+pub fn write(specs: &[ProcessSpec], format: Format) -> Result<String, String> {
+    let doc = Out::Map(vec![(
+        "apps".into(),
+        Out::List(specs.iter().map(app).collect()),
+    )]);
+    match format {
+        Format::Json => serde_json::to_string_pretty(&doc)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string()),
+        Format::Yaml => serde_saphyr::to_string(&doc).map_err(|e| e.to_string()),
+        Format::Toml => toml::to_string_pretty(&doc).map_err(|e| e.to_string()),
+    }
+}
+
+fn s(v: impl Into<String>) -> Out {
+    Out::Str(v.into())
+}
+
+fn ms(v: u64) -> Out {
+    Out::Int(v as i64)
+}
+
+fn strings(v: &[String]) -> Out {
+    Out::List(v.iter().cloned().map(Out::Str).collect())
+}
+
+/// One app, in the seed's names, with only what differs from the defaults.
+pub fn app(spec: &ProcessSpec) -> Out {
+    let default = ProcessSpec::default();
+    let mut m: Vec<(String, Out)> = vec![("name".into(), s(&spec.name))];
+    let mut put = |k: &str, v: Out| m.push((k.to_string(), v));
+    if spec.namespace != DEFAULT_NAMESPACE {
+        put("namespace", s(&spec.namespace));
+    }
+    put("script", s(&spec.script));
+    let command_string = spec.interpreter_args == ["-c"]
+        && spec.script.trim().contains(char::is_whitespace)
+        && !Path::new(&spec.script).is_file();
+    match &spec.interpreter {
+        Some(i) if command_string && i == "sh" => {}
+        Some(i) => put("interpreter", s(i)),
+        None if interpreter_for(Path::new(&spec.script)).is_some() => put("interpreter", s("none")),
+        None => {}
+    }
+    if !spec.interpreter_args.is_empty() && !command_string {
+        put("interpreter_args", strings(&spec.interpreter_args));
+    }
+    if !spec.args.is_empty() {
+        put("args", strings(&spec.args));
+    }
+    put("cwd", s(spec.cwd.display().to_string()));
+    if spec.instances != 1 {
+        put("instances", Out::Int(i64::from(spec.instances)));
+    }
+    if !spec.config_env.is_empty() {
+        put(
+            "env",
+            Out::Map(
+                spec.config_env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), s(v)))
+                    .collect(),
+            ),
+        );
+    }
+    if !spec.autostart {
+        put("autostart", Out::Bool(false));
+    }
+    if spec.kill_timeout_ms != default.kill_timeout_ms {
+        put("kill_timeout", ms(spec.kill_timeout_ms));
+    }
+    if spec.stop_signal != DEFAULT_STOP_SIGNAL {
+        put("stop_signal", s(&spec.stop_signal));
+    }
+    if let Some(bytes) = spec.max_memory_restart {
+        put("max_memory_restart", ms(bytes));
+    }
+    if let Some(cron) = &spec.cron_restart {
+        put("cron_restart", s(cron));
+    }
+    if spec.restart != RestartPolicy::default() {
+        put("restart_policy", restart_policy(&spec.restart));
+    }
+    let logs = log_block(spec);
+    if !logs.is_empty() {
+        put("log", Out::Map(logs));
+    }
+    Out::Map(m)
+}
+
+fn restart_policy(p: &RestartPolicy) -> Out {
+    let mut m = vec![(
+        "mode".to_string(),
+        s(match p.mode {
+            RestartMode::Always => "always",
+            RestartMode::OnFailure => "on-failure",
+            RestartMode::No => "no",
+        }),
+    )];
+    m.push(("max_restarts".into(), Out::Int(i64::from(p.max_restarts))));
+    m.push(("min_uptime".into(), ms(p.min_uptime_ms)));
+    if let Some(w) = p.time_window_ms {
+        m.push(("time_window".into(), ms(w)));
+    }
+    m.push(("stable_after".into(), ms(p.stable_after_ms)));
+    if !p.stop_exit_codes.is_empty() {
+        m.push((
+            "stop_exit_codes".into(),
+            Out::List(
+                p.stop_exit_codes
+                    .iter()
+                    .map(|c| Out::Int(i64::from(*c)))
+                    .collect(),
+            ),
+        ));
+    }
+    m.push((
+        "backoff".into(),
+        Out::Map(vec![
+            (
+                "type".into(),
+                s(match p.backoff.kind {
+                    BackoffKind::Fixed => "fixed",
+                    BackoffKind::Exponential => "exponential",
+                }),
+            ),
+            ("delay".into(), ms(p.backoff.delay_ms)),
+            ("max_delay".into(), ms(p.backoff.max_delay_ms)),
+            ("factor".into(), Out::Float(p.backoff.factor)),
+        ]),
+    ));
+    Out::Map(m)
+}
+
+fn log_block(spec: &ProcessSpec) -> Vec<(String, Out)> {
+    let l = &spec.logs;
+    let mut m = Vec::new();
+    let path = |p: &Path| s(p.display().to_string());
+    if let Some(p) = &l.out_file {
+        m.push(("out_file".into(), path(p)));
+    }
+    if let Some(p) = &l.error_file {
+        m.push(("error_file".into(), path(p)));
+    }
+    if let Some(p) = &l.log_file {
+        m.push(("log_file".into(), path(p)));
+    }
+    if l.merge_logs {
+        m.push(("merge_logs".into(), Out::Bool(true)));
+    }
+    if let Some(f) = &l.date_format {
+        m.push(("date_format".into(), s(f)));
+    }
+    if l.format == LogFormat::Json {
+        m.push(("format".into(), s("json")));
+    }
+    if let Some(n) = l.max_size {
+        m.push(("max_size".into(), ms(n)));
+    }
+    if let Some(n) = l.max_files {
+        m.push(("max_files".into(), Out::Int(i64::from(n))));
+    }
+    if let Some(c) = l.compress {
+        m.push(("compress".into(), Out::Bool(c)));
+    }
+    m
+}
+
+/// A document node as compact JSON (pm2 stringifies object values of `env`).
+pub fn node_json(node: &Node) -> String {
+    fn to_json(node: &Node) -> serde_json::Value {
+        match &node.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => (*b).into(),
+            Value::Int(i) => (*i).into(),
+            Value::Float(f) => (*f).into(),
+            Value::Str(s) => s.clone().into(),
+            Value::Seq(items) => items.iter().map(to_json).collect(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| (k.name.clone(), to_json(v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        }
+    }
+    to_json(node).to_string()
+}

@@ -1,0 +1,241 @@
+//! pmtui's configuration files, read client-side (as pm2's CLI does) so the daemon only
+//! receives validated, resolved `ProcessSpec`s.
+//!
+//! Ecosystem files come in JSON (comments and trailing commas allowed), YAML, TOML and pm2's
+//! `ecosystem.config.js`/`.cjs`/`.mjs` (evaluated by `node`). Every format is first read
+//! into one positioned tree (`node::Node`), so the schema check that follows reports each
+//! problem with the file, line, column and field whatever the format. `settings` reads the
+//! daemon's own `$PMTUI_HOME/config.toml`; `export` writes specs back as a file.
+
+mod app;
+mod dotenv;
+pub mod error;
+pub mod export;
+mod js;
+mod json;
+pub mod lookup;
+pub mod node;
+mod read;
+pub mod schema;
+pub mod settings;
+mod toml;
+pub mod units;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{ConfigError, Problem, ProblemKind, Warning};
+pub use export::Format;
+pub use lookup::{Resolved, interpreter_for, resolve_script, split_env, which};
+pub use settings::Settings;
+
+use node::{Node, Pos, Value};
+use pmtui_proto::ProcessSpec;
+use read::Ctx;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What the caller knows that the file does not.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `--env <name>`: the `env_<name>` block to merge over `env`.
+    pub env_name: Option<String>,
+    /// `--only a,b`: the apps to act on (all when empty).
+    pub only: Vec<String>,
+    /// The environment the processes inherit (the caller's shell).
+    pub shell_env: BTreeMap<String, String>,
+    /// `--env KEY=VALUE` from the command line, over the file's.
+    pub cli_env: BTreeMap<String, String>,
+    /// `$PMTUI_HOME`, for `log_file: true`.
+    pub home: PathBuf,
+    /// The kill timeout of apps that do not set one (the daemon settings' `kill_timeout`).
+    pub kill_timeout_ms: u64,
+    /// Resolve scripts (find the file, check the interpreter). Verbs that only need names
+    /// (stop, delete) turn this off so a removed script does not block them.
+    pub resolve: bool,
+}
+
+impl LoadOptions {
+    pub fn new(home: PathBuf) -> Self {
+        Self {
+            env_name: None,
+            only: Vec::new(),
+            shell_env: std::env::vars().collect(),
+            cli_env: BTreeMap::new(),
+            home,
+            kill_timeout_ms: pmtui_proto::spec::DEFAULT_KILL_TIMEOUT_MS,
+            resolve: true,
+        }
+    }
+}
+
+/// The apps of a file (those `--only` selected), and what was accepted without effect.
+#[derive(Debug)]
+pub struct Loaded {
+    pub apps: Vec<ProcessSpec>,
+    pub warnings: Vec<Warning>,
+}
+
+/// True when a `start` argument names a configuration file rather than a script, as pm2
+/// decides: by extension (`.json`, `.yaml`, `.yml`, `.toml`) or a `*.config.js` name.
+pub fn is_config_file(arg: &str) -> bool {
+    let lower = arg.to_ascii_lowercase();
+    [".json", ".json5", ".yaml", ".yml", ".toml"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+        || ["config.js", "config.cjs", "config.mjs"]
+            .iter()
+            .any(|end| lower.ends_with(end))
+}
+
+/// Reads an ecosystem file into specs. Every problem in the file is reported together;
+/// nothing is returned from a file that has one.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = abs.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let doc = parse_document(path, &abs, &text, &opts.shell_env)
+        .map_err(|p| ConfigError::Problems(vec![p]))?;
+    let mut ctx = Ctx::new(path);
+    let apps = apps_of(&mut ctx, &doc);
+    let mut drafts = Vec::new();
+    for (node, where_) in apps {
+        drafts.push(app::read(&mut ctx, node, &where_, &dir, opts));
+    }
+    // Names must be unique within a file.
+    for i in 0..drafts.len() {
+        let name = &drafts[i].spec.name;
+        if name.is_empty() {
+            continue;
+        }
+        if let Some(first) = drafts[..i].iter().find(|d| &d.spec.name == name) {
+            let message = format!(
+                "two apps are named {name:?} (the other is at line {}); names must be unique",
+                first.name_pos.line
+            );
+            let (pos, field) = (drafts[i].name_pos, read::join(&drafts[i].path, "name"));
+            ctx.problem(pos, &field, ProblemKind::Other(message));
+        }
+    }
+    for only in &opts.only {
+        if !drafts.iter().any(|d| &d.spec.name == only) {
+            let names: Vec<_> = drafts.iter().map(|d| d.spec.name.as_str()).collect();
+            let hint = error::suggest(only, names.iter().copied())
+                .map(|s| format!("; did you mean {s:?}?"))
+                .unwrap_or_default();
+            ctx.problem(
+                Pos::START,
+                "",
+                ProblemKind::Other(format!(
+                    "--only {only}: no app of that name (the file has {}){hint}",
+                    names.join(", ")
+                )),
+            );
+        }
+    }
+    let mut specs = Vec::new();
+    for draft in drafts {
+        if !opts.only.is_empty() && !opts.only.contains(&draft.spec.name) {
+            continue;
+        }
+        if opts.resolve {
+            specs.extend(app::resolve(&mut ctx, draft));
+        } else {
+            specs.push(app::unresolved(draft));
+        }
+    }
+    if !ctx.problems.is_empty() {
+        return Err(ConfigError::Problems(ctx.problems));
+    }
+    Ok(Loaded {
+        apps: specs,
+        warnings: ctx.warnings,
+    })
+}
+
+/// The file's text as a positioned tree, by its format.
+fn parse_document(
+    shown: &Path,
+    abs: &Path,
+    text: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<Node, Problem> {
+    let name = shown.to_string_lossy().to_ascii_lowercase();
+    let syntax = |e: json::SyntaxError| Problem {
+        file: shown.to_path_buf(),
+        pos: e.pos,
+        field: String::new(),
+        kind: ProblemKind::Syntax(e.message),
+    };
+    if name.ends_with(".yaml") || name.ends_with(".yml") {
+        yaml::parse(text).map_err(syntax)
+    } else if name.ends_with(".toml") {
+        toml::parse(text).map_err(syntax)
+    } else if name.ends_with(".js") || name.ends_with(".cjs") || name.ends_with(".mjs") {
+        js::evaluate(abs, text, env).map_err(|e| match e {
+            js::JsError::NoNode => Problem {
+                file: shown.to_path_buf(),
+                pos: Pos::START,
+                field: String::new(),
+                kind: ProblemKind::Other(
+                    "this is a JavaScript ecosystem file, read by running `node`, which is not installed (not found in PATH); install Node.js, or convert the file to JSON, YAML or TOML".into(),
+                ),
+            },
+            js::JsError::Failed(e) => syntax(e),
+        })
+    } else {
+        json::parse(text).map_err(syntax)
+    }
+}
+
+/// The app nodes of a document and their paths: `{apps: [...]}` (or pm2's `pm2` key), a
+/// bare list, or a single app.
+fn apps_of<'n>(ctx: &mut Ctx<'_>, doc: &'n Node) -> Vec<(&'n Node, String)> {
+    match &doc.value {
+        Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n, format!("[{i}]")))
+            .collect(),
+        Value::Map(entries)
+            if entries
+                .iter()
+                .any(|(k, _)| k.name == "apps" || k.name == "pm2") =>
+        {
+            let mut apps = Vec::new();
+            for (field, key, value) in ctx.fields(doc, "", schema::TOP, |_| false) {
+                if field.name != "apps" {
+                    continue;
+                }
+                match &value.value {
+                    Value::Seq(items) => apps.extend(
+                        items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, n)| (n, format!("{}[{i}]", key.name))),
+                    ),
+                    Value::Map(_) => apps.push((value, key.name.clone())),
+                    _ => ctx.invalid(value, &key.name, "a list of apps"),
+                }
+            }
+            apps
+        }
+        Value::Map(_) => vec![(doc, String::new())],
+        Value::Null => {
+            ctx.problem(
+                doc.pos,
+                "",
+                ProblemKind::Other("the file is empty; it needs `apps: [...]`".into()),
+            );
+            Vec::new()
+        }
+        _ => {
+            ctx.invalid(doc, "", "a table with `apps`, a list of apps, or one app");
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,696 @@
+//! Every key an ecosystem file may use: the seed's names, pm2's flat attributes and their
+//! aliases (camelCase forms are accepted for all), with what each is and whether pmtui acts
+//! on it yet. The README's field reference is written from this table.
+
+/// Whether a field does something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    /// Parsed and validated; its feature lands later (a warning says so).
+    Later(&'static str),
+    /// Accepted so pm2 files load, but it means nothing in pmtui (a warning says so).
+    NoEffect(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    /// The value's type, as the README shows it.
+    pub kind: &'static str,
+    pub status: Status,
+    pub doc: &'static str,
+}
+
+const fn f(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    kind: &'static str,
+    status: Status,
+    doc: &'static str,
+) -> Field {
+    Field {
+        name,
+        aliases,
+        kind,
+        status,
+        doc,
+    }
+}
+
+use Status::{Active, Later, NoEffect};
+
+const WATCH: Status = Later("file watching is not built yet");
+const NODE_ONLY: Status = NoEffect("a Node.js-only pm2 feature");
+
+/// The keys of one app.
+pub static APP: &[Field] = &[
+    f(
+        "name",
+        &[],
+        "string",
+        Active,
+        "Process name (default: the script's name without extension).",
+    ),
+    f(
+        "script",
+        &["exec", "cmd", "command"],
+        "string",
+        Active,
+        "File to run (relative to `cwd`), a command in PATH, or a command string with spaces (run by `sh -c`). Required.",
+    ),
+    f(
+        "args",
+        &[],
+        "list or string",
+        Active,
+        "Arguments for the script; a string is split shell-style.",
+    ),
+    f(
+        "interpreter",
+        &["exec_interpreter"],
+        "string",
+        Active,
+        "Program that runs the script (`none` runs it directly). Default by extension: .py python3, .js node, .sh bash, .rb ruby, .pl perl, .php php.",
+    ),
+    f(
+        "interpreter_args",
+        &["node_args"],
+        "list or string",
+        Active,
+        "Arguments for the interpreter, before the script.",
+    ),
+    f(
+        "cwd",
+        &[],
+        "path",
+        Active,
+        "Working directory, relative to the file's folder (default: the file's folder).",
+    ),
+    f(
+        "namespace",
+        &[],
+        "string",
+        Active,
+        "Group to act on together (default `default`).",
+    ),
+    f(
+        "name_prefix",
+        &[],
+        "string",
+        Active,
+        "Prefix for the name: `prefix:name`.",
+    ),
+    f(
+        "instances",
+        &[],
+        "number or `max`",
+        Active,
+        "Copies to run; `max`/0 = one per CPU, -N = CPUs minus N.",
+    ),
+    f(
+        "exec_mode",
+        &["execMode"],
+        "`fork` or `cluster`",
+        Active,
+        "pmtui always runs N fork copies; `cluster` (Node-only in pm2) gets a warning.",
+    ),
+    f(
+        "env",
+        &[],
+        "table",
+        Active,
+        "Variables over the shell's environment. Values may be strings, numbers or booleans; null removes an inherited variable.",
+    ),
+    f(
+        "env_file",
+        &[],
+        "path or list",
+        Active,
+        "dotenv file(s) (`KEY=VALUE` lines), relative to the file's folder; `env` overrides them.",
+    ),
+    f(
+        "filter_env",
+        &[],
+        "bool, string or list",
+        Active,
+        "`true` = do not inherit the shell's environment; strings drop inherited variables whose name starts with them.",
+    ),
+    f(
+        "append_env_to_name",
+        &[],
+        "bool",
+        Active,
+        "With `--env NAME`, the process is named `name-NAME`.",
+    ),
+    f(
+        "port",
+        &[],
+        "number",
+        Active,
+        "Sets `PORT` in the environment.",
+    ),
+    f(
+        "increment_var",
+        &[],
+        "string",
+        Later("per-instance variables other than the instance index are not built yet"),
+        "Variable incremented per instance.",
+    ),
+    f(
+        "instance_var",
+        &[],
+        "string",
+        Later("the instance index variable is always NODE_APP_INSTANCE and PMTUI_INSTANCE for now"),
+        "Name of the instance index variable.",
+    ),
+    f(
+        "autostart",
+        &[],
+        "bool",
+        Active,
+        "`false` adds the process stopped.",
+    ),
+    f(
+        "autorestart",
+        &[],
+        "bool",
+        Active,
+        "`false` = never restart on exit (restart_policy.mode `no`).",
+    ),
+    f(
+        "restart_policy",
+        &[],
+        "table",
+        Active,
+        "The seed's restart policy: see below.",
+    ),
+    f(
+        "max_restarts",
+        &[],
+        "number",
+        Active,
+        "Unstable restarts allowed in the window before `errored` (default 16).",
+    ),
+    f(
+        "min_uptime",
+        &[],
+        "duration",
+        Active,
+        "A run shorter than this is unstable (default 1s).",
+    ),
+    f(
+        "restart_delay",
+        &[],
+        "duration",
+        Active,
+        "Fixed delay before a restart (backoff `fixed`).",
+    ),
+    f(
+        "exp_backoff_restart_delay",
+        &[],
+        "duration",
+        Active,
+        "First delay of an exponential backoff (x1.5 each time, up to 15s).",
+    ),
+    f(
+        "stop_exit_codes",
+        &[],
+        "number or list",
+        Active,
+        "Exit codes that are not restarted.",
+    ),
+    f(
+        "cron_restart",
+        &["cron"],
+        "string",
+        Active,
+        "Cron expression (5 or 6 fields) for scheduled restarts; `0` or `false` disables it.",
+    ),
+    f(
+        "max_memory_restart",
+        &[],
+        "size",
+        Active,
+        "Restart when the process tree's memory exceeds this (`500M`, `1G`; 1024-based).",
+    ),
+    f(
+        "kill_timeout",
+        &[],
+        "duration",
+        Active,
+        "Time between the stop signal and SIGKILL (default 1600 ms, or the daemon's `kill_timeout`).",
+    ),
+    f(
+        "stop_signal",
+        &["kill_signal"],
+        "string",
+        Active,
+        "Signal sent on stop (default SIGTERM).",
+    ),
+    f(
+        "treekill",
+        &[],
+        "bool",
+        Active,
+        "pmtui always ends the whole process tree; `false` gets a warning.",
+    ),
+    f(
+        "kill_retry_time",
+        &[],
+        "duration",
+        NoEffect("pmtui waits on the process itself, it does not poll"),
+        "pm2's liveness poll interval while stopping.",
+    ),
+    f(
+        "shutdown_with_message",
+        &[],
+        "bool",
+        NODE_ONLY,
+        "pm2 sends an IPC message instead of a signal.",
+    ),
+    f(
+        "wait_ready",
+        &[],
+        "bool",
+        Later("readiness (sd_notify READY=1) is not built yet"),
+        "Online only once the app says it is ready.",
+    ),
+    f(
+        "listen_timeout",
+        &[],
+        "duration",
+        Later("readiness (sd_notify READY=1) is not built yet"),
+        "How long to wait for ready.",
+    ),
+    f(
+        "log",
+        &[],
+        "table, path or bool",
+        Active,
+        "The seed's log block (see below); pm2's `log` (a path, or `true`) is `log_file`.",
+    ),
+    f(
+        "out_file",
+        &["output", "out", "out_log"],
+        "path",
+        Active,
+        "stdout file (default `$PMTUI_HOME/logs/<name>-out.log`); `/dev/null` disables it.",
+    ),
+    f(
+        "error_file",
+        &["error", "err", "err_file", "err_log"],
+        "path",
+        Active,
+        "stderr file (default `$PMTUI_HOME/logs/<name>-err.log`).",
+    ),
+    f(
+        "log_file",
+        &[],
+        "path or bool",
+        Active,
+        "Combined stdout+stderr file; `true` = `$PMTUI_HOME/logs/<name>.log`.",
+    ),
+    f(
+        "merge_logs",
+        &["combine_logs"],
+        "bool",
+        Active,
+        "Instances share one file instead of `-<id>` files.",
+    ),
+    f(
+        "log_date_format",
+        &[],
+        "string",
+        Active,
+        "Timestamp prefix format for each line.",
+    ),
+    f(
+        "time",
+        &[],
+        "bool",
+        Active,
+        "Prefix each line with the default timestamp.",
+    ),
+    f(
+        "log_type",
+        &[],
+        "`raw` or `json`",
+        Active,
+        "`json` writes one JSON object per line.",
+    ),
+    f(
+        "disable_logs",
+        &[],
+        "bool",
+        Active,
+        "Write no log files (stdout and stderr go to /dev/null).",
+    ),
+    f(
+        "pid_file",
+        &["pid"],
+        "path",
+        Later("pid files are always in $PMTUI_HOME/pids for now"),
+        "Where the pid is written.",
+    ),
+    f(
+        "watch",
+        &[],
+        "bool, path or list",
+        WATCH,
+        "Restart when files change.",
+    ),
+    f(
+        "ignore_watch",
+        &[],
+        "list",
+        WATCH,
+        "Paths or globs not watched.",
+    ),
+    f(
+        "watch_delay",
+        &[],
+        "duration",
+        WATCH,
+        "Delay before a watch restart.",
+    ),
+    f("watch_options", &[], "table", WATCH, "Watcher options."),
+    f(
+        "uid",
+        &["user"],
+        "string or number",
+        Later("running as another user is not built yet"),
+        "User to run as (root only).",
+    ),
+    f(
+        "gid",
+        &[],
+        "string or number",
+        Later("running as another group is not built yet"),
+        "Group to run as (root only).",
+    ),
+    f(
+        "force",
+        &[],
+        "bool",
+        NoEffect("a file's apps are applied by name"),
+        "pm2: start a duplicate.",
+    ),
+    f(
+        "execute_command",
+        &[],
+        "bool",
+        NoEffect("pmtui always runs N fork copies"),
+        "pm2: force fork mode.",
+    ),
+    f(
+        "vizion",
+        &[],
+        "bool",
+        NoEffect("git metadata is not collected"),
+        "pm2's git metadata.",
+    ),
+    f("source_map_support", &[], "bool", NODE_ONLY, ""),
+    f("disable_source_map_support", &[], "bool", NODE_ONLY, ""),
+    f("pmx", &[], "bool", NODE_ONLY, ""),
+    f("automation", &[], "bool", NODE_ONLY, ""),
+    f("trace", &[], "bool", NODE_ONLY, ""),
+    f("disable_trace", &[], "bool", NODE_ONLY, ""),
+    f("v8", &[], "bool", NODE_ONLY, ""),
+    f("event_loop_inspector", &[], "bool", NODE_ONLY, ""),
+    f("deep_monitoring", &[], "bool", NODE_ONLY, ""),
+    f("io", &[], "table", NODE_ONLY, ""),
+    f(
+        "windowsHide",
+        &["windows_hide"],
+        "bool",
+        NoEffect("Windows only"),
+        "",
+    ),
+    f("post_update", &[], "list", NoEffect("legacy pm2 key"), ""),
+    f("install_url", &[], "string", NoEffect("legacy pm2 key"), ""),
+];
+
+/// The keys of `restart_policy`.
+pub static RESTART_POLICY: &[Field] = &[
+    f(
+        "mode",
+        &[],
+        "`always`, `on-failure` or `no`",
+        Active,
+        "When an exit is restarted (default `always`).",
+    ),
+    f(
+        "max_restarts",
+        &[],
+        "number",
+        Active,
+        "Unstable restarts allowed in the window (default 16).",
+    ),
+    f(
+        "min_uptime",
+        &[],
+        "duration",
+        Active,
+        "A run shorter than this is unstable (default 1s).",
+    ),
+    f(
+        "time_window",
+        &[],
+        "duration",
+        Active,
+        "Window in which unstable restarts count (default min_uptime x max_restarts).",
+    ),
+    f(
+        "backoff",
+        &[],
+        "table",
+        Active,
+        "Delay between restarts: see below.",
+    ),
+    f(
+        "stop_exit_codes",
+        &[],
+        "number or list",
+        Active,
+        "Exit codes that are not restarted.",
+    ),
+    f(
+        "stable_after",
+        &[],
+        "duration",
+        Active,
+        "After this much uptime the backoff and unstable count reset (default 30s).",
+    ),
+];
+
+/// The keys of `restart_policy.backoff`.
+pub static BACKOFF: &[Field] = &[
+    f(
+        "type",
+        &["kind"],
+        "`fixed` or `exponential`",
+        Active,
+        "Default `fixed`.",
+    ),
+    f("delay", &[], "duration", Active, "First delay (default 0)."),
+    f(
+        "max_delay",
+        &[],
+        "duration",
+        Active,
+        "Upper bound (default 15s).",
+    ),
+    f(
+        "factor",
+        &[],
+        "number",
+        Active,
+        "Growth per restart for `exponential` (default 1.5).",
+    ),
+];
+
+/// The keys of the seed's `log` block.
+pub static LOG: &[Field] = &[
+    f("out_file", &["out"], "path", Active, "stdout file."),
+    f(
+        "error_file",
+        &["err", "error"],
+        "path",
+        Active,
+        "stderr file.",
+    ),
+    f("log_file", &["combined"], "path", Active, "Combined file."),
+    f(
+        "max_size",
+        &[],
+        "size",
+        Active,
+        "Rotate a file past this size (default: the daemon's `log_max_size`).",
+    ),
+    f(
+        "max_files",
+        &[],
+        "number",
+        Active,
+        "Rotated files kept (default: the daemon's `log_max_files`).",
+    ),
+    f("compress", &[], "bool", Active, "Gzip rotated files."),
+    f(
+        "date_format",
+        &[],
+        "string",
+        Active,
+        "Timestamp prefix format.",
+    ),
+    f(
+        "format",
+        &["type"],
+        "`raw` or `json`",
+        Active,
+        "Line format.",
+    ),
+    f(
+        "merge_logs",
+        &["merge"],
+        "bool",
+        Active,
+        "Instances share one file.",
+    ),
+];
+
+/// The keys of the document around the apps.
+pub static TOP: &[Field] = &[
+    f("apps", &["pm2"], "list", Active, "The apps."),
+    f(
+        "deploy",
+        &[],
+        "table",
+        NoEffect("pm2's deploy is not supported; use your own deploy tool"),
+        "pm2 deploy targets.",
+    ),
+    f(
+        "static",
+        &[],
+        "list",
+        NoEffect("pm2's built-in static server is not supported"),
+        "pm2 static servers.",
+    ),
+];
+
+/// The keys of the daemon's `$PMTUI_HOME/config.toml` (or `config.json`).
+pub static SETTINGS: &[Field] = &[
+    f(
+        "log_max_size",
+        &[],
+        "size",
+        Active,
+        "Rotate a log file past this size (default 10M).",
+    ),
+    f(
+        "log_max_files",
+        &[],
+        "number",
+        Active,
+        "Rotated files kept per log (default 5).",
+    ),
+    f(
+        "log_compress",
+        &[],
+        "bool",
+        Active,
+        "Gzip rotated files (default false).",
+    ),
+    f(
+        "log_ring_size",
+        &[],
+        "size",
+        Active,
+        "Recent output kept in memory per process for `logs` and the UI (default 256K).",
+    ),
+    f(
+        "kill_timeout",
+        &[],
+        "duration",
+        Active,
+        "Default time between the stop signal and SIGKILL (default 1600 ms); used when a start does not set one.",
+    ),
+    f(
+        "metrics_interval",
+        &[],
+        "duration",
+        Active,
+        "How often CPU and memory are sampled (default 1s).",
+    ),
+    f(
+        "metrics_addr",
+        &[],
+        "string",
+        Active,
+        "`host:port` to serve Prometheus metrics on (default: off).",
+    ),
+];
+
+/// `camelCase` → `snake_case`.
+pub fn snake(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The field `key` names: its own name, an alias, or the camelCase form of either.
+pub fn lookup(fields: &'static [Field], key: &str) -> Option<&'static Field> {
+    let matches = |k: &str| {
+        fields
+            .iter()
+            .find(|f| f.name == k || f.aliases.contains(&k))
+    };
+    matches(key).or_else(|| matches(&snake(key)))
+}
+
+/// Every name and alias, for suggestions.
+pub fn names(fields: &'static [Field]) -> impl Iterator<Item = &'static str> {
+    fields
+        .iter()
+        .flat_map(|f| std::iter::once(f.name).chain(f.aliases.iter().copied()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_and_camel_case_find_the_field() {
+        assert_eq!(
+            lookup(APP, "maxMemoryRestart").map(|f| f.name),
+            Some("max_memory_restart")
+        );
+        assert_eq!(
+            lookup(APP, "exec_interpreter").map(|f| f.name),
+            Some("interpreter")
+        );
+        assert_eq!(
+            lookup(APP, "execInterpreter").map(|f| f.name),
+            Some("interpreter")
+        );
+        assert_eq!(
+            lookup(APP, "node_args").map(|f| f.name),
+            Some("interpreter_args")
+        );
+        assert_eq!(lookup(APP, "errLog").map(|f| f.name), Some("error_file"));
+        assert_eq!(
+            lookup(APP, "windowsHide").map(|f| f.name),
+            Some("windowsHide")
+        );
+        assert!(lookup(APP, "nmae").is_none());
+    }
+}

@@ -1,0 +1,560 @@
+//! The whole reader on real files: the same apps in every format give the same specs, each
+//! kind of mistake gets its message with file, line, column and field, and `export` reads
+//! back to the same specs.
+
+use crate::export::{self, Format};
+use crate::{ConfigError, LoadOptions, Loaded, load};
+use pmtui_proto::{BackoffKind, RestartMode};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("pmtui-config")
+            .tempdir()
+            .expect("temp dir");
+        let d = Self { dir };
+        d.file("web.py", "print('hi')\n");
+        d.file("worker.sh", "#!/bin/sh\nsleep 100\n");
+        std::fs::set_permissions(d.path("worker.sh"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        d
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn opts(&self) -> LoadOptions {
+        let mut opts = LoadOptions::new(self.path("home"));
+        opts.shell_env = [
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("HOME", "/home/someone".into()),
+            ("SHELL_ONLY", "1".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        opts
+    }
+
+    fn load(&self, name: &str, text: &str) -> Result<Loaded, ConfigError> {
+        load(&self.file(name, text), &self.opts())
+    }
+
+    /// The problems of a file that must fail, one per line.
+    fn errors(&self, name: &str, text: &str) -> Vec<String> {
+        match self.load(name, text) {
+            Ok(loaded) => panic!("{name} loaded: {:?}", loaded.apps),
+            Err(err) => err.to_string().lines().map(String::from).collect(),
+        }
+    }
+}
+
+const YAML: &str = r#"# the same two apps in every format
+apps:
+  - name: web
+    script: web.py
+    args: ["--port", "8000"]
+    instances: 2
+    env:
+      GREETING: hello
+      N: 3
+    env_production:
+      GREETING: prod
+    max_memory_restart: 500M
+    restart_policy:
+      mode: on-failure
+      max_restarts: 5
+      min_uptime: 2s
+      backoff: { type: exponential, delay: 100ms, max_delay: 1m30s, factor: 2 }
+    log:
+      out_file: out/web.log
+      max_size: 1M
+      max_files: 3
+  - name: worker
+    script: worker.sh
+    kill_timeout: 5s
+    autorestart: false
+    cron_restart: "0 * * * *"
+"#;
+
+const JSON: &str = r#"// pm2 spellings, comments and trailing commas
+{
+  "apps": [
+    {
+      name: 'web',
+      "exec": "web.py",
+      "args": "--port 8000",
+      "instances": "2",
+      "env": { "GREETING": "hello", "N": 3, },
+      "env_production": { "GREETING": "prod" },
+      "maxMemoryRestart": "500M",
+      "restart_policy": {
+        "mode": "on_failure", "max_restarts": 5, "min_uptime": 2000,
+        "backoff": { "type": "exponential", "delay": 100, "max_delay": 90000, "factor": 2 },
+      },
+      "out_file": "out/web.log",
+      "log": { "max_size": 1048576, "max_files": 3 },
+    },
+    { "name": "worker", "script": "worker.sh", "killTimeout": 5000, "autorestart": false, "cron": "0 * * * *" },
+  ],
+}
+"#;
+
+const TOML: &str = r#"[[apps]]
+name = "web"
+script = "web.py"
+args = ["--port", "8000"]
+instances = 2
+max_memory_restart = "500M"
+
+[apps.env]
+GREETING = "hello"
+N = 3
+
+[apps.env_production]
+GREETING = "prod"
+
+[apps.restart_policy]
+mode = "on-failure"
+max_restarts = 5
+min_uptime = "2s"
+backoff = { type = "exponential", delay = "100ms", max_delay = "1m30s", factor = 2 }
+
+[apps.log]
+out_file = "out/web.log"
+max_size = "1M"
+max_files = 3
+
+[[apps]]
+name = "worker"
+script = "worker.sh"
+kill_timeout = "5s"
+autorestart = false
+cron_restart = "0 * * * *"
+"#;
+
+const JS: &str = r#"const shared = { autorestart: false };
+module.exports = {
+  apps: [{
+    name: "web",
+    script: "web.py",
+    args: ["--port", "8000"],
+    instances: 1 + 1,
+    env: { GREETING: "hello", N: 3 },
+    env_production: { GREETING: "prod" },
+    max_memory_restart: "500M",
+    restart_policy: {
+      mode: "on-failure", max_restarts: 5, min_uptime: "2s",
+      backoff: { type: "exponential", delay: "100ms", max_delay: "1m30s", factor: 2 },
+    },
+    log: { out_file: "out/web.log", max_size: "1M", max_files: 3 },
+  }, {
+    name: "worker",
+    script: "worker.sh",
+    kill_timeout: 5 * 1000,
+    ...shared,
+    cron_restart: "0 * * * *",
+  }],
+};
+"#;
+
+#[test]
+fn every_format_gives_the_same_specs() {
+    let d = Dir::new();
+    let yaml = d.load("eco.yaml", YAML).expect("yaml").apps;
+    assert_eq!(yaml.len(), 2);
+    let web = &yaml[0];
+    assert_eq!(web.name, "web");
+    assert_eq!(
+        web.script,
+        d.path("web.py")
+            .canonicalize()
+            .expect("abs")
+            .display()
+            .to_string()
+    );
+    assert_eq!(web.interpreter.as_deref(), Some("python3"));
+    assert_eq!(web.args, ["--port", "8000"]);
+    assert_eq!(web.instances, 2);
+    assert_eq!(web.cwd, d.dir.path().canonicalize().expect("abs"));
+    assert_eq!(web.env.get("GREETING").map(String::as_str), Some("hello"));
+    assert_eq!(web.env.get("N").map(String::as_str), Some("3"));
+    assert_eq!(web.env.get("SHELL_ONLY").map(String::as_str), Some("1"));
+    assert_eq!(
+        web.config_env.len(),
+        2,
+        "only what the file sets: {:?}",
+        web.config_env
+    );
+    assert_eq!(web.max_memory_restart, Some(500 * 1024 * 1024));
+    assert_eq!(web.restart.mode, RestartMode::OnFailure);
+    assert_eq!(web.restart.max_restarts, 5);
+    assert_eq!(web.restart.min_uptime_ms, 2000);
+    assert_eq!(web.restart.backoff.kind, BackoffKind::Exponential);
+    assert_eq!(web.restart.backoff.delay_ms, 100);
+    assert_eq!(web.restart.backoff.max_delay_ms, 90_000);
+    assert_eq!(web.restart.backoff.factor, 2.0);
+    assert_eq!(web.logs.out_file, Some(web.cwd.join("out/web.log")));
+    assert_eq!(web.logs.max_size, Some(1 << 20));
+    assert_eq!(web.logs.max_files, Some(3));
+    let worker = &yaml[1];
+    assert_eq!(worker.interpreter.as_deref(), Some("bash"));
+    assert_eq!(worker.kill_timeout_ms, 5000);
+    assert_eq!(worker.restart.mode, RestartMode::No);
+    assert_eq!(worker.cron_restart.as_deref(), Some("0 * * * *"));
+
+    for (name, text) in [
+        ("eco.json", JSON),
+        ("eco.toml", TOML),
+        ("ecosystem.config.js", JS),
+    ] {
+        let apps = d
+            .load(name, text)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .apps;
+        assert_eq!(apps, yaml, "{name} differs from the YAML");
+    }
+}
+
+#[test]
+fn pm2_docs_ecosystem_config_js_loads() {
+    let d = Dir::new();
+    d.file("app.js", "setInterval(() => {}, 1000);\n");
+    // From pm2's documentation (Ecosystem File / Environment).
+    let text = r#"module.exports = {
+  apps : [{
+    name   : "app1",
+    script : "./app.js",
+    instances : "max",
+    exec_mode : "cluster",
+    watch : true,
+    increment_var : 'PORT',
+    env: {
+      "PORT": 3000,
+      "NODE_ENV": "development"
+    },
+    env_production: {
+       NODE_ENV: "production"
+    }
+  }]
+}
+"#;
+    let path = d.file("ecosystem.config.js", text);
+    let mut opts = d.opts();
+    opts.env_name = Some("production".into());
+    let loaded = load(&path, &opts).expect("pm2's own example loads");
+    let app = &loaded.apps[0];
+    assert_eq!(app.name, "app1");
+    assert_eq!(app.interpreter.as_deref(), Some("node"));
+    assert!(app.instances >= 1);
+    assert_eq!(
+        app.env.get("NODE_ENV").map(String::as_str),
+        Some("production")
+    );
+    assert_eq!(app.env.get("PORT").map(String::as_str), Some("3000"));
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "ecosystem.config.js:7:5: warning: apps[0].watch: accepted but not yet active"
+        )),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("apps[0].exec_mode") && w.contains("cluster")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("apps[0].increment_var")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn esm_default_exports_and_bare_lists_and_single_apps_load() {
+    let d = Dir::new();
+    let mjs = d.load(
+        "eco.config.mjs",
+        "export default { apps: [{ name: 'w', script: 'worker.sh' }] };\n",
+    );
+    assert_eq!(mjs.expect("mjs").apps[0].name, "w");
+    let bare = d.load(
+        "bare.json",
+        r#"[{"script": "worker.sh"}, {"script": "web.py"}]"#,
+    );
+    let names: Vec<String> = bare
+        .expect("bare")
+        .apps
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, ["worker", "web"]);
+    let single = d.load("one.yaml", "script: worker.sh\nname: solo\n");
+    assert_eq!(single.expect("single").apps[0].name, "solo");
+}
+
+#[test]
+fn unknown_fields_point_at_the_key_and_suggest_the_field() {
+    let d = Dir::new();
+    let cases = [
+        (
+            "u.yaml",
+            "apps:\n  - name: a\n    script: worker.sh\n    instnaces: 2\n",
+            "u.yaml:4:5: apps[0].instnaces",
+        ),
+        (
+            "u.json",
+            "{\"apps\": [{\"name\": \"a\",\n  \"script\": \"worker.sh\", \"instnaces\": 2}]}",
+            "u.json:2:26: apps[0].instnaces",
+        ),
+        (
+            "u.toml",
+            "[[apps]]\nname = \"a\"\nscript = \"worker.sh\"\ninstnaces = 2\n",
+            "u.toml:4:1: apps[0].instnaces",
+        ),
+        (
+            "u.config.js",
+            "module.exports = {\n  apps: [{\n    name: 'a',\n    script: 'worker.sh',\n    instnaces: 2,\n  }],\n};\n",
+            "u.config.js:5:5: apps[0].instnaces",
+        ),
+    ];
+    for (name, text, at) in cases {
+        let errors = d.errors(name, text);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].ends_with(": unknown field \"instnaces\"; did you mean \"instances\"?"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[0].contains(at),
+            "{name}: {errors:?} should contain {at}"
+        );
+    }
+    // camelCase typos and nested blocks get suggestions too; x- keys are the user's own.
+    let errors = d.errors(
+        "n.yaml",
+        "x-team: infra\napps:\n  - name: a\n    script: worker.sh\n    x-owner: me\n    maxMemoryRestrat: 1G\n    restart_policy:\n      backof: {}\n",
+    );
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("n.yaml:6:5: apps[0].maxMemoryRestrat: unknown field \"maxMemoryRestrat\"; did you mean \"maxMemoryRestart\"?") || errors[0].contains("did you mean \"max_memory_restart\"?"), "{errors:?}");
+    assert!(errors[1].contains("n.yaml:8:7: apps[0].restart_policy.backof: unknown field \"backof\"; did you mean \"backoff\"?"), "{errors:?}");
+}
+
+#[test]
+fn wrong_types_and_bad_values_say_what_was_expected() {
+    let d = Dir::new();
+    let errors = d.errors(
+        "t.yaml",
+        "apps:\n  - name: a\n    script: worker.sh\n    instances: lots\n    kill_timeout: soon\n    max_memory_restart: 5X\n    autorestart: maybe\n    env: [1]\n    restart_policy:\n      mode: sometimes\n",
+    );
+    let expect = [
+        "t.yaml:4:16: apps[0].instances: expected a number of instances or \"max\", found the string \"lots\"",
+        "t.yaml:5:19: apps[0].kill_timeout: expected a duration: milliseconds or a string like \"10s\", \"1m30s\", \"500ms\", found the string \"soon\"",
+        "t.yaml:6:25: apps[0].max_memory_restart: expected a size: bytes or a string like \"500M\", \"1G\", \"64K\", found the string \"5X\"",
+        "t.yaml:7:18: apps[0].autorestart: expected true or false, found the string \"maybe\"",
+        "t.yaml:10:13: apps[0].restart_policy.mode: expected \"always\", \"on-failure\" or \"no\", found the string \"sometimes\"",
+        "t.yaml:8:10: apps[0].env: expected a table of variables, found a list",
+    ];
+    for e in expect {
+        assert!(
+            errors.iter().any(|l| l.ends_with(e)),
+            "missing {e:?} in {errors:#?}"
+        );
+    }
+}
+
+#[test]
+fn syntax_errors_name_the_line_in_every_format() {
+    let d = Dir::new();
+    let cases = [
+        (
+            "s.json",
+            "{\n  \"apps\": [\n    {\"name\": \"a\" \"script\": \"x\"}\n  ]\n}\n",
+            "s.json:3:18: syntax error: expected , or }",
+        ),
+        (
+            "s.yaml",
+            "apps:\n  - name: [\n",
+            "s.yaml:2:11: syntax error:",
+        ),
+        ("s.toml", "[[apps]]\nname = a\n", "s.toml:2:"),
+        (
+            "s.config.js",
+            "module.exports = {\n  apps: [{ name: 'a', }\n};\n",
+            "s.config.js:3:",
+        ),
+    ];
+    for (name, text, at) in cases {
+        let errors = d.errors(name, text);
+        assert!(errors[0].contains(at), "{errors:?} should contain {at}");
+    }
+}
+
+#[test]
+fn missing_scripts_duplicates_and_only_are_reported() {
+    let d = Dir::new();
+    let errors = d.errors(
+        "m.yaml",
+        "apps:\n  - name: a\n  - name: b\n    script: nope.py\n  - name: c\n    script: worker.sh\n  - name: c\n    script: worker.sh\n",
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.ends_with("m.yaml:2:5: apps[0]: missing required field \"script\"")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("m.yaml:4:13: apps[1].script: script not found")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains(
+            "m.yaml:7:11: apps[3].name: two apps are named \"c\" (the other is at line 5)"
+        )),
+        "{errors:#?}"
+    );
+
+    let path = d.file(
+        "o.yaml",
+        "apps:\n  - name: api\n    script: worker.sh\n  - name: web\n    script: web.py\n",
+    );
+    let mut opts = d.opts();
+    opts.only = vec!["web".into()];
+    let loaded = load(&path, &opts).expect("only web");
+    assert_eq!(loaded.apps.len(), 1);
+    assert_eq!(loaded.apps[0].name, "web");
+    opts.only = vec!["wbe".into()];
+    let err = load(&path, &opts).expect_err("no such app").to_string();
+    assert!(
+        err.contains(
+            "--only wbe: no app of that name (the file has api, web); did you mean \"web\"?"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn env_blocks_env_files_and_port_merge_in_pm2_order() {
+    let d = Dir::new();
+    d.file(
+        "base.env",
+        "# defaults\nDB=sqlite\nLEVEL=info\nexport TOKEN='a b'\n",
+    );
+    let path = d.file(
+        "e.yaml",
+        "apps:\n  - name: a\n    script: worker.sh\n    env_file: base.env\n    port: 8080\n    env:\n      LEVEL: debug\n      SHELL_ONLY: null\n    env_production:\n      LEVEL: error\n      DB: postgres\n    append_env_to_name: true\n",
+    );
+    let loaded = load(&path, &d.opts()).expect("default env");
+    let a = &loaded.apps[0];
+    assert_eq!(a.name, "a");
+    assert_eq!(a.env.get("DB").map(String::as_str), Some("sqlite"));
+    assert_eq!(a.env.get("LEVEL").map(String::as_str), Some("debug"));
+    assert_eq!(a.env.get("TOKEN").map(String::as_str), Some("a b"));
+    assert_eq!(a.env.get("PORT").map(String::as_str), Some("8080"));
+    assert!(
+        !a.env.contains_key("SHELL_ONLY"),
+        "null removes an inherited variable"
+    );
+    let mut opts = d.opts();
+    opts.env_name = Some("production".into());
+    opts.cli_env.insert("EXTRA".into(), "1".into());
+    let loaded = load(&path, &opts).expect("production env");
+    let a = &loaded.apps[0];
+    assert_eq!(a.name, "a-production");
+    assert_eq!(a.env.get("DB").map(String::as_str), Some("postgres"));
+    assert_eq!(a.env.get("LEVEL").map(String::as_str), Some("error"));
+    assert_eq!(a.env.get("EXTRA").map(String::as_str), Some("1"));
+    assert_eq!(a.config_env.get("EXTRA").map(String::as_str), Some("1"));
+
+    // A bad dotenv line points into the env file; a missing one at the key.
+    d.file("bad.env", "A=1\nthis is not a line\n");
+    let errors = d.errors("b.yaml", "script: worker.sh\nenv_file: bad.env\n");
+    assert!(
+        errors[0].contains("bad.env:2:1: syntax error: expected KEY=VALUE"),
+        "{errors:?}"
+    );
+    let errors = d.errors("c.yaml", "script: worker.sh\nenv_file: missing.env\n");
+    assert!(
+        errors[0].contains("c.yaml:2:11: env_file: cannot read env file"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn node_missing_is_a_clear_error() {
+    let d = Dir::new();
+    let path = d.file("n.config.js", "module.exports = { apps: [] };\n");
+    let mut opts = d.opts();
+    opts.shell_env
+        .insert("PATH".into(), d.path("empty").display().to_string());
+    let err = load(&path, &opts).expect_err("no node").to_string();
+    assert!(err.contains("n.config.js:1:1: this is a JavaScript ecosystem file, read by running `node`, which is not installed"), "{err}");
+}
+
+#[test]
+fn export_reads_back_to_the_same_specs_in_every_format() {
+    let d = Dir::new();
+    let original = d.load("eco.yaml", YAML).expect("yaml").apps;
+    let mut more = original.clone();
+    let mut cmd = d
+        .load("cmd.yaml", "name: srv\nscript: python3 -m http.server 0\nnamespace: web\nstop_signal: INT\nautostart: false\n")
+        .expect("command string")
+        .apps;
+    more.append(&mut cmd);
+    for format in [Format::Json, Format::Yaml, Format::Toml] {
+        let text = export::write(&more, format).expect("export");
+        let ext = match format {
+            Format::Json => "json",
+            Format::Yaml => "yaml",
+            Format::Toml => "toml",
+        };
+        let back = d
+            .load(&format!("exported.{ext}"), &text)
+            .unwrap_or_else(|e| panic!("{ext} does not read back: {e}\n{text}"))
+            .apps;
+        assert_eq!(back.len(), more.len());
+        for (a, b) in more.iter().zip(&back) {
+            assert!(
+                a.same_definition(b),
+                "{ext}: {:#?}\n!=\n{:#?}\n{text}",
+                a,
+                b
+            );
+        }
+    }
+}
+
+#[test]
+fn config_file_names_are_told_from_scripts() {
+    for yes in [
+        "eco.json",
+        "a.yaml",
+        "b.yml",
+        "c.toml",
+        "ecosystem.config.js",
+        "pm2.config.cjs",
+        "x.config.mjs",
+    ] {
+        assert!(crate::is_config_file(yes), "{yes}");
+    }
+    for no in ["app.js", "server.py", "run.sh", "python3 -m http.server"] {
+        assert!(!crate::is_config_file(no), "{no}");
+    }
+    let _ = Path::new("");
+}
