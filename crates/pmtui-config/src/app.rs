@@ -144,6 +144,7 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
                     _ => ctx.string(value, here).filter(|c| c != "0"),
                 }
             }
+            "cron_revive" => spec.cron_revive = ctx.bool(value, here).unwrap_or(false),
             "max_memory_restart" => spec.max_memory_restart = ctx.size(value, here),
             "kill_timeout" => {
                 if let Some(ms) = ctx.duration(value, here) {

@@ -165,6 +165,9 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if let Some(cron) = &spec.cron_restart {
         put("cron_restart", s(cron));
     }
+    if spec.cron_revive {
+        put("cron_revive", Out::Bool(true));
+    }
     if spec.restart != RestartPolicy::default() {
         put("restart_policy", restart_policy(&spec.restart));
     }

@@ -19,6 +19,7 @@ pub struct Settings {
     pub log_ring_bytes: Option<usize>,
     pub kill_timeout_ms: Option<u64>,
     pub metrics_interval_ms: Option<u64>,
+    pub metrics_history_ms: Option<u64>,
     pub metrics_addr: Option<String>,
 }
 
@@ -82,17 +83,24 @@ pub fn load(home: &Path) -> (Settings, Vec<Problem>) {
                     settings.log_ring_bytes = ctx.size(value, here).map(|n| n as usize)
                 }
                 "kill_timeout" => settings.kill_timeout_ms = ctx.duration(value, here),
-                "metrics_interval" => match ctx.duration(value, here) {
-                    Some(0) => ctx.invalid(value, here, "a duration above 0"),
-                    ms => settings.metrics_interval_ms = ms,
-                },
+                "metrics_interval" => settings.metrics_interval_ms = ctx.duration(value, here),
+                "metrics_history" => settings.metrics_history_ms = ctx.duration(value, here),
                 "metrics_addr" => {
-                    settings.metrics_addr = ctx.string(value, here);
-                    if let Some(addr) = &settings.metrics_addr
-                        && addr.parse::<std::net::SocketAddr>().is_err()
-                    {
-                        ctx.invalid(value, here, "an address like \"127.0.0.1:9615\"");
-                        settings.metrics_addr = None;
+                    let addr = match &value.value {
+                        Value::Int(port) => Some(port.to_string()),
+                        _ => ctx.string(value, here),
+                    };
+                    let valid = |a: &str| {
+                        a.parse::<std::net::SocketAddr>().is_ok() || a.parse::<u16>().is_ok()
+                    };
+                    match addr {
+                        Some(a) if valid(&a) => settings.metrics_addr = Some(a),
+                        Some(_) => ctx.invalid(
+                            value,
+                            here,
+                            "an address like \"127.0.0.1:9615\" or a port",
+                        ),
+                        None => {}
                     }
                 }
                 _ => {}

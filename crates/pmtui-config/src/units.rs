@@ -1,72 +1,17 @@
 //! Friendly units: durations (`1600`, `"10s"`, `"1m30s"`, `"1h 30m"`, `"500ms"`) in
-//! milliseconds, sizes (`"500M"`, `"1.5G"`, `"64KB"`) in bytes, 1024-based like pm2, and
-//! instance counts (`N`, `max`, `0`, `-N`).
+//! milliseconds, sizes (`"500M"`, `"1.5G"`, `"64KB"`) in bytes, 1024-based like pm2 (both
+//! shared with the command line through pmtui-proto), and instance counts (`N`, `max`, `-N`).
 
-/// Parses milliseconds or a duration with units; several parts add up (`1m30s`).
+/// Parses milliseconds or a duration with units; several parts add up (`1m30s`). The
+/// spellings are the command line's (`pmtui_proto::parse_duration_ms`).
 pub fn millis(value: &str) -> Result<u64, String> {
-    let value = value.trim();
-    let bad = || format!("{value:?} is not a duration (try 1600, \"10s\", \"1m30s\" or \"500ms\")");
-    if let Ok(ms) = value.parse::<u64>() {
-        return Ok(ms);
-    }
-    let mut total = 0.0;
-    let mut rest = value;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let rest_trim = rest.trim_start();
-        let split = rest_trim
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest_trim.len());
-        let (number, after) = rest_trim.split_at(split);
-        let number: f64 = number.parse().map_err(|_| bad())?;
-        let after = after.trim_start();
-        let unit_len = after
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(after.len());
-        let (unit, after) = after.split_at(unit_len);
-        let factor = match unit {
-            "ms" => 1.0,
-            "s" | "sec" | "secs" | "second" | "seconds" => 1000.0,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60_000.0,
-            "h" | "hr" | "hour" | "hours" => 3_600_000.0,
-            "d" | "day" | "days" => 86_400_000.0,
-            _ => return Err(bad()),
-        };
-        total += number * factor;
-        rest = after.trim_start();
-    }
-    Ok(total.round() as u64)
+    pmtui_proto::parse_duration_ms(value).map_err(|e| e.to_string())
 }
 
 /// Parses bytes or a size with a unit; K, M, G and T are powers of 1024 as in pm2
-/// (`K`, `KB`, `KiB` all mean 1024).
+/// (`pmtui_proto::parse_size_bytes`).
 pub fn bytes(value: &str) -> Result<u64, String> {
-    let value = value.trim();
-    let bad = || format!("{value:?} is not a size (try 524288000, \"500M\" or \"1G\")");
-    if let Ok(n) = value.parse::<u64>() {
-        return Ok(n);
-    }
-    let split = value
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .ok_or_else(bad)?;
-    let (number, unit) = value.split_at(split);
-    let number: f64 = number.parse().map_err(|_| bad())?;
-    let unit = unit.trim().to_ascii_uppercase();
-    let unit = unit
-        .strip_suffix("IB")
-        .or_else(|| unit.strip_suffix('B'))
-        .unwrap_or(&unit);
-    let power = match unit {
-        "" => 0,
-        "K" => 1,
-        "M" => 2,
-        "G" => 3,
-        "T" => 4,
-        _ => return Err(bad()),
-    };
-    Ok((number * 1024f64.powi(power)).round() as u64)
+    pmtui_proto::parse_size_bytes(value).map_err(|e| e.to_string())
 }
 
 /// Parses `N`, `max`, `0` (= max) or `-N` (= CPUs − N, at least 1).

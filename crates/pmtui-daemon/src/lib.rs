@@ -8,6 +8,7 @@ pub mod paths;
 mod persist;
 mod server;
 mod session;
+mod settings;
 
 pub use error::DaemonError;
 pub use paths::Paths;
@@ -33,6 +34,8 @@ pub(crate) struct Daemon {
     pub supervisor: Supervisor,
     pub started: std::time::Instant,
     pub shutdown: watch::Sender<Shutdown>,
+    /// Problems found in the settings file, reported by `ping`.
+    pub warnings: Vec<String>,
 }
 
 /// Runs the daemon in the current thread until it is told to stop.
@@ -77,7 +80,8 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
     let _lock = lock::DaemonLock::acquire(&paths)?;
     // Leave the caller's session so closing its terminal does not reach us.
     let _ = nix::unistd::setsid();
-    let mut config = SupervisorConfig::new(paths.home.clone());
+    // The settings file first; PMTUI_METRICS_* variables override it.
+    let (mut config, warnings) = settings::config(&paths.home);
     apply_env(&mut config);
     let metrics_addr = config.metrics_addr.clone();
     let supervisor = Supervisor::new(config);
@@ -94,6 +98,7 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
         supervisor,
         started: std::time::Instant::now(),
         shutdown,
+        warnings,
     });
     let persister = tokio::spawn(persist::run(Arc::clone(&daemon)));
     if let Some(addr) = metrics_addr {

@@ -279,6 +279,7 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
             home: daemon.paths.home.display().to_string(),
             uptime_ms: daemon.started.elapsed().as_millis() as u64,
             processes: supervisor.list().len(),
+            warnings: daemon.warnings.clone(),
         },
         Request::Start {
             spec,
@@ -288,6 +289,14 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
             Ok(outcome) => Response::Started {
                 started: outcome.started,
                 restarted: outcome.restarted,
+            },
+            Err(err) => failure(err),
+        },
+        Request::Apply { specs, restart_all } => match supervisor.apply(specs, restart_all).await {
+            Ok(outcome) => Response::Applied {
+                started: outcome.started,
+                restarted: outcome.restarted,
+                unchanged: outcome.unchanged,
             },
             Err(err) => failure(err),
         },

@@ -19,6 +19,14 @@ pub enum Request {
         #[serde(default)]
         update_env: bool,
     },
+    /// Apply the apps of an ecosystem file: start the missing ones, restart (with the new
+    /// spec) the ones whose definition changed (`ProcessSpec::same_definition`), leave the
+    /// rest alone; `restart_all` restarts the unchanged ones too (`restart <file>`).
+    Apply {
+        specs: Vec<ProcessSpec>,
+        #[serde(default)]
+        restart_all: bool,
+    },
     Stop {
         targets: Vec<String>,
     },

@@ -13,6 +13,9 @@ pub enum Response {
         home: String,
         uptime_ms: u64,
         processes: usize,
+        /// Problems with the daemon's settings file (each bad key fell back to its default).
+        #[serde(default)]
+        warnings: Vec<String>,
     },
     /// The processes a request acted on, or the whole list.
     Processes {
@@ -22,6 +25,13 @@ pub enum Response {
     Started {
         started: Vec<ProcessInfo>,
         restarted: Vec<ProcessInfo>,
+    },
+    /// The outcome of `apply`: what was started, restarted with a new definition (or
+    /// restarted by `restart_all`), and left alone.
+    Applied {
+        started: Vec<ProcessInfo>,
+        restarted: Vec<ProcessInfo>,
+        unchanged: Vec<ProcessInfo>,
     },
     Details {
         details: Vec<ProcessDetail>,

@@ -27,5 +27,7 @@ pub use config::SupervisorConfig;
 pub use error::SupervisorError;
 pub use metrics::MetricsTick;
 pub use record::{DesiredState, ProcessRecord};
-pub use supervisor::{LogSnapshot, MetricsSnapshot, MetricsSubscription, StartOutcome, Supervisor};
+pub use supervisor::{
+    ApplyOutcome, LogSnapshot, MetricsSnapshot, MetricsSubscription, StartOutcome, Supervisor,
+};
 pub use target::resolve_targets;

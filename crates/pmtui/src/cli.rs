@@ -12,6 +12,9 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Start the apps of this ecosystem file, then open the terminal UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -24,13 +27,17 @@ pub enum Command {
     Monit,
     /// Start a script, binary or command string (or restart the process of that name).
     Start(Box<StartArgs>),
-    /// Stop processes: name, id, namespace, /regex/ or `all`.
-    Stop(TargetArgs),
-    /// Restart processes (starting stopped ones).
+    /// Stop processes: name, id, namespace, /regex/, `all`, or an ecosystem file's apps.
+    Stop(ActArgs),
+    /// Restart processes (starting stopped ones), or an ecosystem file's apps.
     Restart(RestartArgs),
+    /// Restart processes; the same as `restart` for now.
+    Reload(RestartArgs),
     /// Stop processes and forget them.
     #[command(alias = "del")]
-    Delete(TargetArgs),
+    Delete(ActArgs),
+    /// Write the running processes as an ecosystem file that `start` reads back.
+    Export(ExportArgs),
     /// List processes.
     #[command(visible_alias = "list", alias = "ps", alias = "status", alias = "l")]
     Ls(JsonFlag),
@@ -95,10 +102,41 @@ pub struct TargetArgs {
     pub json: bool,
 }
 
+/// Targets, or one ecosystem file with `--only`/`--env`.
+#[derive(Debug, Args)]
+pub struct ActArgs {
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
+    pub file: FileFlags,
+}
+
+/// What selects the apps of an ecosystem file.
+#[derive(Debug, Args)]
+pub struct FileFlags {
+    /// With a file: act only on these apps (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "APPS")]
+    pub only: Vec<String>,
+    /// With a file: merge the `env_<NAME>` block over `env`.
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// File to write (default: standard output); its extension picks the format.
+    pub file: Option<PathBuf>,
+    /// json, yaml or toml (default: from the file's extension, else json).
+    #[arg(long, value_parser = ["json", "yaml", "yml", "toml"])]
+    pub format: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct RestartArgs {
     #[command(flatten)]
     pub targets: TargetArgs,
+    #[command(flatten)]
+    pub file: FileFlags,
     /// Take the environment of this shell instead of the one the process was started with.
     #[arg(short = 'a', long)]
     pub update_env: bool,
@@ -106,8 +144,12 @@ pub struct RestartArgs {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// A script (app.py, server.js…), an executable, or a command string in quotes.
+    /// A script (app.py, server.js…), an executable, a command string in quotes, or an
+    /// ecosystem file (*.json, *.yaml, *.toml, *.config.js).
     pub script: String,
+    /// With a file: start only these apps (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "APPS")]
+    pub only: Vec<String>,
     /// Process name (default: the script's name).
     #[arg(short = 'n', long)]
     pub name: Option<String>,
@@ -117,7 +159,8 @@ pub struct StartArgs {
     /// Working directory (default: the current one).
     #[arg(long)]
     pub cwd: Option<PathBuf>,
-    /// KEY=VALUE added to the environment (repeatable).
+    /// KEY=VALUE added to the environment (repeatable); with a file, a bare NAME selects
+    /// its `env_<NAME>` block.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
     /// Namespace, a group to act on together.

@@ -6,57 +6,26 @@ use crate::cli::{LogFlags, RestartFlags, StartArgs};
 use anyhow::{Context, Result, bail};
 use pmtui_proto::{Backoff, LogFormat, ProcessSpec, RestartMode};
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// The interpreter pm2 picks for a file extension.
-pub fn interpreter_for(path: &Path) -> Option<&'static str> {
-    match path.extension()?.to_str()? {
-        "py" => Some("python3"),
-        "js" | "cjs" | "mjs" => Some("node"),
-        "sh" => Some("bash"),
-        "rb" => Some("ruby"),
-        "pl" => Some("perl"),
-        "php" => Some("php"),
-        _ => None,
-    }
-}
+pub use pmtui_config::split_env;
 
-/// Looks `program` up in the `PATH` of `env`.
-pub fn which(program: &str, env: &BTreeMap<String, String>) -> Option<PathBuf> {
-    if program.contains('/') {
-        let path = PathBuf::from(program);
-        return is_executable(&path).then_some(path);
-    }
-    env.get("PATH")?
-        .split(':')
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| Path::new(dir).join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Parses `N`, `max`, `0` (= max) or `-N` (= CPUs − N, at least 1).
+/// Parses `N`, `max`, `0` (= max) or `-N` (= CPUs − N, at least 1); 1 when not given.
 pub fn instances(value: Option<&str>) -> Result<u32> {
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get() as i64)
-        .unwrap_or(1);
-    let Some(value) = value else { return Ok(1) };
-    let n: i64 = match value {
-        "max" => cpus,
-        other => other
-            .parse()
-            .with_context(|| format!("--instances takes a number or `max`, not {other:?}"))?,
-    };
-    Ok(match n {
-        0 => cpus,
-        n if n < 0 => (cpus + n).max(1),
-        n => n,
-    } as u32)
+    match value {
+        None => Ok(1),
+        Some(v) => {
+            pmtui_config::units::instances(v).map_err(|e| anyhow::anyhow!("--instances: {e}"))
+        }
+    }
+}
+
+/// The kill timeout of the daemon settings (`$PMTUI_HOME/config.toml`), else pm2's 1600 ms.
+pub fn default_kill_timeout() -> u64 {
+    pmtui_config::settings::load(&crate::commands::home())
+        .0
+        .kill_timeout_ms
+        .unwrap_or(pmtui_proto::spec::DEFAULT_KILL_TIMEOUT_MS)
 }
 
 /// Parses milliseconds (`1600`) or a duration with units (`5s`, `500ms`, `1m30s`).
@@ -114,21 +83,6 @@ fn apply_restart_flags(spec: &mut ProcessSpec, flags: &RestartFlags) -> Result<(
     Ok(())
 }
 
-/// Splits `--env` values: `KEY=VALUE` pairs, and bare names (an ecosystem `env_<name>`).
-pub fn split_env(values: &[String]) -> (BTreeMap<String, String>, Option<String>) {
-    let mut vars = BTreeMap::new();
-    let mut block = None;
-    for value in values {
-        match value.split_once('=') {
-            Some((k, v)) => {
-                vars.insert(k.to_string(), v.to_string());
-            }
-            None => block = Some(value.clone()),
-        }
-    }
-    (vars, block)
-}
-
 /// Builds the spec of `pmtui start`.
 pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
     let here = std::env::current_dir().context("cannot read the current directory")?;
@@ -144,19 +98,32 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
     };
     let mut env: BTreeMap<String, String> = std::env::vars().collect();
     let (vars, _block) = split_env(&args.env);
-    env.extend(vars);
+    env.extend(vars.clone());
     env.insert("PWD".into(), cwd.display().to_string());
-    let (script, interpreter, interpreter_args, default_name) =
-        resolve_script(&args.script, &cwd, args, &env)?;
-    let mut spec = ProcessSpec {
-        name: args.name.clone().unwrap_or(default_name),
-        script,
-        args: args.args.clone(),
-        interpreter,
+    let interpreter_args: Vec<String> = args
+        .interpreter_args
+        .as_deref()
+        .map(|a| a.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    let resolved = pmtui_config::resolve_script(
+        &args.script,
+        &cwd,
+        args.interpreter.as_deref(),
         interpreter_args,
+        &env,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let mut spec = ProcessSpec {
+        name: args.name.clone().unwrap_or(resolved.default_name),
+        script: resolved.script,
+        args: args.args.clone(),
+        interpreter: resolved.interpreter,
+        interpreter_args: resolved.interpreter_args,
         cwd,
         env,
+        config_env: vars,
         instances: instances(args.instances.as_deref())?,
+        kill_timeout_ms: default_kill_timeout(),
         ..Default::default()
     };
     if let Some(ns) = &args.namespace {
@@ -234,80 +201,6 @@ pub fn apply_log_flags(spec: &mut ProcessSpec, flags: &LogFlags) -> Result<()> {
         logs.compress = Some(true);
     }
     Ok(())
-}
-
-/// Returns `(script, interpreter, interpreter_args, default name)`.
-fn resolve_script(
-    given: &str,
-    cwd: &Path,
-    args: &StartArgs,
-    env: &BTreeMap<String, String>,
-) -> Result<(String, Option<String>, Vec<String>, String)> {
-    let extra: Vec<String> = args
-        .interpreter_args
-        .as_deref()
-        .map(|a| a.split_whitespace().map(String::from).collect())
-        .unwrap_or_default();
-    let path = cwd.join(given);
-    if path.is_file() {
-        let path = path.canonicalize().unwrap_or(path);
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| given.into());
-        let interpreter = match args.interpreter.as_deref() {
-            Some("none") => None,
-            Some(explicit) => Some(explicit.to_string()),
-            None => interpreter_for(&path).map(String::from),
-        };
-        match &interpreter {
-            Some(program) => {
-                if which(program, env).is_none() {
-                    bail!(
-                        "interpreter {program} for {} is not installed (not found in PATH); install it or pass --interpreter",
-                        path.display()
-                    );
-                }
-            }
-            None => {
-                if !is_executable(&path) {
-                    bail!(
-                        "{} is not executable and has no known interpreter; run `chmod +x {}` or pass --interpreter",
-                        path.display(),
-                        path.display()
-                    );
-                }
-            }
-        }
-        return Ok((path.display().to_string(), interpreter, extra, stem));
-    }
-    if given.trim().contains(char::is_whitespace) {
-        let first = given.split_whitespace().next().unwrap_or(given);
-        let name = Path::new(first)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let shell = args.interpreter.clone().unwrap_or_else(|| "sh".into());
-        return Ok((given.to_string(), Some(shell), vec!["-c".into()], name));
-    }
-    if given.contains('/') {
-        bail!("script not found: {}", path.display());
-    }
-    match which(given, env) {
-        Some(found) => {
-            let interpreter = args.interpreter.clone().filter(|i| i != "none");
-            Ok((
-                found.display().to_string(),
-                interpreter,
-                extra,
-                given.to_string(),
-            ))
-        }
-        None => bail!(
-            "script not found: {given} is neither a file in {} nor a command in PATH",
-            cwd.display()
-        ),
-    }
 }
 
 #[cfg(test)]

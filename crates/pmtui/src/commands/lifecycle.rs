@@ -59,6 +59,9 @@ pub async fn act(verb: Verb, t: TargetArgs) -> Result<ExitCode> {
 }
 
 pub async fn restart(args: RestartArgs) -> Result<ExitCode> {
+    if !args.file.only.is_empty() || args.file.env.is_some() {
+        anyhow::bail!("--only and --env select the apps of an ecosystem file; give a file");
+    }
     let env = args.update_env.then(|| std::env::vars().collect());
     let client = connect().await?;
     let request = Request::Restart {

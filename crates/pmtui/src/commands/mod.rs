@@ -2,6 +2,7 @@
 //! hands the parsed command to its module.
 
 pub mod daemon;
+mod ecosystem;
 mod lifecycle;
 mod logs;
 mod metrics;
@@ -27,16 +28,48 @@ pub async fn connect() -> Result<Client> {
 }
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Some(file) = &cli.config {
+        if cli.command.is_some() {
+            anyhow::bail!(
+                "--config starts a file and opens the UI; with a verb, give the file to the verb (`pmtui start {}`)",
+                file.display()
+            );
+        }
+        let sel = ecosystem::Selection {
+            only: Vec::new(),
+            env_name: None,
+            cli_env: Default::default(),
+        };
+        ecosystem::apply(file, &sel, false, false).await?;
+        return ui::open(pmtui_tui::StartView::Dashboard).await;
+    }
     let Some(command) = cli.command else {
         return ui::open(pmtui_tui::StartView::Dashboard).await;
     };
     match command {
         Command::Daemon => unreachable_daemon(),
         Command::Monit => ui::open(pmtui_tui::StartView::Monitor).await,
+        Command::Start(args) if pmtui_config::is_config_file(&args.script) => {
+            ecosystem::start(&args).await
+        }
         Command::Start(args) => lifecycle::start(*args).await,
-        Command::Stop(t) => lifecycle::act(lifecycle::Verb::Stop, t).await,
-        Command::Restart(r) => lifecycle::restart(r).await,
-        Command::Delete(t) => lifecycle::act(lifecycle::Verb::Delete, t).await,
+        Command::Stop(a) if ecosystem::is_file(&a.targets.targets) => {
+            let sel = (&a.file).into();
+            ecosystem::act(&a.targets.targets[0], &sel, false, a.targets.json).await
+        }
+        Command::Delete(a) if ecosystem::is_file(&a.targets.targets) => {
+            let sel = (&a.file).into();
+            ecosystem::act(&a.targets.targets[0], &sel, true, a.targets.json).await
+        }
+        Command::Restart(r) | Command::Reload(r) if ecosystem::is_file(&r.targets.targets) => {
+            let sel = (&r.file).into();
+            let file = std::path::PathBuf::from(&r.targets.targets[0]);
+            ecosystem::apply(&file, &sel, true, r.targets.json).await
+        }
+        Command::Stop(a) => lifecycle::act(lifecycle::Verb::Stop, file_flags_unused(a)?).await,
+        Command::Restart(r) | Command::Reload(r) => lifecycle::restart(r).await,
+        Command::Delete(a) => lifecycle::act(lifecycle::Verb::Delete, file_flags_unused(a)?).await,
+        Command::Export(args) => ecosystem::export(args).await,
         Command::Reset(t) => lifecycle::act(lifecycle::Verb::Reset, t).await,
         Command::Signal { signal, targets } => lifecycle::signal(signal, targets).await,
         Command::Ls(flag) => show::list(flag.json).await,
@@ -52,6 +85,14 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::ReloadLogs => state::reload_logs().await,
         Command::Metrics(args) => metrics::metrics(args).await,
     }
+}
+
+/// `--only`/`--env` mean something only with a file.
+fn file_flags_unused(a: crate::cli::ActArgs) -> Result<crate::cli::TargetArgs> {
+    if !a.file.only.is_empty() || a.file.env.is_some() {
+        anyhow::bail!("--only and --env select the apps of an ecosystem file; give a file");
+    }
+    Ok(a.targets)
 }
 
 fn unreachable_daemon() -> Result<ExitCode> {

@@ -42,10 +42,14 @@ pub async fn ping(json: bool) -> Result<ExitCode> {
         pid,
         home,
         processes,
+        warnings,
         ..
     } = response
     {
         println!("pong: pmtui {version} daemon, pid {pid}, {processes} process(es), home {home}");
+        for warning in warnings {
+            eprintln!("warning: {warning}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
