@@ -558,3 +558,15 @@ fn config_file_names_are_told_from_scripts() {
     }
     let _ = Path::new("");
 }
+
+#[test]
+fn the_example_file_loads() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ecosystem.yaml");
+    let mut opts = LoadOptions::new(PathBuf::from("/tmp/pmtui-example-home"));
+    opts.resolve = crate::which("node", &opts.shell_env).is_some();
+    let loaded = load(&file, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = loaded.apps.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["web", "api", "worker", "crasher"]);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.apps[3].restart.backoff.kind, BackoffKind::Exponential);
+}
