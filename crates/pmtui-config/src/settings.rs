@@ -95,11 +95,9 @@ pub fn load(home: &Path) -> (Settings, Vec<Problem>) {
                     };
                     match addr {
                         Some(a) if valid(&a) => settings.metrics_addr = Some(a),
-                        Some(_) => ctx.invalid(
-                            value,
-                            here,
-                            "an address like \"127.0.0.1:9615\" or a port",
-                        ),
+                        Some(_) => {
+                            ctx.invalid(value, here, "an address like \"127.0.0.1:9615\" or a port")
+                        }
                         None => {}
                     }
                 }

@@ -513,7 +513,7 @@ fn export_reads_back_to_the_same_specs_in_every_format() {
     let original = d.load("eco.yaml", YAML).expect("yaml").apps;
     let mut more = original.clone();
     let mut cmd = d
-        .load("cmd.yaml", "name: srv\nscript: python3 -m http.server 0\nnamespace: web\nstop_signal: INT\nautostart: false\n")
+        .load("cmd.yaml", "name: srv\nscript: python3 -m http.server 0\nnamespace: web\nstop_signal: INT\nautostart: false\ncron: \"0 * * * *\"\ncron_revive: true\n")
         .expect("command string")
         .apps;
     more.append(&mut cmd);
@@ -568,5 +568,8 @@ fn the_example_file_loads() {
     let names: Vec<&str> = loaded.apps.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["web", "api", "worker", "crasher"]);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
-    assert_eq!(loaded.apps[3].restart.backoff.kind, BackoffKind::Exponential);
+    assert_eq!(
+        loaded.apps[3].restart.backoff.kind,
+        BackoffKind::Exponential
+    );
 }
