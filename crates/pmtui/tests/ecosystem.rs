@@ -171,6 +171,11 @@ fn a_file_with_an_error_starts_nothing_and_points_at_the_line() {
         "{err}"
     );
     assert!(err.contains("nothing was started"), "{err}");
+    let err = fail(&home, &["start", "eco.toml", "--name", "x"]);
+    assert!(
+        err.contains("--name applies to a script, not to an ecosystem file"),
+        "{err}"
+    );
     assert!(home.list().is_empty(), "nothing started from a bad file");
     assert!(pids_with(&tag).is_empty());
 }

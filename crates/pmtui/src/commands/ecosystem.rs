@@ -56,20 +56,16 @@ fn load(file: &Path, sel: &Selection, resolve: bool, warn: bool) -> Result<Loade
 
 /// `pmtui start <file>`: apply the file (start missing, restart changed, leave the rest).
 pub async fn start(args: &StartArgs) -> Result<ExitCode> {
-    let script_only = [
-        ("--name", args.name.is_some()),
-        ("--instances", args.instances.is_some()),
-        ("--cwd", args.cwd.is_some()),
-        ("--namespace", args.namespace.is_some()),
-        ("--kill-timeout", args.kill_timeout.is_some()),
-        ("--stop-signal", args.stop_signal.is_some()),
-        ("--no-autorestart", args.no_autorestart),
-        ("--interpreter", args.interpreter.is_some()),
-        ("--interpreter-args", args.interpreter_args.is_some()),
-        ("--force", args.force),
-        ("-- args", !args.args.is_empty()),
-    ];
-    if let Some((flag, _)) = script_only.iter().find(|(_, given)| *given) {
+    // Every other flag of `start` describes one script; a file says it all itself.
+    let allowed = ["--only", "--env", "--json"];
+    let stray = std::env::args()
+        .skip_while(|a| a != "start")
+        .skip(1)
+        .take_while(|a| a != "--")
+        .find(|a| {
+            a.starts_with('-') && !allowed.contains(&a.split('=').next().unwrap_or_default())
+        });
+    if let Some(flag) = stray.or_else(|| (!args.args.is_empty()).then(|| "-- <args>".into())) {
         bail!(
             "{flag} applies to a script, not to an ecosystem file; set it in {}",
             args.script
