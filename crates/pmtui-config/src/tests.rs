@@ -573,3 +573,31 @@ fn the_example_file_loads() {
         BackoffKind::Exponential
     );
 }
+
+#[test]
+fn the_readme_documents_every_key() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .expect("README.md");
+    let tables = [
+        crate::schema::APP,
+        crate::schema::RESTART_POLICY,
+        crate::schema::BACKOFF,
+        crate::schema::LOG,
+        crate::schema::TOP,
+        crate::schema::SETTINGS,
+    ];
+    for field in tables.iter().flat_map(|t| t.iter()) {
+        assert!(
+            readme.contains(&format!("| `{}` |", field.name)),
+            "README lacks a row for {}",
+            field.name
+        );
+        for alias in field.aliases {
+            assert!(
+                readme.contains(&format!("`{alias}`")),
+                "README lacks the alias {alias}"
+            );
+        }
+    }
+}
