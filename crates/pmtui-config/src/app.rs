@@ -142,6 +142,11 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
                 spec.cron_restart = match &value.value {
                     Value::Int(0) | Value::Bool(false) | Value::Null => None,
                     _ => ctx.string(value, here).filter(|c| c != "0"),
+                };
+                if let Some(pattern) = &spec.cron_restart
+                    && let Err(err) = check_cron(pattern)
+                {
+                    ctx.invalid(value, here, &format!("a cron pattern ({err})"));
                 }
             }
             "cron_revive" => spec.cron_revive = ctx.bool(value, here).unwrap_or(false),
@@ -485,6 +490,18 @@ fn log_format(ctx: &mut Ctx<'_>, node: &Node, path: &str) -> Option<LogFormat> {
             None
         }
     }
+}
+
+/// Checks a `cron_restart` pattern as the daemon will read it (5 fields, or 6 with seconds).
+fn check_cron(pattern: &str) -> Result<(), String> {
+    use croner::parser::{CronParser, Seconds, Year};
+    CronParser::builder()
+        .seconds(Seconds::Optional)
+        .year(Year::Disallowed)
+        .build()
+        .parse(pattern)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// A signal name in its `SIGXXX` form, if it is one.

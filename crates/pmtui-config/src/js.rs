@@ -5,8 +5,14 @@
 use crate::json::{self, SyntaxError};
 use crate::node::{Node, Pos, Value};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A file that takes longer than this to evaluate is given up on (it started something that
+/// never ends, or waits on a promise that never settles).
+const EVAL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Prints the module's export (CommonJS `module.exports` or an ESM default export) as JSON.
 const EVAL: &str = r#"
@@ -45,21 +51,25 @@ pub fn evaluate(path: &Path, text: &str, env: &BTreeMap<String, String>) -> Resu
         return Err(JsError::NoNode);
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let output = Command::new(node)
+    let failed = |message: String| {
+        JsError::Failed(SyntaxError {
+            pos: Pos::START,
+            message,
+        })
+    };
+    let child = Command::new(node)
         .arg("-e")
         .arg(EVAL)
         .arg(path)
         .current_dir(dir)
         .env_clear()
         .envs(env)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| {
-            JsError::Failed(SyntaxError {
-                pos: Pos::START,
-                message: format!("cannot run node: {e}"),
-            })
-        })?;
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!("cannot run node: {e}")))?;
+    let output = wait_with_deadline(child, EVAL_TIMEOUT).map_err(failed)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(JsError::Failed(node_failure(path, &stderr)));
@@ -77,6 +87,52 @@ pub fn evaluate(path: &Path, text: &str, env: &BTreeMap<String, String>) -> Resu
     };
     relocate(&mut doc, &mut finder, Pos::START);
     Ok(doc)
+}
+
+/// Waits for node, reading its output as it comes; kills it after `limit`.
+fn wait_with_deadline(mut child: Child, limit: Duration) -> Result<Output, String> {
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "node did not finish evaluating the file within {} s",
+                    limit.as_secs()
+                ));
+            }
+            Err(e) => return Err(format!("cannot wait for node: {e}")),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// The position and message of an error node reported, found in its stack trace.

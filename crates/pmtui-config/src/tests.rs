@@ -359,15 +359,16 @@ fn wrong_types_and_bad_values_say_what_was_expected() {
     let d = Dir::new();
     let errors = d.errors(
         "t.yaml",
-        "apps:\n  - name: a\n    script: worker.sh\n    instances: lots\n    kill_timeout: soon\n    max_memory_restart: 5X\n    autorestart: maybe\n    env: [1]\n    restart_policy:\n      mode: sometimes\n",
+        "apps:\n  - name: a\n    script: worker.sh\n    cron: 61 * * * *\n    instances: lots\n    kill_timeout: soon\n    max_memory_restart: 5X\n    autorestart: maybe\n    env: [1]\n    restart_policy:\n      mode: sometimes\n",
     );
     let expect = [
-        "t.yaml:4:16: apps[0].instances: expected a number of instances or \"max\", found the string \"lots\"",
-        "t.yaml:5:19: apps[0].kill_timeout: expected a duration: milliseconds or a string like \"10s\", \"1m30s\", \"500ms\", found the string \"soon\"",
-        "t.yaml:6:25: apps[0].max_memory_restart: expected a size: bytes or a string like \"500M\", \"1G\", \"64K\", found the string \"5X\"",
-        "t.yaml:7:18: apps[0].autorestart: expected true or false, found the string \"maybe\"",
-        "t.yaml:10:13: apps[0].restart_policy.mode: expected \"always\", \"on-failure\" or \"no\", found the string \"sometimes\"",
-        "t.yaml:8:10: apps[0].env: expected a table of variables, found a list",
+        "t.yaml:4:11: apps[0].cron: expected a cron pattern (Component error: Number out of bounds.), found the string \"61 * * * *\"",
+        "t.yaml:5:16: apps[0].instances: expected a number of instances or \"max\", found the string \"lots\"",
+        "t.yaml:6:19: apps[0].kill_timeout: expected a duration: milliseconds or a string like \"10s\", \"1m30s\", \"500ms\", found the string \"soon\"",
+        "t.yaml:7:25: apps[0].max_memory_restart: expected a size: bytes or a string like \"500M\", \"1G\", \"64K\", found the string \"5X\"",
+        "t.yaml:8:18: apps[0].autorestart: expected true or false, found the string \"maybe\"",
+        "t.yaml:11:13: apps[0].restart_policy.mode: expected \"always\", \"on-failure\" or \"no\", found the string \"sometimes\"",
+        "t.yaml:9:10: apps[0].env: expected a table of variables, found a list",
     ];
     for e in expect {
         assert!(

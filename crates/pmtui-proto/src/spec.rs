@@ -314,6 +314,26 @@ mod tests {
     }
 
     #[test]
+    fn same_definition_ignores_only_the_inherited_environment() {
+        let a = ProcessSpec {
+            name: "a".into(),
+            env: [("PATH".to_string(), "/bin".to_string())].into(),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.env.insert("TERM".into(), "xterm".into());
+        assert!(
+            a.same_definition(&b),
+            "the shell's variables are not compared"
+        );
+        b.config_env.insert("LEVEL".into(), "debug".into());
+        assert!(!a.same_definition(&b), "what the user set is");
+        let mut c = a.clone();
+        c.instances = 2;
+        assert!(!a.same_definition(&c));
+    }
+
+    #[test]
     fn missing_fields_take_defaults() {
         let spec: ProcessSpec = serde_json::from_str(r#"{"name":"a","script":"/bin/true"}"#)
             .expect("a minimal spec parses");

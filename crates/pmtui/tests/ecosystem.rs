@@ -301,3 +301,46 @@ fn daemon_settings_apply_and_a_bad_settings_file_is_reported_not_fatal() {
         "the daemon log names the line: {log}"
     );
 }
+
+#[test]
+fn changing_instances_scales_and_keeps_the_first_ids() {
+    let home = TestHome::new();
+    let tag = unique("scale");
+    looper(&home, &tag);
+    let write = |n: u32| {
+        std::fs::write(
+            home.path("eco.yaml"),
+            format!("name: s\nscript: {tag}.sh\ninstances: {n}\n"),
+        )
+        .expect("write")
+    };
+    let ids = |home: &TestHome| -> Vec<i64> {
+        home.list()
+            .iter()
+            .filter(|p| p["name"] == "s")
+            .filter_map(|p| p["id"].as_i64())
+            .collect()
+    };
+    write(2);
+    home.ok(&["start", "eco.yaml"]);
+    assert_eq!(ids(&home), [0, 1]);
+    write(3);
+    let out = home.ok(&["start", "eco.yaml"]);
+    assert!(
+        out.contains("restarted s (id 0)") && out.contains("restarted s (id 2)"),
+        "{out}"
+    );
+    assert_eq!(ids(&home), [0, 1, 2]);
+    write(1);
+    home.ok(&["start", "eco.yaml"]);
+    assert_eq!(ids(&home), [0]);
+    home.wait_status("s", "online");
+    let one = wait_until("one loop left", || {
+        (pids_with(&tag).len() == 1).then_some(())
+    });
+    assert!(
+        one.is_some(),
+        "the extra instances were stopped: {:?}",
+        pids_with(&tag)
+    );
+}

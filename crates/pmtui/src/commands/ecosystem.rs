@@ -88,6 +88,9 @@ pub async fn apply(
     json: bool,
 ) -> Result<ExitCode> {
     let loaded = load(file, sel, true, !json)?;
+    if loaded.apps.is_empty() {
+        bail!("{} has no apps", file.display());
+    }
     let client = connect().await?;
     let request = Request::Apply {
         specs: loaded.apps,

@@ -14,6 +14,12 @@ pub enum Verb {
 }
 
 pub async fn start(args: StartArgs) -> Result<ExitCode> {
+    if !args.only.is_empty() {
+        anyhow::bail!(
+            "--only selects the apps of an ecosystem file; {} is a script",
+            args.script
+        );
+    }
     let spec = resolve::spec_from_args(&args)?;
     let client = connect().await?;
     let request = Request::Start {
