@@ -431,6 +431,17 @@ fn missing_scripts_duplicates_and_only_are_reported() {
         "{errors:#?}"
     );
 
+    let errors = d.errors(
+        "d.json",
+        "{\"script\": \"worker.sh\",\n \"exec\": \"web.py\"}",
+    );
+    assert!(
+        errors[0].contains(
+            "d.json:2:2: exec: \"script\" is given twice (also as \"script\" at line 1); keep one"
+        ),
+        "{errors:?}"
+    );
+
     let path = d.file(
         "o.yaml",
         "apps:\n  - name: api\n    script: worker.sh\n  - name: web\n    script: web.py\n",
