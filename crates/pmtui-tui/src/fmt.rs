@@ -51,6 +51,13 @@ pub fn ago(now: u64, at: u64) -> String {
     format!("{} ago", duration(now.saturating_sub(at)))
 }
 
+/// `ms` since the epoch as a wall-clock time in `tz`, in strftime `format`.
+pub fn time(ms: u64, tz: &jiff::tz::TimeZone, format: &str) -> String {
+    jiff::Timestamp::from_millisecond(ms as i64)
+        .map(|t| t.to_zoned_datetime(tz.clone()).strftime(format).to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
 /// Cuts `text` to `width` characters, ending with `…` when cut.
 pub fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
@@ -78,6 +85,15 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KB");
         assert_eq!(bytes(30 * 1024 * 1024), "30.0 MB");
+    }
+
+    #[test]
+    fn times_follow_the_zone() {
+        let utc = jiff::tz::TimeZone::UTC;
+        assert_eq!(
+            time(1_800_000_000_000, &utc, "%Y%m%d-%H%M%S"),
+            "20270115-080000"
+        );
     }
 
     #[test]

@@ -25,8 +25,16 @@ pub const DASHBOARD: &[Binding] = &[
     b("L", "logs of all processes, merged", ""),
     b("m", "live monitor", "monitor"),
     b("/", "filter by name, namespace, status", "filter"),
-    b("< >  1-9", "sort column (again: reverse)", ""),
-    b("mouse", "click selects, header sorts, wheel scrolls", ""),
+    b(
+        "< >  1-9",
+        "sort: 1 id 2 name 3 status 4 cpu 5 mem 6 up 7 ↺ 8 pid 9 ns",
+        "",
+    ),
+    b(
+        "mouse",
+        "click selects, again opens; header sorts; wheel",
+        "",
+    ),
     b("?", "help", "help"),
     b("q  ctrl-c", "quit (processes keep running)", "quit"),
 ];
@@ -52,6 +60,7 @@ pub const LOGS: &[Binding] = &[
     b("← →", "previous / next process, or all merged", ""),
     b("a", "all processes / the selected one", ""),
     b("w", "wrap long lines", "wrap"),
+    b("t", "show each line's time", ""),
     b("v", "start a selection at the cursor", ""),
     b("y", "copy the selection or the line (OSC 52)", "copy"),
     b("c", "clear the view", "clear"),

@@ -69,6 +69,8 @@ pub struct LogBuffer {
     pub search: String,
     filter: String,
     pub wrap: bool,
+    /// Show each line's time.
+    pub timestamps: bool,
 }
 
 impl Default for LogBuffer {
@@ -88,6 +90,7 @@ impl Default for LogBuffer {
             search: String::new(),
             filter: String::new(),
             wrap: false,
+            timestamps: false,
         }
     }
 }
@@ -101,6 +104,7 @@ impl LogBuffer {
             target,
             stream: self.stream,
             wrap: self.wrap,
+            timestamps: self.timestamps,
             ..Self::default()
         };
         generation

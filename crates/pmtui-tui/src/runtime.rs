@@ -67,6 +67,7 @@ async fn event_loop(
     };
     let mut app = App::new(crate::theme::Theme::from_env(), now_ms(), root);
     app.resolver = options.resolver;
+    app.tz = jiff::tz::TimeZone::system();
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     let (tx, mut replies) = mpsc::unbounded_channel::<Msg>();

@@ -17,6 +17,12 @@ const TAIL_LINES: usize = 500;
 impl App {
     pub(super) fn connected(&mut self, pid: u32, version: String) -> Vec<Effect> {
         self.conn = Conn::Up { pid, version };
+        // A new daemon numbers lines afresh: start the buffers over so none is taken for
+        // one already seen.
+        self.tail = crate::logbuf::LogBuffer::default();
+        if self.view() == View::Logs {
+            self.logs.retarget(self.logs.target);
+        }
         let mut effects = vec![
             Effect::Send(Tag::Subscribe, Request::Subscribe),
             super::refresh(),

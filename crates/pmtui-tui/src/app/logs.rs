@@ -1,6 +1,7 @@
 //! Log viewer keys.
 
 use super::{App, Editing, Overlay};
+use crate::fmt;
 use crate::logbuf::{LogBuffer, LogTarget};
 use crate::msg::Effect;
 use crossterm::event::{KeyCode, KeyEvent};
@@ -31,6 +32,7 @@ impl App {
                 self.logs.set_stream(next);
             }
             KeyCode::Char('w') => self.logs.wrap = !self.logs.wrap,
+            KeyCode::Char('t') => self.logs.timestamps = !self.logs.timestamps,
             KeyCode::Char('c') => {
                 self.logs.clear();
                 self.say("view cleared (the log files are untouched)");
@@ -115,10 +117,11 @@ impl App {
             return Vec::new();
         }
         let label = self.log_label();
-        let file_name = format!("pmtui-{label}-{}.log", self.now / 1000);
+        let stamp = fmt::time(self.now, &self.tz, "%Y%m%d-%H%M%S");
+        let file_name = format!("pmtui-{label}-{stamp}.log");
         vec![Effect::Export {
             file_name,
-            content: export_text(&self.logs),
+            content: export_text(&self.logs, &self.tz),
         }]
     }
 
@@ -135,9 +138,12 @@ impl App {
 }
 
 /// What is shown, one line each, prefixed with the process and stream when several mix.
-fn export_text(logs: &LogBuffer) -> String {
+fn export_text(logs: &LogBuffer, tz: &jiff::tz::TimeZone) -> String {
     let mut out = String::new();
     for line in logs.shown_lines() {
+        if logs.timestamps {
+            out.push_str(&fmt::time(line.at, tz, "%Y-%m-%d %H:%M:%S%.3f "));
+        }
         if logs.target == LogTarget::All {
             out.push_str(&format!("{}|{} ", line.id, line.name));
         }

@@ -102,6 +102,8 @@ pub struct App {
     /// Total memory of the machine, the scale of memory bars.
     pub mem_total: u64,
     pub areas: Areas,
+    /// The zone log times are shown in (UTC until the runtime sets the system's).
+    pub tz: jiff::tz::TimeZone,
     pub dirty: bool,
 }
 
@@ -130,6 +132,7 @@ impl App {
             resolver: None,
             mem_total: 0,
             areas: Areas::default(),
+            tz: jiff::tz::TimeZone::UTC,
             dirty: true,
         }
     }

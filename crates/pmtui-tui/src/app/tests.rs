@@ -487,6 +487,8 @@ fn logs_filter_stream_wrap_clear() {
     assert_eq!(app.logs.stream, StreamFilter::Combined);
     ch(&mut app, 'w');
     assert!(app.logs.wrap);
+    ch(&mut app, 't');
+    assert!(app.logs.timestamps);
     ch(&mut app, 'c');
     assert!(app.logs.is_empty());
     app.update(log(0, 6, "err: bad"));
@@ -516,8 +518,17 @@ fn logs_export_writes_what_is_shown() {
     let [Effect::Export { file_name, content }] = &e[..] else {
         panic!("{e:?}")
     };
-    assert!(file_name.starts_with("pmtui-web-") && file_name.ends_with(".log"));
+    assert_eq!(file_name, "pmtui-web-20270115-080000.log");
     assert_eq!(content, "line 4\n");
+    ch(&mut app, 't');
+    let e = ch(&mut app, 'e');
+    let [Effect::Export { content, .. }] = &e[..] else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        content, "2027-01-15 08:00:00.004 line 4\n",
+        "with times when shown"
+    );
 }
 
 #[test]

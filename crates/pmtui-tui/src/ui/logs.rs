@@ -36,6 +36,9 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         follow_style,
     ));
     title.push(Span::styled(mode(app.logs.wrap, "wrap"), t.dim()));
+    if app.logs.timestamps {
+        title.push(Span::styled(" times ", t.dim()));
+    }
     let block = Block::new()
         .borders(Borders::TOP)
         .border_style(t.border())
@@ -52,7 +55,7 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(Span::styled(text, t.dim())), inner);
         return;
     }
-    let prefix = prefix_width(&app.logs);
+    let prefix = prefix_width(&app.logs) + if app.logs.timestamps { 9 } else { 0 };
     let width = inner.width.max(1) as usize;
     let height = inner.height as usize;
     let rows_of = |logs: &LogBuffer, pos: usize| -> usize {
@@ -78,7 +81,11 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         if pos == cursor && !app.logs.follow {
             style = t.selected();
         }
-        let styled = styled_line(t, line, &app.logs, prefix).style(style);
+        let mut styled = styled_line(t, line, &app.logs).style(style);
+        if app.logs.timestamps {
+            let time = crate::fmt::time(line.at, &app.tz, "%H:%M:%S ");
+            styled.spans.insert(1, Span::styled(time, t.dim()));
+        }
         if app.logs.wrap {
             lines.extend(chop(styled, width));
         } else {
@@ -126,7 +133,8 @@ fn prefix_width(logs: &LogBuffer) -> usize {
     }
 }
 
-fn styled_line<'a>(t: Theme, line: &'a LogLine, logs: &LogBuffer, prefix: usize) -> Line<'a> {
+fn styled_line<'a>(t: Theme, line: &'a LogLine, logs: &LogBuffer) -> Line<'a> {
+    let prefix = prefix_width(logs);
     let err = line.stream == LogStream::Err;
     let mut spans = vec![Span::styled(if err { "!" } else { " " }, t.stderr())];
     if prefix > 0 {
