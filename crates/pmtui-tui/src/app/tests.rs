@@ -694,3 +694,160 @@ fn ticks_refresh_the_table_and_deleted_details_close() {
     }));
     assert_eq!(app.view(), View::Dashboard);
 }
+
+#[test]
+fn detail_keys_act_on_the_shown_process() {
+    let mut app = app();
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view(), View::Detail(1));
+    let e = ch(&mut app, 's');
+    assert_eq!(
+        sent(&e),
+        [&Request::Stop {
+            targets: vec!["1".into()]
+        }]
+    );
+    ch(&mut app, 'd');
+    assert!(matches!(app.overlay, Some(Overlay::Confirm { id: 1, .. })));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none(), "esc keeps the process");
+    assert_eq!(app.view(), View::Detail(1));
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.detail_scroll, 10);
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(app.detail_scroll, 0);
+    key(&mut app, KeyCode::PageDown);
+    ch(&mut app, 'g');
+    assert_eq!(app.detail_scroll, 0);
+    ch(&mut app, '?');
+    assert!(matches!(app.overlay, Some(Overlay::Help)));
+    key(&mut app, KeyCode::Esc);
+    ch(&mut app, 'h');
+    assert_eq!(
+        app.view(),
+        View::Detail(0),
+        "h goes to the previous process"
+    );
+    key(&mut app, KeyCode::Left);
+    assert_eq!(app.view(), View::Detail(0), "stays on the first");
+    let e = ch(&mut app, 'l');
+    assert_eq!(app.view(), View::Logs);
+    assert!(matches!(sent(&e)[..], [Request::Logs { targets, .. }] if targets == &["0"]));
+    ch(&mut app, 'q');
+    assert_eq!(app.view(), View::Detail(0), "back from logs to the detail");
+    ch(&mut app, 'd');
+    let e = key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        sent(&e),
+        [&Request::Delete {
+            targets: vec!["0".into()]
+        }]
+    );
+    assert_eq!(
+        app.view(),
+        View::Dashboard,
+        "a deleted process's detail closes"
+    );
+}
+
+#[test]
+fn monitor_vim_keys_and_paging() {
+    let mut app = app();
+    ch(&mut app, 'm');
+    app.areas.card_columns = 1;
+    ch(&mut app, 'j');
+    assert_eq!(app.selected, Some(1));
+    ch(&mut app, 'k');
+    assert_eq!(app.selected, Some(0));
+    ch(&mut app, 'G');
+    assert_eq!(app.selected, Some(2));
+    ch(&mut app, 'g');
+    assert_eq!(app.selected, Some(0));
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.selected, Some(2));
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(app.selected, Some(0));
+    ch(&mut app, 'h');
+    assert_eq!(app.selected, Some(0));
+    ch(&mut app, '?');
+    assert!(matches!(app.overlay, Some(Overlay::Help)));
+    ch(&mut app, 'q');
+    assert!(app.overlay.is_none(), "q closes help first");
+    assert_eq!(app.view(), View::Monitor);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view(), View::Dashboard);
+}
+
+#[test]
+fn logs_home_end_and_mouse() {
+    let mut app = logs_app();
+    app.areas.log_body = Rect::new(0, 2, 80, 10);
+    key(&mut app, KeyCode::Home);
+    assert_eq!(app.logs.selection()[0].text, "line 1");
+    key(&mut app, KeyCode::End);
+    assert!(app.logs.follow);
+    let wheel = |kind| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 3,
+            row: 3,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(wheel(MouseEventKind::ScrollUp));
+    assert!(!app.logs.follow, "the wheel pauses follow");
+    assert_eq!(app.logs.selection()[0].text, "line 2");
+    app.update(wheel(MouseEventKind::ScrollDown));
+    assert_eq!(app.logs.selection()[0].text, "line 5");
+    app.logs.set_top_pos(0);
+    app.update(wheel(MouseEventKind::Down(MouseButton::Left)));
+    assert_eq!(
+        app.logs.selection()[0].text,
+        "line 2",
+        "a click puts the cursor on its line"
+    );
+}
+
+#[test]
+fn add_form_left_and_space_choose_the_restart_mode() {
+    let mut app = app();
+    app.resolver = Some(std::sync::Arc::new(|_: &AddRequest| Err("x".to_string())));
+    ch(&mut app, 'a');
+    key(&mut app, KeyCode::BackTab);
+    let mode = |app: &App| match &app.overlay {
+        Some(Overlay::Add(f)) => f.restart,
+        _ => panic!("the form is open"),
+    };
+    key(&mut app, KeyCode::Left);
+    assert_eq!(mode(&app), pmtui_proto::RestartMode::No);
+    ch(&mut app, ' ');
+    assert_eq!(mode(&app), pmtui_proto::RestartMode::Always);
+    ch(&mut app, 'q');
+    assert!(app.overlay.is_some(), "letters do not close the form");
+}
+
+#[test]
+fn detail_wheel_scrolls_and_log_lines_redraw_only_log_views() {
+    let mut app = app();
+    key(&mut app, KeyCode::Enter);
+    let wheel = |kind| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 3,
+            row: 3,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(wheel(MouseEventKind::ScrollDown));
+    assert_eq!(app.detail_scroll, 3);
+    app.update(wheel(MouseEventKind::ScrollUp));
+    assert_eq!(app.detail_scroll, 0);
+    app.dirty = false;
+    app.update(log(0, 1, "unseen here"));
+    assert!(!app.dirty, "the detail does not show logs");
+    ch(&mut app, 'l');
+    app.dirty = false;
+    app.update(log(0, 2, "seen here"));
+    assert!(app.dirty);
+}
