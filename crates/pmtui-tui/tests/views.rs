@@ -379,3 +379,35 @@ fn add_form_with_errors() {
     key(&mut app, KeyCode::Enter);
     insta::assert_snapshot!(draw(&mut app, 80, 24));
 }
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for (w, h) in [(1, 1), (10, 3), (30, 8), (79, 23)] {
+        for view in [
+            "dashboard",
+            "detail",
+            "logs",
+            "monitor",
+            "help",
+            "add",
+            "confirm",
+        ] {
+            let mut app = logs_app(true);
+            app.resolver = Some(std::sync::Arc::new(|_: &pmtui_tui::AddRequest| {
+                Err("x".to_string())
+            }));
+            keys(&mut app, "q");
+            match view {
+                "detail" => key(&mut app, KeyCode::Enter),
+                "logs" => keys(&mut app, "Lw"),
+                "monitor" => keys(&mut app, "m"),
+                "help" => keys(&mut app, "?"),
+                "add" => keys(&mut app, "a"),
+                "confirm" => keys(&mut app, "d"),
+                _ => {}
+            }
+            let screen = draw(&mut app, w, h);
+            assert_eq!(screen.lines().count(), h as usize, "{view} at {w}x{h}");
+        }
+    }
+}

@@ -92,6 +92,8 @@ pub struct App {
     pub input: Input,
     pub detail: Option<ProcessDetail>,
     pub detail_scroll: usize,
+    /// Lines of the help overlay scrolled past (when it is taller than the terminal).
+    pub help_scroll: usize,
     pub history: History,
     pub logs: LogBuffer,
     /// The merged tail of every process, for the monitor.
@@ -124,6 +126,7 @@ impl App {
             input: Input::default(),
             detail: None,
             detail_scroll: 0,
+            help_scroll: 0,
             history: History::default(),
             logs: LogBuffer::default(),
             tail: LogBuffer::default(),

@@ -11,13 +11,20 @@ impl App {
     pub(super) fn overlay_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         match self.overlay.take() {
             Some(Overlay::Help) => {
-                // Any of these closes help; other keys are ignored so help stays readable.
-                if !matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
-                ) {
-                    self.overlay = Some(Overlay::Help);
+                // Arrows scroll a help taller than the terminal; esc, ?, q and enter close
+                // it; other keys are ignored so help stays readable.
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter => {
+                        self.help_scroll = 0;
+                        return Vec::new();
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => self.help_scroll += 1,
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.help_scroll = self.help_scroll.saturating_sub(1);
+                    }
+                    _ => {}
                 }
+                self.overlay = Some(Overlay::Help);
                 Vec::new()
             }
             Some(Overlay::Confirm { id, name }) => match key.code {

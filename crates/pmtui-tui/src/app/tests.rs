@@ -351,6 +351,10 @@ fn help_opens_and_closes_on_every_view() {
             matches!(app.overlay, Some(Overlay::Help)),
             "other keys leave help open"
         );
+        ch(&mut app, 'j');
+        assert_eq!(app.help_scroll, 1, "j scrolls help");
+        ch(&mut app, 'k');
+        assert_eq!(app.help_scroll, 0);
         ch(&mut app, '?');
         assert!(app.overlay.is_none());
         ch(&mut app, open);

@@ -39,10 +39,16 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
         t.dim(),
     )));
     lines.push(Line::from(Span::styled(
-        " esc or ? closes this help",
+        " esc or ? closes this help · ↑↓ scroll it",
         t.dim(),
     )));
     let rect = centered(area, 78, lines.len() as u16 + 2);
+    // Scrolled only as far as needed to show the last line.
+    let hidden = (lines.len() + 2).saturating_sub(rect.height as usize);
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .skip(app.help_scroll.min(hidden))
+        .collect();
     frame.render_widget(Clear, rect);
     let title = match app.view() {
         crate::app::View::Dashboard => "Help · dashboard",
