@@ -59,7 +59,7 @@ pub const LOGS: &[Binding] = &[
     b("tab", "stdout / stderr / combined", "stream"),
     b("← →", "previous / next process, or all merged", ""),
     b("a", "all processes / the selected one", ""),
-    b("w", "wrap long lines", "wrap"),
+    b("w", "wrap long lines on/off", "wrap"),
     b("t", "show each line's time", ""),
     b("v", "start a selection at the cursor", ""),
     b("y", "copy the selection or the line (OSC 52)", "copy"),

@@ -89,7 +89,8 @@ impl Default for LogBuffer {
             anchor: None,
             search: String::new(),
             filter: String::new(),
-            wrap: false,
+            // Long lines are read whole by default; `w` cuts them to the width.
+            wrap: true,
             timestamps: false,
         }
     }

@@ -309,7 +309,7 @@ fn logs_filtered_stderr_wrapped() {
     let mut app = logs_app(false);
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Tab);
-    keys(&mut app, "w&#2");
+    keys(&mut app, "&#2");
     insta::assert_snapshot!(draw(&mut app, 30, 12));
 }
 
@@ -399,7 +399,7 @@ fn tiny_terminals_do_not_panic() {
             keys(&mut app, "q");
             match view {
                 "detail" => key(&mut app, KeyCode::Enter),
-                "logs" => keys(&mut app, "Lw"),
+                "logs" => keys(&mut app, "L"),
                 "monitor" => keys(&mut app, "m"),
                 "help" => keys(&mut app, "?"),
                 "add" => keys(&mut app, "a"),

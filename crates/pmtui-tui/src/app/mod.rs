@@ -68,6 +68,8 @@ pub struct Areas {
     /// `(column index, x from, x to)` of each shown column header.
     pub columns: Vec<(usize, u16, u16)>,
     pub log_body: Rect,
+    /// The shown-line position drawn on each row of `log_body`.
+    pub log_rows: Vec<usize>,
     pub cards: Rect,
     pub card_width: u16,
     pub card_columns: usize,

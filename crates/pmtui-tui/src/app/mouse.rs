@@ -87,14 +87,14 @@ impl App {
 
     fn click_log(&mut self, at: Position) {
         let body = self.areas.log_body;
-        if !body.contains(at) || self.logs.wrap {
+        if !body.contains(at) {
             return;
         }
-        let target = self.logs.top_pos() + (at.y - body.y) as usize;
+        let Some(target) = self.areas.log_rows.get((at.y - body.y) as usize).copied() else {
+            return;
+        };
         let delta = target as isize - self.logs.cursor_pos() as isize;
         self.logs.move_by(delta);
-        if delta != 0 {
-            self.logs.follow = false;
-        }
+        self.logs.follow = false;
     }
 }

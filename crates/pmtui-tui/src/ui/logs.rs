@@ -70,6 +70,7 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
     let cursor = app.logs.cursor_pos();
     let mut lines: Vec<Line> = Vec::with_capacity(height);
     let mut pos = top;
+    app.areas.log_rows.clear();
     while lines.len() < height {
         let Some(line) = app.logs.shown(pos) else {
             break;
@@ -91,6 +92,7 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         } else {
             lines.push(styled);
         }
+        app.areas.log_rows.resize(lines.len(), pos);
         pos += 1;
     }
     lines.truncate(height);
