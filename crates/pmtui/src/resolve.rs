@@ -97,7 +97,13 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
         None => here,
     };
     let mut env: BTreeMap<String, String> = std::env::vars().collect();
-    let (vars, _block) = split_env(&args.env);
+    let (vars, block) = split_env(&args.env);
+    if let Some(block) = block {
+        bail!(
+            "--env {block}: a bare name selects an env_{block} block of an ecosystem file; \
+             for a script, set variables with --env KEY=VALUE"
+        );
+    }
     env.extend(vars.clone());
     env.insert("PWD".into(), cwd.display().to_string());
     let interpreter_args: Vec<String> = args

@@ -214,7 +214,8 @@ fn a_crashing_child_is_restarted_and_counted() {
 #[test]
 fn bad_input_gets_clear_errors() {
     let t = TestHome::new();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
+        (&["start", "sleep 300", "--env", "production"], "KEY=VALUE"),
         (&["start", "./does-not-exist.py"], "not found"),
         (&["start", "no-such-command-xyz"], "not found"),
         (

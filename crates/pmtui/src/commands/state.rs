@@ -65,7 +65,9 @@ pub async fn kill() -> Result<ExitCode> {
     let response = client.request(Request::Kill).await?;
     drop(client);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while pmtui_client::daemon_pid(&home).is_some() {
+    // The process itself must be gone, not only its lock: scripts run `kill` then expect
+    // nothing of the daemon left.
+    while pmtui_client::daemon_pid(&home).is_some() || !process_gone(pid) {
         if Instant::now() > deadline {
             anyhow::bail!("the daemon (pid {pid}) did not exit within 30 s");
         }
@@ -91,4 +93,15 @@ pub async fn reload_logs() -> Result<ExitCode> {
         println!("{message}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// True when `pid` no longer runs (gone, or a zombie waiting for its parent).
+fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+        Err(_) => true,
+    }
 }
