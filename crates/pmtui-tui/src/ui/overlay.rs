@@ -86,21 +86,37 @@ pub fn confirm(app: &App, frame: &mut Frame, area: Rect, id: ProcessId, name: &s
 
 pub fn add(app: &App, frame: &mut Frame, area: Rect, form: &AddForm) {
     let t = app.theme;
-    let rect = centered(area, 76, Field::ALL.len() as u16 * 2 + 4);
+    const LABEL: u16 = 14;
+    const WIDTH: u16 = 76;
+    // An error may need more than one row to be read whole: up to three.
+    let note_width = WIDTH.saturating_sub(LABEL + 2).max(1) as usize;
+    let note_rows: Vec<u16> = form
+        .errors
+        .iter()
+        .map(|e| {
+            e.as_ref().map_or(1, |e| {
+                (e.chars().count() + 2).div_ceil(note_width).clamp(1, 3) as u16
+            })
+        })
+        .collect();
+    let height = note_rows.iter().map(|n| n + 1).sum::<u16>() + 4;
+    let rect = centered(area, WIDTH, height);
     frame.render_widget(Clear, rect);
     let block = popup(app, "Add a process");
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let mut rows = Layout::vertical(
-        std::iter::repeat_n(Constraint::Length(2), Field::ALL.len())
+        note_rows
+            .iter()
+            .map(|n| Constraint::Length(n + 1))
             .chain([Constraint::Length(1), Constraint::Length(1)]),
     )
     .split(inner)
     .to_vec();
     let footer = rows.pop().unwrap_or_default();
-    const LABEL: u16 = 14;
     for (i, field) in Field::ALL.iter().enumerate() {
-        let [line, note] = Layout::vertical([Constraint::Length(1); 2]).areas(rows[i]);
+        let [line, note] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(rows[i]);
         let focused = form.focus == i;
         let label_style = if focused { t.key() } else { t.label() };
         let [label_area, value_area] =
