@@ -10,6 +10,8 @@ use std::process::Command;
 /// A tmux server of our own running `pmtui <args>` in a 120×40 window.
 struct Tmux {
     socket: String,
+    /// The socket file, removed at the end (tmux leaves it behind).
+    path: Option<std::path::PathBuf>,
 }
 
 impl Tmux {
@@ -42,7 +44,14 @@ impl Tmux {
             .status()
             .expect("run tmux");
         assert!(status.success(), "tmux new-session failed");
-        Self { socket }
+        let path = Command::new("tmux")
+            .args(["-L", &socket, "display-message", "-p", "#{socket_path}"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|p| !p.is_empty())
+            .map(Into::into);
+        Self { socket, path }
     }
 
     fn screen(&self) -> String {
@@ -91,6 +100,9 @@ impl Drop for Tmux {
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .output();
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
