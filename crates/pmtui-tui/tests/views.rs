@@ -173,6 +173,13 @@ fn dashboard_80x24() {
 }
 
 #[test]
+fn dashboard_explains_an_errored_selection() {
+    let mut app = app(View::Dashboard);
+    keys(&mut app, "jjj");
+    insta::assert_snapshot!(draw(&mut app, 100, 10));
+}
+
+#[test]
 fn dashboard_wide_sorted_by_cpu() {
     let mut app = app(View::Dashboard);
     keys(&mut app, "4");

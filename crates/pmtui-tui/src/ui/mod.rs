@@ -151,6 +151,9 @@ fn status_hint(app: &App) -> String {
                     app.procs.counts.total
                 ));
             }
+            if let Some(why) = app.current().and_then(|p| explain(app, p)) {
+                s.push_str(&format!(" · {why}"));
+            }
             s
         }
         View::Logs => {
@@ -168,6 +171,19 @@ fn status_hint(app: &App) -> String {
         }
         View::Detail(_) | View::Monitor => String::new(),
     }
+}
+
+/// Why the selected process is in its status, when that needs saying.
+fn explain(app: &App, p: &pmtui_proto::ProcessInfo) -> Option<String> {
+    let mut why = p.status_reason.clone();
+    if let Some(at) = p
+        .next_restart_at
+        .filter(|_| p.status == pmtui_proto::ProcessStatus::WaitingRestart)
+    {
+        let due = format!("restarts in {}", fmt::duration(at.saturating_sub(app.now)));
+        why = Some(why.map_or(due.clone(), |w| format!("{w}; {due}")));
+    }
+    why.map(|w| format!("{}: {w}", p.name))
 }
 
 /// The bindings of what has the keyboard now.
