@@ -31,6 +31,8 @@ enum Install {
     Events(broadcast::Receiver<Event>),
     Logs(Follow),
     Metrics(MetricsFollow),
+    /// End the daemon, once the reply (to `kill`) has reached the client.
+    Shutdown(Shutdown),
 }
 
 type MetricsFollow = (
@@ -97,14 +99,19 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
                 }
             }
             Some(out) = out_rx.recv() => {
-                if send(&mut framed, &out.frame).await.is_err() {
+                let sent = send(&mut framed, &out.frame).await;
+                if let Some(Install::Shutdown(mode)) = out.then {
+                    let _ = daemon.shutdown.send(mode);
+                    return;
+                }
+                if sent.is_err() {
                     return;
                 }
                 match out.then {
                     Some(Install::Events(rx)) => events = Some(rx),
                     Some(Install::Logs(f)) => follow = Some(f),
                     Some(Install::Metrics(m)) => metrics = Some(m),
-                    None => {}
+                    Some(Install::Shutdown(_)) | None => {}
                 }
             }
             event = recv_event(&mut events) => match event {
@@ -393,10 +400,10 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
         Request::Kill => {
             // Everything is stopped before the reply, so `pmtui kill` returning means it is done.
             let _ = supervisor.delete(&["all".to_string()]).await;
-            let _ = daemon.shutdown.send(Shutdown::Kill);
-            Response::Done {
+            let response = Response::Done {
                 message: "every process stopped; daemon exiting".into(),
-            }
+            };
+            return (response, Some(Install::Shutdown(Shutdown::Kill)));
         }
     };
     (response, None)

@@ -88,7 +88,14 @@ fn kill_stops_every_process_and_the_daemon() {
     t.ok(&["start", script.to_str().expect("utf8"), "--name", "k2"]);
     wait_until("children up", || (pids_with(&tag).len() >= 2).then_some(())).expect("up");
     let daemon = t.daemon_pid().expect("daemon pid") as i64;
-    t.ok(&["kill"]);
+    let out = t.run(&["kill"]);
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "kill is quiet on stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("every process stopped"));
     assert!(!alive(daemon), "the daemon exited before kill returned");
     assert!(
         wait_until("no process left", || pids_with(&tag)
