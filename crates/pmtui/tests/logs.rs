@@ -623,3 +623,67 @@ fn history_comes_from_the_files_after_a_daemon_restart() {
     ]);
     assert_eq!(grep, "h 16\nh 17\nh 18\nh 19\n");
 }
+
+#[test]
+fn several_processes_are_interleaved_by_time() {
+    let home = TestHome::new();
+    let go = home.path("go");
+    let a = home.script(
+        "a.py",
+        &format!(
+            "import os, time\nprint('first', flush=True)\nwhile not os.path.exists({go:?}):\n    time.sleep(0.01)\nprint('third', flush=True)\ntime.sleep(600)\n"
+        ),
+    );
+    let b = home.script("b.sh", "#!/bin/sh\necho second\nsleep 600\n");
+    home.ok(&["start", a.to_str().expect("utf-8 path"), "--name", "a"]);
+    wait_lines(&log(&home, "a-out.log"), "first", |l| l == ["first"]);
+    home.ok(&["start", b.to_str().expect("utf-8 path"), "--name", "bee"]);
+    wait_lines(&log(&home, "bee-out.log"), "second", |l| l == ["second"]);
+    std::fs::write(&go, "").expect("write trigger");
+    wait_lines(&log(&home, "a-out.log"), "third", |l| l.len() == 2);
+    let shown = home.ok(&["logs"]);
+    assert_eq!(shown, "0|a   | first\n1|bee | second\n0|a   | third\n");
+    let json = home.ok(&["logs", "all", "--json", "--lines", "1"]);
+    let processes: Vec<String> = json
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["process"].to_string())
+        .collect();
+    assert_eq!(processes, ["\"bee\"", "\"a\""]);
+}
+
+#[test]
+fn instances_get_their_own_files_unless_merged() {
+    let home = TestHome::new();
+    let script = home.script(
+        "i.sh",
+        "#!/bin/sh\necho \"instance $PMTUI_INSTANCE\"\nsleep 600\n",
+    );
+    let script = script.to_str().expect("utf-8 path");
+    home.ok(&["start", script, "--name", "sep", "-i", "2"]);
+    wait_lines(&log(&home, "sep-0-out.log"), "instance 0", |l| {
+        l == ["instance 0"]
+    });
+    wait_lines(&log(&home, "sep-1-out.log"), "instance 1", |l| {
+        l == ["instance 1"]
+    });
+    home.ok(&["start", script, "--name", "mer", "-i", "2", "--merge-logs"]);
+    let mut merged = wait_lines(&log(&home, "mer-out.log"), "both instances", |l| {
+        l.len() == 2
+    });
+    merged.sort();
+    assert_eq!(merged, ["instance 0", "instance 1"]);
+    // Read back from the shared file (after a daemon restart), each line is shown once.
+    home.ok(&["stop", "mer"]);
+    let pid = home.daemon_pid().expect("daemon pid");
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+    wait_until("the daemon exits", || {
+        (!common::alive(i64::from(pid))).then_some(())
+    })
+    .expect("daemon ended");
+    let shown = home.ok(&["logs", "mer", "--raw", "--out"]);
+    let mut shown: Vec<&str> = shown.lines().collect();
+    shown.sort_unstable();
+    assert_eq!(shown, ["instance 0", "instance 1"]);
+}
