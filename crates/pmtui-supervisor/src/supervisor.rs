@@ -931,11 +931,11 @@ impl Supervisor {
     }
 
     /// Waits until what the children wrote is in the files (bounded: a grandchild that
-    /// keeps a pipe open does not hold the daemon up for more than a second).
+    /// keeps a pipe open, or a file that blocks, holds the daemon up a few seconds at most).
     pub async fn drain_logs(&self) {
         self.shared
             .writer
-            .drain(std::time::Duration::from_secs(1))
+            .drain(std::time::Duration::from_secs(2))
             .await;
     }
 

@@ -308,6 +308,10 @@ fn scan_file(
     generation: Option<u64>,
     visit: &mut Visit<'_>,
 ) -> bool {
+    // Only regular files: opening a FIFO someone pointed `out_file` at would block.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return true;
+    }
     let Ok(file) = File::open(path) else {
         return true;
     };

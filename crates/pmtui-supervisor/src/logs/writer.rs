@@ -101,14 +101,17 @@ impl LogWriter {
         }
     }
 
-    /// Waits (up to `limit`) for the pumps to reach the end of their pipes, then until
+    /// Waits (up to `limit`) for the pumps to reach the end of their pipes, then (up to
+    /// `limit` again: a file that blocks for ever must not keep the daemon alive) until
     /// everything they read is written: called before the daemon exits.
     pub async fn drain(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         while self.pumps.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        self.barrier().await;
+        if tokio::time::timeout(limit, self.barrier()).await.is_err() {
+            tracing::warn!("log files did not take the last lines in time");
+        }
     }
 
     /// Returns once everything queued so far is written.
