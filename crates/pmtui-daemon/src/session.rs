@@ -137,10 +137,16 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
                     // Too slow for the broadcast: catch up from the rings, which still hold
                     // the recent lines, so the follower sees no gap unless it fell very far.
                     let Some(f) = &mut follow else { continue };
-                    let mut missed: Vec<LogLine> = f
-                        .after
+                    let ids: Vec<u32> = match &f.ids {
+                        Some(ids) => ids.clone(),
+                        None => daemon.supervisor.list().iter().map(|p| p.id).collect(),
+                    };
+                    let mut missed: Vec<LogLine> = ids
                         .iter()
-                        .flat_map(|(id, seq)| daemon.supervisor.log_lines_since(*id, *seq))
+                        .flat_map(|id| {
+                            let seen = f.after.get(id).copied().unwrap_or(0);
+                            daemon.supervisor.log_lines_since(*id, seen)
+                        })
                         .collect();
                     missed.sort_by_key(|l| (l.at, l.id, l.seq));
                     let first = missed.first().map(|l| (l.id, l.seq));

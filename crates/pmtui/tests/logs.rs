@@ -687,3 +687,83 @@ fn instances_get_their_own_files_unless_merged() {
     shown.sort_unstable();
     assert_eq!(shown, ["instance 0", "instance 1"]);
 }
+
+#[test]
+fn a_slow_file_pushes_back_on_the_child_and_loses_nothing() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let home = TestHome::new();
+    // The "disk" is a FIFO that this test drains only when it chooses to.
+    let fifo = home.path("slow.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    const O_NONBLOCK: i32 = 0o4000;
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(&fifo)
+        .expect("open the fifo for reading");
+    let progress = home.path("progress");
+    let script = home.script(
+        "flood.py",
+        &format!(
+            "import sys, time\nline = b'x' * 1023 + b'\\n'\nblock = line * 1024\nfor i in range(64):\n    sys.stdout.buffer.write(block)\n    sys.stdout.buffer.flush()\n    open({progress:?}, 'w').write(str(i + 1))\ntime.sleep(600)\n"
+        ),
+    );
+    let fifo_arg = fifo.to_str().expect("utf-8 path");
+    home.ok(&[
+        "start",
+        script.to_str().expect("utf-8 path"),
+        "--name",
+        "flood",
+        "-o",
+        fifo_arg,
+        "--log-max-size",
+        "0",
+    ]);
+    let blocks = || -> u64 {
+        std::fs::read_to_string(&progress)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    // The child gets stuck once the pipe, the daemon's bounded queue and the FIFO are full.
+    let mut last = u64::MAX;
+    let stuck = wait_until("the child to stall", || {
+        let now = blocks();
+        let settled = now > 0 && now == last;
+        last = now;
+        std::thread::sleep(Duration::from_millis(200));
+        settled.then_some(now)
+    })
+    .expect("the child stalled");
+    assert!(
+        stuck < 16,
+        "the daemon buffered {stuck} MiB instead of pushing back"
+    );
+    // The daemon still answers while its writer waits on the slow file.
+    assert!(home.process("flood").is_some());
+    // Drain the FIFO: every byte arrives, in order.
+    let mut got: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let total = 64 * 1024 * 1024;
+    let start = Instant::now();
+    while got.len() < total && start.elapsed() < common::DEADLINE * 2 {
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(
+        got.len(),
+        total,
+        "bytes lost or stuck (child wrote {} MiB)",
+        blocks()
+    );
+    assert!(
+        got.chunks(1024)
+            .all(|l| l[..1023].iter().all(|b| *b == b'x') && l[1023] == b'\n')
+    );
+}
