@@ -236,7 +236,9 @@ impl Supervisor {
             tracing::warn!("not a child subreaper: orphaned descendants go to init");
         }
         let (events, _) = broadcast::channel(4096);
-        let (logs, _) = broadcast::channel(16384);
+        // Small on purpose: a follower that falls behind catches up from the rings (bounded in
+        // bytes), so the broadcast never holds more than this many lines for a slow reader.
+        let (logs, _) = broadcast::channel(1024);
         let metrics = MetricsHub::new(config.metrics_interval_ms, config.metrics_history_ms);
         let shared = Arc::new(Shared {
             config,

@@ -767,3 +767,30 @@ fn a_slow_file_pushes_back_on_the_child_and_loses_nothing() {
             .all(|l| l[..1023].iter().all(|b| *b == b'x') && l[1023] == b'\n')
     );
 }
+
+#[test]
+fn a_follower_gets_a_fast_burst_complete_in_order_once() {
+    let home = TestHome::new();
+    let go = home.path("go");
+    let script = home.script(
+        "fast.py",
+        &format!(
+            "import os, sys, time\nprint('ready', flush=True)\nwhile not os.path.exists({go:?}):\n    time.sleep(0.01)\nsys.stdout.write(''.join('f %d\\n' % i for i in range(3000)))\nsys.stdout.flush()\ntime.sleep(600)\n"
+        ),
+    );
+    home.ok(&[
+        "start",
+        script.to_str().expect("utf-8 path"),
+        "--name",
+        "fast",
+    ]);
+    wait_lines(&log(&home, "fast-out.log"), "ready", |l| l == ["ready"]);
+    let mut follower = Follower::start(&home, &["logs", "fast", "--lines", "1", "-f", "--raw"]);
+    follower.expect("ready");
+    std::fs::write(&go, "").expect("write trigger");
+    follower.expect("f 2999");
+    let expected: Vec<String> = std::iter::once("ready".to_string())
+        .chain((0..3000).map(|i| format!("f {i}")))
+        .collect();
+    assert_eq!(follower.seen, expected);
+}

@@ -40,6 +40,12 @@ pub struct RingLine {
     pub pos: Option<(u64, u64)>,
 }
 
+/// What a line costs the ring: its text and its bookkeeping, so that many short lines are
+/// bounded as well as a few long ones.
+fn ring_cost(text: &str) -> usize {
+    text.len() + std::mem::size_of::<RingLine>()
+}
+
 /// The files one process writes; `None` is a disabled stream (`/dev/null`).
 #[derive(Debug, Clone, Default)]
 pub struct SinkFiles {
@@ -151,7 +157,7 @@ impl LogSink {
                     .followers
                     .send(self.log_line(seq, at, stream, text.clone()));
             }
-            state.ring_bytes += text.len();
+            state.ring_bytes += ring_cost(&text);
             let pos = start.map(|(generation, offset)| (generation, offset + state.ends[i] as u64));
             state.ring.push_back(RingLine {
                 seq,
@@ -163,7 +169,7 @@ impl LogSink {
         }
         while state.ring_bytes > self.ring_limit && state.ring.len() > 1 {
             if let Some(old) = state.ring.pop_front() {
-                state.ring_bytes -= old.text.len();
+                state.ring_bytes -= ring_cost(&old.text);
             }
         }
     }
@@ -288,7 +294,7 @@ mod tests {
     #[test]
     fn files_keep_raw_bytes_and_the_ring_is_bounded() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (sink, _registry) = sink_in(dir.path(), 10);
+        let (sink, _registry) = sink_in(dir.path(), ring_cost("oops") + 1);
         let data = b"ok\xff\r\nsecond line";
         sink.write_batch(LogStream::Out, 1, data, &[(0, 4), (5, 16)]);
         sink.write_batch(LogStream::Err, 2, b"oops", &[(0, 4)]);
@@ -297,7 +303,7 @@ mod tests {
         let combined = std::fs::read(dir.path().join("a.log")).expect("combined file");
         assert_eq!(combined, b"ok\xff\r\nsecond line\noops\n");
         let recent = sink.recent(10, None);
-        assert_eq!(recent.len(), 1, "the ring keeps ~10 bytes: {recent:?}");
+        assert_eq!(recent.len(), 1, "the ring keeps one short line: {recent:?}");
         assert_eq!(recent[0].text, "oops");
         assert_eq!(recent[0].seq, 3);
     }
