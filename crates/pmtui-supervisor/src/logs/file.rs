@@ -73,7 +73,10 @@ impl LogFile {
                 self.file = Some(file);
             }
             Err(err) => {
-                tracing::warn!(path = %self.path.display(), %err, "cannot open log file");
+                if !self.failing {
+                    tracing::warn!(path = %self.path.display(), %err, "cannot open log file");
+                    self.failing = true;
+                }
                 self.file = None;
                 self.size = 0;
             }
@@ -291,11 +294,24 @@ fn gzip(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::rename(&tmp, to)
 }
 
+/// Opens for appending without ever blocking in `open` (a FIFO with no reader fails at
+/// once instead of hanging the daemon), then makes writes blocking again so that a slow
+/// reader pushes back.
 fn open_append(path: &Path) -> std::io::Result<File> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    OpenOptions::new().create(true).append(true).open(path)
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(OFlag::O_NONBLOCK.bits())
+        .open(path)?;
+    let flags = fcntl(&file, FcntlArg::F_GETFL).map_err(std::io::Error::from)?;
+    let blocking = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
+    fcntl(&file, FcntlArg::F_SETFL(blocking)).map_err(std::io::Error::from)?;
+    Ok(file)
 }
 
 /// The open files of a supervisor, by path, so that sinks writing the same file share it.
@@ -395,5 +411,32 @@ mod tests {
         let a = registry.get(&path, rotation).expect("a file");
         let b = registry.get(&path, rotation).expect("a file");
         assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn a_fifo_without_reader_never_blocks_and_a_reader_gets_blocking_writes() {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("pipe.log");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .expect("mkfifo");
+        let registry = FileRegistry::default();
+        let rotation = Rotation {
+            max_size: 0,
+            max_files: 1,
+            compress: false,
+        };
+        let file = registry.get(&path, rotation).expect("a file");
+        lock(&file).write(b"nobody reads this\n");
+        let mut reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+            .open(&path)
+            .expect("open for reading");
+        lock(&file).write(b"now someone does\n");
+        let mut got = String::new();
+        let _ = reader.read_to_string(&mut got);
+        assert_eq!(got, "now someone does\n");
     }
 }
