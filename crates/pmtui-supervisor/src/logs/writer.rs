@@ -57,9 +57,13 @@ impl LogWriter {
     /// Starts the writer thread (writing inline if the thread cannot be started).
     pub fn start() -> Self {
         let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
+        // Rotation starts gzip with `spawn_blocking`, so the thread runs inside the runtime's
+        // context (and the runtime waits for a compression in progress when it shuts down).
+        let runtime = tokio::runtime::Handle::try_current().ok();
         let spawned = std::thread::Builder::new()
             .name("pmtui-log-writer".into())
             .spawn(move || {
+                let _context = runtime.as_ref().map(tokio::runtime::Handle::enter);
                 while let Some(msg) = rx.blocking_recv() {
                     match msg {
                         Msg::Batch(batch) => batch.write(),
