@@ -38,7 +38,8 @@ pub(crate) enum JobCmd {
     Start { reply: oneshot::Sender<()> },
     /// Stop and stay stopped.
     Stop { reply: oneshot::Sender<()> },
-    /// Stop if running, then launch; `env` replaces the stored environment.
+    /// Stop if running, then launch; `env` replaces the stored environment (the variables
+    /// the user set, `config_env`, stay on top).
     Restart {
         env: Option<BTreeMap<String, String>>,
         /// Recorded in the history: `manual`, `cron`, `memory limit`, `watch`, … Only
@@ -177,7 +178,12 @@ impl Job {
             }
             JobCmd::Restart { env, reason, reply } => {
                 if let Some(env) = env {
+                    // The new shell's variables, with what the user set on top as at start.
                     self.spec.env = env;
+                    let user_set = self.spec.config_env.clone();
+                    self.spec.env.extend(user_set);
+                    let cwd = self.spec.cwd.display().to_string();
+                    self.spec.env.insert("PWD".into(), cwd);
                     self.env =
                         spawn::child_env(&self.spec, self.id, self.instance(), &self.shared.config);
                     let (spec, child_env) = (self.spec.clone(), self.env.clone());

@@ -72,7 +72,9 @@ fn apply_restart_flags(spec: &mut ProcessSpec, flags: &RestartFlags) -> Result<(
     if let Some(pattern) = &flags.cron_restart {
         spec.cron_restart = Some(pattern.clone());
     }
-    spec.cron_revive = flags.cron_revive;
+    if flags.cron_revive {
+        spec.cron_revive = true;
+    }
     if let Some(size) = &flags.max_memory_restart {
         let bytes = pmtui_proto::parse_size_bytes(size).context("--max-memory-restart")?;
         if bytes == 0 {
@@ -87,38 +89,14 @@ fn apply_restart_flags(spec: &mut ProcessSpec, flags: &RestartFlags) -> Result<(
 pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
     let here = std::env::current_dir().context("cannot read the current directory")?;
     let cwd = match &args.cwd {
-        Some(dir) => {
-            let dir = here.join(dir);
-            if !dir.is_dir() {
-                bail!("--cwd {} is not a directory", dir.display());
-            }
-            dir
-        }
+        Some(dir) => working_dir(&here, dir)?,
         None => here,
     };
     let mut env: BTreeMap<String, String> = std::env::vars().collect();
-    let (vars, block) = split_env(&args.env);
-    if let Some(block) = block {
-        bail!(
-            "--env {block}: a bare name selects an env_{block} block of an ecosystem file; \
-             for a script, set variables with --env KEY=VALUE"
-        );
-    }
+    let vars = env_vars(args)?;
     env.extend(vars.clone());
     env.insert("PWD".into(), cwd.display().to_string());
-    let interpreter_args: Vec<String> = args
-        .interpreter_args
-        .as_deref()
-        .map(|a| a.split_whitespace().map(String::from).collect())
-        .unwrap_or_default();
-    let resolved = pmtui_config::resolve_script(
-        &args.script,
-        &cwd,
-        args.interpreter.as_deref(),
-        interpreter_args,
-        &env,
-    )
-    .map_err(anyhow::Error::msg)?;
+    let resolved = resolve_script(args, &cwd, &env)?;
     let mut spec = ProcessSpec {
         name: args.name.clone().unwrap_or(resolved.default_name),
         script: resolved.script,
@@ -132,6 +110,97 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
         kill_timeout_ms: default_kill_timeout(),
         ..Default::default()
     };
+    apply_option_flags(&mut spec, args)?;
+    Ok(spec)
+}
+
+/// The spec of a process that exists, with what this `pmtui start` gave explicitly laid
+/// over it (a smart start with changed options), as pm2 updates the stored config from the
+/// flags of `start`/`restart`. What is not given stays as it was: the environment captured
+/// at the first start (the shell's, with `--update-env`), the arguments after `--` (new
+/// ones replace them), the working directory (`--cwd` moves it) and every other option.
+/// `resolved` is the spec this call resolved from a script path, when it named one.
+pub fn overlay(
+    stored: &ProcessSpec,
+    args: &StartArgs,
+    resolved: Option<&ProcessSpec>,
+) -> Result<ProcessSpec> {
+    let mut spec = stored.clone();
+    if let Some(dir) = &args.cwd {
+        let here = std::env::current_dir().context("cannot read the current directory")?;
+        spec.cwd = working_dir(&here, dir)?;
+    }
+    if let Some(n) = &args.instances {
+        spec.instances = instances(Some(n))?;
+    }
+    if !args.args.is_empty() {
+        spec.args = args.args.clone();
+    }
+    if let Some(new) = resolved
+        && (args.interpreter.is_some() || args.interpreter_args.is_some())
+    {
+        spec.interpreter = new.interpreter.clone();
+        spec.interpreter_args = new.interpreter_args.clone();
+    }
+    spec.config_env.extend(env_vars(args)?);
+    if args.update_env {
+        spec.env = std::env::vars().collect();
+    }
+    let user_set = spec.config_env.clone();
+    spec.env.extend(user_set);
+    if args.update_env || args.cwd.is_some() {
+        spec.env
+            .insert("PWD".into(), spec.cwd.display().to_string());
+    }
+    apply_option_flags(&mut spec, args)?;
+    Ok(spec)
+}
+
+/// `--cwd DIR` against the current directory; it must exist.
+fn working_dir(here: &Path, dir: &Path) -> Result<PathBuf> {
+    let dir = here.join(dir);
+    if !dir.is_dir() {
+        bail!("--cwd {} is not a directory", dir.display());
+    }
+    Ok(dir)
+}
+
+/// The `--env KEY=VALUE` variables; a bare name is an error for a script.
+fn env_vars(args: &StartArgs) -> Result<BTreeMap<String, String>> {
+    let (vars, block) = split_env(&args.env);
+    if let Some(block) = block {
+        bail!(
+            "--env {block}: a bare name selects an env_{block} block of an ecosystem file; \
+             for a script, set variables with --env KEY=VALUE"
+        );
+    }
+    Ok(vars)
+}
+
+/// Finds the script and its interpreter.
+fn resolve_script(
+    args: &StartArgs,
+    cwd: &Path,
+    env: &BTreeMap<String, String>,
+) -> Result<pmtui_config::Resolved> {
+    let interpreter_args: Vec<String> = args
+        .interpreter_args
+        .as_deref()
+        .map(|a| a.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    pmtui_config::resolve_script(
+        &args.script,
+        cwd,
+        args.interpreter.as_deref(),
+        interpreter_args,
+        env,
+    )
+    .map_err(anyhow::Error::msg)
+}
+
+/// The options of `start` that were given (namespace, kill timeout, stop signal, restart
+/// policy, logs) applied to `spec`; those not given leave it as it is.
+fn apply_option_flags(spec: &mut ProcessSpec, args: &StartArgs) -> Result<()> {
     if let Some(ns) = &args.namespace {
         spec.namespace = ns.clone();
     }
@@ -141,12 +210,11 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
     if let Some(signal) = &args.stop_signal {
         spec.stop_signal = signal.clone();
     }
-    apply_restart_flags(&mut spec, &args.restart)?;
+    apply_restart_flags(spec, &args.restart)?;
     if args.no_autorestart {
         spec.restart.mode = RestartMode::No;
     }
-    apply_log_flags(&mut spec, &args.logs)?;
-    Ok(spec)
+    apply_log_flags(spec, &args.logs)
 }
 
 /// Applies `-o`, `-e`, `-l`, `--time`, `--log-type`, … to `spec.logs`; paths are made

@@ -4,7 +4,8 @@ use super::connect;
 use crate::cli::{RestartArgs, StartArgs, TargetArgs};
 use crate::{output, resolve};
 use anyhow::Result;
-use pmtui_proto::{Request, Response};
+use pmtui_client::Client;
+use pmtui_proto::{ErrorKind, ProcessDetail, ProcessInfo, ProcessSpec, Request, Response};
 use std::process::ExitCode;
 
 pub enum Verb {
@@ -20,36 +21,161 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
             args.script
         );
     }
-    let spec = resolve::spec_from_args(&args)?;
     let client = connect().await?;
+    if !args.force {
+        // pm2's smart start: a name, id, namespace or `all` that exists is restarted, with
+        // any option given here applied to it.
+        let known = existing(&client, std::slice::from_ref(&args.script)).await?;
+        if !known.is_empty() {
+            return smart_start(&client, &args, known, None).await;
+        }
+    }
+    let spec = resolve::spec_from_args(&args)?;
+    if !args.force {
+        let known = existing(&client, std::slice::from_ref(&spec.name)).await?;
+        let known: Vec<_> = known
+            .into_iter()
+            .filter(|d| d.spec.name == spec.name)
+            .collect();
+        if let Some(first) = known.first() {
+            if first.spec.script != spec.script {
+                anyhow::bail!(
+                    "a process named {} already exists, running {}; use --force to start a \
+                     duplicate, another --name, or `pmtui delete {}` first",
+                    spec.name,
+                    first.info.command,
+                    spec.name
+                );
+            }
+            return smart_start(&client, &args, known, Some(&spec)).await;
+        }
+    }
     let request = Request::Start {
         spec: Box::new(spec),
         force: args.force,
         update_env: args.update_env,
     };
     match client.request(request).await? {
-        Response::Started { started, restarted } => {
-            if args.json {
-                output::json(&serde_json::json!({ "started": started, "restarted": restarted }))?;
-            } else {
-                for p in &started {
-                    println!(
-                        "started {} (id {}, pid {})",
-                        p.name,
-                        p.id,
-                        p.pid.map_or("-".into(), |p| p.to_string())
-                    );
-                }
-                for p in &restarted {
-                    println!("restarted {} (id {})", p.name, p.id);
-                }
-                let all: Vec<_> = started.into_iter().chain(restarted).collect();
-                output::processes(&all);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Response::Started { started, restarted } => print_started(&args, started, restarted),
         other => anyhow::bail!("unexpected reply: {other:?}"),
     }
+}
+
+/// The processes `targets` names, with their definitions; none when nothing matches.
+async fn existing(client: &Client, targets: &[String]) -> Result<Vec<ProcessDetail>> {
+    let request = Request::Describe {
+        targets: targets.to_vec(),
+    };
+    match client.call(request).await? {
+        Response::Details { details } => Ok(details),
+        Response::Error {
+            kind: ErrorKind::UnknownProcess,
+            ..
+        } => Ok(Vec::new()),
+        Response::Error { message, .. } => anyhow::bail!("{message}"),
+        other => anyhow::bail!("unexpected reply: {other:?}"),
+    }
+}
+
+/// Restarts the processes `known`; where this call's options change a definition, the new
+/// one is applied (as `start <file>` applies a changed app: same ids, restarted with it).
+async fn smart_start(
+    client: &Client,
+    args: &StartArgs,
+    known: Vec<ProcessDetail>,
+    resolved: Option<&ProcessSpec>,
+) -> Result<ExitCode> {
+    let mut names: Vec<String> = Vec::new();
+    for detail in &known {
+        if !names.contains(&detail.spec.name) {
+            names.push(detail.spec.name.clone());
+        }
+    }
+    if let Some(name) = &args.name
+        && names.iter().any(|n| n != name)
+    {
+        anyhow::bail!(
+            "--name {name} would rename {}; a process keeps its name: `pmtui delete` it and \
+             start it again",
+            names.join(", ")
+        );
+    }
+    let Response::Processes { processes: all } = client.request(Request::List).await? else {
+        anyhow::bail!("unexpected reply to list");
+    };
+    let mut plain = Vec::new();
+    let mut changed = Vec::new();
+    for name in &names {
+        let group: Vec<&ProcessDetail> = known.iter().filter(|d| &d.spec.name == name).collect();
+        let stored = &group[0].spec;
+        let mut spec = resolve::overlay(stored, args, resolved)?;
+        // Every process of the name counts, duplicates started with --force included.
+        let count = all.iter().filter(|p| &p.name == name).count().max(1) as u32;
+        if args.instances.is_none() {
+            spec.instances = count;
+        }
+        let same = ProcessSpec {
+            instances: count,
+            ..stored.clone()
+        };
+        if spec.same_definition(&same) {
+            // `--update-env` gave `spec` this shell's environment (with the user's variables).
+            let env = args.update_env.then(|| spec.env.clone());
+            plain.push((group.iter().map(|d| d.info.id.to_string()).collect(), env));
+        } else {
+            changed.push(spec);
+        }
+    }
+    let mut restarted = Vec::new();
+    for (targets, env) in plain {
+        let request = Request::Restart { targets, env };
+        let Response::Processes { processes } = client.request(request).await? else {
+            anyhow::bail!("unexpected reply to restart");
+        };
+        restarted.extend(processes);
+    }
+    if !changed.is_empty() {
+        let request = Request::Apply {
+            specs: changed,
+            restart_all: true,
+        };
+        let Response::Applied {
+            started,
+            restarted: replaced,
+            unchanged,
+        } = client.request(request).await?
+        else {
+            anyhow::bail!("unexpected reply to apply");
+        };
+        restarted.extend(started.into_iter().chain(replaced).chain(unchanged));
+    }
+    restarted.sort_by_key(|p| p.id);
+    print_started(args, Vec::new(), restarted)
+}
+
+fn print_started(
+    args: &StartArgs,
+    started: Vec<ProcessInfo>,
+    restarted: Vec<ProcessInfo>,
+) -> Result<ExitCode> {
+    if args.json {
+        output::json(&serde_json::json!({ "started": started, "restarted": restarted }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &started {
+        println!(
+            "started {} (id {}, pid {})",
+            p.name,
+            p.id,
+            p.pid.map_or("-".into(), |p| p.to_string())
+        );
+    }
+    for p in &restarted {
+        println!("restarted {} (id {})", p.name, p.id);
+    }
+    let all: Vec<_> = started.into_iter().chain(restarted).collect();
+    output::processes(&all);
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn act(verb: Verb, t: TargetArgs) -> Result<ExitCode> {
