@@ -205,6 +205,11 @@ impl Job {
                     let _ = reply.send(());
                     return;
                 }
+                if reason == "memory limit" && self.running.is_some() {
+                    self.restart_over_memory(detail).await;
+                    let _ = reply.send(());
+                    return;
+                }
                 if self.running.is_some() {
                     self.stop(reason, detail, "restart").await;
                 } else {
@@ -259,6 +264,61 @@ impl Job {
             "watch" => "a watched file changed".into(),
             other => other.to_string(),
         }
+    }
+
+    /// A memory-limit restart goes through the restart policy like a crash (whatever the
+    /// mode: the process did not choose to exit): a run that hit the limit within
+    /// `min_uptime` is unstable, so a process that outgrows its limit at once backs off and
+    /// ends `errored` as a crash loop instead of restarting on every metrics sample.
+    async fn restart_over_memory(&mut self, detail: String) {
+        let Some(running) = &self.running else {
+            return;
+        };
+        let exit = ExitInfo {
+            code: None,
+            signal: None,
+            uptime_ms: running.started.elapsed().as_millis() as u64,
+        };
+        let mut policy = self.spec.restart.clone();
+        policy.mode = pmtui_proto::RestartMode::Always;
+        policy.stop_exit_codes.clear();
+        let now = now_ms();
+        let decision = policy::decide(&policy, &exit, &self.history, now);
+        self.history.note(&policy, &exit, &decision, now);
+        match &decision {
+            Decision::Restart { after_ms: 0, .. } => {
+                self.stop("memory limit", detail, "restart").await;
+                self.set_unstable(&policy);
+                self.launch(true).await;
+            }
+            Decision::Restart { after_ms, .. } => {
+                let after_ms = *after_ms;
+                let why = format!("{detail}; restarting in {after_ms} ms");
+                self.stop("memory limit", why.clone(), "restart").await;
+                self.set_unstable(&policy);
+                self.restart_at = Some(Instant::now() + Duration::from_millis(after_ms));
+                self.shared.update(self.id, |e| {
+                    e.info.status = ProcessStatus::WaitingRestart;
+                    e.info.next_restart_at = Some(now_ms() + after_ms);
+                    e.info.status_reason = Some(why);
+                });
+            }
+            Decision::Stop { reason } | Decision::GiveUp { reason } => {
+                let why = format!("{detail}; {reason}");
+                self.stop("crash loop", why.clone(), "errored").await;
+                self.set_unstable(&policy);
+                self.shared.update(self.id, |e| {
+                    e.info.status = ProcessStatus::Errored;
+                    e.info.status_reason = Some(format!("crash loop: {why}"));
+                });
+            }
+        }
+    }
+
+    fn set_unstable(&self, policy: &pmtui_proto::RestartPolicy) {
+        let unstable = self.history.unstable_count(policy, now_ms());
+        self.shared
+            .update(self.id, |e| e.info.unstable_restarts = unstable);
     }
 
     /// Records that a process that was not running (stopped, errored or waiting) is
