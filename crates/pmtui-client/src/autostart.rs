@@ -8,14 +8,29 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const START_TIMEOUT: Duration = Duration::from_secs(15);
+/// Daemons started again after one exited without answering (it may have lost a race).
+const MAX_RESPAWNS: u32 = 3;
+/// `sun_path` holds 108 bytes on Linux, the final NUL included.
+const SOCKET_PATH_MAX: usize = 107;
 
 /// Connects to the daemon of `home`, starting `exe daemon` when none answers.
 pub async fn connect_or_start(home: &Path, exe: &Path) -> Result<Client, ClientError> {
     let socket = home.join("pmtui.sock");
+    let len = socket.as_os_str().len();
+    if len > SOCKET_PATH_MAX {
+        return Err(ClientError::SocketPathTooLong {
+            socket: socket.display().to_string(),
+            len,
+            max: SOCKET_PATH_MAX,
+        });
+    }
     if let Ok(client) = Client::connect(&socket).await {
         return Ok(client);
     }
-    std::fs::create_dir_all(home).map_err(ClientError::Spawn)?;
+    std::fs::create_dir_all(home).map_err(|error| ClientError::StateDir {
+        home: home.display().to_string(),
+        error,
+    })?;
     let log_path = home.join("daemon.log");
     let mut child = spawn_daemon(home, exe, &log_path)?;
     let deadline = Instant::now() + START_TIMEOUT;
@@ -36,14 +51,33 @@ pub async fn connect_or_start(home: &Path, exe: &Path) -> Result<Client, ClientE
         }
         // The daemon we started may have lost a race with another one that is now exiting.
         if let Ok(Some(_)) = child.try_wait()
-            && respawns < 3
             && daemon_pid(home).is_none()
         {
+            if respawns == MAX_RESPAWNS {
+                // It cannot start at all: say why now rather than at the deadline.
+                return Err(ClientError::DaemonExited {
+                    last: last_line(&log_path),
+                    log: log_path.display().to_string(),
+                });
+            }
             respawns += 1;
             child = spawn_daemon(home, exe, &log_path)?;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The last line the daemon wrote to its log: the reason it could not start.
+fn last_line(log: &Path) -> String {
+    std::fs::read_to_string(log)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.trim().to_string())
+        })
+        .unwrap_or_else(|| "no output".into())
 }
 
 /// The daemon's own log is kept small: past this size it is moved to `daemon.log.1` when a

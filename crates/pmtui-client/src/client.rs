@@ -27,9 +27,9 @@ impl Client {
         let stream =
             UnixStream::connect(socket)
                 .await
-                .map_err(|source| ClientError::Unreachable {
+                .map_err(|error| ClientError::Unreachable {
                     socket: socket.display().to_string(),
-                    source,
+                    error,
                 })?;
         let mut framed = Framed::new(stream, frame_codec());
         let hello = ClientFrame::Hello(Hello {

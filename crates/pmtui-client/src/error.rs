@@ -5,15 +5,31 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ClientError {
-    #[error("cannot reach the pmtui daemon at {socket}: {source}")]
+    #[error("cannot reach the pmtui daemon at {socket}: {error}")]
     Unreachable {
         socket: String,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("the pmtui daemon did not start within {seconds} s; see {log}")]
     StartTimeout { seconds: u64, log: String },
     #[error("cannot start the pmtui daemon: {0}")]
     Spawn(std::io::Error),
+    #[error(
+        "cannot create the state directory {home}: {error}; set PMTUI_HOME to a directory \
+         you can write"
+    )]
+    StateDir { home: String, error: std::io::Error },
+    #[error(
+        "the socket path {socket} is {len} bytes, longer than the {max} a Unix socket allows; \
+         set PMTUI_HOME to a shorter directory"
+    )]
+    SocketPathTooLong {
+        socket: String,
+        len: usize,
+        max: usize,
+    },
+    #[error("the pmtui daemon exited before it answered: {last}; see {log}")]
+    DaemonExited { last: String, log: String },
     #[error("the connection to the daemon was lost")]
     Disconnected,
     #[error("protocol error: {0}")]

@@ -1,0 +1,107 @@
+//! Every bad input of the lifecycle verbs gets a message that says what to do, on stderr,
+//! with exit code 1: an unknown process for each verb, and a daemon that cannot be reached
+//! or started (a state directory that cannot be made, a socket path too long for a Unix
+//! socket, a daemon that exits at once).
+
+mod common;
+use common::TestHome;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_unknown_process_is_named_by_every_verb() {
+    let t = TestHome::new();
+    t.ok(&["start", "sleep 300", "--name", "real"]);
+    let verbs: [&[&str]; 8] = [
+        &["stop", "ghost"],
+        &["restart", "ghost"],
+        &["reload", "ghost"],
+        &["delete", "ghost"],
+        &["describe", "ghost"],
+        &["env", "ghost"],
+        &["reset", "ghost"],
+        &["signal", "SIGUSR1", "ghost"],
+    ];
+    for args in verbs {
+        let out = t.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("ghost") && err.contains("pmtui ls"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: errors go to stderr only");
+    }
+    assert_eq!(t.list().len(), 1, "nothing changed");
+}
+
+#[test]
+fn a_state_directory_that_cannot_be_made_is_named() {
+    let t = TestHome::new();
+    let file = t.path("a-file");
+    std::fs::write(&file, "").expect("write");
+    let out = t
+        .cmd()
+        .env("PMTUI_HOME", file.join("home"))
+        .arg("ls")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("a-file/home") && err.contains("PMTUI_HOME"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_socket_path_too_long_fails_at_once_and_says_so() {
+    let t = TestHome::new();
+    let long = t.path(&"h".repeat(120));
+    let started = Instant::now();
+    let out = t
+        .cmd()
+        .env("PMTUI_HOME", &long)
+        .arg("ls")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("socket path") && err.contains("shorter") && err.contains("PMTUI_HOME"),
+        "{err}"
+    );
+    assert!(!long.exists(), "nothing was created");
+    // Not the 15 s wait for a daemon that can never answer.
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_daemon_that_cannot_start_is_reported_with_its_reason() {
+    let t = TestHome::new();
+    let home = t.path("home");
+    std::fs::create_dir(&home).expect("mkdir");
+    // The daemon cannot make its logs directory.
+    std::fs::write(home.join("logs"), "").expect("write");
+    let started = Instant::now();
+    let out = t
+        .cmd()
+        .env("PMTUI_HOME", &home)
+        .arg("ls")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("exited") && err.contains("logs") && err.contains("daemon.log"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "reported as soon as the daemon exits, not at the start deadline"
+    );
+}
