@@ -808,7 +808,7 @@ impl Supervisor {
                 .map(|e| Arc::clone(&e.sink))
                 .collect()
         };
-        let (views, rx) = logs::snapshot(&sinks, || self.shared.logs.subscribe());
+        let (views, rx) = logs::snapshot(&sinks, &query, || self.shared.logs.subscribe());
         let after: HashMap<ProcessId, u64> = views.iter().map(|v| (v.id, v.last_seq)).collect();
         let lines = if query.lines == 0 {
             Vec::new()

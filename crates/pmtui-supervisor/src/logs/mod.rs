@@ -243,7 +243,13 @@ impl LogSink {
 
 /// Views of `sinks` taken at one instant (every sink locked at once), and what `at_once`
 /// returned while they were locked: subscribing there joins the views to the live stream.
-pub fn snapshot<R>(sinks: &[Arc<LogSink>], at_once: impl FnOnce() -> R) -> (Vec<SinkView>, R) {
+/// Each view keeps only the ring lines `query` can show (the last `query.lines` wanted ones
+/// per stream), so asking for 15 lines of 200 processes copies 15 lines each, not 200 rings.
+pub fn snapshot<R>(
+    sinks: &[Arc<LogSink>],
+    query: &LogQuery,
+    at_once: impl FnOnce() -> R,
+) -> (Vec<SinkView>, R) {
     let mut sorted: Vec<&Arc<LogSink>> = sinks.iter().collect();
     sorted.sort_by_key(|s| s.id);
     sorted.dedup_by_key(|s| s.id);
@@ -255,7 +261,7 @@ pub fn snapshot<R>(sinks: &[Arc<LogSink>], at_once: impl FnOnce() -> R) -> (Vec<
         .map(|(sink, state)| SinkView {
             id: sink.id,
             name: sink.name.clone(),
-            ring: state.ring.iter().cloned().collect(),
+            ring: wanted_tail(&state.ring, query),
             last_seq: state.next_seq - 1,
             out: state.files.out.as_ref().map(history::FileView::of),
             err: state.files.err.as_ref().map(history::FileView::of),
@@ -264,6 +270,27 @@ pub fn snapshot<R>(sinks: &[Arc<LogSink>], at_once: impl FnOnce() -> R) -> (Vec<
         })
         .collect();
     (views, result)
+}
+
+/// The last `query.lines` lines of each stream that `query` wants, oldest first.
+fn wanted_tail(ring: &VecDeque<RingLine>, query: &LogQuery) -> Vec<RingLine> {
+    let (mut out, mut err) = (0, 0);
+    let mut tail: Vec<RingLine> = Vec::new();
+    for line in ring.iter().rev() {
+        if out >= query.lines && err >= query.lines {
+            break;
+        }
+        let count = match line.stream {
+            LogStream::Out => &mut out,
+            LogStream::Err => &mut err,
+        };
+        if *count < query.lines && query.wants(line.stream, &line.text) {
+            *count += 1;
+            tail.push(line.clone());
+        }
+    }
+    tail.reverse();
+    tail
 }
 
 #[cfg(test)]
@@ -319,5 +346,26 @@ mod tests {
         assert!(out.is_empty());
         sink.write_batch(LogStream::Out, 1, b"y", &[(0, 1)]);
         assert_eq!(sink.since(0).len(), 1);
+    }
+
+    #[test]
+    fn snapshots_copy_only_the_wanted_tail() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (sink, _registry) = sink_in(dir.path(), 1 << 20);
+        let data = b"a1a2a3";
+        sink.write_batch(LogStream::Out, 1, data, &[(0, 2), (2, 4), (4, 6)]);
+        sink.write_batch(LogStream::Err, 2, b"e1", &[(0, 2)]);
+        let query = LogQuery {
+            lines: 2,
+            stream: None,
+            grep: None,
+        };
+        let (views, ()) = snapshot(&[Arc::clone(&sink)], &query, || ());
+        let texts: Vec<&str> = views[0].ring.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["a2", "a3", "e1"]);
+        assert_eq!(views[0].last_seq, 4);
+        let lines = history::history(&views, &query);
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["a3", "e1"]);
     }
 }
