@@ -424,6 +424,8 @@ impl Job {
                 self.shared.update(self.id, |e| {
                     e.info.status = ProcessStatus::Errored;
                     e.info.pid = None;
+                    e.info.cpu = 0.0;
+                    e.info.memory = 0;
                     e.info.status_reason = Some(detail);
                 });
             }
@@ -517,6 +519,8 @@ impl Job {
         let unstable = self.history.unstable_count(policy, now);
         self.shared.update(self.id, |e| {
             e.info.pid = None;
+            e.info.cpu = 0.0;
+            e.info.memory = 0;
             e.info.exit_code = exit.code;
             e.info.exit_signal = exit.signal.and_then(signal_name);
             e.info.unstable_restarts = unstable;
@@ -620,6 +624,9 @@ impl Job {
         self.shared.update(self.id, |e| {
             e.info.status = ProcessStatus::Stopped;
             e.info.pid = None;
+            // A stopped process uses nothing; the next sample would say so up to a second late.
+            e.info.cpu = 0.0;
+            e.info.memory = 0;
             e.info.exit_code = exit.code;
             e.info.exit_signal = exit.signal.and_then(signal_name);
             e.info.next_restart_at = None;

@@ -1,0 +1,50 @@
+//! The `ls --json` contract of the README: every documented field is there with its type,
+//! and a process that is not running shows no pid, no uptime and no CPU or memory (at once,
+//! not a metrics sample later).
+
+mod common;
+use common::TestHome;
+use serde_json::Value;
+
+#[test]
+fn every_documented_field_is_present_with_its_type() {
+    let t = TestHome::new();
+    t.ok(&["start", "sleep 300", "--name", "a"]);
+    let row = t.wait_status("a", "online");
+    let numbers = ["id", "instance", "pid", "restarts", "unstable_restarts"];
+    for key in numbers.iter().chain(&["uptime_ms", "memory", "created_at", "started_at"]) {
+        assert!(row[key].is_u64(), "{key} is a number: {row}");
+    }
+    assert!(row["cpu"].is_number(), "{row}");
+    for key in ["name", "namespace", "status", "command"] {
+        assert!(row[key].is_string(), "{key} is a string: {row}");
+    }
+    for key in [
+        "exit_code",
+        "exit_signal",
+        "next_restart_at",
+        "status_reason",
+    ] {
+        assert!(row.get(key).is_some(), "{key} is present: {row}");
+    }
+    // `jlist` is the same list.
+    let jlist: Vec<Value> = serde_json::from_str(&t.ok(&["jlist"])).expect("jlist is JSON");
+    assert_eq!(jlist.len(), 1);
+    assert_eq!(jlist[0]["id"], row["id"]);
+}
+
+#[test]
+fn a_stopped_process_shows_no_pid_uptime_cpu_or_memory_at_once() {
+    let t = TestHome::new();
+    t.ok(&["start", "sleep 300", "--name", "m"]);
+    t.wait_for("m", "a memory sample", |p| p["memory"].as_u64() > Some(0));
+    let out = t.ok(&["stop", "m", "--json"]);
+    let rows: Vec<Value> = serde_json::from_str(&out).expect("stop --json is JSON");
+    let row = &rows[0];
+    assert_eq!(row["status"], "stopped", "{row}");
+    assert!(row["pid"].is_null(), "{row}");
+    assert_eq!(row["uptime_ms"], 0, "{row}");
+    assert_eq!(row["memory"], 0, "{row}");
+    assert_eq!(row["cpu"].as_f64(), Some(0.0), "{row}");
+    assert_eq!(row["exit_signal"], "SIGTERM", "{row}");
+}
