@@ -292,24 +292,49 @@ impl Supervisor {
             .collect()
     }
 
-    /// Starts `spec` as new processes, or restarts the processes of that name.
+    /// Starts `spec` as new processes, or restarts the processes of that name (pm2's smart
+    /// start): with a changed definition they are replaced by it as `apply` does (the stored
+    /// environment kept unless `update_env`); another script under the name is refused.
     pub async fn start(
         &self,
-        spec: ProcessSpec,
+        mut spec: ProcessSpec,
         force: bool,
         update_env: bool,
     ) -> Result<StartOutcome, SupervisorError> {
         validate(&spec)?;
-        let existing: Vec<ProcessId> = {
+        let (existing, stored): (Vec<ProcessId>, Option<ProcessSpec>) = {
             let table = self.shared.lock();
-            table
+            let mut found: Vec<&Entry> = table
                 .entries
                 .values()
                 .filter(|e| e.info.name == spec.name)
-                .map(|e| e.info.id)
-                .collect()
+                .collect();
+            found.sort_by_key(|e| e.info.instance);
+            (
+                found.iter().map(|e| e.info.id).collect(),
+                found.first().map(|e| e.spec.clone()),
+            )
         };
-        if !existing.is_empty() && !force {
+        if let Some(stored) = stored.filter(|_| !force) {
+            if stored.script != spec.script {
+                return Err(SupervisorError::NameTaken(spec.name));
+            }
+            if !spec.same_definition(&stored) || spec.instances as usize != existing.len() {
+                if !update_env {
+                    let user_set = std::mem::take(&mut spec.env);
+                    spec.env = stored.env.clone();
+                    spec.env.extend(
+                        user_set
+                            .into_iter()
+                            .filter(|(k, _)| spec.config_env.contains_key(k)),
+                    );
+                }
+                let ids = self.replace(&existing, spec).await;
+                return Ok(StartOutcome {
+                    started: Vec::new(),
+                    restarted: self.infos(&ids),
+                });
+            }
             let env = update_env.then(|| spec.env.clone());
             let replies = self.send_each(&existing, |reply| JobCmd::Restart {
                 reason: "manual",

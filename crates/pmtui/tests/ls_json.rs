@@ -12,7 +12,10 @@ fn every_documented_field_is_present_with_its_type() {
     t.ok(&["start", "sleep 300", "--name", "a"]);
     let row = t.wait_status("a", "online");
     let numbers = ["id", "instance", "pid", "restarts", "unstable_restarts"];
-    for key in numbers.iter().chain(&["uptime_ms", "memory", "created_at", "started_at"]) {
+    for key in numbers
+        .iter()
+        .chain(&["uptime_ms", "memory", "created_at", "started_at"])
+    {
         assert!(row[key].is_u64(), "{key} is a number: {row}");
     }
     assert!(row["cpu"].is_number(), "{row}");
