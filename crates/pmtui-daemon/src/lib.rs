@@ -100,7 +100,8 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
         shutdown,
         warnings,
     });
-    let persister = tokio::spawn(persist::run(Arc::clone(&daemon)));
+    let (stop_persister, persister_stop) = tokio::sync::oneshot::channel();
+    let persister = tokio::spawn(persist::run(Arc::clone(&daemon), persister_stop));
     if let Some(addr) = metrics_addr {
         match metrics_http::bind(&addr).await {
             Ok(listener) => {
@@ -124,7 +125,9 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
         }
         _ => daemon.supervisor.shutdown().await,
     }
-    persister.abort();
+    // Wait for a write in flight, so the final state below is the last one on disk.
+    let _ = stop_persister.send(());
+    let _ = persister.await;
     persist::write_all(&daemon.paths, &daemon.supervisor);
     Ok(())
 }

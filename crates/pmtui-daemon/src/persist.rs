@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::oneshot;
 
 /// The file that holds the processes named `name`.
 pub fn file_for(paths: &Paths, name: &str) -> PathBuf {
@@ -113,14 +114,21 @@ pub fn write_all(paths: &Paths, supervisor: &Supervisor) {
 }
 
 /// Follows the event stream and rewrites the files of the names that changed. Bursts are
-/// coalesced: one write per name for everything that arrived together.
-pub async fn run(daemon: Arc<Daemon>) {
+/// coalesced: one write per name for everything that arrived together. Returns when `stop`
+/// fires (or its sender is dropped), and only between writes: once it has returned, no
+/// write of its own can land after the daemon's final one (a write cut off mid-way on the
+/// blocking pool would put back the file of a process that `kill` just deleted).
+pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
     let (_, rows, mut events) = daemon.supervisor.subscribe();
     let mut names: HashMap<u32, String> = rows.into_iter().map(|p| (p.id, p.name)).collect();
+    tokio::pin!(stop);
     loop {
         let mut touched: BTreeSet<String> = BTreeSet::new();
         let mut everything = false;
-        let first = events.recv().await;
+        let first = tokio::select! {
+            event = events.recv() => event,
+            _ = &mut stop => return,
+        };
         let mut next = Some(first);
         while let Some(event) = next.take() {
             match event {
