@@ -8,7 +8,7 @@ use pmtui_supervisor::{ProcessRecord, Supervisor};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::oneshot;
 
@@ -73,8 +73,20 @@ pub fn load_all(paths: &Paths) -> Vec<ProcessRecord> {
     records
 }
 
+/// Held while a file is read from the table and written, so that of two writers of one
+/// name (the persister, a request making its change durable before it replies) the one
+/// that read the newer state writes last.
+static WRITING: Mutex<()> = Mutex::new(());
+
 /// Rewrites (or removes) the file of one name.
 pub fn write_named(paths: &Paths, supervisor: &Supervisor, name: &str) {
+    let _writing = WRITING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    write_one(paths, supervisor, name);
+}
+
+fn write_one(paths: &Paths, supervisor: &Supervisor, name: &str) {
     let path = file_for(paths, name);
     let records = supervisor.records_named(name);
     let result = if records.is_empty() {
@@ -97,6 +109,9 @@ pub fn write_named(paths: &Paths, supervisor: &Supervisor, name: &str) {
 
 /// Rewrites every file, removing those of names that no longer exist.
 pub fn write_all(paths: &Paths, supervisor: &Supervisor) {
+    let _writing = WRITING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let records = supervisor.records();
     let names: BTreeSet<String> = records.iter().map(|r| r.spec.name.clone()).collect();
     let keep: BTreeSet<PathBuf> = names.iter().map(|n| file_for(paths, n)).collect();
@@ -109,7 +124,7 @@ pub fn write_all(paths: &Paths, supervisor: &Supervisor) {
         }
     }
     for name in names {
-        write_named(paths, supervisor, &name);
+        write_one(paths, supervisor, &name);
     }
 }
 

@@ -272,11 +272,52 @@ async fn handle(
     request: Request,
     out: mpsc::UnboundedSender<Outgoing>,
 ) {
+    let changes = matches!(
+        request,
+        Request::Start { .. }
+            | Request::Apply { .. }
+            | Request::Stop { .. }
+            | Request::Restart { .. }
+            | Request::Delete { .. }
+            | Request::Reset { .. }
+            | Request::Resurrect
+    );
     let (response, then) = respond(&daemon, request).await;
+    if changes {
+        // On disk before the reply, so a daemon killed right after cannot revive a process
+        // the caller was told is stopped (the persister alone may still be behind).
+        let names = changed_names(&response);
+        let daemon = Arc::clone(&daemon);
+        let _ = tokio::task::spawn_blocking(move || {
+            for name in names {
+                crate::persist::write_named(&daemon.paths, &daemon.supervisor, &name);
+            }
+        })
+        .await;
+    }
     let _ = out.send(Outgoing {
         frame: ServerFrame::Reply { id, response },
         then,
     });
+}
+
+/// The names of the processes a reply reports on.
+fn changed_names(response: &Response) -> std::collections::BTreeSet<String> {
+    let lists: Vec<&Vec<pmtui_proto::ProcessInfo>> = match response {
+        Response::Processes { processes } => vec![processes],
+        Response::Started { started, restarted } => vec![started, restarted],
+        Response::Applied {
+            started,
+            restarted,
+            unchanged,
+        } => vec![started, restarted, unchanged],
+        _ => Vec::new(),
+    };
+    lists
+        .into_iter()
+        .flatten()
+        .map(|p| p.name.clone())
+        .collect()
 }
 
 async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install>) {
