@@ -242,37 +242,26 @@ impl Home {
         self.timed(&argv, timeout)
     }
 
-    /// Where the stdout of process `name` is written (pmtui: from `describe --json`).
-    pub fn out_log(&self, name: &str) -> Result<PathBuf> {
-        match self.mgr.kind {
-            Kind::Pm2 => Ok(self.dir().join(format!("{name}.out"))),
-            Kind::Pmtui => {
-                let out = self.run(&["describe", name, "--json"], Duration::from_secs(30))?;
-                let v: Value = serde_json::from_str(&out).context("describe --json")?;
-                let v = if v.is_array() { &v[0] } else { &v };
-                v["out_log"]
-                    .as_str()
-                    .map(PathBuf::from)
-                    .context("describe --json has no out_log")
-            }
-        }
+    /// Where the stdout of process `name` goes when started with [`Home::log_flags`].
+    pub fn out_log(&self, name: &str) -> PathBuf {
+        self.dir().join(format!("{name}.out"))
     }
 
-    /// Extra `start` flags that send stdout to [`Home::out_log`] (pm2 needs them).
+    /// `start` flags that send the output of `name` to [`Home::out_log`], the same for
+    /// both (`-o`, `-e`); pmtui's size-based rotation (pm2 has none without a module) off.
     pub fn log_flags(&self, name: &str) -> Vec<String> {
-        match self.mgr.kind {
-            Kind::Pmtui => Vec::new(),
-            Kind::Pm2 => {
-                let out = self.dir().join(format!("{name}.out"));
-                let err = self.dir().join(format!("{name}.err"));
-                vec![
-                    "-o".into(),
-                    out.to_string_lossy().into_owned(),
-                    "-e".into(),
-                    err.to_string_lossy().into_owned(),
-                ]
-            }
+        let out = self.out_log(name);
+        let err = self.dir().join(format!("{name}.err"));
+        let mut flags = vec![
+            "-o".into(),
+            out.to_string_lossy().into_owned(),
+            "-e".into(),
+            err.to_string_lossy().into_owned(),
+        ];
+        if self.mgr.kind == Kind::Pmtui {
+            flags.extend(["--log-max-size".into(), "0".into()]);
         }
+        flags
     }
 }
 
