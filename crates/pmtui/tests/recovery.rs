@@ -88,6 +88,20 @@ fn save_kill_resurrect_restores_the_set_including_stopped() {
 }
 
 #[test]
+fn kill_replies_before_the_daemon_exits_even_with_many_processes() {
+    let t = TestHome::new();
+    let tag = unique("killreply");
+    let sleep = t.tagged_sleep(&tag);
+    t.ok(&["start", &sleep, "--name", "many", "-i", "200", "--", "300"]);
+    let daemon = t.daemon_pid().expect("daemon pid") as i64;
+    // The daemon used to exit before the reply was written: "connection to the daemon lost".
+    let out = t.ok(&["kill"]);
+    assert!(out.contains("daemon exiting"), "{out}");
+    assert!(!alive(daemon), "the daemon outlived kill");
+    assert!(pids_with(&tag).is_empty(), "left: {:?}", pids_with(&tag));
+}
+
+#[test]
 fn save_refuses_an_empty_list_without_force() {
     let t = TestHome::new();
     let out = t.run(&["save"]);
