@@ -226,6 +226,9 @@ fn bench(cli: Cli) -> Result<ExitCode> {
     for n in &notes {
         println!("- {n}");
     }
+    for (manager, what, text) in &results.details {
+        println!("- {manager}, {what}: {text}");
+    }
     for e in &results.errors {
         println!("ERROR: {e}");
     }
@@ -257,6 +260,9 @@ fn bench(cli: Cli) -> Result<ExitCode> {
         "metrics": metrics,
         "baselines": baselines,
         "notes": notes,
+        "details": results.details.iter().map(|(m, what, text)| json!({
+            "manager": m, "what": what, "text": text,
+        })).collect::<Vec<_>>(),
         "errors": results.errors,
     });
     std::fs::write(&cli.out, serde_json::to_string_pretty(&doc)? + "\n")

@@ -11,7 +11,11 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 /// User plus system CPU time of the whole process (every thread, living or ended), from
 /// `/proc/<pid>/stat` fields 14 and 15.
 pub fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Fields 14 and 15 (`utime`, `stime`) of a `stat` line.
+fn stat_cpu(stat: &str) -> Option<Duration> {
     // The command name may hold spaces: fields start after the last ')', with field 3.
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
@@ -21,18 +25,67 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_nanos(ticks * 1_000_000_000 / clock_ticks()))
 }
 
-/// Voluntary context switches summed over the process's current threads: each one is a
-/// sleep, so the difference over a window counts wake-ups.
-pub fn voluntary_switches(pid: u32) -> Option<u64> {
-    let dir = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let mut total = 0;
+/// One thread of a process: its name, CPU time and voluntary context switches (each one a
+/// sleep, so the difference over a window counts wake-ups).
+#[derive(Debug, Clone)]
+pub struct ThreadStat {
+    pub name: String,
+    pub cpu: Duration,
+    pub voluntary_switches: u64,
+}
+
+/// Every current thread of `pid`, by thread id.
+pub fn threads(pid: u32) -> std::collections::BTreeMap<u32, ThreadStat> {
+    let mut found = std::collections::BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return found;
+    };
     for task in dir.flatten() {
-        let path = task.path().join("status");
-        if let Ok(text) = std::fs::read_to_string(path) {
-            total += field(&text, "voluntary_ctxt_switches:").unwrap_or(0);
-        }
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let base = task.path();
+        let (Ok(status), Ok(stat)) = (
+            std::fs::read_to_string(base.join("status")),
+            std::fs::read_to_string(base.join("stat")),
+        ) else {
+            continue;
+        };
+        found.insert(
+            tid,
+            ThreadStat {
+                name: status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Name:"))
+                    .map_or_else(String::new, |n| n.trim().to_string()),
+                cpu: stat_cpu(&stat).unwrap_or_default(),
+                voluntary_switches: field(&status, "voluntary_ctxt_switches:").unwrap_or(0),
+            },
+        );
     }
-    Some(total)
+    found
+}
+
+/// What each thread (by name) did between two [`threads`] readings: CPU time and
+/// wake-ups. A thread that ended in between is missing; one that began counts from zero.
+pub fn thread_deltas(
+    before: &std::collections::BTreeMap<u32, ThreadStat>,
+    after: &std::collections::BTreeMap<u32, ThreadStat>,
+) -> std::collections::BTreeMap<String, (Duration, u64)> {
+    let mut by_name: std::collections::BTreeMap<String, (Duration, u64)> = Default::default();
+    for (tid, now) in after {
+        let (cpu0, sw0) = before
+            .get(tid)
+            .map_or((Duration::ZERO, 0), |b| (b.cpu, b.voluntary_switches));
+        let entry = by_name.entry(now.name.clone()).or_default();
+        entry.0 += now.cpu.saturating_sub(cpu0);
+        entry.1 += now.voluntary_switches.saturating_sub(sw0);
+    }
+    by_name
 }
 
 /// True while `pid` exists and is not a zombie.
@@ -82,7 +135,8 @@ mod tests {
         let me = std::process::id();
         assert!(rss_kib(me).is_some_and(|k| k > 0));
         assert!(cpu_time(me).is_some());
-        assert!(voluntary_switches(me).is_some());
+        let threads = threads(me);
+        assert!(threads.contains_key(&me), "{threads:?}");
         assert!(alive(me));
     }
 }

@@ -37,6 +37,8 @@ pub struct Results {
     /// metric key → manager → values.
     pub values: BTreeMap<&'static str, BTreeMap<&'static str, Values>>,
     pub errors: Vec<String>,
+    /// Free-form observations per manager and run (e.g. CPU by daemon thread).
+    pub details: Vec<(String, String, String)>,
 }
 
 impl Results {
@@ -60,6 +62,11 @@ impl Results {
         } else {
             median(&values.runs)
         };
+    }
+
+    pub fn detail(&mut self, manager: &str, what: &str, text: String) {
+        self.details
+            .push((manager.to_string(), what.to_string(), text));
     }
 
     pub fn get(&self, key: &str, manager: &str) -> Option<f64> {

@@ -179,14 +179,30 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         mgr,
         &format!("daemon CPU over {window:?} with {n} idle apps"),
     );
-    let (c0, w0) = (procfs::cpu_time(pid), procfs::voluntary_switches(pid));
+    let (c0, t0_threads) = (procfs::cpu_time(pid), procfs::threads(pid));
     let t0 = Instant::now();
     std::thread::sleep(window);
     let elapsed = t0.elapsed();
-    let (c1, w1) = (procfs::cpu_time(pid), procfs::voluntary_switches(pid));
-    let (Some(c0), Some(c1), Some(w0), Some(w1)) = (c0, c1, w0, w1) else {
+    let (c1, t1_threads) = (procfs::cpu_time(pid), procfs::threads(pid));
+    let (Some(c0), Some(c1)) = (c0, c1) else {
         bail!("the daemon (pid {pid}) went away during the CPU window");
     };
+    let per_thread = procfs::thread_deltas(&t0_threads, &t1_threads);
+    let wakeups: u64 = per_thread.values().map(|(_, w)| w).sum();
+    let secs = elapsed.as_secs_f64();
+    let detail: Vec<String> = per_thread
+        .iter()
+        .map(|(name, (cpu, w))| {
+            format!(
+                "{name} {:.3}% {:.1}/s",
+                cpu.as_secs_f64() / secs * 100.0,
+                *w as f64 / secs
+            )
+        })
+        .collect();
+    note(mgr, &format!("daemon threads: {}", detail.join(", ")));
+    ctx.results
+        .detail(mgr.name(), "idle threads", detail.join(", "));
     ctx.results.record(
         metric(
             "cpu_idle",
@@ -196,7 +212,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             (n == 200).then_some(0.05),
         ),
         mgr.name(),
-        (c1.saturating_sub(c0)).as_secs_f64() / elapsed.as_secs_f64() * 100.0,
+        (c1.saturating_sub(c0)).as_secs_f64() / secs * 100.0,
     );
     ctx.results.record(
         metric(
@@ -207,7 +223,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             (n == 200).then_some(1.0),
         ),
         mgr.name(),
-        w1.saturating_sub(w0) as f64 / elapsed.as_secs_f64(),
+        wakeups as f64 / secs,
     );
     ctx.results.record(
         metric(
