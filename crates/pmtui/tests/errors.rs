@@ -105,3 +105,26 @@ fn a_daemon_that_cannot_start_is_reported_with_its_reason() {
         "reported as soon as the daemon exits, not at the start deadline"
     );
 }
+
+#[test]
+fn a_missing_script_or_interpreter_says_what_to_do() {
+    let t = TestHome::new();
+    std::fs::write(t.path("app.py"), "print(1)\n").expect("write");
+    let cases: [(&[&str], &[&str]); 3] = [
+        (&["start", "web"], &["no process is named web", "pmtui ls"]),
+        (&["start", "./nope.py"], &["nope.py", "check the path"]),
+        (
+            &["start", "app.py", "--interpreter", "no-such-interp-xyz"],
+            &["no-such-interp-xyz", "install it"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let out = t.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let err = stderr(&out);
+        for needle in needles {
+            assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+        }
+    }
+    assert!(t.list().is_empty(), "nothing was started");
+}

@@ -30,7 +30,21 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
             return smart_start(&client, &args, known, None).await;
         }
     }
-    let spec = resolve::spec_from_args(&args)?;
+    let spec = resolve::spec_from_args(&args).map_err(|err| {
+        // `start <name>` is also a smart start: say that no process has that name either.
+        let missing = err.to_string().starts_with("script not found");
+        if missing && args.script.contains('/') {
+            anyhow::anyhow!("{err}; check the path")
+        } else if missing && !args.force {
+            anyhow::anyhow!(
+                "{err}, and no process is named {}: give the path of a script, or \
+                 `pmtui ls` for the names",
+                args.script
+            )
+        } else {
+            err
+        }
+    })?;
     if !args.force {
         let known = existing(&client, std::slice::from_ref(&spec.name)).await?;
         let known: Vec<_> = known
