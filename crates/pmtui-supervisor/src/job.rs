@@ -297,10 +297,15 @@ impl Job {
                 self.stop("memory limit", why.clone(), "restart").await;
                 self.set_unstable(&policy);
                 self.restart_at = Some(Instant::now() + Duration::from_millis(after_ms));
+                let due = now_ms() + after_ms;
                 self.shared.update(self.id, |e| {
                     e.info.status = ProcessStatus::WaitingRestart;
-                    e.info.next_restart_at = Some(now_ms() + after_ms);
+                    e.info.next_restart_at = Some(due);
                     e.info.status_reason = Some(why);
+                    // The record `stop` just wrote: the restart is due later than at once.
+                    if let Some(last) = e.history.back_mut() {
+                        last.next_restart_at = Some(due);
+                    }
                 });
             }
             Decision::Stop { reason } | Decision::GiveUp { reason } => {

@@ -63,3 +63,45 @@ fn memory_limit_restarts_within_min_uptime_end_in_errored() {
         p["status"] == "online" || p["restarts"].as_i64() > Some(2)
     });
 }
+
+#[test]
+fn a_memory_limit_restart_waits_for_the_configured_delay() {
+    let t = TestHome::new();
+    let hog = t.path("hog.py");
+    std::fs::write(
+        &hog,
+        "import time\ndata = bytearray(80 * 1024 * 1024)\nfor i in range(0, len(data), 4096): data[i] = 1\ntime.sleep(300)\n",
+    )
+    .expect("write hog.py");
+    t.ok(&[
+        "start",
+        hog.to_str().expect("utf8"),
+        "--name",
+        "slow",
+        "--max-memory-restart",
+        "40M",
+        "--restart-delay",
+        "3s",
+    ]);
+    let record = common::wait_until("a memory-limit record", || {
+        let out = t.ok(&["describe", "slow", "--json"]);
+        let detail: Vec<Value> = serde_json::from_str(&out).ok()?;
+        detail[0]["history"]
+            .as_array()?
+            .iter()
+            .find(|r| r["reason"] == "memory limit")
+            .cloned()
+    })
+    .expect("restarted for its memory");
+    let at = record["at"].as_u64().expect("at");
+    let due = record["next_restart_at"].as_u64().expect("next_restart_at");
+    assert!(due >= at + 2_900, "due after the delay: {record}");
+    assert!(
+        record["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("restarting in 3000 ms")),
+        "{record}"
+    );
+    // And it does start again after it.
+    t.wait_for("slow", "restarted", |p| p["restarts"].as_u64() >= Some(1));
+}
