@@ -178,21 +178,30 @@ pub fn app(spec: &ProcessSpec) -> Out {
     Out::Map(m)
 }
 
+/// The policy keys that differ from the defaults (a file leaving a key out gets its default).
 fn restart_policy(p: &RestartPolicy) -> Out {
-    let mut m = vec![(
-        "mode".to_string(),
-        s(match p.mode {
+    let d = RestartPolicy::default();
+    let mut m = Vec::new();
+    if p.mode != d.mode {
+        let mode = match p.mode {
             RestartMode::Always => "always",
             RestartMode::OnFailure => "on-failure",
             RestartMode::No => "no",
-        }),
-    )];
-    m.push(("max_restarts".into(), Out::Int(i64::from(p.max_restarts))));
-    m.push(("min_uptime".into(), ms(p.min_uptime_ms)));
+        };
+        m.push(("mode".to_string(), s(mode)));
+    }
+    if p.max_restarts != d.max_restarts {
+        m.push(("max_restarts".into(), Out::Int(i64::from(p.max_restarts))));
+    }
+    if p.min_uptime_ms != d.min_uptime_ms {
+        m.push(("min_uptime".into(), ms(p.min_uptime_ms)));
+    }
     if let Some(w) = p.time_window_ms {
         m.push(("time_window".into(), ms(w)));
     }
-    m.push(("stable_after".into(), ms(p.stable_after_ms)));
+    if p.stable_after_ms != d.stable_after_ms {
+        m.push(("stable_after".into(), ms(p.stable_after_ms)));
+    }
     if !p.stop_exit_codes.is_empty() {
         m.push((
             "stop_exit_codes".into(),
@@ -204,21 +213,24 @@ fn restart_policy(p: &RestartPolicy) -> Out {
             ),
         ));
     }
-    m.push((
-        "backoff".into(),
-        Out::Map(vec![
-            (
-                "type".into(),
-                s(match p.backoff.kind {
-                    BackoffKind::Fixed => "fixed",
-                    BackoffKind::Exponential => "exponential",
-                }),
-            ),
-            ("delay".into(), ms(p.backoff.delay_ms)),
-            ("max_delay".into(), ms(p.backoff.max_delay_ms)),
-            ("factor".into(), Out::Float(p.backoff.factor)),
-        ]),
-    ));
+    if p.backoff != d.backoff {
+        let (b, db) = (&p.backoff, &d.backoff);
+        let kind = match b.kind {
+            BackoffKind::Fixed => "fixed",
+            BackoffKind::Exponential => "exponential",
+        };
+        let mut backoff = vec![("type".to_string(), s(kind))];
+        if b.delay_ms != db.delay_ms {
+            backoff.push(("delay".into(), ms(b.delay_ms)));
+        }
+        if b.max_delay_ms != db.max_delay_ms {
+            backoff.push(("max_delay".into(), ms(b.max_delay_ms)));
+        }
+        if b.factor != db.factor {
+            backoff.push(("factor".into(), Out::Float(b.factor)));
+        }
+        m.push(("backoff".into(), Out::Map(backoff)));
+    }
     Out::Map(m)
 }
 
