@@ -148,6 +148,7 @@ async fn smart_start(
         };
         restarted.extend(processes);
     }
+    let rewritten: Vec<String> = changed.iter().map(|s| s.name.clone()).collect();
     if !changed.is_empty() {
         let request = Request::Apply {
             specs: changed,
@@ -164,7 +165,19 @@ async fn smart_start(
         restarted.extend(started.into_iter().chain(replaced).chain(unchanged));
     }
     restarted.sort_by_key(|p| p.id);
-    print_started(args, Vec::new(), restarted)
+    // Instances added by `-i` are new processes, not restarted ones.
+    let (restarted, started): (Vec<ProcessInfo>, Vec<ProcessInfo>) = restarted
+        .into_iter()
+        .partition(|p| all.iter().any(|old| old.id == p.id && old.name == p.name));
+    if !args.json {
+        // And those a smaller `-i` removed.
+        for old in all.iter().filter(|p| rewritten.contains(&p.name)) {
+            if !restarted.iter().any(|p| p.id == old.id) {
+                println!("deleted {} (id {})", old.name, old.id);
+            }
+        }
+    }
+    print_started(args, started, restarted)
 }
 
 fn print_started(
