@@ -129,8 +129,12 @@ fn options_given_to_a_smart_start_are_applied() {
         "{spec}"
     );
 
-    // -i scales the name.
-    t.ok(&["start", "api", "-i", "2"]);
+    // -i scales the name, and says what it added and removed.
+    let out = t.ok(&["start", "api", "-i", "2"]);
+    assert!(
+        out.contains("started api") && out.contains("restarted api"),
+        "{out}"
+    );
     let rows: Vec<Value> = t
         .list()
         .into_iter()
@@ -138,6 +142,9 @@ fn options_given_to_a_smart_start_are_applied() {
         .collect();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(t.list().len(), 2);
+    let out = t.ok(&["start", "api", "-i", "1"]);
+    assert!(out.contains("deleted api"), "{out}");
+    assert_eq!(t.list().len(), 1);
 }
 
 #[test]
