@@ -9,6 +9,7 @@ mod resolve;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    quiet_broken_pipe();
     let cli = cli::Cli::parse();
     if let Some(cli::Command::Daemon) = cli.command {
         return commands::daemon::run();
@@ -30,4 +31,19 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `pmtui jlist | head -1`: a reader that closed the pipe got what it wanted. Rust ignores
+/// SIGPIPE, so `println!` panics on the closed pipe; end quietly instead of printing a panic.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let broken = info
+            .payload_as_str()
+            .is_some_and(|text| text.contains("Broken pipe"));
+        if broken {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

@@ -128,3 +128,24 @@ fn a_missing_script_or_interpreter_says_what_to_do() {
     }
     assert!(t.list().is_empty(), "nothing was started");
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_ends_the_output_quietly() {
+    let t = TestHome::new();
+    t.ok(&["start", "sleep 300", "--name", "piped", "-i", "3"]);
+    for args in [&["jlist"][..], &["ls"], &["describe", "piped"]] {
+        // `pmtui jlist | head -0`: the reading end is gone before anything is written.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = t
+            .cmd()
+            .args(args)
+            .stdout(writer)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("run");
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
