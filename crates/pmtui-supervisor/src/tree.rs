@@ -83,6 +83,50 @@ pub fn descendants(table: &[ProcEntry], roots: &[u32]) -> Vec<u32> {
     found
 }
 
+/// Whether the kernel lists children in `/proc/<pid>/task/<tid>/children`
+/// (CONFIG_PROC_CHILDREN): then a tree is walked without reading all of `/proc`.
+pub fn children_files() -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        let me = std::process::id();
+        std::path::Path::new(&format!("/proc/{me}/task/{me}/children")).exists()
+    })
+}
+
+/// The children of `pid` (of every one of its threads); empty when it is gone. Only
+/// meaningful when [`children_files`] holds.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut kids = Vec::new();
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            kids.extend(
+                text.split_ascii_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    kids
+}
+
+/// Every descendant of `roots` (not the roots themselves), children before grandchildren,
+/// following the children files: as [`descendants`] of a full [`scan`], without the scan.
+pub fn descendants_of(roots: &[u32]) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut queue: std::collections::VecDeque<u32> = roots.iter().copied().collect();
+    while let Some(pid) = queue.pop_front() {
+        for kid in children_of(pid) {
+            if !found.contains(&kid) && !roots.contains(&kid) {
+                found.push(kid);
+                queue.push_back(kid);
+            }
+        }
+    }
+    found
+}
+
 /// The `PMTUI_JOB` marker in `pid`'s environment, if any.
 pub fn marker_of(pid: u32) -> Option<String> {
     let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
@@ -162,6 +206,36 @@ mod tests {
         assert_eq!(parse_signal("int"), Some(Signal::SIGINT));
         assert_eq!(parse_signal("9"), Some(Signal::SIGKILL));
         assert_eq!(parse_signal("SIGNOPE"), None);
+    }
+
+    #[test]
+    fn the_children_walk_finds_what_the_scan_finds() {
+        if !children_files() {
+            return;
+        }
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30 & wait"])
+            .spawn()
+            .expect("spawn sh");
+        let sh = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while descendants_of(&[sh]).len() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let mut walked = descendants_of(&[sh]);
+        let mut scanned = descendants(&scan(), &[sh]);
+        walked.sort_unstable();
+        scanned.sort_unstable();
+        // Children of any thread count: this test runs on one that is not the main one.
+        let mine = children_of(std::process::id()).contains(&sh);
+        for pid in &walked {
+            signal_pid(*pid, Signal::SIGKILL);
+        }
+        signal_pid(sh, Signal::SIGKILL);
+        let _ = child.wait();
+        assert_eq!(walked.len(), 2, "{walked:?}");
+        assert_eq!(walked, scanned);
+        assert!(mine, "the shell is not among this process's children");
     }
 
     #[test]
