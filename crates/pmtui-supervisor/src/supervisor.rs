@@ -1039,6 +1039,22 @@ fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
     if spec.name.trim().is_empty() {
         return Err(SupervisorError::BadRequest("a process needs a name".into()));
     }
+    // Names that targets would read as something else could never be acted on by name.
+    let name = spec.name.as_str();
+    let taken_as = if name == "all" {
+        Some("every process")
+    } else if name.parse::<u32>().is_ok() {
+        Some("an id")
+    } else if name.len() > 1 && name.starts_with('/') && name.ends_with('/') {
+        Some("a regular expression")
+    } else {
+        None
+    };
+    if let Some(what) = taken_as {
+        return Err(SupervisorError::BadRequest(format!(
+            "{name:?} cannot be a process name: targets read it as {what}; choose another name"
+        )));
+    }
     if spec.script.trim().is_empty() {
         return Err(SupervisorError::BadRequest(format!(
             "{} has no script to run",

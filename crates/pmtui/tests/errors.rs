@@ -149,3 +149,20 @@ fn a_reader_that_closes_the_pipe_ends_the_output_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_name_that_targets_would_misread_is_refused() {
+    let t = TestHome::new();
+    for (name, what) in [("all", "every process"), ("7", "an id"), ("/w/", "regular")] {
+        let out = t.run(&["start", "sleep 300", "--name", name]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+        let err = stderr(&out);
+        assert!(err.contains(what) && err.contains("another name"), "{err}");
+    }
+    let file = t.path("eco.json");
+    std::fs::write(&file, r#"{"apps": [{"name": "3", "script": "sleep 300"}]}"#).expect("write");
+    let out = t.run(&["start", file.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(stderr(&out).contains("an id"), "{}", stderr(&out));
+    assert!(t.list().is_empty());
+}
