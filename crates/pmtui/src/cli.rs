@@ -200,7 +200,7 @@ pub struct StartArgs {
 }
 
 /// The restart policy flags of `start` (see the README's "Restart policies").
-#[derive(Debug, Args)]
+#[derive(Debug, Default, PartialEq, Args)]
 #[command(next_help_heading = "Restart policy")]
 pub struct RestartFlags {
     /// When to restart: always (default), on-failure (non-zero exit or signal), no.
@@ -250,7 +250,7 @@ pub struct RestartFlags {
 }
 
 /// Where and how a started process's output is written (pm2's flags, plus rotation).
-#[derive(Debug, Args)]
+#[derive(Debug, Default, PartialEq, Args)]
 #[command(next_help_heading = "Logs")]
 pub struct LogFlags {
     /// stdout log file (default `$PMTUI_HOME/logs/<name>-out.log`; `/dev/null` disables it).

@@ -1,7 +1,7 @@
 //! `start`, `stop`, `restart`, `delete`, `reset` and `signal`.
 
 use super::connect;
-use crate::cli::{RestartArgs, StartArgs, TargetArgs};
+use crate::cli::{LogFlags, RestartArgs, RestartFlags, StartArgs, TargetArgs};
 use crate::{output, resolve};
 use anyhow::Result;
 use pmtui_client::Client;
@@ -22,9 +22,26 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
         );
     }
     let client = connect().await?;
-    if !args.force {
-        // pm2's smart start: a name, id, namespace or `all` that exists is restarted, with
-        // any option given here applied to it.
+    if !args.force && !gives_options(&args) {
+        // pm2's smart start: a name, id, namespace or `all` that exists is restarted (the
+        // daemon keeps the variables the user set on top of a new environment).
+        let request = Request::Restart {
+            targets: vec![args.script.clone()],
+            env: args.update_env.then(|| std::env::vars().collect()),
+        };
+        match client.call(request).await? {
+            Response::Processes { processes } => {
+                return print_started(&args, Vec::new(), processes);
+            }
+            Response::Error {
+                kind: ErrorKind::UnknownProcess,
+                ..
+            } => {}
+            Response::Error { message, .. } => anyhow::bail!("{message}"),
+            other => anyhow::bail!("unexpected reply: {other:?}"),
+        }
+    } else if !args.force {
+        // With options, they are applied to what exists.
         let known = existing(&client, std::slice::from_ref(&args.script)).await?;
         if !known.is_empty() {
             return smart_start(&client, &args, known, None).await;
@@ -73,6 +90,24 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
         Response::Started { started, restarted } => print_started(&args, started, restarted),
         other => anyhow::bail!("unexpected reply: {other:?}"),
     }
+}
+
+/// Whether this `start` gives any option that describes a process (as opposed to
+/// `--json`, `--update-env`, `--force`).
+fn gives_options(args: &StartArgs) -> bool {
+    args.name.is_some()
+        || args.instances.is_some()
+        || args.cwd.is_some()
+        || !args.env.is_empty()
+        || args.namespace.is_some()
+        || args.kill_timeout.is_some()
+        || args.stop_signal.is_some()
+        || args.no_autorestart
+        || args.restart != RestartFlags::default()
+        || args.interpreter.is_some()
+        || args.interpreter_args.is_some()
+        || args.logs != LogFlags::default()
+        || !args.args.is_empty()
 }
 
 /// The processes `targets` names, with their definitions; none when nothing matches.
