@@ -1055,6 +1055,17 @@ fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
             "{name:?} cannot be a process name: targets read it as {what}; choose another name"
         )));
     }
+    let ns = spec.namespace.as_str();
+    if ns == "all" || ns.parse::<u32>().is_ok() {
+        return Err(SupervisorError::BadRequest(format!(
+            "{ns:?} cannot be a namespace: targets read it as {}; choose another namespace",
+            if ns == "all" {
+                "every process"
+            } else {
+                "an id"
+            }
+        )));
+    }
     if spec.script.trim().is_empty() {
         return Err(SupervisorError::BadRequest(format!(
             "{} has no script to run",

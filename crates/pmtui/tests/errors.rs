@@ -166,3 +166,18 @@ fn a_name_that_targets_would_misread_is_refused() {
     assert!(stderr(&out).contains("an id"), "{}", stderr(&out));
     assert!(t.list().is_empty());
 }
+
+#[test]
+fn a_namespace_that_targets_would_misread_is_refused() {
+    let t = TestHome::new();
+    for ns in ["all", "12"] {
+        let out = t.run(&["start", "sleep 300", "--name", "n", "--namespace", ns]);
+        assert_eq!(out.status.code(), Some(1), "{ns}: {out:?}");
+        assert!(
+            stderr(&out).contains("another namespace"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(t.list().is_empty());
+}

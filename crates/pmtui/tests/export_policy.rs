@@ -39,3 +39,25 @@ fn export_writes_only_the_policy_keys_that_differ_and_reads_back_the_same() {
     t.ok(&["start", path.to_str().expect("utf8")]);
     assert_eq!(policy(&t), before);
 }
+
+#[test]
+fn export_of_more_apps_than_one_describe_batch_writes_them_all() {
+    let t = TestHome::new();
+    let apps: Vec<Value> = (0..120)
+        .map(|i| json!({"name": format!("a{i}"), "script": "sleep 300"}))
+        .collect();
+    let file = t.path("many.json");
+    std::fs::write(&file, json!({ "apps": apps }).to_string()).expect("write");
+    t.ok(&["start", file.to_str().expect("utf8")]);
+    let out = t.ok(&["export", "--format", "json"]);
+    let exported: Value = serde_json::from_str(&out).expect("export is JSON");
+    let names: Vec<&str> = exported["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 120, "{names:?}");
+    assert_eq!(names[0], "a0");
+    assert_eq!(names[119], "a119");
+}

@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// Processes described per request by `export`.
+const DESCRIBE_BATCH: usize = 100;
+
 /// What the file verbs need to read a file.
 pub struct Selection {
     pub only: Vec<String>,
@@ -184,10 +187,18 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
     let Response::Processes { processes } = client.request(Request::List).await? else {
         bail!("unexpected reply to list");
     };
+    // One definition per name. Described a batch at a time: a detail carries minutes of
+    // metrics history, and `describe all` of a thousand processes would not fit one frame.
+    let mut firsts: Vec<&ProcessInfo> = Vec::new();
+    for p in &processes {
+        if !firsts.iter().any(|f| f.name == p.name) {
+            firsts.push(p);
+        }
+    }
     let mut specs: Vec<ProcessSpec> = Vec::new();
-    if !processes.is_empty() {
+    for batch in firsts.chunks(DESCRIBE_BATCH) {
         let request = Request::Describe {
-            targets: vec!["all".into()],
+            targets: batch.iter().map(|p| p.id.to_string()).collect(),
         };
         let Response::Details { details } = client.request(request).await? else {
             bail!("unexpected reply to describe");
