@@ -1,8 +1,15 @@
 //! A small reader of Linux's `/proc`, with reused buffers: per process only `stat` (one read
 //! gives parent, group, CPU times, threads and resident pages) and, now and then, the entries
-//! of `fd`; for the host `/proc/stat`, `/proc/meminfo` and `/proc/loadavg`.
+//! of `fd`; for the host `/proc/stat`, `/proc/meminfo`, `/proc/loadavg` and `/proc/uptime`.
+//!
+//! Files read on every tick are kept open and re-read with `pread` at offset 0, which is
+//! several times cheaper than open + read + close (3 µs against 10–18 µs a process measured
+//! here). A kept `stat` file of a process that died fails to read (`ESRCH`) instead of
+//! showing a new process that reused the pid.
 
+use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
 
 /// What the sampler needs from `/proc/<pid>/stat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +32,8 @@ pub struct HostCpu {
     pub busy: u64,
     pub total: u64,
     pub cores: u32,
+    /// Forks since boot (the `processes` line): unchanged means no new process anywhere.
+    pub forks: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,6 +48,10 @@ pub struct Reader {
     path: String,
     pub clock_ticks: u64,
     pub page_size: u64,
+    host_stat: Option<File>,
+    meminfo: Option<File>,
+    loadavg: Option<File>,
+    uptime: Option<File>,
 }
 
 impl Default for Reader {
@@ -57,6 +70,10 @@ impl Default for Reader {
             path: String::with_capacity(32),
             clock_ticks: conf(SysconfVar::CLK_TCK, 100),
             page_size: conf(SysconfVar::PAGE_SIZE, 4096),
+            host_stat: None,
+            meminfo: None,
+            loadavg: None,
+            uptime: None,
         }
     }
 }
@@ -67,6 +84,20 @@ impl Reader {
         let mut file = std::fs::File::open(&self.path).ok()?;
         file.read_to_end(&mut self.buf).ok()?;
         Some(&self.buf)
+    }
+
+    /// Opens `/proc/<pid>/stat` to be re-read with `read_stat`.
+    pub fn open_stat(&mut self, pid: u32) -> Option<File> {
+        use std::fmt::Write;
+        self.path.clear();
+        let _ = write!(self.path, "/proc/{pid}/stat");
+        File::open(&self.path).ok()
+    }
+
+    /// Re-reads a kept `stat` file; `None` once its process is gone.
+    pub fn read_stat(&mut self, pid: u32, file: &File) -> Option<Stat> {
+        pread_all(file, &mut self.buf)?;
+        parse_stat(pid, &self.buf)
     }
 
     /// One process's stat; `None` if it is gone.
@@ -104,33 +135,59 @@ impl Reader {
         Some(dir.count() as u32)
     }
 
+    /// Re-reads one of the kept host files, opening it the first time.
+    fn host_file(&mut self, which: HostFile) -> Option<&str> {
+        let (slot, path) = match which {
+            HostFile::Stat => (&mut self.host_stat, "/proc/stat"),
+            HostFile::Meminfo => (&mut self.meminfo, "/proc/meminfo"),
+            HostFile::Loadavg => (&mut self.loadavg, "/proc/loadavg"),
+            HostFile::Uptime => (&mut self.uptime, "/proc/uptime"),
+        };
+        if slot.is_none() {
+            *slot = File::open(path).ok();
+        }
+        pread_all(slot.as_ref()?, &mut self.buf)?;
+        std::str::from_utf8(&self.buf).ok()
+    }
+
     pub fn host_cpu(&mut self) -> Option<HostCpu> {
-        self.path.clear();
-        self.path.push_str("/proc/stat");
-        let text = std::str::from_utf8(self.read()?).ok()?;
-        parse_host_cpu(text)
+        parse_host_cpu(self.host_file(HostFile::Stat)?)
     }
 
     pub fn host_memory(&mut self) -> Option<HostMemory> {
-        self.path.clear();
-        self.path.push_str("/proc/meminfo");
-        let text = std::str::from_utf8(self.read()?).ok()?;
-        parse_meminfo(text)
+        parse_meminfo(self.host_file(HostFile::Meminfo)?)
     }
 
     /// Seconds since boot.
     pub fn uptime(&mut self) -> Option<f64> {
-        self.path.clear();
-        self.path.push_str("/proc/uptime");
-        let text = std::str::from_utf8(self.read()?).ok()?;
+        let text = self.host_file(HostFile::Uptime)?;
         text.split_ascii_whitespace().next()?.parse().ok()
     }
 
     pub fn load1(&mut self) -> Option<f32> {
-        self.path.clear();
-        self.path.push_str("/proc/loadavg");
-        let text = std::str::from_utf8(self.read()?).ok()?;
+        let text = self.host_file(HostFile::Loadavg)?;
         text.split_ascii_whitespace().next()?.parse().ok()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum HostFile {
+    Stat,
+    Meminfo,
+    Loadavg,
+    Uptime,
+}
+
+/// Reads a whole `/proc` file from offset 0 into `buf` (cleared first).
+fn pread_all(file: &File, buf: &mut Vec<u8>) -> Option<()> {
+    buf.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = file.read_at(&mut chunk, buf.len() as u64).ok()?;
+        if n == 0 {
+            return Some(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -175,14 +232,19 @@ fn parse_host_cpu(text: &str) -> Option<HostCpu> {
     }
     let total: u64 = values.iter().sum();
     let idle = values[3] + values.get(4).copied().unwrap_or(0);
-    let cores = lines
-        .take_while(|l| l.starts_with("cpu"))
-        .filter(|l| l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
-        .count() as u32;
+    let (mut cores, mut forks) = (0u32, 0u64);
+    for line in lines {
+        if line.starts_with("cpu") {
+            cores += u32::from(line.as_bytes().get(3).is_some_and(u8::is_ascii_digit));
+        } else if let Some(n) = line.strip_prefix("processes ") {
+            forks = n.trim().parse().unwrap_or(0);
+        }
+    }
     Some(HostCpu {
         busy: total - idle,
         total,
         cores: cores.max(1),
+        forks,
     })
 }
 
@@ -232,9 +294,12 @@ mod tests {
 
     #[test]
     fn host_cpu_sums_the_first_line_and_counts_cores() {
-        let text = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\ncpu1 50 0 25 400 25 0 0 0 0 0\nintr 1\n";
+        let text = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\ncpu1 50 0 25 400 25 0 0 0 0 0\nintr 1\nprocesses 4321\n";
         let cpu = parse_host_cpu(text).expect("parses");
-        assert_eq!((cpu.busy, cpu.total, cpu.cores), (150, 1000, 2));
+        assert_eq!(
+            (cpu.busy, cpu.total, cpu.cores, cpu.forks),
+            (150, 1000, 2, 4321)
+        );
     }
 
     #[test]
@@ -255,5 +320,13 @@ mod tests {
         let mut all = Vec::new();
         reader.scan(&mut all);
         assert!(all.iter().any(|s| s.pid == me.pid));
+        let file = reader.open_stat(me.pid).expect("open own stat");
+        let again = reader.read_stat(me.pid, &file).expect("pread own stat");
+        assert_eq!(again.start_time, me.start_time);
+        assert!(reader.uptime().is_some_and(|u| u > 0.0));
+        assert!(
+            reader.host_cpu().is_some_and(|c| c.forks > 0),
+            "re-read of a kept file"
+        );
     }
 }

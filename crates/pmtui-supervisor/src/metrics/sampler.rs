@@ -1,22 +1,37 @@
 //! The sampler: a thread of its own (so an idle daemon's runtime is not woken, and `/proc`
 //! reads never stall a request) that measures every running process tree once per interval.
 //!
-//! Cost control: the whole of `/proc` is read only to find the members of each tree (every
-//! `RESCAN_TICKS` ticks, or when a main pid is new); in between only the known members'
-//! `stat` files are read, so an idle tree of one process costs one small read per tick.
-//! Descendants that appear between rescans are counted from the next rescan. Open fds are
-//! counted on rescan ticks only.
+//! Cost control (the target is a small fraction of a core at 1,000 processes):
+//! - The whole of `/proc` is read only to find the members of each tree: when a main pid is
+//!   new, or when the host's fork counter moved (at most every `RESCAN_TICKS` ticks). With no
+//!   new process anywhere there is nothing new to find. A descendant that appears between
+//!   two passes is counted from the next one.
+//! - In between, only the members' `stat` files are read, kept open and re-read with `pread`.
+//! - A member whose CPU time and memory did not move for `IDLE_AFTER` reads is read only every
+//!   `IDLE_EVERY` ticks (staggered); its last rate and memory stand in between. A process
+//!   that wakes up is therefore seen within a few seconds, and its CPU over the gap is still
+//!   exact (rates use each process's own time between reads).
+//! - Open fds are counted every `FDS_EVERY` ticks.
 
 use super::MetricsTick;
 use super::procfs::{HostCpu, Reader, Stat};
 use crate::supervisor::{Shared, Target};
 use pmtui_proto::{HostSample, ProcessId, ProcessSample, now_ms};
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-/// A full `/proc` pass every this many ticks.
+/// At most one full `/proc` pass every this many ticks.
 const RESCAN_TICKS: u64 = 5;
+/// Unchanged reads after which a process counts as idle.
+const IDLE_AFTER: u8 = 3;
+/// An idle process is read every this many ticks.
+const IDLE_EVERY: u64 = 4;
+/// Open fds are counted every this many ticks.
+const FDS_EVERY: u64 = 15;
+/// Stat files kept open at most, against the daemon's fd limit; beyond, open and close.
+const MAX_KEPT_FILES: usize = 4096;
 
 /// Starts the sampler thread; it ends when the supervisor is gone.
 pub(crate) fn start(shared: &Arc<Shared>) {
@@ -77,23 +92,60 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A tree's membership as of the last rescan.
+/// A tree's membership as of the last full pass.
 struct Tree {
     root: u32,
     members: Vec<u32>,
     fds: Option<u32>,
 }
 
-#[derive(Default)]
+/// What the sampler remembers of one member process.
+struct Member {
+    /// Its `stat`, kept open (none past `MAX_KEPT_FILES`).
+    file: Option<File>,
+    start_time: u64,
+    ticks: u64,
+    read_at: Instant,
+    /// CPU ticks per second over its last measured interval.
+    rate: f64,
+    rss_pages: u64,
+    threads: u32,
+    /// Consecutive reads with no change of CPU time or memory.
+    still: u8,
+}
+
 struct Sampler {
     reader: Reader,
     tick: u64,
     all: Vec<Stat>,
     trees: HashMap<ProcessId, Tree>,
-    /// Per pid: (start time, cpu ticks) at the previous tick.
-    prev: HashMap<u32, (u64, u64)>,
+    members: HashMap<u32, Member>,
+    /// The tick of the last full pass and the fork counter then.
+    last_rescan: Option<(u64, Option<u64>)>,
     prev_at: Option<Instant>,
     prev_host: Option<HostCpu>,
+    kept_limit: usize,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        // A quarter of the soft fd limit at most: the daemon needs fds for pipes and logs.
+        let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map_or(1024, |(soft, _)| soft);
+        Self {
+            reader: Reader::default(),
+            tick: 0,
+            all: Vec::new(),
+            trees: HashMap::new(),
+            members: HashMap::new(),
+            last_rescan: None,
+            prev_at: None,
+            prev_host: None,
+            kept_limit: usize::try_from(soft / 4)
+                .unwrap_or(MAX_KEPT_FILES)
+                .min(MAX_KEPT_FILES),
+        }
+    }
 }
 
 impl Sampler {
@@ -111,58 +163,46 @@ impl Sampler {
             .map_or(0.0, |at| now.duration_since(at).as_secs_f64());
         self.prev_at = Some(now);
         let at = now_ms();
-        let host = self.host(at, elapsed);
-        let rescan = self.tick.is_multiple_of(RESCAN_TICKS)
-            || targets
-                .iter()
-                .any(|t| self.trees.get(&t.id).is_none_or(|tree| tree.root != t.pid));
+        let tick = self.tick;
         self.tick += 1;
-        let stats = if rescan {
-            self.rescan(&targets)
-        } else {
-            self.read_members(&targets)
-        };
-        let boot_ticks = self.boot_ticks();
-        let clock = self.reader.clock_ticks as f64;
+        let (host, forks) = self.host(at, elapsed);
+        if targets.is_empty() {
+            self.trees.clear();
+            self.members.clear();
+        } else if self.needs_rescan(&targets, tick, forks) {
+            self.rescan(&targets, tick);
+            self.last_rescan = Some((tick, forks));
+        }
+        if tick.is_multiple_of(FDS_EVERY) {
+            self.count_fds();
+        }
         let page = self.reader.page_size;
-        let mut prev = HashMap::with_capacity(self.prev.len());
+        let clock = self.reader.clock_ticks as f64;
         let mut samples = Vec::with_capacity(targets.len());
+        let mut gone = Vec::new();
         for target in &targets {
             let Some(tree) = self.trees.get(&target.id) else {
                 continue;
             };
-            let mut busy = 0.0f64;
-            let (mut rss, mut threads, mut count) = (0u64, 0u32, 0u32);
-            for pid in &tree.members {
-                let Some(stat) = stats.get(pid) else { continue };
-                count += 1;
-                rss += stat.rss_pages * page;
-                threads += stat.threads;
-                busy += match self.prev.get(pid) {
-                    Some(&(start, ticks)) if start == stat.start_time => {
-                        stat.ticks.saturating_sub(ticks) as f64
-                    }
-                    // New to us: the share of its lifetime that fell in this interval.
-                    _ => {
-                        let age = boot_ticks
-                            .map_or(0.0, |b| b.saturating_sub(stat.start_time) as f64 / clock);
-                        if age <= elapsed || age <= 0.0 {
-                            stat.ticks as f64
-                        } else {
-                            stat.ticks as f64 * (elapsed / age)
-                        }
-                    }
+            let (mut rate, mut rss, mut threads, mut count) = (0.0f64, 0u64, 0u32, 0u32);
+            for &pid in &tree.members {
+                let Some(member) = self.members.get_mut(&pid) else {
+                    continue;
                 };
-                prev.insert(*pid, (stat.start_time, stat.ticks));
+                let idle = member.still >= IDLE_AFTER
+                    && !(tick + u64::from(pid)).is_multiple_of(IDLE_EVERY);
+                if !idle && !refresh(&mut self.reader, pid, member, now) {
+                    gone.push(pid);
+                    continue;
+                }
+                count += 1;
+                rate += member.rate;
+                rss += member.rss_pages * page;
+                threads += member.threads;
             }
             if count == 0 {
                 continue;
             }
-            let cpu = if elapsed > 0.0 {
-                busy / clock / elapsed * 100.0
-            } else {
-                0.0
-            };
             let memory_percent = host
                 .as_ref()
                 .filter(|h| h.memory_total > 0)
@@ -170,7 +210,7 @@ impl Sampler {
             samples.push(ProcessSample {
                 id: target.id,
                 at,
-                cpu: round1(cpu),
+                cpu: round1(rate / clock * 100.0),
                 memory: rss,
                 memory_percent: round1(memory_percent),
                 threads,
@@ -178,7 +218,12 @@ impl Sampler {
                 processes: count,
             });
         }
-        self.prev = prev;
+        for pid in gone {
+            self.members.remove(&pid);
+            for tree in self.trees.values_mut() {
+                tree.members.retain(|p| *p != pid);
+            }
+        }
         let over = shared.apply_samples(&samples, &targets, restarting);
         if let Some(host) = host {
             shared.publish_tick(MetricsTick { host, samples });
@@ -186,8 +231,19 @@ impl Sampler {
         over
     }
 
+    fn needs_rescan(&self, targets: &[Target], tick: u64, forks: Option<u64>) -> bool {
+        let new_root = targets
+            .iter()
+            .any(|t| self.trees.get(&t.id).is_none_or(|tree| tree.root != t.pid));
+        match self.last_rescan {
+            None => true,
+            _ if new_root => true,
+            Some((at, seen)) => tick >= at + RESCAN_TICKS && (forks.is_none() || forks != seen),
+        }
+    }
+
     /// Reads all of `/proc` and rebuilds every tree's membership.
-    fn rescan(&mut self, targets: &[Target]) -> HashMap<u32, Stat> {
+    fn rescan(&mut self, targets: &[Target], tick: u64) {
         let mut all = std::mem::take(&mut self.all);
         self.reader.scan(&mut all);
         let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
@@ -196,35 +252,63 @@ impl Sampler {
             children.entry(s.ppid).or_default().push(s.pid);
             groups.entry(s.pgid).or_default().push(s.pid);
         }
-        let by_pid: HashMap<u32, Stat> = all.iter().map(|s| (s.pid, *s)).collect();
-        self.trees.clear();
-        let mut stats = HashMap::new();
+        let by_pid: HashMap<u32, &Stat> = all.iter().map(|s| (s.pid, s)).collect();
+        let old_trees = std::mem::take(&mut self.trees);
+        let mut keep: HashSet<u32> = HashSet::new();
+        let boot = self.reader.uptime();
+        let clock = self.reader.clock_ticks as f64;
+        let now = Instant::now();
         for target in targets {
             if !by_pid.contains_key(&target.pid) {
                 continue;
             }
             // Descendants, plus what stayed in its process group after its parent died.
-            let mut members = vec![target.pid];
-            let mut seen: HashSet<u32> = HashSet::from([target.pid]);
+            let mut members = Vec::new();
+            let mut seen: HashSet<u32> = HashSet::new();
             let mut queue: Vec<u32> = groups.get(&target.pid).cloned().unwrap_or_default();
             queue.push(target.pid);
             while let Some(pid) = queue.pop() {
-                if seen.insert(pid) {
-                    members.push(pid);
+                if !seen.insert(pid) {
+                    continue;
                 }
-                for kid in children.get(&pid).into_iter().flatten() {
-                    if !seen.contains(kid) {
-                        queue.push(*kid);
-                    }
+                members.push(pid);
+                queue.extend(children.get(&pid).into_iter().flatten().copied());
+            }
+            for &pid in &members {
+                keep.insert(pid);
+                let Some(stat) = by_pid.get(&pid) else {
+                    continue;
+                };
+                let known = self
+                    .members
+                    .get(&pid)
+                    .is_some_and(|m| m.start_time == stat.start_time);
+                if !known {
+                    // Its average over its life so far stands for the first interval.
+                    let age = boot.map_or(1.0, |b| (b - stat.start_time as f64 / clock).max(0.5));
+                    let kept = self.members.values().filter(|m| m.file.is_some()).count();
+                    let file = (kept < self.kept_limit)
+                        .then(|| self.reader.open_stat(pid))
+                        .flatten();
+                    self.members.insert(
+                        pid,
+                        Member {
+                            file,
+                            start_time: stat.start_time,
+                            ticks: stat.ticks,
+                            read_at: now,
+                            rate: stat.ticks as f64 / age,
+                            rss_pages: stat.rss_pages,
+                            threads: stat.threads,
+                            still: 0,
+                        },
+                    );
                 }
             }
-            let mut fds = Some(0u32);
-            for pid in &members {
-                if let Some(s) = by_pid.get(pid) {
-                    stats.insert(*pid, *s);
-                }
-                fds = fds.and_then(|total| Some(total + self.reader.fds(*pid)?));
-            }
+            let fds = old_trees
+                .get(&target.id)
+                .filter(|t| t.root == target.pid)
+                .and_then(|t| t.fds);
             self.trees.insert(
                 target.id,
                 Tree {
@@ -233,30 +317,40 @@ impl Sampler {
                     fds,
                 },
             );
-        }
-        self.all = all;
-        stats
-    }
-
-    /// Reads only the members found at the last rescan.
-    fn read_members(&mut self, targets: &[Target]) -> HashMap<u32, Stat> {
-        let mut stats = HashMap::new();
-        for target in targets {
-            let Some(tree) = self.trees.get(&target.id) else {
-                continue;
-            };
-            for pid in &tree.members {
-                if let Some(stat) = self.reader.stat(*pid) {
-                    stats.insert(*pid, stat);
-                }
+            if fds.is_none() && !tick.is_multiple_of(FDS_EVERY) {
+                self.count_fds_of(target.id);
             }
         }
-        stats
+        self.members.retain(|pid, _| keep.contains(pid));
+        self.all = all;
     }
 
-    fn host(&mut self, at: u64, elapsed: f64) -> Option<HostSample> {
-        let cpu_now = self.reader.host_cpu()?;
-        let memory = self.reader.host_memory()?;
+    fn count_fds(&mut self) {
+        let ids: Vec<ProcessId> = self.trees.keys().copied().collect();
+        for id in ids {
+            self.count_fds_of(id);
+        }
+    }
+
+    fn count_fds_of(&mut self, id: ProcessId) {
+        let Some(tree) = self.trees.get_mut(&id) else {
+            return;
+        };
+        let mut total = Some(0u32);
+        for &pid in &tree.members {
+            total = total.and_then(|t| Some(t + self.reader.fds(pid)?));
+        }
+        tree.fds = total;
+    }
+
+    /// The host sample, and the fork counter.
+    fn host(&mut self, at: u64, elapsed: f64) -> (Option<HostSample>, Option<u64>) {
+        let Some(cpu_now) = self.reader.host_cpu() else {
+            return (None, None);
+        };
+        let Some(memory) = self.reader.host_memory() else {
+            return (None, Some(cpu_now.forks));
+        };
         let cpu = match self.prev_host {
             Some(prev) if cpu_now.total > prev.total && elapsed > 0.0 => {
                 (cpu_now.busy.saturating_sub(prev.busy)) as f64
@@ -266,21 +360,42 @@ impl Sampler {
             _ => 0.0,
         };
         self.prev_host = Some(cpu_now);
-        Some(HostSample {
+        let sample = HostSample {
             at,
             cpu: round1(cpu),
             cores: cpu_now.cores,
             memory_total: memory.total,
             memory_used: memory.total.saturating_sub(memory.available),
             load1: self.reader.load1().unwrap_or(0.0),
-        })
+        };
+        (Some(sample), Some(cpu_now.forks))
     }
+}
 
-    /// Clock ticks since boot, now (to age processes we have not seen before).
-    fn boot_ticks(&mut self) -> Option<u64> {
-        let uptime = self.reader.uptime()?;
-        Some((uptime * self.reader.clock_ticks as f64) as u64)
+/// Reads a member again and updates its rate; false when it is gone (or its pid was reused).
+fn refresh(reader: &mut Reader, pid: u32, member: &mut Member, now: Instant) -> bool {
+    let stat = match &member.file {
+        Some(file) => reader.read_stat(pid, file),
+        None => reader.stat(pid),
+    };
+    let Some(stat) = stat.filter(|s| s.start_time == member.start_time) else {
+        return false;
+    };
+    let dt = now.duration_since(member.read_at).as_secs_f64();
+    if dt > 0.0 {
+        member.rate = stat.ticks.saturating_sub(member.ticks) as f64 / dt;
     }
+    let unchanged = stat.ticks == member.ticks && stat.rss_pages == member.rss_pages;
+    member.still = if unchanged {
+        member.still.saturating_add(1)
+    } else {
+        0
+    };
+    member.ticks = stat.ticks;
+    member.read_at = now;
+    member.rss_pages = stat.rss_pages;
+    member.threads = stat.threads;
+    true
 }
 
 fn round1(v: f64) -> f32 {
