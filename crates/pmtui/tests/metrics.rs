@@ -393,3 +393,73 @@ fn a_tree_over_max_memory_restart_is_restarted_for_it() {
     let rows = t.process("hog").expect("row");
     assert!(rows["restarts"].as_u64().is_some_and(|n| n <= 10), "{rows}");
 }
+
+/// One frame of the wire protocol (4-byte big-endian length, JSON).
+fn read_frame(s: &mut std::os::unix::net::UnixStream) -> Value {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).expect("frame length");
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).expect("frame body");
+    serde_json::from_slice(&body).expect("frame JSON")
+}
+
+fn write_frame(s: &mut std::os::unix::net::UnixStream, body: &str) {
+    let mut out = (body.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(body.as_bytes());
+    s.write_all(&out).expect("write frame");
+}
+
+#[test]
+fn a_metrics_subscription_gets_the_history_then_a_tick_at_a_time() {
+    let t = TestHome::new();
+    daemon_with(&t, &[("PMTUI_METRICS_INTERVAL_MS", "100")]);
+    t.ok(&["start", "sleep 300", "--name", "a"]);
+    t.ok(&["start", "sleep 301", "--name", "b"]);
+    wait_sample(&t, "a", "a sample", |_| true);
+    let mut s =
+        std::os::unix::net::UnixStream::connect(t.home().join("pmtui.sock")).expect("connect");
+    s.set_read_timeout(Some(common::DEADLINE)).expect("timeout");
+    write_frame(
+        &mut s,
+        r#"{"hello":{"protocol":1,"client":"metrics-test"}}"#,
+    );
+    read_frame(&mut s);
+    write_frame(
+        &mut s,
+        r#"{"request":{"id":7,"request":{"cmd":"subscribe_metrics","targets":["a"]}}}"#,
+    );
+    let reply = read_frame(&mut s);
+    let response = &reply["reply"]["response"];
+    assert_eq!(reply["reply"]["id"], 7, "{reply}");
+    assert_eq!(response["type"], "metrics", "{reply}");
+    assert_eq!(response["interval_ms"], 100);
+    let processes = response["processes"].as_array().expect("processes");
+    assert_eq!(processes.len(), 1, "only the target: {response}");
+    assert_eq!(processes[0]["name"], "a");
+    assert!(
+        processes[0]["history"]["at"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "the snapshot carries the history: {response}"
+    );
+    let a_id = processes[0]["id"].clone();
+    let mut last_at = 0;
+    for _ in 0..3 {
+        let frame = read_frame(&mut s);
+        let event = &frame["event"];
+        assert_eq!(event["event"], "metrics", "{frame}");
+        assert_eq!(event["seq"], 0, "{frame}");
+        assert!(
+            event["host"]["memory_total"]
+                .as_u64()
+                .is_some_and(|m| m > 0),
+            "{frame}"
+        );
+        let samples = event["samples"].as_array().expect("samples");
+        assert_eq!(samples.len(), 1, "only a: {frame}");
+        assert_eq!(samples[0]["id"], a_id);
+        let at = samples[0]["at"].as_u64().expect("at");
+        assert!(at > last_at, "ticks move forward: {frame}");
+        last_at = at;
+    }
+}
