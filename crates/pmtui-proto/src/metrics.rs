@@ -33,7 +33,7 @@ pub struct ProcessSample {
     /// Threads in the tree.
     pub threads: u32,
     /// Open file descriptors in the tree, `None` when they could not be counted. Counted less
-    /// often than the rest (every few ticks), so it may be a few seconds old.
+    /// often than the rest (every 15 ticks), so it may be that many seconds old.
     pub fds: Option<u32>,
     /// Processes in the tree (1 for a process with no children).
     pub processes: u32,

@@ -8,7 +8,6 @@
 //! showing a new process that reused the pid.
 
 use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 
 /// What the sampler needs from `/proc/<pid>/stat`.
@@ -79,10 +78,11 @@ impl Default for Reader {
 }
 
 impl Reader {
+    /// open + read + close of `self.path`: three system calls (no size probe, no extra read
+    /// for the end of file, see `pread_all`).
     fn read(&mut self) -> Option<&[u8]> {
-        self.buf.clear();
-        let mut file = std::fs::File::open(&self.path).ok()?;
-        file.read_to_end(&mut self.buf).ok()?;
+        let file = File::open(&self.path).ok()?;
+        pread_all(&file, &mut self.buf)?;
         Some(&self.buf)
     }
 
@@ -109,17 +109,24 @@ impl Reader {
         parse_stat(pid, bytes)
     }
 
-    /// Every process on the host.
-    pub fn scan(&mut self, out: &mut Vec<Stat>) {
+    /// The pid of every process on the host (one directory listing, no file read).
+    pub fn pids(&mut self, out: &mut Vec<u32>) {
         out.clear();
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return;
         };
-        for entry in dir.flatten() {
-            let name = entry.file_name();
-            let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
-                continue;
-            };
+        out.extend(
+            dir.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok())),
+        );
+    }
+
+    /// Every process on the host.
+    pub fn scan(&mut self, out: &mut Vec<Stat>) {
+        out.clear();
+        let mut pids = Vec::new();
+        self.pids(&mut pids);
+        for pid in pids {
             if let Some(stat) = self.stat(pid) {
                 out.push(stat);
             }
@@ -178,16 +185,18 @@ enum HostFile {
     Uptime,
 }
 
-/// Reads a whole `/proc` file from offset 0 into `buf` (cleared first).
+/// Reads a whole `/proc` file from offset 0 into `buf` (cleared first). A `/proc` file gives
+/// all it has in one read when the buffer is larger, so a short read is the end: no second
+/// read just to see end of file.
 fn pread_all(file: &File, buf: &mut Vec<u8>) -> Option<()> {
     buf.clear();
     let mut chunk = [0u8; 4096];
     loop {
         let n = file.read_at(&mut chunk, buf.len() as u64).ok()?;
-        if n == 0 {
+        buf.extend_from_slice(&chunk[..n]);
+        if n < chunk.len() {
             return Some(());
         }
-        buf.extend_from_slice(&chunk[..n]);
     }
 }
 

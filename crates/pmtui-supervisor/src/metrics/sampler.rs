@@ -23,7 +23,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 /// At most one full `/proc` pass every this many ticks.
-const RESCAN_TICKS: u64 = 5;
+const RESCAN_TICKS: u64 = 10;
+/// Every this many passes over `/proc` read every process again, not only new pids.
+const FULL_EVERY: u64 = 6;
 /// Unchanged reads after which a process counts as idle.
 const IDLE_AFTER: u8 = 3;
 /// An idle process is read every this many ticks.
@@ -117,7 +119,10 @@ struct Member {
 struct Sampler {
     reader: Reader,
     tick: u64,
-    all: Vec<Stat>,
+    /// Parent and group of every host process as of the last pass.
+    links: HashMap<u32, (u32, u32)>,
+    pids: Vec<u32>,
+    passes: u64,
     trees: HashMap<ProcessId, Tree>,
     members: HashMap<u32, Member>,
     /// The tick of the last full pass and the fork counter then.
@@ -135,7 +140,9 @@ impl Default for Sampler {
         Self {
             reader: Reader::default(),
             tick: 0,
-            all: Vec::new(),
+            links: HashMap::new(),
+            pids: Vec::new(),
+            passes: 0,
             trees: HashMap::new(),
             members: HashMap::new(),
             last_rescan: None,
@@ -242,24 +249,46 @@ impl Sampler {
         }
     }
 
-    /// Reads all of `/proc` and rebuilds every tree's membership.
+    /// Lists `/proc` and rebuilds every tree's membership. Only pids not seen at the last
+    /// pass are read (pids grow, so those are the new processes); every `FULL_EVERY` passes
+    /// all are read again, to catch re-parenting and reused pids.
     fn rescan(&mut self, targets: &[Target], tick: u64) {
-        let mut all = std::mem::take(&mut self.all);
-        self.reader.scan(&mut all);
+        let mut pids = std::mem::take(&mut self.pids);
+        self.reader.pids(&mut pids);
+        let full = self.passes.is_multiple_of(FULL_EVERY);
+        self.passes += 1;
+        let mut fresh: HashMap<u32, Stat> = HashMap::new();
+        let mut links = HashMap::with_capacity(pids.len());
+        for &pid in &pids {
+            let cached = if full { None } else { self.links.get(&pid) };
+            let link = match cached {
+                Some(link) => *link,
+                None => {
+                    let Some(stat) = self.reader.stat(pid) else {
+                        continue;
+                    };
+                    fresh.insert(pid, stat);
+                    (stat.ppid, stat.pgid)
+                }
+            };
+            links.insert(pid, link);
+        }
+        self.pids = pids;
+        self.links = links;
         let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
-        for s in &all {
-            children.entry(s.ppid).or_default().push(s.pid);
-            groups.entry(s.pgid).or_default().push(s.pid);
+        for (&pid, &(ppid, pgid)) in &self.links {
+            children.entry(ppid).or_default().push(pid);
+            groups.entry(pgid).or_default().push(pid);
         }
-        let by_pid: HashMap<u32, &Stat> = all.iter().map(|s| (s.pid, s)).collect();
         let old_trees = std::mem::take(&mut self.trees);
         let mut keep: HashSet<u32> = HashSet::new();
         let boot = self.reader.uptime();
         let clock = self.reader.clock_ticks as f64;
         let now = Instant::now();
+        let mut kept = self.members.values().filter(|m| m.file.is_some()).count();
         for target in targets {
-            if !by_pid.contains_key(&target.pid) {
+            if !self.links.contains_key(&target.pid) {
                 continue;
             }
             // Descendants, plus what stayed in its process group after its parent died.
@@ -276,20 +305,21 @@ impl Sampler {
             }
             for &pid in &members {
                 keep.insert(pid);
-                let Some(stat) = by_pid.get(&pid) else {
-                    continue;
-                };
                 let known = self
                     .members
                     .get(&pid)
-                    .is_some_and(|m| m.start_time == stat.start_time);
+                    .is_some_and(|m| fresh.get(&pid).is_none_or(|s| s.start_time == m.start_time));
                 if !known {
+                    let Some(stat) = fresh.get(&pid).copied().or_else(|| self.reader.stat(pid))
+                    else {
+                        continue;
+                    };
                     // Its average over its life so far stands for the first interval.
                     let age = boot.map_or(1.0, |b| (b - stat.start_time as f64 / clock).max(0.5));
-                    let kept = self.members.values().filter(|m| m.file.is_some()).count();
                     let file = (kept < self.kept_limit)
                         .then(|| self.reader.open_stat(pid))
                         .flatten();
+                    kept += usize::from(file.is_some());
                     self.members.insert(
                         pid,
                         Member {
@@ -322,7 +352,6 @@ impl Sampler {
             }
         }
         self.members.retain(|pid, _| keep.contains(pid));
-        self.all = all;
     }
 
     fn count_fds(&mut self) {
