@@ -122,12 +122,10 @@ impl Shared {
         targets: &[Target],
         restarting: &Mutex<HashSet<ProcessId>>,
     ) -> Vec<(ProcessId, u32, u64, u64)> {
+        let pids: HashMap<ProcessId, u32> = targets.iter().map(|t| (t.id, t.pid)).collect();
         let by_id: HashMap<ProcessId, (&ProcessSample, u32)> = samples
             .iter()
-            .filter_map(|s| {
-                let pid = targets.iter().find(|t| t.id == s.id)?.pid;
-                Some((s.id, (s, pid)))
-            })
+            .filter_map(|s| Some((s.id, (s, *pids.get(&s.id)?))))
             .collect();
         let mut over = Vec::new();
         let mut table = self.lock();

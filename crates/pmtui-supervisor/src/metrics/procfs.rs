@@ -109,16 +109,18 @@ impl Reader {
         parse_stat(pid, bytes)
     }
 
-    /// The pid of every process on the host (one directory listing, no file read).
-    pub fn pids(&mut self, out: &mut Vec<u32>) {
+    /// Every process on the host as (pid, inode of its `/proc` directory): one directory
+    /// listing, no file read. A pid reused by a new process shows a new inode.
+    pub fn pids(&mut self, out: &mut Vec<(u32, u64)>) {
+        use std::os::unix::fs::DirEntryExt;
         out.clear();
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return;
         };
-        out.extend(
-            dir.flatten()
-                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok())),
-        );
+        out.extend(dir.flatten().filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            Some((pid, e.ino()))
+        }));
     }
 
     /// Every process on the host.
@@ -126,7 +128,7 @@ impl Reader {
         out.clear();
         let mut pids = Vec::new();
         self.pids(&mut pids);
-        for pid in pids {
+        for (pid, _) in pids {
             if let Some(stat) = self.stat(pid) {
                 out.push(stat);
             }

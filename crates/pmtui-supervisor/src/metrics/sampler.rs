@@ -11,7 +11,8 @@
 //!   `IDLE_EVERY` ticks (staggered); its last rate and memory stand in between. A process
 //!   that wakes up is therefore seen within a few seconds, and its CPU over the gap is still
 //!   exact (rates use each process's own time between reads).
-//! - Open fds are counted every `FDS_EVERY` ticks.
+//! - Open fds are counted when a member is found, then every `FDS_EVERY` ticks for members
+//!   that are not idle.
 
 use super::MetricsTick;
 use super::procfs::{HostCpu, Reader, Stat};
@@ -24,12 +25,13 @@ use std::time::{Duration, Instant};
 
 /// At most one full `/proc` pass every this many ticks.
 const RESCAN_TICKS: u64 = 10;
-/// Every this many passes over `/proc` read every process again, not only new pids.
-const FULL_EVERY: u64 = 6;
+/// Every this many passes over `/proc` read every process again, not only new pids (for
+/// processes that changed group or parent since; new and reused pids are read every time).
+const FULL_EVERY: u64 = 30;
 /// Unchanged reads after which a process counts as idle.
 const IDLE_AFTER: u8 = 3;
 /// An idle process is read every this many ticks.
-const IDLE_EVERY: u64 = 4;
+const IDLE_EVERY: u64 = 5;
 /// Open fds are counted every this many ticks.
 const FDS_EVERY: u64 = 15;
 /// Stat files kept open at most, against the daemon's fd limit; beyond, open and close.
@@ -98,7 +100,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Tree {
     root: u32,
     members: Vec<u32>,
-    fds: Option<u32>,
 }
 
 /// What the sampler remembers of one member process.
@@ -114,14 +115,16 @@ struct Member {
     threads: u32,
     /// Consecutive reads with no change of CPU time or memory.
     still: u8,
+    /// Open fds when last counted.
+    fds: Option<u32>,
 }
 
 struct Sampler {
     reader: Reader,
     tick: u64,
-    /// Parent and group of every host process as of the last pass.
-    links: HashMap<u32, (u32, u32)>,
-    pids: Vec<u32>,
+    /// Parent, group and `/proc` inode of every host process as of the last pass.
+    links: HashMap<u32, (u32, u32, u64)>,
+    pids: Vec<(u32, u64)>,
     passes: u64,
     trees: HashMap<ProcessId, Tree>,
     members: HashMap<u32, Member>,
@@ -177,12 +180,10 @@ impl Sampler {
             self.trees.clear();
             self.members.clear();
         } else if self.needs_rescan(&targets, tick, forks) {
-            self.rescan(&targets, tick);
+            self.rescan(&targets);
             self.last_rescan = Some((tick, forks));
         }
-        if tick.is_multiple_of(FDS_EVERY) {
-            self.count_fds();
-        }
+        let count_fds = tick.is_multiple_of(FDS_EVERY);
         let page = self.reader.page_size;
         let clock = self.reader.clock_ticks as f64;
         let mut samples = Vec::with_capacity(targets.len());
@@ -192,6 +193,7 @@ impl Sampler {
                 continue;
             };
             let (mut rate, mut rss, mut threads, mut count) = (0.0f64, 0u64, 0u32, 0u32);
+            let mut fds = Some(0u32);
             for &pid in &tree.members {
                 let Some(member) = self.members.get_mut(&pid) else {
                     continue;
@@ -202,6 +204,11 @@ impl Sampler {
                     gone.push(pid);
                     continue;
                 }
+                // An idle process opens nothing: its count stands.
+                if count_fds && !idle {
+                    member.fds = self.reader.fds(pid);
+                }
+                fds = fds.and_then(|n| Some(n + member.fds?));
                 count += 1;
                 rate += member.rate;
                 rss += member.rss_pages * page;
@@ -221,7 +228,7 @@ impl Sampler {
                 memory: rss,
                 memory_percent: round1(memory_percent),
                 threads,
-                fds: tree.fds,
+                fds,
                 processes: count,
             });
         }
@@ -249,26 +256,26 @@ impl Sampler {
         }
     }
 
-    /// Lists `/proc` and rebuilds every tree's membership. Only pids not seen at the last
-    /// pass are read (pids grow, so those are the new processes); every `FULL_EVERY` passes
-    /// all are read again, to catch re-parenting and reused pids.
-    fn rescan(&mut self, targets: &[Target], tick: u64) {
+    /// Lists `/proc` and rebuilds every tree's membership. Only new processes are read (a pid
+    /// not seen at the last pass, or one whose `/proc` inode changed: reused); every
+    /// `FULL_EVERY` passes all are read again.
+    fn rescan(&mut self, targets: &[Target]) {
         let mut pids = std::mem::take(&mut self.pids);
         self.reader.pids(&mut pids);
         let full = self.passes.is_multiple_of(FULL_EVERY);
         self.passes += 1;
         let mut fresh: HashMap<u32, Stat> = HashMap::new();
         let mut links = HashMap::with_capacity(pids.len());
-        for &pid in &pids {
+        for &(pid, ino) in &pids {
             let cached = if full { None } else { self.links.get(&pid) };
             let link = match cached {
-                Some(link) => *link,
-                None => {
+                Some(link) if link.2 == ino => *link,
+                _ => {
                     let Some(stat) = self.reader.stat(pid) else {
                         continue;
                     };
                     fresh.insert(pid, stat);
-                    (stat.ppid, stat.pgid)
+                    (stat.ppid, stat.pgid, ino)
                 }
             };
             links.insert(pid, link);
@@ -277,11 +284,11 @@ impl Sampler {
         self.links = links;
         let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
-        for (&pid, &(ppid, pgid)) in &self.links {
+        for (&pid, &(ppid, pgid, _)) in &self.links {
             children.entry(ppid).or_default().push(pid);
             groups.entry(pgid).or_default().push(pid);
         }
-        let old_trees = std::mem::take(&mut self.trees);
+        self.trees.clear();
         let mut keep: HashSet<u32> = HashSet::new();
         let boot = self.reader.uptime();
         let clock = self.reader.clock_ticks as f64;
@@ -331,45 +338,20 @@ impl Sampler {
                             rss_pages: stat.rss_pages,
                             threads: stat.threads,
                             still: 0,
+                            fds: self.reader.fds(pid),
                         },
                     );
                 }
             }
-            let fds = old_trees
-                .get(&target.id)
-                .filter(|t| t.root == target.pid)
-                .and_then(|t| t.fds);
             self.trees.insert(
                 target.id,
                 Tree {
                     root: target.pid,
                     members,
-                    fds,
                 },
             );
-            if fds.is_none() && !tick.is_multiple_of(FDS_EVERY) {
-                self.count_fds_of(target.id);
-            }
         }
         self.members.retain(|pid, _| keep.contains(pid));
-    }
-
-    fn count_fds(&mut self) {
-        let ids: Vec<ProcessId> = self.trees.keys().copied().collect();
-        for id in ids {
-            self.count_fds_of(id);
-        }
-    }
-
-    fn count_fds_of(&mut self, id: ProcessId) {
-        let Some(tree) = self.trees.get_mut(&id) else {
-            return;
-        };
-        let mut total = Some(0u32);
-        for &pid in &tree.members {
-            total = total.and_then(|t| Some(t + self.reader.fds(pid)?));
-        }
-        tree.fds = total;
     }
 
     /// The host sample, and the fork counter.
