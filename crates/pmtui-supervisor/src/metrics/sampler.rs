@@ -60,7 +60,9 @@ fn run(weak: Weak<Shared>, runtime: tokio::runtime::Handle, interval: Duration) 
     loop {
         {
             let Some(shared) = weak.upgrade() else { return };
+            let began = Instant::now();
             let over = sampler.tick(&shared, &restarting);
+            tracing::trace!(us = began.elapsed().as_micros() as u64, "metrics tick");
             for (id, pid, memory, limit) in over {
                 tracing::warn!(
                     id,
