@@ -1,0 +1,234 @@
+//! Definitions in: `start` (pm2's smart start) and `apply` (an ecosystem file), and the
+//! replacement of processes whose definition changed.
+
+use super::validate::validate;
+use super::{Entry, Supervisor, join};
+use crate::SupervisorError;
+use crate::job::JobCmd;
+use crate::record::DesiredState;
+use pmtui_proto::{ProcessId, ProcessInfo, ProcessSpec, ProcessStatus};
+use std::collections::VecDeque;
+
+/// What `start` did.
+#[derive(Debug, Default)]
+pub struct StartOutcome {
+    pub started: Vec<ProcessInfo>,
+    pub restarted: Vec<ProcessInfo>,
+}
+
+/// What `apply` did.
+#[derive(Debug, Default)]
+pub struct ApplyOutcome {
+    pub started: Vec<ProcessInfo>,
+    pub restarted: Vec<ProcessInfo>,
+    pub unchanged: Vec<ProcessInfo>,
+}
+
+impl Supervisor {
+    /// Starts `spec` as new processes, or restarts the processes of that name (pm2's smart
+    /// start): with a changed definition they are replaced by it as `apply` does (the stored
+    /// environment kept unless `update_env`); another script under the name is refused.
+    pub async fn start(
+        &self,
+        mut spec: ProcessSpec,
+        force: bool,
+        update_env: bool,
+    ) -> Result<StartOutcome, SupervisorError> {
+        validate(&spec)?;
+        let (existing, stored): (Vec<ProcessId>, Option<ProcessSpec>) = {
+            let table = self.shared.lock();
+            let mut found: Vec<&Entry> = table
+                .entries
+                .values()
+                .filter(|e| e.info.name == spec.name)
+                .collect();
+            found.sort_by_key(|e| e.info.instance);
+            (
+                found.iter().map(|e| e.info.id).collect(),
+                found.first().map(|e| e.spec.clone()),
+            )
+        };
+        if let Some(stored) = stored.filter(|_| !force) {
+            if stored.script != spec.script {
+                return Err(SupervisorError::NameTaken(spec.name));
+            }
+            if !spec.same_definition(&stored) || spec.instances as usize != existing.len() {
+                if !update_env {
+                    let user_set = std::mem::take(&mut spec.env);
+                    spec.env = stored.env.clone();
+                    spec.env.extend(
+                        user_set
+                            .into_iter()
+                            .filter(|(k, _)| spec.config_env.contains_key(k)),
+                    );
+                }
+                let ids = self.replace(&existing, spec).await;
+                return Ok(StartOutcome {
+                    started: Vec::new(),
+                    restarted: self.infos(&ids),
+                });
+            }
+            let env = update_env.then(|| spec.env.clone());
+            let replies = self.send_each(&existing, |reply| JobCmd::Restart {
+                reason: "manual",
+                env: env.clone(),
+                reply,
+            })?;
+            join(replies).await;
+            return Ok(StartOutcome {
+                started: Vec::new(),
+                restarted: self.infos(&existing),
+            });
+        }
+        let count = spec.instances.max(1);
+        let mut ready = Vec::new();
+        let mut ids = Vec::new();
+        for _ in 0..count {
+            let (id, rx) = self.add(spec.clone(), None, DesiredState::Running, 0, None);
+            ids.push(id);
+            ready.extend(rx);
+        }
+        join(ready).await;
+        Ok(StartOutcome {
+            started: self.infos(&ids),
+            restarted: Vec::new(),
+        })
+    }
+
+    /// Applies a set of definitions (an ecosystem file): missing names are added (started
+    /// unless `autostart` is off), names whose definition changed are restarted with the new
+    /// one (same ids, scaled to the new instance count), unchanged ones are left alone
+    /// (started again if they are not running), or restarted when `restart_all`. Every spec
+    /// is validated before anything is done.
+    pub async fn apply(
+        &self,
+        specs: Vec<ProcessSpec>,
+        restart_all: bool,
+    ) -> Result<ApplyOutcome, SupervisorError> {
+        for spec in &specs {
+            validate(spec)?;
+        }
+        let mut outcome = ApplyOutcome::default();
+        for spec in specs {
+            let existing: Vec<(ProcessId, bool, bool)> = {
+                let table = self.shared.lock();
+                let mut found: Vec<_> = table
+                    .entries
+                    .values()
+                    .filter(|e| e.info.name == spec.name)
+                    .map(|e| {
+                        (
+                            e.info.instance,
+                            e.info.id,
+                            e.spec.same_definition(&spec),
+                            e.info.status.is_running()
+                                || e.info.status == ProcessStatus::WaitingRestart,
+                        )
+                    })
+                    .collect();
+                found.sort_unstable();
+                found.into_iter().map(|(_, id, s, r)| (id, s, r)).collect()
+            };
+            let desired = if spec.autostart {
+                DesiredState::Running
+            } else {
+                DesiredState::Stopped
+            };
+            if existing.is_empty() {
+                let mut ids = Vec::new();
+                let mut ready = Vec::new();
+                for _ in 0..spec.instances.max(1) {
+                    let (id, rx) = self.add(spec.clone(), None, desired, 0, None);
+                    ids.push(id);
+                    ready.extend(rx);
+                }
+                join(ready).await;
+                outcome.started.extend(self.infos(&ids));
+                continue;
+            }
+            let ids: Vec<ProcessId> = existing.iter().map(|(id, _, _)| *id).collect();
+            let same = existing.len() == spec.instances.max(1) as usize
+                && existing.iter().all(|(_, same, _)| *same);
+            if !same {
+                let ids = self.replace(&ids, spec).await;
+                outcome.restarted.extend(self.infos(&ids));
+            } else if restart_all {
+                outcome.restarted.extend(self.restart_ids(&ids).await);
+            } else {
+                let idle: Vec<ProcessId> = existing
+                    .iter()
+                    .filter(|(_, _, running)| !running && spec.autostart)
+                    .map(|(id, _, _)| *id)
+                    .collect();
+                if !idle.is_empty() {
+                    self.set_desired(&idle, DesiredState::Running);
+                    join(self.send_each(&idle, |reply| JobCmd::Start { reply })?).await;
+                    outcome.started.extend(self.infos(&idle));
+                }
+                let rest: Vec<ProcessId> =
+                    ids.into_iter().filter(|id| !idle.contains(id)).collect();
+                outcome.unchanged.extend(self.infos(&rest));
+            }
+        }
+        Ok(outcome)
+    }
+
+    pub(super) async fn restart_ids(&self, ids: &[ProcessId]) -> Vec<ProcessInfo> {
+        self.set_desired(ids, DesiredState::Running);
+        if let Ok(replies) = self.send_each(ids, |reply| JobCmd::Restart {
+            reason: "restart",
+            env: None,
+            reply,
+        }) {
+            join(replies).await;
+        }
+        self.infos(ids)
+    }
+
+    /// Replaces the processes `ids` (in instance order) by `spec`: each is stopped, its job
+    /// ended, and a fresh one started under the same id (restart count and history kept);
+    /// extra instances are deleted, missing ones added. Returns the ids now of that name.
+    pub(super) async fn replace(&self, ids: &[ProcessId], spec: ProcessSpec) -> Vec<ProcessId> {
+        let count = spec.instances.max(1) as usize;
+        let (keep, extra) = ids.split_at(count.min(ids.len()));
+        if !extra.is_empty() {
+            let targets: Vec<String> = extra.iter().map(ToString::to_string).collect();
+            let _ = self.delete(&targets).await;
+        }
+        if let Ok(replies) = self.send_each(keep, |reply| JobCmd::Stop { reply }) {
+            join(replies).await;
+        }
+        let desired = if spec.autostart {
+            DesiredState::Running
+        } else {
+            DesiredState::Stopped
+        };
+        let mut now = Vec::new();
+        let mut ready = Vec::new();
+        for id in keep {
+            // End the old job before its id is reused, so nothing it does lands on the new entry.
+            let job = self.shared.lock().entries.get(id).map(|e| e.job.clone());
+            if let Some(job) = job {
+                let _ = job.send(JobCmd::Exit);
+                job.closed().await;
+            }
+            let old = self.shared.lock().entries.remove(id);
+            let (restarts, created, history) = old.map_or((0, None, VecDeque::new()), |e| {
+                (e.info.restarts + 1, Some(e.info.created_at), e.history)
+            });
+            let (id, rx) = self.add(spec.clone(), Some(*id), desired, restarts, created);
+            if let Some(entry) = self.shared.lock().entries.get_mut(&id) {
+                entry.history = history;
+            }
+            now.push(id);
+            ready.extend(rx);
+        }
+        for _ in keep.len()..count {
+            let (id, rx) = self.add(spec.clone(), None, desired, 0, None);
+            now.push(id);
+            ready.extend(rx);
+        }
+        join(ready).await;
+        now
+    }
+}

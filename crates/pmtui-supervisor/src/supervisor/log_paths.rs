@@ -1,0 +1,64 @@
+//! Where a process's output goes: the spec's own files or `logs/<name>[-<id>]-{out,err}.log`.
+
+use crate::SupervisorConfig;
+use crate::logs::LogPaths;
+use pmtui_proto::{ProcessId, ProcessSpec};
+
+/// Log file paths: the spec's own, or `logs/<name>[-<id>]-{out,err}.log`.
+pub(super) fn log_paths(
+    config: &SupervisorConfig,
+    spec: &ProcessSpec,
+    id: ProcessId,
+    per_instance: bool,
+) -> LogPaths {
+    let name = sanitize(&spec.name);
+    let suffix = if per_instance {
+        format!("-{id}")
+    } else {
+        String::new()
+    };
+    let default = |kind: &str| config.logs_dir().join(format!("{name}{suffix}-{kind}.log"));
+    let custom = |p: &std::path::PathBuf| {
+        if per_instance && p != std::path::Path::new("/dev/null") {
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let ext = p
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default();
+            p.with_file_name(format!("{stem}{suffix}{ext}"))
+        } else {
+            p.clone()
+        }
+    };
+    LogPaths {
+        out: Some(
+            spec.logs
+                .out_file
+                .as_ref()
+                .map_or_else(|| default("out"), custom),
+        ),
+        err: Some(
+            spec.logs
+                .error_file
+                .as_ref()
+                .map_or_else(|| default("err"), custom),
+        ),
+        combined: spec.logs.log_file.as_ref().map(custom),
+    }
+}
+
+/// Names as they may appear in file names.
+pub(crate) fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

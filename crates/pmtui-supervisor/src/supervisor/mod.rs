@@ -1,0 +1,244 @@
+//! The `Supervisor` handle: the process table, the event stream, and the verbs the daemon
+//! calls (start, stop, restart, delete, …). The table sits behind a mutex that is never held
+//! across an await; jobs publish their changes into it, and each change goes out as an
+//! `Event` with the next sequence number while the lock is held, so a subscriber's snapshot
+//! and its stream always join without a gap.
+
+mod add;
+mod apply;
+mod leftovers;
+mod log_access;
+mod log_paths;
+mod records;
+mod sampling;
+mod validate;
+mod verbs;
+
+pub use apply::{ApplyOutcome, StartOutcome};
+pub use log_access::LogSnapshot;
+pub(crate) use log_paths::sanitize;
+pub use sampling::{MetricsSnapshot, MetricsSubscription};
+
+use crate::job::{JobCmd, JobHandle};
+use crate::logs::{FileRegistry, LogPaths, LogSink, LogWriter};
+use crate::metrics::{History, MetricsHub};
+use crate::reaper::ManagedPids;
+use crate::record::DesiredState;
+use crate::{SupervisorConfig, SupervisorError, resolve_targets};
+use pmtui_proto::{Event, EventKind, ExitRecord, LogLine, ProcessId, ProcessInfo, ProcessSpec};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{broadcast, oneshot};
+
+/// Exit records kept per process (`describe --json` shows them all, `describe` the last 20).
+pub const HISTORY_LEN: usize = 100;
+
+/// One row of the table: what is known about a process, and how to reach its job.
+pub(crate) struct Entry {
+    pub info: ProcessInfo,
+    pub spec: ProcessSpec,
+    pub env: BTreeMap<String, String>,
+    pub desired: DesiredState,
+    pub history: VecDeque<ExitRecord>,
+    pub pid_start_time: Option<u64>,
+    pub sink: Arc<LogSink>,
+    pub paths: LogPaths,
+    /// Latest resource sample and the ring of past ones.
+    pub metrics: History,
+    job: JobHandle,
+}
+
+#[derive(Default)]
+struct Table {
+    seq: u64,
+    next_id: ProcessId,
+    entries: BTreeMap<ProcessId, Entry>,
+}
+
+pub(crate) struct Shared {
+    pub config: SupervisorConfig,
+    pub managed: ManagedPids,
+    pub metrics: MetricsHub,
+    table: Mutex<Table>,
+    events: broadcast::Sender<Event>,
+    logs: broadcast::Sender<LogLine>,
+    pub files: FileRegistry,
+    pub writer: LogWriter,
+}
+
+/// A running process the sampler measures.
+pub(crate) struct Target {
+    pub id: ProcessId,
+    pub pid: u32,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies `change` to the entry of `id` and publishes its new row.
+    pub fn update(&self, id: ProcessId, change: impl FnOnce(&mut Entry)) {
+        let mut table = self.lock();
+        let Some(entry) = table.entries.get_mut(&id) else {
+            return;
+        };
+        change(entry);
+        let process = entry.info.clone();
+        publish(&mut table, &self.events, EventKind::Process { process });
+    }
+
+    /// Reads something of the entry of `id`.
+    pub fn read<T>(&self, id: ProcessId, get: impl FnOnce(&Entry) -> T) -> Option<T> {
+        self.lock().entries.get(&id).map(get)
+    }
+
+    /// Records an exit in the history and publishes it.
+    pub fn record_exit(&self, id: ProcessId, record: ExitRecord) {
+        let mut table = self.lock();
+        let Some(entry) = table.entries.get_mut(&id) else {
+            return;
+        };
+        entry.history.push_back(record.clone());
+        while entry.history.len() > HISTORY_LEN {
+            entry.history.pop_front();
+        }
+        publish(&mut table, &self.events, EventKind::Exit { id, record });
+    }
+}
+
+fn publish(table: &mut Table, events: &broadcast::Sender<Event>, kind: EventKind) {
+    table.seq += 1;
+    let _ = events.send(Event {
+        seq: table.seq,
+        kind,
+    });
+}
+
+/// A cheap, clonable handle on the engine.
+#[derive(Clone)]
+pub struct Supervisor {
+    shared: Arc<Shared>,
+}
+
+impl Supervisor {
+    /// Creates the engine; must be called inside a tokio runtime (it starts the reaper).
+    pub fn new(config: SupervisorConfig) -> Self {
+        let managed = ManagedPids::default();
+        if crate::reaper::become_subreaper() {
+            tokio::spawn(crate::reaper::run(managed.clone()));
+        } else {
+            tracing::warn!("not a child subreaper: orphaned descendants go to init");
+        }
+        let (events, _) = broadcast::channel(4096);
+        // Small on purpose: a follower that falls behind catches up from the rings (bounded in
+        // bytes), so the broadcast never holds more than this many lines for a slow reader.
+        let (logs, _) = broadcast::channel(1024);
+        let metrics = MetricsHub::new(config.metrics_interval_ms, config.metrics_history_ms);
+        let shared = Arc::new(Shared {
+            config,
+            managed,
+            metrics,
+            table: Mutex::default(),
+            events,
+            logs,
+            files: FileRegistry::default(),
+            writer: LogWriter::start(),
+        });
+        crate::metrics::sampler::start(&shared);
+        Self { shared }
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    pub fn config(&self) -> &SupervisorConfig {
+        &self.shared.config
+    }
+
+    fn resolve(&self, targets: &[String]) -> Result<Vec<ProcessId>, SupervisorError> {
+        let table = self.shared.lock();
+        let entries = table
+            .entries
+            .values()
+            .map(|e| (e.info.id, e.info.name.as_str(), e.info.namespace.as_str()));
+        let ids = resolve_targets(entries, targets)?;
+        if ids.is_empty() {
+            return Err(SupervisorError::UnknownProcess(targets.join(" ")));
+        }
+        Ok(ids)
+    }
+
+    fn infos(&self, ids: &[ProcessId]) -> Vec<ProcessInfo> {
+        let table = self.shared.lock();
+        ids.iter()
+            .filter_map(|id| table.entries.get(id).map(|e| with_uptime(&e.info)))
+            .collect()
+    }
+
+    /// Every process, as `ls` shows them.
+    pub fn list(&self) -> Vec<ProcessInfo> {
+        self.shared
+            .lock()
+            .entries
+            .values()
+            .map(|e| with_uptime(&e.info))
+            .collect()
+    }
+
+    /// The current rows and the stream of every later change, joined without a gap.
+    pub fn subscribe(&self) -> (u64, Vec<ProcessInfo>, broadcast::Receiver<Event>) {
+        let table = self.shared.lock();
+        let rx = self.shared.events.subscribe();
+        let rows = table
+            .entries
+            .values()
+            .map(|e| with_uptime(&e.info))
+            .collect();
+        (table.seq, rows, rx)
+    }
+
+    fn send_each(
+        &self,
+        ids: &[ProcessId],
+        make: impl Fn(oneshot::Sender<()>) -> JobCmd,
+    ) -> Result<Vec<oneshot::Receiver<()>>, SupervisorError> {
+        let table = self.shared.lock();
+        Ok(ids
+            .iter()
+            .filter_map(|id| table.entries.get(id))
+            .map(|entry| {
+                let (tx, rx) = oneshot::channel();
+                let _ = entry.job.send(make(tx));
+                rx
+            })
+            .collect())
+    }
+
+    fn set_desired(&self, ids: &[ProcessId], desired: DesiredState) {
+        let mut table = self.shared.lock();
+        for id in ids {
+            if let Some(e) = table.entries.get_mut(id) {
+                e.desired = desired;
+            }
+        }
+    }
+}
+
+fn with_uptime(info: &ProcessInfo) -> ProcessInfo {
+    let mut info = info.clone();
+    info.uptime_ms = match (info.status.is_running(), info.started_at) {
+        (true, Some(started)) => pmtui_proto::now_ms().saturating_sub(started),
+        _ => 0,
+    };
+    info
+}
+
+async fn join(receivers: Vec<oneshot::Receiver<()>>) {
+    for rx in receivers {
+        let _ = rx.await;
+    }
+}

@@ -1,0 +1,84 @@
+//! Persistence: the records of the table (for `save` and the dump), re-creating processes
+//! from them, and stopping everything for a daemon shutdown.
+
+use super::{Entry, Supervisor, join};
+use crate::job::JobCmd;
+use crate::record::ProcessRecord;
+use pmtui_proto::{ProcessId, ProcessInfo};
+
+impl Supervisor {
+    /// What must be persisted about every process.
+    pub fn records(&self) -> Vec<ProcessRecord> {
+        self.shared.lock().entries.values().map(record_of).collect()
+    }
+
+    /// What must be persisted about the processes named `name`.
+    pub fn records_named(&self, name: &str) -> Vec<ProcessRecord> {
+        self.shared
+            .lock()
+            .entries
+            .values()
+            .filter(|e| e.info.name == name)
+            .map(record_of)
+            .collect()
+    }
+
+    /// The main pid of process `id` while it runs.
+    pub fn running_pid(&self, id: ProcessId) -> Option<u32> {
+        let table = self.shared.lock();
+        let e = table.entries.get(&id)?;
+        e.info.status.is_running().then_some(e.info.pid).flatten()
+    }
+
+    /// The name of process `id`, if it exists.
+    pub fn name_of(&self, id: ProcessId) -> Option<String> {
+        self.shared
+            .lock()
+            .entries
+            .get(&id)
+            .map(|e| e.info.name.clone())
+    }
+
+    /// Re-creates processes from records (a restarted daemon, `resurrect`). With
+    /// `keep_ids` the recorded ids are reused. Returns what was added.
+    pub async fn restore(&self, records: Vec<ProcessRecord>, keep_ids: bool) -> Vec<ProcessInfo> {
+        let mut ids = Vec::new();
+        let mut ready = Vec::new();
+        for record in records {
+            let id = keep_ids.then_some(record.id);
+            let (id, rx) = self.add(
+                record.spec,
+                id,
+                record.desired,
+                record.restarts,
+                Some(record.created_at),
+            );
+            ids.push(id);
+            ready.extend(rx);
+        }
+        join(ready).await;
+        self.infos(&ids)
+    }
+
+    /// Stops every process for a daemon shutdown, keeping what should run on record.
+    pub async fn shutdown(&self) {
+        let ids: Vec<ProcessId> = self.shared.lock().entries.keys().copied().collect();
+        if let Ok(replies) = self.send_each(&ids, |reply| JobCmd::Stop { reply }) {
+            join(replies).await;
+        }
+        self.drain_logs().await;
+    }
+}
+
+fn record_of(e: &Entry) -> ProcessRecord {
+    ProcessRecord {
+        id: e.info.id,
+        instance: e.info.instance,
+        spec: e.spec.clone(),
+        desired: e.desired,
+        restarts: e.info.restarts,
+        created_at: e.info.created_at,
+        pid: e.info.pid,
+        pid_start_time: e.pid_start_time,
+    }
+}

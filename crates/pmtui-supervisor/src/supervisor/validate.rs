@@ -1,0 +1,70 @@
+//! Refusing a definition before anything is done with it.
+
+use crate::{SupervisorError, logs, tree};
+use pmtui_proto::ProcessSpec;
+
+pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
+    if spec.name.trim().is_empty() {
+        return Err(SupervisorError::BadRequest("a process needs a name".into()));
+    }
+    // Names that targets would read as something else could never be acted on by name.
+    let name = spec.name.as_str();
+    let taken_as = if name == "all" {
+        Some("every process")
+    } else if name.parse::<u32>().is_ok() {
+        Some("an id")
+    } else if name.len() > 1 && name.starts_with('/') && name.ends_with('/') {
+        Some("a regular expression")
+    } else {
+        None
+    };
+    if let Some(what) = taken_as {
+        return Err(SupervisorError::BadRequest(format!(
+            "{name:?} cannot be a process name: targets read it as {what}; choose another name"
+        )));
+    }
+    let ns = spec.namespace.as_str();
+    if ns == "all" || ns.parse::<u32>().is_ok() {
+        return Err(SupervisorError::BadRequest(format!(
+            "{ns:?} cannot be a namespace: targets read it as {}; choose another namespace",
+            if ns == "all" {
+                "every process"
+            } else {
+                "an id"
+            }
+        )));
+    }
+    if spec.script.trim().is_empty() {
+        return Err(SupervisorError::BadRequest(format!(
+            "{} has no script to run",
+            spec.name
+        )));
+    }
+    if let Some(format) = &spec.logs.date_format {
+        logs::check_date_format(format)
+            .map_err(|err| SupervisorError::BadRequest(format!("{}: {err}", spec.name)))?;
+    }
+    if let Some(pattern) = spec
+        .cron_restart
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+    {
+        crate::cron::CronSchedule::parse(pattern).map_err(|err| {
+            SupervisorError::BadRequest(format!("{}: cron_restart: {err}", spec.name))
+        })?;
+    }
+    let backoff = &spec.restart.backoff;
+    if !backoff.factor.is_finite() || backoff.factor < 1.0 {
+        return Err(SupervisorError::BadRequest(format!(
+            "{}: restart backoff factor must be a number of at least 1, not {}",
+            spec.name, backoff.factor
+        )));
+    }
+    if tree::parse_signal(&spec.stop_signal).is_none() {
+        return Err(SupervisorError::BadRequest(format!(
+            "unknown stop signal {}",
+            spec.stop_signal
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The verbs on existing processes: stop, restart, delete, reset, signal, describe.
+
+use super::{Supervisor, join, publish, with_uptime};
+use crate::job::JobCmd;
+use crate::record::DesiredState;
+use crate::{SupervisorError, tree};
+use pmtui_proto::{EventKind, ProcessDetail, ProcessId, ProcessInfo};
+use std::collections::BTreeMap;
+
+impl Supervisor {
+    pub async fn stop(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        self.set_desired(&ids, DesiredState::Stopped);
+        join(self.send_each(&ids, |reply| JobCmd::Stop { reply })?).await;
+        Ok(self.infos(&ids))
+    }
+
+    pub async fn restart(
+        &self,
+        targets: &[String],
+        env: Option<BTreeMap<String, String>>,
+    ) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        self.set_desired(&ids, DesiredState::Running);
+        join(self.send_each(&ids, |reply| JobCmd::Restart {
+            reason: "manual",
+            env: env.clone(),
+            reply,
+        })?)
+        .await;
+        Ok(self.infos(&ids))
+    }
+
+    /// Restarts one process for a reason of the engine's own (`memory limit`, `watch`,
+    /// `cron`), recorded in its history. Only a running process is restarted: one that is
+    /// stopped, errored or waiting for a backoff restart is left as it is (a sample that
+    /// races a `pmtui stop` must not start it again). Unlike a manual restart, it keeps the
+    /// crash-loop count and backoff.
+    pub async fn restart_for(
+        &self,
+        id: ProcessId,
+        reason: &'static str,
+    ) -> Result<(), SupervisorError> {
+        let replies = self.send_each(&[id], |reply| JobCmd::Restart {
+            env: None,
+            reason,
+            reply,
+        })?;
+        join(replies).await;
+        Ok(())
+    }
+
+    pub async fn delete(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        self.set_desired(&ids, DesiredState::Stopped);
+        join(self.send_each(&ids, |reply| JobCmd::Stop { reply })?).await;
+        let removed = self.infos(&ids);
+        let mut table = self.shared.lock();
+        for id in &ids {
+            if let Some(entry) = table.entries.remove(id) {
+                let _ = entry.job.send(JobCmd::Exit);
+                publish(
+                    &mut table,
+                    &self.shared.events,
+                    EventKind::Removed { id: *id },
+                );
+            }
+        }
+        if table.entries.is_empty() {
+            table.next_id = 0;
+        }
+        Ok(removed)
+    }
+
+    pub async fn reset(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        join(self.send_each(&ids, |reply| JobCmd::Reset { reply })?).await;
+        Ok(self.infos(&ids))
+    }
+
+    pub async fn signal(
+        &self,
+        signal: &str,
+        targets: &[String],
+    ) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let sig = tree::parse_signal(signal)
+            .ok_or_else(|| SupervisorError::BadRequest(format!("unknown signal {signal}")))?;
+        let ids = self.resolve(targets)?;
+        let infos = self.infos(&ids);
+        let running: Vec<_> = infos.iter().filter_map(|i| i.pid).collect();
+        if running.is_empty() {
+            return Err(SupervisorError::BadRequest(format!(
+                "{} is not running; nothing to signal",
+                targets.join(" ")
+            )));
+        }
+        for pid in running {
+            tree::signal_pid(pid, sig);
+        }
+        Ok(infos)
+    }
+
+    pub fn describe(&self, targets: &[String]) -> Result<Vec<ProcessDetail>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        let table = self.shared.lock();
+        Ok(ids
+            .iter()
+            .filter_map(|id| table.entries.get(id))
+            .map(|e| ProcessDetail {
+                info: with_uptime(&e.info),
+                spec: e.spec.clone(),
+                env: e.env.clone(),
+                out_log: e.paths.out.as_ref().map(|p| p.display().to_string()),
+                err_log: e.paths.err.as_ref().map(|p| p.display().to_string()),
+                history: e.history.iter().cloned().collect(),
+                metrics: e.metrics.to_wire(self.shared.metrics.interval_ms),
+            })
+            .collect())
+    }
+}
