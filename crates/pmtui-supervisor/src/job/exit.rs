@@ -1,0 +1,146 @@
+//! A child's exit: its cause (code, signal, OOM kill), its last stderr lines, the restart
+//! policy's decision and the history record.
+
+use super::{Job, Running};
+use crate::policy::{Decision, ExitInfo};
+use crate::record::DesiredState;
+use crate::{oom, policy, tree};
+use nix::sys::signal::Signal;
+use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::time::Duration;
+use tokio::time::Instant;
+/// How long an exit waits for the stderr pump to read what the child wrote last, when a
+/// descendant keeps the pipe open.
+const STDERR_DRAIN: Duration = Duration::from_millis(200);
+/// Stderr lines kept with each exit record.
+const LAST_STDERR_LINES: usize = 10;
+
+impl Job {
+    /// The child exited on its own.
+    pub(super) async fn on_exit(&mut self, status: std::io::Result<ExitStatus>) {
+        let Some(mut running) = self.running.take() else {
+            return;
+        };
+        self.stable_at = None;
+        self.shared.managed.remove(running.pid);
+        let exit = exit_info(&status, running.started.elapsed());
+        // What the child left in its group goes with it, as systemd does.
+        let signal = tree::parse_signal(&self.spec.stop_signal).unwrap_or(Signal::SIGTERM);
+        tree::signal_group(running.pid, signal);
+        let pgid = running.pid;
+        let grace = Duration::from_millis(self.spec.kill_timeout_ms);
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            tree::signal_group(pgid, Signal::SIGKILL);
+        });
+        let last_stderr = self.last_stderr(&mut running).await;
+        let oom = exit.signal == Some(Signal::SIGKILL as i32)
+            && matches!((running.oom_kills, oom::kill_count()), (Some(a), Some(b)) if b > a);
+        let (cause, what) = exit_cause(&exit, oom);
+        let now = now_ms();
+        let policy = &self.spec.restart;
+        let decision = policy::decide(policy, &exit, &self.history, now);
+        self.history.note(policy, &exit, &decision, now);
+        let (reason, detail, outcome, next_restart_at) = match &decision {
+            Decision::Restart { after_ms, .. } => (cause, what, "restart", Some(now + after_ms)),
+            Decision::Stop { reason } => (cause, format!("{what}; {reason}"), "stopped", None),
+            Decision::GiveUp { reason } => {
+                ("crash loop", format!("{what}; {reason}"), "errored", None)
+            }
+        };
+        self.shared.record_exit(
+            self.id,
+            ExitRecord {
+                at: now,
+                pid: running.pid,
+                exit_code: exit.code,
+                exit_signal: exit.signal.and_then(signal_name),
+                uptime_ms: exit.uptime_ms,
+                reason: reason.into(),
+                detail: detail.clone(),
+                outcome: outcome.into(),
+                next_restart_at,
+                last_stderr,
+            },
+        );
+        self.write_pid_file(None);
+        let unstable = self.history.unstable_count(policy, now);
+        self.shared.update(self.id, |e| {
+            e.info.pid = None;
+            e.info.cpu = 0.0;
+            e.info.memory = 0;
+            e.info.exit_code = exit.code;
+            e.info.exit_signal = exit.signal.and_then(signal_name);
+            e.info.unstable_restarts = unstable;
+        });
+        match decision {
+            Decision::Restart { after_ms: 0, .. } => self.launch(true).await,
+            Decision::Restart { after_ms, .. } => {
+                self.restart_at = Some(Instant::now() + Duration::from_millis(after_ms));
+                self.shared.update(self.id, |e| {
+                    e.info.status = ProcessStatus::WaitingRestart;
+                    e.info.next_restart_at = next_restart_at;
+                    e.info.status_reason = Some(format!("{detail}; restarting in {after_ms} ms"));
+                });
+            }
+            Decision::Stop { .. } => self.shared.update(self.id, |e| {
+                e.info.status = ProcessStatus::Stopped;
+                e.info.status_reason = Some(detail);
+                e.desired = DesiredState::Stopped;
+            }),
+            Decision::GiveUp { .. } => self.shared.update(self.id, |e| {
+                e.info.status = ProcessStatus::Errored;
+                e.info.status_reason = Some(format!("crash loop: {detail}"));
+            }),
+        }
+    }
+
+    /// The last stderr lines of this run, once the pump has read what the child wrote last
+    /// (bounded: a descendant may hold the pipe open).
+    pub(super) async fn last_stderr(&self, running: &mut Running) -> Vec<String> {
+        if let Some(pump) = running.err_pump.as_mut() {
+            let _ = tokio::time::timeout(STDERR_DRAIN, pump).await;
+        }
+        // What the pump read is queued for the writer thread; wait until it is in the ring.
+        let _ = tokio::time::timeout(STDERR_DRAIN, self.shared.writer.barrier()).await;
+        self.sink
+            .recent(LAST_STDERR_LINES, Some(LogStream::Err))
+            .into_iter()
+            .filter(|l| l.seq > running.log_seq)
+            .map(|l| l.text)
+            .collect()
+    }
+}
+
+pub(super) fn exit_info(status: &std::io::Result<ExitStatus>, uptime: Duration) -> ExitInfo {
+    let (code, signal) = match status {
+        Ok(s) => (s.code(), s.signal()),
+        Err(_) => (None, None),
+    };
+    ExitInfo {
+        code,
+        signal,
+        uptime_ms: uptime.as_millis() as u64,
+    }
+}
+
+/// The kind of an exit (`exit code`, `signal`, `out of memory`) and a sentence for it.
+pub(super) fn exit_cause(exit: &ExitInfo, oom: bool) -> (&'static str, String) {
+    match (exit.code, exit.signal.and_then(signal_name)) {
+        (_, Some(sig)) if oom => (
+            "out of memory",
+            format!("killed by {sig} while the kernel's OOM killer ran"),
+        ),
+        (_, Some(sig)) => ("signal", format!("killed by {sig}")),
+        (Some(code), None) => ("exit code", format!("exited with code {code}")),
+        (None, None) => ("exit code", "exited".into()),
+    }
+}
+
+pub(super) fn signal_name(signal: i32) -> Option<String> {
+    Signal::try_from(signal)
+        .ok()
+        .map(|s| s.as_str().to_string())
+}

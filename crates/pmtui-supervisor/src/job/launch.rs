@@ -1,0 +1,109 @@
+//! Launching the child: status and environment, the spawn, its output pumps, timers and
+//! pid file.
+
+use super::{Job, Running};
+use crate::logs::pump;
+use crate::{oom, policy, spawn, tree};
+use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+impl Job {
+    /// Starts the child; `count` adds one to `restarts`.
+    pub(super) async fn launch(&mut self, count: bool) {
+        self.shared.update(self.id, |e| {
+            e.info.status = ProcessStatus::Launching;
+            e.info.next_restart_at = None;
+            if count {
+                e.info.restarts += 1;
+            }
+        });
+        let log_seq = self.sink.last_seq();
+        let oom_kills = oom::kill_count();
+        match spawn::spawn(&self.spec, &self.env) {
+            Ok(mut child) => {
+                let pid = child.id().unwrap_or(0);
+                self.shared.managed.insert(pid);
+                if let Some(out) = child.stdout.take() {
+                    tokio::spawn(pump(
+                        out,
+                        Arc::clone(&self.sink),
+                        LogStream::Out,
+                        self.shared.writer.clone(),
+                    ));
+                }
+                let err_pump = child.stderr.take().map(|err| {
+                    tokio::spawn(pump(
+                        err,
+                        Arc::clone(&self.sink),
+                        LogStream::Err,
+                        self.shared.writer.clone(),
+                    ))
+                });
+                let started = Instant::now();
+                self.running = Some(Running {
+                    child,
+                    pid,
+                    started,
+                    log_seq,
+                    err_pump,
+                    oom_kills,
+                });
+                let stable = policy::stable_period_ms(&self.spec.restart);
+                self.stable_at = Some(started + Duration::from_millis(stable));
+                let start_time = tree::start_time(pid);
+                self.write_pid_file(Some(pid));
+                self.shared.update(self.id, |e| {
+                    e.info.status = ProcessStatus::Online;
+                    e.info.pid = Some(pid);
+                    e.info.started_at = Some(now_ms());
+                    e.info.status_reason = None;
+                    e.pid_start_time = start_time;
+                });
+            }
+            Err(err) => {
+                let detail = format!("could not start {}: {err}", self.spec.command_line());
+                tracing::warn!(id = self.id, %detail);
+                let now = now_ms();
+                self.shared.record_exit(
+                    self.id,
+                    ExitRecord {
+                        at: now,
+                        pid: 0,
+                        exit_code: None,
+                        exit_signal: None,
+                        uptime_ms: 0,
+                        reason: "spawn error".into(),
+                        detail: detail.clone(),
+                        outcome: "errored".into(),
+                        next_restart_at: None,
+                        last_stderr: Vec::new(),
+                    },
+                );
+                self.shared.update(self.id, |e| {
+                    e.info.status = ProcessStatus::Errored;
+                    e.info.pid = None;
+                    e.info.cpu = 0.0;
+                    e.info.memory = 0;
+                    e.info.status_reason = Some(detail);
+                });
+            }
+        }
+    }
+
+    pub(super) fn write_pid_file(&self, pid: Option<u32>) {
+        let path = self.shared.config.pids_dir().join(format!(
+            "{}-{}.pid",
+            crate::supervisor::sanitize(&self.spec.name),
+            self.id
+        ));
+        let result = match pid {
+            Some(pid) => std::fs::create_dir_all(self.shared.config.pids_dir())
+                .and_then(|()| std::fs::write(&path, pid.to_string())),
+            None => std::fs::remove_file(&path).or(Ok(())),
+        };
+        if let Err(err) = result {
+            tracing::debug!(?path, %err, "pid file not written");
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! One task per process, owning its child (the watchexec model). It selects over its
+//! command channel, the child's exit, the restart (backoff) timer, the stable-period timer
+//! and the cron timer; every change of state is published into the table, every exit and
+//! restart into the history. Stopping signals the whole process group and every
+//! descendant (including ones that left the group), then SIGKILLs what is left after
+//! `kill_timeout`.
+
+mod exit;
+mod launch;
+mod restarts;
+mod stop;
+
+use crate::cron::CronSchedule;
+use crate::logs::LogSink;
+use crate::policy::RestartHistory;
+use crate::record::DesiredState;
+use crate::spawn;
+use crate::supervisor::Shared;
+use jiff::Timestamp;
+use pmtui_proto::{ProcessId, ProcessSpec, ProcessStatus, now_ms};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::process::Child;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub(crate) type JobHandle = mpsc::UnboundedSender<JobCmd>;
+
+pub(crate) enum JobCmd {
+    /// Launch if not running.
+    Start { reply: oneshot::Sender<()> },
+    /// Stop and stay stopped.
+    Stop { reply: oneshot::Sender<()> },
+    /// Stop if running, then launch; `env` replaces the stored environment (the variables
+    /// the user set, `config_env`, stay on top).
+    Restart {
+        env: Option<BTreeMap<String, String>>,
+        /// Recorded in the history: `manual`, `cron`, `memory limit`, `watch`, … Only
+        /// `manual` starts a process that is not running.
+        reason: &'static str,
+        reply: oneshot::Sender<()>,
+    },
+    /// Zero the restart counters; an `errored` process is started again.
+    Reset { reply: oneshot::Sender<()> },
+    /// End the task (the process is already stopped).
+    Exit,
+}
+
+struct Running {
+    child: Child,
+    pid: u32,
+    started: Instant,
+    /// The sink's last line number before this run, to tell this run's stderr from older.
+    log_seq: u64,
+    err_pump: Option<JoinHandle<()>>,
+    /// The kernel's OOM-kill count when the run started.
+    oom_kills: Option<u64>,
+}
+
+struct Job {
+    shared: Arc<Shared>,
+    id: ProcessId,
+    spec: ProcessSpec,
+    env: BTreeMap<String, String>,
+    sink: Arc<LogSink>,
+    running: Option<Running>,
+    /// A pending restart (`waiting restart`).
+    restart_at: Option<Instant>,
+    /// When the current run has been up for `stable_after`.
+    stable_at: Option<Instant>,
+    cron: Option<CronSchedule>,
+    /// The next firing time of `cron` (wall clock).
+    cron_next: Option<Timestamp>,
+    history: RestartHistory,
+}
+
+pub(crate) fn spawn_job(
+    shared: Arc<Shared>,
+    id: ProcessId,
+    spec: ProcessSpec,
+    env: BTreeMap<String, String>,
+    sink: Arc<LogSink>,
+) -> (JobHandle, impl Future<Output = ()> + Send + 'static) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let cron = spec
+        .cron_restart
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .and_then(|pattern| match CronSchedule::parse(pattern) {
+            Ok(schedule) => Some(schedule),
+            Err(err) => {
+                // `validate` refuses bad patterns; this is a definition from an older daemon.
+                tracing::warn!(id, %err, "cron_restart ignored");
+                None
+            }
+        });
+    let cron_next = cron.as_ref().and_then(|c| c.next_after(Timestamp::now()));
+    let job = Job {
+        shared,
+        id,
+        spec,
+        env,
+        sink,
+        running: None,
+        restart_at: None,
+        stable_at: None,
+        cron,
+        cron_next,
+        history: RestartHistory::default(),
+    };
+    (tx, job.run(rx))
+}
+
+async fn wait_child(running: &mut Option<Running>) -> std::io::Result<ExitStatus> {
+    match running {
+        Some(r) => r.child.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn wait_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The monotonic instant of a wall-clock time, re-read on every turn of the loop so that a
+/// clock change moves the timer.
+fn instant_of(at: Option<Timestamp>) -> Option<Instant> {
+    let at = at?;
+    let ahead = at.duration_since(Timestamp::now());
+    let ahead = Duration::try_from(ahead).unwrap_or(Duration::ZERO);
+    Some(Instant::now() + ahead)
+}
+
+impl Job {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<JobCmd>) {
+        loop {
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(JobCmd::Exit) | None => {
+                        self.stop("manual", "pmtui delete".into(), "stopped").await;
+                        break;
+                    }
+                    Some(cmd) => self.handle(cmd).await,
+                },
+                status = wait_child(&mut self.running) => self.on_exit(status).await,
+                () = wait_until(self.restart_at) => {
+                    self.restart_at = None;
+                    self.launch(true).await;
+                }
+                () = wait_until(self.stable_at) => self.on_stable(),
+                () = wait_until(instant_of(self.cron_next)) => self.on_cron().await,
+            }
+        }
+    }
+
+    async fn handle(&mut self, cmd: JobCmd) {
+        match cmd {
+            JobCmd::Start { reply } => {
+                if self.running.is_none() {
+                    self.restart_at = None;
+                    self.launch(false).await;
+                }
+                let _ = reply.send(());
+            }
+            JobCmd::Stop { reply } => {
+                self.stop("manual", "pmtui stop".into(), "stopped").await;
+                let _ = reply.send(());
+            }
+            JobCmd::Restart { env, reason, reply } => {
+                if let Some(env) = env {
+                    // The new shell's variables, with what the user set on top as at start.
+                    self.spec.env = env;
+                    let user_set = self.spec.config_env.clone();
+                    self.spec.env.extend(user_set);
+                    let cwd = self.spec.cwd.display().to_string();
+                    self.spec.env.insert("PWD".into(), cwd);
+                    self.env =
+                        spawn::child_env(&self.spec, self.id, self.instance(), &self.shared.config);
+                    let (spec, child_env) = (self.spec.clone(), self.env.clone());
+                    self.shared.update(self.id, |e| {
+                        e.spec = spec;
+                        e.env = child_env;
+                    });
+                }
+                // "restart" is what callers said before reasons had a vocabulary.
+                let reason = if reason == "restart" {
+                    "manual"
+                } else {
+                    reason
+                };
+                let detail = self.detail_of(reason);
+                // The engine's own reasons (memory limit, watch) never start what a person
+                // stopped or what gave up; cron has `cron_revive` for that.
+                if reason != "manual" && self.running.is_none() {
+                    let _ = reply.send(());
+                    return;
+                }
+                if reason == "memory limit" && self.running.is_some() {
+                    self.restart_over_memory(detail).await;
+                    let _ = reply.send(());
+                    return;
+                }
+                if self.running.is_some() {
+                    self.stop(reason, detail, "restart").await;
+                } else {
+                    self.restart_at = None;
+                    self.record_revival(reason, detail);
+                }
+                // A person's restart forgives a crash loop; the engine's own do not.
+                if reason == "manual" {
+                    self.forget();
+                }
+                self.launch(true).await;
+                let _ = reply.send(());
+            }
+            JobCmd::Reset { reply } => {
+                self.history.reset();
+                self.shared.update(self.id, |e| {
+                    e.info.restarts = 0;
+                    e.info.unstable_restarts = 0;
+                    e.info.created_at = now_ms();
+                });
+                if self.status() == Some(ProcessStatus::Errored) {
+                    self.record_revival("manual", "pmtui reset".into());
+                    self.shared
+                        .update(self.id, |e| e.desired = DesiredState::Running);
+                    self.launch(false).await;
+                }
+                let _ = reply.send(());
+            }
+            JobCmd::Exit => {}
+        }
+    }
+
+    fn status(&self) -> Option<ProcessStatus> {
+        self.shared.read(self.id, |e| e.info.status)
+    }
+
+    fn instance(&self) -> u32 {
+        self.env
+            .get("PMTUI_INSTANCE")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
