@@ -2,10 +2,11 @@
 //! reads never stall a request) that measures every running process tree once per interval.
 //!
 //! Cost control (the target is a small fraction of a core at 1,000 processes):
-//! - The whole of `/proc` is read only to find the members of each tree: when a main pid is
-//!   new, or when the host's fork counter moved (at most every `RESCAN_TICKS` ticks). With no
-//!   new process anywhere there is nothing new to find. A descendant that appears between
-//!   two passes is counted from the next one.
+//! - `/proc` is listed only to find the members of each tree: when a main pid is new, or when
+//!   the host's fork counter moved (at most every `RESCAN_TICKS` ticks). With no new process
+//!   anywhere there is nothing new to find. Only new processes are read then (parent and
+//!   group of the others are remembered). A descendant that appears between two passes is
+//!   counted from the next one.
 //! - In between, only the members' `stat` files are read, kept open and re-read with `pread`.
 //! - A member whose CPU time and memory did not move for `IDLE_AFTER` reads is read only every
 //!   `IDLE_EVERY` ticks (staggered); its last rate and memory stand in between. A process
