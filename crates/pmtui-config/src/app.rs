@@ -8,7 +8,7 @@ use crate::node::{Node, Pos, Value};
 use crate::read::{Ctx, join};
 use crate::schema::{self, Field};
 use crate::{LoadOptions, dotenv, lookup, units};
-use pmtui_proto::{BackoffKind, LogFormat, ProcessSpec, RestartMode};
+use pmtui_proto::{BackoffKind, LogFormat, ProcessSpec, RestartMode, file_safe};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -426,18 +426,6 @@ fn default_name(script: &str) -> String {
         .file_stem()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| first.to_string())
-}
-
-fn file_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn expand_home(p: &Path, env: &BTreeMap<String, String>) -> PathBuf {

@@ -14,16 +14,7 @@ use tokio::sync::oneshot;
 
 /// The file that holds the processes named `name`.
 pub fn file_for(paths: &Paths, name: &str) -> PathBuf {
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = pmtui_proto::file_safe(name);
     if safe == name && !name.starts_with('.') {
         paths.processes.join(format!("{safe}.json"))
     } else {

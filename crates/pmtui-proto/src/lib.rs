@@ -7,6 +7,7 @@ pub mod error;
 pub mod event;
 pub mod info;
 pub mod metrics;
+pub mod names;
 pub mod prometheus;
 pub mod request;
 pub mod response;
@@ -19,13 +20,14 @@ pub use error::ProtoError;
 pub use event::{Event, EventKind, LogLine, LogStream};
 pub use info::{ExitRecord, ProcessDetail, ProcessInfo};
 pub use metrics::{HostSample, MetricsHistory, ProcessMetrics, ProcessSample, Span};
+pub use names::file_safe;
 pub use request::Request;
 pub use response::{ErrorKind, Response};
 pub use spec::{
     Backoff, BackoffKind, LogFormat, LogOptions, ProcessSpec, RestartMode, RestartPolicy,
 };
 pub use status::ProcessStatus;
-pub use units::{UnitError, parse_duration_ms, parse_size_bytes};
+pub use units::{ByteUnits, UnitError, format_bytes, parse_duration_ms, parse_size_bytes};
 
 /// A process's id: unique within one daemon, pm2's `pm_id`.
 pub type ProcessId = u32;

@@ -1,7 +1,8 @@
 //! Friendly durations and sizes, as users write them on the command line and in ecosystem
 //! files: `1500`, `500ms`, `10s`, `1m30s`, `2h` (milliseconds on the wire) and `1024`, `512K`,
 //! `500M`, `1G` (bytes, 1024-based as pm2 reads them). Pure parsing, shared by the CLI and
-//! the config-file reader so both accept exactly the same spellings.
+//! the config-file reader so both accept exactly the same spellings; and the one byte-size
+//! formatter, in the spelling each front end shows (`ByteUnits`).
 
 use thiserror::Error;
 
@@ -80,6 +81,49 @@ pub fn parse_size_bytes(value: &str) -> Result<u64, UnitError> {
     Ok(bytes.round() as u64)
 }
 
+/// How a byte size is spelled: the unit names (B, K, M, G, T, each 1024 times the last) and
+/// what goes between the number and the unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteUnits {
+    pub names: [&'static str; 5],
+    pub separator: &'static str,
+}
+
+impl ByteUnits {
+    /// `500.0 MiB`: engine messages (exit details).
+    pub const IEC: Self = Self {
+        names: ["B", "KiB", "MiB", "GiB", "TiB"],
+        separator: " ",
+    };
+    /// `12.3 MB`: the TUI (binary units, as `ps` and pm2 count them).
+    pub const SHORT: Self = Self {
+        names: ["B", "KB", "MB", "GB", "TB"],
+        separator: " ",
+    };
+    /// `12.3mb`: the CLI tables, as pm2 prints them.
+    pub const PM2: Self = Self {
+        names: ["b", "kb", "mb", "gb", "tb"],
+        separator: "",
+    };
+}
+
+/// Formats `n` bytes in 1024-based units with one decimal (`1.5 KB`); below 1024 the whole
+/// number (`512 B`).
+pub fn format_bytes(n: u64, units: ByteUnits) -> String {
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.names.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let sep = units.separator;
+    if unit == 0 {
+        format!("{n}{sep}{}", units.names[0])
+    } else {
+        format!("{value:.1}{sep}{}", units.names[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +167,15 @@ mod tests {
         for text in ["", "big", "10Q", "M"] {
             assert!(parse_size_bytes(text).is_err(), "{text} should fail");
         }
+    }
+
+    #[test]
+    fn formats_bytes_in_each_spelling() {
+        assert_eq!(format_bytes(512, ByteUnits::IEC), "512 B");
+        assert_eq!(format_bytes(524_288_000, ByteUnits::IEC), "500.0 MiB");
+        assert_eq!(format_bytes(1536, ByteUnits::SHORT), "1.5 KB");
+        assert_eq!(format_bytes(512, ByteUnits::PM2), "512b");
+        assert_eq!(format_bytes(5 * 1024 * 1024, ByteUnits::PM2), "5.0mb");
+        assert_eq!(format_bytes(u64::MAX, ByteUnits::SHORT), "16777216.0 TB");
     }
 }

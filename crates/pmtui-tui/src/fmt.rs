@@ -28,18 +28,7 @@ pub fn duration(ms: u64) -> String {
 
 /// Bytes → `12.3 MB` (binary units, as `ps` and pm2 count them).
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    pmtui_proto::format_bytes(n, pmtui_proto::ByteUnits::SHORT)
 }
 
 pub fn percent(cpu: f64) -> String {

@@ -76,18 +76,7 @@ pub fn status_cell(p: &ProcessInfo) -> String {
 
 /// Bytes → `12.3mb`.
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["b", "kb", "mb", "gb", "tb"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n}b")
-    } else {
-        format!("{value:.1}{}", UNITS[unit])
-    }
+    pmtui_proto::format_bytes(n, pmtui_proto::ByteUnits::PM2)
 }
 
 /// Prints rows as an aligned table; `colored` columns hold ANSI codes not counted in width.

@@ -2,11 +2,10 @@
 //! around them (stable period, unstable count) and the history sentences they leave.
 
 use super::Job;
-use crate::policy;
-use crate::policy::{Decision, ExitInfo, RestartHistory};
+use crate::policy::{self, Decision, ExitInfo, RestartHistory};
 use crate::record::DesiredState;
 use jiff::Timestamp;
-use pmtui_proto::{ExitRecord, ProcessStatus, now_ms};
+use pmtui_proto::{ByteUnits, ExitRecord, ProcessStatus, format_bytes, now_ms};
 use std::time::Duration;
 use tokio::time::Instant;
 impl Job {
@@ -21,7 +20,7 @@ impl Job {
             "memory limit" => match self.spec.max_memory_restart {
                 Some(limit) => format!(
                     "memory of the process tree above max_memory_restart ({})",
-                    human_bytes(limit)
+                    format_bytes(limit, ByteUnits::IEC)
                 ),
                 None => "memory limit exceeded".into(),
             },
@@ -146,21 +145,5 @@ impl Job {
                 .update(self.id, |e| e.desired = DesiredState::Running);
             self.launch(true).await;
         }
-    }
-}
-
-/// `524288000` → `500.0 MiB`.
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::SupervisorConfig;
 use crate::logs::LogPaths;
-use pmtui_proto::{ProcessId, ProcessSpec};
+use pmtui_proto::{ProcessId, ProcessSpec, file_safe};
 
 /// Log file paths: the spec's own, or `logs/<name>[-<id>]-{out,err}.log`.
 pub(super) fn log_paths(
@@ -11,7 +11,7 @@ pub(super) fn log_paths(
     id: ProcessId,
     per_instance: bool,
 ) -> LogPaths {
-    let name = sanitize(&spec.name);
+    let name = file_safe(&spec.name);
     let suffix = if per_instance {
         format!("-{id}")
     } else {
@@ -48,17 +48,4 @@ pub(super) fn log_paths(
         ),
         combined: spec.logs.log_file.as_ref().map(custom),
     }
-}
-
-/// Names as they may appear in file names.
-pub(crate) fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

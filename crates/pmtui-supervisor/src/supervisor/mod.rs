@@ -16,7 +16,6 @@ mod verbs;
 
 pub use apply::{ApplyOutcome, StartOutcome};
 pub use log_access::LogSnapshot;
-pub(crate) use log_paths::sanitize;
 pub use sampling::{MetricsSnapshot, MetricsSubscription};
 
 use crate::job::{JobCmd, JobHandle};
