@@ -145,6 +145,22 @@ fn a_child_that_allocates_shows_its_memory() {
     );
     let text = t.ok(&["describe", "alloc"]);
     assert!(text.contains("of host") && text.contains("max"), "{text}");
+    // Stopped, it uses nothing at once (not a tick later), and its history stays.
+    t.ok(&["stop", "alloc"]);
+    let row = t.process("alloc").expect("row");
+    assert_eq!(
+        (row["memory"].as_u64(), row["cpu"].as_f64()),
+        (Some(0), Some(0.0)),
+        "{row}"
+    );
+    let metrics = &describe(&t, "alloc")["metrics"];
+    assert!(metrics["current"].is_null(), "{metrics}");
+    assert!(
+        metrics["memory_span"]["max"]
+            .as_u64()
+            .is_some_and(|m| m >= 96 * MB),
+        "{metrics}"
+    );
 }
 
 #[test]

@@ -91,8 +91,9 @@ impl History {
         self.base = new_base;
     }
 
-    /// The wire form, with min/avg/max.
-    pub fn to_wire(&self, interval_ms: u64) -> MetricsHistory {
+    /// The wire form, with min/avg/max; `current` only while the process runs (the sampler
+    /// forgets it on its next tick, a stop may come first).
+    pub fn to_wire(&self, interval_ms: u64, running: bool) -> MetricsHistory {
         let at: Vec<u64> = self
             .points
             .iter()
@@ -109,7 +110,7 @@ impl History {
         MetricsHistory {
             interval_ms,
             capacity: self.capacity,
-            current: self.current.clone(),
+            current: self.current.clone().filter(|_| running),
             at,
             cpu,
             memory,
@@ -170,7 +171,7 @@ mod tests {
         for i in 0..5u64 {
             h.push(sample(1_000 + i * 1000, i as f32, (i + 1) * 1024 * 1024));
         }
-        let wire = h.to_wire(1000);
+        let wire = h.to_wire(1000, true);
         assert_eq!(wire.at, [3_000, 4_000, 5_000]);
         assert_eq!(wire.cpu, [2.0, 3.0, 4.0]);
         assert_eq!(wire.memory, [3 << 20, 4 << 20, 5 << 20]);
@@ -184,7 +185,7 @@ mod tests {
 
     #[test]
     fn an_empty_history_has_no_span() {
-        let wire = History::new(10).to_wire(1000);
+        let wire = History::new(10).to_wire(1000, true);
         assert!(wire.cpu_span.is_none() && wire.memory_span.is_none() && wire.at.is_empty());
     }
 
@@ -196,8 +197,11 @@ mod tests {
         for i in 0..4 {
             h.push(sample(start + i * days20, i as f32, 0));
         }
-        assert_eq!(h.to_wire(1000).at, [start + 2 * days20, start + 3 * days20]);
+        assert_eq!(
+            h.to_wire(1000, true).at,
+            [start + 2 * days20, start + 3 * days20]
+        );
         h.push(sample(start + 20 * days20, 5.0, 0));
-        assert_eq!(h.to_wire(1000).at, [start + 20 * days20]);
+        assert_eq!(h.to_wire(1000, true).at, [start + 20 * days20]);
     }
 }

@@ -85,6 +85,11 @@ impl Shared {
             return;
         };
         change(entry);
+        if !entry.info.status.is_running() {
+            // What a stopped process uses is nothing, whenever the sampler next looks.
+            entry.info.cpu = 0.0;
+            entry.info.memory = 0;
+        }
         let process = entry.info.clone();
         publish(&mut table, &self.events, EventKind::Process { process });
     }

@@ -123,8 +123,13 @@ impl Supervisor {
                 namespace: e.info.namespace.clone(),
                 status: e.info.status,
                 restarts: e.info.restarts,
-                current: e.metrics.current().cloned(),
-                history: history.then(|| e.metrics.to_wire(interval_ms)),
+                current: e
+                    .metrics
+                    .current()
+                    .filter(|_| e.info.status.is_running())
+                    .cloned(),
+                history: history
+                    .then(|| e.metrics.to_wire(interval_ms, e.info.status.is_running())),
             })
             .collect();
         Ok(MetricsSnapshot {

@@ -113,7 +113,9 @@ impl Supervisor {
                 out_log: e.paths.out.as_ref().map(|p| p.display().to_string()),
                 err_log: e.paths.err.as_ref().map(|p| p.display().to_string()),
                 history: e.history.iter().cloned().collect(),
-                metrics: e.metrics.to_wire(self.shared.metrics.interval_ms),
+                metrics: e
+                    .metrics
+                    .to_wire(self.shared.metrics.interval_ms, e.info.status.is_running()),
             })
             .collect())
     }
