@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub start_count: usize,
+    /// Quiet time between the last start and the CPU window.
+    pub cpu_settle: Duration,
     pub cpu_window: Duration,
     pub ls_small: usize,
     pub ls_big: usize,
@@ -33,6 +35,9 @@ impl Plan {
     pub fn full() -> Self {
         Self {
             start_count: 200,
+            // Past the 30 s after which pmtui's per-process "stable" timer fires once: the
+            // window sees the idle steady state, not the tail of the starts.
+            cpu_settle: Duration::from_secs(32),
             cpu_window: Duration::from_secs(30),
             ls_small: 100,
             ls_big: 1000,
@@ -54,6 +59,7 @@ impl Plan {
     pub fn smoke() -> Self {
         Self {
             start_count: 5,
+            cpu_settle: Duration::from_secs(1),
             cpu_window: Duration::from_secs(2),
             ls_small: 5,
             ls_big: 10,
@@ -171,8 +177,8 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         mgr.name(),
         t0.elapsed().as_secs_f64(),
     );
-    // Let whatever follows a burst of starts (persisting, first samples) settle.
-    std::thread::sleep(Duration::from_secs(2));
+    // Let whatever follows a burst of starts (persisting, one-off timers) pass.
+    std::thread::sleep(plan.cpu_settle);
     let pid = home.daemon_pid()?;
     let window = plan.cpu_window;
     note(
