@@ -364,7 +364,7 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
         Request::List => Response::Processes {
             processes: supervisor.list(),
         },
-        Request::Describe { targets } => match supervisor.describe(&targets) {
+        Request::Describe { targets, history } => match supervisor.describe(&targets, history) {
             Ok(details) => Response::Details { details },
             Err(err) => failure(err),
         },

@@ -88,6 +88,24 @@ pub struct MetricsHistory {
     pub memory_span: Option<Span<u64>>,
 }
 
+impl MetricsHistory {
+    /// Cuts the series to their first and last sample, keeping the spans (computed over
+    /// every sample) and the current one: the summary `describe` without history sends.
+    pub fn ends_only(mut self) -> Self {
+        fn ends<T: Copy>(v: &mut Vec<T>) {
+            if let (Some(&first), Some(&last)) = (v.first(), v.last())
+                && v.len() > 2
+            {
+                *v = vec![first, last];
+            }
+        }
+        ends(&mut self.at);
+        ends(&mut self.cpu);
+        ends(&mut self.memory);
+        self
+    }
+}
+
 /// Metrics of one process in a `Response::Metrics`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessMetrics {

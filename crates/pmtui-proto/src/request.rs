@@ -51,6 +51,12 @@ pub enum Request {
     List,
     Describe {
         targets: Vec<String>,
+        /// Whether each detail's metrics carry their whole series. With `false` the series
+        /// keep only their first and last sample (the spans still cover every sample): what
+        /// the human `describe` shows, and small enough that `describe all` of thousands of
+        /// processes fits one frame. Absent means `true`.
+        #[serde(default = "yes")]
+        history: bool,
     },
     /// Write `dump.json` with every process, stopped ones included.
     Save {
@@ -103,4 +109,8 @@ pub enum Request {
     },
     /// Stop every process and end the daemon.
     Kill,
+}
+
+fn yes() -> bool {
+    true
 }

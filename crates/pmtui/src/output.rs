@@ -4,8 +4,14 @@
 use pmtui_proto::{ProcessInfo, ProcessStatus};
 use std::io::IsTerminal;
 
+/// Colour on stdout: a terminal, and no `NO_COLOR`.
 pub fn color_enabled() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    !no_color() && std::io::stdout().is_terminal()
+}
+
+/// `NO_COLOR` set and not empty, as no-color.org defines it (an empty one allows colour).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 fn paint(text: &str, code: &str) -> String {
@@ -31,7 +37,7 @@ pub fn status(status: ProcessStatus) -> String {
 }
 
 pub fn error(message: &str) {
-    let prefix = if std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal() {
+    let prefix = if !no_color() && std::io::stderr().is_terminal() {
         "\x1b[31merror:\x1b[0m"
     } else {
         "error:"

@@ -100,7 +100,13 @@ impl Supervisor {
         Ok(infos)
     }
 
-    pub fn describe(&self, targets: &[String]) -> Result<Vec<ProcessDetail>, SupervisorError> {
+    /// Everything known about the targets; without `history` the metrics series keep only
+    /// their ends (see `Request::Describe`).
+    pub fn describe(
+        &self,
+        targets: &[String],
+        history: bool,
+    ) -> Result<Vec<ProcessDetail>, SupervisorError> {
         let ids = self.resolve(targets)?;
         let table = self.shared.lock();
         Ok(ids
@@ -113,9 +119,16 @@ impl Supervisor {
                 out_log: e.paths.out.as_ref().map(|p| p.display().to_string()),
                 err_log: e.paths.err.as_ref().map(|p| p.display().to_string()),
                 history: e.history.iter().cloned().collect(),
-                metrics: e
-                    .metrics
-                    .to_wire(self.shared.metrics.interval_ms, e.info.status.is_running()),
+                metrics: {
+                    let metrics = e
+                        .metrics
+                        .to_wire(self.shared.metrics.interval_ms, e.info.status.is_running());
+                    if history {
+                        metrics
+                    } else {
+                        metrics.ends_only()
+                    }
+                },
             })
             .collect())
     }

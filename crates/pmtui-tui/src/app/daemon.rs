@@ -276,6 +276,7 @@ fn describe(id: ProcessId) -> Effect {
         Tag::Describe(id),
         Request::Describe {
             targets: vec![id.to_string()],
+            history: true,
         },
     )
 }

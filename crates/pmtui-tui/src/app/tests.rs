@@ -247,7 +247,8 @@ fn enter_opens_the_detail_and_esc_returns() {
     assert_eq!(
         sent(&e),
         [&Request::Describe {
-            targets: vec!["0".into()]
+            targets: vec!["0".into()],
+            history: true,
         }]
     );
     key(&mut app, KeyCode::Right);

@@ -7,7 +7,7 @@ use crate::cli::{ExportArgs, FileFlags, StartArgs};
 use crate::{output, resolve};
 use anyhow::{Context, Result, bail};
 use pmtui_config::{Format, LoadOptions, Loaded};
-use pmtui_proto::{ProcessInfo, ProcessSpec, Request, Response};
+use pmtui_proto::{ProcessInfo, ProcessSpec, ProcessStatus, Request, Response};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -199,13 +199,24 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
     for batch in firsts.chunks(DESCRIBE_BATCH) {
         let request = Request::Describe {
             targets: batch.iter().map(|p| p.id.to_string()).collect(),
+            history: false,
         };
         let Response::Details { details } = client.request(request).await? else {
             bail!("unexpected reply to describe");
         };
         for detail in details {
             if !specs.iter().any(|s| s.name == detail.spec.name) {
-                specs.push(detail.spec);
+                let mut spec = detail.spec;
+                // A name that is stopped everywhere is written `autostart: false`, so that
+                // `start <exported file>` keeps it stopped rather than starting it.
+                if processes
+                    .iter()
+                    .filter(|p| p.name == spec.name)
+                    .all(|p| p.status == ProcessStatus::Stopped)
+                {
+                    spec.autostart = false;
+                }
+                specs.push(spec);
             }
         }
     }

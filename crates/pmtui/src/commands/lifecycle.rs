@@ -114,6 +114,7 @@ fn gives_options(args: &StartArgs) -> bool {
 async fn existing(client: &Client, targets: &[String]) -> Result<Vec<ProcessDetail>> {
     let request = Request::Describe {
         targets: targets.to_vec(),
+        history: false,
     };
     match client.call(request).await? {
         Response::Details { details } => Ok(details),

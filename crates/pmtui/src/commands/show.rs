@@ -20,16 +20,21 @@ pub async fn list(json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn details(targets: Vec<String>) -> Result<Vec<ProcessDetail>> {
+/// The details of `targets`; without `history` the metrics series are cut to their ends
+/// (the spans are whole), which is all the human `describe` shows.
+async fn details(targets: Vec<String>, history: bool) -> Result<Vec<ProcessDetail>> {
     let client = connect().await?;
-    match client.request(Request::Describe { targets }).await? {
+    match client
+        .request(Request::Describe { targets, history })
+        .await?
+    {
         Response::Details { details } => Ok(details),
         other => anyhow::bail!("unexpected reply: {other:?}"),
     }
 }
 
 pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
-    let details = details(t.targets).await?;
+    let details = details(t.targets, t.json).await?;
     if t.json {
         output::json(&details)?;
         return Ok(ExitCode::SUCCESS);
@@ -147,7 +152,7 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
 }
 
 pub async fn env(t: TargetArgs) -> Result<ExitCode> {
-    let details = details(t.targets).await?;
+    let details = details(t.targets, false).await?;
     if t.json {
         let envs: Vec<_> = details
             .iter()
