@@ -1,0 +1,211 @@
+//! Answering one request: the verb on the supervisor, the reply, the stream to install
+//! after it, and the write-through to the per-process files for requests that change the set.
+
+use super::{Follow, Install, Outgoing};
+use crate::{Daemon, Shutdown};
+use pmtui_proto::{ErrorKind, Request, Response, ServerFrame};
+use pmtui_supervisor::SupervisorError;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub(super) async fn handle(
+    daemon: Arc<Daemon>,
+    id: u64,
+    request: Request,
+    out: mpsc::UnboundedSender<Outgoing>,
+) {
+    let changes = matches!(
+        request,
+        Request::Start { .. }
+            | Request::Apply { .. }
+            | Request::Stop { .. }
+            | Request::Restart { .. }
+            | Request::Delete { .. }
+            | Request::Reset { .. }
+            | Request::Resurrect
+    );
+    let (response, then) = respond(&daemon, request).await;
+    if changes {
+        // On disk before the reply, so a daemon killed right after cannot revive a process
+        // the caller was told is stopped (the persister alone may still be behind).
+        let names = changed_names(&response);
+        let daemon = Arc::clone(&daemon);
+        let _ = tokio::task::spawn_blocking(move || {
+            for name in names {
+                crate::persist::write_named(&daemon.paths, &daemon.supervisor, &name);
+            }
+        })
+        .await;
+    }
+    let _ = out.send(Outgoing {
+        frame: ServerFrame::Reply { id, response },
+        then,
+    });
+}
+
+/// The names of the processes a reply reports on.
+fn changed_names(response: &Response) -> std::collections::BTreeSet<String> {
+    let lists: Vec<&Vec<pmtui_proto::ProcessInfo>> = match response {
+        Response::Processes { processes } => vec![processes],
+        Response::Started { started, restarted } => vec![started, restarted],
+        Response::Applied {
+            started,
+            restarted,
+            unchanged,
+        } => vec![started, restarted, unchanged],
+        _ => Vec::new(),
+    };
+    lists
+        .into_iter()
+        .flatten()
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install>) {
+    let supervisor = &daemon.supervisor;
+    let processes = |r: Result<Vec<pmtui_proto::ProcessInfo>, SupervisorError>| match r {
+        Ok(processes) => Response::Processes { processes },
+        Err(err) => failure(err),
+    };
+    let response = match request {
+        Request::Ping => Response::Pong {
+            version: pmtui_proto::VERSION.to_string(),
+            pid: std::process::id(),
+            home: daemon.paths.home.display().to_string(),
+            uptime_ms: daemon.started.elapsed().as_millis() as u64,
+            processes: supervisor.list().len(),
+            warnings: daemon.warnings.clone(),
+        },
+        Request::Start {
+            spec,
+            force,
+            update_env,
+        } => match supervisor.start(*spec, force, update_env).await {
+            Ok(outcome) => Response::Started {
+                started: outcome.started,
+                restarted: outcome.restarted,
+            },
+            Err(err) => failure(err),
+        },
+        Request::Apply { specs, restart_all } => match supervisor.apply(specs, restart_all).await {
+            Ok(outcome) => Response::Applied {
+                started: outcome.started,
+                restarted: outcome.restarted,
+                unchanged: outcome.unchanged,
+            },
+            Err(err) => failure(err),
+        },
+        Request::Stop { targets } => processes(supervisor.stop(&targets).await),
+        Request::Restart { targets, env } => processes(supervisor.restart(&targets, env).await),
+        Request::Delete { targets } => processes(supervisor.delete(&targets).await),
+        Request::Reset { targets } => processes(supervisor.reset(&targets).await),
+        Request::Signal { signal, targets } => {
+            processes(supervisor.signal(&signal, &targets).await)
+        }
+        Request::List => Response::Processes {
+            processes: supervisor.list(),
+        },
+        Request::Describe { targets, history } => match supervisor.describe(&targets, history) {
+            Ok(details) => Response::Details { details },
+            Err(err) => failure(err),
+        },
+        Request::Save { force } => crate::persist::save_dump(daemon, force),
+        Request::Resurrect => crate::persist::resurrect(daemon).await,
+        Request::Flush { targets } => match supervisor.flush(&targets) {
+            Ok(n) => Response::Done {
+                message: format!("flushed the logs of {n} process(es)"),
+            },
+            Err(err) => failure(err),
+        },
+        Request::ReloadLogs => {
+            let n = supervisor.reload_logs();
+            Response::Done {
+                message: format!("reopened the logs of {n} process(es)"),
+            }
+        }
+        Request::Logs {
+            targets,
+            lines,
+            follow,
+            stream,
+            grep,
+        } => {
+            let grep = match grep.as_deref().map(regex::Regex::new).transpose() {
+                Ok(grep) => grep,
+                Err(err) => {
+                    return (
+                        Response::error(ErrorKind::BadRequest, format!("bad --grep: {err}")),
+                        None,
+                    );
+                }
+            };
+            let query = pmtui_supervisor::logs::LogQuery {
+                lines,
+                stream,
+                grep: grep.clone(),
+            };
+            match supervisor.logs(&targets, query).await {
+                Ok(snapshot) => {
+                    let then = follow.then(|| {
+                        Install::Logs(Follow {
+                            rx: snapshot.rx,
+                            after: snapshot.after,
+                            ids: snapshot.ids,
+                            stream,
+                            grep,
+                        })
+                    });
+                    return (
+                        Response::LogLines {
+                            lines: snapshot.lines,
+                        },
+                        then,
+                    );
+                }
+                Err(err) => failure(err),
+            }
+        }
+        Request::Subscribe => {
+            let (seq, processes, rx) = supervisor.subscribe();
+            return (
+                Response::Subscribed { seq, processes },
+                Some(Install::Events(rx)),
+            );
+        }
+        Request::Metrics { targets, history } => match supervisor.metrics(&targets, history) {
+            Ok(snapshot) => metrics_response(snapshot),
+            Err(err) => failure(err),
+        },
+        Request::SubscribeMetrics { targets } => match supervisor.subscribe_metrics(&targets) {
+            Ok(sub) => {
+                return (
+                    metrics_response(sub.snapshot),
+                    Some(Install::Metrics((sub.rx, sub.ids))),
+                );
+            }
+            Err(err) => failure(err),
+        },
+        Request::Kill => {
+            // Everything is stopped before the reply, so `pmtui kill` returning means it is done.
+            let _ = supervisor.delete(&["all".to_string()]).await;
+            let response = Response::Done {
+                message: "every process stopped; daemon exiting".into(),
+            };
+            return (response, Some(Install::Shutdown(Shutdown::Kill)));
+        }
+    };
+    (response, None)
+}
+
+fn failure(err: SupervisorError) -> Response {
+    Response::error(err.kind(), err.to_string())
+}
+
+fn metrics_response(snapshot: pmtui_supervisor::MetricsSnapshot) -> Response {
+    Response::Metrics {
+        interval_ms: snapshot.interval_ms,
+        host: snapshot.host,
+        processes: snapshot.processes,
+    }
+}
