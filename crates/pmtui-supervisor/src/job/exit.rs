@@ -53,16 +53,11 @@ impl Job {
         self.shared.record_exit(
             self.id,
             ExitRecord {
-                at: now,
-                pid: running.pid,
-                exit_code: exit.code,
-                exit_signal: exit.signal.and_then(signal_name),
-                uptime_ms: exit.uptime_ms,
                 reason: reason.into(),
                 detail: detail.clone(),
                 outcome: outcome.into(),
                 next_restart_at,
-                last_stderr,
+                ..run_ended(now, running.pid, &exit, last_stderr)
             },
         );
         self.write_pid_file(None);
@@ -143,4 +138,41 @@ pub(super) fn signal_name(signal: i32) -> Option<String> {
     Signal::try_from(signal)
         .ok()
         .map(|s| s.as_str().to_string())
+}
+
+/// The part of a history record that describes a run that ended at `at`: its pid, how it
+/// ended and what it wrote last. The caller adds why and what happens next.
+pub(super) fn run_ended(
+    at: u64,
+    pid: u32,
+    exit: &ExitInfo,
+    last_stderr: Vec<String>,
+) -> ExitRecord {
+    ExitRecord {
+        at,
+        pid,
+        exit_code: exit.code,
+        exit_signal: exit.signal.and_then(signal_name),
+        uptime_ms: exit.uptime_ms,
+        reason: String::new(),
+        detail: String::new(),
+        outcome: String::new(),
+        next_restart_at: None,
+        last_stderr,
+    }
+}
+
+/// The part of a history record at `at` when nothing was running (pid 0): a failed spawn,
+/// a stopped process started again.
+pub(super) fn no_run(at: u64) -> ExitRecord {
+    run_ended(
+        at,
+        0,
+        &ExitInfo {
+            code: None,
+            signal: None,
+            uptime_ms: 0,
+        },
+        Vec::new(),
+    )
 }

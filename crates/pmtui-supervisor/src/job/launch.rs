@@ -1,6 +1,7 @@
 //! Launching the child: status and environment, the spawn, its output pumps, timers and
 //! pid file.
 
+use super::exit::no_run;
 use super::{Job, Running};
 use crate::logs::pump;
 use crate::{oom, policy, spawn, tree};
@@ -68,16 +69,10 @@ impl Job {
                 self.shared.record_exit(
                     self.id,
                     ExitRecord {
-                        at: now,
-                        pid: 0,
-                        exit_code: None,
-                        exit_signal: None,
-                        uptime_ms: 0,
                         reason: "spawn error".into(),
                         detail: detail.clone(),
                         outcome: "errored".into(),
-                        next_restart_at: None,
-                        last_stderr: Vec::new(),
+                        ..no_run(now)
                     },
                 );
                 self.shared.update(self.id, |e| {

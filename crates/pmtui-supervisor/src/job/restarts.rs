@@ -2,6 +2,7 @@
 //! around them (stable period, unstable count) and the history sentences they leave.
 
 use super::Job;
+use super::exit::no_run;
 use crate::policy::{self, Decision, ExitInfo, RestartHistory};
 use crate::record::DesiredState;
 use jiff::Timestamp;
@@ -97,16 +98,11 @@ impl Job {
         self.shared.record_exit(
             self.id,
             ExitRecord {
-                at: now,
-                pid: 0,
-                exit_code: None,
-                exit_signal: None,
-                uptime_ms: 0,
                 reason: reason.to_string(),
                 detail: format!("{detail} (was {was})"),
                 outcome: "restart".into(),
                 next_restart_at: Some(now),
-                last_stderr: Vec::new(),
+                ..no_run(now)
             },
         );
     }

@@ -2,7 +2,7 @@
 //! those that left the group), then SIGKILL after `kill_timeout`.
 
 use super::Job;
-use super::exit::{exit_info, signal_name};
+use super::exit::{exit_info, run_ended, signal_name};
 use crate::tree;
 use nix::sys::signal::Signal;
 use pmtui_proto::{ExitRecord, ProcessStatus, now_ms};
@@ -54,16 +54,11 @@ impl Job {
         self.shared.record_exit(
             self.id,
             ExitRecord {
-                at: now,
-                pid: running.pid,
-                exit_code: exit.code,
-                exit_signal: exit.signal.and_then(signal_name),
-                uptime_ms: exit.uptime_ms,
                 reason: reason.to_string(),
                 detail,
                 outcome: outcome.to_string(),
                 next_restart_at: (outcome == "restart").then_some(now),
-                last_stderr,
+                ..run_ended(now, running.pid, &exit, last_stderr)
             },
         );
         self.write_pid_file(None);
