@@ -2,6 +2,7 @@
 //! `export`, and `--config <file>`. The file is read here, client-side, into specs; a file
 //! with any problem starts nothing.
 
+use super::lifecycle::print_processes;
 use super::{connect, home};
 use crate::cli::{ExportArgs, FileFlags, StartArgs};
 use crate::{output, resolve};
@@ -160,19 +161,7 @@ pub async fn act(file: &str, sel: &Selection, delete: bool, json: bool) -> Resul
     } else {
         Request::Stop { targets }
     };
-    let Response::Processes { processes } = client.request(request).await? else {
-        bail!("unexpected reply");
-    };
-    if json {
-        output::json(&processes)?;
-    } else if delete {
-        for p in &processes {
-            println!("deleted {} (id {})", p.name, p.id);
-        }
-    } else {
-        output::processes(&processes);
-    }
-    Ok(ExitCode::SUCCESS)
+    print_processes(client.request(request).await?, json, delete)
 }
 
 /// `pmtui export [file] [--format]`: the running set as an ecosystem file.

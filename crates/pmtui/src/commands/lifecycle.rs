@@ -290,7 +290,8 @@ pub async fn signal(signal: String, t: TargetArgs) -> Result<ExitCode> {
     print_processes(response, t.json, false)
 }
 
-fn print_processes(response: Response, json: bool, deleted: bool) -> Result<ExitCode> {
+/// A `Processes` reply as `--json`, as `deleted …` lines, or as the `ls` table.
+pub(super) fn print_processes(response: Response, json: bool, deleted: bool) -> Result<ExitCode> {
     let Response::Processes { processes } = response else {
         anyhow::bail!("unexpected reply: {response:?}");
     };
