@@ -63,11 +63,7 @@ impl Job {
         self.write_pid_file(None);
         let unstable = self.history.unstable_count(policy, now);
         self.shared.update(self.id, |e| {
-            e.info.pid = None;
-            e.info.cpu = 0.0;
-            e.info.memory = 0;
-            e.info.exit_code = exit.code;
-            e.info.exit_signal = exit.signal.and_then(signal_name);
+            clear_run(&mut e.info, &exit);
             e.info.unstable_restarts = unstable;
         });
         match decision {
@@ -132,6 +128,16 @@ pub(super) fn exit_cause(exit: &ExitInfo, oom: bool) -> (&'static str, String) {
         (Some(code), None) => ("exit code", format!("exited with code {code}")),
         (None, None) => ("exit code", "exited".into()),
     }
+}
+
+/// What a row says once its run is over, whichever way it ended: no pid, nothing used (the
+/// next sample would say so up to a second late), and how it exited.
+pub(super) fn clear_run(info: &mut pmtui_proto::ProcessInfo, exit: &ExitInfo) {
+    info.pid = None;
+    info.cpu = 0.0;
+    info.memory = 0;
+    info.exit_code = exit.code;
+    info.exit_signal = exit.signal.and_then(signal_name);
 }
 
 pub(super) fn signal_name(signal: i32) -> Option<String> {

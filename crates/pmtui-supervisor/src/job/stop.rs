@@ -2,7 +2,7 @@
 //! those that left the group), then SIGKILL after `kill_timeout`.
 
 use super::Job;
-use super::exit::{exit_info, run_ended, signal_name};
+use super::exit::{clear_run, exit_info, run_ended};
 use crate::tree;
 use nix::sys::signal::Signal;
 use pmtui_proto::{ExitRecord, ProcessStatus, now_ms};
@@ -64,12 +64,7 @@ impl Job {
         self.write_pid_file(None);
         self.shared.update(self.id, |e| {
             e.info.status = ProcessStatus::Stopped;
-            e.info.pid = None;
-            // A stopped process uses nothing; the next sample would say so up to a second late.
-            e.info.cpu = 0.0;
-            e.info.memory = 0;
-            e.info.exit_code = exit.code;
-            e.info.exit_signal = exit.signal.and_then(signal_name);
+            clear_run(&mut e.info, &exit);
             e.info.next_restart_at = None;
             e.info.status_reason = None;
         });
