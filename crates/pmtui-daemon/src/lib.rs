@@ -75,6 +75,21 @@ fn apply_env(config: &mut SupervisorConfig) {
     }
 }
 
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (as systemd does for itself): each
+/// process costs the daemon a few fds, and the common soft limit of 1024 would cap it at a
+/// couple of hundred. Returns the inherited limits, which children get back before exec.
+fn raise_fd_limit() -> Option<(u64, u64)> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft < hard {
+        match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => tracing::info!(from = soft, to = hard, "raised the open-file limit"),
+            Err(err) => tracing::warn!(%err, soft, hard, "could not raise the open-file limit"),
+        }
+    }
+    Some((soft, hard))
+}
+
 async fn serve(paths: Paths) -> Result<(), DaemonError> {
     paths.create_dirs()?;
     let _lock = lock::DaemonLock::acquire(&paths)?;
@@ -83,6 +98,7 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
     // The settings file first; PMTUI_METRICS_* variables override it.
     let (mut config, warnings) = settings::config(&paths.home);
     apply_env(&mut config);
+    config.child_nofile = raise_fd_limit();
     let metrics_addr = config.metrics_addr.clone();
     let supervisor = Supervisor::new(config);
     let records = persist::load_all(&paths);

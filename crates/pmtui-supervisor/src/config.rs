@@ -21,6 +21,9 @@ pub struct SupervisorConfig {
     /// Where the daemon serves Prometheus `GET /metrics`: `host:port`, or a bare port for
     /// 127.0.0.1; `None` (the default) serves nothing. The supervisor only carries it.
     pub metrics_addr: Option<String>,
+    /// The `RLIMIT_NOFILE` (soft, hard) children get back before exec: what the daemon
+    /// inherited before it raised its own soft limit. `None` leaves children the daemon's.
+    pub child_nofile: Option<(u64, u64)>,
 }
 
 impl SupervisorConfig {
@@ -34,6 +37,7 @@ impl SupervisorConfig {
             metrics_interval_ms: 1000,
             metrics_history_ms: 10 * 60 * 1000,
             metrics_addr: None,
+            child_nofile: None,
         }
     }
 

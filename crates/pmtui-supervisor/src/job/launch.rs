@@ -21,7 +21,7 @@ impl Job {
         });
         let log_seq = self.sink.last_seq();
         let oom_kills = oom::kill_count();
-        match spawn::spawn(&self.spec, &self.env) {
+        match spawn::spawn(&self.spec, &self.env, &self.shared.config) {
             Ok(mut child) => {
                 let pid = child.id().unwrap_or(0);
                 self.shared.managed.insert(pid);

@@ -2,7 +2,10 @@
 //! pmtui's and pm2's variables) and a `Command` in a process group of its own with its
 //! output piped to the log pumps.
 
+mod child_setup;
+
 use crate::config::{MARKER_VAR, SupervisorConfig};
+use child_setup::ChildSetup;
 use pmtui_proto::{ProcessId, ProcessSpec};
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -42,7 +45,11 @@ pub fn child_env(
 }
 
 /// Starts the child in a new process group, stdin closed, stdout and stderr piped.
-pub fn spawn(spec: &ProcessSpec, env: &BTreeMap<String, String>) -> std::io::Result<Child> {
+pub fn spawn(
+    spec: &ProcessSpec,
+    env: &BTreeMap<String, String>,
+    config: &SupervisorConfig,
+) -> std::io::Result<Child> {
     let (program, args) = spec.argv();
     let mut command = Command::new(&program);
     command
@@ -55,5 +62,9 @@ pub fn spawn(spec: &ProcessSpec, env: &BTreeMap<String, String>) -> std::io::Res
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(false);
+    ChildSetup {
+        nofile: config.child_nofile,
+    }
+    .install(&mut command);
     command.spawn()
 }
