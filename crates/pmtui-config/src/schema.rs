@@ -167,6 +167,7 @@ pub static SETTINGS: &[Field] = &[
     f("log_ring_size", &[], "size", Active, "Recent output kept in memory per process for `logs` and the UI (default 256K)."),
     f("kill_timeout", &[], "duration", Active, "Default time between the stop signal and SIGKILL (default 1600 ms); used when a start does not set one."),
     f("metrics_interval", &[], "duration", Active, "How often CPU and memory are sampled (default 1s)."),
+    f("metrics_history", &[], "duration", Active, "How far back the per-process metrics history reaches (default 10m); its capacity is this over `metrics_interval`."),
     f("metrics_addr", &[], "string", Active, "`host:port` to serve Prometheus metrics on (default: off)."),
 ];
 

@@ -252,6 +252,31 @@ fn history_is_bounded_and_ordered() {
     assert!(ring.is_some_and(|n| n <= 10 && n > 0), "{v}");
 }
 
+#[test]
+fn the_history_length_follows_metrics_history_in_the_settings_file() {
+    let t = TestHome::new();
+    std::fs::write(
+        t.home().join("config.toml"),
+        "metrics_interval = \"100ms\"\nmetrics_history = \"700ms\"\n",
+    )
+    .expect("write config.toml");
+    let ping = t.ok(&["ping", "--json"]);
+    let ping: Value = serde_json::from_str(&ping).expect("ping --json");
+    assert_eq!(
+        ping["warnings"].as_array().map(Vec::len).unwrap_or(0),
+        0,
+        "the settings file is accepted: {ping}"
+    );
+    t.ok(&["start", "sleep 300", "--name", "s"]);
+    let full = wait_until("a full ring", || {
+        let m = describe(&t, "s")["metrics"].clone();
+        (m["at"].as_array().is_some_and(|a| a.len() == 7)).then_some(m)
+    })
+    .expect("the ring fills to its capacity");
+    assert_eq!(full["capacity"], 7, "700ms of history at 100ms: {full}");
+    assert_eq!(full["interval_ms"], 100);
+}
+
 /// Checks Prometheus text: every sample line is `name{labels} value` with a declared
 /// `# TYPE`; returns the samples as (name, labels, value).
 fn parse_prometheus(text: &str) -> Vec<(String, String, f64)> {
