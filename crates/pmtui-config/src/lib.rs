@@ -18,6 +18,7 @@ pub mod node;
 mod read;
 pub mod schema;
 pub mod settings;
+mod shell;
 mod toml;
 pub mod units;
 mod yaml;
@@ -29,6 +30,7 @@ pub use error::{ConfigError, Problem, ProblemKind, Warning};
 pub use export::Format;
 pub use lookup::{Resolved, interpreter_for, resolve_script, split_env, which};
 pub use settings::Settings;
+pub use shell::shell_env;
 
 use node::{Node, Pos, Value};
 use pmtui_proto::ProcessSpec;
@@ -61,7 +63,7 @@ impl LoadOptions {
         Self {
             env_name: None,
             only: Vec::new(),
-            shell_env: std::env::vars().collect(),
+            shell_env: shell_env(),
             cli_env: BTreeMap::new(),
             home,
             kill_timeout_ms: pmtui_proto::spec::DEFAULT_KILL_TIMEOUT_MS,

@@ -7,9 +7,13 @@ use std::path::PathBuf;
 #[command(
     name = "pmtui",
     version,
+    disable_version_flag = true,
     about = "A process manager for programs in any language, with a terminal UI"
 )]
 pub struct Cli {
+    /// Print the version (`-v` as pm2, `-V` as most Rust tools).
+    #[arg(short = 'v', short_alias = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: (),
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Start the apps of this ecosystem file, then open the terminal UI.
@@ -173,10 +177,8 @@ pub struct StartArgs {
     #[arg(long)]
     pub stop_signal: Option<String>,
     /// Do not restart the process when it exits (same as `--restart-mode no`).
-    #[arg(long, conflicts_with = "restart_mode")]
+    #[arg(long, conflicts_with = "restart_mode", help_heading = "Restart policy")]
     pub no_autorestart: bool,
-    #[command(flatten)]
-    pub restart: RestartFlags,
     /// Start a duplicate even if the name is taken.
     #[arg(short = 'f', long)]
     pub force: bool,
@@ -192,6 +194,10 @@ pub struct StartArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    // The flattened groups come last: a group's heading also covers every flag declared
+    // after it, so `--force` would otherwise be listed under "Restart policy".
+    #[command(flatten)]
+    pub restart: RestartFlags,
     #[command(flatten)]
     pub logs: LogFlags,
     /// Arguments for the program, after `--`.
@@ -239,7 +245,7 @@ pub struct RestartFlags {
     #[arg(long, value_name = "CODES", num_args = 1.., value_delimiter = ',', allow_negative_numbers = true)]
     pub stop_exit_codes: Vec<i32>,
     /// Restart on a schedule: 5 cron fields, or 6 with seconds first (local time).
-    #[arg(long, alias = "cron", value_name = "PATTERN")]
+    #[arg(short = 'c', long, alias = "cron", value_name = "PATTERN")]
     pub cron_restart: Option<String>,
     /// Let `--cron-restart` also start the process when it is stopped or errored.
     #[arg(long, requires = "cron_restart")]

@@ -5,12 +5,11 @@ mod cli;
 mod commands;
 mod output;
 mod resolve;
-
-use clap::Parser;
+mod usage;
 
 fn main() -> std::process::ExitCode {
     quiet_broken_pipe();
-    let cli = cli::Cli::parse();
+    let cli = usage::parse();
     if let Some(cli::Command::Daemon) = cli.command {
         return commands::daemon::run();
     }

@@ -92,7 +92,7 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
         Some(dir) => working_dir(&here, dir)?,
         None => here,
     };
-    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    let mut env: BTreeMap<String, String> = pmtui_config::shell_env();
     let vars = env_vars(args)?;
     env.extend(vars.clone());
     env.insert("PWD".into(), cwd.display().to_string());
@@ -144,7 +144,7 @@ pub fn overlay(
     }
     spec.config_env.extend(env_vars(args)?);
     if args.update_env {
-        spec.env = std::env::vars().collect();
+        spec.env = pmtui_config::shell_env();
     }
     let user_set = spec.config_env.clone();
     spec.env.extend(user_set);

@@ -27,7 +27,7 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
         // daemon keeps the variables the user set on top of a new environment).
         let request = Request::Restart {
             targets: vec![args.script.clone()],
-            env: args.update_env.then(|| std::env::vars().collect()),
+            env: args.update_env.then(pmtui_config::shell_env),
         };
         match client.call(request).await? {
             Response::Processes { processes } => {
@@ -257,7 +257,7 @@ pub async fn restart(args: RestartArgs) -> Result<ExitCode> {
     if !args.file.only.is_empty() || args.file.env.is_some() {
         anyhow::bail!("--only and --env select the apps of an ecosystem file; give a file");
     }
-    let env = args.update_env.then(|| std::env::vars().collect());
+    let env = args.update_env.then(pmtui_config::shell_env);
     let client = connect().await?;
     let request = Request::Restart {
         targets: args.targets.targets,
