@@ -79,6 +79,13 @@ pub struct Loaded {
     pub warnings: Vec<Warning>,
 }
 
+/// pm2's spelling of "no file" for a log path: `NULL` (exactly, as pm2 compares it) or
+/// `/dev/null`. Both become `/dev/null`, which the daemon never opens: the stream still
+/// reaches the ring and `logs -f`.
+pub fn null_log_path(p: &Path) -> Option<PathBuf> {
+    (p == Path::new("NULL") || p == Path::new("/dev/null")).then(|| PathBuf::from("/dev/null"))
+}
+
 /// True when a `start` argument names a configuration file rather than a script, as pm2
 /// decides: by extension (`.json`, `.yaml`, `.yml`, `.toml`) or a `*.config.js` name.
 pub fn is_config_file(arg: &str) -> bool {

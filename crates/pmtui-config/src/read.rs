@@ -145,6 +145,14 @@ impl<'a> Ctx<'a> {
         self.string(node, field).map(PathBuf::from)
     }
 
+    /// A log file path; null (YAML's bare `NULL`) is pm2's `NULL`: no file.
+    pub fn log_path(&mut self, node: &Node, field: &str) -> Option<PathBuf> {
+        match node.value {
+            Value::Null => Some(PathBuf::from("NULL")),
+            _ => self.path(node, field),
+        }
+    }
+
     pub fn bool(&mut self, node: &Node, field: &str) -> Option<bool> {
         match &node.value {
             Value::Bool(b) => Some(*b),

@@ -82,7 +82,7 @@ pub static APP: &[Field] = &[
     f("wait_ready", &[], "bool", Later("readiness (sd_notify READY=1) is not built yet"), "Online only once the app says it is ready."),
     f("listen_timeout", &[], "duration", Later("readiness (sd_notify READY=1) is not built yet"), "How long to wait for ready."),
     f("log", &[], "table, path or bool", Active, "The seed's log block (see below); pm2's `log` (a path, or `true`) is `log_file`."),
-    f("out_file", &["output", "out", "out_log"], "path", Active, "stdout file (default `$PMTUI_HOME/logs/<name>-out.log`); `/dev/null` disables it."),
+    f("out_file", &["output", "out", "out_log"], "path", Active, "stdout file (default `$PMTUI_HOME/logs/<name>-out.log`); `/dev/null` or pm2's `NULL` disables it."),
     f("error_file", &["error", "err", "err_file", "err_log"], "path", Active, "stderr file (default `$PMTUI_HOME/logs/<name>-err.log`)."),
     f("log_file", &[], "path or bool", Active, "Combined stdout+stderr file; `true` = `$PMTUI_HOME/logs/<name>.log`."),
     f("merge_logs", &["combine_logs"], "bool", Active, "Instances share one file instead of `-<id>` files."),

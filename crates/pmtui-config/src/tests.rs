@@ -613,3 +613,33 @@ fn the_readme_documents_every_key() {
         }
     }
 }
+
+#[test]
+fn pm2_null_log_paths_mean_dev_null() {
+    let d = Dir::new();
+    let loaded = d
+        .load(
+            "null.json",
+            r#"{"apps": [{"name": "web", "script": "web.py", "out_file": "NULL",
+                "error_file": "/dev/null", "log_file": "NULL"},
+               {"name": "lower", "script": "web.py", "out_file": "null.log"}]}"#,
+        )
+        .expect("loads");
+    let web = &loaded.apps[0];
+    let null = Some(PathBuf::from("/dev/null"));
+    assert_eq!(web.logs.out_file, null);
+    assert_eq!(web.logs.error_file, null);
+    assert_eq!(web.logs.log_file, null);
+    // Only pm2's exact spelling: an ordinary name stays a file in the app's folder.
+    let lower = &loaded.apps[1];
+    assert_eq!(lower.logs.out_file, Some(lower.cwd.join("null.log")));
+    // In YAML a bare NULL is null: it means the same.
+    let loaded = d
+        .load(
+            "null.yaml",
+            "apps:\n  - name: y\n    script: web.py\n    out_file: NULL\n    log:\n      error_file: ~\n",
+        )
+        .expect("loads");
+    assert_eq!(loaded.apps[0].logs.out_file, null);
+    assert_eq!(loaded.apps[0].logs.error_file, null);
+}

@@ -259,10 +259,10 @@ pub struct RestartFlags {
 #[derive(Debug, Default, PartialEq, Args)]
 #[command(next_help_heading = "Logs")]
 pub struct LogFlags {
-    /// stdout log file (default `$PMTUI_HOME/logs/<name>-out.log`; `/dev/null` disables it).
+    /// stdout log file (default `$PMTUI_HOME/logs/<name>-out.log`; `/dev/null` or `NULL` disables it).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// stderr log file (default `$PMTUI_HOME/logs/<name>-err.log`; `/dev/null` disables it).
+    /// stderr log file (default `$PMTUI_HOME/logs/<name>-err.log`; `/dev/null` or `NULL` disables it).
     #[arg(short = 'e', long = "error", value_name = "FILE")]
     pub error: Option<PathBuf>,
     /// Also write both streams to one file (default `$PMTUI_HOME/logs/<name>.log`).

@@ -222,6 +222,9 @@ fn apply_option_flags(spec: &mut ProcessSpec, args: &StartArgs) -> Result<()> {
 pub fn apply_log_flags(spec: &mut ProcessSpec, flags: &LogFlags) -> Result<()> {
     let cwd = spec.cwd.clone();
     let absolute = |p: &Path| -> PathBuf {
+        if let Some(null) = pmtui_config::null_log_path(p) {
+            return null;
+        }
         let text = p.to_string_lossy();
         match (text.strip_prefix("~/"), std::env::home_dir()) {
             (Some(rest), Some(home)) => home.join(rest),

@@ -454,6 +454,45 @@ fn dev_null_disables_a_stream_but_not_the_live_view() {
 }
 
 #[test]
+fn pm2_null_log_paths_write_no_file() {
+    let home = TestHome::new();
+    let script = home.script("n.sh", "#!/bin/sh\necho quiet\necho loud >&2\nsleep 600\n");
+    let script = script.to_str().expect("utf-8 path");
+    // `-o NULL` on the command line, as pm2's logs/log-null.sh does.
+    home.ok(&["start", script, "--name", "n", "-o", "NULL", "-l", "NULL"]);
+    wait_lines(&log(&home, "n-err.log"), "the err line", |l| l == ["loud"]);
+    // `out_file: "NULL"` in an ecosystem file.
+    let file = home.path("eco.json");
+    std::fs::write(
+        &file,
+        format!(r#"{{"apps": [{{"name": "m", "script": "{script}", "error_file": "NULL"}}]}}"#),
+    )
+    .expect("write ecosystem file");
+    home.ok(&["start", file.to_str().expect("utf-8 path")]);
+    wait_lines(&log(&home, "m-out.log"), "the out line", |l| l == ["quiet"]);
+    let shown = home.ok(&["logs", "n", "--raw", "--out"]);
+    assert_eq!(shown, "quiet\n", "the stream still reaches the ring");
+    let shown = home.ok(&["logs", "m", "--raw", "--err"]);
+    assert_eq!(shown, "loud\n");
+    for dir in [home.home().to_path_buf(), home.home().join("logs")] {
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("read dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case("null") || n.ends_with("NULL")),
+            "a file named NULL in {}: {names:?}",
+            dir.display()
+        );
+        assert!(!names.contains(&"n-out.log".to_string()), "{names:?}");
+        assert!(!names.contains(&"m-err.log".to_string()), "{names:?}");
+    }
+}
+
+#[test]
 fn flush_empties_the_files_and_new_lines_still_land() {
     let home = TestHome::new();
     let trigger = home.path("more");

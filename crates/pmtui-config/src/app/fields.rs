@@ -151,7 +151,7 @@ pub(super) fn log_block(
         let here = here.as_str();
         match field.name {
             "out_file" | "error_file" | "log_file" => {
-                if let Some(p) = ctx.path(value, here) {
+                if let Some(p) = ctx.log_path(value, here) {
                     let target = match field.name {
                         "out_file" => LogTarget::Out,
                         "error_file" => LogTarget::Err,

@@ -182,13 +182,13 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
                 Value::Map(_) => log_block(ctx, value, here, &mut spec, &mut log_paths),
                 Value::Bool(b) => log_file_default = *b,
                 _ => {
-                    if let Some(p) = ctx.path(value, here) {
+                    if let Some(p) = ctx.log_path(value, here) {
                         log_paths.push((LogTarget::Combined, p));
                     }
                 }
             },
             "out_file" | "error_file" => {
-                if let Some(p) = ctx.path(value, here) {
+                if let Some(p) = ctx.log_path(value, here) {
                     let target = if field.name == "out_file" {
                         LogTarget::Out
                     } else {
@@ -200,7 +200,7 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
             "log_file" => match &value.value {
                 Value::Bool(b) => log_file_default = *b,
                 _ => {
-                    if let Some(p) = ctx.path(value, here) {
+                    if let Some(p) = ctx.log_path(value, here) {
                         log_paths.push((LogTarget::Combined, p));
                     }
                 }
@@ -320,7 +320,8 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
 
     // Logs: paths relative to the app's folder; `~` expanded.
     for (target, p) in log_paths {
-        let p = spec.cwd.join(expand_home(&p, &opts.shell_env));
+        let p = crate::null_log_path(&p)
+            .unwrap_or_else(|| spec.cwd.join(expand_home(&p, &opts.shell_env)));
         match target {
             LogTarget::Out => spec.logs.out_file = Some(p),
             LogTarget::Err => spec.logs.error_file = Some(p),
