@@ -1,7 +1,7 @@
 //! The Prometheus text exposition format (version 0.0.4) of a metrics snapshot, shared by
 //! `pmtui metrics --prometheus` and the daemon's `GET /metrics`. Process series carry `id`,
-//! `name` and `namespace` labels; a process that is not running has only `pmtui_process_up 0`
-//! and its restart counter.
+//! `name` and `namespace` labels; a process that is not running has only `pmtui_process_up 0`,
+//! `pmtui_process_suspended 0` and its restart counter.
 
 use crate::{HostSample, ProcessMetrics, ProcessStatus};
 use std::fmt::Write;
@@ -42,18 +42,18 @@ pub fn render(host: Option<&HostSample>, processes: &[ProcessMetrics]) -> String
         }
     }
     type Get = fn(&ProcessMetrics) -> Option<f64>;
-    let series: [(&str, &str, &str, Get); 8] = [
+    let series: [(&str, &str, &str, Get); 9] = [
         (
             "pmtui_process_up",
-            "1 when the process is online.",
+            "1 when the process is online (0 when suspended).",
             "gauge",
-            |p| {
-                Some(if p.status == ProcessStatus::Online {
-                    1.0
-                } else {
-                    0.0
-                })
-            },
+            |p| Some(f64::from(u8::from(p.status == ProcessStatus::Online))),
+        ),
+        (
+            "pmtui_process_suspended",
+            "1 when the process is stopped by a signal (SIGSTOP).",
+            "gauge",
+            |p| Some(f64::from(u8::from(p.status == ProcessStatus::Suspended))),
         ),
         (
             "pmtui_process_restarts_total",
@@ -188,7 +188,20 @@ mod tests {
             current: None,
             ..running.clone()
         };
-        let text = render(None, &[running, stopped]);
+        let suspended = ProcessMetrics {
+            id: 5,
+            name: "nap".into(),
+            status: ProcessStatus::Suspended,
+            ..running.clone()
+        };
+        let text = render(None, &[running, stopped, suspended]);
+        assert!(text.contains("pmtui_process_up{id=\"5\",name=\"nap\",namespace=\"default\"} 0"));
+        assert!(
+            text.contains("pmtui_process_suspended{id=\"5\",name=\"nap\",namespace=\"default\"} 1")
+        );
+        assert!(
+            text.contains("pmtui_process_suspended{id=\"4\",name=\"off\",namespace=\"default\"} 0")
+        );
         assert!(text.contains(
             "pmtui_process_cpu_percent{id=\"3\",name=\"we\\\"ird\\\\name\\n\",namespace=\"default\"} 12.5"
         ), "{text}");

@@ -9,6 +9,10 @@ pub enum ProcessStatus {
     Launching,
     #[serde(rename = "online")]
     Online,
+    /// Running but stopped by a signal (SIGSTOP, SIGTSTP…: state `T` in `/proc`); SIGCONT
+    /// makes it `online` again.
+    #[serde(rename = "suspended")]
+    Suspended,
     #[serde(rename = "stopping")]
     Stopping,
     #[serde(rename = "stopped")]
@@ -24,6 +28,7 @@ impl ProcessStatus {
         match self {
             Self::Launching => "launching",
             Self::Online => "online",
+            Self::Suspended => "suspended",
             Self::Stopping => "stopping",
             Self::Stopped => "stopped",
             Self::WaitingRestart => "waiting restart",
@@ -33,7 +38,10 @@ impl ProcessStatus {
 
     /// True while a child process exists (or is about to, for `launching`).
     pub fn is_running(self) -> bool {
-        matches!(self, Self::Launching | Self::Online | Self::Stopping)
+        matches!(
+            self,
+            Self::Launching | Self::Online | Self::Suspended | Self::Stopping
+        )
     }
 }
 

@@ -2,6 +2,10 @@
 //! daemon instead of init, so they can still be found and stopped, and this module reaps them
 //! once they exit. It never calls `waitpid(-1)`, which would steal tokio's own children: it
 //! peeks with `WNOWAIT` and reaps only pids that no job owns.
+//!
+//! The same `SIGCHLD` says when a child is stopped by a signal (SIGSTOP, SIGTSTP…) or
+//! continued: those reports (`WSTOPPED`/`WCONTINUED`, which tokio never asks for) are read
+//! here and handed to a callback, so a suspended process is known at once, not polled.
 
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
@@ -45,20 +49,37 @@ pub fn become_subreaper() -> bool {
     }
 }
 
-/// Reaps adopted orphans whenever a child exits, until the runtime ends.
-pub async fn run(managed: ManagedPids) {
+/// A child was stopped by a signal (`true`) or continued (`false`).
+pub type OnStop = Box<dyn Fn(u32, bool) + Send + Sync>;
+
+/// Reaps adopted orphans whenever a child exits, and reports stops and continues, until the
+/// runtime ends.
+pub async fn run(managed: ManagedPids, on_stop: OnStop) {
     let Ok(mut sigchld) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())
     else {
         tracing::warn!("cannot watch SIGCHLD; orphaned descendants will not be reaped");
         return;
     };
     while sigchld.recv().await.is_some() {
+        report_stops(&on_stop);
         // A managed zombie hides the ones behind it until tokio reaps it: look again shortly.
         for _ in 0..5 {
             if reap_orphans(&managed) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Reads every pending stop and continue report (each is given once by the kernel).
+fn report_stops(on_stop: &OnStop) {
+    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WCONTINUED | WaitPidFlag::WNOHANG;
+    loop {
+        match waitid(Id::All, flags) {
+            Ok(WaitStatus::Stopped(pid, _)) => on_stop(pid.as_raw() as u32, true),
+            Ok(WaitStatus::Continued(pid)) => on_stop(pid.as_raw() as u32, false),
+            _ => return,
         }
     }
 }

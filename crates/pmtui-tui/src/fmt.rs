@@ -6,6 +6,7 @@ use pmtui_proto::ProcessStatus;
 pub fn symbol(status: ProcessStatus) -> &'static str {
     match status {
         ProcessStatus::Online => "●",
+        ProcessStatus::Suspended => "‖",
         ProcessStatus::Launching => "◐",
         ProcessStatus::Stopping => "◑",
         ProcessStatus::Stopped => "○",

@@ -61,6 +61,8 @@ pub struct Counts {
     pub online: usize,
     pub stopped: usize,
     pub errored: usize,
+    /// Stopped by a signal (SIGSTOP).
+    pub suspended: usize,
     /// launching, stopping, waiting restart.
     pub busy: usize,
 }
@@ -196,6 +198,7 @@ impl ProcTable {
                 ProcessStatus::Online => counts.online += 1,
                 ProcessStatus::Stopped => counts.stopped += 1,
                 ProcessStatus::Errored => counts.errored += 1,
+                ProcessStatus::Suspended => counts.suspended += 1,
                 _ => counts.busy += 1,
             }
         }
@@ -214,8 +217,10 @@ fn matches_filter(p: &ProcessInfo, needle: &str) -> bool {
 /// How long a process has been up at `now`.
 pub fn uptime(p: &ProcessInfo, now: u64) -> u64 {
     match (p.status, p.started_at) {
-        (ProcessStatus::Online | ProcessStatus::Stopping, Some(at)) => now.saturating_sub(at),
-        (ProcessStatus::Online, None) => p.uptime_ms,
+        (ProcessStatus::Online | ProcessStatus::Suspended | ProcessStatus::Stopping, Some(at)) => {
+            now.saturating_sub(at)
+        }
+        (ProcessStatus::Online | ProcessStatus::Suspended, None) => p.uptime_ms,
         _ => 0,
     }
 }

@@ -28,9 +28,10 @@ impl Theme {
     pub fn status(self, status: ProcessStatus) -> Style {
         self.fg(match status {
             ProcessStatus::Online => Color::Green,
-            ProcessStatus::Launching | ProcessStatus::Stopping | ProcessStatus::WaitingRestart => {
-                Color::Yellow
-            }
+            ProcessStatus::Launching
+            | ProcessStatus::Suspended
+            | ProcessStatus::Stopping
+            | ProcessStatus::WaitingRestart => Color::Yellow,
             ProcessStatus::Stopped => Color::DarkGray,
             ProcessStatus::Errored => Color::Red,
         })

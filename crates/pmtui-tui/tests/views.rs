@@ -418,3 +418,15 @@ fn tiny_terminals_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn dashboard_shows_a_suspended_process() {
+    let mut app = app(View::Dashboard);
+    let mut rows = processes();
+    rows[1].status = ProcessStatus::Suspended;
+    app.set_processes(rows);
+    let screen = draw(&mut app, 100, 12);
+    assert!(screen.contains("‖ 1 suspended"), "{screen}");
+    assert!(screen.contains("‖ suspended"), "{screen}");
+    assert!(screen.contains("● 1 online"), "{screen}");
+}

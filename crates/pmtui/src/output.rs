@@ -29,7 +29,10 @@ pub fn bold(text: &str) -> String {
 pub fn status(status: ProcessStatus) -> String {
     let code = match status {
         ProcessStatus::Online => "32",
-        ProcessStatus::Launching | ProcessStatus::Stopping | ProcessStatus::WaitingRestart => "33",
+        ProcessStatus::Launching
+        | ProcessStatus::Suspended
+        | ProcessStatus::Stopping
+        | ProcessStatus::WaitingRestart => "33",
         ProcessStatus::Stopped => "90",
         ProcessStatus::Errored => "31",
     };

@@ -28,9 +28,13 @@ impl Job {
             .update(self.id, |e| e.info.status = ProcessStatus::Stopping);
         let signal = tree::parse_signal(&self.spec.stop_signal).unwrap_or(Signal::SIGTERM);
         let mut members = self.members(running.pid);
-        tree::signal_group(running.pid, signal);
-        for pid in &members {
-            tree::signal_pid(*pid, signal);
+        for sig in [signal, Signal::SIGCONT] {
+            // SIGCONT after the stop signal (as systemd does): a suspended process acts on
+            // the signal now instead of waiting for SIGKILL.
+            tree::signal_group(running.pid, sig);
+            for pid in &members {
+                tree::signal_pid(*pid, sig);
+            }
         }
         let deadline = Instant::now() + Duration::from_millis(self.spec.kill_timeout_ms);
         let status = match tokio::time::timeout_at(deadline, running.child.wait()).await {

@@ -24,7 +24,9 @@ use crate::metrics::{History, MetricsHub};
 use crate::reaper::ManagedPids;
 use crate::record::DesiredState;
 use crate::{SupervisorConfig, SupervisorError, resolve_targets};
-use pmtui_proto::{Event, EventKind, ExitRecord, LogLine, ProcessId, ProcessInfo, ProcessSpec};
+use pmtui_proto::{
+    Event, EventKind, ExitRecord, LogLine, ProcessId, ProcessInfo, ProcessSpec, ProcessStatus,
+};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, oneshot};
@@ -99,6 +101,29 @@ impl Shared {
         self.lock().entries.get(&id).map(get)
     }
 
+    /// The main process `pid` was stopped by a signal (`true`) or continued: `online` ⇄
+    /// `suspended`. Other statuses (a process being stopped, say) are left alone.
+    pub fn set_suspended(&self, pid: u32, stopped: bool) {
+        let (from, to) = if stopped {
+            (ProcessStatus::Online, ProcessStatus::Suspended)
+        } else {
+            (ProcessStatus::Suspended, ProcessStatus::Online)
+        };
+        let id = self
+            .lock()
+            .entries
+            .values()
+            .find(|e| e.info.pid == Some(pid) && e.info.status == from)
+            .map(|e| e.info.id);
+        if let Some(id) = id {
+            self.update(id, |e| {
+                if e.info.status == from {
+                    e.info.status = to;
+                }
+            });
+        }
+    }
+
     /// Records an exit in the history and publishes it.
     pub fn record_exit(&self, id: ProcessId, record: ExitRecord) {
         let mut table = self.lock();
@@ -131,9 +156,7 @@ impl Supervisor {
     /// Creates the engine; must be called inside a tokio runtime (it starts the reaper).
     pub fn new(config: SupervisorConfig) -> Self {
         let managed = ManagedPids::default();
-        if crate::reaper::become_subreaper() {
-            tokio::spawn(crate::reaper::run(managed.clone()));
-        } else {
+        if !crate::reaper::become_subreaper() {
             tracing::warn!("not a child subreaper: orphaned descendants go to init");
         }
         let (events, _) = broadcast::channel(4096);
@@ -152,6 +175,13 @@ impl Supervisor {
             writer: LogWriter::start(),
         });
         crate::metrics::sampler::start(&shared);
+        let weak = Arc::downgrade(&shared);
+        let on_stop = Box::new(move |pid, stopped| {
+            if let Some(shared) = weak.upgrade() {
+                shared.set_suspended(pid, stopped);
+            }
+        });
+        tokio::spawn(crate::reaper::run(shared.managed.clone(), on_stop));
         Self { shared }
     }
 

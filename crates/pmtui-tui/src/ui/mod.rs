@@ -81,6 +81,16 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
             if c.errored > 0 { t.error() } else { t.label() },
         ),
     ];
+    if c.suspended > 0 {
+        spans.push(Span::styled(
+            format!(
+                "  {} {} suspended",
+                fmt::symbol(pmtui_proto::ProcessStatus::Suspended),
+                c.suspended
+            ),
+            t.warn(),
+        ));
+    }
     if c.busy > 0 {
         spans.push(Span::styled(format!("  ◐ {} busy", c.busy), t.warn()));
     }
