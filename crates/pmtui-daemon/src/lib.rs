@@ -108,6 +108,9 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
     }
     let restored = supervisor.restore(records, true).await;
     tracing::info!(count = restored.len(), "restored processes");
+    // Rewrites every record under its current file name (`persist::file_for`), removing
+    // files of an older naming scheme, so that no record is ever read twice.
+    persist::write_all(&paths, &supervisor);
     let (shutdown, shutdown_rx) = watch::channel(Shutdown::No);
     let daemon = Arc::new(Daemon {
         paths,

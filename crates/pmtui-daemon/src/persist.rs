@@ -12,20 +12,13 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::oneshot;
 
-/// The file that holds the processes named `name`.
+/// The file that holds the processes named `name`: `processes/<stem>.json`, the stem
+/// being unique per name (`pmtui_proto::file_stem`). Files of an older naming scheme are
+/// read all the same and replaced by `write_all` when the daemon starts.
 pub fn file_for(paths: &Paths, name: &str) -> PathBuf {
-    let safe = pmtui_proto::file_safe(name);
-    if safe == name && !name.starts_with('.') {
-        paths.processes.join(format!("{safe}.json"))
-    } else {
-        let mut hash: u32 = 0x811c_9dc5;
-        for b in name.bytes() {
-            hash = (hash ^ u32::from(b)).wrapping_mul(0x0100_0193);
-        }
-        paths
-            .processes
-            .join(format!("{}-{hash:08x}.json", safe.trim_start_matches('.')))
-    }
+    paths
+        .processes
+        .join(format!("{}.json", pmtui_proto::file_stem(name)))
 }
 
 /// Writes `bytes` to `path` so that a reader sees the old or the new content, never half.

@@ -20,7 +20,7 @@ pub use error::ProtoError;
 pub use event::{Event, EventKind, LogLine, LogStream};
 pub use info::{ExitRecord, ProcessDetail, ProcessInfo};
 pub use metrics::{HostSample, MetricsHistory, ProcessMetrics, ProcessSample, Span};
-pub use names::file_safe;
+pub use names::{NameError, check_name, check_namespace, file_stem, printable};
 pub use request::Request;
 pub use response::{ErrorKind, Response};
 pub use spec::{

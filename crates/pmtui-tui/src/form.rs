@@ -109,6 +109,10 @@ impl AddForm {
         }
         if name.contains('/') || name.contains(char::is_whitespace) {
             self.set_error(Field::Name, "a name cannot contain spaces or '/'");
+        } else if !name.is_empty()
+            && let Err(err) = pmtui_proto::check_name(&name)
+        {
+            self.set_error(Field::Name, err.to_string());
         }
         if !cwd.is_empty() && !std::path::Path::new(&cwd).is_dir() {
             self.set_error(Field::Cwd, format!("{cwd} is not a directory"));
@@ -210,6 +214,22 @@ mod tests {
                 .is_some_and(|e| e.contains("=2"))
         );
         assert_eq!(f.focus, 0);
+    }
+
+    #[test]
+    fn control_characters_and_long_names_are_refused_in_the_form() {
+        let mut f = form(["sleep 100", "a\x1b[2Jb", "", "", ""]);
+        assert!(f.validate().is_none());
+        assert!(
+            f.errors[Field::Name as usize]
+                .as_deref()
+                .is_some_and(|e| e.contains("control character \\e") && !e.contains('\x1b')),
+            "{:?}",
+            f.errors
+        );
+        let mut f = form(["sleep 100", &"n".repeat(129), "", "", ""]);
+        assert!(f.validate().is_none());
+        assert!(f.errors[Field::Name as usize].is_some());
     }
 
     #[test]

@@ -39,7 +39,17 @@ pub fn status(status: ProcessStatus) -> String {
     paint(status.as_str(), code)
 }
 
+/// Text that came from a file, a record or a child (names, namespaces, paths, reasons),
+/// with its control characters escaped so that printing it cannot drive the terminal.
+pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    pmtui_proto::printable(text)
+}
+
+/// Prints an error on stderr. Its lines stay lines; any other control character (from a
+/// name or a path quoted in it) is escaped.
 pub fn error(message: &str) {
+    let message: Vec<_> = message.split('\n').map(safe).collect();
+    let message = message.join("\n");
     let prefix = if !no_color() && std::io::stderr().is_terminal() {
         "\x1b[31merror:\x1b[0m"
     } else {
@@ -139,8 +149,8 @@ pub fn processes(list: &[ProcessInfo]) {
         .map(|p| {
             vec![
                 p.id.to_string(),
-                p.name.clone(),
-                p.namespace.clone(),
+                safe(&p.name).into_owned(),
+                safe(&p.namespace).into_owned(),
                 status_cell(p),
                 p.pid.map_or_else(|| "-".into(), |pid| pid.to_string()),
                 if p.status.is_running() {

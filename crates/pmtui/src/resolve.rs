@@ -111,6 +111,8 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
         ..Default::default()
     };
     apply_option_flags(&mut spec, args)?;
+    // A name taken from the script's file name is checked as a given one is.
+    pmtui_proto::check_name(&spec.name)?;
     Ok(spec)
 }
 
@@ -242,7 +244,7 @@ pub fn apply_log_flags(spec: &mut ProcessSpec, flags: &LogFlags) -> Result<()> {
         logs.log_file = Some(if log.as_os_str().is_empty() {
             crate::commands::home()
                 .join("logs")
-                .join(format!("{}.log", spec.name))
+                .join(format!("{}.log", pmtui_proto::file_stem(&spec.name)))
         } else {
             absolute(log)
         });

@@ -13,7 +13,7 @@ use crate::{LoadOptions, dotenv, lookup, units};
 use fields::{
     check_cron, check_kind, exit_codes, log_block, log_format, restart_policy, signal_name,
 };
-use pmtui_proto::{BackoffKind, ProcessSpec, RestartMode, file_safe};
+use pmtui_proto::{BackoffKind, ProcessSpec, RestartMode, file_stem};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -63,7 +63,12 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
             "cwd" => cwd = ctx.path(value, here).map(|p| (p, value.pos)),
             "namespace" => {
                 if let Some(ns) = ctx.string(value, here) {
-                    spec.namespace = ns;
+                    match pmtui_proto::check_namespace(&ns) {
+                        Ok(()) => spec.namespace = ns,
+                        Err(err) => {
+                            ctx.problem(value.pos, here, ProblemKind::Other(err.to_string()))
+                        }
+                    }
                 }
             }
             "name_prefix" => prefix = ctx.string(value, here),
@@ -339,23 +344,34 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
 
     // The name: given, else the script's.
     let script_name = script.as_ref().map(|(s, _)| default_name(s));
+    let given = name.is_some();
     let (mut name, name_pos) = match (name, script_name) {
         (Some((n, p)), _) => (n, p),
         (None, Some(n)) => (n, node.pos),
         (None, None) => (String::new(), node.pos),
     };
-    if log_file_default && spec.logs.log_file.is_none() {
-        spec.logs.log_file = Some(
-            opts.home
-                .join("logs")
-                .join(format!("{}.log", file_safe(&name))),
-        );
-    }
     if let Some(prefix) = prefix {
         name = format!("{prefix}:{name}");
     }
     if append_env && let Some(env_name) = &opts.env_name {
         name = format!("{name}-{env_name}");
+    }
+    // The daemon checks names too; here the error can point at the line.
+    if (given || !name.is_empty())
+        && let Err(err) = pmtui_proto::check_name(&name)
+    {
+        ctx.problem(
+            name_pos,
+            &join(path, "name"),
+            ProblemKind::Other(err.to_string()),
+        );
+    }
+    if log_file_default && spec.logs.log_file.is_none() {
+        spec.logs.log_file = Some(
+            opts.home
+                .join("logs")
+                .join(format!("{}.log", file_stem(&name))),
+        );
     }
     if script.is_none() {
         ctx.problem(node.pos, path, ProblemKind::Missing("script".into()));

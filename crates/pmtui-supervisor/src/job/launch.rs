@@ -89,7 +89,7 @@ impl Job {
     pub(super) fn write_pid_file(&self, pid: Option<u32>) {
         let path = self.shared.config.pids_dir().join(format!(
             "{}-{}.pid",
-            pmtui_proto::file_safe(&self.spec.name),
+            pmtui_proto::file_stem(&self.spec.name),
             self.id
         ));
         let result = match pid {

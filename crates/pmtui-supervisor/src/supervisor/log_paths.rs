@@ -1,8 +1,9 @@
-//! Where a process's output goes: the spec's own files or `logs/<name>[-<id>]-{out,err}.log`.
+//! Where a process's output goes: the spec's own files or `logs/<name>[-<id>]-{out,err}.log`,
+//! `<name>` being the name's file stem (`pmtui_proto::file_stem`, unique per name).
 
 use crate::SupervisorConfig;
 use crate::logs::LogPaths;
-use pmtui_proto::{ProcessId, ProcessSpec, file_safe};
+use pmtui_proto::{ProcessId, ProcessSpec, file_stem};
 
 /// Log file paths: the spec's own, or `logs/<name>[-<id>]-{out,err}.log`.
 pub(super) fn log_paths(
@@ -11,7 +12,7 @@ pub(super) fn log_paths(
     id: ProcessId,
     per_instance: bool,
 ) -> LogPaths {
-    let name = file_safe(&spec.name);
+    let name = file_stem(&spec.name);
     let suffix = if per_instance {
         format!("-{id}")
     } else {

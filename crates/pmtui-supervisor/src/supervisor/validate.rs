@@ -4,9 +4,12 @@ use crate::{SupervisorError, logs, tree};
 use pmtui_proto::ProcessSpec;
 
 pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
-    if spec.name.trim().is_empty() {
-        return Err(SupervisorError::BadRequest("a process needs a name".into()));
-    }
+    // Names become file names and are printed: length and control characters are checked
+    // here too, since not every client is pmtui's CLI.
+    pmtui_proto::check_name(&spec.name)
+        .map_err(|err| SupervisorError::BadRequest(err.to_string()))?;
+    pmtui_proto::check_namespace(&spec.namespace)
+        .map_err(|err| SupervisorError::BadRequest(err.to_string()))?;
     // Names that targets would read as something else could never be acted on by name.
     let name = spec.name.as_str();
     let taken_as = if name == "all" {

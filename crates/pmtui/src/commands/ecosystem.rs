@@ -52,7 +52,7 @@ fn load(file: &Path, sel: &Selection, resolve: bool, warn: bool) -> Result<Loade
     };
     if warn {
         for warning in &loaded.warnings {
-            eprintln!("{warning}");
+            eprintln!("{}", output::safe(&warning.to_string()));
         }
     }
     Ok(loaded)
@@ -122,13 +122,18 @@ pub async fn apply(
         " (definition changed)"
     };
     for p in &started {
-        println!("started {} (id {}, {})", p.name, p.id, p.status);
+        println!(
+            "started {} (id {}, {})",
+            output::safe(&p.name),
+            p.id,
+            p.status
+        );
     }
     for p in &restarted {
-        println!("restarted {} (id {}){why}", p.name, p.id);
+        println!("restarted {} (id {}){why}", output::safe(&p.name), p.id);
     }
     for p in &unchanged {
-        println!("unchanged {} (id {})", p.name, p.id);
+        println!("unchanged {} (id {})", output::safe(&p.name), p.id);
     }
     let mut all: Vec<ProcessInfo> = started
         .into_iter()

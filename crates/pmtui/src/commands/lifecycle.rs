@@ -18,8 +18,15 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
     if !args.only.is_empty() {
         anyhow::bail!(
             "--only selects the apps of an ecosystem file; {} is a script",
-            args.script
+            pmtui_proto::printable(&args.script)
         );
+    }
+    // Refused before anything is asked of the daemon (which checks them too).
+    if let Some(name) = &args.name {
+        pmtui_proto::check_name(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    }
+    if let Some(namespace) = &args.namespace {
+        pmtui_proto::check_namespace(namespace).map_err(|e| anyhow::anyhow!("--namespace: {e}"))?;
     }
     let client = connect().await?;
     if !args.force && !gives_options(&args) {
@@ -209,7 +216,7 @@ async fn smart_start(
         // And those a smaller `-i` removed.
         for old in all.iter().filter(|p| rewritten.contains(&p.name)) {
             if !restarted.iter().any(|p| p.id == old.id) {
-                println!("deleted {} (id {})", old.name, old.id);
+                println!("deleted {} (id {})", output::safe(&old.name), old.id);
             }
         }
     }
@@ -228,13 +235,13 @@ fn print_started(
     for p in &started {
         println!(
             "started {} (id {}, pid {})",
-            p.name,
+            output::safe(&p.name),
             p.id,
             p.pid.map_or("-".into(), |p| p.to_string())
         );
     }
     for p in &restarted {
-        println!("restarted {} (id {})", p.name, p.id);
+        println!("restarted {} (id {})", output::safe(&p.name), p.id);
     }
     let all: Vec<_> = started.into_iter().chain(restarted).collect();
     output::processes(&all);
@@ -280,7 +287,7 @@ pub async fn signal(signal: String, t: TargetArgs) -> Result<ExitCode> {
         for p in processes.iter().filter(|p| p.pid.is_some()) {
             println!(
                 "sent {signal} to {} (id {}, pid {})",
-                p.name,
+                output::safe(&p.name),
                 p.id,
                 p.pid.unwrap_or(0)
             );
@@ -299,7 +306,7 @@ pub(super) fn print_processes(response: Response, json: bool, deleted: bool) -> 
         output::json(&processes)?;
     } else if deleted {
         for p in &processes {
-            println!("deleted {} (id {})", p.name, p.id);
+            println!("deleted {} (id {})", output::safe(&p.name), p.id);
         }
     } else {
         output::processes(&processes);

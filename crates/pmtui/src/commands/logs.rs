@@ -113,11 +113,12 @@ impl Printer {
                 text.push(' ');
             }
             if !self.raw {
-                self.width = self.width.max(line.name.len());
+                let name = crate::output::safe(&line.name);
+                self.width = self.width.max(name.chars().count());
                 text.push_str(&format!(
                     "{}|{:<width$} | ",
                     line.id,
-                    line.name,
+                    name,
                     width = self.width
                 ));
             }

@@ -62,7 +62,7 @@ pub async fn metrics(args: MetricsArgs) -> Result<ExitCode> {
             let c = p.current.as_ref();
             vec![
                 p.id.to_string(),
-                p.name.clone(),
+                output::safe(&p.name).into_owned(),
                 output::status(p.status),
                 c.map_or_else(dash, |c| format!("{:.1}%", c.cpu)),
                 c.map_or_else(dash, |c| output::bytes(c.memory)),

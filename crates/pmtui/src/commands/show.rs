@@ -142,8 +142,17 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
             ("created", format_time(i.created_at)),
         ];
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-        println!("{}", output::bold(&format!("{} (id {})", i.name, i.id)));
+        println!(
+            "{}",
+            output::bold(&format!("{} (id {})", output::safe(&i.name), i.id))
+        );
         for (k, v) in rows {
+            // Every value but the (coloured) status can hold text from a file or a child.
+            let v = if k == "status" {
+                v
+            } else {
+                output::safe(&v).into_owned()
+            };
             println!("  {k:width$}  {v}");
         }
         history(&d.history);
@@ -168,11 +177,16 @@ pub async fn env(t: TargetArgs) -> Result<ExitCode> {
             }
             println!(
                 "{}",
-                output::bold(&format!("# {} (id {})", d.info.name, d.info.id))
+                output::bold(&format!(
+                    "# {} (id {})",
+                    output::safe(&d.info.name),
+                    d.info.id
+                ))
             );
         }
+        // Escaped like everything else read from files (`--json` has the exact values).
         for (k, v) in &d.env {
-            println!("{k}={v}");
+            println!("{}={}", output::safe(k), output::safe(v));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -245,18 +259,18 @@ fn history(records: &[ExitRecord]) {
         let detail = if r.detail.is_empty() {
             String::new()
         } else {
-            format!(": {}", r.detail)
+            format!(": {}", output::safe(&r.detail))
         };
         println!(
             "    {}  pid {pid}  up {}  {}{detail} → {}{next}",
             format_time(r.at),
             ms(r.uptime_ms),
-            r.reason,
+            output::safe(&r.reason),
             r.outcome,
         );
         let skip = r.last_stderr.len().saturating_sub(STDERR_SHOWN);
         for line in &r.last_stderr[skip..] {
-            println!("      stderr| {line}");
+            println!("      stderr| {}", output::safe(line));
         }
     }
 }

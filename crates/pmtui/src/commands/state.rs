@@ -48,7 +48,7 @@ pub async fn ping(json: bool) -> Result<ExitCode> {
     {
         println!("pong: pmtui {version} daemon, pid {pid}, {processes} process(es), home {home}");
         for warning in warnings {
-            eprintln!("warning: {warning}");
+            eprintln!("warning: {}", output::safe(&warning));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -74,7 +74,7 @@ pub async fn kill() -> Result<ExitCode> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     if let Response::Done { message } = response {
-        println!("{message}");
+        println!("{}", output::safe(&message));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -82,7 +82,7 @@ pub async fn kill() -> Result<ExitCode> {
 pub async fn flush(targets: Vec<String>) -> Result<ExitCode> {
     let client = connect().await?;
     if let Response::Done { message } = client.request(Request::Flush { targets }).await? {
-        println!("{message}");
+        println!("{}", output::safe(&message));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -90,7 +90,7 @@ pub async fn flush(targets: Vec<String>) -> Result<ExitCode> {
 pub async fn reload_logs() -> Result<ExitCode> {
     let client = connect().await?;
     if let Response::Done { message } = client.request(Request::ReloadLogs).await? {
-        println!("{message}");
+        println!("{}", output::safe(&message));
     }
     Ok(ExitCode::SUCCESS)
 }
