@@ -159,6 +159,12 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if spec.stop_signal != DEFAULT_STOP_SIGNAL {
         put("stop_signal", s(&spec.stop_signal));
     }
+    if let Some(uid) = &spec.uid {
+        put("uid", s(uid));
+    }
+    if let Some(gid) = &spec.gid {
+        put("gid", s(gid));
+    }
     if let Some(bytes) = spec.max_memory_restart {
         put("max_memory_restart", ms(bytes));
     }

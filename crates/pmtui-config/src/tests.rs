@@ -525,7 +525,7 @@ fn export_reads_back_to_the_same_specs_in_every_format() {
     let original = d.load("eco.yaml", YAML).expect("yaml").apps;
     let mut more = original.clone();
     let mut cmd = d
-        .load("cmd.yaml", "name: srv\nscript: python3 -m http.server 0\nnamespace: web\nstop_signal: INT\nautostart: false\ncron: \"0 * * * *\"\ncron_revive: true\n")
+        .load("cmd.yaml", "name: srv\nscript: python3 -m http.server 0\nnamespace: web\nstop_signal: INT\nautostart: false\ncron: \"0 * * * *\"\ncron_revive: true\nuser: www-data\ngid: 33\n")
         .expect("command string")
         .apps;
     more.append(&mut cmd);
@@ -583,6 +583,28 @@ fn the_example_file_loads() {
     assert_eq!(
         loaded.apps[3].restart.backoff.kind,
         BackoffKind::Exponential
+    );
+}
+
+#[test]
+fn uid_and_gid_take_names_or_numbers_and_refuse_the_rest() {
+    let d = Dir::new();
+    let apps = d
+        .load(
+            "ids.yaml",
+            "apps:\n  - script: worker.sh\n    uid: nobody\n    gid: 65534\n  - name: b\n    script: worker.sh\n    user: 1000\n",
+        )
+        .expect("loads")
+        .apps;
+    assert_eq!(apps[0].uid.as_deref(), Some("nobody"));
+    assert_eq!(apps[0].gid.as_deref(), Some("65534"));
+    assert_eq!(apps[1].uid.as_deref(), Some("1000"));
+    assert_eq!(apps[1].gid, None);
+    let errors = d.errors("bad.yaml", "script: worker.sh\nuid: -1\ngid: [1]\n");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].contains("uid: expected a name or a number"),
+        "{errors:?}"
     );
 }
 

@@ -35,6 +35,12 @@ pub struct ProcessSpec {
     pub kill_timeout_ms: u64,
     /// Signal name sent to the process group on stop (`SIGTERM`, `SIGINT`, …).
     pub stop_signal: String,
+    /// User to run as (pm2's `uid`, alias `user`): a name or a number, resolved by the daemon
+    /// at each start. Its primary group and supplementary groups come along (initgroups), and
+    /// `HOME`, `USER` and `LOGNAME` are set for it. Needs a daemon running as root.
+    pub uid: Option<String>,
+    /// Group to run as (pm2's `gid`): a name or a number; overrides the user's primary group.
+    pub gid: Option<String>,
     /// When an exit is followed by a restart. Config keys: the seed's nested
     /// `restart_policy: {…}` and pm2's flat `autorestart`, `max_restarts`, `min_uptime`,
     /// `restart_delay`, `exp_backoff_restart_delay`, `stop_exit_codes` both map here.
@@ -69,6 +75,8 @@ impl Default for ProcessSpec {
             instances: 1,
             kill_timeout_ms: DEFAULT_KILL_TIMEOUT_MS,
             stop_signal: DEFAULT_STOP_SIGNAL.to_string(),
+            uid: None,
+            gid: None,
             restart: RestartPolicy::default(),
             max_memory_restart: None,
             cron_restart: None,

@@ -176,6 +176,12 @@ pub struct StartArgs {
     /// Signal sent on stop (default SIGTERM; pm2 uses SIGINT).
     #[arg(long)]
     pub stop_signal: Option<String>,
+    /// User to run as, a name or a number (needs a daemon running as root).
+    #[arg(long, value_name = "USER")]
+    pub uid: Option<String>,
+    /// Group to run as, a name or a number (default: the user's primary group).
+    #[arg(long, value_name = "GROUP")]
+    pub gid: Option<String>,
     /// Do not restart the process when it exits (same as `--restart-mode no`).
     #[arg(long, conflicts_with = "restart_mode", help_heading = "Restart policy")]
     pub no_autorestart: bool,

@@ -200,8 +200,8 @@ fn resolve_script(
     .map_err(anyhow::Error::msg)
 }
 
-/// The options of `start` that were given (namespace, kill timeout, stop signal, restart
-/// policy, logs) applied to `spec`; those not given leave it as it is.
+/// The options of `start` that were given (namespace, kill timeout, stop signal, uid/gid,
+/// restart policy, logs) applied to `spec`; those not given leave it as it is.
 fn apply_option_flags(spec: &mut ProcessSpec, args: &StartArgs) -> Result<()> {
     if let Some(ns) = &args.namespace {
         spec.namespace = ns.clone();
@@ -211,6 +211,12 @@ fn apply_option_flags(spec: &mut ProcessSpec, args: &StartArgs) -> Result<()> {
     }
     if let Some(signal) = &args.stop_signal {
         spec.stop_signal = signal.clone();
+    }
+    if let Some(uid) = &args.uid {
+        spec.uid = Some(uid.clone());
+    }
+    if let Some(gid) = &args.gid {
+        spec.gid = Some(gid.clone());
     }
     apply_restart_flags(spec, &args.restart)?;
     if args.no_autorestart {

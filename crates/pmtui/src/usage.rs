@@ -110,7 +110,6 @@ fn pm2_flag(flag: &str) -> Option<&'static str> {
         | "--deep-monitoring"
         | "--no-vizion" => "a Node.js-only pm2 feature; drop the flag",
         "--no-treekill" => "pmtui always stops the whole process tree; drop the flag",
-        "--uid" | "--gid" => "running as another user is not supported yet",
         "--filter-env" => "set `filter_env` in an ecosystem file",
         "--parallel" => "pmtui acts on every target at once; drop the flag",
         "-s" | "--silent" => "pmtui has no quiet mode; redirect the output",

@@ -174,6 +174,18 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
                     }
                 }
             }
+            "uid" | "gid" => {
+                let id = match &value.value {
+                    Value::Int(i) if *i >= 0 && *i <= i64::from(u32::MAX) => Some(i.to_string()),
+                    Value::Str(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                    _ => None,
+                };
+                match id {
+                    Some(id) if field.name == "uid" => spec.uid = Some(id),
+                    Some(id) => spec.gid = Some(id),
+                    None => ctx.invalid(value, here, "a name or a number"),
+                }
+            }
             "treekill" => {
                 if ctx.bool(value, here) == Some(false) {
                     ctx.warn(

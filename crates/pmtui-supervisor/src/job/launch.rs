@@ -63,7 +63,15 @@ impl Job {
                 });
             }
             Err(err) => {
-                let detail = format!("could not start {}: {err}", self.spec.command_line());
+                let mut detail = format!("could not start {}: {err}", self.spec.command_line());
+                if err.kind() == std::io::ErrorKind::PermissionDenied
+                    && let Some(user) = self.spec.uid.as_ref().or(self.spec.gid.as_ref())
+                {
+                    detail += &format!(
+                        " (as {user}: it must be able to enter {} and run the program)",
+                        self.spec.cwd.display()
+                    );
+                }
                 tracing::warn!(id = self.id, %detail);
                 let now = now_ms();
                 self.shared.record_exit(

@@ -1,11 +1,13 @@
 //! Turning a `ProcessSpec` into a running child: its environment (the caller's, plus
-//! pmtui's and pm2's variables) and a `Command` in a process group of its own with its
-//! output piped to the log pumps.
+//! pmtui's and pm2's variables), its identity (`uid`/`gid`) and a `Command` in a process
+//! group of its own with its output piped to the log pumps.
 
 mod child_setup;
+mod credentials;
 
 use crate::config::{MARKER_VAR, SupervisorConfig};
-use child_setup::ChildSetup;
+use child_setup::{ChildSetup, Identity};
+pub(crate) use credentials::resolve as resolve_credentials;
 use pmtui_proto::{ProcessId, ProcessSpec};
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -41,6 +43,23 @@ pub fn child_env(
     if base.starts_with("python") || spec.script.ends_with(".py") {
         set("PYTHONUNBUFFERED", "1".into());
     }
+    // Another user's HOME, USER and LOGNAME (as su and systemd set them), unless the user
+    // set them; a definition that no longer resolves fails at spawn with the reason.
+    if let Ok(Some(credentials::Credentials {
+        user: Some(user), ..
+    })) = credentials::resolve(spec)
+    {
+        let home = user.dir.display().to_string();
+        for (key, value) in [
+            ("HOME", home),
+            ("USER", user.name.clone()),
+            ("LOGNAME", user.name),
+        ] {
+            if !spec.config_env.contains_key(key) {
+                env.insert(key.to_string(), value);
+            }
+        }
+    }
     env
 }
 
@@ -62,8 +81,22 @@ pub fn spawn(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(false);
+    let identity = match credentials::resolve(spec).map_err(std::io::Error::other)? {
+        Some(creds) => {
+            let cwd = std::ffi::CString::new(spec.cwd.as_os_str().as_encoded_bytes())
+                .map_err(|_| std::io::Error::other("the working directory holds a NUL byte"))?;
+            Some(Identity {
+                groups: creds.groups,
+                gid: creds.gid,
+                uid: creds.uid,
+                cwd,
+            })
+        }
+        None => None,
+    };
     ChildSetup {
         nofile: config.child_nofile,
+        identity,
     }
     .install(&mut command);
     command.spawn()

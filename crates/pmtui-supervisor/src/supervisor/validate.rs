@@ -1,6 +1,6 @@
 //! Refusing a definition before anything is done with it.
 
-use crate::{SupervisorError, logs, tree};
+use crate::{SupervisorError, logs, spawn, tree};
 use pmtui_proto::ProcessSpec;
 
 pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
@@ -63,6 +63,8 @@ pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
             spec.name, backoff.factor
         )));
     }
+    spawn::resolve_credentials(spec)
+        .map_err(|err| SupervisorError::BadRequest(format!("{}: {err}", spec.name)))?;
     if tree::parse_signal(&spec.stop_signal).is_none() {
         return Err(SupervisorError::BadRequest(format!(
             "unknown stop signal {}",

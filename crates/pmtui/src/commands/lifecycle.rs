@@ -109,6 +109,8 @@ fn gives_options(args: &StartArgs) -> bool {
         || args.namespace.is_some()
         || args.kill_timeout.is_some()
         || args.stop_signal.is_some()
+        || args.uid.is_some()
+        || args.gid.is_some()
         || args.no_autorestart
         || args.restart != RestartFlags::default()
         || args.interpreter.is_some()

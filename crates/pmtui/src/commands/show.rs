@@ -125,6 +125,15 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
             ),
             ("kill timeout", format!("{} ms", s.kill_timeout_ms)),
             ("stop signal", s.stop_signal.clone()),
+            (
+                "user",
+                match (&s.uid, &s.gid) {
+                    (None, None) => "-".into(),
+                    (Some(u), None) => u.clone(),
+                    (None, Some(g)) => format!("(group {g})"),
+                    (Some(u), Some(g)) => format!("{u} (group {g})"),
+                },
+            ),
             ("out log", or_dash(d.out_log.clone())),
             ("err log", or_dash(d.err_log.clone())),
             ("cpu", cpu_line(i.cpu, &d.metrics)),
