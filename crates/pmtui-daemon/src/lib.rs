@@ -47,7 +47,11 @@ pub fn run(paths: Paths) -> Result<(), DaemonError> {
             about: "cannot start the runtime".into(),
             source,
         })?;
-    runtime.block_on(serve(paths))
+    let result = runtime.block_on(serve(paths));
+    // Blocking tasks still running are log writes stuck on a destination that never takes
+    // them (a FIFO nobody reads) or a gzip in progress: give them a moment, never for ever.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(3));
+    result
 }
 
 /// Environment overrides of the daemon's settings (they win over the config file):

@@ -68,8 +68,12 @@ pub async fn accept_until_shutdown(
             _ = int.recv() => return Shutdown::Graceful,
             _ = quit.recv() => return Shutdown::Graceful,
             _ = usr2.recv() => {
-                let n = daemon.supervisor.reload_logs();
-                tracing::info!(processes = n, "log files reopened (SIGUSR2)");
+                // In its own task: the accept loop never waits on log files.
+                let supervisor = daemon.supervisor.clone();
+                tokio::spawn(async move {
+                    let n = supervisor.reload_logs().await;
+                    tracing::info!(processes = n, "log files reopened (SIGUSR2)");
+                });
             }
             _ = hup.recv() => {}
         }

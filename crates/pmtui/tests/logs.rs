@@ -748,7 +748,7 @@ fn a_slow_file_pushes_back_on_the_child_and_loses_nothing() {
     let script = home.script(
         "flood.py",
         &format!(
-            "import sys, time\nline = b'x' * 1023 + b'\\n'\nblock = line * 1024\nfor i in range(64):\n    sys.stdout.buffer.write(block)\n    sys.stdout.buffer.flush()\n    open({progress:?}, 'w').write(str(i + 1))\ntime.sleep(600)\n"
+            "import sys, time\nline = b'x' * 1023 + b'\\n'\nblock = line * 64\nfor i in range(1024):\n    sys.stdout.buffer.write(block)\n    sys.stdout.buffer.flush()\n    open({progress:?}, 'w').write(str(i + 1))\ntime.sleep(600)\n"
         ),
     );
     let fifo_arg = fifo.to_str().expect("utf-8 path");
@@ -778,9 +778,11 @@ fn a_slow_file_pushes_back_on_the_child_and_loses_nothing() {
         settled.then_some(now)
     })
     .expect("the child stalled");
+    // Blocks of 64 KiB: the child got at most 16 MiB ahead of the reader.
     assert!(
-        stuck < 16,
-        "the daemon buffered {stuck} MiB instead of pushing back"
+        stuck < 256,
+        "the daemon buffered {} MiB instead of pushing back",
+        stuck / 16
     );
     // The daemon still answers while its writer waits on the slow file.
     assert!(home.process("flood").is_some());

@@ -112,14 +112,14 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
         },
         Request::Save { force } => crate::persist::save_dump(daemon, force),
         Request::Resurrect => crate::persist::resurrect(daemon).await,
-        Request::Flush { targets } => match supervisor.flush(&targets) {
+        Request::Flush { targets } => match supervisor.flush(&targets).await {
             Ok(n) => Response::Done {
                 message: format!("flushed the logs of {n} process(es)"),
             },
             Err(err) => failure(err),
         },
         Request::ReloadLogs => {
-            let n = supervisor.reload_logs();
+            let n = supervisor.reload_logs().await;
             Response::Done {
                 message: format!("reopened the logs of {n} process(es)"),
             }

@@ -94,8 +94,8 @@ impl Job {
         if let Some(pump) = running.err_pump.as_mut() {
             let _ = tokio::time::timeout(STDERR_DRAIN, pump).await;
         }
-        // What the pump read is queued for the writer thread; wait until it is in the ring.
-        let _ = tokio::time::timeout(STDERR_DRAIN, self.shared.writer.barrier()).await;
+        // What the pump read is queued for the sink's writer; wait until it is in the ring.
+        let _ = tokio::time::timeout(STDERR_DRAIN, self.sink.barrier()).await;
         self.sink
             .recent(LAST_STDERR_LINES, Some(LogStream::Err))
             .into_iter()

@@ -30,7 +30,7 @@ impl Job {
                         out,
                         Arc::clone(&self.sink),
                         LogStream::Out,
-                        self.shared.writer.clone(),
+                        self.shared.pumps.clone(),
                     ));
                 }
                 let err_pump = child.stderr.take().map(|err| {
@@ -38,7 +38,7 @@ impl Job {
                         err,
                         Arc::clone(&self.sink),
                         LogStream::Err,
-                        self.shared.writer.clone(),
+                        self.shared.pumps.clone(),
                     ))
                 });
                 let started = Instant::now();

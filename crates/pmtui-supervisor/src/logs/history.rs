@@ -9,7 +9,7 @@
 //! (raw files carry no time), which keeps the order right.
 
 use super::RingLine;
-use super::file::{self, SharedFile, numbered, pending_files};
+use super::file::{SharedFile, numbered, open_regular, pending_files};
 use super::format::Stamper;
 use pmtui_proto::{LogFormat, LogLine, LogStream, ProcessId};
 use regex::Regex;
@@ -37,31 +37,13 @@ impl LogQuery {
     }
 }
 
-/// One file as it stood in a snapshot.
+/// One file as a snapshot saw it: the file, and how far its sink's lines in it go.
 #[derive(Debug, Clone)]
 pub struct FileView {
-    pub path: PathBuf,
-    pub generation: u64,
-    pub size: u64,
-    /// Generations of `.1`, `.2`, …
-    pub rotated: Vec<u64>,
-    pub max_files: u32,
-}
-
-impl FileView {
-    pub fn of(file: &SharedFile) -> Self {
-        let f = file::lock(file);
-        let (generation, size) = f.position();
-        Self {
-            path: f.path().to_path_buf(),
-            generation,
-            size,
-            rotated: (1..=f.max_files() as usize)
-                .map_while(|k| f.rotated_generation(k))
-                .collect(),
-            max_files: f.max_files(),
-        }
-    }
+    pub file: SharedFile,
+    /// (generation, size) just past the sink's last line; `None` when the writer had not
+    /// looked yet (history then comes from the ring only).
+    pub cut: Option<(u64, u64)>,
 }
 
 /// One process as it stood in a snapshot.
@@ -123,9 +105,9 @@ pub fn history(views: &[SinkView], query: &LogQuery) -> Vec<LogLine> {
                 LogStream::Err => &view.err,
             };
             match file {
-                Some(f) if in_ring < query.lines => {
+                Some(f) if f.cut.is_some() && in_ring < query.lines => {
                     from_files
-                        .entry(f.path.clone())
+                        .entry(f.file.path().to_path_buf())
                         .or_default()
                         .push((i, *stream));
                 }
@@ -213,32 +195,27 @@ fn read_back(readers: &[(usize, LogStream)], views: &[SinkView], query: &LogQuer
         }
         found.len() < want
     };
-    let mut more = scan_file(
-        &view.path,
-        Some(view.size),
-        Some(view.generation),
-        &mut visit,
-    );
-    for (generation, aside) in pending_files(&view.path) {
+    // How far to read: the furthest any reader's lines go (they share the file).
+    let cut = readers
+        .iter()
+        .filter_map(|&(owner, stream)| match stream {
+            LogStream::Out => views[owner].out.as_ref()?.cut,
+            LogStream::Err => views[owner].err.as_ref()?.cut,
+        })
+        .max();
+    let Some(cut) = cut else {
+        return Vec::new();
+    };
+    for source in sources(&view.file, cut) {
+        let more = match source.kind {
+            Kind::Plain => scan_file(&source.file, source.limit, source.generation, &mut visit),
+            Kind::Gz => scan_gz(&source.file, source.limit, source.generation, &mut visit),
+        };
         if !more {
             break;
         }
-        more = scan_file(&aside, None, Some(generation), &mut visit);
     }
-    for k in 1..=view.max_files as usize {
-        if !more {
-            break;
-        }
-        let generation = view.rotated.get(k - 1).copied();
-        let plain = numbered(&view.path, k, false);
-        let gz = numbered(&view.path, k, true);
-        if plain.exists() {
-            more = scan_file(&plain, None, generation, &mut visit);
-        } else if gz.exists() {
-            more = scan_gz(&gz, generation, &mut visit);
-        }
-    }
-    settle_times(&mut found, &view.path);
+    settle_times(&mut found, view.file.path());
     found.reverse();
     found
 }
@@ -300,21 +277,75 @@ type Visit<'a> = dyn FnMut(&[u8], Option<u64>, u64) -> bool + 'a;
 const MAX_READ_LINE: usize = 1024 * 1024;
 const BACK_CHUNK: u64 = 64 * 1024;
 
-/// Calls `visit(line, generation, end offset)` for each line of `path` up to `limit` bytes,
+/// A file to read back, opened while the layout held still.
+struct Source {
+    file: File,
+    kind: Kind,
+    generation: Option<u64>,
+    /// Read only this many bytes (the snapshot's cut in its own generation).
+    limit: Option<u64>,
+}
+
+enum Kind {
+    Plain,
+    Gz,
+}
+
+/// The files holding `file`'s lines up to `cut`, newest first: the live one, those waiting
+/// for gzip, then `.1`, `.2`, … (plain or gzipped). Generations newer than the cut are left
+/// out and the cut's own generation is read only up to the cut, so nothing written after
+/// the snapshot is read. They are opened under the layout's read lock (no rotation renames
+/// them meanwhile) and read after it is released.
+fn sources(file: &SharedFile, (cut_gen, cut_size): (u64, u64)) -> Vec<Source> {
+    let path = file.path();
+    let layout = file.layout();
+    let mut found = Vec::new();
+    let mut add = |p: &Path, kind: Kind, generation: Option<u64>| {
+        let limit = match generation {
+            Some(g) if g > cut_gen => return,
+            Some(g) if g == cut_gen => Some(cut_size),
+            _ => None,
+        };
+        if let Some(f) = open_regular(p) {
+            found.push(Source {
+                file: f,
+                kind,
+                generation,
+                limit,
+            });
+        }
+    };
+    add(path, Kind::Plain, Some(layout.generation));
+    let pending = pending_files(path);
+    for (generation, aside) in &pending {
+        add(aside, Kind::Plain, Some(*generation));
+    }
+    // `.1`, `.2`, … hold the rotated generations that are not waiting for gzip, in order;
+    // beyond those known to this daemon, older files of unknown generation.
+    let mut numbered_gens = layout
+        .rotated
+        .iter()
+        .filter(|g| !pending.iter().any(|(p, _)| p == *g));
+    for k in 1..=file.max_files() as usize {
+        let generation = numbered_gens.next().copied();
+        let plain = numbered(path, k, false);
+        if plain.exists() {
+            add(&plain, Kind::Plain, generation);
+        } else {
+            add(&numbered(path, k, true), Kind::Gz, generation);
+        }
+    }
+    found
+}
+
+/// Calls `visit(line, generation, end offset)` for each line of `file` up to `limit` bytes,
 /// newest first, until it returns false. Returns false if it was told to stop.
 fn scan_file(
-    path: &Path,
+    file: &File,
     limit: Option<u64>,
     generation: Option<u64>,
     visit: &mut Visit<'_>,
 ) -> bool {
-    // Only regular files: opening a FIFO someone pointed `out_file` at would block.
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return true;
-    }
-    let Ok(file) = File::open(path) else {
-        return true;
-    };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let len = limit.map_or(len, |l| l.min(len));
     scan_back(
@@ -328,13 +359,21 @@ fn scan_file(
     )
 }
 
-fn scan_gz(path: &Path, generation: Option<u64>, visit: &mut Visit<'_>) -> bool {
+fn scan_gz(
+    file: &File,
+    limit: Option<u64>,
+    generation: Option<u64>,
+    visit: &mut Visit<'_>,
+) -> bool {
     let mut data = Vec::new();
-    let ok = File::open(path)
-        .and_then(|f| flate2::read::GzDecoder::new(f).read_to_end(&mut data))
-        .is_ok();
-    if !ok {
+    if flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut data)
+        .is_err()
+    {
         return true;
+    }
+    if let Some(limit) = limit {
+        data.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     }
     let len = data.len() as u64;
     scan_back(

@@ -1,15 +1,17 @@
 //! The log pipeline of one process. Pump tasks (`pump.rs`) read the child's stdout and
-//! stderr, cut lines, and hand batches to the writer thread (`writer.rs`) over a bounded
-//! channel; the writer calls `LogSink::write_batch`, which formats the lines (`format.rs`),
-//! appends them to the files (`file.rs`, rotation included), keeps the most recent lines in a
-//! ring bounded in bytes, and broadcasts them to followers. `history.rs` reads the last lines
-//! back, from the ring or from the files.
+//! stderr and cut lines; the sink's own writer (`writer.rs`) takes the batches through a
+//! bounded queue and, on the blocking pool, calls `LogSink::write_batch`, which formats the
+//! lines (`format.rs`), appends them to the files (`file.rs`, rotation included), keeps the
+//! most recent lines in a ring bounded in bytes, and broadcasts them to followers.
+//! `history.rs` reads the last lines back, from the ring or from the files.
 //!
-//! Every line gets a per-process sequence number, assigned under the sink's lock together
-//! with the file write and the broadcast. A reader that takes the lock, notes the last
-//! sequence number and the file sizes, and subscribes, gets exactly the lines up to that
-//! point from the files or the ring and exactly the later ones from the broadcast: no gap,
-//! no duplicate.
+//! The sink's state (ring, sequence numbers, where the files stand) sits behind a lock that
+//! is never held across I/O, so the runtime thread (launch, exit, `logs`) never waits on a
+//! disk. Every line gets a per-process sequence number when it is in its file, together
+//! with the file position after it: a reader that takes the lock notes the last sequence
+//! number and those positions, and subscribes, gets exactly the lines up to that point from
+//! the files or the ring and exactly the later ones from the broadcast: no gap, no
+//! duplicate.
 
 pub mod file;
 pub mod format;
@@ -21,13 +23,14 @@ pub use file::{FileRegistry, Rotation, SharedFile};
 pub use format::{LineFormat, check_date_format};
 pub use history::{LogQuery, SinkView};
 pub use pump::{MAX_LINE_BYTES, pump};
-pub use writer::LogWriter;
+pub use writer::{Batch, Op, Pumps};
 
-use pmtui_proto::{LogLine, LogStream, ProcessId};
+use pmtui_proto::{LogFormat, LogLine, LogStream, ProcessId};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::broadcast;
+use std::time::Duration;
+use tokio::sync::{broadcast, oneshot, watch};
 
 /// A line kept in memory, with where it ended in its stream's file.
 #[derive(Debug, Clone)]
@@ -54,14 +57,52 @@ pub struct SinkFiles {
     pub combined: Option<SharedFile>,
 }
 
+impl SinkFiles {
+    fn of(&self, stream: LogStream) -> Option<&SharedFile> {
+        match stream {
+            LogStream::Out => self.out.as_ref(),
+            LogStream::Err => self.err.as_ref(),
+        }
+    }
+
+    /// Each file once (a stream may share its file with the other or the combined one).
+    fn distinct(&self) -> Vec<&SharedFile> {
+        let mut files: Vec<&SharedFile> = Vec::new();
+        for f in [&self.out, &self.err, &self.combined].into_iter().flatten() {
+            if !files.iter().any(|g| Arc::ptr_eq(f, g)) {
+                files.push(f);
+            }
+        }
+        files
+    }
+}
+
+/// What readers see; changed only in memory, never held across I/O.
 #[derive(Debug)]
 struct SinkState {
-    files: SinkFiles,
-    format: LineFormat,
     ring: VecDeque<RingLine>,
     ring_bytes: usize,
     next_seq: u64,
-    scratch: Vec<u8>,
+    /// (generation, size) of the out and err files just past this sink's last line in
+    /// each: how far history may read them. `None` until the writer has looked.
+    out_at: Option<(u64, u64)>,
+    err_at: Option<(u64, u64)>,
+}
+
+impl SinkState {
+    fn cut_mut(&mut self, stream: LogStream) -> &mut Option<(u64, u64)> {
+        match stream {
+            LogStream::Out => &mut self.out_at,
+            LogStream::Err => &mut self.err_at,
+        }
+    }
+}
+
+/// The writer's own tools: used only from the writer, one batch at a time.
+#[derive(Debug)]
+struct Scratch {
+    format: LineFormat,
+    bytes: Vec<u8>,
     ends: Vec<usize>,
 }
 
@@ -71,8 +112,15 @@ pub struct LogSink {
     id: ProcessId,
     name: String,
     ring_limit: usize,
+    files: SinkFiles,
+    kind: LogFormat,
+    date_format: Option<String>,
     state: Mutex<SinkState>,
+    scratch: Mutex<Scratch>,
     followers: broadcast::Sender<LogLine>,
+    queue: writer::Queue,
+    /// True once the writer has noted where the files stand.
+    primed: watch::Sender<bool>,
 }
 
 /// The files a sink writes, by path.
@@ -83,7 +131,12 @@ pub struct LogPaths {
     pub combined: Option<PathBuf>,
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl LogSink {
+    /// A sink and, inside a runtime, its writer task.
     pub fn new(
         id: ProcessId,
         name: String,
@@ -93,21 +146,32 @@ impl LogSink {
         followers: broadcast::Sender<LogLine>,
     ) -> Arc<Self> {
         let state = SinkState {
-            files,
-            format,
             ring: VecDeque::new(),
             ring_bytes: 0,
             next_seq: 1,
-            scratch: Vec::new(),
-            ends: Vec::new(),
+            out_at: None,
+            err_at: None,
         };
-        Arc::new(Self {
+        let (queue, rx) = writer::Queue::new();
+        let sink = Arc::new(Self {
             id,
             name,
             ring_limit,
+            files,
+            kind: format.kind(),
+            date_format: format.stamper().map(|s| s.format().to_string()),
             state: Mutex::new(state),
+            scratch: Mutex::new(Scratch {
+                format,
+                bytes: Vec::new(),
+                ends: Vec::new(),
+            }),
             followers,
-        })
+            queue,
+            primed: watch::Sender::new(false),
+        });
+        writer::start(&sink, rx);
+        sink
     }
 
     pub fn id(&self) -> ProcessId {
@@ -115,37 +179,96 @@ impl LogSink {
     }
 
     fn lock(&self) -> MutexGuard<'_, SinkState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
+    }
+
+    /// Queues a batch of lines for the writer, waiting while this process's queue is full.
+    pub async fn submit(&self, batch: Batch) {
+        self.queue.submit(batch).await;
+    }
+
+    /// Returns once everything queued so far is written.
+    pub async fn barrier(&self) {
+        let _ = self.queue.done().await;
+    }
+
+    /// Queues `op` behind what is already queued; the receiver fires once it is done.
+    pub fn request(&self, op: Op) -> oneshot::Receiver<()> {
+        self.queue.request(op)
+    }
+
+    /// True while the writer has been stuck in a write for a while.
+    pub fn stalled(&self) -> bool {
+        self.queue.stalled()
+    }
+
+    /// Waits (up to `limit`) until the writer has noted where the files stand, so that a
+    /// snapshot can say how far history may read them.
+    pub async fn primed(&self, limit: Duration) {
+        let mut rx = self.primed.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|p| *p)).await;
+    }
+
+    /// Notes where the out and err files stand (the writer's first job; blocking I/O).
+    pub(crate) fn prime(&self) {
+        let out = self.files.out.as_ref().map(|f| f.begin().position());
+        let err = self.files.err.as_ref().map(|f| f.begin().position());
+        {
+            let mut state = self.lock();
+            state.out_at = state.out_at.or(out);
+            state.err_at = state.err_at.or(err);
+        }
+        self.primed.send_replace(true);
     }
 
     /// Appends complete lines read from one stream at `at`: `lines` are byte ranges of
-    /// `data`, each without its newline.
+    /// `data`, each without its newline. Blocking I/O: called by the writer.
     pub fn write_batch(&self, stream: LogStream, at: u64, data: &[u8], lines: &[(usize, usize)]) {
         if lines.is_empty() {
             return;
         }
+        let mut scratch = lock(&self.scratch);
+        let Scratch {
+            format,
+            bytes,
+            ends,
+        } = &mut *scratch;
+        bytes.clear();
+        ends.clear();
+        for &(a, b) in lines {
+            format.write(bytes, at, stream, &data[a..b]);
+            ends.push(bytes.len());
+        }
+        let own = self.files.of(stream);
+        let mut writing = own.map(|f| f.begin());
+        let start = writing.as_mut().and_then(|w| w.write(bytes));
+        let end = writing.as_mut().map(|w| w.position());
+        // Published while the file is still held, so that sinks sharing it publish in the
+        // order their lines are in it.
+        self.publish(stream, at, data, lines, start, ends, end);
+        drop(writing);
+        if let Some(combined) = &self.files.combined
+            && !own.is_some_and(|f| Arc::ptr_eq(f, combined))
+        {
+            combined.begin().write(bytes);
+        }
+    }
+
+    /// Numbers the lines, keeps them in the ring, sends them to followers and notes where
+    /// the stream's file now ends.
+    #[allow(clippy::too_many_arguments)]
+    fn publish(
+        &self,
+        stream: LogStream,
+        at: u64,
+        data: &[u8],
+        lines: &[(usize, usize)],
+        start: Option<(u64, u64)>,
+        ends: &[usize],
+        end: Option<(u64, u64)>,
+    ) {
         let mut guard = self.lock();
         let state = &mut *guard;
-        state.scratch.clear();
-        state.ends.clear();
-        for &(a, b) in lines {
-            state
-                .format
-                .write(&mut state.scratch, at, stream, &data[a..b]);
-            state.ends.push(state.scratch.len());
-        }
-        let own = match stream {
-            LogStream::Out => &state.files.out,
-            LogStream::Err => &state.files.err,
-        };
-        let start = own.as_ref().map(|f| file::lock(f).write(&state.scratch));
-        if let Some(combined) = &state.files.combined
-            && !own.as_ref().is_some_and(|f| Arc::ptr_eq(f, combined))
-        {
-            file::lock(combined).write(&state.scratch);
-        }
         let live = self.followers.receiver_count() > 0;
         for (i, &(a, b)) in lines.iter().enumerate() {
             let raw = &data[a..b];
@@ -158,7 +281,7 @@ impl LogSink {
                     .send(self.log_line(seq, at, stream, text.clone()));
             }
             state.ring_bytes += ring_cost(&text);
-            let pos = start.map(|(generation, offset)| (generation, offset + state.ends[i] as u64));
+            let pos = start.map(|(generation, offset)| (generation, offset + ends[i] as u64));
             state.ring.push_back(RingLine {
                 seq,
                 at,
@@ -171,6 +294,9 @@ impl LogSink {
             if let Some(old) = state.ring.pop_front() {
                 state.ring_bytes -= ring_cost(&old.text);
             }
+        }
+        if end.is_some() {
+            *state.cut_mut(stream) = end;
         }
     }
 
@@ -216,28 +342,38 @@ impl LogSink {
             .collect()
     }
 
-    /// Reopens the files, e.g. after an external tool rotated them.
-    pub fn reopen(&self) {
-        let state = self.lock();
-        for f in [&state.files.out, &state.files.err, &state.files.combined]
-            .into_iter()
-            .flatten()
-        {
-            file::lock(f).reopen();
+    /// Where the out and err files stand now, noted for history. Blocking I/O.
+    fn note_positions(&self) {
+        for stream in [LogStream::Out, LogStream::Err] {
+            if let Some(f) = self.files.of(stream) {
+                let mut writing = f.begin();
+                let at = writing.position();
+                *self.lock().cut_mut(stream) = Some(at);
+            }
         }
     }
 
-    /// Empties the files (rotated ones too) and the ring.
-    pub fn flush(&self) {
-        let mut state = self.lock();
-        for f in [&state.files.out, &state.files.err, &state.files.combined]
-            .into_iter()
-            .flatten()
-        {
-            file::lock(f).truncate();
+    /// Reopens the files, e.g. after an external tool rotated them (request `epoch`: a file
+    /// shared with another sink is reopened once). Blocking I/O: called by the writer.
+    pub(crate) fn reopen(&self, epoch: u64) {
+        for f in self.files.distinct() {
+            f.begin().reopen(epoch);
         }
-        state.ring.clear();
-        state.ring_bytes = 0;
+        self.note_positions();
+    }
+
+    /// Empties the files (rotated ones too) and the ring. Blocking I/O: called by the
+    /// writer.
+    pub(crate) fn flush(&self, epoch: u64) {
+        for f in self.files.distinct() {
+            f.begin().truncate(epoch);
+        }
+        {
+            let mut state = self.lock();
+            state.ring.clear();
+            state.ring_bytes = 0;
+        }
+        self.note_positions();
     }
 }
 
@@ -245,6 +381,7 @@ impl LogSink {
 /// returned while they were locked: subscribing there joins the views to the live stream.
 /// Each view keeps only the ring lines `query` can show (the last `query.lines` wanted ones
 /// per stream), so asking for 15 lines of 200 processes copies 15 lines each, not 200 rings.
+/// Memory only: no lock taken here is ever held across I/O.
 pub fn snapshot<R>(
     sinks: &[Arc<LogSink>],
     query: &LogQuery,
@@ -263,10 +400,16 @@ pub fn snapshot<R>(
             name: sink.name.clone(),
             ring: wanted_tail(&state.ring, query),
             last_seq: state.next_seq - 1,
-            out: state.files.out.as_ref().map(history::FileView::of),
-            err: state.files.err.as_ref().map(history::FileView::of),
-            kind: state.format.kind(),
-            date_format: state.format.stamper().map(|s| s.format().to_string()),
+            out: sink.files.out.as_ref().map(|f| history::FileView {
+                file: Arc::clone(f),
+                cut: state.out_at,
+            }),
+            err: sink.files.err.as_ref().map(|f| history::FileView {
+                file: Arc::clone(f),
+                cut: state.err_at,
+            }),
+            kind: sink.kind,
+            date_format: sink.date_format.clone(),
         })
         .collect();
     (views, result)
@@ -296,6 +439,7 @@ fn wanted_tail(ring: &VecDeque<RingLine>, query: &LogQuery) -> Vec<RingLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use file::numbered;
     use pmtui_proto::LogFormat;
 
     fn sink_in(dir: &std::path::Path, ring_limit: usize) -> (Arc<LogSink>, FileRegistry) {
@@ -340,7 +484,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let (sink, _registry) = sink_in(dir.path(), 1000);
         sink.write_batch(LogStream::Out, 1, b"x", &[(0, 1)]);
-        sink.flush();
+        sink.flush(1);
         assert!(sink.recent(10, None).is_empty());
         let out = std::fs::read(dir.path().join("a-out.log")).expect("out file");
         assert!(out.is_empty());
@@ -367,5 +511,47 @@ mod tests {
         let lines = history::history(&views, &query);
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, ["a3", "e1"]);
+    }
+
+    #[test]
+    fn history_stops_at_the_snapshot_even_when_the_file_rotates_after_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let registry = FileRegistry::default();
+        let rotation = Rotation {
+            max_size: 12,
+            max_files: 3,
+            compress: false,
+        };
+        let files = SinkFiles {
+            out: registry.get(&dir.path().join("r-out.log"), rotation),
+            err: None,
+            combined: None,
+        };
+        let (tx, _) = broadcast::channel(16);
+        let format = LineFormat::new(LogFormat::Raw, None, "r", 0);
+        // A ring of one line, so history has to come from the files.
+        let sink = LogSink::new(0, "r".into(), files, format, 1, tx);
+        sink.prime();
+        for (at, text) in [(1, b"one"), (2, b"two"), (3, b"six")] {
+            sink.write_batch(LogStream::Out, at, text, &[(0, 3)]);
+        }
+        let query = LogQuery {
+            lines: 10,
+            stream: None,
+            grep: None,
+        };
+        let (views, ()) = snapshot(&[Arc::clone(&sink)], &query, || ());
+        // Written after the snapshot, rotating the file under it twice.
+        for (at, text) in [(4, b"ten"), (5, b"xyz"), (6, b"abc"), (7, b"def")] {
+            sink.write_batch(LogStream::Out, at, text, &[(0, 3)]);
+        }
+        assert!(numbered(&dir.path().join("r-out.log"), 2, false).exists());
+        let lines = history::history(&views, &query);
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["one", "two", "six"],
+            "exactly the lines before the snapshot"
+        );
     }
 }

@@ -1,9 +1,9 @@
-//! Reading a child's pipe: 64 KiB reads, cut into lines, handed to the writer as one batch
-//! per read. A line longer than `MAX_LINE_BYTES` is cut into pieces of that size as it
+//! Reading a child's pipe: 64 KiB reads, cut into lines, handed to the sink's writer as one
+//! batch per read. A line longer than `MAX_LINE_BYTES` is cut into pieces of that size as it
 //! arrives, so a child that never writes a newline costs at most that much memory.
 
 use super::LogSink;
-use super::writer::{Batch, LogWriter};
+use super::writer::{Batch, Pumps};
 use pmtui_proto::LogStream;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -12,15 +12,16 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Reads `reader` until end of file and feeds `sink` through `writer`. It returns when the
+/// Reads `reader` until end of file and feeds `sink`; waits while the sink's queue is full
+/// (so a slow destination pushes back on the child through its pipe). It returns when the
 /// last writer of the pipe is gone, so what a child wrote just before dying still lands.
 pub async fn pump<R: AsyncRead + Unpin>(
     mut reader: R,
     sink: Arc<LogSink>,
     stream: LogStream,
-    writer: LogWriter,
+    pumps: Pumps,
 ) {
-    let _running = writer.pump_started();
+    let _running = pumps.started();
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     // Bytes at the start of `buf` already known to hold no newline.
     let mut scanned = 0;
@@ -62,20 +63,20 @@ pub async fn pump<R: AsyncRead + Unpin>(
             data,
             lines,
         };
-        writer.submit(batch).await;
+        sink.submit(batch).await;
     }
     if !buf.is_empty() {
         let len = buf.len();
         let mut lines = Vec::new();
         split_into(&mut lines, 0, len);
         let batch = Batch {
-            sink,
+            sink: Arc::clone(&sink),
             stream,
             at: pmtui_proto::now_ms(),
             data: buf,
             lines,
         };
-        writer.submit(batch).await;
+        sink.submit(batch).await;
     }
 }
 

@@ -1,21 +1,32 @@
-//! The writer thread: every sink's file writes happen here, off the daemon's single-threaded
-//! runtime, so a slow disk never stalls the socket, the timers or the other processes.
+//! Each sink's writer: a queue and a task that carries out, in order, everything asked of
+//! one process's logs — the pumps' batches, `reload-logs` and `flush` — on tokio's blocking
+//! pool, never on the daemon's runtime thread.
 //!
-//! The channel to it is bounded (`QUEUE` batches of at most a read chunk each, about 2 MiB
-//! in all): when the disk is slower than the children, pumps wait on `send`, stop reading
-//! their pipes, and the children block in `write` — back-pressure instead of buffering.
+//! One queue per process is what keeps a stalled destination (a FIFO nobody reads, a hung
+//! NFS mount) to itself: its writer waits in `write`, its queue fills, its pumps wait for
+//! room and stop reading its pipes, and its child blocks in `write` — back-pressure on that
+//! process only. Every other process has its own queue and its own blocking thread.
+//!
+//! The queue is bounded in batches (`QUEUE`, each at most one 64 KiB read), by permits the
+//! pumps take before they send; requests from commands take no permit, so they are queued
+//! even behind a full queue and happen in order with the output around them.
 
 use super::LogSink;
 use pmtui_proto::LogStream;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
-/// Batches in flight between the pumps and the writer thread.
-const QUEUE: usize = 16;
+/// Batches queued per process: with 64 KiB reads, at most about half a MiB held for a
+/// process whose destination is slow.
+const QUEUE: usize = 8;
+/// Messages carried out in one trip to the blocking pool.
+const GROUP: usize = 16;
+/// A write in progress for this long counts as stalled: commands stop waiting for it.
+const STALLED_AFTER_MS: u64 = 100;
 
-/// Complete lines read from one stream at one time: byte ranges of `data`.
+/// Complete lines read from one stream at one time: byte ranges of `data`. It holds its
+/// sink, so that what a process wrote just before it was deleted is still written.
 pub struct Batch {
     pub sink: Arc<LogSink>,
     pub stream: LogStream,
@@ -24,27 +35,145 @@ pub struct Batch {
     pub lines: Vec<(usize, usize)>,
 }
 
-impl Batch {
-    fn write(self) {
-        self.sink
-            .write_batch(self.stream, self.at, &self.data, &self.lines);
+/// What a command asks of a sink's files.
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    /// Reopen the files by name (after an external rotation).
+    Reopen,
+    /// Empty the files and the ring.
+    Flush,
+}
+
+pub(super) enum Msg {
+    /// Note where the files stand before anything is written (the first message).
+    Prime,
+    Batch(Batch, OwnedSemaphorePermit),
+    /// `Op` with the request's number (shared files act once per request).
+    Op(Op, u64),
+    /// Answered once everything queued before it is done.
+    Done(oneshot::Sender<()>),
+}
+
+/// Request numbers, increasing across the daemon.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// The sending side of a sink's queue.
+#[derive(Debug)]
+pub(super) struct Queue {
+    tx: mpsc::UnboundedSender<Msg>,
+    permits: Arc<Semaphore>,
+    /// When the write in progress started (ms), 0 when idle.
+    busy_since: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Prime => "Prime",
+            Msg::Batch(..) => "Batch",
+            Msg::Op(..) => "Op",
+            Msg::Done(_) => "Done",
+        })
     }
 }
 
-enum Msg {
-    Batch(Batch),
-    /// Answered once everything queued before it is written.
-    Barrier(oneshot::Sender<()>),
+impl Queue {
+    /// A queue and its receiving end, for `start`.
+    pub(super) fn new() -> (Self, mpsc::UnboundedReceiver<Msg>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(Msg::Prime);
+        let queue = Self {
+            tx,
+            permits: Arc::new(Semaphore::new(QUEUE)),
+            busy_since: Arc::default(),
+        };
+        (queue, rx)
+    }
+
+    /// Queues a batch, waiting while the process already has `QUEUE` batches queued.
+    pub(super) async fn submit(&self, batch: Batch) {
+        if let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await {
+            let _ = self.tx.send(Msg::Batch(batch, permit));
+        }
+    }
+
+    /// Queues `op`; the receiver fires once it is done.
+    pub(super) fn request(&self, op: Op) -> oneshot::Receiver<()> {
+        let epoch = EPOCH.fetch_add(1, Ordering::Relaxed) + 1;
+        let _ = self.tx.send(Msg::Op(op, epoch));
+        self.done()
+    }
+
+    /// Fires once everything queued so far is done.
+    pub(super) fn done(&self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(Msg::Done(tx));
+        rx
+    }
+
+    /// True while a write has been in progress for a while (a stalled destination).
+    pub(super) fn stalled(&self) -> bool {
+        let since = self.busy_since.load(Ordering::Relaxed);
+        since != 0 && pmtui_proto::now_ms().saturating_sub(since) >= STALLED_AFTER_MS
+    }
 }
 
-/// A handle on the writer thread; cheap to clone.
-#[derive(Clone)]
-pub struct LogWriter {
-    tx: Option<mpsc::Sender<Msg>>,
-    pumps: Arc<AtomicUsize>,
+/// Starts the writer task of `sink` (nothing outside a runtime: tests call the sink
+/// directly). The task holds the sink weakly (the sink holds the queue), so dropping the
+/// sink ends it; queued batches hold it strongly until they are written.
+pub(super) fn start(sink: &Arc<LogSink>, rx: mpsc::UnboundedReceiver<Msg>) {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        let busy = Arc::clone(&sink.queue.busy_since);
+        handle.spawn(run(Arc::downgrade(sink), rx, busy));
+    }
 }
 
-/// Counts a running pump for `drain`.
+async fn run(sink: Weak<LogSink>, mut rx: mpsc::UnboundedReceiver<Msg>, busy: Arc<AtomicU64>) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match rx.try_recv() {
+                Ok(msg) => group.push(msg),
+                Err(_) => break,
+            }
+        }
+        // Gone only when no batch is queued: what is left (requests, barriers) is moot.
+        let Some(sink) = sink.upgrade() else {
+            continue;
+        };
+        busy.store(pmtui_proto::now_ms().max(1), Ordering::Relaxed);
+        let job = tokio::task::spawn_blocking(move || {
+            for msg in group {
+                carry_out(&sink, msg);
+            }
+        });
+        if let Err(err) = job.await {
+            tracing::warn!(%err, "a log write task failed");
+        }
+        busy.store(0, Ordering::Relaxed);
+    }
+}
+
+fn carry_out(sink: &LogSink, msg: Msg) {
+    match msg {
+        Msg::Prime => sink.prime(),
+        Msg::Batch(batch, permit) => {
+            sink.write_batch(batch.stream, batch.at, &batch.data, &batch.lines);
+            drop(permit);
+        }
+        Msg::Op(Op::Reopen, epoch) => sink.reopen(epoch),
+        Msg::Op(Op::Flush, epoch) => sink.flush(epoch),
+        Msg::Done(tx) => {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Counts the pumps still reading, so that a daemon that exits waits for them.
+#[derive(Debug, Clone, Default)]
+pub struct Pumps(Arc<AtomicUsize>);
+
+/// One running pump; counted until dropped.
 pub struct PumpGuard(Arc<AtomicUsize>);
 
 impl Drop for PumpGuard {
@@ -53,78 +182,13 @@ impl Drop for PumpGuard {
     }
 }
 
-impl LogWriter {
-    /// Starts the writer thread (writing inline if the thread cannot be started).
-    pub fn start() -> Self {
-        let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
-        // Rotation starts gzip with `spawn_blocking`, so the thread runs inside the runtime's
-        // context (and the runtime waits for a compression in progress when it shuts down).
-        let runtime = tokio::runtime::Handle::try_current().ok();
-        let spawned = std::thread::Builder::new()
-            .name("pmtui-log-writer".into())
-            .spawn(move || {
-                let _context = runtime.as_ref().map(tokio::runtime::Handle::enter);
-                while let Some(msg) = rx.blocking_recv() {
-                    match msg {
-                        Msg::Batch(batch) => batch.write(),
-                        Msg::Barrier(done) => {
-                            let _ = done.send(());
-                        }
-                    }
-                }
-            });
-        let tx = match spawned {
-            Ok(_) => Some(tx),
-            Err(err) => {
-                tracing::warn!(%err, "no log writer thread; writing logs inline");
-                None
-            }
-        };
-        Self {
-            tx,
-            pumps: Arc::default(),
-        }
+impl Pumps {
+    pub fn started(&self) -> PumpGuard {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        PumpGuard(Arc::clone(&self.0))
     }
 
-    pub(crate) fn pump_started(&self) -> PumpGuard {
-        self.pumps.fetch_add(1, Ordering::SeqCst);
-        PumpGuard(Arc::clone(&self.pumps))
-    }
-
-    /// Queues a batch, waiting while the queue is full.
-    pub async fn submit(&self, batch: Batch) {
-        match &self.tx {
-            Some(tx) => {
-                if let Err(mpsc::error::SendError(Msg::Batch(batch))) =
-                    tx.send(Msg::Batch(batch)).await
-                {
-                    batch.write();
-                }
-            }
-            None => batch.write(),
-        }
-    }
-
-    /// Waits (up to `limit`) for the pumps to reach the end of their pipes, then (up to
-    /// `limit` again: a file that blocks for ever must not keep the daemon alive) until
-    /// everything they read is written: called before the daemon exits.
-    pub async fn drain(&self, limit: Duration) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.pumps.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        if tokio::time::timeout(limit, self.barrier()).await.is_err() {
-            tracing::warn!("log files did not take the last lines in time");
-        }
-    }
-
-    /// Returns once everything queued so far is written.
-    pub async fn barrier(&self) {
-        if let Some(tx) = &self.tx {
-            let (done, wait) = oneshot::channel();
-            if tx.send(Msg::Barrier(done)).await.is_ok() {
-                let _ = wait.await;
-            }
-        }
+    pub fn running(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
     }
 }

@@ -130,13 +130,15 @@ impl Supervisor {
             &spec.name,
             id,
         );
-        LogSink::new(
+        let sink = LogSink::new(
             id,
             spec.name.clone(),
             files,
             format,
             config.log_ring_bytes,
             self.shared.logs.clone(),
-        )
+        );
+        self.shared.register_sink(&sink);
+        sink
     }
 }

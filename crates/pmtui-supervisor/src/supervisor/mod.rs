@@ -19,7 +19,7 @@ pub use log_access::LogSnapshot;
 pub use sampling::{MetricsSnapshot, MetricsSubscription};
 
 use crate::job::{JobCmd, JobHandle};
-use crate::logs::{FileRegistry, LogPaths, LogSink, LogWriter};
+use crate::logs::{FileRegistry, LogPaths, LogSink, Pumps};
 use crate::metrics::{History, MetricsHub};
 use crate::reaper::ManagedPids;
 use crate::record::DesiredState;
@@ -28,7 +28,7 @@ use pmtui_proto::{
     Event, EventKind, ExitRecord, LogLine, ProcessId, ProcessInfo, ProcessSpec, ProcessStatus,
 };
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::{broadcast, oneshot};
 
 /// Exit records kept per process (`describe --json` shows them all, `describe` the last 20).
@@ -64,7 +64,11 @@ pub(crate) struct Shared {
     events: broadcast::Sender<Event>,
     logs: broadcast::Sender<LogLine>,
     pub files: FileRegistry,
-    pub writer: LogWriter,
+    /// The log pumps still reading, for the last lines before the daemon exits.
+    pub pumps: Pumps,
+    /// Every sink that may still have lines to write (deleted processes' too, while their
+    /// last batches are queued), for the same purpose.
+    sinks: Mutex<Vec<Weak<LogSink>>>,
 }
 
 /// A running process the sampler measures.
@@ -124,6 +128,19 @@ impl Shared {
         }
     }
 
+    /// Remembers a new sink for `live_sinks`.
+    pub fn register_sink(&self, sink: &Arc<LogSink>) {
+        let mut sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
+        sinks.retain(|s| s.strong_count() > 0);
+        sinks.push(Arc::downgrade(sink));
+    }
+
+    /// The sinks still alive.
+    pub fn live_sinks(&self) -> Vec<Arc<LogSink>> {
+        let sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
+        sinks.iter().filter_map(Weak::upgrade).collect()
+    }
+
     /// Records an exit in the history and publishes it.
     pub fn record_exit(&self, id: ProcessId, record: ExitRecord) {
         let mut table = self.lock();
@@ -172,7 +189,8 @@ impl Supervisor {
             events,
             logs,
             files: FileRegistry::default(),
-            writer: LogWriter::start(),
+            pumps: Pumps::default(),
+            sinks: Mutex::default(),
         });
         crate::metrics::sampler::start(&shared);
         let weak = Arc::downgrade(&shared);
