@@ -11,4 +11,6 @@ pub enum DaemonError {
     },
     #[error("a daemon is already running for {home} (pid {pid})")]
     AlreadyRunning { home: String, pid: String },
+    #[error(transparent)]
+    State(#[from] pmtui_statedir::StateError),
 }

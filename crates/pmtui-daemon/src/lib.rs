@@ -31,6 +31,8 @@ pub enum Shutdown {
 /// Everything a session needs.
 pub(crate) struct Daemon {
     pub paths: Paths,
+    /// The checked state directory and the process files' problems.
+    pub store: persist::Store,
     pub supervisor: Supervisor,
     pub started: std::time::Instant,
     pub shutdown: watch::Sender<Shutdown>,
@@ -95,8 +97,8 @@ fn raise_fd_limit() -> Option<(u64, u64)> {
 }
 
 async fn serve(paths: Paths) -> Result<(), DaemonError> {
-    paths.create_dirs()?;
-    let _lock = lock::DaemonLock::acquire(&paths)?;
+    let store = persist::Store::open(&paths)?;
+    let _lock = lock::DaemonLock::acquire(&paths, &store.home)?;
     // Leave the caller's session so closing its terminal does not reach us.
     let _ = nix::unistd::setsid();
     // The settings file first; PMTUI_METRICS_* variables override it.
@@ -105,19 +107,20 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
     config.child_nofile = raise_fd_limit();
     let metrics_addr = config.metrics_addr.clone();
     let supervisor = Supervisor::new(config);
-    let records = persist::load_all(&paths);
+    let records = persist::load_all(&store);
     let ended = supervisor.end_leftovers(&records).await;
     if ended > 0 {
         tracing::info!(ended, "ended processes of an earlier daemon");
     }
     let restored = supervisor.restore(records, true).await;
     tracing::info!(count = restored.len(), "restored processes");
-    // Rewrites every record under its current file name (`persist::file_for`), removing
+    // Rewrites every record under its current file name (`Store::file_name`), removing
     // files of an older naming scheme, so that no record is ever read twice.
-    persist::write_all(&paths, &supervisor);
+    store.write_all(&supervisor);
     let (shutdown, shutdown_rx) = watch::channel(Shutdown::No);
     let daemon = Arc::new(Daemon {
         paths,
+        store,
         supervisor,
         started: std::time::Instant::now(),
         shutdown,
@@ -151,6 +154,6 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
     // Wait for a write in flight, so the final state below is the last one on disk.
     let _ = stop_persister.send(());
     let _ = persister.await;
-    persist::write_all(&daemon.paths, &daemon.supervisor);
+    daemon.store.write_all(&daemon.supervisor);
     Ok(())
 }

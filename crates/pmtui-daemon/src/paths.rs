@@ -1,8 +1,6 @@
 //! The state directory's layout (`$PMTUI_HOME`, default `~/.pmtui`).
 
-use crate::DaemonError;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -42,26 +40,5 @@ impl Paths {
                 .unwrap_or(home)
         };
         Self::new(home)
-    }
-
-    /// Creates the state directory (private to the user) and its subfolders.
-    pub fn create_dirs(&self) -> Result<(), DaemonError> {
-        for dir in [
-            &self.home,
-            &self.processes,
-            &self.home.join("logs"),
-            &self.home.join("pids"),
-        ] {
-            std::fs::create_dir_all(dir).map_err(|source| io(dir, source))?;
-        }
-        let _ = std::fs::set_permissions(&self.home, std::fs::Permissions::from_mode(0o700));
-        Ok(())
-    }
-}
-
-fn io(path: &Path, source: std::io::Error) -> DaemonError {
-    DaemonError::Io {
-        about: format!("cannot create {}", path.display()),
-        source,
     }
 }

@@ -22,7 +22,7 @@ pub use info::{ExitRecord, ProcessDetail, ProcessInfo};
 pub use metrics::{HostSample, MetricsHistory, ProcessMetrics, ProcessSample, Span};
 pub use names::{NameError, check_name, check_namespace, file_stem, printable};
 pub use request::Request;
-pub use response::{ErrorKind, Response};
+pub use response::{ErrorKind, Response, StateProblem, StateProblemKind};
 pub use spec::{
     Backoff, BackoffKind, LogFormat, LogOptions, ProcessSpec, RestartMode, RestartPolicy,
 };

@@ -16,6 +16,10 @@ pub enum Response {
         /// Problems with the daemon's settings file (each bad key fell back to its default).
         #[serde(default)]
         warnings: Vec<String>,
+        /// Process files the daemon could not read or could not write: their processes
+        /// were not restored, or their latest change is not on disk yet. `ls` repeats them.
+        #[serde(default)]
+        state_problems: Vec<StateProblem>,
     },
     /// The processes a request acted on, or the whole list.
     Processes {
@@ -72,6 +76,25 @@ impl Response {
             message: message.into(),
         }
     }
+}
+
+/// A process file in trouble, as `ping` and `ls` report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateProblem {
+    /// `unreadable`: found at start but could not be read (its processes were not
+    /// restored); `unsaved`: the latest change could not be written (retried).
+    pub kind: StateProblemKind,
+    /// The file.
+    pub path: String,
+    /// What happened and what to do, in a sentence.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateProblemKind {
+    Unreadable,
+    Unsaved,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

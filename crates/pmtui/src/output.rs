@@ -58,6 +58,23 @@ pub fn error(message: &str) {
     eprintln!("{prefix} {message}");
 }
 
+/// Process files in trouble, one warning each on stderr (so `ls --json` stays an array
+/// on stdout).
+pub fn state_problems(problems: &[pmtui_proto::StateProblem]) {
+    let prefix = if !no_color() && std::io::stderr().is_terminal() {
+        "\x1b[33mwarning:\x1b[0m"
+    } else {
+        "warning:"
+    };
+    for p in problems {
+        let kind = match p.kind {
+            pmtui_proto::StateProblemKind::Unreadable => "unreadable process file",
+            pmtui_proto::StateProblemKind::Unsaved => "unsaved change",
+        };
+        eprintln!("{prefix} {kind} {}: {}", p.path, p.message);
+    }
+}
+
 /// `1234567` ms → `20m`, as pm2 shows uptime.
 pub fn duration(ms: u64) -> String {
     let s = ms / 1000;

@@ -24,45 +24,23 @@ pub(super) async fn handle(
             | Request::Reset { .. }
             | Request::Resurrect
     );
+    let before = daemon.supervisor.ids();
     let (response, then) = respond(&daemon, request).await;
-    if changes {
-        // On disk before the reply, so a daemon killed right after cannot revive a process
-        // the caller was told is stopped (the persister alone may still be behind).
-        let names = changed_names(&response);
-        let daemon = Arc::clone(&daemon);
-        let _ = tokio::task::spawn_blocking(move || {
-            for name in names {
-                crate::persist::write_named(&daemon.paths, &daemon.supervisor, &name);
-            }
-        })
-        .await;
-    }
+    // On disk before the reply, so a daemon killed right after cannot revive a process
+    // the caller was told is stopped (the persister alone may still be behind); a change
+    // that cannot be recorded is undone and reported instead.
+    let response = if changes {
+        crate::persist::make_durable(&daemon, &before, response).await
+    } else {
+        response
+    };
     let _ = out.send(Outgoing {
         frame: ServerFrame::Reply { id, response },
         then,
     });
 }
 
-/// The names of the processes a reply reports on.
-fn changed_names(response: &Response) -> std::collections::BTreeSet<String> {
-    let lists: Vec<&Vec<pmtui_proto::ProcessInfo>> = match response {
-        Response::Processes { processes } => vec![processes],
-        Response::Started { started, restarted } => vec![started, restarted],
-        Response::Applied {
-            started,
-            restarted,
-            unchanged,
-        } => vec![started, restarted, unchanged],
-        _ => Vec::new(),
-    };
-    lists
-        .into_iter()
-        .flatten()
-        .map(|p| p.name.clone())
-        .collect()
-}
-
-async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install>) {
+async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<Install>) {
     let supervisor = &daemon.supervisor;
     let processes = |r: Result<Vec<pmtui_proto::ProcessInfo>, SupervisorError>| match r {
         Ok(processes) => Response::Processes { processes },
@@ -76,6 +54,7 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
             uptime_ms: daemon.started.elapsed().as_millis() as u64,
             processes: supervisor.list().len(),
             warnings: daemon.warnings.clone(),
+            state_problems: daemon.store.problems(),
         },
         Request::Start {
             spec,
@@ -187,10 +166,31 @@ async fn respond(daemon: &Daemon, request: Request) -> (Response, Option<Install
             Err(err) => failure(err),
         },
         Request::Kill => {
-            // Everything is stopped before the reply, so `pmtui kill` returning means it is done.
-            let _ = supervisor.delete(&["all".to_string()]).await;
-            let response = Response::Done {
-                message: "every process stopped; daemon exiting".into(),
+            // Everything is stopped before the reply, so `pmtui kill` returning means it is done;
+            // and forgotten on disk, or the reply says what a new daemon would bring back.
+            let before = supervisor.ids();
+            let deleted = supervisor.delete(&["all".to_string()]).await;
+            let response = match deleted {
+                Ok(processes) => {
+                    let forgotten = crate::persist::make_durable(
+                        daemon,
+                        &before,
+                        Response::Processes { processes },
+                    )
+                    .await;
+                    match forgotten {
+                        Response::Error { kind, message } => Response::Error {
+                            kind,
+                            message: format!("every process stopped; daemon exiting. {message}"),
+                        },
+                        _ => Response::Done {
+                            message: "every process stopped; daemon exiting".into(),
+                        },
+                    }
+                }
+                Err(_) => Response::Done {
+                    message: "every process stopped; daemon exiting".into(),
+                },
             };
             return (response, Some(Install::Shutdown(Shutdown::Kill)));
         }

@@ -23,6 +23,11 @@ impl Supervisor {
             .collect()
     }
 
+    /// The ids of every process.
+    pub fn ids(&self) -> std::collections::BTreeSet<ProcessId> {
+        self.shared.lock().entries.keys().copied().collect()
+    }
+
     /// The main pid of process `id` while it runs.
     pub fn running_pid(&self, id: ProcessId) -> Option<u32> {
         let table = self.shared.lock();

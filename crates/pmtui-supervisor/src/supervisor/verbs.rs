@@ -10,9 +10,14 @@ use std::collections::BTreeMap;
 impl Supervisor {
     pub async fn stop(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
         let ids = self.resolve(targets)?;
-        self.set_desired(&ids, DesiredState::Stopped);
-        join(self.send_each(&ids, |reply| JobCmd::Stop { reply })?).await;
-        Ok(self.infos(&ids))
+        self.stop_ids(&ids).await
+    }
+
+    /// Stops the processes `ids` (those that exist).
+    pub async fn stop_ids(&self, ids: &[ProcessId]) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        self.set_desired(ids, DesiredState::Stopped);
+        join(self.send_each(ids, |reply| JobCmd::Stop { reply })?).await;
+        Ok(self.infos(ids))
     }
 
     pub async fn restart(
@@ -52,11 +57,16 @@ impl Supervisor {
 
     pub async fn delete(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
         let ids = self.resolve(targets)?;
-        self.set_desired(&ids, DesiredState::Stopped);
-        join(self.send_each(&ids, |reply| JobCmd::Stop { reply })?).await;
-        let removed = self.infos(&ids);
+        self.delete_ids(&ids).await
+    }
+
+    /// Stops and forgets the processes `ids` (those that exist).
+    pub async fn delete_ids(&self, ids: &[ProcessId]) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        self.set_desired(ids, DesiredState::Stopped);
+        join(self.send_each(ids, |reply| JobCmd::Stop { reply })?).await;
+        let removed = self.infos(ids);
         let mut table = self.shared.lock();
-        for id in &ids {
+        for id in ids {
             if let Some(entry) = table.entries.remove(id) {
                 let _ = entry.job.send(JobCmd::Exit);
                 publish(

@@ -17,6 +17,10 @@ pub async fn list(json: bool) -> Result<ExitCode> {
     } else {
         output::processes(&processes)
     }
+    // Process files the daemon could not read or write: said here, not only in daemon.log.
+    if let Ok(Response::Pong { state_problems, .. }) = client.request(Request::Ping).await {
+        output::state_problems(&state_problems);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

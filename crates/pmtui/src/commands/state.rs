@@ -43,6 +43,7 @@ pub async fn ping(json: bool) -> Result<ExitCode> {
         home,
         processes,
         warnings,
+        state_problems,
         ..
     } = response
     {
@@ -50,6 +51,7 @@ pub async fn ping(json: bool) -> Result<ExitCode> {
         for warning in warnings {
             eprintln!("warning: {}", output::safe(&warning));
         }
+        output::state_problems(&state_problems);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,255 @@
+//! Keeping the process table on disk: `processes/<name>.json` holds the records of the
+//! processes of one name, rewritten durably (temp file, fsync, rename, fsync of the folder)
+//! after every change, so that a daemon killed at any moment (or a power loss) is replaced
+//! by one that knows what should run.
+//!
+//! What goes wrong is kept, not only logged: a file that could not be read at start, and a
+//! name whose latest change could not be written, are `StateProblem`s that `ping` and `ls`
+//! report. Failed writes are retried by the persister until they succeed.
+
+mod dump;
+mod durable;
+mod load;
+
+pub use dump::{resurrect, save_dump};
+pub use durable::make_durable;
+pub use load::load_all;
+
+use crate::{Daemon, DaemonError, Paths};
+use pmtui_proto::{EventKind, StateProblem, StateProblemKind};
+use pmtui_statedir::Dir;
+use pmtui_supervisor::{ProcessRecord, Supervisor};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::oneshot;
+
+/// How often the persister tries again to write the names whose last write failed.
+const RETRY_EVERY: Duration = Duration::from_secs(2);
+
+/// The state directory, checked and held open, and what went wrong with its files.
+pub struct Store {
+    pub home: Dir,
+    pub processes: Dir,
+    problems: Mutex<Problems>,
+    /// Held while a file is read from the table and written, so that of two writers of
+    /// one name (the persister, a request making its change durable before it replies)
+    /// the one that read the newer state writes last.
+    writing: Mutex<()>,
+}
+
+#[derive(Default)]
+struct Problems {
+    unreadable: Vec<StateProblem>,
+    /// Files left in place because they could not be read: `write_all` keeps them.
+    kept: BTreeSet<String>,
+    /// Per name: the file and the error of its last failed write.
+    unsaved: BTreeMap<String, (PathBuf, String)>,
+}
+
+/// A write of one name's file that failed.
+#[derive(Debug)]
+pub struct WriteFailure {
+    pub path: PathBuf,
+    pub error: std::io::Error,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Store {
+    /// Opens (creating when missing) and checks the state directory and its folders.
+    pub fn open(paths: &Paths) -> Result<Self, DaemonError> {
+        let home = Dir::home(&paths.home, true)?;
+        let processes = home.sub("processes")?;
+        home.sub("logs")?;
+        home.sub("pids")?;
+        Ok(Self {
+            home,
+            processes,
+            problems: Mutex::default(),
+            writing: Mutex::new(()),
+        })
+    }
+
+    /// The file name (in `processes/`) of the processes named `name`: `<stem>.json`, the
+    /// stem being unique per name (`pmtui_proto::file_stem`). Files of an older naming
+    /// scheme are read all the same and replaced by `write_all` when the daemon starts.
+    pub fn file_name(name: &str) -> String {
+        format!("{}.json", pmtui_proto::file_stem(name))
+    }
+
+    /// The records of `name` as they are on disk now; `None` when there is no readable file.
+    pub fn read_named(&self, name: &str) -> Option<Vec<ProcessRecord>> {
+        let bytes = self.processes.read(&Self::file_name(name)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Rewrites (or removes) the file of `name` from the table, durably.
+    pub fn write_named(&self, supervisor: &Supervisor, name: &str) -> Result<(), WriteFailure> {
+        let _writing = lock(&self.writing);
+        self.write_one(supervisor, name)
+    }
+
+    fn write_one(&self, supervisor: &Supervisor, name: &str) -> Result<(), WriteFailure> {
+        let file = Self::file_name(name);
+        let records = supervisor.records_named(name);
+        let result = if records.is_empty() {
+            match self.processes.remove(&file, true) {
+                // No file of that name can exist, so there is nothing to remove.
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENAMETOOLONG) => Ok(()),
+                other => other.map(|_| ()),
+            }
+        } else {
+            serde_json::to_vec_pretty(&records)
+                .map_err(std::io::Error::other)
+                .and_then(|bytes| self.processes.write_durable(&file, &bytes))
+        };
+        let mut problems = lock(&self.problems);
+        match result {
+            Ok(()) => {
+                if problems.unsaved.remove(name).is_some() {
+                    tracing::info!(name, "process file written after all");
+                }
+                Ok(())
+            }
+            Err(error) => {
+                let path = self.processes.join(&file);
+                let text = error.to_string();
+                // Logged once per new error, not on every retry.
+                let again = problems
+                    .unsaved
+                    .get(name)
+                    .is_some_and(|(_, before)| *before == text);
+                if !again {
+                    tracing::error!(path = %path.display(), %error, "cannot write process file");
+                }
+                problems
+                    .unsaved
+                    .insert(name.to_string(), (path.clone(), text));
+                Err(WriteFailure { path, error })
+            }
+        }
+    }
+
+    /// Rewrites every file, removing those of names that no longer exist.
+    pub fn write_all(&self, supervisor: &Supervisor) {
+        let _writing = lock(&self.writing);
+        let records = supervisor.records();
+        let mut names: BTreeSet<String> = records.iter().map(|r| r.spec.name.clone()).collect();
+        let keep: BTreeSet<String> = names.iter().map(|n| Self::file_name(n)).collect();
+        // Names whose file could not be removed yet are tried again (and cleared).
+        names.extend(self.unsaved());
+        let unread = lock(&self.problems).kept.clone();
+        for file in self.processes.entries().unwrap_or_default() {
+            if file.ends_with(".json") && !keep.contains(&file) && !unread.contains(&file) {
+                let _ = self.processes.remove(&file, false);
+            }
+        }
+        let _ = self.processes.sync();
+        for name in names {
+            let _ = self.write_one(supervisor, &name);
+        }
+    }
+
+    /// The names whose last write failed.
+    fn unsaved(&self) -> Vec<String> {
+        lock(&self.problems).unsaved.keys().cloned().collect()
+    }
+
+    /// Notes a file that could not be read; with `kept`, the file (in `processes/`) was
+    /// left in place and must not be removed as a stale one.
+    pub(crate) fn note_unreadable(&self, problem: StateProblem, kept: Option<&str>) {
+        let mut problems = lock(&self.problems);
+        problems.unreadable.push(problem);
+        problems.kept.extend(kept.map(str::to_string));
+    }
+
+    /// Everything `ping` and `ls` report.
+    pub fn problems(&self) -> Vec<StateProblem> {
+        let problems = lock(&self.problems);
+        let mut all = problems.unreadable.clone();
+        all.extend(
+            problems
+                .unsaved
+                .iter()
+                .map(|(name, (path, error))| StateProblem {
+                    kind: StateProblemKind::Unsaved,
+                    path: path.display().to_string(),
+                    message: format!(
+                        "the latest change to {name} is not on disk ({error}); pmtui retries every \
+                 {} s, and until it succeeds a daemon restart would go back to the file's \
+                 older content",
+                        RETRY_EVERY.as_secs()
+                    ),
+                }),
+        );
+        all
+    }
+}
+
+/// Follows the event stream and rewrites the files of the names that changed. Bursts are
+/// coalesced: one write per name for everything that arrived together. Names whose write
+/// failed are tried again every `RETRY_EVERY`. Returns when `stop` fires (or its sender
+/// is dropped), and only between writes: once it has returned, no write of its own can
+/// land after the daemon's final one (a write cut off mid-way on the blocking pool would
+/// put back the file of a process that `kill` just deleted).
+pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
+    let (_, rows, mut events) = daemon.supervisor.subscribe();
+    let mut names: HashMap<u32, String> = rows.into_iter().map(|p| (p.id, p.name)).collect();
+    tokio::pin!(stop);
+    loop {
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        let mut everything = false;
+        let retry = async {
+            if daemon.store.unsaved().is_empty() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(RETRY_EVERY).await;
+        };
+        let first = tokio::select! {
+            event = events.recv() => Some(event),
+            () = retry => None,
+            _ = &mut stop => return,
+        };
+        let mut next = first;
+        if next.is_none() {
+            touched.extend(daemon.store.unsaved());
+        }
+        while let Some(event) = next.take() {
+            match event {
+                Ok(event) => match event.kind {
+                    EventKind::Process { process } => {
+                        names.insert(process.id, process.name.clone());
+                        touched.insert(process.name);
+                    }
+                    EventKind::Removed { id } => touched.extend(names.remove(&id)),
+                    _ => {}
+                },
+                Err(RecvError::Lagged(_)) => everything = true,
+                Err(RecvError::Closed) => return,
+            }
+            next = match events.try_recv() {
+                Ok(e) => Some(Ok(e)),
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
+                    Some(Err(RecvError::Lagged(n)))
+                }
+                Err(_) => None,
+            };
+        }
+        let daemon = Arc::clone(&daemon);
+        let _ = tokio::task::spawn_blocking(move || {
+            if everything {
+                daemon.store.write_all(&daemon.supervisor);
+            } else {
+                for name in touched {
+                    let _ = daemon.store.write_named(&daemon.supervisor, &name);
+                }
+            }
+        })
+        .await;
+    }
+}

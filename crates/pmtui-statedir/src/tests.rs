@@ -1,0 +1,118 @@
+use super::*;
+use std::os::unix::fs::PermissionsExt;
+
+fn temp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("pmtsd")
+        .tempdir()
+        .expect("temp dir")
+}
+
+#[test]
+fn a_missing_home_is_created_private() {
+    let t = temp();
+    let home = t.path().join("a/b/home");
+    Dir::home(&home, true).expect("created");
+    let mode = std::fs::metadata(&home).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    // Not created without `create`.
+    assert!(Dir::home(&t.path().join("absent"), false).is_err());
+}
+
+#[test]
+fn an_existing_0755_home_is_accepted_and_a_writable_one_refused() {
+    let t = temp();
+    let home = t.path().join("home");
+    std::fs::create_dir(&home).expect("mkdir");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    Dir::home(&home, false).expect("0755 is fine");
+    for (mode, who) in [(0o775, "its group"), (0o757, "everyone")] {
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let err = Dir::home(&home, true).expect_err("refused").to_string();
+        assert!(err.contains(who), "{err}");
+        assert!(err.contains("chmod go-w"), "{err}");
+        assert!(err.contains(&home.display().to_string()), "{err}");
+    }
+}
+
+#[test]
+fn a_home_of_another_user_is_refused() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("needs root to give a directory to another uid; checked in CI");
+        return;
+    }
+    let t = temp();
+    let home = t.path().join("home");
+    std::fs::create_dir(&home).expect("mkdir");
+    std::os::unix::fs::chown(&home, Some(65534), None).expect("chown");
+    let err = Dir::home(&home, false).expect_err("refused").to_string();
+    assert!(err.contains("uid 65534"), "{err}");
+}
+
+#[test]
+fn durable_writes_replace_whole_files_and_leave_no_temp() {
+    let t = temp();
+    let dir = Dir::home(t.path(), false).expect("home");
+    dir.write_durable("a.json", b"one").expect("write");
+    dir.write_durable("a.json", b"two").expect("rewrite");
+    assert_eq!(dir.read("a.json").expect("read"), b"two");
+    let mode = std::fs::metadata(t.path().join("a.json"))
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // A target that is a directory: the rename fails, the temp file is cleaned.
+    std::fs::create_dir(t.path().join("b.json")).expect("mkdir");
+    assert!(dir.write_durable("b.json", b"x").is_err());
+    let names = dir.entries().expect("entries");
+    assert!(
+        names.iter().all(|n| !n.starts_with(TEMP_PREFIX)),
+        "{names:?}"
+    );
+    assert!(
+        dir.remove("b.json", true).is_err(),
+        "a directory is not removed"
+    );
+    assert!(!dir.remove("none", true).expect("absent is fine"));
+    assert!(dir.write_durable("../escape", b"x").is_err());
+}
+
+#[test]
+fn links_are_never_followed() {
+    let t = temp();
+    let dir = Dir::home(t.path(), false).expect("home");
+    let victim = t.path().join("victim");
+    std::fs::write(&victim, "precious").expect("victim");
+    std::os::unix::fs::symlink(&victim, t.path().join("daemon.log")).expect("link");
+    let err = dir.open_append("daemon.log").expect_err("refused");
+    assert!(Dir::is_symlink_error(&err), "{err}");
+    assert!(err.to_string().contains("daemon.log"), "{err}");
+    assert!(dir.open_rw("daemon.log").is_err());
+    assert!(dir.read("daemon.log").is_err());
+    // Replacing a link replaces the link, not its target.
+    dir.write_durable("daemon.log", b"new").expect("replace");
+    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "precious");
+    // A linked subfolder is refused.
+    std::fs::create_dir(t.path().join("elsewhere")).expect("mkdir");
+    std::os::unix::fs::symlink(t.path().join("elsewhere"), t.path().join("processes"))
+        .expect("link");
+    assert!(matches!(
+        dir.sub("processes"),
+        Err(StateError::Symlink { .. })
+    ));
+}
+
+#[test]
+fn leftover_temps_are_removed() {
+    let t = temp();
+    let dir = Dir::home(t.path(), false).expect("home");
+    std::fs::write(t.path().join(".tmp-1-0"), "x").expect("temp");
+    std::fs::write(t.path().join("web.tmp.77"), "x").expect("old temp");
+    std::fs::write(t.path().join("web.json"), "x").expect("record");
+    let removed = dir.remove_temps(|n| n.contains(".tmp."));
+    assert_eq!(removed, 2);
+    assert_eq!(
+        dir.entries().expect("entries"),
+        vec!["web.json".to_string()]
+    );
+}
