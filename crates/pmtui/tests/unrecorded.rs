@@ -14,11 +14,15 @@ fn record(t: &TestHome, name: &str) -> PathBuf {
     t.home().join("processes").join(format!("{name}.json"))
 }
 
-/// Puts a directory (with a file in it) where the record of `name` goes.
+/// Puts a directory (with a file in it) where the record of `name` goes. The persister may
+/// be rewriting the file at that moment: tried until the directory is in place.
 fn block(t: &TestHome, name: &str) {
     let path = record(t, name);
-    let _ = std::fs::remove_file(&path);
-    std::fs::create_dir_all(path.join("inside")).expect("block the record");
+    wait_until("the record is blocked", || {
+        let _ = std::fs::remove_file(&path);
+        std::fs::create_dir_all(path.join("inside")).ok()
+    })
+    .expect("block the record");
 }
 
 fn unblock(t: &TestHome, name: &str) {
