@@ -307,6 +307,32 @@ fn a_10_mb_line_without_newline_is_kept_in_bounded_pieces() {
 }
 
 #[test]
+fn a_partial_line_reaches_the_file_and_followers_after_a_quiet_time() {
+    let home = TestHome::new();
+    let go = home.path("go");
+    let script = home.script(
+        "prompt.py",
+        &format!(
+            "import os, time\nos.write(1, b'a')\nos.write(1, b'b\\n')\nos.write(1, b'progress 10%')\nwhile not os.path.exists({go:?}):\n    time.sleep(0.01)\nos.write(1, b' done\\n')\ntime.sleep(600)\n"
+        ),
+    );
+    home.ok(&["start", script.to_str().expect("utf-8 path"), "--name", "p"]);
+    let path = log(&home, "p-out.log");
+    // A line written in two pieces back to back stays one line; the prompt without a
+    // newline is written on its own once nothing more comes.
+    wait_lines(&path, "the partial line", |l| l == ["ab", "progress 10%"]);
+    let mut follower = Follower::start(&home, &["logs", "p", "--lines", "10", "-f", "--raw"]);
+    follower.expect("progress 10%");
+    std::fs::write(&go, "").expect("write trigger");
+    // The rest of the line, coming later, is a line of its own.
+    wait_lines(&path, "the rest", |l| l == ["ab", "progress 10%", " done"]);
+    follower.expect(" done");
+    assert_eq!(follower.seen, ["ab", "progress 10%", " done"]);
+    let shown = home.ok(&["logs", "p", "--raw"]);
+    assert_eq!(shown, "ab\nprogress 10%\n done\n");
+}
+
+#[test]
 fn follow_sees_a_line_written_after_it_started_without_duplicates() {
     let home = TestHome::new();
     let trigger = home.path("go");

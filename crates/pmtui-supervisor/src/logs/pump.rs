@@ -1,16 +1,23 @@
 //! Reading a child's pipe: 64 KiB reads, cut into lines, handed to the sink's writer as one
 //! batch per read. A line longer than `MAX_LINE_BYTES` is cut into pieces of that size as it
-//! arrives, so a child that never writes a newline costs at most that much memory.
+//! arrives, so a child that never writes a newline costs at most that much memory. A partial
+//! line left alone for `QUIET` (a prompt, a progress bar) goes out as a line of its own, so
+//! it reaches the file and the followers while the process runs; what comes after it starts
+//! a new line.
 
 use super::LogSink;
 use super::writer::{Batch, Pumps};
 use pmtui_proto::LogStream;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Longer lines are split into pieces of this many bytes rather than buffered whole.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
+/// How long a partial line waits for the rest before it goes out on its own. Long enough
+/// that a line written in a few pieces stays whole, short enough for a progress bar.
+pub const QUIET: Duration = Duration::from_millis(200);
 
 /// Reads `reader` until end of file and feeds `sink`; waits while the sink's queue is full
 /// (so a slow destination pushes back on the child through its pipe). It returns when the
@@ -27,7 +34,30 @@ pub async fn pump<R: AsyncRead + Unpin>(
     let mut scanned = 0;
     loop {
         buf.reserve(READ_CHUNK);
-        match reader.read_buf(&mut buf).await {
+        // `buf` holds only a partial line between reads. `read_buf` is cancel-safe: a
+        // timeout read nothing.
+        let read = if buf.is_empty() {
+            reader.read_buf(&mut buf).await
+        } else {
+            match tokio::time::timeout(QUIET, reader.read_buf(&mut buf)).await {
+                Ok(read) => read,
+                Err(_) => {
+                    let partial = std::mem::replace(&mut buf, Vec::with_capacity(READ_CHUNK));
+                    scanned = 0;
+                    let len = partial.len();
+                    sink.submit(Batch {
+                        sink: Arc::clone(&sink),
+                        stream,
+                        at: pmtui_proto::now_ms(),
+                        data: partial,
+                        lines: vec![(0, len)],
+                    })
+                    .await;
+                    continue;
+                }
+            }
+        };
+        match read {
             Ok(0) => break,
             Ok(_) => {}
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
