@@ -3,7 +3,7 @@
 //! user set (`config_env`), never the whole captured shell.
 
 use crate::lookup::interpreter_for;
-use crate::node::{Node, Value};
+use crate::node::Node;
 use pmtui_proto::{
     BackoffKind, LogFormat, ProcessSpec, RestartMode, RestartPolicy, spec::DEFAULT_NAMESPACE,
     spec::DEFAULT_STOP_SIGNAL,
@@ -276,20 +276,5 @@ fn log_block(spec: &ProcessSpec) -> Vec<(String, Out)> {
 
 /// A document node as compact JSON (pm2 stringifies object values of `env`).
 pub fn node_json(node: &Node) -> String {
-    fn to_json(node: &Node) -> serde_json::Value {
-        match &node.value {
-            Value::Null => serde_json::Value::Null,
-            Value::Bool(b) => (*b).into(),
-            Value::Int(i) => (*i).into(),
-            Value::Float(f) => (*f).into(),
-            Value::Str(s) => s.clone().into(),
-            Value::Seq(items) => items.iter().map(to_json).collect(),
-            Value::Map(entries) => entries
-                .iter()
-                .map(|(k, v)| (k.name.clone(), to_json(v)))
-                .collect::<serde_json::Map<_, _>>()
-                .into(),
-        }
-    }
-    to_json(node).to_string()
+    node.to_json().to_string()
 }

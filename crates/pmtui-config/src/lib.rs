@@ -166,6 +166,22 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     })
 }
 
+/// A file as plain data, read as `load` reads it (JSON with comments, YAML, TOML, or
+/// `*.config.js` through node): what an editor checks against `pmtui schema`.
+pub fn document(
+    path: &Path,
+    shell_env: &BTreeMap<String, String>,
+) -> Result<serde_json::Value, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    parse_document(path, &abs, &text, shell_env)
+        .map(|doc| doc.to_json())
+        .map_err(|p| ConfigError::Problems(vec![p]))
+}
+
 /// The file's text as a positioned tree, by its format.
 fn parse_document(
     shown: &Path,

@@ -1,6 +1,17 @@
 //! Every key an ecosystem file may use: the seed's names, pm2's flat attributes and their
 //! aliases (camelCase forms are accepted for all), with what each is and whether pmtui acts
-//! on it yet. The README's field reference is written from this table.
+//! on it yet. This table is the one source of truth: the reader checks files against it,
+//! `pmtui schema` (the JSON Schema, `json`) and the reference tables of
+//! `docs/configuration.md` and the README (`docs`) are generated from it.
+//!
+//! Adding a field is one entry: `f(name, aliases, kind, status, doc)`, where `kind` is
+//! written in the vocabulary of `kind` ("duration", "number or `max`", …); a field holding
+//! a nested block adds `.with(ITS_TABLE)`. Then `PMTUI_UPDATE_DOCS=1 cargo test -p
+//! pmtui-config docs` rewrites the generated docs.
+
+pub mod docs;
+pub mod json;
+pub mod kind;
 
 /// Whether a field does something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,10 +27,19 @@ pub enum Status {
 pub struct Field {
     pub name: &'static str,
     pub aliases: &'static [&'static str],
-    /// The value's type, as the README shows it.
+    /// The value's type, as the docs show it; also read as a type (`kind::parse`).
     pub kind: &'static str,
     pub status: Status,
     pub doc: &'static str,
+    /// The keys of the nested block this field holds (`restart_policy`), if any.
+    pub children: &'static [Field],
+}
+
+impl Field {
+    /// This field holds a block with these keys.
+    pub const fn with(self, children: &'static [Field]) -> Field {
+        Field { children, ..self }
+    }
 }
 
 const fn f(
@@ -35,6 +55,7 @@ const fn f(
         kind,
         status,
         doc,
+        children: &[],
     }
 }
 
@@ -55,7 +76,7 @@ pub static APP: &[Field] = &[
     f("namespace", &[], "string", Active, "Group to act on together (default `default`)."),
     f("name_prefix", &[], "string", Active, "Prefix for the name: `prefix:name`."),
     f("instances", &[], "number or `max`", Active, "Copies to run; `max`/0 = one per CPU, -N = CPUs minus N."),
-    f("exec_mode", &["execMode"], "`fork` or `cluster`", Active, "pmtui always runs N fork copies; `cluster` (Node-only in pm2) gets a warning."),
+    f("exec_mode", &["execMode"], "`fork`, `cluster`, `fork_mode` or `cluster_mode`", Active, "pmtui always runs N fork copies; `cluster` (Node-only in pm2) gets a warning."),
     f("env", &[], "table", Active, "Variables over the shell's environment. Values may be strings, numbers or booleans; null removes an inherited variable."),
     f("env_file", &[], "path or list", Active, "dotenv file(s) (`KEY=VALUE` lines), relative to the app's `cwd`; `env` overrides them."),
     f("filter_env", &[], "bool, string or list", Active, "`true` = do not inherit the shell's environment; strings drop inherited variables whose name starts with them."),
@@ -65,13 +86,13 @@ pub static APP: &[Field] = &[
     f("instance_var", &[], "string", Later("the instance index variable is always NODE_APP_INSTANCE and PMTUI_INSTANCE for now"), "Name of the instance index variable."),
     f("autostart", &[], "bool", Active, "`false` adds the process stopped."),
     f("autorestart", &[], "bool", Active, "`false` = never restart on exit (restart_policy.mode `no`)."),
-    f("restart_policy", &[], "table", Active, "The seed's restart policy: see below."),
+    f("restart_policy", &[], "table", Active, "The seed's restart policy: see below.").with(RESTART_POLICY),
     f("max_restarts", &[], "number", Active, "Unstable restarts allowed in the window before `errored` (default 16)."),
     f("min_uptime", &[], "duration", Active, "A run shorter than this is unstable (default 1s)."),
     f("restart_delay", &[], "duration", Active, "Fixed delay before a restart (backoff `fixed`)."),
     f("exp_backoff_restart_delay", &[], "duration", Active, "First delay of an exponential backoff (x1.5 each time, up to 15s)."),
     f("stop_exit_codes", &[], "number or list", Active, "Exit codes that are not restarted."),
-    f("cron_restart", &["cron"], "string", Active, "Cron expression (5 or 6 fields) for scheduled restarts; `0` or `false` disables it."),
+    f("cron_restart", &["cron"], "string, `0`, `false` or `null`", Active, "Cron expression (5 or 6 fields) for scheduled restarts; `0` or `false` disables it."),
     f("cron_revive", &[], "bool", Active, "Let `cron_restart` also start a stopped or errored process (pm2 always does; default false)."),
     f("max_memory_restart", &[], "size", Active, "Restart when the process tree's memory exceeds this (`500M`, `1G`; 1024-based)."),
     f("kill_timeout", &[], "duration", Active, "Time between the stop signal and SIGKILL (default 1600 ms, or the daemon's `kill_timeout`)."),
@@ -81,10 +102,10 @@ pub static APP: &[Field] = &[
     f("shutdown_with_message", &[], "bool", NODE_ONLY, "pm2 sends an IPC message instead of a signal."),
     f("wait_ready", &[], "bool", Later("readiness (sd_notify READY=1) is not built yet"), "Online only once the app says it is ready."),
     f("listen_timeout", &[], "duration", Later("readiness (sd_notify READY=1) is not built yet"), "How long to wait for ready."),
-    f("log", &[], "table, path or bool", Active, "The seed's log block (see below); pm2's `log` (a path, or `true`) is `log_file`."),
-    f("out_file", &["output", "out", "out_log"], "path", Active, "stdout file (default `$PMTUI_HOME/logs/<name>-out.log`); `/dev/null` or pm2's `NULL` disables it."),
-    f("error_file", &["error", "err", "err_file", "err_log"], "path", Active, "stderr file (default `$PMTUI_HOME/logs/<name>-err.log`)."),
-    f("log_file", &[], "path or bool", Active, "Combined stdout+stderr file; `true` = `$PMTUI_HOME/logs/<name>.log`."),
+    f("log", &[], "table, path, bool or `null`", Active, "The seed's log block (see below); pm2's `log` (a path, or `true`) is `log_file`.").with(LOG),
+    f("out_file", &["output", "out", "out_log"], "path or `null`", Active, "stdout file (default `$PMTUI_HOME/logs/<name>-out.log`); `/dev/null` or pm2's `NULL` disables it."),
+    f("error_file", &["error", "err", "err_file", "err_log"], "path or `null`", Active, "stderr file (default `$PMTUI_HOME/logs/<name>-err.log`)."),
+    f("log_file", &[], "path, bool or `null`", Active, "Combined stdout+stderr file; `true` = `$PMTUI_HOME/logs/<name>.log`."),
     f("merge_logs", &["combine_logs"], "bool", Active, "Instances share one file instead of `-<id>` files."),
     f("log_date_format", &[], "string", Active, "Timestamp prefix format for each line."),
     f("time", &[], "bool", Active, "Prefix each line with the default timestamp."),
@@ -92,10 +113,10 @@ pub static APP: &[Field] = &[
     f("disable_logs", &[], "bool", Active, "Write no log files (stdout and stderr go to /dev/null)."),
     f("pid_file", &["pid"], "path", Later("pid files are always in $PMTUI_HOME/pids for now"), "Where the pid is written."),
     f("watch", &[], "bool, path or list", WATCH, "Restart when files change."),
-    f("ignore_watch", &[], "list", WATCH, "Paths or globs not watched."),
+    f("ignore_watch", &[], "list or path", WATCH, "Paths or globs not watched."),
     f("watch_delay", &[], "duration", WATCH, "Delay before a watch restart."),
     f("watch_options", &[], "table", WATCH, "Watcher options."),
-    f("uid", &["user"], "string or number", Active, "User to run as, with its groups and HOME/USER/LOGNAME; needs a daemon running as root (refused otherwise)."),
+    f("uid", &["user"], "string or number", Active, "User to run as, with its groups and HOME/USER/LOGNAME; needs a daemon running as root (refused otherwise); see the README's Running as another user."),
     f("gid", &[], "string or number", Active, "Group to run as (default: the user's primary group); needs a daemon running as root."),
     f("force", &[], "bool", NoEffect("a file's apps are applied by name"), "pm2: start a duplicate."),
     f("execute_command", &[], "bool", NoEffect("pmtui always runs N fork copies"), "pm2: force fork mode."),
@@ -118,11 +139,11 @@ pub static APP: &[Field] = &[
 /// The keys of `restart_policy`.
 #[rustfmt::skip]
 pub static RESTART_POLICY: &[Field] = &[
-    f("mode", &[], "`always`, `on-failure` or `no`", Active, "When an exit is restarted (default `always`)."),
+    f("mode", &[], "`always`, `on-failure`, `no`, `on_failure`, `never` or bool", Active, "When an exit is restarted (default `always`; `true` = `always`, `false` = `no`)."),
     f("max_restarts", &[], "number", Active, "Unstable restarts allowed in the window (default 16)."),
     f("min_uptime", &[], "duration", Active, "A run shorter than this is unstable (default 1s)."),
     f("time_window", &[], "duration", Active, "Window in which unstable restarts count (default min_uptime x max_restarts)."),
-    f("backoff", &[], "table", Active, "Delay between restarts: see below."),
+    f("backoff", &[], "table", Active, "Delay between restarts: see below.").with(BACKOFF),
     f("stop_exit_codes", &[], "number or list", Active, "Exit codes that are not restarted."),
     f("stable_after", &[], "duration", Active, "After this much uptime the backoff and unstable count reset (default 30s)."),
 ];
@@ -139,9 +160,9 @@ pub static BACKOFF: &[Field] = &[
 /// The keys of the seed's `log` block.
 #[rustfmt::skip]
 pub static LOG: &[Field] = &[
-    f("out_file", &["out"], "path", Active, "stdout file."),
-    f("error_file", &["err", "error"], "path", Active, "stderr file."),
-    f("log_file", &["combined"], "path", Active, "Combined file."),
+    f("out_file", &["out"], "path or `null`", Active, "stdout file."),
+    f("error_file", &["err", "error"], "path or `null`", Active, "stderr file."),
+    f("log_file", &["combined"], "path or `null`", Active, "Combined file."),
     f("max_size", &[], "size", Active, "Rotate a file past this size (default: the daemon's `log_max_size`)."),
     f("max_files", &[], "number", Active, "Rotated files kept (default: the daemon's `log_max_files`)."),
     f("compress", &[], "bool", Active, "Gzip rotated files."),
@@ -153,7 +174,8 @@ pub static LOG: &[Field] = &[
 /// The keys of the document around the apps.
 #[rustfmt::skip]
 pub static TOP: &[Field] = &[
-    f("apps", &["pm2"], "list", Active, "The apps."),
+    f("apps", &["pm2"], "list or table", Active, "The apps (a table is one app).").with(APP),
+    f("$schema", &[], "string", Active, "The JSON Schema an editor checks the file with (`pmtui schema` writes it); pmtui ignores it."),
     f("deploy", &[], "table", NoEffect("pm2's deploy is not supported; use your own deploy tool"), "pm2 deploy targets."),
     f("static", &[], "list", NoEffect("pm2's built-in static server is not supported"), "pm2 static servers."),
 ];
@@ -168,8 +190,83 @@ pub static SETTINGS: &[Field] = &[
     f("kill_timeout", &[], "duration", Active, "Default time between the stop signal and SIGKILL (default 1600 ms); used when a start does not set one."),
     f("metrics_interval", &[], "duration", Active, "How often CPU and memory are sampled (default 1s)."),
     f("metrics_history", &[], "duration", Active, "How far back the per-process metrics history reaches (default 10m); its capacity is this over `metrics_interval`."),
-    f("metrics_addr", &[], "string", Active, "`host:port` to serve Prometheus metrics on (default: off)."),
+    f("metrics_addr", &[], "string or number", Active, "`host:port` to serve Prometheus metrics on, or a port on loopback (default: off)."),
 ];
+
+/// One table of keys and where it sits: `file` (around the apps), `app`, a nested block
+/// (`app.restart_policy`, `app.restart_policy.backoff`, …) or `settings`.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub id: String,
+    pub fields: &'static [Field],
+}
+
+/// Every table, the roots and the nested blocks they hold (found through `Field::with`).
+pub fn tables() -> Vec<Table> {
+    let roots: [(&str, &'static [Field]); 3] =
+        [("file", TOP), ("app", APP), ("settings", SETTINGS)];
+    let mut out: Vec<Table> = Vec::new();
+    fn walk(
+        id: String,
+        fields: &'static [Field],
+        roots: &[(&str, &'static [Field])],
+        out: &mut Vec<Table>,
+    ) {
+        out.push(Table {
+            id: id.clone(),
+            fields,
+        });
+        for field in fields.iter().filter(|f| !f.children.is_empty()) {
+            if roots.iter().any(|(_, r)| std::ptr::eq(*r, field.children)) {
+                continue;
+            }
+            walk(format!("{id}.{}", field.name), field.children, roots, out);
+        }
+    }
+    for (id, fields) in roots {
+        walk(id.to_string(), fields, &roots, &mut out);
+    }
+    out
+}
+
+/// The id of the table with these keys.
+pub fn table_id(fields: &'static [Field]) -> Option<String> {
+    tables()
+        .into_iter()
+        .find(|t| std::ptr::eq(t.fields, fields))
+        .map(|t| t.id)
+}
+
+/// The camelCase form of a snake_case key (`max_memory_restart` → `maxMemoryRestart`).
+pub fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' && !out.is_empty() {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every spelling of a field the reader takes: its name, its aliases, and their camelCase
+/// forms, without repeats.
+pub fn spellings(field: &Field) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in std::iter::once(field.name).chain(field.aliases.iter().copied()) {
+        for form in [name.to_string(), camel(name)] {
+            if !out.contains(&form) {
+                out.push(form);
+            }
+        }
+    }
+    out
+}
 
 /// `camelCase` → `snake_case`.
 pub fn snake(key: &str) -> String {

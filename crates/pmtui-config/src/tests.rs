@@ -609,34 +609,6 @@ fn uid_and_gid_take_names_or_numbers_and_refuse_the_rest() {
 }
 
 #[test]
-fn the_readme_documents_every_key() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .expect("README.md");
-    let tables = [
-        crate::schema::APP,
-        crate::schema::RESTART_POLICY,
-        crate::schema::BACKOFF,
-        crate::schema::LOG,
-        crate::schema::TOP,
-        crate::schema::SETTINGS,
-    ];
-    for field in tables.iter().flat_map(|t| t.iter()) {
-        assert!(
-            readme.contains(&format!("| `{}` |", field.name)),
-            "README lacks a row for {}",
-            field.name
-        );
-        for alias in field.aliases {
-            assert!(
-                readme.contains(&format!("`{alias}`")),
-                "README lacks the alias {alias}"
-            );
-        }
-    }
-}
-
-#[test]
 fn pm2_null_log_paths_mean_dev_null() {
     let d = Dir::new();
     let loaded = d

@@ -87,6 +87,12 @@ pub enum Command {
     ReloadLogs,
     /// CPU and memory of process trees and the host: a table, JSON, or Prometheus text.
     Metrics(MetricsArgs),
+    /// Print the JSON Schema of ecosystem files, for editors (see docs/configuration.md).
+    Schema {
+        /// The schema of the daemon's config.toml instead.
+        #[arg(long)]
+        settings: bool,
+    },
 }
 
 #[derive(Debug, Args)]

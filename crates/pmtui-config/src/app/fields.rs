@@ -5,7 +5,9 @@
 use super::LogTarget;
 use crate::node::{Node, Value};
 use crate::read::{Ctx, join};
+use crate::schema::kind::{self, Alt};
 use crate::schema::{self, Field};
+use crate::units;
 use pmtui_proto::{BackoffKind, LogFormat, ProcessSpec, RestartMode};
 use std::path::PathBuf;
 
@@ -177,41 +179,50 @@ pub(super) fn log_block(
     }
 }
 
-/// Type-checks a field that is accepted but not acted on, from its documented kind.
+/// Type-checks a field that is accepted but not acted on, from its kind (the same reading
+/// of the kind text the JSON Schema is generated from).
 pub(super) fn check_kind(ctx: &mut Ctx<'_>, field: &Field, node: &Node, path: &str) {
-    match field.kind {
-        "bool" => {
-            ctx.bool(node, path);
-        }
-        "duration" => {
-            ctx.duration(node, path);
-        }
-        "string" => {
-            ctx.string(node, path);
-        }
-        "path" => {
-            ctx.path(node, path);
-        }
-        kind => {
-            let (ok, expected) = match kind {
-                "table" => (matches!(node.value, Value::Map(_)), "a table"),
-                "list" => (
-                    matches!(node.value, Value::Seq(_) | Value::Str(_)),
-                    "a list",
-                ),
-                "bool, path or list" => (
-                    matches!(node.value, Value::Seq(_) | Value::Str(_) | Value::Bool(_)),
-                    "true, false, a path or a list of paths",
-                ),
-                "string or number" => (
-                    matches!(node.value, Value::Int(_) | Value::Str(_)),
-                    "a name or a number",
-                ),
-                _ => (true, ""),
-            };
-            if !ok {
-                ctx.invalid(node, path, expected);
-            }
-        }
+    let Ok(alts) = kind::parse(field.kind) else {
+        // A kind outside the vocabulary fails a test; take any value meanwhile.
+        return;
+    };
+    if !alts.iter().any(|alt| fits(*alt, node)) {
+        let expected: Vec<String> = alts.iter().map(|alt| expected(*alt)).collect();
+        ctx.invalid(node, path, &expected.join(" or "));
+    }
+}
+
+/// Whether a value is of one kind alternative, as the typed readers (`Ctx::bool`, …) take it.
+fn fits(alt: Alt, node: &Node) -> bool {
+    match (alt, &node.value) {
+        (Alt::String | Alt::Path, Value::Str(_)) => true,
+        (Alt::Bool, Value::Bool(_)) => true,
+        (Alt::Bool, Value::Str(s)) => s == "true" || s == "false",
+        (Alt::Number, Value::Int(_)) => true,
+        (Alt::Number, Value::Float(f)) => f.is_finite(),
+        (Alt::Number, Value::Str(s)) => s.trim().parse::<i64>().is_ok(),
+        (Alt::Duration, Value::Int(i)) => *i >= 0,
+        (Alt::Duration, Value::Float(f)) => *f >= 0.0 && f.is_finite(),
+        (Alt::Duration, Value::Str(s)) => units::millis(s).is_ok(),
+        (Alt::Size, Value::Int(i)) => *i >= 0,
+        (Alt::Size, Value::Str(s)) => units::bytes(s).is_ok(),
+        (Alt::Table, Value::Map(_)) => true,
+        (Alt::List, Value::Seq(_)) => true,
+        (Alt::Literal(text), _) => node.to_json() == kind::literal(text),
+        _ => false,
+    }
+}
+
+fn expected(alt: Alt) -> String {
+    match alt {
+        Alt::String => "a string".into(),
+        Alt::Path => "a path".into(),
+        Alt::Bool => "true or false".into(),
+        Alt::Number => "a number".into(),
+        Alt::Duration => "a duration (milliseconds, or \"10s\", \"1m30s\")".into(),
+        Alt::Size => "a size (bytes, or \"500M\", \"1G\")".into(),
+        Alt::Table => "a table".into(),
+        Alt::List => "a list".into(),
+        Alt::Literal(text) => kind::literal(text).to_string(),
     }
 }

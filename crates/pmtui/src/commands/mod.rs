@@ -6,6 +6,7 @@ mod ecosystem;
 mod lifecycle;
 mod logs;
 mod metrics;
+mod schema;
 pub mod show;
 mod state;
 pub mod ui;
@@ -84,6 +85,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Flush { targets } => state::flush(targets).await,
         Command::ReloadLogs => state::reload_logs().await,
         Command::Metrics(args) => metrics::metrics(args).await,
+        Command::Schema { settings } => schema::print(settings),
     }
 }
 
