@@ -93,6 +93,16 @@ pub enum Command {
         #[arg(long)]
         settings: bool,
     },
+    /// Print the shell completion script: `pmtui completion bash > ~/.local/share/bash-completion/completions/pmtui`.
+    Completion {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (pmtui.1 and pmtui-<verb>.1) into DIR; without DIR print pmtui.1.
+    Man {
+        /// Folder to write the pages to (created if missing).
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

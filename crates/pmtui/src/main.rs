@@ -9,6 +9,9 @@ mod usage;
 
 fn main() -> std::process::ExitCode {
     quiet_broken_pipe();
+    if commands::completion::names_requested() {
+        return commands::completion::print_names();
+    }
     let cli = usage::parse();
     if let Some(cli::Command::Daemon) = cli.command {
         return commands::daemon::run();

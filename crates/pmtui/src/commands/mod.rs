@@ -1,10 +1,12 @@
 //! One module per family of verbs; `dispatch` connects (starting the daemon when needed) and
 //! hands the parsed command to its module.
 
+pub mod completion;
 pub mod daemon;
 mod ecosystem;
 mod lifecycle;
 mod logs;
+mod man;
 mod metrics;
 mod schema;
 pub mod show;
@@ -86,6 +88,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::ReloadLogs => state::reload_logs().await,
         Command::Metrics(args) => metrics::metrics(args).await,
         Command::Schema { settings } => schema::print(settings),
+        Command::Completion { shell } => completion::print(shell),
+        Command::Man { dir } => man::write(dir),
     }
 }
 
