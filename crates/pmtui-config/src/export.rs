@@ -153,6 +153,24 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if !spec.autostart {
         put("autostart", Out::Bool(false));
     }
+    if let Some(mode) = spec.exec_mode {
+        put("exec_mode", s(mode.as_str()));
+    }
+    if !spec.listen.is_empty() {
+        put(
+            "listen",
+            Out::List(spec.listen.iter().map(|l| s(l.to_string())).collect()),
+        );
+    }
+    if let Some(var) = &spec.increment_var {
+        put("increment_var", s(var));
+    }
+    if let Some(var) = &spec.instance_var {
+        put("instance_var", s(var));
+    }
+    if let Some(timeout) = spec.listen_timeout_ms {
+        put("listen_timeout", ms(timeout));
+    }
     if spec.kill_timeout_ms != default.kill_timeout_ms {
         put("kill_timeout", ms(spec.kill_timeout_ms));
     }

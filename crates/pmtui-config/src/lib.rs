@@ -8,6 +8,7 @@
 //! daemon's own `$PMTUI_HOME/config.toml`; `export` writes specs back as a file.
 
 mod app;
+pub mod cluster;
 mod dotenv;
 pub mod error;
 pub mod export;

@@ -272,16 +272,11 @@ fn pm2_docs_ecosystem_config_js_loads() {
         )),
         "{warnings:?}"
     );
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("apps[0].exec_mode") && w.contains("cluster")),
-        "{warnings:?}"
-    );
-    assert!(
-        warnings.iter().any(|w| w.contains("apps[0].increment_var")),
-        "{warnings:?}"
-    );
+    // Cluster mode and increment_var work: each instance gets its own PORT, nothing shared.
+    assert_eq!(app.exec_mode, Some(pmtui_proto::ExecMode::Cluster));
+    assert_eq!(app.increment_var.as_deref(), Some("PORT"));
+    assert!(app.sockets().is_empty());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
 }
 
 #[test]
@@ -529,6 +524,20 @@ fn export_reads_back_to_the_same_specs_in_every_format() {
         .expect("command string")
         .apps;
     more.append(&mut cmd);
+    let mut cluster = d
+        .load(
+            "cluster.yaml",
+            "name: cl\nscript: python3 -m http.server 0\ninstances: 2\nexec_mode: cluster\nlisten: [\"web=tcp://127.0.0.1:0\", \"unix:run/a.sock\"]\nincrement_var: PORT\ninstance_var: APP_ID\nlisten_timeout: 5s\n",
+        )
+        .expect("cluster keys")
+        .apps;
+    assert_eq!(cluster[0].listen.len(), 2);
+    assert!(
+        cluster[0].listen[1].to_string().starts_with("unix:/"),
+        "a relative unix path is anchored at cwd: {}",
+        cluster[0].listen[1]
+    );
+    more.append(&mut cluster);
     for format in [Format::Json, Format::Yaml, Format::Toml] {
         let text = export::write(&more, format).expect("export");
         let ext = match format {
@@ -636,4 +645,21 @@ fn pm2_null_log_paths_mean_dev_null() {
         .expect("loads");
     assert_eq!(loaded.apps[0].logs.out_file, null);
     assert_eq!(loaded.apps[0].logs.error_file, null);
+}
+
+#[test]
+fn a_bad_listen_address_points_at_its_line() {
+    let d = Dir::new();
+    let err = d
+        .load(
+            "l.yaml",
+            "name: a\nscript: worker.sh\nlisten:\n  - tcp://127.0.0.1:1\n  - http://x\n",
+        )
+        .expect_err("a bad address")
+        .to_string();
+    assert!(
+        err.contains("l.yaml:5:5") && err.contains("listen[1]"),
+        "{err}"
+    );
+    assert!(err.contains("not a listen address"), "{err}");
 }

@@ -1,7 +1,7 @@
 //! What the daemon observes about a process: the rows of `ls` (`ProcessInfo`) and the
 //! fuller record of `describe` (`ProcessDetail`).
 
-use crate::{MetricsHistory, ProcessId, ProcessSpec, ProcessStatus};
+use crate::{ExecMode, MetricsHistory, ProcessId, ProcessSpec, ProcessStatus};
 use serde::{Deserialize, Serialize};
 
 /// One row of `ls --json`. The field names are a public contract (documented in the README).
@@ -38,6 +38,30 @@ pub struct ProcessInfo {
     pub status_reason: Option<String>,
     /// The command line that runs, for display.
     pub command: String,
+    /// `cluster` when the instances share sockets the daemon holds, else `fork`.
+    #[serde(default)]
+    pub mode: ExecMode,
+    /// The sockets the daemon holds for this process, as bound (with the port the kernel
+    /// chose for a port 0), in the order the process gets them from fd 3.
+    #[serde(default)]
+    pub sockets: Vec<String>,
+    /// Where this instance is in a `reload` under way; `None` otherwise.
+    #[serde(default)]
+    pub reload: Option<ReloadState>,
+}
+
+/// One instance's part in a rolling reload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadState {
+    /// `queued`, `starting`, `waiting for ready`, `stopping old`.
+    pub phase: String,
+    /// This instance's place in the reload (1-based) and how many instances it replaces.
+    pub step: u32,
+    pub of: u32,
+    /// The pid of the new run once it is started (the row's `pid` is still the old one).
+    pub new_pid: Option<u32>,
+    /// When this phase began (ms since the Unix epoch).
+    pub since: u64,
 }
 
 /// One exit or restart of a process, kept in its restart history: the answer to "why did it

@@ -6,6 +6,7 @@ pub mod codec;
 pub mod error;
 pub mod event;
 pub mod info;
+pub mod listen;
 pub mod metrics;
 pub mod names;
 pub mod prometheus;
@@ -18,13 +19,14 @@ pub mod units;
 pub use codec::{ClientFrame, Hello, HelloReply, MAX_FRAME_LEN, PROTOCOL_VERSION, ServerFrame};
 pub use error::ProtoError;
 pub use event::{Event, EventKind, LogLine, LogStream};
-pub use info::{ExitRecord, ProcessDetail, ProcessInfo};
+pub use info::{ExitRecord, ProcessDetail, ProcessInfo, ReloadState};
+pub use listen::{ListenAddress, ListenSpec};
 pub use metrics::{HostSample, MetricsHistory, ProcessMetrics, ProcessSample, Span};
 pub use names::{NameError, check_name, check_namespace, file_stem, printable};
 pub use request::Request;
 pub use response::{ErrorKind, Response, StateProblem, StateProblemKind};
 pub use spec::{
-    Backoff, BackoffKind, LogFormat, LogOptions, ProcessSpec, RestartMode, RestartPolicy,
+    Backoff, BackoffKind, ExecMode, LogFormat, LogOptions, ProcessSpec, RestartMode, RestartPolicy,
 };
 pub use status::ProcessStatus;
 pub use units::{ByteUnits, UnitError, format_bytes, parse_duration_ms, parse_size_bytes};

@@ -3,6 +3,7 @@
 //! Durations are milliseconds and sizes bytes on the wire; friendly forms ("10s", "500M")
 //! are parsed client-side.
 
+use crate::ListenSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,6 +11,10 @@ use std::path::PathBuf;
 pub const DEFAULT_NAMESPACE: &str = "default";
 pub const DEFAULT_KILL_TIMEOUT_MS: u64 = 1600;
 pub const DEFAULT_STOP_SIGNAL: &str = "SIGTERM";
+/// pm2's `listen_timeout`: how long a reload waits for a new instance to be ready.
+pub const DEFAULT_LISTEN_TIMEOUT_MS: u64 = 3000;
+/// pm2's default name of the variable that carries the instance number.
+pub const DEFAULT_INSTANCE_VAR: &str = "NODE_APP_INSTANCE";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -58,6 +63,49 @@ pub struct ProcessSpec {
     pub logs: LogOptions,
     /// False registers the process as stopped without starting it.
     pub autostart: bool,
+    /// Sockets the daemon binds once and hands to every instance through systemd's socket
+    /// activation protocol (fds from 3, `LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES`).
+    pub listen: Vec<ListenSpec>,
+    /// `fork` or `cluster` as the user set it (pm2's `exec_mode`); `None` lets pmtui decide
+    /// (see [`ProcessSpec::mode`]).
+    pub exec_mode: Option<ExecMode>,
+    /// A variable set to its value in `env` (or 0) plus the instance number, per instance
+    /// (pm2's `increment_var`, typically `PORT`).
+    pub increment_var: Option<String>,
+    /// The variable that carries the instance number (pm2's `instance_var`); `None` means
+    /// `NODE_APP_INSTANCE`. `PMTUI_INSTANCE` is always set too.
+    pub instance_var: Option<String>,
+    /// How long a reload waits for a new instance to be ready, ms (pm2's `listen_timeout`);
+    /// `None` means 3 s. Without a readiness signal, an instance still alive after this long
+    /// counts as ready.
+    pub listen_timeout_ms: Option<u64>,
+}
+
+/// How the instances of an app run: `fork` (independent copies) or `cluster` (copies that
+/// share the listening sockets the daemon holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecMode {
+    #[default]
+    #[serde(alias = "fork_mode")]
+    Fork,
+    #[serde(alias = "cluster_mode")]
+    Cluster,
+}
+
+impl ExecMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fork => "fork",
+            Self::Cluster => "cluster",
+        }
+    }
+}
+
+impl std::fmt::Display for ExecMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Default for ProcessSpec {
@@ -83,6 +131,11 @@ impl Default for ProcessSpec {
             cron_revive: false,
             logs: LogOptions::default(),
             autostart: true,
+            listen: Vec::new(),
+            exec_mode: None,
+            increment_var: None,
+            instance_var: None,
+            listen_timeout_ms: None,
         }
     }
 }
@@ -111,6 +164,70 @@ impl ProcessSpec {
             ..s.clone()
         };
         strip(self) == strip(other)
+    }
+
+    /// Whether Node runs the script (its interpreter is `node`, `nodejs`, `node20`, …).
+    pub fn is_node(&self) -> bool {
+        let program = self.interpreter.as_deref().unwrap_or(&self.script);
+        std::path::Path::new(program)
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("node"))
+    }
+
+    /// pm2's cluster mode for Node: `exec_mode: cluster`, or several instances of a Node
+    /// script without `exec_mode: fork`. Such apps get the preload that makes a plain
+    /// `server.listen(PORT)` use the socket the daemon holds.
+    pub fn node_cluster(&self) -> bool {
+        self.is_node()
+            && match self.exec_mode {
+                Some(ExecMode::Cluster) => true,
+                Some(ExecMode::Fork) => false,
+                None => self.instances > 1,
+            }
+    }
+
+    /// The sockets the daemon holds for this app: `listen`, else for a Node app in cluster
+    /// mode its `PORT` on every address (what `server.listen(PORT)` binds), unless
+    /// `increment_var` gives each instance a port of its own.
+    pub fn sockets(&self) -> Vec<ListenSpec> {
+        if !self.listen.is_empty() {
+            return self.listen.clone();
+        }
+        let own_ports = self.increment_var.as_deref() == Some("PORT");
+        match self
+            .env
+            .get("PORT")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+        {
+            Some(port) if port > 0 && self.node_cluster() && !own_ports => {
+                vec![ListenSpec {
+                    name: None,
+                    address: crate::ListenAddress::Tcp(std::net::SocketAddr::new(
+                        std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+                        port,
+                    )),
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// `cluster` when the instances share sockets the daemon holds (or the user said so),
+    /// else `fork`.
+    pub fn mode(&self) -> ExecMode {
+        if self.exec_mode == Some(ExecMode::Cluster) || !self.sockets().is_empty() {
+            ExecMode::Cluster
+        } else {
+            ExecMode::Fork
+        }
+    }
+
+    /// The variable that carries the instance number.
+    pub fn instance_var(&self) -> &str {
+        self.instance_var
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .unwrap_or(DEFAULT_INSTANCE_VAR)
     }
 
     /// The command line as one string, for display.

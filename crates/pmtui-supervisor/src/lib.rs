@@ -18,6 +18,7 @@ mod oom;
 pub mod policy;
 pub mod reaper;
 pub mod record;
+mod sockets;
 mod spawn;
 mod supervisor;
 mod target;

@@ -36,6 +36,9 @@ pub fn processes(rows: usize) -> Vec<ProcessInfo> {
             next_restart_at: None,
             status_reason: None,
             command: format!("/usr/bin/worker --shard {id}"),
+            mode: Default::default(),
+            sockets: Vec::new(),
+            reload: None,
         })
         .collect()
 }

@@ -48,6 +48,9 @@ fn info(
         status_reason: (status == ProcessStatus::Errored)
             .then(|| "crash loop: 16 restarts in 16s".into()),
         command: format!("/srv/{name}"),
+        mode: Default::default(),
+        sockets: Vec::new(),
+        reload: None,
     }
 }
 

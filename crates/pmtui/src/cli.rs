@@ -173,9 +173,11 @@ pub struct StartArgs {
     /// Process name (default: the script's name).
     #[arg(short = 'n', long)]
     pub name: Option<String>,
-    /// Number of instances, or `max` for one per CPU.
+    /// Number of instances: N, `max` (one per CPU), or -N (CPUs minus N).
     #[arg(short = 'i', long, allow_hyphen_values = true)]
     pub instances: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
     /// Working directory (default: the current one).
     #[arg(long)]
     pub cwd: Option<PathBuf>,
@@ -225,6 +227,30 @@ pub struct StartArgs {
     /// Arguments for the program, after `--`.
     #[arg(last = true)]
     pub args: Vec<String>,
+}
+
+/// How the instances of `start` share sockets and tell themselves apart (see the README's
+/// "Cluster mode and reload").
+#[derive(Debug, Default, PartialEq, Args)]
+#[command(next_help_heading = "Cluster mode")]
+pub struct ClusterFlags {
+    /// A socket the daemon binds and hands to every instance from fd 3 (repeatable):
+    /// tcp://127.0.0.1:3000, tcp://[::]:8080, 3000, unix:/run/app.sock, name=tcp://….
+    #[arg(long = "listen", value_name = "ADDR")]
+    pub listen: Vec<String>,
+    /// `fork` (independent copies, no Node preload) or `cluster` (instances share the
+    /// daemon's sockets); default: cluster with --listen or for a Node script with -i > 1.
+    #[arg(long, value_name = "MODE", value_parser = ["fork", "cluster"])]
+    pub exec_mode: Option<String>,
+    /// Variable set per instance to its value (or 0) plus the instance number, e.g. PORT.
+    #[arg(long, value_name = "VAR")]
+    pub increment_var: Option<String>,
+    /// Variable that carries the instance number (default NODE_APP_INSTANCE).
+    #[arg(long, value_name = "VAR")]
+    pub instance_var: Option<String>,
+    /// How long `reload` waits for a new instance to be ready (default 3s).
+    #[arg(long, value_name = "DURATION")]
+    pub listen_timeout: Option<String>,
 }
 
 /// The restart policy flags of `start` (see the README's "Restart policies").

@@ -61,18 +61,23 @@ pub fn error(message: &str) {
 /// Process files in trouble, one warning each on stderr (so `ls --json` stays an array
 /// on stdout).
 pub fn state_problems(problems: &[pmtui_proto::StateProblem]) {
-    let prefix = if !no_color() && std::io::stderr().is_terminal() {
-        "\x1b[33mwarning:\x1b[0m"
-    } else {
-        "warning:"
-    };
     for p in problems {
         let kind = match p.kind {
             pmtui_proto::StateProblemKind::Unreadable => "unreadable process file",
             pmtui_proto::StateProblemKind::Unsaved => "unsaved change",
         };
-        eprintln!("{prefix} {kind} {}: {}", p.path, p.message);
+        warning(&format!("{kind} {}: {}", p.path, p.message));
     }
+}
+
+/// A warning on stderr: what was done is likely not what was meant.
+pub fn warning(message: &str) {
+    let prefix = if !no_color() && std::io::stderr().is_terminal() {
+        "\x1b[33mwarning:\x1b[0m"
+    } else {
+        "warning:"
+    };
+    eprintln!("{prefix} {message}");
 }
 
 /// `1234567` ms → `20m`, as pm2 shows uptime.
@@ -168,6 +173,7 @@ pub fn processes(list: &[ProcessInfo]) {
                 p.id.to_string(),
                 safe(&p.name).into_owned(),
                 safe(&p.namespace).into_owned(),
+                p.mode.to_string(),
                 status_cell(p),
                 p.pid.map_or_else(|| "-".into(), |pid| pid.to_string()),
                 if p.status.is_running() {
@@ -186,6 +192,7 @@ pub fn processes(list: &[ProcessInfo]) {
             "id",
             "name",
             "namespace",
+            "mode",
             "status",
             "pid",
             "uptime",

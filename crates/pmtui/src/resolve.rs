@@ -2,9 +2,9 @@
 //! script found and made absolute, the interpreter chosen by extension and checked, the
 //! caller's environment captured.
 
-use crate::cli::{LogFlags, RestartFlags, StartArgs};
+use crate::cli::{ClusterFlags, LogFlags, RestartFlags, StartArgs};
 use anyhow::{Context, Result, bail};
-use pmtui_proto::{Backoff, LogFormat, ProcessSpec, RestartMode};
+use pmtui_proto::{Backoff, ExecMode, ListenSpec, LogFormat, ProcessSpec, RestartMode};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -219,10 +219,42 @@ fn apply_option_flags(spec: &mut ProcessSpec, args: &StartArgs) -> Result<()> {
         spec.gid = Some(gid.clone());
     }
     apply_restart_flags(spec, &args.restart)?;
+    apply_cluster_flags(spec, &args.cluster)?;
     if args.no_autorestart {
         spec.restart.mode = RestartMode::No;
     }
     apply_log_flags(spec, &args.logs)
+}
+
+/// Applies `--listen`, `--exec-mode`, `--increment-var`, `--instance-var` and
+/// `--listen-timeout`; relative unix socket paths are anchored at the working directory.
+fn apply_cluster_flags(spec: &mut ProcessSpec, flags: &ClusterFlags) -> Result<()> {
+    if !flags.listen.is_empty() {
+        spec.listen = flags
+            .listen
+            .iter()
+            .map(|text| {
+                text.parse::<ListenSpec>()
+                    .map(|l| l.resolve(&spec.cwd))
+                    .map_err(|why| anyhow::anyhow!("--listen {text}: {why}"))
+            })
+            .collect::<Result<_>>()?;
+    }
+    match flags.exec_mode.as_deref() {
+        Some("fork") => spec.exec_mode = Some(ExecMode::Fork),
+        Some("cluster") => spec.exec_mode = Some(ExecMode::Cluster),
+        _ => {}
+    }
+    if let Some(var) = &flags.increment_var {
+        spec.increment_var = Some(var.clone());
+    }
+    if let Some(var) = &flags.instance_var {
+        spec.instance_var = Some(var.clone());
+    }
+    if let Some(v) = &flags.listen_timeout {
+        spec.listen_timeout_ms = Some(millis(v).context("--listen-timeout")?);
+    }
+    Ok(())
 }
 
 /// Applies `-o`, `-e`, `-l`, `--time`, `--log-type`, … to `spec.logs`; paths are made

@@ -13,7 +13,7 @@ use crate::{LoadOptions, dotenv, lookup, units};
 use fields::{
     check_cron, check_kind, exit_codes, log_block, log_format, restart_policy, signal_name,
 };
-use pmtui_proto::{BackoffKind, ProcessSpec, RestartMode, file_stem};
+use pmtui_proto::{BackoffKind, ExecMode, ListenSpec, ProcessSpec, RestartMode, file_stem};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -47,6 +47,7 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
     let mut log_file_default = false;
     let mut time = false;
     let mut disable_logs = false;
+    let mut listen: Vec<(String, Node, String)> = Vec::new();
     let is_env_block = |k: &str| k.starts_with("env_") && k != "env_file";
     let fields = ctx.fields(node, path, schema::APP, is_env_block);
     for (field, key, value) in fields {
@@ -84,14 +85,30 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
                 }
             }
             "exec_mode" => match ctx.string(value, here).as_deref() {
-                Some("fork" | "fork_mode") | None => {}
-                Some("cluster" | "cluster_mode") => ctx.warn(
-                    key.pos,
-                    here,
-                    "cluster mode is Node-only in pm2; pmtui runs `instances` fork copies",
-                ),
+                Some("fork" | "fork_mode") => spec.exec_mode = Some(ExecMode::Fork),
+                Some("cluster" | "cluster_mode") => spec.exec_mode = Some(ExecMode::Cluster),
+                None => {}
                 Some(_) => ctx.invalid(value, here, "\"fork\" or \"cluster\""),
             },
+            "listen" => {
+                let items: Vec<&Node> = match &value.value {
+                    Value::Seq(items) => items.iter().collect(),
+                    _ => vec![value],
+                };
+                for (i, item) in items.into_iter().enumerate() {
+                    let at = if matches!(value.value, Value::Seq(_)) {
+                        format!("{here}[{i}]")
+                    } else {
+                        here.to_string()
+                    };
+                    if let Some(text) = ctx.scalar(item, &at) {
+                        listen.push((text, item.clone(), at));
+                    }
+                }
+            }
+            "increment_var" => spec.increment_var = ctx.string(value, here),
+            "instance_var" => spec.instance_var = ctx.string(value, here),
+            "listen_timeout" => spec.listen_timeout_ms = ctx.duration(value, here),
             "env" => env_block = Some((value, here.to_string())),
             "env_file" => {
                 let files = match &value.value {
@@ -272,6 +289,12 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
         );
     }
     spec.cwd = cwd.canonicalize().unwrap_or(cwd);
+    for (text, node, at) in listen {
+        match text.parse::<ListenSpec>() {
+            Ok(entry) => spec.listen.push(entry.resolve(&spec.cwd)),
+            Err(why) => ctx.invalid(&node, &at, &format!("a listen address ({why})")),
+        }
+    }
 
     // The environment, lowest priority first.
     let mut declared: Vec<(String, Option<String>)> = Vec::new();
@@ -405,7 +428,7 @@ pub fn resolve(ctx: &mut Ctx<'_>, draft: Draft) -> Option<ProcessSpec> {
         script,
         interpreter,
         path,
-        ..
+        name_pos,
     } = draft;
     let (script, pos) = script?;
     let extra = std::mem::take(&mut spec.interpreter_args);
@@ -414,6 +437,9 @@ pub fn resolve(ctx: &mut Ctx<'_>, draft: Draft) -> Option<ProcessSpec> {
             spec.script = resolved.script;
             spec.interpreter = resolved.interpreter;
             spec.interpreter_args = resolved.interpreter_args;
+            for warning in crate::cluster::warnings(&spec) {
+                ctx.warn(name_pos, &path, warning);
+            }
             Some(spec)
         }
         Err(message) => {

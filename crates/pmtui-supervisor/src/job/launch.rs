@@ -21,8 +21,17 @@ impl Job {
         });
         let log_seq = self.sink.last_seq();
         let oom_kills = oom::kill_count();
-        match spawn::spawn(&self.spec, &self.env, &self.shared.config) {
-            Ok(mut child) => {
+        let spawned = self
+            .shared
+            .sockets
+            .acquire(&self.spec)
+            .map_err(std::io::Error::other)
+            .and_then(|sockets| {
+                let child = spawn::spawn(&self.spec, &self.env, &self.shared.config, &sockets)?;
+                Ok((child, sockets))
+            });
+        match spawned {
+            Ok((mut child, sockets)) => {
                 let pid = child.id().unwrap_or(0);
                 self.shared.managed.insert(pid);
                 if let Some(out) = child.stdout.take() {
@@ -54,12 +63,17 @@ impl Job {
                 self.stable_at = Some(started + Duration::from_millis(stable));
                 let start_time = tree::start_time(pid);
                 self.write_pid_file(Some(pid));
+                let shown = sockets.shown(&self.spec.name);
+                let socket_env = sockets.env();
                 self.shared.update(self.id, |e| {
                     e.info.status = ProcessStatus::Online;
                     e.info.pid = Some(pid);
                     e.info.started_at = Some(now_ms());
                     e.info.status_reason = None;
+                    e.info.sockets = shown;
                     e.pid_start_time = start_time;
+                    // What the child got besides its definition's environment.
+                    e.env.extend(socket_env);
                 });
             }
             Err(err) => {

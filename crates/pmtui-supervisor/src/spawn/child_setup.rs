@@ -3,14 +3,22 @@
 //! Everything a step needs is prepared in the parent (fds opened, values computed, buffers
 //! allocated); the closure that runs in the child only makes async-signal-safe system calls:
 //! no allocation, no locks, no `std::env`. Each step is a field of [`ChildSetup`] so that the
-//! features that need one (fd limits, and later listening sockets, cgroups, uid/gid) share
-//! this one audited place instead of each adding its own `pre_exec`.
+//! features that need one (fd limits, listening sockets, later cgroups, uid/gid) share this
+//! one audited place instead of each adding its own `pre_exec`.
 #![allow(unsafe_code)]
 
+use nix::libc::{self, c_char};
 use nix::sys::resource::{Resource, rlim_t, setrlimit};
 use nix::unistd::{Gid, Uid, chdir, setgid, setgroups, setuid};
-use std::ffi::CString;
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsStr};
+use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use tokio::process::Command;
+
+/// Where passed fds begin in the child (systemd's `SD_LISTEN_FDS_START`).
+pub(crate) const FIRST_PASSED_FD: RawFd = 3;
 
 /// The identity to take, prepared in the parent (see `credentials.rs`).
 #[derive(Debug)]
@@ -25,7 +33,7 @@ pub(crate) struct Identity {
     pub cwd: CString,
 }
 
-/// Steps applied in the child before exec, in field order.
+/// Steps applied in the child before exec, in field order. `exec`, when set, is last.
 #[derive(Debug, Default)]
 pub(crate) struct ChildSetup {
     /// `RLIMIT_NOFILE` (soft, hard) to put back: the daemon raises its own soft limit, but
@@ -35,11 +43,147 @@ pub(crate) struct ChildSetup {
     /// Supplementary groups, group and user (in that order: each needs root until the last),
     /// after every step that needs the daemon's privileges.
     pub identity: Option<Identity>,
+    /// Daemon fds the child gets at 3, 4, … in this order: the listening sockets first
+    /// (`LISTEN_FDS` counts them), then any other channel a feature passes after them. Each
+    /// is close-on-exec in the daemon; the child's copies are not. The caller keeps the
+    /// daemon's fds open until `spawn` returns.
+    pub pass_fds: Vec<RawFd>,
+    /// Run the program from here with an environment built in the parent, so that
+    /// `LISTEN_PID` can carry the child's own pid (known only after fork).
+    pub exec: Option<ExecPlan>,
+}
+
+/// An `execve` prepared in the parent: the resolved program, its argv and envp as C strings
+/// with their pointer arrays, and a `LISTEN_PID=` entry with room for the digits, which the
+/// child writes in place. Pointers are stored as integers (the heap buffers they point into
+/// never move once built) so the plan can cross into the `pre_exec` closure.
+#[derive(Debug)]
+pub(crate) struct ExecPlan {
+    path: CString,
+    _argv: Vec<CString>,
+    _env: Vec<CString>,
+    /// `LISTEN_PID=` then up to 10 digits and a NUL; all zero bytes after `=` until written.
+    pid_entry: Vec<u8>,
+    argv_ptrs: Vec<usize>,
+    env_ptrs: Vec<usize>,
+    /// What exec(3)'s `p` functions do for a file without a `#!` line (ENOEXEC): run it with
+    /// `/bin/sh`.
+    sh: CString,
+    sh_argv_ptrs: Vec<usize>,
+}
+
+const LISTEN_PID: &[u8] = b"LISTEN_PID=";
+/// Digits of the largest pid (2^22 on Linux; u32 has at most 10) and the NUL after them.
+const PID_ROOM: usize = 11;
+
+impl ExecPlan {
+    /// Prepares `path argv…` (argv[0] included) with `env` plus `LISTEN_PID=<child pid>`.
+    pub(crate) fn new(
+        path: &Path,
+        argv: &[&OsStr],
+        env: &BTreeMap<String, String>,
+    ) -> std::io::Result<Self> {
+        let c = |bytes: &[u8]| {
+            CString::new(bytes).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "an argument or variable contains a NUL byte",
+                )
+            })
+        };
+        let path = c(path.as_os_str().as_bytes())?;
+        let argv: Vec<CString> = argv
+            .iter()
+            .map(|a| c(a.as_bytes()))
+            .collect::<Result<_, _>>()?;
+        let env: Vec<CString> = env
+            .iter()
+            .filter(|(k, _)| k.as_str() != "LISTEN_PID")
+            .map(|(k, v)| c(format!("{k}={v}").as_bytes()))
+            .collect::<Result<_, _>>()?;
+        let mut pid_entry = LISTEN_PID.to_vec();
+        pid_entry.resize(LISTEN_PID.len() + PID_ROOM, 0);
+        let ptrs = |strings: &[CString]| -> Vec<usize> {
+            strings
+                .iter()
+                .map(|s| s.as_ptr() as usize)
+                .chain(std::iter::once(0))
+                .collect()
+        };
+        let argv_ptrs = ptrs(&argv);
+        let mut env_ptrs = ptrs(&env);
+        env_ptrs.insert(env_ptrs.len() - 1, pid_entry.as_ptr() as usize);
+        let sh = c(b"/bin/sh")?;
+        let sh_argv_ptrs: Vec<usize> = std::iter::once(sh.as_ptr() as usize)
+            .chain(std::iter::once(path.as_ptr() as usize))
+            .chain(argv.iter().skip(1).map(|s| s.as_ptr() as usize))
+            .chain(std::iter::once(0))
+            .collect();
+        Ok(Self {
+            path,
+            _argv: argv,
+            _env: env,
+            pid_entry,
+            argv_ptrs,
+            env_ptrs,
+            sh,
+            sh_argv_ptrs,
+        })
+    }
+
+    /// In the child: writes its pid into `LISTEN_PID=` and execs. Returns only on failure.
+    fn exec(&mut self) -> std::io::Error {
+        let pid = nix::unistd::getpid().as_raw().unsigned_abs();
+        let mut digits = [0u8; 10];
+        let n = decimal(pid, &mut digits);
+        let start = LISTEN_PID.len();
+        self.pid_entry[start..start + n].copy_from_slice(&digits[10 - n..]);
+        self.pid_entry[start + n] = 0;
+        // SAFETY: every pointer points into a NUL-terminated buffer owned by `self`, built in
+        // the parent and alive until exec; both arrays end with a null pointer. execve(2) is
+        // async-signal-safe.
+        unsafe {
+            libc::execve(
+                self.path.as_ptr(),
+                self.argv_ptrs.as_ptr().cast::<*const c_char>(),
+                self.env_ptrs.as_ptr().cast::<*const c_char>(),
+            );
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::ENOEXEC) {
+            // SAFETY: as above.
+            unsafe {
+                libc::execve(
+                    self.sh.as_ptr(),
+                    self.sh_argv_ptrs.as_ptr().cast::<*const c_char>(),
+                    self.env_ptrs.as_ptr().cast::<*const c_char>(),
+                );
+            }
+            return std::io::Error::last_os_error();
+        }
+        err
+    }
+}
+
+/// `n` in decimal at the end of `out`; returns how many digits. No allocation.
+fn decimal(mut n: u32, out: &mut [u8; 10]) -> usize {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return out.len() - i;
+        }
+    }
 }
 
 impl ChildSetup {
     fn is_empty(&self) -> bool {
-        self.nofile.is_none() && self.identity.is_none()
+        self.nofile.is_none()
+            && self.identity.is_none()
+            && self.pass_fds.is_empty()
+            && self.exec.is_none()
     }
 
     /// Installs the steps on `command` (nothing when there are none).
@@ -47,11 +191,15 @@ impl ChildSetup {
         if self.is_empty() {
             return;
         }
-        let setup = self;
+        let mut setup = self;
+        // Room for the temporary copies of the passed fds, allocated here, not in the child.
+        let mut moved: Vec<RawFd> = Vec::with_capacity(setup.pass_fds.len());
         // SAFETY: the closure runs in the forked child before exec. It only makes system
-        // calls (setrlimit, setgroups, setgid, setuid, chdir: thin wrappers, async-signal-safe
-        // in a child that has one thread) on values computed in the parent; nix passes the
-        // slice and the C string as they are, so nothing is allocated and no lock is taken.
+        // calls (setrlimit, setgroups, setgid, setuid, chdir, fcntl, dup2, close, getpid,
+        // execve: thin wrappers, async-signal-safe in a child that has one thread) on values
+        // and buffers prepared in the parent; nix passes the slice and the C string as they
+        // are, and `moved` already has its capacity, so nothing is allocated and no lock is
+        // taken.
         unsafe {
             command.pre_exec(move || {
                 if let Some((soft, hard)) = setup.nofile {
@@ -65,8 +213,83 @@ impl ChildSetup {
                     }
                     chdir(identity.cwd.as_c_str())?;
                 }
+                if !setup.pass_fds.is_empty() {
+                    pass_fds(&setup.pass_fds, &mut moved)?;
+                }
+                // Last: on success nothing after it runs.
+                if let Some(plan) = setup.exec.as_mut() {
+                    return Err(plan.exec());
+                }
                 Ok(())
             });
         }
+    }
+}
+
+/// Puts `fds` at 3, 4, … without close-on-exec. Each is first copied above the target range
+/// (so that no `dup2` overwrites a source still to be moved, whatever numbers the daemon's
+/// fds have), then onto its place.
+fn pass_fds(fds: &[RawFd], moved: &mut Vec<RawFd>) -> std::io::Result<()> {
+    let above = FIRST_PASSED_FD + fds.len() as RawFd;
+    moved.clear();
+    for fd in fds {
+        // SAFETY: fcntl(2) on an fd number; async-signal-safe.
+        let copy = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, above) };
+        if copy < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        moved.push(copy);
+    }
+    for (i, copy) in moved.iter().enumerate() {
+        let target = FIRST_PASSED_FD + i as RawFd;
+        // SAFETY: dup2(2) and close(2) on fd numbers; async-signal-safe. dup2 clears
+        // close-on-exec on `target`.
+        unsafe {
+            if libc::dup2(*copy, target) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(*copy);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_writes_digits_without_allocating() {
+        let mut out = [0u8; 10];
+        let n = decimal(0, &mut out);
+        assert_eq!(&out[10 - n..], b"0");
+        let n = decimal(4_194_304, &mut out);
+        assert_eq!(&out[10 - n..], b"4194304");
+        let n = decimal(u32::MAX, &mut out);
+        assert_eq!(&out[10 - n..], b"4294967295");
+    }
+
+    #[test]
+    fn the_plan_holds_null_terminated_arrays_and_room_for_the_pid() {
+        let env = BTreeMap::from([
+            ("A".to_string(), "1".to_string()),
+            ("LISTEN_PID".to_string(), "stale".to_string()),
+        ]);
+        let plan = ExecPlan::new(
+            Path::new("/bin/echo"),
+            &[OsStr::new("echo"), OsStr::new("hi")],
+            &env,
+        )
+        .expect("a plan");
+        assert_eq!(plan.argv_ptrs.len(), 3);
+        assert_eq!(plan.argv_ptrs.last(), Some(&0));
+        // A=1, the LISTEN_PID slot (the inherited one dropped), the null.
+        assert_eq!(plan.env_ptrs.len(), 3);
+        assert_eq!(plan.env_ptrs[1], plan.pid_entry.as_ptr() as usize);
+        assert!(plan.pid_entry.len() >= LISTEN_PID.len() + PID_ROOM);
+        assert!(
+            ExecPlan::new(Path::new("/bin/echo"), &[OsStr::new("a\0b")], &env).is_err(),
+            "a NUL byte is refused in the parent"
+        );
     }
 }

@@ -1,15 +1,20 @@
 //! Turning a `ProcessSpec` into a running child: its environment (the caller's, plus
 //! pmtui's and pm2's variables), its identity (`uid`/`gid`) and a `Command` in a process
-//! group of its own with its output piped to the log pumps.
+//! group of its own with its output piped to the log pumps; with listening sockets, the
+//! socket-activation protocol (fds from 3, `LISTEN_*`, and for Node the cluster preload).
 
+mod argv;
 mod child_setup;
 mod credentials;
+mod node;
 
 use crate::config::{MARKER_VAR, SupervisorConfig};
-use child_setup::{ChildSetup, Identity};
+use crate::sockets::SocketSet;
+use child_setup::{ChildSetup, ExecPlan, Identity};
 pub(crate) use credentials::resolve as resolve_credentials;
 use pmtui_proto::{ProcessId, ProcessSpec};
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::process::Stdio;
 use tokio::process::{Child, Command};
 
@@ -34,7 +39,17 @@ pub fn child_env(
     set("pm_id", id.to_string());
     set("name", spec.name.clone());
     set("namespace", spec.namespace.clone());
-    set("NODE_APP_INSTANCE", instance.to_string());
+    set(spec.instance_var(), instance.to_string());
+    if let Some(var) = spec.increment_var.as_deref().filter(|v| !v.is_empty()) {
+        // pm2's increment_var: the value in `env` (or 0) plus the instance number, so each
+        // instance keeps its own value (its own port) across restarts and scaling.
+        let base: u64 = spec
+            .env
+            .get(var)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        set(var, (base + u64::from(instance)).to_string());
+    }
     let program = spec.interpreter.as_deref().unwrap_or(&spec.script);
     let base = std::path::Path::new(program)
         .file_name()
@@ -63,16 +78,43 @@ pub fn child_env(
     env
 }
 
-/// Starts the child in a new process group, stdin closed, stdout and stderr piped.
+/// Starts the child in a new process group, stdin closed, stdout and stderr piped; with
+/// `sockets`, they are its fds 3… (socket activation): the child then execs the program
+/// itself (after fork, in `child_setup`) with an environment whose `LISTEN_PID` is its own
+/// pid; a command string is split or made to `exec` (see `argv`), and Node gets the cluster
+/// preload.
 pub fn spawn(
     spec: &ProcessSpec,
     env: &BTreeMap<String, String>,
     config: &SupervisorConfig,
+    sockets: &SocketSet,
 ) -> std::io::Result<Child> {
-    let (program, args) = spec.argv();
-    let mut command = Command::new(&program);
+    let mut socket_env;
+    let (argv, env, exec) = if sockets.is_empty() {
+        let (program, args) = spec.argv();
+        (std::iter::once(program).chain(args).collect(), env, None)
+    } else {
+        let mut argv = argv::socket_argv(spec);
+        if spec.is_node() {
+            let preload = node::preload(config)?;
+            argv.splice(1..1, ["--require".into(), preload.display().to_string()]);
+        }
+        socket_env = env.clone();
+        socket_env.extend(sockets.env());
+        let program = argv::find_program(&argv[0], &socket_env).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} not found in PATH", argv[0]),
+            )
+        })?;
+        let args: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
+        let plan = ExecPlan::new(&program, &args, &socket_env)?;
+        argv[0] = program.display().to_string();
+        (argv, &socket_env, Some(plan))
+    };
+    let mut command = Command::new(&argv[0]);
     command
-        .args(&args)
+        .args(&argv[1..])
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(env)
@@ -97,6 +139,8 @@ pub fn spawn(
     ChildSetup {
         nofile: config.child_nofile,
         identity,
+        pass_fds: sockets.fds(),
+        exec,
     }
     .install(&mut command);
     command.spawn()

@@ -63,6 +63,9 @@ impl Supervisor {
             next_restart_at: None,
             status_reason: None,
             command: spec.command_line(),
+            mode: spec.mode(),
+            sockets: self.shared.sockets.shown(&spec),
+            reload: None,
         };
         let (job, rx) = job::spawn_job(
             Arc::clone(&self.shared),

@@ -80,6 +80,7 @@ impl Supervisor {
                 restarted: self.infos(&existing),
             });
         }
+        self.bind_sockets(&spec)?;
         let count = spec.instances.max(1);
         let mut ready = Vec::new();
         let mut ids = Vec::new();
@@ -107,6 +108,9 @@ impl Supervisor {
     ) -> Result<ApplyOutcome, SupervisorError> {
         for spec in &specs {
             validate(spec)?;
+        }
+        for spec in &specs {
+            self.bind_sockets(spec)?;
         }
         let mut outcome = ApplyOutcome::default();
         for spec in specs {
@@ -229,6 +233,7 @@ impl Supervisor {
             ready.extend(rx);
         }
         join(ready).await;
+        self.release_unused_sockets(&spec.name);
         now
     }
 }

@@ -7,6 +7,7 @@
 mod add;
 mod apply;
 mod leftovers;
+mod listen;
 mod log_access;
 mod log_paths;
 mod records;
@@ -23,6 +24,7 @@ use crate::logs::{FileRegistry, LogPaths, LogSink, Pumps};
 use crate::metrics::{History, MetricsHub};
 use crate::reaper::ManagedPids;
 use crate::record::DesiredState;
+use crate::sockets::SocketTable;
 use crate::{SupervisorConfig, SupervisorError, resolve_targets};
 use pmtui_proto::{
     Event, EventKind, ExitRecord, LogLine, ProcessId, ProcessInfo, ProcessSpec, ProcessStatus,
@@ -69,6 +71,8 @@ pub(crate) struct Shared {
     /// Every sink that may still have lines to write (deleted processes' too, while their
     /// last batches are queued), for the same purpose.
     sinks: Mutex<Vec<Weak<LogSink>>>,
+    /// The listening sockets held for cluster mode, by app name.
+    pub sockets: SocketTable,
 }
 
 /// A running process the sampler measures.
@@ -191,6 +195,7 @@ impl Supervisor {
             files: FileRegistry::default(),
             pumps: Pumps::default(),
             sinks: Mutex::default(),
+            sockets: SocketTable::default(),
         });
         crate::metrics::sampler::start(&shared);
         let weak = Arc::downgrade(&shared);

@@ -71,6 +71,7 @@ impl Supervisor {
         if let Ok(replies) = self.send_each(&ids, |reply| JobCmd::Stop { reply }) {
             join(replies).await;
         }
+        self.shared.sockets.clear();
         self.drain_logs().await;
     }
 }

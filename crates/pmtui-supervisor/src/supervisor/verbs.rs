@@ -79,6 +79,13 @@ impl Supervisor {
         if table.entries.is_empty() {
             table.next_id = 0;
         }
+        drop(table);
+        let mut names: Vec<&str> = removed.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            self.release_unused_sockets(name);
+        }
         Ok(removed)
     }
 

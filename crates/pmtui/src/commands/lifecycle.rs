@@ -1,7 +1,7 @@
 //! `start`, `stop`, `restart`, `delete`, `reset` and `signal`.
 
 use super::connect;
-use crate::cli::{LogFlags, RestartArgs, RestartFlags, StartArgs, TargetArgs};
+use crate::cli::{ClusterFlags, LogFlags, RestartArgs, RestartFlags, StartArgs, TargetArgs};
 use crate::{output, resolve};
 use anyhow::Result;
 use pmtui_client::Client;
@@ -69,6 +69,9 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
             err
         }
     })?;
+    for warning in pmtui_config::cluster::warnings(&spec) {
+        output::warning(&warning);
+    }
     if !args.force {
         let known = existing(&client, std::slice::from_ref(&spec.name)).await?;
         let known: Vec<_> = known
@@ -104,6 +107,7 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
 fn gives_options(args: &StartArgs) -> bool {
     args.name.is_some()
         || args.instances.is_some()
+        || args.cluster != ClusterFlags::default()
         || args.cwd.is_some()
         || !args.env.is_empty()
         || args.namespace.is_some()

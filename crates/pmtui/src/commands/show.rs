@@ -90,6 +90,11 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
             ("command", i.command.clone()),
             ("cwd", s.cwd.display().to_string()),
             ("instances", s.instances.to_string()),
+            ("mode", i.mode.to_string()),
+            (
+                "sockets",
+                or_dash((!i.sockets.is_empty()).then(|| i.sockets.join(", "))),
+            ),
             ("restart mode", s.restart.mode.as_str().to_string()),
             ("max restarts", s.restart.max_restarts.to_string()),
             ("min uptime", ms(s.restart.min_uptime_ms)),

@@ -3,6 +3,8 @@
 //! the daemon and every process the test started.
 #![allow(dead_code)]
 
+pub mod http;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,332 @@
+//! Listening sockets held by the daemon (socket activation) against real servers: Python on
+//! LISTEN_FDS with two instances answering on one port, a Node `http` server with a plain
+//! `listen(PORT)` shared by two instances through the preload, a restart with zero refused
+//! connections, bind errors at `start`, sockets closed on delete, and `LISTEN_PID` equal to
+//! the program's pid also when it was given as a command string.
+
+mod common;
+use common::http::{Load, free_port, get};
+use common::{TestHome, wait_until};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+/// A threaded HTTP server on the socket at fd 3 that answers with its pid; it exits 3 when
+/// the socket-activation variables are not what systemd's protocol promises.
+const PY_SERVER: &str = r#"
+import os, signal, socket, sys, threading, http.server, socketserver
+if os.environ.get("LISTEN_PID") != str(os.getpid()) or os.environ.get("LISTEN_FDS") != "1":
+    print("bad activation", os.environ.get("LISTEN_PID"), os.getpid(), os.environ.get("LISTEN_FDS"), flush=True)
+    sys.exit(3)
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"{os.getpid()}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = False
+server = Server(("", 0), Handler, bind_and_activate=False)
+server.socket = socket.socket(fileno=3)
+# A graceful stop, as production servers do: stop accepting, finish what was accepted.
+signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+print("serving", os.getpid(), os.environ.get("LISTEN_FDNAMES"), flush=True)
+server.serve_forever()
+server.server_close()
+"#;
+
+const NODE_SERVER: &str = r#"
+const http = require('http');
+const server = http.createServer((req, res) => res.end(process.pid + '\n'))
+  .listen(process.env.PORT, () => console.log('listening', process.pid));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+"#;
+
+/// The address of the first socket the row shows (`tcp://127.0.0.1:41234`).
+fn socket_of(row: &Value) -> SocketAddr {
+    let shown = row["sockets"][0].as_str().expect("a socket is shown");
+    let addr = shown.rsplit("tcp://").next().expect("tcp");
+    addr.parse().unwrap_or_else(|e| panic!("{shown}: {e}"))
+}
+
+/// The pids of every `online` process named `name`, once `n` of them are online.
+fn online_pids(t: &TestHome, name: &str, n: usize) -> BTreeSet<String> {
+    wait_until(&format!("{n} online {name}"), || {
+        let rows: Vec<Value> = t
+            .list()
+            .into_iter()
+            .filter(|p| p["name"] == name && p["status"] == "online")
+            .collect();
+        (rows.len() == n).then(|| rows.iter().map(|p| p["pid"].to_string()).collect())
+    })
+    .unwrap_or_else(|| panic!("{n} instances of {name} never came online: {:?}", t.list()))
+}
+
+/// Requests until every pid of `pids` has answered on `addr`.
+fn every_pid_answers(addr: SocketAddr, pids: &BTreeSet<String>) {
+    let mut seen = BTreeSet::new();
+    let all = wait_until("every instance answers on the shared port", || {
+        if let Ok(body) = get(addr) {
+            seen.insert(body);
+        }
+        pids.is_subset(&seen).then_some(())
+    });
+    assert!(all.is_some(), "answered: {seen:?}, instances: {pids:?}");
+}
+
+#[test]
+fn python_instances_share_one_port_from_listen_fds() {
+    let t = TestHome::new();
+    let server = t.script("server.py", PY_SERVER);
+    let server = server.to_str().expect("utf-8 path");
+    let out = t.ok(&[
+        "start",
+        server,
+        "--name",
+        "py",
+        "-i",
+        "2",
+        "--listen",
+        "web=tcp://127.0.0.1:0",
+    ]);
+    assert!(out.contains("started py"), "{out}");
+    let pids = online_pids(&t, "py", 2);
+    let row = t.process("py").expect("py");
+    assert_eq!(row["mode"], "cluster");
+    let addr = socket_of(&row);
+    assert_ne!(addr.port(), 0, "the port the kernel chose is shown");
+    every_pid_answers(addr, &pids);
+    let rows = t.list();
+    assert!(
+        rows.iter().all(|p| p["sockets"] == row["sockets"]),
+        "both instances hold the same socket: {rows:?}"
+    );
+    let logs = t.ok(&["logs", "py", "--lines", "10"]);
+    assert!(logs.contains("serving") && logs.contains(" web"), "{logs}");
+    assert!(!logs.contains("bad activation"), "{logs}");
+
+    // Deleting the app closes the socket.
+    t.ok(&["delete", "py"]);
+    assert!(
+        get(addr).is_err(),
+        "the daemon no longer listens once the app is deleted"
+    );
+}
+
+#[test]
+fn listen_pid_is_the_programs_own_pid_when_started_by_a_command_string() {
+    let t = TestHome::new();
+    let server = t.script("server.py", PY_SERVER);
+    let simple = format!("python3 {}", server.display());
+    // With a `$` the shell must run it: `sh -c 'exec …'` keeps the pid.
+    let shell = format!("python3 {} --tag $HOME", server.display());
+    for (name, command) in [("simple", &simple), ("shell", &shell)] {
+        t.ok(&[
+            "start",
+            command,
+            "--name",
+            name,
+            "--listen",
+            "tcp://127.0.0.1:0",
+        ]);
+        let row = t.wait_status(name, "online");
+        let pid = row["pid"].to_string();
+        let addr = socket_of(&row);
+        let body = wait_until("the server answers", || get(addr).ok())
+            .unwrap_or_else(|| panic!("{name} never answered: {:?}", t.process(name)));
+        assert_eq!(
+            body, pid,
+            "{name}: the program is the process pmtui started"
+        );
+    }
+}
+
+#[test]
+fn node_instances_share_a_plain_listen_port_through_the_preload() {
+    if which("node").is_none() {
+        eprintln!("node is not installed; skipping");
+        return;
+    }
+    let t = TestHome::new();
+    let server = t.script("server.js", NODE_SERVER);
+    let port = free_port();
+    t.ok(&[
+        "start",
+        server.to_str().expect("utf-8 path"),
+        "--name",
+        "node",
+        "-i",
+        "2",
+        "--env",
+        &format!("PORT={port}"),
+    ]);
+    let pids = online_pids(&t, "node", 2);
+    let row = t.process("node").expect("node");
+    assert_eq!(row["mode"], "cluster");
+    assert_eq!(row["sockets"][0], format!("tcp://[::]:{port}"));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    every_pid_answers(addr, &pids);
+    let rows = t.list();
+    assert!(
+        rows.iter().all(|p| p["restarts"] == 0),
+        "no instance failed with EADDRINUSE: {rows:?}"
+    );
+}
+
+#[test]
+fn a_restart_refuses_no_connection() {
+    let t = TestHome::new();
+    let server = t.script("server.py", PY_SERVER);
+    t.ok(&[
+        "start",
+        server.to_str().expect("utf-8 path"),
+        "--name",
+        "one",
+        "--listen",
+        "tcp://127.0.0.1:0",
+    ]);
+    let row = t.wait_status("one", "online");
+    let addr = socket_of(&row);
+    wait_until("the server answers", || get(addr).ok()).expect("answers");
+    let load = Load::start(addr);
+    let mut pids = vec![row["pid"].to_string()];
+    for _ in 0..3 {
+        t.ok(&["restart", "one"]);
+        let old = pids.last().cloned().unwrap_or_default();
+        let new = t.wait_for("one", "online with a new pid", |p| {
+            p["status"] == "online" && p["pid"].is_u64() && p["pid"].to_string().ne(&old)
+        });
+        pids.push(new["pid"].to_string());
+        // Let the loop reach the new run before the next restart.
+        let new_pid = pids.last().cloned().unwrap_or_default();
+        wait_until("the new run answers", || {
+            get(addr).ok().filter(|b| *b == new_pid)
+        })
+        .expect("the new run answers");
+    }
+    let tally = load.finish();
+    let refused = tally
+        .failed
+        .iter()
+        .filter(|why| why.contains("refused"))
+        .count();
+    assert_eq!(refused, 0, "connections refused: {:?}", tally.failed);
+    // The server stops gracefully, so what it accepted is answered too.
+    assert!(
+        tally.failed.is_empty(),
+        "{} of {} requests failed during restarts: {:?}",
+        tally.failed.len(),
+        tally.ok + tally.failed.len(),
+        tally.failed.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(tally.ok > 0);
+}
+
+#[test]
+fn a_taken_port_or_a_bad_address_is_an_error_at_start() {
+    let t = TestHome::new();
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    let out = t.run(&[
+        "start",
+        "sleep 60",
+        "--name",
+        "taken",
+        "--listen",
+        &format!("tcp://127.0.0.1:{port}"),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}")) && err.contains("already in use"),
+        "{err}"
+    );
+    assert!(t.process("taken").is_none(), "nothing was added");
+
+    let out = t.run(&["start", "sleep 60", "--listen", "http://x"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--listen http://x"), "{err}");
+}
+
+#[test]
+fn a_unix_socket_is_shared_and_its_file_removed_on_delete() {
+    let t = TestHome::new();
+    let path = t.path("run/app.sock");
+    let script = t.script(
+        "unix.py",
+        "import os, socket\ns = socket.socket(fileno=3)\nwhile True:\n    c, _ = s.accept()\n    c.sendall(f'{os.getpid()}\\n'.encode())\n    c.close()\n",
+    );
+    t.ok(&[
+        "start",
+        script.to_str().expect("utf-8 path"),
+        "--name",
+        "ux",
+        "--listen",
+        &format!("unix:{}", path.display()),
+    ]);
+    let row = t.wait_status("ux", "online");
+    assert_eq!(row["sockets"][0], format!("unix:{}", path.display()));
+    let pid = row["pid"].to_string();
+    let answer = wait_until("the unix socket answers", || {
+        use std::io::Read;
+        let mut s = std::os::unix::net::UnixStream::connect(&path).ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        Some(text.trim().to_string())
+    });
+    assert_eq!(answer.as_deref(), Some(pid.as_str()));
+    t.ok(&["delete", "ux"]);
+    assert!(!path.exists(), "the socket file is removed with the app");
+}
+
+#[test]
+fn increment_var_and_instance_var_set_each_instance_its_own_values() {
+    let t = TestHome::new();
+    t.ok(&[
+        "start",
+        "sleep 300",
+        "--name",
+        "inc",
+        "-i",
+        "3",
+        "--increment-var",
+        "PORT",
+        "--env",
+        "PORT=5000",
+        "--instance-var",
+        "APP_ID",
+    ]);
+    let out = t.ok(&["describe", "inc", "--json"]);
+    let details: Vec<Value> = serde_json::from_str(&out).expect("describe --json");
+    let mut seen: Vec<(String, String)> = details
+        .iter()
+        .map(|d| {
+            assert!(
+                d["env"].get("NODE_APP_INSTANCE").is_none(),
+                "instance_var replaces NODE_APP_INSTANCE: {}",
+                d["env"]
+            );
+            (
+                d["env"]["APP_ID"].as_str().unwrap_or("-").to_string(),
+                d["env"]["PORT"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [("0", "5000"), ("1", "5001"), ("2", "5002")].map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
