@@ -1,5 +1,59 @@
 //! dotenv files (`env_file`): `KEY=VALUE` lines, `export` allowed, `#` comments, single
-//! quotes literal, double quotes with `\n`-style escapes.
+//! quotes literal, double quotes with `\n`-style escapes. The file must be a regular file
+//! of at most [`MAX_ENV_FILE_BYTES`]: `/dev/zero` is refused without being read, and a FIFO
+//! without a writer never blocks.
+
+use std::io::Read;
+use std::path::Path;
+
+/// The largest `env_file`.
+pub const MAX_ENV_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The text of an env file, or why it cannot be used. Opened non-blocking (a FIFO opens at
+/// once) and checked with `fstat` on the open file before anything is read from it.
+pub fn read(path: &Path) -> Result<String, String> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY).bits())
+        .open(path)
+        .map_err(|err| err.to_string())?;
+    let meta = file.metadata().map_err(|err| err.to_string())?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(format!("it is {what}; an env file must be a regular file"));
+    }
+    if meta.len() > MAX_ENV_FILE_BYTES {
+        return Err(format!(
+            "it is {} bytes; the limit is {MAX_ENV_FILE_BYTES} bytes (1 MiB)",
+            meta.len()
+        ));
+    }
+    // The file may grow between fstat and read: never read more than the limit.
+    let mut bytes = Vec::new();
+    file.take(MAX_ENV_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| err.to_string())?;
+    if bytes.len() as u64 > MAX_ENV_FILE_BYTES {
+        return Err(format!(
+            "it grew past the limit of {MAX_ENV_FILE_BYTES} bytes (1 MiB) while being read"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())
+}
 
 /// The variables in order, or the 1-based line of the first bad line and why.
 pub fn parse(text: &str) -> Result<Vec<(String, String)>, (u32, String)> {

@@ -79,7 +79,7 @@ pub static APP: &[Field] = &[
     f("exec_mode", &["execMode"], "`fork`, `cluster`, `fork_mode` or `cluster_mode`", Active, "`cluster`: the instances share the sockets the daemon holds (`listen`, or a Node app's `PORT`), and a Node app's `server.listen(PORT)` uses them unchanged. Default: `cluster` for an app with `listen` or a Node script with several instances, else `fork`. `fork` turns the Node preload off."),
     f("listen", &[], "string, number or list", Active, "Sockets the daemon binds once and hands to every instance (socket activation: fds from 3, `LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES`): `tcp://127.0.0.1:3000`, `tcp://[::]:8080`, a bare port (every address), `unix:/run/app.sock` (relative to `cwd`), each optionally named `web=…`. Kept open across restarts and reloads."),
     f("env", &[], "table", Active, "Variables over the shell's environment. Values may be strings, numbers or booleans; null removes an inherited variable."),
-    f("env_file", &[], "path or list", Active, "dotenv file(s) (`KEY=VALUE` lines), relative to the app's `cwd`; `env` overrides them."),
+    f("env_file", &[], "path or list", Active, "dotenv file(s) (`KEY=VALUE` lines), relative to the app's `cwd`; `env` overrides them. A regular file of at most 1 MiB."),
     f("filter_env", &[], "bool, string or list", Active, "`true` = do not inherit the shell's environment; strings drop inherited variables whose name starts with them."),
     f("append_env_to_name", &[], "bool", Active, "With `--env NAME`, the process is named `name-NAME`."),
     f("port", &[], "number", Active, "Sets `PORT` in the environment."),

@@ -3,6 +3,7 @@
 //! `Event`), and the length-prefixed JSON frames that carry them. No I/O beyond the codec.
 
 pub mod codec;
+pub mod env;
 pub mod error;
 pub mod event;
 pub mod info;
@@ -17,6 +18,7 @@ pub mod status;
 pub mod units;
 
 pub use codec::{ClientFrame, Hello, HelloReply, MAX_FRAME_LEN, PROTOCOL_VERSION, ServerFrame};
+pub use env::{EnvError, MAX_ENV_BYTES, MAX_ENV_VAR_BYTES, check_env};
 pub use error::ProtoError;
 pub use event::{Event, EventKind, LogLine, LogStream};
 pub use info::{ExitRecord, ProcessDetail, ProcessInfo, ReloadState};

@@ -113,6 +113,8 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
     apply_option_flags(&mut spec, args)?;
     // A name taken from the script's file name is checked as a given one is.
     pmtui_proto::check_name(&spec.name)?;
+    // The shell's environment and `--env`: refused here rather than by the daemon.
+    pmtui_proto::check_env(&spec.env)?;
     Ok(spec)
 }
 
@@ -155,6 +157,7 @@ pub fn overlay(
             .insert("PWD".into(), spec.cwd.display().to_string());
     }
     apply_option_flags(&mut spec, args)?;
+    pmtui_proto::check_env(&spec.env)?;
     Ok(spec)
 }
 

@@ -300,7 +300,7 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
     let mut declared: Vec<(String, Option<String>)> = Vec::new();
     for (file, pos, here) in env_files {
         let file = spec.cwd.join(expand_home(&file, &opts.shell_env));
-        match std::fs::read_to_string(&file) {
+        match dotenv::read(&file) {
             Ok(text) => match dotenv::parse(&text) {
                 Ok(vars) => declared.extend(vars.into_iter().map(|(k, v)| (k, Some(v)))),
                 Err((line, message)) => {
@@ -319,6 +319,11 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
             ),
         }
     }
+    let env_at = env_block
+        .as_ref()
+        .map_or((node.pos, path.to_string()), |(block, here)| {
+            (block.pos, here.clone())
+        });
     if let Some((block, here)) = env_block {
         declared.extend(env_table(ctx, block, &here));
     }
@@ -357,6 +362,10 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
         }
     }
     spec.env = env;
+    // The daemon refuses it too; here the error points at the app.
+    if let Err(err) = pmtui_proto::check_env(&spec.env) {
+        ctx.problem(env_at.0, &env_at.1, ProblemKind::Other(err.to_string()));
+    }
 
     // Logs: paths relative to the app's folder; `~` expanded.
     for (target, p) in log_paths {

@@ -37,6 +37,9 @@ pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
             }
         )));
     }
+    // The environment is kept in the table and on disk while the process is defined.
+    pmtui_proto::check_env(&spec.env)
+        .map_err(|err| SupervisorError::BadRequest(format!("{}: {err}", spec.name)))?;
     if spec.script.trim().is_empty() {
         return Err(SupervisorError::BadRequest(format!(
             "{} has no script to run",

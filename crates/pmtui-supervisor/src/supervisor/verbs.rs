@@ -25,6 +25,10 @@ impl Supervisor {
         targets: &[String],
         env: Option<BTreeMap<String, String>>,
     ) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        if let Some(env) = &env {
+            pmtui_proto::check_env(env)
+                .map_err(|err| SupervisorError::BadRequest(format!("--update-env: {err}")))?;
+        }
         let ids = self.resolve(targets)?;
         self.set_desired(&ids, DesiredState::Running);
         join(self.send_each(&ids, |reply| JobCmd::Restart {
