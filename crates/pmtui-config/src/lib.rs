@@ -20,6 +20,7 @@ mod read;
 pub mod schema;
 pub mod settings;
 mod shell;
+pub mod template;
 mod toml;
 pub mod units;
 mod yaml;

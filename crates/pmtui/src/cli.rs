@@ -87,6 +87,15 @@ pub enum Command {
     ReloadLogs,
     /// CPU and memory of process trees and the host: a table, JSON, or Prometheus text.
     Metrics(MetricsArgs),
+    /// Write a commented ecosystem file to start from (pm2's `init`, `ecosystem`).
+    #[command(visible_alias = "ecosystem")]
+    Init {
+        /// File to write (default ecosystem.yaml); .yaml, .json, .toml or .config.js.
+        file: Option<PathBuf>,
+        /// Overwrite the file if it exists.
+        #[arg(short, long)]
+        force: bool,
+    },
     /// Print the JSON Schema of ecosystem files, for editors (see docs/configuration.md).
     Schema {
         /// The schema of the daemon's config.toml instead.

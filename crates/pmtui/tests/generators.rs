@@ -1,5 +1,5 @@
 //! The verbs that write files for the user's tools: `schema` (editors), `completion`
-//! (shells; names come from a real daemon), `man`.
+//! (shells; names come from a real daemon), `man`, and `init` (a template ecosystem file).
 
 mod common;
 
@@ -243,4 +243,63 @@ fn man_pages_come_from_the_cli_definition() {
         assert!(text.contains("--max-memory-restart"), "{text}");
     }
     assert!(t.daemon_pid().is_none(), "man started a daemon");
+}
+
+#[test]
+fn init_writes_a_template_that_starts_and_never_overwrites() {
+    let t = TestHome::new();
+    let out = t.ok(&["init"]);
+    assert!(out.contains("ecosystem.yaml"), "{out}");
+    let file = t.path("ecosystem.yaml");
+    let template = std::fs::read_to_string(&file).expect("ecosystem.yaml written");
+    assert!(
+        template.starts_with("# pmtui ecosystem file."),
+        "{template}"
+    );
+    assert!(
+        template.contains("    # max_memory_restart: 500M"),
+        "{template}"
+    );
+
+    // An existing file is left alone without --force, whatever it holds.
+    std::fs::write(&file, "apps: []  # mine\n").expect("edit");
+    let again = t.run(&["init"]);
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("exists") && err.contains("--force"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        "apps: []  # mine\n"
+    );
+    t.ok(&["init", "--force"]);
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), template);
+
+    // pm2's name for the verb, and the format from the extension.
+    t.ok(&["ecosystem", "eco.toml"]);
+    assert!(
+        std::fs::read_to_string(t.path("eco.toml"))
+            .expect("toml")
+            .contains("[[apps]]")
+    );
+    t.ok(&["init", "eco.config.js"]);
+    assert!(
+        std::fs::read_to_string(t.path("eco.config.js"))
+            .expect("js")
+            .contains("module.exports")
+    );
+    let bad = t.run(&["init", "simple"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains(".yaml"));
+    assert!(!t.path("simple").exists());
+    assert!(t.daemon_pid().is_none(), "init started a daemon");
+
+    // The template as written starts its app (a node script here).
+    if has("node") {
+        std::fs::write(t.path("app.js"), "setInterval(() => {}, 1000);\n").expect("app.js");
+        t.ok(&["start", "ecosystem.yaml"]);
+        let app = t.wait_status("app", "online");
+        assert_eq!(app["namespace"], "default");
+        let env = t.ok(&["env", "app"]);
+        assert!(env.contains("NODE_ENV=development"), "{env}");
+    }
 }

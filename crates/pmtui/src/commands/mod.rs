@@ -4,6 +4,7 @@
 pub mod completion;
 pub mod daemon;
 mod ecosystem;
+mod init;
 mod lifecycle;
 mod logs;
 mod man;
@@ -88,6 +89,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::ReloadLogs => state::reload_logs().await,
         Command::Metrics(args) => metrics::metrics(args).await,
         Command::Schema { settings } => schema::print(settings),
+        Command::Init { file, force } => init::write(file, force),
         Command::Completion { shell } => completion::print(shell),
         Command::Man { dir } => man::write(dir),
     }
