@@ -1,8 +1,12 @@
 //! Finding the daemon, or starting it: the client re-runs its own binary as
 //! `pmtui daemon` (no fork after the runtime started), detached, with its output appended to
 //! `daemon.log`, and waits until the socket answers with a hello.
+//!
+//! The state directory is checked first (owned by us, not writable by others; created 0700
+//! when missing), and its files are opened without following links: see `pmtui-statedir`.
 
 use crate::{Client, ClientError};
+use pmtui_statedir::Dir;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,22 +28,21 @@ pub async fn connect_or_start(home: &Path, exe: &Path) -> Result<Client, ClientE
             max: SOCKET_PATH_MAX,
         });
     }
-    if let Ok(client) = Client::connect(&socket).await {
-        return Ok(client);
+    let dir = Dir::home(home, true)?;
+    match Client::connect(&socket).await {
+        Ok(client) => return Ok(client),
+        Err(err @ ClientError::ForeignSocket { .. }) => return Err(err),
+        Err(_) => {}
     }
-    std::fs::create_dir_all(home).map_err(|error| ClientError::StateDir {
-        home: home.display().to_string(),
-        error,
-    })?;
-    let log_path = home.join("daemon.log");
-    let mut child = spawn_daemon(home, exe, &log_path)?;
+    let log_path = dir.join(DAEMON_LOG);
+    let mut child = spawn_daemon(&dir, exe)?;
     let deadline = Instant::now() + START_TIMEOUT;
     let mut respawns = 0;
     loop {
         match Client::connect(&socket).await {
             Ok(client) => return Ok(client),
-            Err(ClientError::Daemon { kind, message }) => {
-                return Err(ClientError::Daemon { kind, message });
+            Err(err @ (ClientError::Daemon { .. } | ClientError::ForeignSocket { .. })) => {
+                return Err(err);
             }
             Err(_) if Instant::now() < deadline => {}
             Err(_) => {
@@ -56,21 +59,22 @@ pub async fn connect_or_start(home: &Path, exe: &Path) -> Result<Client, ClientE
             if respawns == MAX_RESPAWNS {
                 // It cannot start at all: say why now rather than at the deadline.
                 return Err(ClientError::DaemonExited {
-                    last: last_line(&log_path),
+                    last: last_line(&dir),
                     log: log_path.display().to_string(),
                 });
             }
             respawns += 1;
-            child = spawn_daemon(home, exe, &log_path)?;
+            child = spawn_daemon(&dir, exe)?;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
 /// The last line the daemon wrote to its log: the reason it could not start.
-fn last_line(log: &Path) -> String {
-    std::fs::read_to_string(log)
+fn last_line(dir: &Dir) -> String {
+    dir.read(DAEMON_LOG)
         .ok()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .and_then(|text| {
             text.lines()
                 .rev()
@@ -83,24 +87,31 @@ fn last_line(log: &Path) -> String {
 /// The daemon's own log is kept small: past this size it is moved to `daemon.log.1` when a
 /// new daemon starts (pm2's `pm2.log` grows forever).
 const DAEMON_LOG_MAX: u64 = 10 * 1024 * 1024;
+const DAEMON_LOG: &str = "daemon.log";
 
-fn spawn_daemon(
-    home: &Path,
-    exe: &Path,
-    log_path: &Path,
-) -> Result<std::process::Child, ClientError> {
-    if std::fs::metadata(log_path).is_ok_and(|m| m.len() > DAEMON_LOG_MAX) {
-        let _ = std::fs::rename(log_path, log_path.with_extension("log.1"));
+fn spawn_daemon(dir: &Dir, exe: &Path) -> Result<std::process::Child, ClientError> {
+    if dir
+        .metadata(DAEMON_LOG)
+        .is_ok_and(|m| m.st_size > DAEMON_LOG_MAX as i64)
+    {
+        let _ = dir.rename(DAEMON_LOG, "daemon.log.1");
     }
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .map_err(ClientError::Spawn)?;
+    // Never through a link: a planted `daemon.log` link would have the daemon append to
+    // any file its user can write.
+    let log = dir.open_append(DAEMON_LOG).map_err(|error| {
+        if Dir::is_symlink_error(&error) {
+            ClientError::StateDir {
+                home: dir.path().display().to_string(),
+                error,
+            }
+        } else {
+            ClientError::Spawn(error)
+        }
+    })?;
     let err_log = log.try_clone().map_err(ClientError::Spawn)?;
     Command::new(exe)
         .arg("daemon")
-        .env("PMTUI_HOME", home)
+        .env("PMTUI_HOME", dir.path())
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err_log)
@@ -108,16 +119,29 @@ fn spawn_daemon(
         .map_err(ClientError::Spawn)
 }
 
+/// Checks the state directory `home` without creating it: `Ok` when it is missing or
+/// trusted (ours, not writable by others), the reason otherwise.
+pub fn check_home(home: &Path) -> Result<(), ClientError> {
+    match Dir::home(home, false) {
+        Ok(_) => Ok(()),
+        Err(pmtui_statedir::StateError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// The pid of the daemon of `home`, if one holds its pid file.
 pub fn daemon_pid(home: &Path) -> Option<u32> {
-    let file = std::fs::File::open(home.join("daemon.pid")).ok()?;
+    use std::io::Read;
+    let mut file = Dir::home(home, false).ok()?.open_read("daemon.pid").ok()?;
     // A daemon holds the lock for its whole life: a lockable file is stale.
     if file.try_lock_shared().is_ok() {
         return None;
     }
-    std::fs::read_to_string(home.join("daemon.pid"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
 }

@@ -31,6 +31,10 @@ impl Client {
                     socket: socket.display().to_string(),
                     error,
                 })?;
+        // Nothing is sent (the hello names no secret, but requests carry the environment)
+        // before the peer is known to be us: a socket in a directory another user could
+        // write may be served by that user.
+        check_peer(&stream, socket)?;
         let mut framed = Framed::new(stream, frame_codec());
         let hello = ClientFrame::Hello(Hello {
             protocol: PROTOCOL_VERSION,
@@ -100,6 +104,27 @@ impl Client {
     pub fn take_events(&mut self) -> mpsc::UnboundedReceiver<Event> {
         let (_, empty) = mpsc::unbounded_channel();
         std::mem::replace(&mut self.events, empty)
+    }
+}
+
+/// Refuses a socket served by another uid (`SO_PEERCRED`: the uid that called `listen`).
+fn check_peer(stream: &UnixStream, socket: &Path) -> Result<(), ClientError> {
+    let me = nix::unistd::geteuid().as_raw();
+    let uid = stream
+        .peer_cred()
+        .map_err(|error| ClientError::Unreachable {
+            socket: socket.display().to_string(),
+            error,
+        })?
+        .uid();
+    if uid == me {
+        Ok(())
+    } else {
+        Err(ClientError::ForeignSocket {
+            socket: socket.display().to_string(),
+            uid,
+            me,
+        })
     }
 }
 

@@ -15,7 +15,7 @@ pub enum ClientError {
     #[error("cannot start the pmtui daemon: {0}")]
     Spawn(std::io::Error),
     #[error(
-        "cannot create the state directory {home}: {error}; set PMTUI_HOME to a directory \
+        "cannot use the state directory {home}: {error}; set PMTUI_HOME to a directory \
          you can write"
     )]
     StateDir { home: String, error: std::io::Error },
@@ -30,12 +30,32 @@ pub enum ClientError {
     },
     #[error("the pmtui daemon exited before it answered: {last}; see {log}")]
     DaemonExited { last: String, log: String },
+    #[error("{0}")]
+    State(pmtui_statedir::StateError),
+    #[error(
+        "refusing to talk to {socket}: it is served by uid {uid}, not by you (uid {me}), and \
+         pmtui would send it your environment; remove the socket if no daemon of yours runs \
+         there, or set PMTUI_HOME to a directory of your own"
+    )]
+    ForeignSocket { socket: String, uid: u32, me: u32 },
     #[error("the connection to the daemon was lost")]
     Disconnected,
     #[error("protocol error: {0}")]
     Protocol(String),
     #[error("{message}")]
     Daemon { kind: ErrorKind, message: String },
+}
+
+impl From<pmtui_statedir::StateError> for ClientError {
+    fn from(err: pmtui_statedir::StateError) -> Self {
+        match err {
+            pmtui_statedir::StateError::Io { path, source, .. } => Self::StateDir {
+                home: path.display().to_string(),
+                error: source,
+            },
+            other => Self::State(other),
+        }
+    }
 }
 
 impl From<pmtui_proto::ProtoError> for ClientError {

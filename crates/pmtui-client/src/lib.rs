@@ -6,6 +6,6 @@ mod autostart;
 mod client;
 mod error;
 
-pub use autostart::{connect_or_start, daemon_pid};
+pub use autostart::{check_home, connect_or_start, daemon_pid};
 pub use client::Client;
 pub use error::ClientError;

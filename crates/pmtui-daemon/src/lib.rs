@@ -96,7 +96,16 @@ fn raise_fd_limit() -> Option<(u64, u64)> {
     Some((soft, hard))
 }
 
+/// Makes every file the daemon creates private (logs 0600, folders 0700), whoever created
+/// them before; returns the inherited umask, which children get back.
+fn private_umask() -> u32 {
+    use nix::sys::stat::{Mode, umask};
+    let inherited = umask(Mode::from_bits_truncate(0o077));
+    inherited.bits()
+}
+
 async fn serve(paths: Paths) -> Result<(), DaemonError> {
+    let child_umask = private_umask();
     let store = persist::Store::open(&paths)?;
     let _lock = lock::DaemonLock::acquire(&paths, &store.home)?;
     // Leave the caller's session so closing its terminal does not reach us.
@@ -105,6 +114,7 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
     let (mut config, warnings) = settings::config(&paths.home);
     apply_env(&mut config);
     config.child_nofile = raise_fd_limit();
+    config.child_umask = Some(child_umask);
     let metrics_addr = config.metrics_addr.clone();
     let supervisor = Supervisor::new(config);
     let records = persist::load_all(&store);

@@ -110,7 +110,7 @@ impl Dir {
         if create {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
-                    .map_err(|e| StateError::io("create", parent.to_path_buf(), e))?;
+                    .map_err(|e| StateError::io("create", path.to_path_buf(), e))?;
             }
             match nix::unistd::mkdir(path, dir_mode()) {
                 Ok(()) | Err(Errno::EEXIST) => {}

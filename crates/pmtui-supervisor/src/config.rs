@@ -24,6 +24,10 @@ pub struct SupervisorConfig {
     /// The `RLIMIT_NOFILE` (soft, hard) children get back before exec: what the daemon
     /// inherited before it raised its own soft limit. `None` leaves children the daemon's.
     pub child_nofile: Option<(u64, u64)>,
+    /// The umask children get back: the daemon runs with 077 so that every file it
+    /// creates (logs, state) is private, but apps keep the one the daemon inherited.
+    /// `None` leaves children the daemon's.
+    pub child_umask: Option<u32>,
 }
 
 impl SupervisorConfig {
@@ -38,15 +42,12 @@ impl SupervisorConfig {
             metrics_history_ms: 10 * 60 * 1000,
             metrics_addr: None,
             child_nofile: None,
+            child_umask: None,
         }
     }
 
     pub fn logs_dir(&self) -> PathBuf {
         self.home.join("logs")
-    }
-
-    pub fn pids_dir(&self) -> PathBuf {
-        self.home.join("pids")
     }
 
     /// The value of `PMTUI_JOB` that marks every descendant of process `id`, so that what

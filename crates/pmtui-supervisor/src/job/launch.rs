@@ -109,18 +109,21 @@ impl Job {
     }
 
     pub(super) fn write_pid_file(&self, pid: Option<u32>) {
-        let path = self.shared.config.pids_dir().join(format!(
+        let Some(dir) = &self.shared.pids else {
+            return;
+        };
+        let name = format!(
             "{}-{}.pid",
             pmtui_proto::file_stem(&self.spec.name),
             self.id
-        ));
+        );
+        // Through the checked folder, never following a link; not fsynced (informative).
         let result = match pid {
-            Some(pid) => std::fs::create_dir_all(self.shared.config.pids_dir())
-                .and_then(|()| std::fs::write(&path, pid.to_string())),
-            None => std::fs::remove_file(&path).or(Ok(())),
+            Some(pid) => dir.write_replace(&name, pid.to_string().as_bytes(), false),
+            None => dir.remove(&name, false).map(|_| ()),
         };
         if let Err(err) = result {
-            tracing::debug!(?path, %err, "pid file not written");
+            tracing::debug!(path = %dir.join(&name).display(), %err, "pid file not written");
         }
     }
 }

@@ -9,6 +9,7 @@
 
 use nix::libc::{self, c_char};
 use nix::sys::resource::{Resource, rlim_t, setrlimit};
+use nix::sys::stat::{Mode, umask};
 use nix::unistd::{Gid, Uid, chdir, setgid, setgroups, setuid};
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr};
@@ -40,6 +41,9 @@ pub(crate) struct ChildSetup {
     /// programs that use `select()` break with fds ≥ 1024, so children get what the daemon
     /// inherited (as systemd does for its services).
     pub nofile: Option<(rlim_t, rlim_t)>,
+    /// The umask to put back: the daemon's own (077) keeps its files private, apps get
+    /// the one the daemon inherited.
+    pub umask: Option<Mode>,
     /// Supplementary groups, group and user (in that order: each needs root until the last),
     /// after every step that needs the daemon's privileges.
     pub identity: Option<Identity>,
@@ -181,6 +185,7 @@ fn decimal(mut n: u32, out: &mut [u8; 10]) -> usize {
 impl ChildSetup {
     fn is_empty(&self) -> bool {
         self.nofile.is_none()
+            && self.umask.is_none()
             && self.identity.is_none()
             && self.pass_fds.is_empty()
             && self.exec.is_none()
@@ -195,7 +200,7 @@ impl ChildSetup {
         // Room for the temporary copies of the passed fds, allocated here, not in the child.
         let mut moved: Vec<RawFd> = Vec::with_capacity(setup.pass_fds.len());
         // SAFETY: the closure runs in the forked child before exec. It only makes system
-        // calls (setrlimit, setgroups, setgid, setuid, chdir, fcntl, dup2, close, getpid,
+        // calls (setrlimit, umask, setgroups, setgid, setuid, chdir, fcntl, dup2, close, getpid,
         // execve: thin wrappers, async-signal-safe in a child that has one thread) on values
         // and buffers prepared in the parent; nix passes the slice and the C string as they
         // are, and `moved` already has its capacity, so nothing is allocated and no lock is
@@ -204,6 +209,9 @@ impl ChildSetup {
             command.pre_exec(move || {
                 if let Some((soft, hard)) = setup.nofile {
                     setrlimit(Resource::RLIMIT_NOFILE, soft, hard)?;
+                }
+                if let Some(mask) = setup.umask {
+                    umask(mask);
                 }
                 if let Some(identity) = &setup.identity {
                     setgroups(&identity.groups)?;

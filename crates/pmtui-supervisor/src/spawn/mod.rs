@@ -138,6 +138,9 @@ pub fn spawn(
     };
     ChildSetup {
         nofile: config.child_nofile,
+        umask: config
+            .child_umask
+            .map(|m| nix::sys::stat::Mode::from_bits_truncate(m as nix::libc::mode_t)),
         identity,
         pass_fds: sockets.fds(),
         exec,

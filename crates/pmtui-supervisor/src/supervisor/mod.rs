@@ -73,6 +73,9 @@ pub(crate) struct Shared {
     sinks: Mutex<Vec<Weak<LogSink>>>,
     /// The listening sockets held for cluster mode, by app name.
     pub sockets: SocketTable,
+    /// `$PMTUI_HOME/pids`, checked and held open (pid files are written through it without
+    /// following links); `None` when it cannot be opened, and pid files are not written.
+    pub pids: Option<pmtui_statedir::Dir>,
 }
 
 /// A running process the sampler measures.
@@ -185,6 +188,7 @@ impl Supervisor {
         // bytes), so the broadcast never holds more than this many lines for a slow reader.
         let (logs, _) = broadcast::channel(1024);
         let metrics = MetricsHub::new(config.metrics_interval_ms, config.metrics_history_ms);
+        let config_home = config.home.clone();
         let shared = Arc::new(Shared {
             config,
             managed,
@@ -196,6 +200,7 @@ impl Supervisor {
             pumps: Pumps::default(),
             sinks: Mutex::default(),
             sockets: SocketTable::default(),
+            pids: pids_dir(&config_home),
         });
         crate::metrics::sampler::start(&shared);
         let weak = Arc::downgrade(&shared);
@@ -281,6 +286,16 @@ impl Supervisor {
             if let Some(e) = table.entries.get_mut(id) {
                 e.desired = desired;
             }
+        }
+    }
+}
+
+fn pids_dir(home: &std::path::Path) -> Option<pmtui_statedir::Dir> {
+    match pmtui_statedir::Dir::home(home, false).and_then(|h| h.sub("pids")) {
+        Ok(dir) => Some(dir),
+        Err(err) => {
+            tracing::warn!(%err, "pid files are not written");
+            None
         }
     }
 }

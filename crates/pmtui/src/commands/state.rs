@@ -59,6 +59,7 @@ pub async fn ping(json: bool) -> Result<ExitCode> {
 /// Stops every process and the daemon, and returns only once the daemon is gone.
 pub async fn kill() -> Result<ExitCode> {
     let home = home();
+    pmtui_client::check_home(&home)?;
     let Some(pid) = pmtui_client::daemon_pid(&home) else {
         println!("no daemon running for {}", home.display());
         return Ok(ExitCode::SUCCESS);
