@@ -25,7 +25,7 @@ pub use info::{ExitRecord, ProcessDetail, ProcessInfo, ReloadState};
 pub use listen::{ListenAddress, ListenSpec};
 pub use metrics::{HostSample, MetricsHistory, ProcessMetrics, ProcessSample, Span};
 pub use names::{NameError, check_name, check_namespace, file_stem, printable};
-pub use request::Request;
+pub use request::{Request, ScaleTo};
 pub use response::{ErrorKind, Response, StateProblem, StateProblemKind};
 pub use spec::{
     Backoff, BackoffKind, ExecMode, LogFormat, LogOptions, ProcessSpec, RestartMode, RestartPolicy,

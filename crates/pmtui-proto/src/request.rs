@@ -39,6 +39,14 @@ pub enum Request {
     Delete {
         targets: Vec<String>,
     },
+    /// Add or remove instances of one app without restarting the others (pm2's `scale`):
+    /// new ones copy the definition of the first; removed ones are the oldest (lowest ids).
+    /// Replies `Response::Scaled`.
+    Scale {
+        /// The app: its name (or an id or namespace that names one app).
+        target: String,
+        to: ScaleTo,
+    },
     /// Zero the restart counters.
     Reset {
         targets: Vec<String>,
@@ -113,4 +121,71 @@ pub enum Request {
 
 fn yes() -> bool {
     true
+}
+
+/// How many instances `scale` leaves: exactly N, or K more or fewer than now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleTo {
+    Exactly(u32),
+    Add(u32),
+    Remove(u32),
+}
+
+impl ScaleTo {
+    /// The count this leaves from `now` instances; at least one stays.
+    pub fn from(self, now: u32) -> Result<u32, String> {
+        let to = match self {
+            Self::Exactly(n) => n,
+            Self::Add(k) => now.saturating_add(k),
+            Self::Remove(k) if k >= now => {
+                return Err(format!(
+                    "-{k} would leave no instance of the {now} there are; `pmtui delete` removes an app"
+                ));
+            }
+            Self::Remove(k) => now - k,
+        };
+        if to == 0 {
+            return Err("scaling to 0 would remove the app; `pmtui delete` does that".into());
+        }
+        Ok(to)
+    }
+}
+
+impl std::str::FromStr for ScaleTo {
+    type Err = String;
+
+    /// `4`, `+2` or `-1`, as pm2's `scale` takes them.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let number = |t: &str| {
+            t.parse::<u32>()
+                .map_err(|_| format!("{s:?} is not a number of instances (N, +N or -N)"))
+        };
+        if let Some(k) = s.strip_prefix('+') {
+            Ok(Self::Add(number(k)?))
+        } else if let Some(k) = s.strip_prefix('-') {
+            Ok(Self::Remove(number(k)?))
+        } else {
+            Ok(Self::Exactly(number(s)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_counts_parse_as_pm2_writes_them() {
+        assert_eq!("4".parse(), Ok(ScaleTo::Exactly(4)));
+        assert_eq!("+2".parse(), Ok(ScaleTo::Add(2)));
+        assert_eq!("-1".parse(), Ok(ScaleTo::Remove(1)));
+        assert!("x".parse::<ScaleTo>().is_err());
+        assert!("+-1".parse::<ScaleTo>().is_err());
+        assert_eq!(ScaleTo::Add(2).from(2), Ok(4));
+        assert_eq!(ScaleTo::Remove(1).from(4), Ok(3));
+        assert!(ScaleTo::Remove(2).from(2).is_err());
+        assert!(ScaleTo::Exactly(0).from(2).is_err());
+    }
 }

@@ -37,6 +37,12 @@ pub enum Response {
         restarted: Vec<ProcessInfo>,
         unchanged: Vec<ProcessInfo>,
     },
+    /// The outcome of `scale`: the instances added, those removed, and those left alone.
+    Scaled {
+        started: Vec<ProcessInfo>,
+        deleted: Vec<ProcessInfo>,
+        kept: Vec<ProcessInfo>,
+    },
     Details {
         details: Vec<ProcessDetail>,
     },

@@ -230,6 +230,14 @@ impl ProcessSpec {
             .unwrap_or(DEFAULT_INSTANCE_VAR)
     }
 
+    /// `same_definition` but for the instance count: what `scale` can change alone.
+    pub fn same_but_count(&self, other: &ProcessSpec) -> bool {
+        self.same_definition(&ProcessSpec {
+            instances: self.instances,
+            ..other.clone()
+        })
+    }
+
     /// The command line as one string, for display.
     pub fn command_line(&self) -> String {
         let (program, args) = self.argv();

@@ -29,6 +29,7 @@ pub use error::SupervisorError;
 pub use metrics::MetricsTick;
 pub use record::{DesiredState, ProcessRecord};
 pub use supervisor::{
-    ApplyOutcome, LogSnapshot, MetricsSnapshot, MetricsSubscription, StartOutcome, Supervisor,
+    ApplyOutcome, LogSnapshot, MetricsSnapshot, MetricsSubscription, ScaleOutcome, StartOutcome,
+    Supervisor,
 };
 pub use target::resolve_targets;

@@ -60,6 +60,17 @@ pub enum Command {
         #[command(flatten)]
         targets: TargetArgs,
     },
+    /// Add or remove instances without restarting the others: `scale web 4`, `+2`, `-1`.
+    Scale {
+        /// The app's name.
+        name: String,
+        /// N instances, or +K / -K from the count now.
+        #[arg(allow_hyphen_values = true, value_name = "N|+K|-K")]
+        count: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Zero the restart counters.
     Reset(TargetArgs),
     /// Save the process list to dump.json for `resurrect`.

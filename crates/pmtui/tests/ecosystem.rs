@@ -303,7 +303,7 @@ fn daemon_settings_apply_and_a_bad_settings_file_is_reported_not_fatal() {
 }
 
 #[test]
-fn changing_instances_scales_and_keeps_the_first_ids() {
+fn changing_instances_scales_as_pm2_does() {
     let home = TestHome::new();
     let tag = unique("scale");
     looper(&home, &tag);
@@ -314,26 +314,33 @@ fn changing_instances_scales_and_keeps_the_first_ids() {
         )
         .expect("write")
     };
-    let ids = |home: &TestHome| -> Vec<i64> {
+    let rows = |home: &TestHome| -> Vec<(i64, i64)> {
         home.list()
             .iter()
             .filter(|p| p["name"] == "s")
-            .filter_map(|p| p["id"].as_i64())
+            .filter_map(|p| Some((p["id"].as_i64()?, p["pid"].as_i64()?)))
             .collect()
     };
     write(2);
     home.ok(&["start", "eco.yaml"]);
-    assert_eq!(ids(&home), [0, 1]);
+    let two = wait_until("two online", || {
+        let r = rows(&home);
+        (r.len() == 2).then_some(r)
+    })
+    .expect("two instances");
+    assert_eq!(two.iter().map(|r| r.0).collect::<Vec<_>>(), [0, 1]);
     write(3);
     let out = home.ok(&["start", "eco.yaml"]);
-    assert!(
-        out.contains("restarted s (id 0)") && out.contains("restarted s (id 2)"),
-        "{out}"
-    );
-    assert_eq!(ids(&home), [0, 1, 2]);
+    // Only the count changed: one more instance, the two that run are left alone.
+    assert!(out.contains("started s (id 2, online)"), "{out}");
+    assert!(out.contains("unchanged s (id 0)"), "{out}");
+    assert!(!out.contains("restarted"), "{out}");
+    let three = rows(&home);
+    assert_eq!(&three[..2], &two[..], "ids 0 and 1 kept their pids");
     write(1);
     home.ok(&["start", "eco.yaml"]);
-    assert_eq!(ids(&home), [0]);
+    // pm2's order: the oldest ids go.
+    assert_eq!(rows(&home).iter().map(|r| r.0).collect::<Vec<_>>(), [2]);
     home.wait_status("s", "online");
     let one = wait_until("one loop left", || {
         (pids_with(&tag).len() == 1).then_some(())

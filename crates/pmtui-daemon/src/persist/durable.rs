@@ -187,6 +187,11 @@ fn changed_names(response: &Response) -> BTreeSet<String> {
             restarted,
             unchanged,
         } => vec![started, restarted, unchanged],
+        Response::Scaled {
+            started,
+            deleted,
+            kept,
+        } => vec![started, deleted, kept],
         _ => Vec::new(),
     };
     lists

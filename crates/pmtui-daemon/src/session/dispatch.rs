@@ -22,6 +22,7 @@ pub(super) async fn handle(
             | Request::Restart { .. }
             | Request::Delete { .. }
             | Request::Reset { .. }
+            | Request::Scale { .. }
             | Request::Resurrect
     );
     let before = daemon.supervisor.ids();
@@ -79,6 +80,14 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
         Request::Restart { targets, env } => processes(supervisor.restart(&targets, env).await),
         Request::Delete { targets } => processes(supervisor.delete(&targets).await),
         Request::Reset { targets } => processes(supervisor.reset(&targets).await),
+        Request::Scale { target, to } => match supervisor.scale(&target, to).await {
+            Ok(outcome) => Response::Scaled {
+                started: outcome.started,
+                deleted: outcome.deleted,
+                kept: outcome.kept,
+            },
+            Err(err) => failure(err),
+        },
         Request::Signal { signal, targets } => {
             processes(supervisor.signal(&signal, &targets).await)
         }

@@ -46,6 +46,8 @@ pub(crate) enum JobCmd {
     },
     /// Zero the restart counters; an `errored` process is started again.
     Reset { reply: oneshot::Sender<()> },
+    /// The app now has this many instances (`scale`): recorded, nothing restarted.
+    SetCount(u32),
     /// End the task (the process is already stopped).
     Exit,
 }
@@ -235,6 +237,7 @@ impl Job {
                 }
                 let _ = reply.send(());
             }
+            JobCmd::SetCount(count) => self.spec.instances = count,
             JobCmd::Exit => {}
         }
     }

@@ -52,6 +52,17 @@ impl Supervisor {
             if stored.script != spec.script {
                 return Err(SupervisorError::NameTaken(spec.name));
             }
+            if spec.same_but_count(&stored) && spec.instances as usize != existing.len() {
+                // Only the count changed: pm2's scale, the others keep running.
+                let (ids, _) = self.of_name(&spec.name);
+                let outcome = self
+                    .scale_to(&ids, stored, DesiredState::Running, spec.instances.max(1))
+                    .await?;
+                return Ok(StartOutcome {
+                    started: outcome.started,
+                    restarted: Vec::new(),
+                });
+            }
             if !spec.same_definition(&stored) || spec.instances as usize != existing.len() {
                 if !update_env {
                     let user_set = std::mem::take(&mut spec.env);
@@ -114,7 +125,7 @@ impl Supervisor {
         }
         let mut outcome = ApplyOutcome::default();
         for spec in specs {
-            let existing: Vec<(ProcessId, bool, bool)> = {
+            let existing: Vec<(ProcessId, bool, bool, bool)> = {
                 let table = self.shared.lock();
                 let mut found: Vec<_> = table
                     .entries
@@ -127,11 +138,15 @@ impl Supervisor {
                             e.spec.same_definition(&spec),
                             e.info.status.is_running()
                                 || e.info.status == ProcessStatus::WaitingRestart,
+                            spec.same_but_count(&e.spec),
                         )
                     })
                     .collect();
-                found.sort_unstable();
-                found.into_iter().map(|(_, id, s, r)| (id, s, r)).collect()
+                found.sort_unstable_by_key(|f| (f.0, f.1));
+                found
+                    .into_iter()
+                    .map(|(_, id, s, r, c)| (id, s, r, c))
+                    .collect()
             };
             let desired = if spec.autostart {
                 DesiredState::Running
@@ -150,10 +165,25 @@ impl Supervisor {
                 outcome.started.extend(self.infos(&ids));
                 continue;
             }
-            let ids: Vec<ProcessId> = existing.iter().map(|(id, _, _)| *id).collect();
+            let ids: Vec<ProcessId> = existing.iter().map(|(id, _, _, _)| *id).collect();
             let same = existing.len() == spec.instances.max(1) as usize
-                && existing.iter().all(|(_, same, _)| *same);
-            if !same {
+                && existing.iter().all(|(_, same, _, _)| *same);
+            let only_count = existing.iter().all(|(_, _, _, count)| *count);
+            if !same && only_count {
+                // Only the count changed: scaled, the others left as they are.
+                let (ids, first) = self.of_name(&spec.name);
+                let template = first.map_or_else(|| spec.clone(), |(s, _)| s);
+                let scaled = self
+                    .scale_to(&ids, template, desired, spec.instances.max(1))
+                    .await?;
+                let kept: Vec<ProcessId> = scaled.kept.iter().map(|p| p.id).collect();
+                outcome.started.extend(scaled.started);
+                if restart_all {
+                    outcome.restarted.extend(self.restart_ids(&kept).await);
+                } else {
+                    outcome.unchanged.extend(scaled.kept);
+                }
+            } else if !same {
                 let ids = self.replace(&ids, spec).await;
                 outcome.restarted.extend(self.infos(&ids));
             } else if restart_all {
@@ -161,8 +191,8 @@ impl Supervisor {
             } else {
                 let idle: Vec<ProcessId> = existing
                     .iter()
-                    .filter(|(_, _, running)| !running && spec.autostart)
-                    .map(|(id, _, _)| *id)
+                    .filter(|(_, _, running, _)| !running && spec.autostart)
+                    .map(|(id, _, _, _)| *id)
                     .collect();
                 if !idle.is_empty() {
                     self.set_desired(&idle, DesiredState::Running);
@@ -194,7 +224,10 @@ impl Supervisor {
     /// extra instances are deleted, missing ones added. Returns the ids now of that name.
     pub(super) async fn replace(&self, ids: &[ProcessId], spec: ProcessSpec) -> Vec<ProcessId> {
         let count = spec.instances.max(1) as usize;
-        let (keep, extra) = ids.split_at(count.min(ids.len()));
+        // pm2's order: the oldest (lowest ids) go first.
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        let (extra, keep) = ids.split_at(ids.len().saturating_sub(count));
         if !extra.is_empty() {
             let targets: Vec<String> = extra.iter().map(ToString::to_string).collect();
             let _ = self.delete(&targets).await;

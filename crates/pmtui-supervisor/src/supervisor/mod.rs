@@ -12,12 +12,14 @@ mod log_access;
 mod log_paths;
 mod records;
 mod sampling;
+mod scale;
 mod validate;
 mod verbs;
 
 pub use apply::{ApplyOutcome, StartOutcome};
 pub use log_access::LogSnapshot;
 pub use sampling::{MetricsSnapshot, MetricsSubscription};
+pub use scale::ScaleOutcome;
 
 use crate::job::{JobCmd, JobHandle};
 use crate::logs::{FileRegistry, LogPaths, LogSink, Pumps};

@@ -5,7 +5,7 @@ use crate::cli::{ClusterFlags, LogFlags, RestartArgs, RestartFlags, StartArgs, T
 use crate::{output, resolve};
 use anyhow::Result;
 use pmtui_client::Client;
-use pmtui_proto::{ErrorKind, ProcessDetail, ProcessInfo, ProcessSpec, Request, Response};
+use pmtui_proto::{ErrorKind, ProcessDetail, ProcessInfo, ProcessSpec, Request, Response, ScaleTo};
 use std::process::ExitCode;
 
 pub enum Verb {
@@ -168,6 +168,7 @@ async fn smart_start(
     };
     let mut plain = Vec::new();
     let mut changed = Vec::new();
+    let mut scaled = Vec::new();
     for name in &names {
         let group: Vec<&ProcessDetail> = known.iter().filter(|d| &d.spec.name == name).collect();
         let stored = &group[0].spec;
@@ -185,11 +186,37 @@ async fn smart_start(
             // `--update-env` gave `spec` this shell's environment (with the user's variables).
             let env = args.update_env.then(|| spec.env.clone());
             plain.push((group.iter().map(|d| d.info.id.to_string()).collect(), env));
+        } else if spec.same_but_count(&same) {
+            // Only `-i` changed: pm2's scale, the instances that run are left alone.
+            scaled.push((name.clone(), spec.instances.max(1)));
         } else {
             changed.push(spec);
         }
     }
     let mut restarted = Vec::new();
+    let mut added = Vec::new();
+    for (name, count) in scaled {
+        let request = Request::Scale {
+            target: name,
+            to: ScaleTo::Exactly(count),
+        };
+        let response = client.request(request).await?;
+        if plain.is_empty() && changed.is_empty() && names.len() == 1 {
+            return print_scaled(response, args.json);
+        }
+        let Response::Scaled {
+            started, deleted, ..
+        } = response
+        else {
+            anyhow::bail!("unexpected reply to scale");
+        };
+        if !args.json {
+            for p in &deleted {
+                println!("deleted {} (id {})", output::safe(&p.name), p.id);
+            }
+        }
+        added.extend(started);
+    }
     for (targets, env) in plain {
         let request = Request::Restart { targets, env };
         let Response::Processes { processes } = client.request(request).await? else {
@@ -215,9 +242,10 @@ async fn smart_start(
     }
     restarted.sort_by_key(|p| p.id);
     // Instances added by `-i` are new processes, not restarted ones.
-    let (restarted, started): (Vec<ProcessInfo>, Vec<ProcessInfo>) = restarted
+    let (restarted, mut started): (Vec<ProcessInfo>, Vec<ProcessInfo>) = restarted
         .into_iter()
         .partition(|p| all.iter().any(|old| old.id == p.id && old.name == p.name));
+    started.extend(added);
     if !args.json {
         // And those a smaller `-i` removed.
         for old in all.iter().filter(|p| rewritten.contains(&p.name)) {
@@ -277,6 +305,48 @@ pub async fn restart(args: RestartArgs) -> Result<ExitCode> {
         env,
     };
     print_processes(client.request(request).await?, args.targets.json, false)
+}
+
+pub async fn scale(name: String, count: &str, json: bool) -> Result<ExitCode> {
+    let to: ScaleTo = count.parse().map_err(anyhow::Error::msg)?;
+    let client = connect().await?;
+    let response = client.request(Request::Scale { target: name, to }).await?;
+    print_scaled(response, json)
+}
+
+/// A `Scaled` reply: what was added and removed, then the app's instances.
+fn print_scaled(response: Response, json: bool) -> Result<ExitCode> {
+    let Response::Scaled {
+        started,
+        deleted,
+        kept,
+    } = response
+    else {
+        anyhow::bail!("unexpected reply to scale: {response:?}");
+    };
+    if json {
+        output::json(&serde_json::json!({
+            "started": started,
+            "deleted": deleted,
+            "kept": kept,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &deleted {
+        println!("deleted {} (id {})", output::safe(&p.name), p.id);
+    }
+    for p in &started {
+        println!(
+            "started {} (id {}, pid {})",
+            output::safe(&p.name),
+            p.id,
+            p.pid.map_or("-".into(), |p| p.to_string())
+        );
+    }
+    let mut now: Vec<ProcessInfo> = kept.into_iter().chain(started).collect();
+    now.sort_by_key(|p| p.id);
+    output::processes(&now);
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn signal(signal: String, t: TargetArgs) -> Result<ExitCode> {
