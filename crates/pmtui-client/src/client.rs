@@ -156,13 +156,15 @@ async fn io_task(
                         } else if let Response::Subscribed { seq, processes } = response {
                             // A fresh snapshot after the daemon found us lagging.
                             for process in processes {
-                                let kind = pmtui_proto::EventKind::Process { process };
+                                let kind = pmtui_proto::EventKind::Process {
+                                    process: Box::new(process),
+                                };
                                 let _ = events.send(Event { seq, kind });
                             }
                         }
                     }
                     Ok(ServerFrame::Event(event)) => {
-                        let _ = events.send(event);
+                        let _ = events.send(*event);
                     }
                     Ok(ServerFrame::Hello(_)) | Err(_) => {}
                 }

@@ -192,6 +192,9 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if spec.cron_revive {
         put("cron_revive", Out::Bool(true));
     }
+    if spec.wait_ready {
+        put("wait_ready", Out::Bool(true));
+    }
     if spec.restart != RestartPolicy::default() {
         put("restart_policy", restart_policy(&spec.restart));
     }

@@ -35,8 +35,12 @@ pub enum ClientFrame {
 #[serde(rename_all = "snake_case")]
 pub enum ServerFrame {
     Hello(HelloReply),
-    Reply { id: u64, response: Response },
-    Event(Event),
+    Reply {
+        id: u64,
+        response: Response,
+    },
+    /// Boxed: a process row is large, and most frames are replies.
+    Event(Box<Event>),
 }
 
 /// The length-delimited codec both ends use.

@@ -14,8 +14,8 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
-    /// A process was added or changed; the full new row.
-    Process { process: ProcessInfo },
+    /// A process was added or changed; the full new row (boxed: a row is large).
+    Process { process: Box<ProcessInfo> },
     /// A process was deleted.
     Removed { id: ProcessId },
     /// A process exited (before any restart).

@@ -1,7 +1,9 @@
 //! What the daemon observes about a process: the rows of `ls` (`ProcessInfo`) and the
 //! fuller record of `describe` (`ProcessDetail`).
 
-use crate::{ExecMode, MetricsHistory, ProcessId, ProcessSpec, ProcessStatus};
+use crate::{
+    ExecMode, Health, MetricsHistory, ProbeResult, ProcessId, ProcessSpec, ProcessStatus, Readiness,
+};
 use serde::{Deserialize, Serialize};
 
 /// One row of `ls --json`. The field names are a public contract (documented in the README).
@@ -48,6 +50,23 @@ pub struct ProcessInfo {
     /// Where this instance is in a `reload` under way; `None` otherwise.
     #[serde(default)]
     pub reload: Option<ReloadState>,
+    /// Where the current run is on its way to ready (`pending`, `ready`, `timeout`); null
+    /// when nothing runs. See the README's "Health and readiness".
+    #[serde(default)]
+    pub readiness: Option<Readiness>,
+    /// When the current run became ready (ms since the Unix epoch).
+    #[serde(default)]
+    pub ready_at: Option<u64>,
+    /// What the health probe says (`starting`, `healthy`, `unhealthy`); null without a
+    /// probe or when nothing runs.
+    #[serde(default)]
+    pub health: Option<Health>,
+    /// The last probe of the current run, with its output or error.
+    #[serde(default)]
+    pub last_probe: Option<ProbeResult>,
+    /// The app's own status line (sd_notify `STATUS=`), for the current run.
+    #[serde(default)]
+    pub status_text: Option<String>,
 }
 
 /// One instance's part in a rolling reload.

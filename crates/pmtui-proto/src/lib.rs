@@ -6,6 +6,7 @@ pub mod codec;
 pub mod env;
 pub mod error;
 pub mod event;
+pub mod health;
 pub mod info;
 pub mod listen;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub use codec::{ClientFrame, Hello, HelloReply, MAX_FRAME_LEN, PROTOCOL_VERSION,
 pub use env::{EnvError, MAX_ENV_BYTES, MAX_ENV_VAR_BYTES, check_env};
 pub use error::ProtoError;
 pub use event::{Event, EventKind, LogLine, LogStream};
+pub use health::{Health, ProbeResult, Readiness};
 pub use info::{ExitRecord, ProcessDetail, ProcessInfo, ReloadState};
 pub use listen::{ListenAddress, ListenSpec};
 pub use metrics::{HostSample, MetricsHistory, ProcessMetrics, ProcessSample, Span};

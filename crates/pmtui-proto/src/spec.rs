@@ -75,9 +75,12 @@ pub struct ProcessSpec {
     /// The variable that carries the instance number (pm2's `instance_var`); `None` means
     /// `NODE_APP_INSTANCE`. `PMTUI_INSTANCE` is always set too.
     pub instance_var: Option<String>,
-    /// How long a reload waits for a new instance to be ready, ms (pm2's `listen_timeout`);
-    /// `None` means 3 s. Without a readiness signal, an instance still alive after this long
-    /// counts as ready.
+    /// pm2's `wait_ready`: a run is ready only once the app says so (Node's
+    /// `process.send('ready')`), and its status stays `launching` until then or until
+    /// `listen_timeout_ms` runs out.
+    pub wait_ready: bool,
+    /// How long `wait_ready` waits for the app's signal, and a reload for a new instance to
+    /// be ready, ms (pm2's `listen_timeout`); `None` means [`DEFAULT_LISTEN_TIMEOUT_MS`].
     pub listen_timeout_ms: Option<u64>,
 }
 
@@ -135,6 +138,7 @@ impl Default for ProcessSpec {
             exec_mode: None,
             increment_var: None,
             instance_var: None,
+            wait_ready: false,
             listen_timeout_ms: None,
         }
     }
@@ -236,6 +240,11 @@ impl ProcessSpec {
             instances: self.instances,
             ..other.clone()
         })
+    }
+
+    /// How long `wait_ready` waits for the app's signal, ms.
+    pub fn listen_timeout(&self) -> u64 {
+        self.listen_timeout_ms.unwrap_or(DEFAULT_LISTEN_TIMEOUT_MS)
     }
 
     /// The command line as one string, for display.

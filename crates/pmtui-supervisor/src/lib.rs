@@ -16,6 +16,7 @@ pub mod logs;
 pub mod metrics;
 mod oom;
 pub mod policy;
+pub mod probe;
 pub mod reaper;
 pub mod record;
 mod sockets;
@@ -27,6 +28,7 @@ pub mod tree;
 pub use config::SupervisorConfig;
 pub use error::SupervisorError;
 pub use metrics::MetricsTick;
+pub use probe::{AppMessage, AppPayload, MessageSource, ReadyOutcome};
 pub use record::{DesiredState, ProcessRecord};
 pub use supervisor::{
     ApplyOutcome, LogSnapshot, MetricsSnapshot, MetricsSubscription, ScaleOutcome, StartOutcome,

@@ -39,6 +39,11 @@ pub fn processes(rows: usize) -> Vec<ProcessInfo> {
             mode: Default::default(),
             sockets: Vec::new(),
             reload: None,
+            readiness: None,
+            ready_at: None,
+            health: None,
+            last_probe: None,
+            status_text: None,
         })
         .collect()
 }

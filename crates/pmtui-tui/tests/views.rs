@@ -51,6 +51,11 @@ fn info(
         mode: Default::default(),
         sockets: Vec::new(),
         reload: None,
+        readiness: None,
+        ready_at: None,
+        health: None,
+        last_probe: None,
+        status_text: None,
     }
 }
 

@@ -243,6 +243,8 @@ pub struct StartArgs {
     #[command(flatten)]
     pub restart: RestartFlags,
     #[command(flatten)]
+    pub ready: ReadyFlags,
+    #[command(flatten)]
     pub logs: LogFlags,
     /// Arguments for the program, after `--`.
     #[arg(last = true)]
@@ -268,7 +270,8 @@ pub struct ClusterFlags {
     /// Variable that carries the instance number (default NODE_APP_INSTANCE).
     #[arg(long, value_name = "VAR")]
     pub instance_var: Option<String>,
-    /// How long `reload` waits for a new instance to be ready (default 3s).
+    /// How long `reload` waits for a new instance to be ready, and --wait-ready for the
+    /// app's signal (default 3s).
     #[arg(long, value_name = "DURATION")]
     pub listen_timeout: Option<String>,
 }
@@ -321,6 +324,16 @@ pub struct RestartFlags {
     /// Restart when the process tree's memory exceeds this size ("500M", "1G", bytes).
     #[arg(long, value_name = "SIZE")]
     pub max_memory_restart: Option<String>,
+}
+
+/// Health checks and readiness (see the README's "Health and readiness").
+#[derive(Debug, Default, PartialEq, Args)]
+#[command(next_help_heading = "Health and readiness")]
+pub struct ReadyFlags {
+    /// Ready (and `online`) only once the app says so (Node: process.send('ready')), or
+    /// after --listen-timeout.
+    #[arg(long)]
+    pub wait_ready: bool,
 }
 
 /// Where and how a started process's output is written (pm2's flags, plus rotation).

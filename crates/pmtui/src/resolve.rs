@@ -2,7 +2,7 @@
 //! script found and made absolute, the interpreter chosen by extension and checked, the
 //! caller's environment captured.
 
-use crate::cli::{ClusterFlags, LogFlags, RestartFlags, StartArgs};
+use crate::cli::{ClusterFlags, LogFlags, ReadyFlags, RestartFlags, StartArgs};
 use anyhow::{Context, Result, bail};
 use pmtui_proto::{Backoff, ExecMode, ListenSpec, LogFormat, ProcessSpec, RestartMode};
 use std::collections::BTreeMap;
@@ -226,6 +226,7 @@ fn apply_option_flags(spec: &mut ProcessSpec, args: &StartArgs) -> Result<()> {
     if args.no_autorestart {
         spec.restart.mode = RestartMode::No;
     }
+    apply_ready_flags(spec, &args.ready)?;
     apply_log_flags(spec, &args.logs)
 }
 
@@ -256,6 +257,14 @@ fn apply_cluster_flags(spec: &mut ProcessSpec, flags: &ClusterFlags) -> Result<(
     }
     if let Some(v) = &flags.listen_timeout {
         spec.listen_timeout_ms = Some(millis(v).context("--listen-timeout")?);
+    }
+    Ok(())
+}
+
+/// Applies `--wait-ready` and the health check flags to `spec`.
+fn apply_ready_flags(spec: &mut ProcessSpec, flags: &ReadyFlags) -> Result<()> {
+    if flags.wait_ready {
+        spec.wait_ready = true;
     }
     Ok(())
 }

@@ -95,9 +95,6 @@ fn pm2_flag(flag: &str) -> Option<&'static str> {
         "--no-daemon" => "run `pmtui daemon` in the foreground, and start apps from another shell",
         "--attach" => "follow the output with `pmtui logs <name>` after `start`",
         "--no-autostart" => "set `autostart: false` in an ecosystem file",
-        "--wait-ready" | "--listen-timeout" => {
-            "readiness is not supported yet; `wait_ready` in a file is accepted with a warning"
-        }
         "--shutdown-with-message"
         | "--source-map-support"
         | "--disable-source-map-support"

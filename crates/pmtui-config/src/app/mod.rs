@@ -177,6 +177,7 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
                 }
             }
             "cron_revive" => spec.cron_revive = ctx.bool(value, here).unwrap_or(false),
+            "wait_ready" => spec.wait_ready = ctx.bool(value, here).unwrap_or(false),
             "max_memory_restart" => spec.max_memory_restart = ctx.size(value, here),
             "kill_timeout" => {
                 if let Some(ms) = ctx.duration(value, here) {

@@ -116,7 +116,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
                 }
             }
             event = recv_event(&mut events) => match event {
-                Ok(event) => if send(&mut framed, &ServerFrame::Event(event)).await.is_err() { return },
+                Ok(event) => if send(&mut framed, &ServerFrame::Event(Box::new(event))).await.is_err() { return },
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     // Too slow to keep up: start again from a fresh snapshot.
                     let (seq, processes, rx) = daemon.supervisor.subscribe();
@@ -170,7 +170,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
                         .cloned()
                         .collect();
                     let kind = pmtui_proto::EventKind::Metrics { host: tick.host.clone(), samples };
-                    if send(&mut framed, &ServerFrame::Event(Event { seq: 0, kind })).await.is_err() { return }
+                    if send(&mut framed, &ServerFrame::Event(Box::new(Event { seq: 0, kind }))).await.is_err() { return }
                 }
                 // A slow reader misses ticks; the next one is as good.
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -210,7 +210,11 @@ async fn send_line(
     line: LogLine,
 ) -> Result<(), ()> {
     let kind = pmtui_proto::EventKind::Log { line };
-    send(framed, &ServerFrame::Event(Event { seq: 0, kind })).await
+    send(
+        framed,
+        &ServerFrame::Event(Box::new(Event { seq: 0, kind })),
+    )
+    .await
 }
 
 async fn handshake(

@@ -3,7 +3,9 @@
 
 use super::{Job, Running};
 use crate::policy::{Decision, ExitInfo};
+use crate::probe::Phase;
 use crate::record::DesiredState;
+use crate::supervisor::Entry;
 use crate::{oom, policy, tree};
 use nix::sys::signal::Signal;
 use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
@@ -24,6 +26,7 @@ impl Job {
             return;
         };
         self.stable_at = None;
+        self.end_readiness();
         self.shared.managed.remove(running.pid);
         let exit = exit_info(&status, running.started.elapsed());
         // What the child left in its group goes with it, as systemd does.
@@ -44,7 +47,9 @@ impl Job {
         let decision = policy::decide(policy, &exit, &self.history, now);
         self.history.note(policy, &exit, &decision, now);
         let (reason, detail, outcome, next_restart_at) = match &decision {
-            Decision::Restart { after_ms, .. } => (cause, what, "restart", Some(now + after_ms)),
+            Decision::Restart { after_ms, .. } => {
+                (cause, what.clone(), "restart", Some(now + after_ms))
+            }
             Decision::Stop { reason } => (cause, format!("{what}; {reason}"), "stopped", None),
             Decision::GiveUp { reason } => {
                 ("crash loop", format!("{what}; {reason}"), "errored", None)
@@ -63,7 +68,7 @@ impl Job {
         self.write_pid_file(None);
         let unstable = self.history.unstable_count(policy, now);
         self.shared.update(self.id, |e| {
-            clear_run(&mut e.info, &exit);
+            clear_run(e, &exit, &what);
             e.info.unstable_restarts = unstable;
         });
         match decision {
@@ -131,8 +136,11 @@ pub(super) fn exit_cause(exit: &ExitInfo, oom: bool) -> (&'static str, String) {
 }
 
 /// What a row says once its run is over, whichever way it ended: no pid, nothing used (the
-/// next sample would say so up to a second late), and how it exited.
-pub(super) fn clear_run(info: &mut pmtui_proto::ProcessInfo, exit: &ExitInfo) {
+/// next sample would say so up to a second late), how it exited, and the run's readiness
+/// ended for `why` (what waiters are told).
+pub(super) fn clear_run(entry: &mut Entry, exit: &ExitInfo, why: &str) {
+    entry.set_phase(Phase::Ended(why.to_string()));
+    let info = &mut entry.info;
     info.pid = None;
     info.cpu = 0.0;
     info.memory = 0;

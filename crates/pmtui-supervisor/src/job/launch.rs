@@ -2,10 +2,12 @@
 //! pid file.
 
 use super::exit::no_run;
-use super::{Job, Running};
+use super::{Job, Readers, Running};
 use crate::logs::pump;
+use crate::probe::{Phase, RunSignals, ipc};
 use crate::{oom, policy, spawn, tree};
 use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -21,19 +23,44 @@ impl Job {
         });
         let log_seq = self.sink.last_seq();
         let oom_kills = oom::kill_count();
+        let ipc = self.ipc_channel();
+        let channel = ipc.as_ref().map(|(_, child_end)| child_end.as_raw_fd());
         let spawned = self
             .shared
             .sockets
             .acquire(&self.spec)
             .map_err(std::io::Error::other)
             .and_then(|sockets| {
-                let child = spawn::spawn(&self.spec, &self.env, &self.shared.config, &sockets)?;
+                let child = spawn::spawn(
+                    &self.spec,
+                    &self.env,
+                    &self.shared.config,
+                    &sockets,
+                    channel,
+                )?;
                 Ok((child, sockets))
             });
         match spawned {
             Ok((mut child, sockets)) => {
                 let pid = child.id().unwrap_or(0);
                 self.shared.managed.insert(pid);
+                let run = self.shared.read(self.id, |e| e.ready.borrow().run + 1);
+                let signals = Arc::new(RunSignals::default());
+                let mut readers = Readers::default();
+                if let Some((parent_end, child_end)) = ipc {
+                    drop(child_end);
+                    readers.0.push(tokio::spawn(ipc::read(
+                        parent_end,
+                        ipc::Origin {
+                            id: self.id,
+                            pid,
+                            run: run.unwrap_or(1),
+                            signals: Arc::clone(&signals),
+                            messages: self.shared.app_messages.clone(),
+                        },
+                    )));
+                }
+                self.signals = Some(signals);
                 if let Some(out) = child.stdout.take() {
                     tokio::spawn(pump(
                         out,
@@ -58,15 +85,20 @@ impl Job {
                     log_seq,
                     err_pump,
                     oom_kills,
+                    _readers: readers,
                 });
                 let stable = policy::stable_period_ms(&self.spec.restart);
                 self.stable_at = Some(started + Duration::from_millis(stable));
                 let start_time = tree::start_time(pid);
                 self.write_pid_file(Some(pid));
                 let shown = sockets.shown(&self.spec.name);
-                let socket_env = sockets.env();
+                let mut socket_env = sockets.env();
+                if channel.is_some() {
+                    socket_env.push(spawn::channel_env(&sockets));
+                }
+                let (status, phase) = self.begin_readiness(started);
                 self.shared.update(self.id, |e| {
-                    e.info.status = ProcessStatus::Online;
+                    e.info.status = status;
                     e.info.pid = Some(pid);
                     e.info.started_at = Some(now_ms());
                     e.info.status_reason = None;
@@ -74,6 +106,7 @@ impl Job {
                     e.pid_start_time = start_time;
                     // What the child got besides its definition's environment.
                     e.env.extend(socket_env);
+                    e.begin_run(phase);
                 });
             }
             Err(err) => {
@@ -102,8 +135,24 @@ impl Job {
                     e.info.pid = None;
                     e.info.cpu = 0.0;
                     e.info.memory = 0;
+                    e.begin_run(Phase::Ended(detail.clone()));
                     e.info.status_reason = Some(detail);
                 });
+            }
+        }
+    }
+
+    /// Node's IPC channel for a Node app (none for other programs, or when the socketpair
+    /// cannot be made: the app then runs without `process.send`).
+    fn ipc_channel(&self) -> Option<(OwnedFd, OwnedFd)> {
+        if !self.spec.is_node() {
+            return None;
+        }
+        match ipc::channel() {
+            Ok(pair) => Some(pair),
+            Err(err) => {
+                tracing::warn!(id = self.id, %err, "no IPC channel for this run");
+                None
             }
         }
     }

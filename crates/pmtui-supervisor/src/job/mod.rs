@@ -7,12 +7,14 @@
 
 mod exit;
 mod launch;
+mod ready;
 mod restarts;
 mod stop;
 
 use crate::cron::CronSchedule;
 use crate::logs::LogSink;
 use crate::policy::RestartHistory;
+use crate::probe::{Posted, RunSignals};
 use crate::record::DesiredState;
 use crate::spawn;
 use crate::supervisor::Shared;
@@ -61,6 +63,20 @@ struct Running {
     err_pump: Option<JoinHandle<()>>,
     /// The kernel's OOM-kill count when the run started.
     oom_kills: Option<u64>,
+    /// The readers of the app's channels (IPC); aborted when the run ends.
+    _readers: Readers,
+}
+
+/// Tasks that live as long as one run.
+#[derive(Default)]
+struct Readers(Vec<JoinHandle<()>>);
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 struct Job {
@@ -78,6 +94,10 @@ struct Job {
     /// The next firing time of `cron` (wall clock).
     cron_next: Option<Timestamp>,
     history: RestartHistory,
+    /// What the app of the current run said (ready, watchdog, status…).
+    signals: Option<Arc<RunSignals>>,
+    /// When `wait_ready` stops waiting for the current run's signal (`listen_timeout`).
+    ready_deadline: Option<Instant>,
 }
 
 pub(crate) fn spawn_job(
@@ -113,6 +133,8 @@ pub(crate) fn spawn_job(
         cron,
         cron_next,
         history: RestartHistory::default(),
+        signals: None,
+        ready_deadline: None,
     };
     (tx, job.run(rx))
 }
@@ -120,6 +142,13 @@ pub(crate) fn spawn_job(
 async fn wait_child(running: &mut Option<Running>) -> std::io::Result<ExitStatus> {
     match running {
         Some(r) => r.child.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn wait_posted(signals: Option<Arc<RunSignals>>) -> Posted {
+    match signals {
+        Some(signals) => signals.take().await,
         None => std::future::pending().await,
     }
 }
@@ -143,6 +172,7 @@ fn instant_of(at: Option<Timestamp>) -> Option<Instant> {
 impl Job {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<JobCmd>) {
         loop {
+            let signals = self.signals.clone();
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(JobCmd::Exit) | None => {
@@ -157,6 +187,8 @@ impl Job {
                     self.launch(true).await;
                 }
                 () = wait_until(self.stable_at) => self.on_stable(),
+                posted = wait_posted(signals) => self.on_posted(posted),
+                () = wait_until(self.ready_deadline) => self.on_listen_timeout(),
                 () = wait_until(instant_of(self.cron_next)) => self.on_cron().await,
             }
         }

@@ -3,6 +3,7 @@
 
 use super::Job;
 use super::exit::{clear_run, exit_info, run_ended};
+use crate::probe::Phase;
 use crate::tree;
 use nix::sys::signal::Signal;
 use pmtui_proto::{ExitRecord, ProcessStatus, now_ms};
@@ -14,8 +15,13 @@ impl Job {
     pub(super) async fn stop(&mut self, reason: &str, detail: String, outcome: &str) {
         self.restart_at = None;
         self.stable_at = None;
+        self.end_readiness();
         let Some(mut running) = self.running.take() else {
             self.shared.update(self.id, |e| {
+                if e.phase() == Phase::Idle {
+                    // Waiters for a first run that will not come now.
+                    e.set_phase(Phase::Ended(format!("stopped ({detail})")));
+                }
                 if e.info.status != ProcessStatus::Stopped {
                     e.info.status = ProcessStatus::Stopped;
                     e.info.next_restart_at = None;
@@ -53,6 +59,7 @@ impl Job {
         members.extend(self.members(running.pid));
         self.kill_all(running.pid, &members);
         let exit = exit_info(&status, running.started.elapsed());
+        let stopped_by = format!("stopped ({detail})");
         let last_stderr = self.last_stderr(&mut running).await;
         let now = now_ms();
         self.shared.record_exit(
@@ -68,7 +75,7 @@ impl Job {
         self.write_pid_file(None);
         self.shared.update(self.id, |e| {
             e.info.status = ProcessStatus::Stopped;
-            clear_run(&mut e.info, &exit);
+            clear_run(e, &exit, &stopped_by);
             e.info.next_restart_at = None;
             e.info.status_reason = None;
         });

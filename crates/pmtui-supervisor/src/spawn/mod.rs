@@ -2,6 +2,9 @@
 //! pmtui's and pm2's variables), its identity (`uid`/`gid`) and a `Command` in a process
 //! group of its own with its output piped to the log pumps; with listening sockets, the
 //! socket-activation protocol (fds from 3, `LISTEN_*`, and for Node the cluster preload).
+//!
+//! Fd numbers a child finds: 0–2 stdio; 3 … 3+N−1 the N listening sockets; 3+N Node's IPC
+//! channel (`NODE_CHANNEL_FD`, Node apps only; see `probe::ipc`).
 
 mod argv;
 mod child_setup;
@@ -15,6 +18,7 @@ pub(crate) use credentials::resolve as resolve_credentials;
 use pmtui_proto::{ProcessId, ProcessSpec};
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::os::fd::RawFd;
 use std::process::Stdio;
 use tokio::process::{Child, Command};
 
@@ -78,18 +82,36 @@ pub fn child_env(
     env
 }
 
+/// The variable that tells Node where its IPC channel is: right after the sockets.
+pub fn channel_env(sockets: &SocketSet) -> (String, String) {
+    let fd = child_setup::FIRST_PASSED_FD + sockets.fds().len() as RawFd;
+    ("NODE_CHANNEL_FD".into(), fd.to_string())
+}
+
 /// Starts the child in a new process group, stdin closed, stdout and stderr piped; with
 /// `sockets`, they are its fds 3… (socket activation): the child then execs the program
 /// itself (after fork, in `child_setup`) with an environment whose `LISTEN_PID` is its own
 /// pid; a command string is split or made to `exec` (see `argv`), and Node gets the cluster
-/// preload.
+/// preload. `channel` (Node's IPC channel, the child's end) comes right after the sockets,
+/// announced by [`channel_env`].
 pub fn spawn(
     spec: &ProcessSpec,
     env: &BTreeMap<String, String>,
     config: &SupervisorConfig,
     sockets: &SocketSet,
+    channel: Option<RawFd>,
 ) -> std::io::Result<Child> {
     let mut socket_env;
+    let mut channel_vars;
+    let env = match channel {
+        Some(_) => {
+            channel_vars = env.clone();
+            let (key, value) = channel_env(sockets);
+            channel_vars.insert(key, value);
+            &channel_vars
+        }
+        None => env,
+    };
     let (argv, env, exec) = if sockets.is_empty() {
         let (program, args) = spec.argv();
         (std::iter::once(program).chain(args).collect(), env, None)
@@ -142,7 +164,7 @@ pub fn spawn(
             .child_umask
             .map(|m| nix::sys::stat::Mode::from_bits_truncate(m as nix::libc::mode_t)),
         identity,
-        pass_fds: sockets.fds(),
+        pass_fds: sockets.fds().into_iter().chain(channel).collect(),
         exec,
     }
     .install(&mut command);

@@ -66,6 +66,11 @@ impl Supervisor {
             mode: spec.mode(),
             sockets: self.shared.sockets.shown(&spec),
             reload: None,
+            readiness: None,
+            ready_at: None,
+            health: None,
+            last_probe: None,
+            status_text: None,
         };
         let (job, rx) = job::spawn_job(
             Arc::clone(&self.shared),
@@ -91,13 +96,16 @@ impl Supervisor {
             sink,
             paths,
             metrics: History::new(self.shared.metrics.capacity),
+            ready: tokio::sync::watch::Sender::new(crate::probe::RunReady::default()),
             job,
         };
         table.entries.insert(id, entry);
         publish(
             &mut table,
             &self.shared.events,
-            EventKind::Process { process: info },
+            EventKind::Process {
+                process: Box::new(info),
+            },
         );
         drop(table);
         tokio::spawn(rx);

@@ -250,12 +250,16 @@ impl Supervisor {
                 job.closed().await;
             }
             let old = self.shared.lock().entries.remove(id);
-            let (restarts, created, history) = old.map_or((0, None, VecDeque::new()), |e| {
-                (e.info.restarts + 1, Some(e.info.created_at), e.history)
-            });
+            let (restarts, created, history, run) =
+                old.map_or((0, None, VecDeque::new(), 0), |e| {
+                    let run = e.ready.borrow().run;
+                    (e.info.restarts + 1, Some(e.info.created_at), e.history, run)
+                });
             let (id, rx) = self.add(spec.clone(), Some(*id), desired, restarts, created);
             if let Some(entry) = self.shared.lock().entries.get_mut(&id) {
                 entry.history = history;
+                // Run numbers go on across the replacement (`wait_ready`'s `after_run`).
+                entry.ready.send_modify(|r| r.run += run);
             }
             now.push(id);
             ready.extend(rx);

@@ -10,6 +10,7 @@ mod leftovers;
 mod listen;
 mod log_access;
 mod log_paths;
+mod readiness;
 mod records;
 mod sampling;
 mod scale;
@@ -24,6 +25,7 @@ pub use scale::ScaleOutcome;
 use crate::job::{JobCmd, JobHandle};
 use crate::logs::{FileRegistry, LogPaths, LogSink, Pumps};
 use crate::metrics::{History, MetricsHub};
+use crate::probe::{AppMessage, RunReady};
 use crate::reaper::ManagedPids;
 use crate::record::DesiredState;
 use crate::sockets::SocketTable;
@@ -33,7 +35,7 @@ use pmtui_proto::{
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 /// Exit records kept per process (`describe --json` shows them all, `describe` the last 20).
 pub const HISTORY_LEN: usize = 100;
@@ -50,6 +52,8 @@ pub(crate) struct Entry {
     pub paths: LogPaths,
     /// Latest resource sample and the ring of past ones.
     pub metrics: History,
+    /// The latest run and its phase on the way to ready (see `probe`); waiters subscribe.
+    pub ready: watch::Sender<RunReady>,
     job: JobHandle,
 }
 
@@ -78,6 +82,8 @@ pub(crate) struct Shared {
     /// `$PMTUI_HOME/pids`, checked and held open (pid files are written through it without
     /// following links); `None` when it cannot be opened, and pid files are not written.
     pub pids: Option<pmtui_statedir::Dir>,
+    /// What apps say over their IPC channel and sd_notify socket (see `probe`).
+    pub app_messages: broadcast::Sender<AppMessage>,
 }
 
 /// A running process the sampler measures.
@@ -106,6 +112,7 @@ impl Shared {
             entry.info.memory = 0;
         }
         let process = entry.info.clone();
+        let process = Box::new(process);
         publish(&mut table, &self.events, EventKind::Process { process });
     }
 
@@ -203,6 +210,7 @@ impl Supervisor {
             sinks: Mutex::default(),
             sockets: SocketTable::default(),
             pids: pids_dir(&config_home),
+            app_messages: broadcast::channel(1024).0,
         });
         crate::metrics::sampler::start(&shared);
         let weak = Arc::downgrade(&shared);

@@ -40,7 +40,7 @@ impl App {
         match event.kind {
             EventKind::Process { process } => {
                 let id = process.id;
-                self.procs.upsert(process);
+                self.procs.upsert(*process);
                 if self.view() == View::Detail(id) {
                     return vec![describe(id)];
                 }

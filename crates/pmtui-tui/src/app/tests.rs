@@ -145,7 +145,7 @@ fn selection_stays_on_the_same_process_when_the_list_changes() {
     app.update(Msg::Daemon(Event {
         seq: 1,
         kind: EventKind::Process {
-            process: row(5, "aaa", ProcessStatus::Online),
+            process: Box::new(row(5, "aaa", ProcessStatus::Online)),
         },
     }));
     ch(&mut app, '4');

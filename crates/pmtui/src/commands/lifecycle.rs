@@ -1,7 +1,9 @@
 //! `start`, `stop`, `restart`, `delete`, `reset` and `signal`.
 
 use super::connect;
-use crate::cli::{ClusterFlags, LogFlags, RestartArgs, RestartFlags, StartArgs, TargetArgs};
+use crate::cli::{
+    ClusterFlags, LogFlags, ReadyFlags, RestartArgs, RestartFlags, StartArgs, TargetArgs,
+};
 use crate::{output, resolve};
 use anyhow::Result;
 use pmtui_client::Client;
@@ -117,6 +119,7 @@ fn gives_options(args: &StartArgs) -> bool {
         || args.gid.is_some()
         || args.no_autorestart
         || args.restart != RestartFlags::default()
+        || args.ready != ReadyFlags::default()
         || args.interpreter.is_some()
         || args.interpreter_args.is_some()
         || args.logs != LogFlags::default()

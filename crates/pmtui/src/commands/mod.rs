@@ -4,6 +4,7 @@
 pub mod completion;
 pub mod daemon;
 mod ecosystem;
+mod health;
 mod init;
 mod lifecycle;
 mod logs;

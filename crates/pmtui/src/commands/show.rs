@@ -159,6 +159,12 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
             ),
             ("created", format_time(i.created_at)),
         ];
+        let mut rows = rows;
+        let after_reason = rows
+            .iter()
+            .position(|(k, _)| *k == "reason")
+            .map_or(0, |p| p + 1);
+        rows.splice(after_reason..after_reason, super::health::describe_rows(d));
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         println!(
             "{}",
