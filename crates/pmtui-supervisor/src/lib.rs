@@ -34,4 +34,4 @@ pub use supervisor::{
     ApplyOutcome, LogSnapshot, MetricsSnapshot, MetricsSubscription, ScaleOutcome, StartOutcome,
     Supervisor,
 };
-pub use target::resolve_targets;
+pub use target::{TargetEntry, resolve_targets};

@@ -52,6 +52,8 @@ pub enum Command {
     Describe(TargetArgs),
     /// Print the environment a process runs with.
     Env(TargetArgs),
+    /// Print the pids of running processes, one per line (all when no target is given).
+    Pid(PidArgs),
     /// Send a signal to processes: `pmtui signal SIGUSR1 web`.
     #[command(alias = "sendSignal")]
     Signal {
@@ -134,10 +136,19 @@ pub struct JsonFlag {
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Names, ids, namespaces, /regex/ or `all`.
+    /// Names, ids, namespaces, /regex/, script files or `all`.
     #[arg(required = true)]
     pub targets: Vec<String>,
     /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PidArgs {
+    /// Names, ids, namespaces, /regex/, script files or `all` (default).
+    pub targets: Vec<String>,
+    /// Print JSON: `[{"id", "name", "pid"}]`, stopped processes with a null pid.
     #[arg(long)]
     pub json: bool,
 }

@@ -153,31 +153,33 @@ fn a_reader_that_closes_the_pipe_ends_the_output_quietly() {
 #[test]
 fn a_name_that_targets_would_misread_is_refused() {
     let t = TestHome::new();
-    for (name, what) in [("all", "every process"), ("7", "an id"), ("/w/", "regular")] {
+    for (name, what) in [("all", "every process"), ("/w/", "regular")] {
         let out = t.run(&["start", "sleep 300", "--name", name]);
         assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
         let err = stderr(&out);
         assert!(err.contains(what) && err.contains("another name"), "{err}");
     }
     let file = t.path("eco.json");
-    std::fs::write(&file, r#"{"apps": [{"name": "3", "script": "sleep 300"}]}"#).expect("write");
+    std::fs::write(
+        &file,
+        r#"{"apps": [{"name": "all", "script": "sleep 300"}]}"#,
+    )
+    .expect("write");
     let out = t.run(&["start", file.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(stderr(&out).contains("an id"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("every process"), "{}", stderr(&out));
     assert!(t.list().is_empty());
 }
 
 #[test]
 fn a_namespace_that_targets_would_misread_is_refused() {
     let t = TestHome::new();
-    for ns in ["all", "12"] {
-        let out = t.run(&["start", "sleep 300", "--name", "n", "--namespace", ns]);
-        assert_eq!(out.status.code(), Some(1), "{ns}: {out:?}");
-        assert!(
-            stderr(&out).contains("another namespace"),
-            "{}",
-            stderr(&out)
-        );
-    }
+    let out = t.run(&["start", "sleep 300", "--name", "n", "--namespace", "all"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        stderr(&out).contains("another namespace"),
+        "{}",
+        stderr(&out)
+    );
     assert!(t.list().is_empty());
 }

@@ -233,10 +233,12 @@ impl Supervisor {
 
     fn resolve(&self, targets: &[String]) -> Result<Vec<ProcessId>, SupervisorError> {
         let table = self.shared.lock();
-        let entries = table
-            .entries
-            .values()
-            .map(|e| (e.info.id, e.info.name.as_str(), e.info.namespace.as_str()));
+        let entries = table.entries.values().map(|e| crate::TargetEntry {
+            id: e.info.id,
+            name: &e.info.name,
+            namespace: &e.info.namespace,
+            script: &e.spec.script,
+        });
         let ids = resolve_targets(entries, targets)?;
         if ids.is_empty() {
             return Err(SupervisorError::UnknownProcess(targets.join(" ")));

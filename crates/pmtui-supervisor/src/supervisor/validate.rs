@@ -10,12 +10,11 @@ pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
         .map_err(|err| SupervisorError::BadRequest(err.to_string()))?;
     pmtui_proto::check_namespace(&spec.namespace)
         .map_err(|err| SupervisorError::BadRequest(err.to_string()))?;
-    // Names that targets would read as something else could never be acted on by name.
+    // Names that targets would read as something else could never be acted on by name. A
+    // number is fine, as in pm2: targets try it as an id first, then as a name.
     let name = spec.name.as_str();
     let taken_as = if name == "all" {
         Some("every process")
-    } else if name.parse::<u32>().is_ok() {
-        Some("an id")
     } else if name.len() > 1 && name.starts_with('/') && name.ends_with('/') {
         Some("a regular expression")
     } else {
@@ -27,15 +26,12 @@ pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
         )));
     }
     let ns = spec.namespace.as_str();
-    if ns == "all" || ns.parse::<u32>().is_ok() {
-        return Err(SupervisorError::BadRequest(format!(
-            "{ns:?} cannot be a namespace: targets read it as {}; choose another namespace",
-            if ns == "all" {
-                "every process"
-            } else {
-                "an id"
-            }
-        )));
+    if ns == "all" {
+        return Err(SupervisorError::BadRequest(
+            "\"all\" cannot be a namespace: targets read it as every process; choose another \
+             namespace"
+                .into(),
+        ));
     }
     // The environment is kept in the table and on disk while the process is defined.
     pmtui_proto::check_env(&spec.env)

@@ -10,9 +10,11 @@ mod lifecycle;
 mod logs;
 mod man;
 mod metrics;
+mod pid;
 mod schema;
 pub mod show;
 mod state;
+mod targets;
 pub mod ui;
 
 use crate::cli::{Cli, Command};
@@ -48,9 +50,10 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         ecosystem::apply(file, &sel, false, false).await?;
         return ui::open(pmtui_tui::StartView::Dashboard).await;
     }
-    let Some(command) = cli.command else {
+    let Some(mut command) = cli.command else {
         return ui::open(pmtui_tui::StartView::Dashboard).await;
     };
+    targets::expand(&mut command).await?;
     match command {
         Command::Daemon => unreachable_daemon(),
         Command::Monit => ui::open(pmtui_tui::StartView::Monitor).await,
@@ -82,6 +85,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Jlist => show::list(true).await,
         Command::Describe(t) => show::describe(t).await,
         Command::Env(t) => show::env(t).await,
+        Command::Pid(args) => pid::pid(args).await,
         Command::Save { force, json } => state::save(force, json).await,
         Command::Resurrect(flag) => state::resurrect(flag.json).await,
         Command::Ping(flag) => state::ping(flag.json).await,
