@@ -109,13 +109,34 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     })?;
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = abs.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let doc = parse_document(path, &abs, &text, &opts.shell_env)
+    load_document(path, &abs, &dir, &text, opts)
+}
+
+/// Reads an ecosystem file's text given on standard input (`pmtui start -`, as pm2's
+/// `cat all.json | pm2 start -`): JSON (comments and trailing commas allowed), shown as
+/// `<stdin>` in errors, its relative paths taken from `dir` (the caller's directory).
+pub fn load_stdin(text: &str, dir: &Path, opts: &LoadOptions) -> Result<Loaded, ConfigError> {
+    let shown = Path::new("<stdin>");
+    load_document(shown, shown, dir, text, opts)
+}
+
+fn load_document(
+    path: &Path,
+    abs: &Path,
+    dir: &Path,
+    text: &str,
+    opts: &LoadOptions,
+) -> Result<Loaded, ConfigError> {
+    let dir = dir.to_path_buf();
+    let doc = parse_document(path, abs, text, &opts.shell_env)
         .map_err(|p| ConfigError::Problems(vec![p]))?;
     let mut ctx = Ctx::new(path);
     let apps = apps_of(&mut ctx, &doc);
+    let deploy_env = deploy_env(&doc, opts.env_name.as_deref());
     let mut drafts = Vec::new();
     for (node, where_) in apps {
-        drafts.push(app::read(&mut ctx, node, &where_, &dir, opts));
+        let deploy = deploy_env.as_ref().map(|(n, at)| (*n, at.as_str()));
+        drafts.push(app::read(&mut ctx, node, &where_, &dir, opts, deploy));
     }
     // Names must be unique within a file.
     for i in 0..drafts.len() {
@@ -160,7 +181,15 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, ConfigError> {
         }
     }
     if !ctx.problems.is_empty() {
-        return Err(ConfigError::Problems(ctx.problems));
+        // The warnings too: fixing the errors should not uncover more surprises.
+        let mut problems = ctx.problems;
+        problems.extend(ctx.warnings.into_iter().map(|w| Problem {
+            file: w.file,
+            pos: w.pos,
+            field: w.field,
+            kind: ProblemKind::Other(format!("warning: {}", w.message)),
+        }));
+        return Err(ConfigError::Problems(problems));
     }
     Ok(Loaded {
         apps: specs,
@@ -219,6 +248,18 @@ fn parse_document(
     }
 }
 
+/// pm2's `deploy.<name>.env` for `--env <name>`: the lowest layer of every app's
+/// environment, under the app's `env` and `env_<name>`, as pm2 merges them.
+fn deploy_env<'n>(doc: &'n Node, env_name: Option<&str>) -> Option<(&'n Node, String)> {
+    let env_name = env_name?;
+    let get = |node: &'n Node, key: &str| match &node.value {
+        Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
+        _ => None,
+    };
+    let env = get(get(get(doc, "deploy")?, env_name)?, "env")?;
+    Some((env, format!("deploy.{env_name}.env")))
+}
+
 /// The app nodes of a document and their paths: `{apps: [...]}` (or pm2's `pm2` key), a
 /// bare list, or a single app.
 fn apps_of<'n>(ctx: &mut Ctx<'_>, doc: &'n Node) -> Vec<(&'n Node, String)> {
@@ -251,7 +292,25 @@ fn apps_of<'n>(ctx: &mut Ctx<'_>, doc: &'n Node) -> Vec<(&'n Node, String)> {
             }
             apps
         }
-        Value::Map(_) => vec![(doc, String::new())],
+        Value::Map(entries) => {
+            // `aps: [...]` is a misspelt `apps`, not one app with an unknown key.
+            let misspelt = entries.iter().find(|(k, _)| {
+                error::suggest(&k.name, schema::names(schema::TOP)).as_deref() == Some("apps")
+            });
+            if let Some((key, _)) = misspelt {
+                ctx.problem(
+                    key.pos,
+                    &key.name,
+                    ProblemKind::Other(format!(
+                        "unknown field {:?}; did you mean \"apps\"? (without it the file \
+                         reads as a single app)",
+                        key.name
+                    )),
+                );
+                return Vec::new();
+            }
+            vec![(doc, String::new())]
+        }
         Value::Null => {
             ctx.problem(
                 doc.pos,

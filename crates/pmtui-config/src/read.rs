@@ -12,6 +12,20 @@ pub struct Ctx<'a> {
     pub file: &'a Path,
     pub problems: Vec<Problem>,
     pub warnings: Vec<Warning>,
+    /// The unknown keys warned about, so that a missing required field can name the typo
+    /// that explains it (`scirpt` next to a missing `script`).
+    pub unknown: Vec<Unknown>,
+}
+
+/// A key no table knows: warned about and ignored, as pm2 ignores keys it does not know.
+#[derive(Debug, Clone)]
+pub struct Unknown {
+    pub pos: Pos,
+    /// The key's path (`apps[0].scirpt`).
+    pub field: String,
+    pub name: String,
+    /// The closest known field, if the key looks like a typo of one.
+    pub suggestion: Option<String>,
 }
 
 /// Path of a field below `parent` (`apps[0]` + `env` → `apps[0].env`).
@@ -29,6 +43,7 @@ impl<'a> Ctx<'a> {
             file,
             problems: Vec::new(),
             warnings: Vec::new(),
+            unknown: Vec::new(),
         }
     }
 
@@ -61,8 +76,25 @@ impl<'a> Ctx<'a> {
         );
     }
 
-    /// The entries of a table checked against `fields`: unknown keys are problems (with the
-    /// closest known name), `x-` keys are skipped, a field given twice (by two aliases) is a
+    /// Turns the warning about an unknown key into a problem: the typo explains a real error
+    /// (a required field missing).
+    pub fn unknown_is_error(&mut self, key: &Unknown, why: &str) {
+        self.warnings
+            .retain(|w| !(w.pos == key.pos && w.field == key.field));
+        let hint = key
+            .suggestion
+            .as_ref()
+            .map(|s| format!("; did you mean {s:?}?"))
+            .unwrap_or_default();
+        self.problem(
+            key.pos,
+            &key.field,
+            ProblemKind::Other(format!("unknown field {:?}{hint} ({why})", key.name)),
+        );
+    }
+
+    /// The entries of a table checked against `fields`: unknown keys are warned about (with
+    /// the closest known name) and ignored, `x-` keys are skipped, a field given twice (by two aliases) is a
     /// problem, fields that do nothing yet are warned about. `extra` lets the caller accept
     /// keys the table does not list (`env_<name>`).
     pub fn fields<'n>(
@@ -85,14 +117,20 @@ impl<'a> Ctx<'a> {
             let Some(field) = schema::lookup(fields, &key.name) else {
                 let suggestion = suggest(&key.name, schema::names(fields))
                     .or_else(|| suggest(&schema::snake(&key.name), schema::names(fields)));
-                self.problem(
-                    key.pos,
-                    &here,
-                    ProblemKind::UnknownField {
-                        name: key.name.clone(),
-                        suggestion,
-                    },
-                );
+                let message = match &suggestion {
+                    Some(s) => format!("unknown field {:?} ignored; did you mean {s:?}?", key.name),
+                    None => format!(
+                        "unknown field {:?} ignored (name your own keys \"x-…\" to silence this)",
+                        key.name
+                    ),
+                };
+                self.warn(key.pos, &here, message);
+                self.unknown.push(Unknown {
+                    pos: key.pos,
+                    field: here,
+                    name: key.name.clone(),
+                    suggestion,
+                });
                 continue;
             };
             if let Some((_, first, _)) = out.iter().find(|(f, _, _)| f.name == field.name) {

@@ -112,7 +112,7 @@ pub static APP: &[Field] = &[
     f("time", &[], "bool", Active, "Prefix each line with the default timestamp."),
     f("log_type", &[], "`raw` or `json`", Active, "`json` writes one JSON object per line."),
     f("disable_logs", &[], "bool", Active, "Write no log files (stdout and stderr go to /dev/null)."),
-    f("pid_file", &["pid"], "path", Later("pid files are always in $PMTUI_HOME/pids for now"), "Where the pid is written."),
+    f("pid_file", &["pid"], "path", Active, "Where the pid is written, relative to `cwd` (default `$PMTUI_HOME/pids/<name>-<id>.pid`); as in pm2, `app.pid` becomes `app-<id>.pid`."),
     f("watch", &[], "bool, path or list", WATCH, "Restart when files change."),
     f("ignore_watch", &[], "list or path", WATCH, "Paths or globs not watched."),
     f("watch_delay", &[], "duration", WATCH, "Delay before a watch restart."),
@@ -177,7 +177,7 @@ pub static LOG: &[Field] = &[
 pub static TOP: &[Field] = &[
     f("apps", &["pm2"], "list or table", Active, "The apps (a table is one app).").with(APP),
     f("$schema", &[], "string", Active, "The JSON Schema an editor checks the file with (`pmtui schema` writes it); pmtui ignores it."),
-    f("deploy", &[], "table", NoEffect("pm2's deploy is not supported; use your own deploy tool"), "pm2 deploy targets."),
+    f("deploy", &[], "table", Active, "pm2's deploy targets: with `--env NAME`, `deploy.NAME.env` is the lowest layer of every app's environment (under `env` and `env_NAME`), as in pm2; the rest (ssh deploys) is not used by pmtui."),
     f("static", &[], "list", NoEffect("pm2's built-in static server is not supported"), "pm2 static servers."),
 ];
 

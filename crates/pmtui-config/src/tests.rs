@@ -303,50 +303,117 @@ fn esm_default_exports_and_bare_lists_and_single_apps_load() {
 }
 
 #[test]
-fn unknown_fields_point_at_the_key_and_suggest_the_field() {
+fn unknown_fields_are_warned_about_with_their_place_and_the_field_meant() {
     let d = Dir::new();
     let cases = [
         (
             "u.yaml",
             "apps:\n  - name: a\n    script: worker.sh\n    instnaces: 2\n",
-            "u.yaml:4:5: apps[0].instnaces",
+            "u.yaml:4:5: warning: apps[0].instnaces",
         ),
         (
             "u.json",
             "{\"apps\": [{\"name\": \"a\",\n  \"script\": \"worker.sh\", \"instnaces\": 2}]}",
-            "u.json:2:26: apps[0].instnaces",
+            "u.json:2:26: warning: apps[0].instnaces",
         ),
         (
             "u.toml",
             "[[apps]]\nname = \"a\"\nscript = \"worker.sh\"\ninstnaces = 2\n",
-            "u.toml:4:1: apps[0].instnaces",
+            "u.toml:4:1: warning: apps[0].instnaces",
         ),
         (
             "u.config.js",
             "module.exports = {\n  apps: [{\n    name: 'a',\n    script: 'worker.sh',\n    instnaces: 2,\n  }],\n};\n",
-            "u.config.js:5:5: apps[0].instnaces",
+            "u.config.js:5:5: warning: apps[0].instnaces",
         ),
     ];
     for (name, text, at) in cases {
-        let errors = d.errors(name, text);
-        assert_eq!(errors.len(), 1, "{errors:?}");
+        // As pm2, a key it does not know is ignored: the app loads, with a warning.
+        let loaded = d.load(name, text).expect("loads");
+        assert_eq!(loaded.apps.len(), 1);
+        assert_eq!(loaded.apps[0].instances, 1, "the unknown key did nothing");
+        let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
-            errors[0].ends_with(": unknown field \"instnaces\"; did you mean \"instances\"?"),
-            "{errors:?}"
+            warnings[0]
+                .ends_with(": unknown field \"instnaces\" ignored; did you mean \"instances\"?"),
+            "{warnings:?}"
         );
         assert!(
-            errors[0].contains(at),
-            "{name}: {errors:?} should contain {at}"
+            warnings[0].contains(at),
+            "{name}: {warnings:?} should contain {at}"
         );
     }
     // camelCase typos and nested blocks get suggestions too; x- keys are the user's own.
+    let loaded = d
+        .load(
+            "n.yaml",
+            "x-team: infra\napps:\n  - name: a\n    script: worker.sh\n    x-owner: me\n    maxMemoryRestrat: 1G\n    restart_policy:\n      backof: {}\n    my_own_key: 1\n",
+        )
+        .expect("loads");
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings[0].contains("n.yaml:6:5: warning: apps[0].maxMemoryRestrat: unknown field \"maxMemoryRestrat\" ignored; did you mean"), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("n.yaml:8:7: warning: apps[0].restart_policy.backof: unknown field \"backof\" ignored; did you mean \"backoff\"?")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("n.yaml:9:5: warning: apps[0].my_own_key: unknown field \"my_own_key\" ignored (name your own keys")), "{warnings:?}");
+}
+
+#[test]
+fn a_typo_that_explains_a_missing_script_is_an_error() {
+    let d = Dir::new();
     let errors = d.errors(
-        "n.yaml",
-        "x-team: infra\napps:\n  - name: a\n    script: worker.sh\n    x-owner: me\n    maxMemoryRestrat: 1G\n    restart_policy:\n      backof: {}\n",
+        "s.yaml",
+        "apps:\n  - name: a\n    scirpt: worker.sh\n    instnaces: 2\n",
     );
-    assert_eq!(errors.len(), 2, "{errors:?}");
-    assert!(errors[0].contains("n.yaml:6:5: apps[0].maxMemoryRestrat: unknown field \"maxMemoryRestrat\"; did you mean \"maxMemoryRestart\"?") || errors[0].contains("did you mean \"max_memory_restart\"?"), "{errors:?}");
-    assert!(errors[1].contains("n.yaml:8:7: apps[0].restart_policy.backof: unknown field \"backof\"; did you mean \"backoff\"?"), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.ends_with(
+            "s.yaml:3:5: apps[0].scirpt: unknown field \"scirpt\"; did you mean \"script\"? (this app has no \"script\")"
+        )),
+        "{errors:?}"
+    );
+    assert!(
+        !errors.iter().any(|e| e.contains("missing required field")),
+        "the typo is the explanation: {errors:?}"
+    );
+    // The other warnings of a failing file are shown with its errors.
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("apps[0].instnaces: warning: unknown field")),
+        "{errors:?}"
+    );
+    // A misspelt `apps` is not one app with an unknown key.
+    let errors = d.errors("a.yaml", "aps:\n  - name: a\n    script: worker.sh\n");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("a.yaml:1:1: aps: unknown field \"aps\"; did you mean \"apps\"?"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn deploy_env_is_the_lowest_layer_with_env_name() {
+    let d = Dir::new();
+    let text = "{\"apps\": [{\"name\": \"a\", \"script\": \"worker.sh\", \"env\": {\"B\": \"env\"}, \"env_production\": {\"C\": \"env_production\"}}],\n \"deploy\": {\"production\": {\"user\": \"me\", \"env\": {\"A\": \"deploy\", \"B\": \"deploy\", \"C\": \"deploy\"}}}}";
+    let path = d.file("deploy.json", text);
+    let mut opts = d.opts();
+    opts.env_name = Some("production".into());
+    let loaded = load(&path, &opts).expect("loads");
+    let env = &loaded.apps[0].env;
+    assert_eq!(env.get("A").map(String::as_str), Some("deploy"));
+    assert_eq!(
+        env.get("B").map(String::as_str),
+        Some("env"),
+        "env over deploy"
+    );
+    assert_eq!(
+        env.get("C").map(String::as_str),
+        Some("env_production"),
+        "env_<name> over both"
+    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let plain = load(&path, &d.opts()).expect("loads");
+    assert!(!plain.apps[0].env.contains_key("A"), "only with --env");
 }
 
 #[test]

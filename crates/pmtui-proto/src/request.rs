@@ -27,6 +27,15 @@ pub enum Request {
         #[serde(default)]
         restart_all: bool,
     },
+    /// Replace the processes `ids` (all of one name) by `spec` and run them: same ids, each
+    /// restarted with it (a stopped one started, which is not counted as a restart), scaled
+    /// to `spec.instances`; the name may differ (a rename: `restart 0 --name new`). What
+    /// `restart <targets> <flags>` sends. Replies `Processes` with the processes now of
+    /// that definition.
+    Update {
+        ids: Vec<crate::ProcessId>,
+        spec: Box<ProcessSpec>,
+    },
     Stop {
         targets: Vec<String>,
     },

@@ -63,6 +63,10 @@ pub struct ProcessSpec {
     pub logs: LogOptions,
     /// False registers the process as stopped without starting it.
     pub autostart: bool,
+    /// pm2's `pid_file` (`-p`): where the pid is written instead of
+    /// `$PMTUI_HOME/pids/<name>-<id>.pid`. As pm2 does, the id goes into the name: `app.pid`
+    /// (or `app-3.pid`) becomes `app-<id>.pid`, any other name gets `-<id>.pid` appended.
+    pub pid_file: Option<PathBuf>,
     /// Sockets the daemon binds once and hands to every instance through systemd's socket
     /// activation protocol (fds from 3, `LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES`).
     pub listen: Vec<ListenSpec>,
@@ -140,6 +144,7 @@ impl Default for ProcessSpec {
             instance_var: None,
             wait_ready: false,
             listen_timeout_ms: None,
+            pid_file: None,
         }
     }
 }

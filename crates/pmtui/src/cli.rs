@@ -184,31 +184,68 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct RestartArgs {
-    #[command(flatten)]
-    pub targets: TargetArgs,
-    #[command(flatten)]
-    pub file: FileFlags,
+    /// Names, ids, namespaces, /regex/, script files or `all`; or one ecosystem file (`-`
+    /// reads it from standard input).
+    #[arg(required = true)]
+    pub targets: Vec<String>,
+    /// With a file: act only on these apps (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "APPS")]
+    pub only: Vec<String>,
     /// Take the environment of this shell instead of the one the process was started with.
     #[arg(short = 'a', long)]
     pub update_env: bool,
+    /// With a file: every warning (an unknown key, a key without effect) is an error.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Options given are written into the definition before the restart, as pm2 does.
+    #[command(flatten)]
+    pub opts: ProcessFlags,
 }
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// A script (app.py, server.js…), an executable, a command string in quotes, or an
-    /// ecosystem file (*.json, *.yaml, *.toml, *.config.js).
-    pub script: String,
+    /// Scripts (app.py, server.js…), executables, command strings in quotes, or ecosystem
+    /// files (*.json, *.yaml, *.toml, *.config.js; `-` reads JSON from standard input).
+    /// Several start one after the other, each with the options and arguments given.
+    #[arg(required = true, value_name = "SCRIPT")]
+    pub scripts: Vec<String>,
     /// With a file: start only these apps (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "APPS")]
     pub only: Vec<String>,
-    /// Process name (default: the script's name).
+    /// Start a duplicate even if this script already runs under this name.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// With a file: also restart the apps that already run unchanged, as pm2's `start
+    /// <file>` does (the same as `pmtui restart <file>`).
+    #[arg(long)]
+    pub restart: bool,
+    /// When the name exists, restart it with this shell's environment.
+    #[arg(short = 'a', long)]
+    pub update_env: bool,
+    /// With a file: every warning (an unknown key, a key without effect) is an error.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub opts: ProcessFlags,
+}
+
+/// The options that describe a process: given to `start`, they define it; given to
+/// `restart`/`reload` (or to `start <name>`), they are written into its definition, as pm2
+/// updates the stored config from the flags of either.
+#[derive(Debug, Default, PartialEq, Args)]
+pub struct ProcessFlags {
+    /// Process name (default: the script's name); with `restart`, renames.
     #[arg(short = 'n', long)]
     pub name: Option<String>,
     /// Number of instances: N, `max` (one per CPU), or -N (CPUs minus N).
     #[arg(short = 'i', long, allow_hyphen_values = true)]
     pub instances: Option<String>,
-    #[command(flatten)]
-    pub cluster: ClusterFlags,
     /// Working directory (default: the current one).
     #[arg(long)]
     pub cwd: Option<PathBuf>,
@@ -231,26 +268,23 @@ pub struct StartArgs {
     /// Group to run as, a name or a number (default: the user's primary group).
     #[arg(long, value_name = "GROUP")]
     pub gid: Option<String>,
-    /// Do not restart the process when it exits (same as `--restart-mode no`).
-    #[arg(long, conflicts_with = "restart_mode", help_heading = "Restart policy")]
-    pub no_autorestart: bool,
-    /// Start a duplicate even if the name is taken.
-    #[arg(short = 'f', long)]
-    pub force: bool,
     /// Program that runs the script (`none` to run it directly).
     #[arg(long)]
     pub interpreter: Option<String>,
-    /// Arguments for the interpreter.
+    /// Arguments for the interpreter (`null` clears them).
     #[arg(long, alias = "node-args", allow_hyphen_values = true)]
     pub interpreter_args: Option<String>,
-    /// When the name exists, restart it with this shell's environment.
-    #[arg(short = 'a', long)]
-    pub update_env: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    /// Write the pid to this file (`app.pid` becomes `app-<id>.pid`, as pm2 does) instead
+    /// of `$PMTUI_HOME/pids/<name>-<id>.pid`.
+    #[arg(short = 'p', long = "pid", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Do not restart the process when it exits (same as `--restart-mode no`).
+    #[arg(long, conflicts_with = "restart_mode", help_heading = "Restart policy")]
+    pub no_autorestart: bool,
     // The flattened groups come last: a group's heading also covers every flag declared
     // after it, so `--force` would otherwise be listed under "Restart policy".
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
     #[command(flatten)]
     pub restart: RestartFlags,
     #[command(flatten)]

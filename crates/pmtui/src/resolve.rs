@@ -2,7 +2,7 @@
 //! script found and made absolute, the interpreter chosen by extension and checked, the
 //! caller's environment captured.
 
-use crate::cli::{ClusterFlags, LogFlags, ReadyFlags, RestartFlags, StartArgs};
+use crate::cli::{ClusterFlags, LogFlags, ProcessFlags, ReadyFlags, RestartFlags};
 use anyhow::{Context, Result, bail};
 use pmtui_proto::{Backoff, ExecMode, ListenSpec, LogFormat, ProcessSpec, RestartMode};
 use std::collections::BTreeMap;
@@ -85,18 +85,14 @@ fn apply_restart_flags(spec: &mut ProcessSpec, flags: &RestartFlags) -> Result<(
     Ok(())
 }
 
-/// Builds the spec of `pmtui start`.
-pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
-    let here = std::env::current_dir().context("cannot read the current directory")?;
-    let cwd = match &args.cwd {
-        Some(dir) => working_dir(&here, dir)?,
-        None => here,
-    };
+/// Builds the spec of `pmtui start <script>`.
+pub fn spec_from_args(script: &str, args: &ProcessFlags) -> Result<ProcessSpec> {
+    let cwd = start_dir(args)?;
     let mut env: BTreeMap<String, String> = pmtui_config::shell_env();
     let vars = env_vars(args)?;
     env.extend(vars.clone());
     env.insert("PWD".into(), cwd.display().to_string());
-    let resolved = resolve_script(args, &cwd, &env)?;
+    let resolved = resolve_script(script, args, &cwd, &env)?;
     let mut spec = ProcessSpec {
         name: args.name.clone().unwrap_or(resolved.default_name),
         script: resolved.script,
@@ -118,18 +114,32 @@ pub fn spec_from_args(args: &StartArgs) -> Result<ProcessSpec> {
     Ok(spec)
 }
 
-/// The spec of a process that exists, with what this `pmtui start` gave explicitly laid
-/// over it (a smart start with changed options), as pm2 updates the stored config from the
+/// The directory a script given to `start` is looked up in: `--cwd`, else the current one.
+pub fn start_dir(args: &ProcessFlags) -> Result<PathBuf> {
+    let here = std::env::current_dir().context("cannot read the current directory")?;
+    match &args.cwd {
+        Some(dir) => working_dir(&here, dir),
+        None => Ok(here),
+    }
+}
+
+/// The spec of a process that exists, with what this call gave explicitly laid over it (a
+/// `start <name>` or `restart` with options), as pm2 updates the stored config from the
 /// flags of `start`/`restart`. What is not given stays as it was: the environment captured
-/// at the first start (the shell's, with `--update-env`), the arguments after `--` (new
-/// ones replace them), the working directory (`--cwd` moves it) and every other option.
+/// at the first start (the shell's, with `update_env`), the arguments after `--` (new ones
+/// replace them), the working directory (`--cwd` moves it) and every other option; a new
+/// `--interpreter-args` replaces the old ones (`null` clears them), never appends.
 /// `resolved` is the spec this call resolved from a script path, when it named one.
 pub fn overlay(
     stored: &ProcessSpec,
-    args: &StartArgs,
+    args: &ProcessFlags,
+    update_env: bool,
     resolved: Option<&ProcessSpec>,
 ) -> Result<ProcessSpec> {
     let mut spec = stored.clone();
+    if let Some(name) = &args.name {
+        spec.name = name.clone();
+    }
     if let Some(dir) = &args.cwd {
         let here = std::env::current_dir().context("cannot read the current directory")?;
         spec.cwd = working_dir(&here, dir)?;
@@ -140,25 +150,62 @@ pub fn overlay(
     if !args.args.is_empty() {
         spec.args = args.args.clone();
     }
-    if let Some(new) = resolved
-        && (args.interpreter.is_some() || args.interpreter_args.is_some())
-    {
-        spec.interpreter = new.interpreter.clone();
-        spec.interpreter_args = new.interpreter_args.clone();
+    if let Some(interpreter) = &args.interpreter {
+        spec.interpreter = match resolved {
+            Some(new) => new.interpreter.clone(),
+            None => (interpreter != "none").then(|| interpreter.clone()),
+        };
+    }
+    if let Some(extra) = &args.interpreter_args {
+        spec.interpreter_args = interpreter_words(extra);
+        // A command string keeps its `sh -c`.
+        if stored.interpreter_args.last().is_some_and(|a| a == "-c")
+            && !spec.interpreter_args.ends_with(&["-c".to_string()])
+        {
+            spec.interpreter_args.push("-c".into());
+        }
     }
     spec.config_env.extend(env_vars(args)?);
-    if args.update_env {
+    if update_env {
         spec.env = pmtui_config::shell_env();
     }
     let user_set = spec.config_env.clone();
     spec.env.extend(user_set);
-    if args.update_env || args.cwd.is_some() {
+    if update_env || args.cwd.is_some() {
         spec.env
             .insert("PWD".into(), spec.cwd.display().to_string());
     }
     apply_option_flags(&mut spec, args)?;
     pmtui_proto::check_env(&spec.env)?;
     Ok(spec)
+}
+
+/// The command line's options laid over an app of an ecosystem file, as pm2 lets the flags
+/// of `start <file>` override the file: instances, arguments after `--`, interpreter and
+/// its arguments (replaced, never appended), and every option flag. `--name`, `--cwd` and
+/// `--env` are the caller's (refused, or read with the file).
+pub fn override_app(spec: &mut ProcessSpec, opts: &ProcessFlags) -> Result<()> {
+    if let Some(n) = &opts.instances {
+        spec.instances = instances(Some(n))?;
+    }
+    if !opts.args.is_empty() {
+        spec.args = opts.args.clone();
+    }
+    if let Some(interpreter) = &opts.interpreter {
+        spec.interpreter = (interpreter != "none").then(|| interpreter.clone());
+    }
+    if let Some(extra) = &opts.interpreter_args {
+        spec.interpreter_args = interpreter_words(extra);
+    }
+    apply_option_flags(spec, opts)
+}
+
+/// `--interpreter-args "A B"` as words; `null` (pm2's way to clear them) or nothing is none.
+fn interpreter_words(text: &str) -> Vec<String> {
+    if text.trim() == "null" {
+        return Vec::new();
+    }
+    text.split_whitespace().map(String::from).collect()
 }
 
 /// `--cwd DIR` against the current directory; it must exist.
@@ -171,7 +218,7 @@ fn working_dir(here: &Path, dir: &Path) -> Result<PathBuf> {
 }
 
 /// The `--env KEY=VALUE` variables; a bare name is an error for a script.
-fn env_vars(args: &StartArgs) -> Result<BTreeMap<String, String>> {
+fn env_vars(args: &ProcessFlags) -> Result<BTreeMap<String, String>> {
     let (vars, block) = split_env(&args.env);
     if let Some(block) = block {
         bail!(
@@ -184,17 +231,18 @@ fn env_vars(args: &StartArgs) -> Result<BTreeMap<String, String>> {
 
 /// Finds the script and its interpreter.
 fn resolve_script(
-    args: &StartArgs,
+    script: &str,
+    args: &ProcessFlags,
     cwd: &Path,
     env: &BTreeMap<String, String>,
 ) -> Result<pmtui_config::Resolved> {
-    let interpreter_args: Vec<String> = args
+    let interpreter_args = args
         .interpreter_args
         .as_deref()
-        .map(|a| a.split_whitespace().map(String::from).collect())
+        .map(interpreter_words)
         .unwrap_or_default();
     pmtui_config::resolve_script(
-        &args.script,
+        script,
         cwd,
         args.interpreter.as_deref(),
         interpreter_args,
@@ -203,9 +251,9 @@ fn resolve_script(
     .map_err(anyhow::Error::msg)
 }
 
-/// The options of `start` that were given (namespace, kill timeout, stop signal, uid/gid,
-/// restart policy, logs) applied to `spec`; those not given leave it as it is.
-fn apply_option_flags(spec: &mut ProcessSpec, args: &StartArgs) -> Result<()> {
+/// The options that were given (namespace, kill timeout, stop signal, uid/gid, pid
+/// file, restart policy, logs) applied to `spec`; those not given leave it as it is.
+fn apply_option_flags(spec: &mut ProcessSpec, args: &ProcessFlags) -> Result<()> {
     if let Some(ns) = &args.namespace {
         spec.namespace = ns.clone();
     }
@@ -220,6 +268,9 @@ fn apply_option_flags(spec: &mut ProcessSpec, args: &StartArgs) -> Result<()> {
     }
     if let Some(gid) = &args.gid {
         spec.gid = Some(gid.clone());
+    }
+    if let Some(file) = &args.pid_file {
+        spec.pid_file = Some(spec.cwd.join(file));
     }
     apply_restart_flags(spec, &args.restart)?;
     apply_cluster_flags(spec, &args.cluster)?;

@@ -163,7 +163,7 @@ fn a_file_with_an_error_starts_nothing_and_points_at_the_line() {
     .expect("write");
     let err = fail(&home, &["start", "eco.toml"]);
     assert!(
-        err.contains("eco.toml:8:1: apps[1].max_memory_restrat: unknown field \"max_memory_restrat\"; did you mean \"max_memory_restart\"?"),
+        err.contains("eco.toml:8:1: apps[1].max_memory_restrat: warning: unknown field \"max_memory_restrat\" ignored; did you mean \"max_memory_restart\"?"),
         "{err}"
     );
     assert!(
@@ -173,7 +173,7 @@ fn a_file_with_an_error_starts_nothing_and_points_at_the_line() {
     assert!(err.contains("nothing was started"), "{err}");
     let err = fail(&home, &["start", "eco.toml", "--name", "x"]);
     assert!(
-        err.contains("--name applies to a script, not to an ecosystem file"),
+        err.contains("--name x: an ecosystem file names its apps"),
         "{err}"
     );
     assert!(home.list().is_empty(), "nothing started from a bad file");

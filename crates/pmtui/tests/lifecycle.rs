@@ -37,7 +37,10 @@ fn start_stop_restart_delete_by_name_id_namespace_and_all() {
     });
     assert!(b["restarts"].as_i64() >= Some(1), "restart counts: {b}");
     assert!(!alive(b_pid));
-    assert!(a["restarts"].as_i64() >= Some(1));
+    assert_eq!(
+        a["restarts"], 0,
+        "starting a stopped process is not a restart, as pm2 counts"
+    );
 
     // all.
     t.ok(&["stop", "all"]);
@@ -74,7 +77,18 @@ fn smart_start_restarts_an_existing_name_and_force_duplicates() {
     let t = TestHome::new();
     t.ok(&["start", "sleep 300", "--name", "dup"]);
     let first = t.wait_status("dup", "online");
-    let out = t.ok(&["start", "sleep 300", "--name", "dup"]);
+    // The same script under the same name again: refused, as pm2's "Script already
+    // launched, add -f option".
+    let out = t.run(&["start", "sleep 300", "--name", "dup"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already runs as dup") && err.contains("-f"),
+        "{err}"
+    );
+    assert_eq!(t.list()[0]["pid"], first["pid"], "left alone");
+    // Its name restarts it (smart start).
+    let out = t.ok(&["start", "dup"]);
     assert!(out.contains("restarted"), "{out}");
     let list = t.list();
     assert_eq!(

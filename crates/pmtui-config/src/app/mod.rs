@@ -28,7 +28,15 @@ pub struct Draft {
 }
 
 /// Reads the app at `node` (`path` is its place in the document, like `apps[2]`).
-pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadOptions) -> Draft {
+/// `deploy_env` is the file's `deploy.<name>.env` for `--env <name>`, and where it is.
+pub fn read(
+    ctx: &mut Ctx<'_>,
+    node: &Node,
+    path: &str,
+    dir: &Path,
+    opts: &LoadOptions,
+    deploy_env: Option<(&Node, &str)>,
+) -> Draft {
     let mut spec = ProcessSpec {
         kill_timeout_ms: opts.kill_timeout_ms,
         ..ProcessSpec::default()
@@ -48,6 +56,7 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
     let mut time = false;
     let mut disable_logs = false;
     let mut listen: Vec<(String, Node, String)> = Vec::new();
+    let mut pid_file: Option<PathBuf> = None;
     let is_env_block = |k: &str| k.starts_with("env_") && k != "env_file";
     let fields = ctx.fields(node, path, schema::APP, is_env_block);
     for (field, key, value) in fields {
@@ -249,6 +258,7 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
                 }
             }
             "disable_logs" => disable_logs = ctx.bool(value, here).unwrap_or(false),
+            "pid_file" => pid_file = ctx.path(value, here),
             _ => check_kind(ctx, field, value, here),
         }
     }
@@ -265,6 +275,7 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
     }
     if let Some(env_name) = &opts.env_name
         && selected_block.is_none()
+        && deploy_env.is_none()
     {
         let has_blocks =
             matches!(&node.value, Value::Map(e) if e.iter().any(|(k, _)| is_env_block(&k.name)));
@@ -299,6 +310,9 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
 
     // The environment, lowest priority first.
     let mut declared: Vec<(String, Option<String>)> = Vec::new();
+    if let Some((block, here)) = deploy_env {
+        declared.extend(env_table(ctx, block, here));
+    }
     for (file, pos, here) in env_files {
         let file = spec.cwd.join(expand_home(&file, &opts.shell_env));
         match dotenv::read(&file) {
@@ -378,6 +392,9 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
             LogTarget::Combined => spec.logs.log_file = Some(p),
         }
     }
+    if let Some(p) = pid_file {
+        spec.pid_file = Some(spec.cwd.join(expand_home(&p, &opts.shell_env)));
+    }
     if time && spec.logs.date_format.is_none() {
         spec.logs.date_format = Some(String::new());
     }
@@ -419,7 +436,21 @@ pub fn read(ctx: &mut Ctx<'_>, node: &Node, path: &str, dir: &Path, opts: &LoadO
         );
     }
     if script.is_none() {
-        ctx.problem(node.pos, path, ProblemKind::Missing("script".into()));
+        // An unknown key that looks like `script` is why it is missing: that is the error.
+        let typo = ctx
+            .unknown
+            .iter()
+            .find(|u| {
+                u.field == join(path, &u.name)
+                    && u.suggestion.as_deref().is_some_and(|s| {
+                        schema::lookup(schema::APP, s).is_some_and(|f| f.name == "script")
+                    })
+            })
+            .cloned();
+        match typo {
+            Some(key) => ctx.unknown_is_error(&key, "this app has no \"script\""),
+            None => ctx.problem(node.pos, path, ProblemKind::Missing("script".into())),
+        }
     }
     spec.name = name;
     Draft {

@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 
 const DUMP: &str = "dump.json";
 const BACKUP: &str = "dump.json.bak";
+/// Where `resurrect` moves a dump it cannot read when the backup is good.
+const BROKEN: &str = "dump.json.broken";
 
 /// `save`: every process, stopped ones included, into `dump.json` (the previous dump kept as
 /// `dump.json.bak`). An empty list is refused unless forced, so an accidental `save` after
@@ -70,7 +72,27 @@ pub async fn resurrect(daemon: &Daemon) -> Response {
             serde_json::from_slice::<Vec<ProcessRecord>>(&b).map_err(|e| e.to_string())
         })
     };
-    let records = match read(DUMP).or_else(|first| read(BACKUP).map_err(|_| first)) {
+    let records = match read(DUMP).or_else(|first| {
+        let records = read(BACKUP).map_err(|_| first.clone())?;
+        // The dump is broken (or gone) and the backup good: move the broken one aside so
+        // the next `save` does not copy it over the good backup (pm2 deletes it).
+        if home.metadata(DUMP).is_ok() {
+            match home.rename(DUMP, BROKEN) {
+                Ok(()) => tracing::warn!(
+                    dump = %home.join(DUMP).display(),
+                    moved_to = %home.join(BROKEN).display(),
+                    %first,
+                    "unreadable dump moved aside; resurrecting from the backup"
+                ),
+                Err(err) => tracing::warn!(
+                    dump = %home.join(DUMP).display(),
+                    %err,
+                    "cannot move the unreadable dump aside"
+                ),
+            }
+        }
+        Ok::<_, String>(records)
+    }) {
         Ok(records) => records,
         Err(err) => {
             return Response::error(

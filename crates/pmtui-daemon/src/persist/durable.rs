@@ -27,12 +27,17 @@ use std::time::Duration;
 
 /// Makes the change a reply reports durable, or undoes it and turns the reply into an error.
 /// `before` holds the ids that existed before the request: the others are its creations.
+/// `also` are names the reply does not show whose file changed too (a rename's old name).
 pub async fn make_durable(
     daemon: &Arc<Daemon>,
     before: &BTreeSet<ProcessId>,
     response: Response,
+    also: BTreeSet<String>,
 ) -> Response {
-    let names = changed_names(&response);
+    let mut names = changed_names(&response);
+    if !names.is_empty() {
+        names.extend(also);
+    }
     if names.is_empty() {
         return response;
     }

@@ -223,7 +223,12 @@ pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
             match event {
                 Ok(event) => match event.kind {
                     EventKind::Process { process } => {
-                        names.insert(process.id, process.name.clone());
+                        // A renamed process leaves its old name's file behind.
+                        if let Some(old) = names.insert(process.id, process.name.clone())
+                            && old != process.name
+                        {
+                            touched.insert(old);
+                        }
                         touched.insert(process.name);
                     }
                     EventKind::Removed { id } => touched.extend(names.remove(&id)),

@@ -5,6 +5,7 @@ use super::{Follow, Install, Outgoing};
 use crate::{Daemon, Shutdown};
 use pmtui_proto::{ErrorKind, Request, Response, ServerFrame};
 use pmtui_supervisor::SupervisorError;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -18,6 +19,7 @@ pub(super) async fn handle(
         request,
         Request::Start { .. }
             | Request::Apply { .. }
+            | Request::Update { .. }
             | Request::Stop { .. }
             | Request::Restart { .. }
             | Request::Delete { .. }
@@ -25,13 +27,24 @@ pub(super) async fn handle(
             | Request::Scale { .. }
             | Request::Resurrect
     );
+    // A rename (an update under a new name) leaves the old name's file to rewrite too.
+    let renamed: BTreeSet<String> = match &request {
+        Request::Update { ids, .. } => daemon
+            .supervisor
+            .list()
+            .into_iter()
+            .filter(|p| ids.contains(&p.id))
+            .map(|p| p.name)
+            .collect(),
+        _ => BTreeSet::new(),
+    };
     let before = daemon.supervisor.ids();
     let (response, then) = respond(&daemon, request).await;
     // On disk before the reply, so a daemon killed right after cannot revive a process
     // the caller was told is stopped (the persister alone may still be behind); a change
     // that cannot be recorded is undone and reported instead.
     let response = if changes {
-        crate::persist::make_durable(&daemon, &before, response).await
+        crate::persist::make_durable(&daemon, &before, response, renamed).await
     } else {
         response
     };
@@ -76,6 +89,7 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
             },
             Err(err) => failure(err),
         },
+        Request::Update { ids, spec } => processes(supervisor.update(&ids, *spec).await),
         Request::Stop { targets } => processes(supervisor.stop(&targets).await),
         Request::Restart { targets, env } => processes(supervisor.restart(&targets, env).await),
         Request::Delete { targets } => processes(supervisor.delete(&targets).await),
@@ -185,6 +199,7 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
                         daemon,
                         &before,
                         Response::Processes { processes },
+                        BTreeSet::new(),
                     )
                     .await;
                     match forgotten {

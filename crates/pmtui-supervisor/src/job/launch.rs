@@ -8,6 +8,7 @@ use crate::probe::{Phase, RunSignals, ipc};
 use crate::{oom, policy, spawn, tree};
 use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -158,6 +159,21 @@ impl Job {
     }
 
     pub(super) fn write_pid_file(&self, pid: Option<u32>) {
+        if let Some(custom) = &self.spec.pid_file {
+            // pm2's `pid_file`: the user's own path, outside the state directory.
+            let path = pid_path_with_id(custom, self.id);
+            let result = match pid {
+                Some(pid) => path
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| std::fs::write(&path, pid.to_string())),
+                None => std::fs::remove_file(&path).or(Ok(())),
+            };
+            if let Err(err) = result {
+                tracing::warn!(?path, %err, "pid file not written");
+            }
+            return;
+        }
         let Some(dir) = &self.shared.pids else {
             return;
         };
@@ -174,5 +190,34 @@ impl Job {
         if let Err(err) = result {
             tracing::debug!(path = %dir.join(&name).display(), %err, "pid file not written");
         }
+    }
+}
+
+/// pm2's naming of a custom pid file: `app.pid` or `app-7.pid` becomes `app-<id>.pid`, so
+/// instances never share one; a name without `.pid` gets `-<id>` appended.
+pub(crate) fn pid_path_with_id(path: &Path, id: pmtui_proto::ProcessId) -> PathBuf {
+    let text = path.to_string_lossy();
+    let stem = match text.strip_suffix(".pid") {
+        Some(stem) => match stem.rsplit_once('-') {
+            Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
+            _ => stem,
+        },
+        None => &text,
+    };
+    PathBuf::from(format!("{stem}-{id}.pid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pid_path_with_id;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn custom_pid_files_carry_the_id_as_in_pm2() {
+        let at = |p: &str, id| pid_path_with_id(Path::new(p), id);
+        assert_eq!(at("/run/echo.pid", 0), PathBuf::from("/run/echo-0.pid"));
+        assert_eq!(at("/run/echo-3.pid", 5), PathBuf::from("/run/echo-5.pid"));
+        assert_eq!(at("/run/my-app.pid", 2), PathBuf::from("/run/my-app-2.pid"));
+        assert_eq!(at("/run/app", 1), PathBuf::from("/run/app-1.pid"));
     }
 }

@@ -241,7 +241,8 @@ impl Job {
                     let _ = reply.send(());
                     return;
                 }
-                if self.running.is_some() {
+                let was_running = self.running.is_some();
+                if was_running {
                     self.stop(reason, detail, "restart").await;
                 } else {
                     self.restart_at = None;
@@ -251,7 +252,9 @@ impl Job {
                 if reason == "manual" {
                     self.forget();
                 }
-                self.launch(true).await;
+                // As pm2 counts: starting a stopped, errored or waiting process is not a
+                // restart (its crash restarts were counted when they happened).
+                self.launch(was_running).await;
                 let _ = reply.send(());
             }
             JobCmd::Reset { reply } => {

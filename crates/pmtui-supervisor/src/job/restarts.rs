@@ -139,7 +139,8 @@ impl Job {
             self.forget();
             self.shared
                 .update(self.id, |e| e.desired = DesiredState::Running);
-            self.launch(true).await;
+            // A revival starts what was not running: not a restart, as in pm2.
+            self.launch(false).await;
         }
     }
 }

@@ -207,6 +207,51 @@ impl Supervisor {
         Ok(outcome)
     }
 
+    /// Replaces the processes `ids` (all of one name) by `spec` and runs them: what
+    /// `restart <targets> <flags>` does. The name may change (a rename), but not to one that
+    /// other processes have.
+    pub async fn update(
+        &self,
+        ids: &[ProcessId],
+        mut spec: ProcessSpec,
+    ) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        validate(&spec)?;
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        {
+            let table = self.shared.lock();
+            let mut names = ids.iter().map(|id| {
+                table
+                    .entries
+                    .get(id)
+                    .map(|e| e.info.name.clone())
+                    .ok_or_else(|| SupervisorError::UnknownProcess(id.to_string()))
+            });
+            let first = names.next().transpose()?;
+            for name in names {
+                if Some(name?) != first {
+                    return Err(SupervisorError::BadRequest(
+                        "an update replaces the processes of one name".into(),
+                    ));
+                }
+            }
+            let taken = table
+                .entries
+                .values()
+                .any(|e| e.info.name == spec.name && !ids.contains(&e.info.id));
+            if taken {
+                return Err(SupervisorError::NameTaken(spec.name));
+            }
+        }
+        if ids.is_empty() {
+            return Err(SupervisorError::BadRequest("no process to update".into()));
+        }
+        spec.autostart = true;
+        let ids = self.replace(&ids, spec).await;
+        Ok(self.infos(&ids))
+    }
+
     pub(super) async fn restart_ids(&self, ids: &[ProcessId]) -> Vec<ProcessInfo> {
         self.set_desired(ids, DesiredState::Running);
         if let Ok(replies) = self.send_each(ids, |reply| JobCmd::Restart {
@@ -232,6 +277,20 @@ impl Supervisor {
             let targets: Vec<String> = extra.iter().map(ToString::to_string).collect();
             let _ = self.delete(&targets).await;
         }
+        // As pm2 counts: only a process that was running is restarted; starting a stopped
+        // or errored one is not a restart.
+        let ran: Vec<ProcessId> = {
+            let table = self.shared.lock();
+            keep.iter()
+                .copied()
+                .filter(|id| {
+                    table
+                        .entries
+                        .get(id)
+                        .is_some_and(|e| e.info.status.is_running())
+                })
+                .collect()
+        };
         if let Ok(replies) = self.send_each(keep, |reply| JobCmd::Stop { reply }) {
             join(replies).await;
         }
@@ -253,7 +312,13 @@ impl Supervisor {
             let (restarts, created, history, run) =
                 old.map_or((0, None, VecDeque::new(), 0), |e| {
                     let run = e.ready.borrow().run;
-                    (e.info.restarts + 1, Some(e.info.created_at), e.history, run)
+                    let counted = u32::from(ran.contains(id));
+                    (
+                        e.info.restarts + counted,
+                        Some(e.info.created_at),
+                        e.history,
+                        run,
+                    )
                 });
             let (id, rx) = self.add(spec.clone(), Some(*id), desired, restarts, created);
             if let Some(entry) = self.shared.lock().entries.get_mut(&id) {

@@ -4,12 +4,13 @@
 
 use super::lifecycle::print_processes;
 use super::{connect, home};
-use crate::cli::{ExportArgs, FileFlags, StartArgs};
+use crate::cli::{ExportArgs, FileFlags, ProcessFlags, StartArgs};
 use crate::{output, resolve};
 use anyhow::{Context, Result, bail};
 use pmtui_config::{Format, LoadOptions, Loaded};
 use pmtui_proto::{ProcessInfo, ProcessSpec, ProcessStatus, Request, Response};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -17,77 +18,110 @@ use std::process::ExitCode;
 const DESCRIBE_BATCH: usize = 100;
 
 /// What the file verbs need to read a file.
-pub struct Selection {
+#[derive(Default)]
+pub struct Selection<'a> {
     pub only: Vec<String>,
     pub env_name: Option<String>,
     pub cli_env: BTreeMap<String, String>,
+    /// Every warning about the file is an error (`--strict`).
+    pub strict: bool,
+    /// Options of the command line laid over every app selected, as pm2 lets the flags of
+    /// `start <file>` override the file (`start eco.json --only api -i 4`).
+    pub overrides: Option<&'a ProcessFlags>,
 }
 
-impl From<&FileFlags> for Selection {
+impl From<&FileFlags> for Selection<'static> {
     fn from(flags: &FileFlags) -> Self {
         Self {
             only: flags.only.clone(),
             env_name: flags.env.clone(),
-            cli_env: BTreeMap::new(),
+            ..Self::default()
         }
     }
 }
 
-/// True when a verb's single argument is an ecosystem file.
-pub fn is_file(targets: &[String]) -> bool {
-    matches!(targets, [one] if pmtui_config::is_config_file(one))
+impl<'a> Selection<'a> {
+    /// The selection of `start|restart <file> [--only] [--env] [--strict] [options]`.
+    pub fn with_options(only: &[String], opts: &'a ProcessFlags, strict: bool) -> Result<Self> {
+        if let Some(name) = &opts.name {
+            bail!("--name {name}: an ecosystem file names its apps; set `name` in the file");
+        }
+        if opts.cwd.is_some() {
+            bail!(
+                "--cwd: the apps of a file run in the `cwd` it gives (default: the file's \
+                 folder); set it in the file"
+            );
+        }
+        let (cli_env, env_name) = resolve::split_env(&opts.env);
+        Ok(Self {
+            only: only.to_vec(),
+            env_name,
+            cli_env,
+            strict,
+            overrides: (*opts != ProcessFlags::default()).then_some(opts),
+        })
+    }
 }
 
-/// Reads the file; warnings go to stderr when `warn`.
-fn load(file: &Path, sel: &Selection, resolve: bool, warn: bool) -> Result<Loaded> {
+/// True when a verb's single argument is an ecosystem file, or `-` (one on standard input).
+pub fn is_file(targets: &[String]) -> bool {
+    matches!(targets, [one] if one == "-" || pmtui_config::is_config_file(one))
+}
+
+/// Reads the file (`-`: standard input); warnings go to stderr when `warn`, and with
+/// `--strict` any warning fails it.
+fn load(file: &Path, sel: &Selection<'_>, resolve: bool, warn: bool) -> Result<Loaded> {
     let mut opts = LoadOptions::new(home());
     opts.only = sel.only.clone();
     opts.env_name = sel.env_name.clone();
     opts.cli_env = sel.cli_env.clone();
     opts.resolve = resolve;
     opts.kill_timeout_ms = resolve::default_kill_timeout();
-    let loaded = match pmtui_config::load(file, &opts) {
+    let loaded = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the ecosystem file from standard input")?;
+        let here = std::env::current_dir().context("cannot read the current directory")?;
+        pmtui_config::load_stdin(&text, &here, &opts)
+    } else {
+        pmtui_config::load(file, &opts)
+    };
+    let mut loaded = match loaded {
         Ok(loaded) => loaded,
         Err(err) => bail!("{err}\nnothing was started or changed"),
     };
+    if sel.strict && !loaded.warnings.is_empty() {
+        let all: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        bail!(
+            "{}\n--strict makes every warning an error; nothing was started or changed",
+            all.join("\n")
+        );
+    }
     if warn {
         for warning in &loaded.warnings {
             eprintln!("{}", output::safe(&warning.to_string()));
         }
     }
+    if let Some(overrides) = sel.overrides {
+        for spec in &mut loaded.apps {
+            resolve::override_app(spec, overrides)?;
+        }
+    }
     Ok(loaded)
 }
 
-/// `pmtui start <file>`: apply the file (start missing, restart changed, leave the rest).
-pub async fn start(args: &StartArgs) -> Result<ExitCode> {
-    // Every other flag of `start` describes one script; a file says it all itself.
-    let allowed = ["--only", "--env", "--json"];
-    let stray = std::env::args()
-        .skip_while(|a| a != "start")
-        .skip(1)
-        .take_while(|a| a != "--")
-        .find(|a| {
-            a.starts_with('-') && !allowed.contains(&a.split('=').next().unwrap_or_default())
-        });
-    if let Some(flag) = stray.or_else(|| (!args.args.is_empty()).then(|| "-- <args>".into())) {
-        bail!(
-            "{flag} applies to a script, not to an ecosystem file; set it in {}",
-            args.script
-        );
-    }
-    let (cli_env, env_name) = resolve::split_env(&args.env);
-    let sel = Selection {
-        only: args.only.clone(),
-        env_name,
-        cli_env,
-    };
-    apply(Path::new(&args.script), &sel, false, args.json).await
+/// `pmtui start <file>`: apply the file (start missing, restart changed, leave the rest, or
+/// restart the rest too with `--restart`, as pm2's `start <file>` does).
+pub async fn start(file: &str, args: &StartArgs) -> Result<ExitCode> {
+    let sel = Selection::with_options(&args.only, &args.opts, args.strict)?;
+    apply(Path::new(file), &sel, args.restart, args.json).await
 }
 
 /// Sends the file's specs; `restart_all` restarts unchanged apps too.
 pub async fn apply(
     file: &Path,
-    sel: &Selection,
+    sel: &Selection<'_>,
     restart_all: bool,
     json: bool,
 ) -> Result<ExitCode> {
@@ -121,6 +155,7 @@ pub async fn apply(
     } else {
         " (definition changed)"
     };
+    let unchanged_hint = !restart_all && !unchanged.is_empty();
     for p in &started {
         println!(
             "started {} (id {}, {})",
@@ -142,11 +177,18 @@ pub async fn apply(
         .collect();
     all.sort_by_key(|p| p.id);
     output::processes(&all);
+    if unchanged_hint {
+        println!(
+            "unchanged apps kept running; `pmtui restart {}` (or `start --restart`) restarts \
+             them too, as pm2's `start <file>` does",
+            file.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `stop|delete <file>`: the file's app names as targets (scripts need not exist any more).
-pub async fn act(file: &str, sel: &Selection, delete: bool, json: bool) -> Result<ExitCode> {
+pub async fn act(file: &str, sel: &Selection<'_>, delete: bool, json: bool) -> Result<ExitCode> {
     let loaded = load(Path::new(file), sel, false, false)?;
     let client = connect().await?;
     let Response::Processes { processes } = client.request(Request::List).await? else {

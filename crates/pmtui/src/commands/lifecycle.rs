@@ -1,13 +1,14 @@
 //! `start`, `stop`, `restart`, `delete`, `reset` and `signal`.
 
 use super::connect;
-use crate::cli::{
-    ClusterFlags, LogFlags, ReadyFlags, RestartArgs, RestartFlags, StartArgs, TargetArgs,
-};
+use crate::cli::{ProcessFlags, RestartArgs, StartArgs, TargetArgs};
 use crate::{output, resolve};
 use anyhow::Result;
 use pmtui_client::Client;
-use pmtui_proto::{ErrorKind, ProcessDetail, ProcessInfo, ProcessSpec, Request, Response, ScaleTo};
+use pmtui_proto::{
+    ErrorKind, ProcessDetail, ProcessId, ProcessInfo, ProcessSpec, ProcessStatus, Request,
+    Response, ScaleTo,
+};
 use std::process::ExitCode;
 
 pub enum Verb {
@@ -17,55 +18,80 @@ pub enum Verb {
 }
 
 pub async fn start(args: StartArgs) -> Result<ExitCode> {
-    if !args.only.is_empty() {
+    let files = args.scripts.iter().filter(|s| is_file_arg(s)).count();
+    if !args.only.is_empty() && files == 0 {
         anyhow::bail!(
             "--only selects the apps of an ecosystem file; {} is a script",
-            pmtui_proto::printable(&args.script)
+            pmtui_proto::printable(&args.scripts.join(", "))
         );
     }
     // Refused before anything is asked of the daemon (which checks them too).
-    if let Some(name) = &args.name {
+    if let Some(name) = &args.opts.name {
         pmtui_proto::check_name(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     }
-    if let Some(namespace) = &args.namespace {
+    if let Some(namespace) = &args.opts.namespace {
         pmtui_proto::check_namespace(namespace).map_err(|e| anyhow::anyhow!("--namespace: {e}"))?;
     }
-    let client = connect().await?;
-    if !args.force && !gives_options(&args) {
-        // pm2's smart start: a name, id, namespace or `all` that exists is restarted (the
-        // daemon keeps the variables the user set on top of a new environment).
-        let request = Request::Restart {
-            targets: vec![args.script.clone()],
-            env: args.update_env.then(pmtui_config::shell_env),
+    if args.opts.name.is_some() && args.scripts.len() > 1 {
+        anyhow::bail!(
+            "--name names one process; with several scripts each is named after its file \
+             (start them one by one to name each)"
+        );
+    }
+    // pm2 starts each in turn, with the same options and arguments; one that fails does not
+    // stop the others, and the exit code says that something failed.
+    let several = args.scripts.len() > 1;
+    let mut failed = false;
+    for script in &args.scripts {
+        let result = if is_file_arg(script) {
+            super::ecosystem::start(script, &args).await.map(|_| ())
+        } else {
+            start_one(script, &args).await
         };
-        match client.call(request).await? {
-            Response::Processes { processes } => {
-                return print_started(&args, Vec::new(), processes);
+        match result {
+            Ok(()) => {}
+            Err(err) if several => {
+                output::error(&format!("{script}: {err:#}"));
+                failed = true;
             }
-            Response::Error {
-                kind: ErrorKind::UnknownProcess,
-                ..
-            } => {}
-            Response::Error { message, .. } => anyhow::bail!("{message}"),
-            other => anyhow::bail!("unexpected reply: {other:?}"),
-        }
-    } else if !args.force {
-        // With options, they are applied to what exists.
-        let known = existing(&client, std::slice::from_ref(&args.script)).await?;
-        if !known.is_empty() {
-            return smart_start(&client, &args, known, None).await;
+            Err(err) => return Err(err),
         }
     }
-    let spec = resolve::spec_from_args(&args).map_err(|err| {
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// An argument of `start` that is an ecosystem file (or `-`, one on standard input).
+fn is_file_arg(arg: &str) -> bool {
+    arg == "-" || pmtui_config::is_config_file(arg)
+}
+
+/// `start <script>` for one script, as pm2's `_startScript`: a name, namespace or id that
+/// exists is restarted with the options given applied (smart start); a script that already
+/// runs under its name is refused without `-f`, and started again if it is stopped or
+/// errored; anything else starts new processes.
+async fn start_one(script: &str, args: &StartArgs) -> Result<()> {
+    let client = connect().await?;
+    let is_path = resolve::start_dir(&args.opts)?.join(script).is_file();
+    if !args.force && !is_path {
+        let known = existing(&client, &[script.to_string()]).await?;
+        if !known.is_empty() {
+            return update_known(&client, known, &args.opts, args.update_env, None, args.json)
+                .await;
+        }
+    }
+    let spec = resolve::spec_from_args(script, &args.opts).map_err(|err| {
         // `start <name>` is also a smart start: say that no process has that name either.
         let missing = err.to_string().starts_with("script not found");
-        if missing && args.script.contains('/') {
+        if missing && script.contains('/') {
             anyhow::anyhow!("{err}; check the path")
         } else if missing && !args.force {
             anyhow::anyhow!(
-                "{err}, and no process is named {}: give the path of a script, or \
-                 `pmtui ls` for the names",
-                args.script
+                "{err}, and no process is named {script}: give the path of a script, or \
+                 `pmtui ls` for the names"
             )
         } else {
             err
@@ -75,12 +101,8 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
         output::warning(&warning);
     }
     if !args.force {
-        let known = existing(&client, std::slice::from_ref(&spec.name)).await?;
-        let known: Vec<_> = known
-            .into_iter()
-            .filter(|d| d.spec.name == spec.name)
-            .collect();
-        if let Some(first) = known.first() {
+        let same = named(&client, &spec.name).await?;
+        if let Some(first) = same.first() {
             if first.spec.script != spec.script {
                 anyhow::bail!(
                     "a process named {} already exists, running {}; use --force to start a \
@@ -90,7 +112,25 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
                     spec.name
                 );
             }
-            return smart_start(&client, &args, known, Some(&spec)).await;
+            if let Some(live) = same.iter().find(|d| is_live(d.info.status)) {
+                anyhow::bail!(
+                    "{script} already runs as {} (id {}, {}): `pmtui restart {}` restarts it \
+                     (with any options given), `-f` starts a duplicate",
+                    live.info.name,
+                    live.info.id,
+                    live.info.status,
+                    live.info.name
+                );
+            }
+            return update_known(
+                &client,
+                same,
+                &args.opts,
+                args.update_env,
+                Some(&spec),
+                args.json,
+            )
+            .await;
         }
     }
     let request = Request::Start {
@@ -99,31 +139,16 @@ pub async fn start(args: StartArgs) -> Result<ExitCode> {
         update_env: args.update_env,
     };
     match client.request(request).await? {
-        Response::Started { started, restarted } => print_started(&args, started, restarted),
+        Response::Started { started, restarted } => {
+            print_started(args.json, started, restarted).map(|_| ())
+        }
         other => anyhow::bail!("unexpected reply: {other:?}"),
     }
 }
 
-/// Whether this `start` gives any option that describes a process (as opposed to
-/// `--json`, `--update-env`, `--force`).
-fn gives_options(args: &StartArgs) -> bool {
-    args.name.is_some()
-        || args.instances.is_some()
-        || args.cluster != ClusterFlags::default()
-        || args.cwd.is_some()
-        || !args.env.is_empty()
-        || args.namespace.is_some()
-        || args.kill_timeout.is_some()
-        || args.stop_signal.is_some()
-        || args.uid.is_some()
-        || args.gid.is_some()
-        || args.no_autorestart
-        || args.restart != RestartFlags::default()
-        || args.ready != ReadyFlags::default()
-        || args.interpreter.is_some()
-        || args.interpreter_args.is_some()
-        || args.logs != LogFlags::default()
-        || !args.args.is_empty()
+/// Running, or about to run again: a second `start` of its script is refused.
+fn is_live(status: ProcessStatus) -> bool {
+    status.is_running() || status == ProcessStatus::WaitingRestart
 }
 
 /// The processes `targets` names, with their definitions; none when nothing matches.
@@ -143,129 +168,150 @@ async fn existing(client: &Client, targets: &[String]) -> Result<Vec<ProcessDeta
     }
 }
 
-/// Restarts the processes `known`; where this call's options change a definition, the new
-/// one is applied (as `start <file>` applies a changed app: same ids, restarted with it).
-async fn smart_start(
+/// The processes named exactly `name` (a numeric name is not read as an id here).
+async fn named(client: &Client, name: &str) -> Result<Vec<ProcessDetail>> {
+    let Response::Processes { processes } = client.request(Request::List).await? else {
+        anyhow::bail!("unexpected reply to list");
+    };
+    let ids: Vec<String> = processes
+        .iter()
+        .filter(|p| p.name == name)
+        .map(|p| p.id.to_string())
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    existing(client, &ids).await
+}
+
+/// Restarts the processes `known` (or starts those not running, which is not counted as a
+/// restart); where the options given change a definition, every process of that name is
+/// replaced by the new one (same ids; renamed with `--name`; scaled with `-i`), as pm2
+/// writes the flags of `start`/`restart` into the stored config.
+async fn update_known(
     client: &Client,
-    args: &StartArgs,
     known: Vec<ProcessDetail>,
+    opts: &ProcessFlags,
+    update_env: bool,
     resolved: Option<&ProcessSpec>,
-) -> Result<ExitCode> {
+    json: bool,
+) -> Result<()> {
     let mut names: Vec<String> = Vec::new();
     for detail in &known {
         if !names.contains(&detail.spec.name) {
             names.push(detail.spec.name.clone());
         }
     }
-    if let Some(name) = &args.name
-        && names.iter().any(|n| n != name)
+    if let Some(name) = &opts.name
+        && names.len() > 1
     {
         anyhow::bail!(
-            "--name {name} would rename {}; a process keeps its name: `pmtui delete` it and \
-             start it again",
+            "--name {name} would give {} one name; rename one of them at a time",
             names.join(", ")
         );
     }
     let Response::Processes { processes: all } = client.request(Request::List).await? else {
         anyhow::bail!("unexpected reply to list");
     };
-    let mut plain = Vec::new();
-    let mut changed = Vec::new();
+    let mut after = Vec::new();
+    let mut added = Vec::new();
+    let mut renamed = Vec::new();
     let mut scaled = Vec::new();
     for name in &names {
         let group: Vec<&ProcessDetail> = known.iter().filter(|d| &d.spec.name == name).collect();
         let stored = &group[0].spec;
-        let mut spec = resolve::overlay(stored, args, resolved)?;
+        let mut spec = resolve::overlay(stored, opts, update_env, resolved)?;
         // Every process of the name counts, duplicates started with --force included.
-        let count = all.iter().filter(|p| &p.name == name).count().max(1) as u32;
-        if args.instances.is_none() {
+        let ids: Vec<ProcessId> = all
+            .iter()
+            .filter(|p| &p.name == name)
+            .map(|p| p.id)
+            .collect();
+        let count = ids.len().max(1) as u32;
+        if opts.instances.is_none() {
             spec.instances = count;
         }
         let same = ProcessSpec {
             instances: count,
             ..stored.clone()
         };
-        if spec.same_definition(&same) {
-            // `--update-env` gave `spec` this shell's environment (with the user's variables).
-            let env = args.update_env.then(|| spec.env.clone());
-            plain.push((group.iter().map(|d| d.info.id.to_string()).collect(), env));
+        let request = if spec.same_definition(&same) {
+            // `update_env` gave `spec` this shell's environment (with the user's variables).
+            Request::Restart {
+                targets: group.iter().map(|d| d.info.id.to_string()).collect(),
+                env: update_env.then(|| spec.env.clone()),
+            }
         } else if spec.same_but_count(&same) {
             // Only `-i` changed: pm2's scale, the instances that run are left alone.
-            scaled.push((name.clone(), spec.instances.max(1)));
-        } else {
-            changed.push(spec);
-        }
-    }
-    let mut restarted = Vec::new();
-    let mut added = Vec::new();
-    for (name, count) in scaled {
-        let request = Request::Scale {
-            target: name,
-            to: ScaleTo::Exactly(count),
-        };
-        let response = client.request(request).await?;
-        if plain.is_empty() && changed.is_empty() && names.len() == 1 {
-            return print_scaled(response, args.json);
-        }
-        let Response::Scaled {
-            started, deleted, ..
-        } = response
-        else {
-            anyhow::bail!("unexpected reply to scale");
-        };
-        if !args.json {
-            for p in &deleted {
-                println!("deleted {} (id {})", output::safe(&p.name), p.id);
+            let request = Request::Scale {
+                target: name.clone(),
+                to: ScaleTo::Exactly(spec.instances.max(1)),
+            };
+            let response = client.request(request).await?;
+            if names.len() == 1 {
+                return print_scaled(response, json).map(|_| ());
             }
-        }
-        added.extend(started);
-    }
-    for (targets, env) in plain {
-        let request = Request::Restart { targets, env };
+            let Response::Scaled {
+                started, deleted, ..
+            } = response
+            else {
+                anyhow::bail!("unexpected reply to scale");
+            };
+            if !json {
+                for p in &deleted {
+                    println!("deleted {} (id {})", output::safe(&p.name), p.id);
+                }
+            }
+            added.extend(started);
+            scaled.push(name.clone());
+            continue;
+        } else {
+            if spec.name != *name {
+                renamed.push(name.clone());
+            }
+            Request::Update {
+                ids,
+                spec: Box::new(spec),
+            }
+        };
         let Response::Processes { processes } = client.request(request).await? else {
             anyhow::bail!("unexpected reply to restart");
         };
-        restarted.extend(processes);
+        after.extend(processes);
     }
-    let rewritten: Vec<String> = changed.iter().map(|s| s.name.clone()).collect();
-    if !changed.is_empty() {
-        let request = Request::Apply {
-            specs: changed,
-            restart_all: true,
-        };
-        let Response::Applied {
-            started,
-            restarted: replaced,
-            unchanged,
-        } = client.request(request).await?
-        else {
-            anyhow::bail!("unexpected reply to apply");
-        };
-        restarted.extend(started.into_iter().chain(replaced).chain(unchanged));
-    }
-    restarted.sort_by_key(|p| p.id);
-    // Instances added by `-i` are new processes, not restarted ones.
-    let (restarted, mut started): (Vec<ProcessInfo>, Vec<ProcessInfo>) = restarted
-        .into_iter()
-        .partition(|p| all.iter().any(|old| old.id == p.id && old.name == p.name));
+    after.sort_by_key(|p| p.id);
+    // What ran before was restarted; what did not (stopped, errored, or added by `-i`) was
+    // started.
+    let ran_before = |p: &ProcessInfo| {
+        all.iter().any(|old| {
+            old.id == p.id
+                && is_live(old.status)
+                && (old.name == p.name || renamed.contains(&old.name))
+        })
+    };
+    let (restarted, mut started): (Vec<ProcessInfo>, Vec<ProcessInfo>) =
+        after.into_iter().partition(ran_before);
     started.extend(added);
-    if !args.json {
+    if !json {
         // And those a smaller `-i` removed.
-        for old in all.iter().filter(|p| rewritten.contains(&p.name)) {
-            if !restarted.iter().any(|p| p.id == old.id) {
+        for old in all
+            .iter()
+            .filter(|p| names.contains(&p.name) && !scaled.contains(&p.name))
+        {
+            if !restarted.iter().chain(&started).any(|p| p.id == old.id) {
                 println!("deleted {} (id {})", output::safe(&old.name), old.id);
             }
         }
     }
-    print_started(args, started, restarted)
+    print_started(json, started, restarted).map(|_| ())
 }
 
 fn print_started(
-    args: &StartArgs,
+    json: bool,
     started: Vec<ProcessInfo>,
     restarted: Vec<ProcessInfo>,
 ) -> Result<ExitCode> {
-    if args.json {
+    if json {
         output::json(&serde_json::json!({ "started": started, "restarted": restarted }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -297,17 +343,38 @@ pub async fn act(verb: Verb, t: TargetArgs) -> Result<ExitCode> {
     print_processes(client.request(request).await?, t.json, deleted)
 }
 
+/// `restart`/`reload <targets> [options]`: without options, a restart with the stored
+/// definition (`--update-env` takes this shell's environment); with options, they are
+/// written into the definition first, as pm2 does (`restart 0 --name new` renames).
 pub async fn restart(args: RestartArgs) -> Result<ExitCode> {
-    if !args.file.only.is_empty() || args.file.env.is_some() {
-        anyhow::bail!("--only and --env select the apps of an ecosystem file; give a file");
+    if !args.only.is_empty() || args.strict {
+        anyhow::bail!("--only and --strict apply to an ecosystem file; give a file");
     }
-    let env = args.update_env.then(pmtui_config::shell_env);
     let client = connect().await?;
-    let request = Request::Restart {
-        targets: args.targets.targets,
-        env,
+    if args.opts == ProcessFlags::default() {
+        let request = Request::Restart {
+            targets: args.targets,
+            env: args.update_env.then(pmtui_config::shell_env),
+        };
+        return print_processes(client.request(request).await?, args.json, false);
+    }
+    let request = Request::Describe {
+        targets: args.targets,
+        history: false,
     };
-    print_processes(client.request(request).await?, args.targets.json, false)
+    let Response::Details { details } = client.request(request).await? else {
+        anyhow::bail!("unexpected reply to describe");
+    };
+    update_known(
+        &client,
+        details,
+        &args.opts,
+        args.update_env,
+        None,
+        args.json,
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn scale(name: String, count: &str, json: bool) -> Result<ExitCode> {

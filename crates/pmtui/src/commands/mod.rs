@@ -42,11 +42,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 file.display()
             );
         }
-        let sel = ecosystem::Selection {
-            only: Vec::new(),
-            env_name: None,
-            cli_env: Default::default(),
-        };
+        let sel = ecosystem::Selection::default();
         ecosystem::apply(file, &sel, false, false).await?;
         return ui::open(pmtui_tui::StartView::Dashboard).await;
     }
@@ -57,9 +53,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match command {
         Command::Daemon => unreachable_daemon(),
         Command::Monit => ui::open(pmtui_tui::StartView::Monitor).await,
-        Command::Start(args) if pmtui_config::is_config_file(&args.script) => {
-            ecosystem::start(&args).await
-        }
         Command::Start(args) => lifecycle::start(*args).await,
         Command::Stop(a) if ecosystem::is_file(&a.targets.targets) => {
             let sel = (&a.file).into();
@@ -69,10 +62,10 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let sel = (&a.file).into();
             ecosystem::act(&a.targets.targets[0], &sel, true, a.targets.json).await
         }
-        Command::Restart(r) | Command::Reload(r) if ecosystem::is_file(&r.targets.targets) => {
-            let sel = (&r.file).into();
-            let file = std::path::PathBuf::from(&r.targets.targets[0]);
-            ecosystem::apply(&file, &sel, true, r.targets.json).await
+        Command::Restart(r) | Command::Reload(r) if ecosystem::is_file(&r.targets) => {
+            let sel = ecosystem::Selection::with_options(&r.only, &r.opts, r.strict)?;
+            let file = std::path::PathBuf::from(&r.targets[0]);
+            ecosystem::apply(&file, &sel, true, r.json).await
         }
         Command::Stop(a) => lifecycle::act(lifecycle::Verb::Stop, file_flags_unused(a)?).await,
         Command::Restart(r) | Command::Reload(r) => lifecycle::restart(r).await,

@@ -68,6 +68,9 @@ pub fn resolver() -> Resolver {
         let Some(Command::Start(args)) = cli.command else {
             return Err("not a start command".to_string());
         };
-        resolve::spec_from_args(&args).map_err(|err| format!("{err:#}"))
+        let [script] = args.scripts.as_slice() else {
+            return Err("one command at a time".to_string());
+        };
+        resolve::spec_from_args(script, &args.opts).map_err(|err| format!("{err:#}"))
     })
 }
