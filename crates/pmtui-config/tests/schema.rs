@@ -175,7 +175,14 @@ fn reader_problems(dir: &Path, doc: &Value) -> Vec<String> {
     let mut opts = LoadOptions::new(dir.join("home"));
     opts.resolve = false;
     match load(&file, &opts) {
-        Ok(_) => Vec::new(),
+        // An unknown key is ignored with a warning (an error with --strict); the schema is
+        // the strict reader, so an editor flags it too.
+        Ok(loaded) => loaded
+            .warnings
+            .into_iter()
+            .filter(|w| w.message.starts_with("unknown field"))
+            .map(|w| w.field)
+            .collect(),
         Err(ConfigError::Problems(problems)) => problems.into_iter().map(|p| p.field).collect(),
         Err(e) => panic!("{e}"),
     }

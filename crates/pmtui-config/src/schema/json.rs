@@ -62,7 +62,8 @@ fn definitions() -> Value {
     Value::Object(defs)
 }
 
-/// The schema of one table: its keys in every spelling, `x-` keys, nothing else.
+/// The schema of one table: its keys in every spelling, `x-` keys, nothing else. That is
+/// what `--strict` takes: pmtui ignores other keys with a warning, an editor flags them.
 fn object(table: &Table) -> Value {
     let mut properties = Map::new();
     for field in table.fields {
