@@ -131,11 +131,18 @@ fn options_given_to_a_smart_start_are_applied() {
         "{spec}"
     );
 
-    // -i scales the name, and says what it added and removed.
+    // -i alone scales the name (pm2's scale: what runs is left alone), and says what it
+    // added and removed.
+    let running = pid(&t, "api");
     let out = t.ok(&["start", "api", "-i", "2"]);
     assert!(
-        out.contains("started api") && out.contains("restarted api"),
+        out.contains("started api") && !out.contains("restarted api"),
         "{out}"
+    );
+    assert_eq!(
+        pid(&t, "api"),
+        running,
+        "the running instance was not restarted"
     );
     let rows: Vec<Value> = t
         .list()
