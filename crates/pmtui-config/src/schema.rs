@@ -192,6 +192,7 @@ pub static SETTINGS: &[Field] = &[
     f("metrics_interval", &[], "duration", Active, "How often CPU and memory are sampled (default 1s)."),
     f("metrics_history", &[], "duration", Active, "How far back the per-process metrics history reaches (default 10m); its capacity is this over `metrics_interval`."),
     f("metrics_addr", &[], "string or number", Active, "`host:port` to serve Prometheus metrics on, or a port on loopback (default: off)."),
+    f("containment", &[], "`auto`, `cgroup` or `group`", Active, "How process trees are contained (default `auto`: a cgroup per process where cgroup v2 is writable, else process groups); see Containment in the README."),
 ];
 
 /// One table of keys and where it sits: `file` (around the apps), `app`, a nested block

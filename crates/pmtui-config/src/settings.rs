@@ -21,6 +21,8 @@ pub struct Settings {
     pub metrics_interval_ms: Option<u64>,
     pub metrics_history_ms: Option<u64>,
     pub metrics_addr: Option<String>,
+    /// `auto`, `cgroup` or `group`.
+    pub containment: Option<String>,
 }
 
 /// The settings file of a state directory, if any: `config.toml`, else `config.json`.
@@ -85,6 +87,13 @@ pub fn load(home: &Path) -> (Settings, Vec<Problem>) {
                 "kill_timeout" => settings.kill_timeout_ms = ctx.duration(value, here),
                 "metrics_interval" => settings.metrics_interval_ms = ctx.duration(value, here),
                 "metrics_history" => settings.metrics_history_ms = ctx.duration(value, here),
+                "containment" => match ctx.string(value, here).as_deref() {
+                    Some(mode @ ("auto" | "cgroup" | "group")) => {
+                        settings.containment = Some(mode.to_string())
+                    }
+                    Some(_) => ctx.invalid(value, here, "\"auto\", \"cgroup\" or \"group\""),
+                    None => {}
+                },
                 "metrics_addr" => {
                     let addr = match &value.value {
                         Value::Int(port) => Some(port.to_string()),

@@ -111,12 +111,16 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
     // Leave the caller's session so closing its terminal does not reach us.
     let _ = nix::unistd::setsid();
     // The settings file first; PMTUI_METRICS_* variables override it.
-    let (mut config, warnings) = settings::config(&paths.home);
+    let (mut config, mut warnings) = settings::config(&paths.home);
     apply_env(&mut config);
     config.child_nofile = raise_fd_limit();
     config.child_umask = Some(child_umask);
     let metrics_addr = config.metrics_addr.clone();
     let supervisor = Supervisor::new(config);
+    if let Some(problem) = &supervisor.containment().problem {
+        tracing::warn!("{problem}");
+        warnings.push(problem.clone());
+    }
     let records = persist::load_all(&store);
     let ended = supervisor.end_leftovers(&records).await;
     if ended > 0 {
@@ -161,6 +165,7 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
         }
         _ => daemon.supervisor.shutdown().await,
     }
+    daemon.supervisor.release_containment();
     // Wait for a write in flight, so the final state below is the last one on disk.
     let _ = stop_persister.send(());
     let _ = persister.await;

@@ -34,6 +34,9 @@ pub fn config(home: &Path) -> (SupervisorConfig, Vec<String>) {
     if let Some(v) = settings.metrics_addr {
         config.metrics_addr = Some(v);
     }
+    if let Some(mode) = settings.containment.and_then(|m| m.parse().ok()) {
+        config.containment = mode;
+    }
     // `kill_timeout` is read by the client when it builds specs.
     for warning in &warnings {
         tracing::warn!("settings: {warning}");

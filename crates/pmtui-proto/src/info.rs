@@ -126,4 +126,10 @@ pub struct ProcessDetail {
     /// Current resource use and its recent history (see `metrics.rs`).
     #[serde(default)]
     pub metrics: MetricsHistory,
+    /// How its process tree is contained: `cgroup` or `group` (the daemon's mode).
+    #[serde(default)]
+    pub containment: String,
+    /// Its cgroup, in cgroup mode.
+    #[serde(default)]
+    pub cgroup: Option<String>,
 }

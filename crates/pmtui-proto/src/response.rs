@@ -20,6 +20,13 @@ pub enum Response {
         /// were not restored, or their latest change is not on disk yet. `ls` repeats them.
         #[serde(default)]
         state_problems: Vec<StateProblem>,
+        /// How process trees are contained: `cgroup` (a cgroup per process) or `group`
+        /// (process groups and the `PMTUI_JOB` marker).
+        #[serde(default)]
+        containment: String,
+        /// In cgroup mode, the cgroup that holds one cgroup per process.
+        #[serde(default)]
+        cgroup: Option<String>,
     },
     /// The processes a request acted on, or the whole list.
     Processes {

@@ -28,6 +28,8 @@ pub struct SupervisorConfig {
     /// creates (logs, state) is private, but apps keep the one the daemon inherited.
     /// `None` leaves children the daemon's.
     pub child_umask: Option<u32>,
+    /// How process trees are contained (`containment` in the settings).
+    pub containment: crate::contain::Setting,
 }
 
 impl SupervisorConfig {
@@ -43,6 +45,7 @@ impl SupervisorConfig {
             metrics_addr: None,
             child_nofile: None,
             child_umask: None,
+            containment: crate::contain::Setting::Auto,
         }
     }
 

@@ -9,6 +9,7 @@
 //! number and goes out as an `Event`. A slow stop therefore never blocks `ls`.
 
 pub mod config;
+pub mod contain;
 pub mod cron;
 pub mod error;
 mod job;

@@ -170,6 +170,8 @@ fn detail() -> ProcessDetail {
             memory: (0..n).map(|i| (300 + (i * 13) % 200) * MB).collect(),
             ..Default::default()
         },
+        containment: "cgroup".into(),
+        cgroup: None,
     }
 }
 

@@ -69,6 +69,12 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
             processes: supervisor.list().len(),
             warnings: daemon.warnings.clone(),
             state_problems: daemon.store.problems(),
+            containment: supervisor.containment().mode().to_string(),
+            cgroup: supervisor
+                .containment()
+                .cgroups
+                .as_ref()
+                .map(|c| c.base.display().to_string()),
         },
         Request::Start {
             spec,

@@ -1,12 +1,13 @@
-//! A child's exit: its cause (code, signal, OOM kill), its last stderr lines, the restart
-//! policy's decision and the history record.
+//! A child's exit: what it left running is ended (before anything is started again, so
+//! a crash loop cannot pile up escapees), its cause (code, signal, OOM kill), its last
+//! stderr lines, the restart policy's decision and the history record.
 
 use super::{Job, Running};
 use crate::policy::{Decision, ExitInfo};
 use crate::probe::Phase;
 use crate::record::DesiredState;
 use crate::supervisor::Entry;
-use crate::{oom, policy, tree};
+use crate::{contain, oom, policy};
 use nix::sys::signal::Signal;
 use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
 use std::os::unix::process::ExitStatusExt;
@@ -29,15 +30,7 @@ impl Job {
         self.end_readiness();
         self.shared.managed.remove(running.pid);
         let exit = exit_info(&status, running.started.elapsed());
-        // What the child left in its group goes with it, as systemd does.
-        let signal = tree::parse_signal(&self.spec.stop_signal).unwrap_or(Signal::SIGTERM);
-        tree::signal_group(running.pid, signal);
-        let pgid = running.pid;
-        let grace = Duration::from_millis(self.spec.kill_timeout_ms);
-        tokio::spawn(async move {
-            tokio::time::sleep(grace).await;
-            tree::signal_group(pgid, Signal::SIGKILL);
-        });
+        self.end_what_it_left(&running).await;
         let last_stderr = self.last_stderr(&mut running).await;
         let oom = exit.signal == Some(Signal::SIGKILL as i32)
             && matches!((running.oom_kills, oom::kill_count()), (Some(a), Some(b)) if b > a);
@@ -91,6 +84,20 @@ impl Job {
                 e.info.status_reason = Some(format!("crash loop: {detail}"));
             }),
         }
+    }
+
+    /// What the run left (descendants, double-forked escapees) goes with it, as systemd
+    /// does: the stop signal, SIGKILL after `kill_timeout`, until nothing is left. The row
+    /// says `stopping` meanwhile; when nothing is left this costs one look.
+    async fn end_what_it_left(&self, running: &Running) {
+        let mut tree = self.tree_of(running.pid, running.cgroup.as_deref());
+        if tree.is_empty() {
+            return;
+        }
+        self.shared
+            .update(self.id, |e| e.info.status = ProcessStatus::Stopping);
+        tracing::info!(id = self.id, tree = %tree.describe(), "ending what the exited run left");
+        contain::end(&mut tree, self.stop_signal(), self.kill_timeout(), None).await;
     }
 
     /// The last stderr lines of this run, once the pump has read what the child wrote last

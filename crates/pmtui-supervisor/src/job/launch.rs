@@ -1,11 +1,11 @@
-//! Launching the child: status and environment, the spawn, its output pumps, timers and
-//! pid file.
+//! Launching the child: status and environment, its cgroup (cgroup mode), the spawn, its
+//! output pumps, timers and pid file.
 
 use super::exit::no_run;
 use super::{Job, Readers, Running};
 use crate::logs::pump;
 use crate::probe::{Phase, RunSignals, ipc};
-use crate::{oom, policy, spawn, tree};
+use crate::{contain, oom, policy, spawn, tree};
 use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -26,23 +26,28 @@ impl Job {
         let oom_kills = oom::kill_count();
         let ipc = self.ipc_channel();
         let channel = ipc.as_ref().map(|(_, child_end)| child_end.as_raw_fd());
-        let spawned = self
-            .shared
-            .sockets
-            .acquire(&self.spec)
-            .map_err(std::io::Error::other)
-            .and_then(|sockets| {
-                let child = spawn::spawn(
-                    &self.spec,
-                    &self.env,
-                    &self.shared.config,
-                    &sockets,
-                    channel,
-                )?;
-                Ok((child, sockets))
-            });
+        let spawned = match self.enter_cgroup().await {
+            Ok((cgroup, procs)) => self
+                .shared
+                .sockets
+                .acquire(&self.spec)
+                .map_err(std::io::Error::other)
+                .and_then(|sockets| {
+                    let child = spawn::spawn(
+                        &self.spec,
+                        &self.env,
+                        &self.shared.config,
+                        &sockets,
+                        channel,
+                        procs,
+                    )?;
+                    Ok((child, sockets, cgroup))
+                })
+                .map_err(|err| self.spawn_error(&err)),
+            Err(detail) => Err(detail),
+        };
         match spawned {
-            Ok((mut child, sockets)) => {
+            Ok((mut child, sockets, cgroup)) => {
                 let pid = child.id().unwrap_or(0);
                 self.shared.managed.insert(pid);
                 let run = self.shared.read(self.id, |e| e.ready.borrow().run + 1);
@@ -82,6 +87,7 @@ impl Job {
                 self.running = Some(Running {
                     child,
                     pid,
+                    cgroup,
                     started,
                     log_seq,
                     err_pump,
@@ -110,16 +116,7 @@ impl Job {
                     e.begin_run(phase);
                 });
             }
-            Err(err) => {
-                let mut detail = format!("could not start {}: {err}", self.spec.command_line());
-                if err.kind() == std::io::ErrorKind::PermissionDenied
-                    && let Some(user) = self.spec.uid.as_ref().or(self.spec.gid.as_ref())
-                {
-                    detail += &format!(
-                        " (as {user}: it must be able to enter {} and run the program)",
-                        self.spec.cwd.display()
-                    );
-                }
+            Err(detail) => {
                 tracing::warn!(id = self.id, %detail);
                 let now = now_ms();
                 self.shared.record_exit(
@@ -141,6 +138,48 @@ impl Job {
                 });
             }
         }
+    }
+
+    /// In cgroup mode: the process's cgroup, emptied of what an earlier run left (normally
+    /// nothing: an exit ends its leftovers), and its `cgroup.procs` for the child to enter.
+    async fn enter_cgroup(
+        &self,
+    ) -> Result<(Option<std::path::PathBuf>, Option<std::fs::File>), String> {
+        let Some(cgroups) = &self.shared.containment.cgroups else {
+            return Ok((None, None));
+        };
+        let (dir, procs) = cgroups.prepare(self.id).map_err(|err| {
+            format!(
+                "could not start {}: cannot create its cgroup {}: {err}",
+                self.spec.command_line(),
+                cgroups.dir_of(self.id).display()
+            )
+        })?;
+        if contain::cgroup::populated(&dir) {
+            let mut tree = contain::Tree::Cgroup {
+                dir: dir.clone(),
+                kill_file: cgroups.kill_file,
+            };
+            tracing::info!(
+                id = self.id,
+                "ending what an earlier run left in the cgroup"
+            );
+            contain::end(&mut tree, self.stop_signal(), self.kill_timeout(), None).await;
+        }
+        Ok((Some(dir), Some(procs)))
+    }
+
+    fn spawn_error(&self, err: &std::io::Error) -> String {
+        let mut detail = format!("could not start {}: {err}", self.spec.command_line());
+        if err.kind() == std::io::ErrorKind::PermissionDenied
+            && let Some(user) = self.spec.uid.as_ref().or(self.spec.gid.as_ref())
+        {
+            detail += &format!(
+                " (as {user}: it must be able to enter {} and run the program)",
+                self.spec.cwd.display()
+            );
+        }
+        detail
     }
 
     /// Node's IPC channel for a Node app (none for other programs, or when the socketpair

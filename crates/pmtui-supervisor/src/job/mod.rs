@@ -57,6 +57,8 @@ pub(crate) enum JobCmd {
 struct Running {
     child: Child,
     pid: u32,
+    /// Its cgroup, in cgroup mode.
+    cgroup: Option<std::path::PathBuf>,
     started: Instant,
     /// The sink's last line number before this run, to tell this run's stderr from older.
     log_seq: u64,
@@ -274,6 +276,30 @@ impl Job {
             }
             JobCmd::SetCount(count) => self.spec.instances = count,
             JobCmd::Exit => {}
+        }
+    }
+
+    fn stop_signal(&self) -> nix::sys::signal::Signal {
+        crate::tree::parse_signal(&self.spec.stop_signal)
+            .unwrap_or(nix::sys::signal::Signal::SIGTERM)
+    }
+
+    fn kill_timeout(&self) -> Duration {
+        Duration::from_millis(self.spec.kill_timeout_ms)
+    }
+
+    /// The tree of the run whose main process is `main`: its cgroup, or its process group.
+    fn tree_of(&self, main: u32, cgroup: Option<&std::path::Path>) -> crate::contain::Tree {
+        match (cgroup, &self.shared.containment.cgroups) {
+            (Some(dir), Some(cgroups)) => crate::contain::Tree::Cgroup {
+                dir: dir.to_path_buf(),
+                kill_file: cgroups.kill_file,
+            },
+            _ => crate::contain::Tree::Group(crate::contain::GroupTree::new(
+                main,
+                self.shared.config.marker(self.id),
+                self.shared.managed.clone(),
+            )),
         }
     }
 

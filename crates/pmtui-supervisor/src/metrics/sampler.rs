@@ -14,6 +14,9 @@
 //!   exact (rates use each process's own time between reads).
 //! - Open fds are counted when a member is found, then every `FDS_EVERY` ticks for members
 //!   that are not idle.
+//! - In cgroup mode a tree's members are its cgroup's `cgroup.procs` (exact, and no pass over
+//!   `/proc` at all when every process has a cgroup); where the v2 memory controller is on,
+//!   the tree's memory is its `memory.current`.
 
 use super::MetricsTick;
 use super::procfs::{HostCpu, Reader, Stat};
@@ -127,6 +130,8 @@ struct Sampler {
     tick: u64,
     /// Parent, group and `/proc` inode of every host process as of the last pass.
     links: HashMap<u32, (u32, u32, u64)>,
+    /// The processes read in full by the last pass (new or reused pids).
+    fresh: HashMap<u32, Stat>,
     pids: Vec<(u32, u64)>,
     passes: u64,
     trees: HashMap<ProcessId, Tree>,
@@ -147,6 +152,7 @@ impl Default for Sampler {
             reader: Reader::default(),
             tick: 0,
             links: HashMap::new(),
+            fresh: HashMap::new(),
             pids: Vec::new(),
             passes: 0,
             trees: HashMap::new(),
@@ -187,6 +193,11 @@ impl Sampler {
             self.last_rescan = Some((tick, forks));
         }
         let count_fds = tick.is_multiple_of(FDS_EVERY);
+        let cgroup_memory = shared
+            .containment
+            .cgroups
+            .as_ref()
+            .is_some_and(|c| c.memory);
         let page = self.reader.page_size;
         let clock = self.reader.clock_ticks as f64;
         let mut samples = Vec::with_capacity(targets.len());
@@ -219,6 +230,14 @@ impl Sampler {
             }
             if count == 0 {
                 continue;
+            }
+            if cgroup_memory
+                && let Some(current) = target
+                    .cgroup
+                    .as_deref()
+                    .and_then(crate::contain::cgroup::memory_current)
+            {
+                rss = current;
             }
             let memory_percent = host
                 .as_ref()
@@ -259,37 +278,13 @@ impl Sampler {
         }
     }
 
-    /// Lists `/proc` and rebuilds every tree's membership. Only new processes are read (a pid
-    /// not seen at the last pass, or one whose `/proc` inode changed: reused); every
-    /// `FULL_EVERY` passes all are read again.
+    /// Rebuilds every tree's membership: from its cgroup, or from a pass over `/proc`.
     fn rescan(&mut self, targets: &[Target]) {
-        let mut pids = std::mem::take(&mut self.pids);
-        self.reader.pids(&mut pids);
-        let full = self.passes.is_multiple_of(FULL_EVERY);
-        self.passes += 1;
-        let mut fresh: HashMap<u32, Stat> = HashMap::new();
-        let mut links = HashMap::with_capacity(pids.len());
-        for &(pid, ino) in &pids {
-            let cached = if full { None } else { self.links.get(&pid) };
-            let link = match cached {
-                Some(link) if link.2 == ino => *link,
-                _ => {
-                    let Some(stat) = self.reader.stat(pid) else {
-                        continue;
-                    };
-                    fresh.insert(pid, stat);
-                    (stat.ppid, stat.pgid, ino)
-                }
-            };
-            links.insert(pid, link);
-        }
-        self.pids = pids;
-        self.links = links;
-        let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
-        for (&pid, &(ppid, pgid, _)) in &self.links {
-            children.entry(ppid).or_default().push(pid);
-            groups.entry(pgid).or_default().push(pid);
+        if targets.iter().all(|t| t.cgroup.is_some()) {
+            self.links.clear();
+            self.pids.clear();
+        } else {
+            self.list_proc();
         }
         self.trees.clear();
         let mut keep: HashSet<u32> = HashSet::new();
@@ -297,30 +292,43 @@ impl Sampler {
         let clock = self.reader.clock_ticks as f64;
         let now = Instant::now();
         let mut kept = self.members.values().filter(|m| m.file.is_some()).count();
+        let (children, groups) = self.parents_and_groups();
         for target in targets {
-            if !self.links.contains_key(&target.pid) {
-                continue;
-            }
-            // Descendants, plus what stayed in its process group after its parent died.
-            let mut members = Vec::new();
-            let mut seen: HashSet<u32> = HashSet::new();
-            let mut queue: Vec<u32> = groups.get(&target.pid).cloned().unwrap_or_default();
-            queue.push(target.pid);
-            while let Some(pid) = queue.pop() {
-                if !seen.insert(pid) {
-                    continue;
+            let members = match &target.cgroup {
+                Some(dir) => crate::contain::cgroup::members(dir),
+                None => {
+                    if !self.links.contains_key(&target.pid) {
+                        continue;
+                    }
+                    // Descendants, plus what stayed in its process group after its parent
+                    // died.
+                    let mut members = Vec::new();
+                    let mut seen: HashSet<u32> = HashSet::new();
+                    let mut queue: Vec<u32> = groups.get(&target.pid).cloned().unwrap_or_default();
+                    queue.push(target.pid);
+                    while let Some(pid) = queue.pop() {
+                        if !seen.insert(pid) {
+                            continue;
+                        }
+                        members.push(pid);
+                        queue.extend(children.get(&pid).into_iter().flatten().copied());
+                    }
+                    members
                 }
-                members.push(pid);
-                queue.extend(children.get(&pid).into_iter().flatten().copied());
-            }
+            };
             for &pid in &members {
                 keep.insert(pid);
-                let known = self
-                    .members
-                    .get(&pid)
-                    .is_some_and(|m| fresh.get(&pid).is_none_or(|s| s.start_time == m.start_time));
+                let known = self.members.get(&pid).is_some_and(|m| {
+                    self.fresh
+                        .get(&pid)
+                        .is_none_or(|s| s.start_time == m.start_time)
+                });
                 if !known {
-                    let Some(stat) = fresh.get(&pid).copied().or_else(|| self.reader.stat(pid))
+                    let Some(stat) = self
+                        .fresh
+                        .get(&pid)
+                        .copied()
+                        .or_else(|| self.reader.stat(pid))
                     else {
                         continue;
                     };
@@ -355,6 +363,46 @@ impl Sampler {
             );
         }
         self.members.retain(|pid, _| keep.contains(pid));
+        self.fresh.clear();
+    }
+
+    /// Each process's children and each group's members, from the last `/proc` pass.
+    fn parents_and_groups(&self) -> (HashMap<u32, Vec<u32>>, HashMap<u32, Vec<u32>>) {
+        let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (&pid, &(ppid, pgid, _)) in &self.links {
+            children.entry(ppid).or_default().push(pid);
+            groups.entry(pgid).or_default().push(pid);
+        }
+        (children, groups)
+    }
+
+    /// Lists `/proc` and refreshes every host process's parent and group. Only new
+    /// processes are read (a pid not seen at the last pass, or one whose `/proc` inode
+    /// changed: reused); every `FULL_EVERY` passes all are read again.
+    fn list_proc(&mut self) {
+        let mut pids = std::mem::take(&mut self.pids);
+        self.reader.pids(&mut pids);
+        let full = self.passes.is_multiple_of(FULL_EVERY);
+        self.passes += 1;
+        self.fresh.clear();
+        let mut links = HashMap::with_capacity(pids.len());
+        for &(pid, ino) in &pids {
+            let cached = if full { None } else { self.links.get(&pid) };
+            let link = match cached {
+                Some(link) if link.2 == ino => *link,
+                _ => {
+                    let Some(stat) = self.reader.stat(pid) else {
+                        continue;
+                    };
+                    self.fresh.insert(pid, stat);
+                    (stat.ppid, stat.pgid, ino)
+                }
+            };
+            links.insert(pid, link);
+        }
+        self.pids = pids;
+        self.links = links;
     }
 
     /// The host sample, and the fork counter.

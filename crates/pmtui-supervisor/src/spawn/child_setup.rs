@@ -3,17 +3,17 @@
 //! Everything a step needs is prepared in the parent (fds opened, values computed, buffers
 //! allocated); the closure that runs in the child only makes async-signal-safe system calls:
 //! no allocation, no locks, no `std::env`. Each step is a field of [`ChildSetup`] so that the
-//! features that need one (fd limits, listening sockets, later cgroups, uid/gid) share this
+//! features that need one (fd limits, listening sockets, cgroups, uid/gid) share this
 //! one audited place instead of each adding its own `pre_exec`.
 #![allow(unsafe_code)]
 
 use nix::libc::{self, c_char};
 use nix::sys::resource::{Resource, rlim_t, setrlimit};
 use nix::sys::stat::{Mode, umask};
-use nix::unistd::{Gid, Uid, chdir, setgid, setgroups, setuid};
+use nix::unistd::{Gid, Uid, chdir, setgid, setgroups, setuid, write};
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr};
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use tokio::process::Command;
@@ -44,6 +44,11 @@ pub(crate) struct ChildSetup {
     /// The umask to put back: the daemon's own (077) keeps its files private, apps get
     /// the one the daemon inherited.
     pub umask: Option<Mode>,
+    /// The `cgroup.procs` file of the process's cgroup, opened in the parent (close-on-exec):
+    /// the child writes "0" (itself) into it, so it is inside before the program runs and
+    /// everything it forks is born inside. Before the identity change: moving needs the
+    /// daemon's rights.
+    pub cgroup_procs: Option<OwnedFd>,
     /// Supplementary groups, group and user (in that order: each needs root until the last),
     /// after every step that needs the daemon's privileges.
     pub identity: Option<Identity>,
@@ -186,6 +191,7 @@ impl ChildSetup {
     fn is_empty(&self) -> bool {
         self.nofile.is_none()
             && self.umask.is_none()
+            && self.cgroup_procs.is_none()
             && self.identity.is_none()
             && self.pass_fds.is_empty()
             && self.exec.is_none()
@@ -200,8 +206,8 @@ impl ChildSetup {
         // Room for the temporary copies of the passed fds, allocated here, not in the child.
         let mut moved: Vec<RawFd> = Vec::with_capacity(setup.pass_fds.len());
         // SAFETY: the closure runs in the forked child before exec. It only makes system
-        // calls (setrlimit, umask, setgroups, setgid, setuid, chdir, fcntl, dup2, close, getpid,
-        // execve: thin wrappers, async-signal-safe in a child that has one thread) on values
+        // calls (setrlimit, umask, write, setgroups, setgid, setuid, chdir, fcntl, dup2, close,
+        // getpid, execve: thin wrappers, async-signal-safe in a child that has one thread) on values
         // and buffers prepared in the parent; nix passes the slice and the C string as they
         // are, and `moved` already has its capacity, so nothing is allocated and no lock is
         // taken.
@@ -212,6 +218,9 @@ impl ChildSetup {
                 }
                 if let Some(mask) = setup.umask {
                     umask(mask);
+                }
+                if let Some(procs) = &setup.cgroup_procs {
+                    write(procs, b"0")?;
                 }
                 if let Some(identity) = &setup.identity {
                     setgroups(&identity.groups)?;

@@ -93,13 +93,15 @@ pub fn channel_env(sockets: &SocketSet) -> (String, String) {
 /// itself (after fork, in `child_setup`) with an environment whose `LISTEN_PID` is its own
 /// pid; a command string is split or made to `exec` (see `argv`), and Node gets the cluster
 /// preload. `channel` (Node's IPC channel, the child's end) comes right after the sockets,
-/// announced by [`channel_env`].
+/// announced by [`channel_env`]. Given its `cgroup.procs`, the child enters its cgroup
+/// before exec.
 pub fn spawn(
     spec: &ProcessSpec,
     env: &BTreeMap<String, String>,
     config: &SupervisorConfig,
     sockets: &SocketSet,
     channel: Option<RawFd>,
+    cgroup_procs: Option<std::fs::File>,
 ) -> std::io::Result<Child> {
     let mut socket_env;
     let mut channel_vars;
@@ -163,6 +165,7 @@ pub fn spawn(
         umask: config
             .child_umask
             .map(|m| nix::sys::stat::Mode::from_bits_truncate(m as nix::libc::mode_t)),
+        cgroup_procs: cgroup_procs.map(std::os::fd::OwnedFd::from),
         identity,
         pass_fds: sockets.fds().into_iter().chain(channel).collect(),
         exec,

@@ -1,54 +1,93 @@
 //! Recovery after a crash of the daemon: ending what an earlier daemon of the same state
-//! directory left running.
+//! directory left running, before anything is started again (so nothing runs twice).
+//!
+//! Each process's tree is ended with its own `stop_signal` and `kill_timeout`, all of them
+//! at once, and SIGKILL is repeated until nothing of the old tree is left (see `contain`).
+//! Its members are the processes in its cgroup (which outlive the daemon; exact), and,
+//! whatever the mode, the recorded main process (only when its start time matches, never
+//! by name), its process group, everything carrying its marker, and their descendants.
 
 use super::Supervisor;
+use crate::contain::{self, ScanTree, Tree};
 use crate::record::ProcessRecord;
 use crate::tree;
+use nix::sys::signal::Signal;
+use pmtui_proto::ProcessId;
+use pmtui_proto::spec::DEFAULT_KILL_TIMEOUT_MS;
+use std::time::Duration;
 
 impl Supervisor {
-    /// Ends what an earlier daemon of this state directory left running: the recorded pids
-    /// (only when their start time matches, never by name) and anything carrying a marker
-    /// of this state directory. Returns how many processes were signalled.
+    /// Ends what an earlier daemon of this state directory left running. Returns how many
+    /// trees (processes' leftovers) were found.
     pub async fn end_leftovers(&self, records: &[ProcessRecord]) -> usize {
-        let table = tree::scan();
-        let mut pids: Vec<u32> = Vec::new();
-        for r in records {
-            if let (Some(pid), Some(start)) = (r.pid, r.pid_start_time)
-                && table.iter().any(|e| e.pid == pid && e.start_time == start)
-            {
-                pids.push(pid);
-                pids.extend(tree::descendants(&table, &[pid]));
+        let how = |id: ProcessId| {
+            records.iter().find(|r| r.id == id).map_or(
+                (
+                    Signal::SIGTERM,
+                    Duration::from_millis(DEFAULT_KILL_TIMEOUT_MS),
+                ),
+                |r| {
+                    (
+                        tree::parse_signal(&r.spec.stop_signal).unwrap_or(Signal::SIGTERM),
+                        Duration::from_millis(r.spec.kill_timeout_ms),
+                    )
+                },
+            )
+        };
+        let mut trees: Vec<(ProcessId, Tree)> = Vec::new();
+        if let Some(cgroups) = &self.shared.containment.cgroups {
+            for (id, dir) in cgroups.leaves() {
+                if contain::cgroup::populated(&dir) {
+                    let kill_file = cgroups.kill_file;
+                    trees.push((id, Tree::Cgroup { dir, kill_file }));
+                }
             }
         }
-        let prefix = format!("{}-", self.shared.config.home_key());
-        let me = std::process::id();
-        pids.extend(
-            tree::find_marked(&table, &prefix)
-                .into_iter()
-                .map(|(pid, _)| pid)
-                .filter(|p| *p != me),
-        );
-        pids.sort_unstable();
-        pids.dedup();
-        if pids.is_empty() {
+        // Processes outside any cgroup of ours (an earlier daemon in group mode), or that an
+        // earlier daemon ran before this one's cgroup existed.
+        let mut ids: Vec<ProcessId> = records.iter().map(|r| r.id).collect();
+        ids.extend(self.marked_ids());
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let main = records
+                .iter()
+                .find(|r| r.id == id)
+                .and_then(|r| Some((r.pid?, r.pid_start_time?)));
+            let mut scan = ScanTree::new(main, self.shared.config.marker(id));
+            if scan.found_any() {
+                trees.push((id, Tree::Scan(scan)));
+            }
+        }
+        if trees.is_empty() {
             return 0;
         }
-        tracing::info!(
-            count = pids.len(),
-            "ending processes left by an earlier daemon"
-        );
-        for pid in &pids {
-            tree::signal_pid(*pid, nix::sys::signal::Signal::SIGTERM);
+        let count = trees.len();
+        tracing::info!(count, "ending processes left by an earlier daemon");
+        let mut tasks = tokio::task::JoinSet::new();
+        for (id, mut tree) in trees {
+            let (signal, timeout) = how(id);
+            tasks.spawn(async move {
+                tracing::info!(id, tree = %tree.describe(), ?signal, "ending a leftover tree");
+                contain::end(&mut tree, signal, timeout, None).await;
+                if let Tree::Cgroup { dir, .. } = &tree {
+                    contain::cgroup::remove(dir);
+                }
+            });
         }
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(1600);
-        while tokio::time::Instant::now() < deadline && !pids.iter().all(|p| tree::is_dead(*p)) {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        for pid in &pids {
-            if !tree::is_dead(*pid) {
-                tree::signal_pid(*pid, nix::sys::signal::Signal::SIGKILL);
-            }
-        }
-        pids.len()
+        while tasks.join_next().await.is_some() {}
+        count
+    }
+
+    /// The ids in the markers of this state directory found on running processes (of
+    /// processes that may have been deleted since).
+    fn marked_ids(&self) -> Vec<ProcessId> {
+        let prefix = format!("{}-", self.shared.config.home_key());
+        let me = std::process::id();
+        let table: Vec<_> = tree::scan().into_iter().filter(|e| e.pid != me).collect();
+        tree::find_marked(&table, &prefix)
+            .into_iter()
+            .filter_map(|(_, marker)| marker.strip_prefix(&prefix)?.parse().ok())
+            .collect()
     }
 }

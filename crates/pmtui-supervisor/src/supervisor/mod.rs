@@ -22,6 +22,7 @@ pub use log_access::LogSnapshot;
 pub use sampling::{MetricsSnapshot, MetricsSubscription};
 pub use scale::ScaleOutcome;
 
+use crate::contain::Containment;
 use crate::job::{JobCmd, JobHandle};
 use crate::logs::{FileRegistry, LogPaths, LogSink, Pumps};
 use crate::metrics::{History, MetricsHub};
@@ -66,6 +67,8 @@ struct Table {
 
 pub(crate) struct Shared {
     pub config: SupervisorConfig,
+    /// cgroups or process groups, decided when the daemon started.
+    pub containment: Containment,
     pub managed: ManagedPids,
     pub metrics: MetricsHub,
     table: Mutex<Table>,
@@ -90,6 +93,8 @@ pub(crate) struct Shared {
 pub(crate) struct Target {
     pub id: ProcessId,
     pub pid: u32,
+    /// Its cgroup (cgroup mode): the exact list of its tree's members.
+    pub cgroup: Option<std::path::PathBuf>,
 }
 
 impl Shared {
@@ -198,8 +203,10 @@ impl Supervisor {
         let (logs, _) = broadcast::channel(1024);
         let metrics = MetricsHub::new(config.metrics_interval_ms, config.metrics_history_ms);
         let config_home = config.home.clone();
+        let containment = Containment::detect(config.containment, &config.home_key());
         let shared = Arc::new(Shared {
             config,
+            containment,
             managed,
             metrics,
             table: Mutex::default(),
@@ -229,6 +236,20 @@ impl Supervisor {
 
     pub fn config(&self) -> &SupervisorConfig {
         &self.shared.config
+    }
+
+    /// How process trees are contained: the mode, the cgroup subtree (cgroup mode) and why
+    /// cgroups were asked for but are not used.
+    pub fn containment(&self) -> &Containment {
+        &self.shared.containment
+    }
+
+    /// Removes this state directory's cgroup subtree, once every process is stopped (the
+    /// daemon is ending). Cgroups that still hold a process stay.
+    pub fn release_containment(&self) {
+        if let Some(cgroups) = &self.shared.containment.cgroups {
+            cgroups.remove_base();
+        }
     }
 
     fn resolve(&self, targets: &[String]) -> Result<Vec<ProcessId>, SupervisorError> {

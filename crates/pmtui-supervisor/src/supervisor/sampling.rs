@@ -20,6 +20,7 @@ impl Shared {
                 Some(Target {
                     id: e.info.id,
                     pid: e.info.pid?,
+                    cgroup: self.containment.cgroup_of(e.info.id),
                 })
             })
             .collect()

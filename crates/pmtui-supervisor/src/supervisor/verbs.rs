@@ -150,6 +150,12 @@ impl Supervisor {
                         metrics.ends_only()
                     }
                 },
+                containment: self.shared.containment.mode().to_string(),
+                cgroup: self
+                    .shared
+                    .containment
+                    .cgroup_of(e.info.id)
+                    .map(|p| p.display().to_string()),
             })
             .collect())
     }

@@ -135,6 +135,14 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
             ("kill timeout", format!("{} ms", s.kill_timeout_ms)),
             ("stop signal", s.stop_signal.clone()),
             (
+                "containment",
+                match &d.cgroup {
+                    Some(dir) => format!("cgroup {dir}"),
+                    None if d.containment.is_empty() => "-".into(),
+                    None => format!("{} (process group and PMTUI_JOB marker)", d.containment),
+                },
+            ),
+            (
                 "user",
                 match (&s.uid, &s.gid) {
                     (None, None) => "-".into(),

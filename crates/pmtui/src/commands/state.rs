@@ -44,10 +44,18 @@ pub async fn ping(json: bool) -> Result<ExitCode> {
         processes,
         warnings,
         state_problems,
+        containment,
+        cgroup,
         ..
     } = response
     {
         println!("pong: pmtui {version} daemon, pid {pid}, {processes} process(es), home {home}");
+        match cgroup {
+            Some(cgroup) => println!("containment: cgroup (a cgroup per process, in {cgroup})"),
+            None => {
+                println!("containment: {containment} (process groups and the PMTUI_JOB marker)")
+            }
+        }
         for warning in warnings {
             eprintln!("warning: {}", output::safe(&warning));
         }

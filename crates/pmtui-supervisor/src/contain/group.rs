@@ -1,0 +1,179 @@
+//! The group mode's trees, found without cgroups: a live run's (its process group, its
+//! descendants, and the daemon's adopted orphans that carry its marker) and, for recovery,
+//! what an earlier daemon left (found by a full `/proc` scan: the recorded main process,
+//! its group, its marker and their descendants). Every member is remembered with its start
+//! time, so a member that died is never confused with a later process that reuses its pid.
+
+use crate::reaper::ManagedPids;
+use crate::tree::{self, ProcEntry};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::time::{Duration, Instant};
+
+/// How often a recovery tree scans all of `/proc` again while it is being ended.
+const RESCAN: Duration = Duration::from_millis(100);
+
+/// A process seen in a tree: its pid and its start time, its identity.
+type Seen = (u32, u64);
+
+fn alive(&(pid, start): &Seen) -> bool {
+    !tree::is_dead(pid) && tree::start_time(pid) == Some(start)
+}
+
+fn remember(known: &mut Vec<Seen>, pid: u32) {
+    if known.iter().any(|(p, _)| *p == pid) {
+        return;
+    }
+    if let Some(start) = tree::start_time(pid) {
+        known.push((pid, start));
+    }
+}
+
+/// A live run's tree in group mode.
+pub(crate) struct GroupTree {
+    /// The main pid, which is also the process group.
+    pub main: u32,
+    marker: String,
+    managed: ManagedPids,
+    known: Vec<Seen>,
+}
+
+impl GroupTree {
+    pub fn new(main: u32, marker: String, managed: ManagedPids) -> Self {
+        Self {
+            main,
+            marker,
+            managed,
+            known: Vec::new(),
+        }
+    }
+
+    fn refresh(&mut self) {
+        for pid in members(self.main, &self.marker, &self.managed) {
+            remember(&mut self.known, pid);
+        }
+    }
+
+    pub fn signal(&mut self, signal: Signal) {
+        self.refresh();
+        let _ = killpg(Pid::from_raw(self.main as i32), signal);
+        for seen in &self.known {
+            if alive(seen) {
+                tree::signal_pid(seen.0, signal);
+            }
+        }
+    }
+
+    pub fn is_empty(&mut self) -> bool {
+        self.refresh();
+        let group_gone = killpg(Pid::from_raw(self.main as i32), None).is_err();
+        group_gone && !self.known.iter().any(alive)
+    }
+}
+
+/// Every live process that belongs to the run of `main` besides `main` itself: its
+/// descendants, and orphans re-parented to the daemon that carry the run's marker (with
+/// theirs). Members of its process group are reached through the group.
+fn members(main: u32, marker: &str, managed: &ManagedPids) -> Vec<u32> {
+    let me = std::process::id();
+    if tree::children_files() {
+        // Only the daemon's children and this tree are read, not all of /proc: a full scan
+        // per stopped process made `stop all` quadratic in the host's process count.
+        let mut roots = vec![main];
+        roots.extend(tree::children_of(me).into_iter().filter(|pid| {
+            *pid != main
+                && !managed.contains(*pid)
+                && tree::marker_of(*pid).as_deref() == Some(marker)
+        }));
+        let mut found = tree::descendants_of(&roots);
+        found.extend(roots.into_iter().filter(|p| *p != main));
+        return found;
+    }
+    let table = tree::scan();
+    let mut roots = vec![main];
+    roots.extend(
+        table
+            .iter()
+            .filter(|e| e.ppid == me && e.pid != main && !managed.contains(e.pid))
+            .filter(|e| tree::marker_of(e.pid).as_deref() == Some(marker))
+            .map(|e| e.pid),
+    );
+    let mut found = tree::descendants(&table, &roots);
+    found.extend(roots.into_iter().filter(|p| *p != main));
+    found
+}
+
+/// What an earlier daemon left of one process, found by scanning `/proc`.
+pub(crate) struct ScanTree {
+    marker: String,
+    /// The recorded main process's group, when the main is still that process.
+    pgid: Option<u32>,
+    known: Vec<Seen>,
+    scanned: Option<Instant>,
+}
+
+impl ScanTree {
+    /// `main`: the recorded main pid and start time; it counts only if it is still that
+    /// process. `marker`: the process's `PMTUI_JOB` value.
+    pub fn new(main: Option<(u32, u64)>, marker: String) -> Self {
+        let main = main.filter(alive);
+        Self {
+            marker,
+            pgid: main.map(|(pid, _)| pid),
+            known: main.into_iter().collect(),
+            scanned: None,
+        }
+    }
+
+    /// Whether anything of it was found at all.
+    pub fn found_any(&mut self) -> bool {
+        !self.is_empty()
+    }
+
+    fn refresh(&mut self) {
+        if self.scanned.is_some_and(|at| at.elapsed() < RESCAN) {
+            return;
+        }
+        self.scanned = Some(Instant::now());
+        let me = std::process::id();
+        let table: Vec<ProcEntry> = tree::scan().into_iter().filter(|e| e.pid != me).collect();
+        let mut seeds: Vec<u32> = table
+            .iter()
+            .filter(|e| {
+                self.known
+                    .iter()
+                    .any(|(p, s)| *p == e.pid && *s == e.start_time)
+                    || Some(e.pgid) == self.pgid
+                    || tree::marker_of(e.pid).as_deref() == Some(self.marker.as_str())
+            })
+            .map(|e| e.pid)
+            .collect();
+        seeds.extend(tree::descendants(&table, &seeds));
+        for pid in seeds {
+            if let Some(e) = table.iter().find(|e| e.pid == pid)
+                && !self.known.iter().any(|(p, _)| *p == pid)
+            {
+                self.known.push((pid, e.start_time));
+            }
+        }
+    }
+
+    pub fn signal(&mut self, signal: Signal) {
+        self.scanned = None;
+        self.refresh();
+        for seen in &self.known {
+            if alive(seen) {
+                tree::signal_pid(seen.0, signal);
+            }
+        }
+    }
+
+    pub fn is_empty(&mut self) -> bool {
+        self.refresh();
+        !self.known.iter().any(alive)
+    }
+
+    pub fn describe(&self) -> String {
+        format!("processes marked {}", self.marker)
+    }
+}
