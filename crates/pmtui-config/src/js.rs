@@ -1,6 +1,9 @@
 //! pm2's `ecosystem.config.js` / `.cjs` / `.mjs`: evaluated by `node` (when installed), which
-//! prints the exported object as JSON. Positions in the JSON mean nothing to the user, so each
-//! key is then looked up in the JavaScript source, in order, and errors point there.
+//! writes the exported object as JSON to a private temporary file named on its command line,
+//! never to stdout: a config may print whatever it likes (`console.log`, even JSON), and what
+//! it prints is handed back to be shown on the user's stderr. Positions in the JSON mean
+//! nothing to the user, so each key is then looked up in the JavaScript source, in order, and
+//! errors point there.
 
 use crate::json::{self, SyntaxError};
 use crate::node::{Node, Pos, Value};
@@ -14,10 +17,13 @@ use std::time::{Duration, Instant};
 /// never ends, or waits on a promise that never settles).
 const EVAL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Prints the module's export (CommonJS `module.exports` or an ESM default export) as JSON.
+/// Writes the module's export (CommonJS `module.exports` or an ESM default export) as JSON to
+/// the file named by the second argument, then exits once what the module printed is out.
 const EVAL: &str = r#"
 const file = process.argv[1];
+const out = process.argv[2];
 const url = require('url');
+const fs = require('fs');
 (async () => {
   let mod;
   if (file.endsWith('.mjs')) {
@@ -33,7 +39,9 @@ const url = require('url');
   let conf = await mod;
   if (conf && typeof conf === 'object' && 'default' in conf && !('apps' in conf)) conf = await conf.default;
   if (typeof conf === 'function') conf = await conf();
-  process.stdout.write(JSON.stringify(conf === undefined ? null : conf), () => process.exit(0));
+  const json = JSON.stringify(conf === undefined ? null : conf);
+  fs.writeFileSync(out, json === undefined ? 'null' : json);
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(0)));
 })().catch((e) => {
   process.stderr.write(String(e && e.stack || e) + '\n', () => process.exit(3));
 });
@@ -46,7 +54,17 @@ pub enum JsError {
     Failed(SyntaxError),
 }
 
-pub fn evaluate(path: &Path, text: &str, env: &BTreeMap<String, String>) -> Result<Node, JsError> {
+/// What evaluating a file gave: its export, and what it printed on stdout and stderr.
+pub struct Evaluated {
+    pub doc: Node,
+    pub printed: String,
+}
+
+pub fn evaluate(
+    path: &Path,
+    text: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<Evaluated, JsError> {
     let Some(node) = crate::lookup::which("node", env) else {
         return Err(JsError::NoNode);
     };
@@ -57,10 +75,21 @@ pub fn evaluate(path: &Path, text: &str, env: &BTreeMap<String, String>) -> Resu
             message,
         })
     };
+    // Created by us (mode 0600, a fresh name), removed when dropped.
+    let out = tempfile::Builder::new()
+        .prefix("pmtui-config-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(|e| {
+            failed(format!(
+                "cannot create a temporary file for node's answer: {e}"
+            ))
+        })?;
     let child = Command::new(node)
         .arg("-e")
         .arg(EVAL)
         .arg(path)
+        .arg(out.path())
         .current_dir(dir)
         .env_clear()
         .envs(env)
@@ -74,19 +103,24 @@ pub fn evaluate(path: &Path, text: &str, env: &BTreeMap<String, String>) -> Resu
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(JsError::Failed(node_failure(path, &stderr)));
     }
-    let json = String::from_utf8_lossy(&output.stdout);
-    let mut doc = json::parse(&json).map_err(|e| {
-        JsError::Failed(SyntaxError {
-            pos: Pos::START,
-            message: format!("node printed something that is not JSON: {}", e.message),
-        })
-    })?;
+    let json = std::fs::read_to_string(out.path())
+        .map_err(|e| failed(format!("cannot read node's answer: {e}")))?;
+    if json.is_empty() {
+        return Err(failed(
+            "the file ended node before its export could be read (does it call process.exit()?)"
+                .into(),
+        ));
+    }
+    let mut doc = json::parse(&json)
+        .map_err(|e| failed(format!("node's answer is not JSON: {}", e.message)))?;
     let mut finder = Finder {
         source: text,
         cursor: 0,
     };
     relocate(&mut doc, &mut finder, Pos::START);
-    Ok(doc)
+    let mut printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    printed.push_str(&String::from_utf8_lossy(&output.stderr));
+    Ok(Evaluated { doc, printed })
 }
 
 /// Waits for node, reading its output as it comes; kills it after `limit`.

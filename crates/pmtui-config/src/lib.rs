@@ -79,6 +79,9 @@ impl LoadOptions {
 pub struct Loaded {
     pub apps: Vec<ProcessSpec>,
     pub warnings: Vec<Warning>,
+    /// What an `ecosystem.config.js` printed while node evaluated it (stdout, then stderr),
+    /// for the caller to show on stderr; empty for the other formats.
+    pub printed: String,
 }
 
 /// pm2's spelling of "no file" for a log path: `NULL` (exactly, as pm2 compares it) or
@@ -128,7 +131,7 @@ fn load_document(
     opts: &LoadOptions,
 ) -> Result<Loaded, ConfigError> {
     let dir = dir.to_path_buf();
-    let doc = parse_document(path, abs, text, &opts.shell_env)
+    let (doc, printed) = parse_document(path, abs, text, &opts.shell_env)
         .map_err(|p| ConfigError::Problems(vec![p]))?;
     let mut ctx = Ctx::new(path);
     let apps = apps_of(&mut ctx, &doc);
@@ -194,6 +197,7 @@ fn load_document(
     Ok(Loaded {
         apps: specs,
         warnings: ctx.warnings,
+        printed,
     })
 }
 
@@ -209,17 +213,17 @@ pub fn document(
     })?;
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     parse_document(path, &abs, &text, shell_env)
-        .map(|doc| doc.to_json())
+        .map(|(doc, _printed)| doc.to_json())
         .map_err(|p| ConfigError::Problems(vec![p]))
 }
 
-/// The file's text as a positioned tree, by its format.
+/// The file's text as a positioned tree, by its format, and what evaluating it printed.
 fn parse_document(
     shown: &Path,
     abs: &Path,
     text: &str,
     env: &BTreeMap<String, String>,
-) -> Result<Node, Problem> {
+) -> Result<(Node, String), Problem> {
     let name = shown.to_string_lossy().to_ascii_lowercase();
     let syntax = |e: json::SyntaxError| Problem {
         file: shown.to_path_buf(),
@@ -227,12 +231,13 @@ fn parse_document(
         field: String::new(),
         kind: ProblemKind::Syntax(e.message),
     };
+    let quiet = |doc: Node| (doc, String::new());
     if name.ends_with(".yaml") || name.ends_with(".yml") {
-        yaml::parse(text).map_err(syntax)
+        yaml::parse(text).map(quiet).map_err(syntax)
     } else if name.ends_with(".toml") {
-        toml::parse(text).map_err(syntax)
+        toml::parse(text).map(quiet).map_err(syntax)
     } else if name.ends_with(".js") || name.ends_with(".cjs") || name.ends_with(".mjs") {
-        js::evaluate(abs, text, env).map_err(|e| match e {
+        js::evaluate(abs, text, env).map(|e| (e.doc, e.printed)).map_err(|e| match e {
             js::JsError::NoNode => Problem {
                 file: shown.to_path_buf(),
                 pos: Pos::START,
@@ -244,7 +249,7 @@ fn parse_document(
             js::JsError::Failed(e) => syntax(e),
         })
     } else {
-        json::parse(text).map_err(syntax)
+        json::parse(text).map(quiet).map_err(syntax)
     }
 }
 

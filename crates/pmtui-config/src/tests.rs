@@ -230,6 +230,27 @@ fn every_format_gives_the_same_specs() {
 }
 
 #[test]
+fn a_config_js_may_print_and_one_that_exits_early_is_named() {
+    let d = Dir::new();
+    let path = d.file(
+        "ecosystem.config.js",
+        "console.log('{\\\"apps\\\": []}');\nprocess.stdout.write('no newline');\nmodule.exports = { apps: [{ name: 'a', script: 'sleep', args: '5' }] };\n",
+    );
+    let loaded = load(&path, &d.opts()).expect("printing is allowed");
+    assert_eq!(loaded.apps.len(), 1);
+    assert_eq!(loaded.apps[0].name, "a");
+    assert_eq!(loaded.printed, "{\"apps\": []}\nno newline");
+    let path = d.file(
+        "exits.config.js",
+        "module.exports = { apps: [] };\nprocess.exit(0);\n",
+    );
+    let err = load(&path, &d.opts())
+        .expect_err("no export was read")
+        .to_string();
+    assert!(err.contains("does it call process.exit()?"), "{err}");
+}
+
+#[test]
 fn pm2_docs_ecosystem_config_js_loads() {
     let d = Dir::new();
     d.file("app.js", "setInterval(() => {}, 1000);\n");

@@ -261,6 +261,40 @@ fn a_pm2_ecosystem_config_js_starts() {
 }
 
 #[test]
+fn a_config_js_that_prints_loads_its_exports_and_its_output_reaches_stderr() {
+    let home = TestHome::new();
+    // It logs, prints JSON that looks like a config, and writes to stderr: none of it is
+    // taken as the file's value.
+    std::fs::write(
+        home.path("ecosystem.config.js"),
+        "console.log('loading the config');\n\
+         console.log(JSON.stringify({apps: [{name: 'decoy', script: 'sleep 1'}]}));\n\
+         console.error('a note on stderr');\n\
+         module.exports = {\n  apps: [{ name: 'real', script: 'sleep', args: '300' }]\n};\n",
+    )
+    .expect("write");
+    let out = home.run(&["start", "ecosystem.config.js", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("loading the config"), "{stderr}");
+    assert!(stderr.contains("a note on stderr"), "{stderr}");
+    assert!(
+        stderr.contains("\"decoy\""),
+        "what it printed is shown: {stderr}"
+    );
+    // stdout carries only pmtui's JSON answer.
+    let answer: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    assert!(answer.to_string().contains("\"real\""), "{answer}");
+    let names: Vec<String> = home
+        .list()
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(String::from))
+        .collect();
+    assert_eq!(names, ["real"], "the exports are used, not what it printed");
+}
+
+#[test]
 fn config_flag_starts_the_file_before_the_ui() {
     let home = TestHome::new();
     let tag = unique("cfg");

@@ -91,6 +91,13 @@ fn load(file: &Path, sel: &Selection<'_>, resolve: bool, warn: bool) -> Result<L
         Ok(loaded) => loaded,
         Err(err) => bail!("{err}\nnothing was started or changed"),
     };
+    // What a config.js printed while it was evaluated: shown, never taken as its value.
+    if !loaded.printed.is_empty() {
+        eprint!("{}", loaded.printed);
+        if !loaded.printed.ends_with('\n') {
+            eprintln!();
+        }
+    }
     if sel.strict && !loaded.warnings.is_empty() {
         let all: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
         bail!(
