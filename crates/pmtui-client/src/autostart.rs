@@ -112,6 +112,10 @@ fn spawn_daemon(dir: &Dir, exe: &Path) -> Result<std::process::Child, ClientErro
     Command::new(exe)
         .arg("daemon")
         .env("PMTUI_HOME", dir.path())
+        // A client run by a systemd service (`ExecStartPost=pmtui resurrect`) must not hand
+        // the service's notify socket to a daemon it starts: only the unit's own daemon
+        // tells systemd it is ready.
+        .env_remove("NOTIFY_SOCKET")
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err_log)

@@ -9,6 +9,7 @@ mod persist;
 mod server;
 mod session;
 mod settings;
+mod systemd;
 
 pub use error::DaemonError;
 pub use paths::Paths;
@@ -155,8 +156,10 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
     }
     let listener = server::bind(&daemon.paths)?;
     tracing::info!(pid = std::process::id(), home = %daemon.paths.home.display(), "daemon ready");
+    systemd::ready();
     let mode = server::accept_until_shutdown(Arc::clone(&daemon), listener, shutdown_rx).await;
     tracing::info!(?mode, "shutting down");
+    systemd::stopping();
     let _ = std::fs::remove_file(&daemon.paths.socket);
     match mode {
         Shutdown::Kill => {

@@ -100,6 +100,11 @@ pub enum Command {
     ReloadLogs,
     /// CPU and memory of process trees and the host: a table, JSON, or Prometheus text.
     Metrics(MetricsArgs),
+    /// Install a boot unit that brings your apps back after a reboot (systemd; launchd on
+    /// macOS). Without root, prints the command to run (or use --user).
+    Startup(StartupArgs),
+    /// Remove the boot unit `startup` installed.
+    Unstartup(StartupArgs),
     /// Write a commented ecosystem file to start from (pm2's `init`, `ecosystem`).
     #[command(visible_alias = "ecosystem")]
     Init {
@@ -125,6 +130,38 @@ pub enum Command {
         /// Folder to write the pages to (created if missing).
         dir: Option<PathBuf>,
     },
+}
+
+/// The service managers `startup` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitSystem {
+    Systemd,
+    Launchd,
+}
+
+#[derive(Debug, Args)]
+pub struct StartupArgs {
+    /// systemd (the default on Linux) or launchd (macOS).
+    pub platform: Option<InitSystem>,
+    /// A unit of your own service manager (systemd --user, a launchd agent): no root needed.
+    #[arg(long)]
+    pub user: bool,
+    /// Print the unit and where it goes; change nothing.
+    #[arg(long)]
+    pub print: bool,
+    /// Whose apps (default: you, or the user who ran sudo).
+    #[arg(short = 'u', long = "run-as", value_name = "USER")]
+    pub run_as: Option<String>,
+    /// That user's home, as pm2's --hp (PMTUI_HOME becomes DIR/.pmtui).
+    #[arg(long = "hp", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// The unit's name (default pmtui-USER.service; pmtui.service with --user).
+    #[arg(long, value_name = "NAME")]
+    pub service_name: Option<String>,
+    /// Install into a system image mounted at DIR (as systemctl --root): files and links
+    /// only; nothing on this machine changes.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

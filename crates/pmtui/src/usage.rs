@@ -112,7 +112,8 @@ fn pm2_flag(flag: &str) -> Option<&'static str> {
         "-s" | "--silent" => "pmtui has no quiet mode; redirect the output",
         "--no-color" => "set NO_COLOR=1 (colours are also off when the output is not a terminal)",
         "--highlight" | "--format" => "use `--grep REGEX`, `--json` or `--raw`",
-        "--hp" | "--service-name" | "--wait-ip" => "not supported by pmtui",
+        "--hp" | "--service-name" => "only `pmtui startup` and `pmtui unstartup` take it",
+        "--wait-ip" => "not supported: the boot unit starts after network.target",
         _ => return None,
     })
 }

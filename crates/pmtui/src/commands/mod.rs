@@ -13,6 +13,7 @@ mod metrics;
 mod pid;
 mod schema;
 pub mod show;
+mod startup;
 mod state;
 mod targets;
 pub mod ui;
@@ -89,6 +90,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Metrics(args) => metrics::metrics(args).await,
         Command::Schema { settings } => schema::print(settings),
         Command::Init { file, force } => init::write(file, force),
+        Command::Startup(args) => startup::startup(args),
+        Command::Unstartup(args) => startup::unstartup(args),
         Command::Completion { shell } => completion::print(shell),
         Command::Man { dir } => man::write(dir),
     }
