@@ -1,6 +1,7 @@
 //! pmtui's daemon: it owns the state directory, serves the socket, keeps the supervisor's
 //! table on disk, and turns signals into graceful shutdowns.
 
+mod accept;
 mod error;
 mod lock;
 mod metrics_http;

@@ -1,8 +1,9 @@
 //! The socket: bound in the state directory with mode 0600, a stale file from a dead daemon
 //! replaced, each connection checked for the owner's uid and served by its own session task.
 //! Signals end the loop: SIGTERM/SIGINT/SIGQUIT gracefully, SIGUSR2 reopens the log files,
-//! SIGHUP is ignored.
+//! SIGHUP is ignored. Running out of file descriptors is `accept.rs`'s business.
 
+use crate::accept::Acceptor;
 use crate::{Daemon, DaemonError, Paths, Shutdown, session};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
@@ -42,10 +43,12 @@ pub async fn accept_until_shutdown(
         return Shutdown::Graceful;
     };
     let me = nix::unistd::geteuid().as_raw();
+    let mut acceptor = Acceptor::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    acceptor.accepted();
                     let allowed = stream.peer_cred().map(|c| c.uid() == me || c.uid() == 0).unwrap_or(false);
                     if allowed {
                         tokio::spawn(session::serve(Arc::clone(&daemon), stream));
@@ -53,10 +56,7 @@ pub async fn accept_until_shutdown(
                         tracing::warn!("refused a connection from another user");
                     }
                 }
-                Err(err) => {
-                    tracing::warn!(%err, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
+                Err(err) => acceptor.failed(&listener, err).await,
             },
             _ = shutdown.changed() => {
                 let mode = *shutdown.borrow();

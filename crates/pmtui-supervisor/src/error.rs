@@ -16,6 +16,9 @@ pub enum SupervisorError {
         name: String,
         source: std::io::Error,
     },
+    /// Out of open files (the message says which limit and how to raise it).
+    #[error("{0}")]
+    FdLimit(String),
     #[error("{about}: {source}")]
     Io {
         about: String,
@@ -31,7 +34,7 @@ impl SupervisorError {
             Self::UnknownProcess(_) => ErrorKind::UnknownProcess,
             Self::NameTaken(_) => ErrorKind::NameTaken,
             Self::BadRequest(_) => ErrorKind::BadRequest,
-            Self::Spawn { .. } => ErrorKind::Spawn,
+            Self::Spawn { .. } | Self::FdLimit(_) => ErrorKind::Spawn,
             Self::Io { .. } => ErrorKind::Io,
             Self::ShuttingDown => ErrorKind::Internal,
         }

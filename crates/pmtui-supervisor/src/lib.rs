@@ -12,6 +12,7 @@ pub mod config;
 pub mod contain;
 pub mod cron;
 pub mod error;
+pub mod fds;
 mod job;
 pub mod logs;
 pub mod metrics;

@@ -45,3 +45,79 @@ fn daemon_raises_its_fd_limit_and_children_get_the_inherited_one() {
         "children get the inherited soft limit back"
     );
 }
+
+#[test]
+fn at_a_low_fd_limit_commands_answer_and_surplus_starts_fail_clearly() {
+    use std::io::Read;
+    let home = TestHome::new();
+    // A daemon whose hard limit is 64 descriptors.
+    let ping = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n 64 && exec \"$PMTUI\" ping"])
+        .env("PMTUI", env!("CARGO_BIN_EXE_pmtui"))
+        .env("PMTUI_HOME", home.home())
+        .output()
+        .expect("run sh");
+    assert!(ping.status.success(), "{ping:?}");
+    let sleep = home.tagged_sleep(&unique("fdlimit"));
+    let mut started = 0;
+    let mut refused = Vec::new();
+    for i in 0..24 {
+        let name = format!("s{i}");
+        let out = home.run(&["start", &sleep, "--name", &name, "--", "1000"]);
+        if out.status.success() {
+            started += 1;
+        } else {
+            refused.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+    }
+    assert!(
+        started >= 2,
+        "only {started} processes fit in 64 descriptors"
+    );
+    assert!(!refused.is_empty(), "24 processes fit in 64 descriptors?");
+    for err in &refused {
+        assert!(
+            err.contains("open-file limit") && err.contains("ulimit"),
+            "unclear refusal: {err}"
+        );
+    }
+    // What was refused was not added; what started runs; the daemon answers.
+    let list = home.list();
+    assert_eq!(list.len(), started, "{list:?}");
+    assert!(list.iter().all(|p| p["status"] == "online"), "{list:?}");
+    home.ok(&["ping"]);
+
+    // A flood of connections past the limit: the surplus is told why, the log stays small.
+    let socket = home.home().join("pmtui.sock");
+    let mut flood: Vec<std::os::unix::net::UnixStream> = (0..80)
+        .filter_map(|_| std::os::unix::net::UnixStream::connect(&socket).ok())
+        .collect();
+    for conn in &flood {
+        conn.set_nonblocking(true).expect("nonblocking");
+    }
+    let told = wait_until("a refused connection to be told why", || {
+        flood.iter_mut().find_map(|conn| {
+            let mut buf = [0u8; 4096];
+            match conn.read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    text.contains("out of file descriptors").then_some(text)
+                }
+                _ => None,
+            }
+        })
+    });
+    assert!(told.is_some(), "no refused connection heard why");
+    // Held for a few seconds: a spinning accept loop would log 20 lines a second.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let log = std::fs::read_to_string(home.home().join("daemon.log")).unwrap_or_default();
+    let accept_lines = log
+        .lines()
+        .filter(|l| l.contains("accept") || l.contains("file descriptors"))
+        .count();
+    assert!(accept_lines <= 3, "daemon.log grows:\n{log}");
+    drop(flood);
+    home.ok(&["ping"]);
+    home.ok(&["ls"]);
+    home.ok(&["kill"]);
+}

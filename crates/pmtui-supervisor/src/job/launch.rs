@@ -5,7 +5,7 @@ use super::exit::no_run;
 use super::{Job, Readers, Running};
 use crate::logs::pump;
 use crate::probe::{Phase, RunSignals, ipc};
-use crate::{contain, oom, policy, spawn, tree};
+use crate::{contain, fds, oom, policy, spawn, tree};
 use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -24,6 +24,11 @@ impl Job {
         });
         let log_seq = self.sink.last_seq();
         let oom_kills = oom::kill_count();
+        if let Err(shortage) = fds::check(self.sink.file_count() as u64) {
+            let detail = format!("could not start {}: {shortage}", self.spec.command_line());
+            self.launch_failed(detail, true);
+            return;
+        }
         let ipc = self.ipc_channel();
         let channel = ipc.as_ref().map(|(_, child_end)| child_end.as_raw_fd());
         let spawned = match self.enter_cgroup().await {
@@ -44,7 +49,7 @@ impl Job {
                     Ok((child, sockets, cgroup))
                 })
                 .map_err(|err| self.spawn_error(&err)),
-            Err(detail) => Err(detail),
+            Err(detail) => Err((detail, false)),
         };
         match spawned {
             Ok((mut child, sockets, cgroup)) => {
@@ -114,28 +119,11 @@ impl Job {
                     // What the child got besides its definition's environment.
                     e.env.extend(socket_env);
                     e.begin_run(phase);
+                    e.fd_shortage = false;
                 });
             }
-            Err(detail) => {
-                tracing::warn!(id = self.id, %detail);
-                let now = now_ms();
-                self.shared.record_exit(
-                    self.id,
-                    ExitRecord {
-                        reason: "spawn error".into(),
-                        detail: detail.clone(),
-                        outcome: "errored".into(),
-                        ..no_run(now)
-                    },
-                );
-                self.shared.update(self.id, |e| {
-                    e.info.status = ProcessStatus::Errored;
-                    e.info.pid = None;
-                    e.info.cpu = 0.0;
-                    e.info.memory = 0;
-                    e.begin_run(Phase::Ended(detail.clone()));
-                    e.info.status_reason = Some(detail);
-                });
+            Err((detail, shortage)) => {
+                self.launch_failed(detail, shortage);
             }
         }
     }
@@ -169,7 +157,18 @@ impl Job {
         Ok((Some(dir), Some(procs)))
     }
 
-    fn spawn_error(&self, err: &std::io::Error) -> String {
+    /// What a failed spawn says, and whether it failed for want of file descriptors.
+    fn spawn_error(&self, err: &std::io::Error) -> (String, bool) {
+        if fds::exhausted(err) {
+            let why = fds::Shortage {
+                open: fds::open_count(),
+                limit: fds::limit(),
+            };
+            return (
+                format!("could not start {}: {why}", self.spec.command_line()),
+                true,
+            );
+        }
         let mut detail = format!("could not start {}: {err}", self.spec.command_line());
         if err.kind() == std::io::ErrorKind::PermissionDenied
             && let Some(user) = self.spec.uid.as_ref().or(self.spec.gid.as_ref())
@@ -179,7 +178,7 @@ impl Job {
                 self.spec.cwd.display()
             );
         }
-        detail
+        (detail, false)
     }
 
     /// Node's IPC channel for a Node app (none for other programs, or when the socketpair
@@ -195,6 +194,30 @@ impl Job {
                 None
             }
         }
+    }
+
+    /// Records a launch that did not happen: `errored`, with why.
+    fn launch_failed(&mut self, detail: String, fd_shortage: bool) {
+        tracing::warn!(id = self.id, %detail);
+        let now = now_ms();
+        self.shared.record_exit(
+            self.id,
+            ExitRecord {
+                reason: "spawn error".into(),
+                detail: detail.clone(),
+                outcome: "errored".into(),
+                ..no_run(now)
+            },
+        );
+        self.shared.update(self.id, |e| {
+            e.info.status = ProcessStatus::Errored;
+            e.info.pid = None;
+            e.info.cpu = 0.0;
+            e.info.memory = 0;
+            e.begin_run(Phase::Ended(detail.clone()));
+            e.info.status_reason = Some(detail);
+            e.fd_shortage = fd_shortage;
+        });
     }
 
     pub(super) fn write_pid_file(&self, pid: Option<u32>) {

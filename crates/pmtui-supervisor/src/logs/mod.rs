@@ -178,6 +178,11 @@ impl LogSink {
         self.id
     }
 
+    /// How many log files this sink writes (each costs a descriptor once written).
+    pub fn file_count(&self) -> usize {
+        self.files.distinct().len()
+    }
+
     fn lock(&self) -> MutexGuard<'_, SinkState> {
         lock(&self.state)
     }

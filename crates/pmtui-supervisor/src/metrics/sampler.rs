@@ -40,6 +40,9 @@ const IDLE_EVERY: u64 = 5;
 const FDS_EVERY: u64 = 15;
 /// Stat files kept open at most, against the daemon's fd limit; beyond, open and close.
 const MAX_KEPT_FILES: usize = 4096;
+/// Stat files are kept open only while more descriptors than this are spare (beyond the
+/// daemon's reserve), so the cache leaves room for the processes it measures.
+const CACHE_MARGIN: u64 = 32;
 
 /// Starts the sampler thread; it ends when the supervisor is gone.
 pub(crate) fn start(shared: &Arc<Shared>) {
@@ -293,6 +296,9 @@ impl Sampler {
         let now = Instant::now();
         let mut kept = self.members.values().filter(|m| m.file.is_some()).count();
         let (children, groups) = self.parents_and_groups();
+        // Descriptors to spare beyond the daemon's reserve, counted when first needed: the
+        // cache of open stat files never takes what starting a process would need.
+        let mut room: Option<u64> = None;
         for target in targets {
             let members = match &target.cgroup {
                 Some(dir) => crate::contain::cgroup::members(dir),
@@ -334,10 +340,14 @@ impl Sampler {
                     };
                     // Its average over its life so far stands for the first interval.
                     let age = boot.map_or(1.0, |b| (b - stat.start_time as f64 / clock).max(0.5));
-                    let file = (kept < self.kept_limit)
+                    let spare = room.get_or_insert_with(|| crate::fds::spare().unwrap_or(u64::MAX));
+                    let file = (kept < self.kept_limit && *spare > CACHE_MARGIN)
                         .then(|| self.reader.open_stat(pid))
                         .flatten();
-                    kept += usize::from(file.is_some());
+                    if file.is_some() {
+                        kept += 1;
+                        *spare = spare.saturating_sub(1);
+                    }
                     self.members.insert(
                         pid,
                         Member {

@@ -97,6 +97,7 @@ impl Supervisor {
             paths,
             metrics: History::new(self.shared.metrics.capacity),
             ready: tokio::sync::watch::Sender::new(crate::probe::RunReady::default()),
+            fd_shortage: false,
             job,
         };
         table.entries.insert(id, entry);

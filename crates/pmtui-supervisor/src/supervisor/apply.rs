@@ -74,6 +74,7 @@ impl Supervisor {
                     );
                 }
                 let ids = self.replace(&existing, spec).await;
+                self.check_fds(&ids)?;
                 return Ok(StartOutcome {
                     started: Vec::new(),
                     restarted: self.infos(&ids),
@@ -86,6 +87,7 @@ impl Supervisor {
                 reply,
             })?;
             join(replies).await;
+            self.check_fds(&existing)?;
             return Ok(StartOutcome {
                 started: Vec::new(),
                 restarted: self.infos(&existing),
@@ -101,6 +103,11 @@ impl Supervisor {
             ready.extend(rx);
         }
         join(ready).await;
+        if let Some(why) = self.fd_shortage(&ids) {
+            // Not "started" and errored: the start did not happen, so nothing of it is kept.
+            let _ = self.delete_ids(&ids).await;
+            return Err(SupervisorError::FdLimit(why));
+        }
         Ok(StartOutcome {
             started: self.infos(&ids),
             restarted: Vec::new(),
@@ -124,6 +131,7 @@ impl Supervisor {
             self.bind_sockets(spec)?;
         }
         let mut outcome = ApplyOutcome::default();
+        let mut short: Vec<String> = Vec::new();
         for spec in specs {
             let existing: Vec<(ProcessId, bool, bool, bool)> = {
                 let table = self.shared.lock();
@@ -162,6 +170,11 @@ impl Supervisor {
                     ready.extend(rx);
                 }
                 join(ready).await;
+                if let Some(why) = self.fd_shortage(&ids) {
+                    let _ = self.delete_ids(&ids).await;
+                    short.push(format!("{}: {why}", spec.name));
+                    continue;
+                }
                 outcome.started.extend(self.infos(&ids));
                 continue;
             }
@@ -177,6 +190,11 @@ impl Supervisor {
                     .scale_to(&ids, template, desired, spec.instances.max(1))
                     .await?;
                 let kept: Vec<ProcessId> = scaled.kept.iter().map(|p| p.id).collect();
+                let new: Vec<ProcessId> = scaled.started.iter().map(|p| p.id).collect();
+                short.extend(
+                    self.fd_shortage(&new)
+                        .map(|why| format!("{}: {why}", spec.name)),
+                );
                 outcome.started.extend(scaled.started);
                 if restart_all {
                     outcome.restarted.extend(self.restart_ids(&kept).await);
@@ -184,10 +202,18 @@ impl Supervisor {
                     outcome.unchanged.extend(scaled.kept);
                 }
             } else if !same {
-                let ids = self.replace(&ids, spec).await;
+                let ids = self.replace(&ids, spec.clone()).await;
+                short.extend(
+                    self.fd_shortage(&ids)
+                        .map(|why| format!("{}: {why}", spec.name)),
+                );
                 outcome.restarted.extend(self.infos(&ids));
             } else if restart_all {
                 outcome.restarted.extend(self.restart_ids(&ids).await);
+                short.extend(
+                    self.fd_shortage(&ids)
+                        .map(|why| format!("{}: {why}", spec.name)),
+                );
             } else {
                 let idle: Vec<ProcessId> = existing
                     .iter()
@@ -197,12 +223,20 @@ impl Supervisor {
                 if !idle.is_empty() {
                     self.set_desired(&idle, DesiredState::Running);
                     join(self.send_each(&idle, |reply| JobCmd::Start { reply })?).await;
+                    short.extend(
+                        self.fd_shortage(&idle)
+                            .map(|why| format!("{}: {why}", spec.name)),
+                    );
                     outcome.started.extend(self.infos(&idle));
                 }
                 let rest: Vec<ProcessId> =
                     ids.into_iter().filter(|id| !idle.contains(id)).collect();
                 outcome.unchanged.extend(self.infos(&rest));
             }
+        }
+        if !short.is_empty() {
+            // What did start stays; the command fails for what did not.
+            return Err(SupervisorError::FdLimit(short.join("\n")));
         }
         Ok(outcome)
     }

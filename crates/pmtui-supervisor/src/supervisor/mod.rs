@@ -55,6 +55,9 @@ pub(crate) struct Entry {
     pub metrics: History,
     /// The latest run and its phase on the way to ready (see `probe`); waiters subscribe.
     pub ready: watch::Sender<RunReady>,
+    /// The last launch failed for want of file descriptors (`status_reason` says so):
+    /// the command that asked for it fails instead of reporting a start.
+    pub fd_shortage: bool,
     job: JobHandle,
 }
 
@@ -265,6 +268,24 @@ impl Supervisor {
             return Err(SupervisorError::UnknownProcess(targets.join(" ")));
         }
         Ok(ids)
+    }
+
+    /// Why the first of `ids` whose last launch failed for want of file descriptors did not
+    /// start, if one did not.
+    fn fd_shortage(&self, ids: &[ProcessId]) -> Option<String> {
+        let table = self.shared.lock();
+        ids.iter()
+            .filter_map(|id| table.entries.get(id))
+            .find(|e| e.fd_shortage)
+            .map(|e| e.info.status_reason.clone().unwrap_or_default())
+    }
+
+    /// `Ok` unless one of `ids` could not start for want of file descriptors.
+    fn check_fds(&self, ids: &[ProcessId]) -> Result<(), SupervisorError> {
+        match self.fd_shortage(ids) {
+            Some(why) => Err(SupervisorError::FdLimit(why)),
+            None => Ok(()),
+        }
     }
 
     fn infos(&self, ids: &[ProcessId]) -> Vec<ProcessInfo> {

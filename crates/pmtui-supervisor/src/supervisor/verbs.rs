@@ -37,6 +37,7 @@ impl Supervisor {
             reply,
         })?)
         .await;
+        self.check_fds(&ids)?;
         Ok(self.infos(&ids))
     }
 

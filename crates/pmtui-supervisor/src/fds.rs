@@ -1,0 +1,104 @@
+//! The daemon's open-file budget. Every process costs the daemon a few descriptors (its two
+//! pipes, tokio's pidfd, its log files once written), and the daemon needs some for itself:
+//! commands on its socket, state files, history reads. A process is started only when what
+//! it needs still leaves `RESERVE` free, so that `ping`, `ls` and `kill` keep working at the
+//! limit; a start that would eat the reserve fails with a message that names the limit and
+//! how to raise it.
+
+use std::fmt;
+
+/// Descriptors kept free for the daemon's own work.
+pub const RESERVE: u64 = 16;
+/// Descriptors of a process besides its log files: two pipes and a pidfd, plus the two of
+/// the pipe that reports an exec failure, open only during the spawn.
+const BASE_COST: u64 = 5;
+
+/// The soft `RLIMIT_NOFILE` (the daemon raised it to the hard limit at start).
+pub fn limit() -> Option<u64> {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .ok()
+        .map(|(soft, _)| soft)
+}
+
+/// Descriptors open now, counted in `/proc/self/fd` (the count's own is left out).
+pub fn open_count() -> Option<u64> {
+    let entries = std::fs::read_dir("/proc/self/fd").ok()?;
+    Some((entries.count() as u64).saturating_sub(1))
+}
+
+/// Descriptors that can still be opened without touching the reserve.
+pub fn spare() -> Option<u64> {
+    Some(limit()?.saturating_sub(open_count()? + RESERVE))
+}
+
+/// The daemon is (or would be) out of descriptors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortage {
+    pub open: Option<u64>,
+    pub limit: Option<u64>,
+}
+
+impl fmt::Display for Shortage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the daemon is at its open-file limit")?;
+        if let (Some(open), Some(limit)) = (self.open, self.limit) {
+            write!(
+                f,
+                " ({open} of {limit} descriptors in use, {RESERVE} kept for commands)"
+            )?;
+        }
+        f.write_str(
+            "; raise it: `ulimit -Hn` in the shell that starts the daemon (or LimitNOFILE= \
+             under systemd) sets the hard limit, which the daemon takes whole; then restart \
+             the daemon (`pmtui save`, `pmtui kill`, `pmtui resurrect` from that shell)",
+        )
+    }
+}
+
+/// Whether a process with `log_files` log files can start now.
+pub fn check(log_files: u64) -> Result<(), Shortage> {
+    let (Some(limit), Some(open)) = (limit(), open_count()) else {
+        // Unknown (no /proc): the spawn itself says EMFILE if it comes to that.
+        return Ok(());
+    };
+    if open + BASE_COST + log_files + RESERVE <= limit {
+        Ok(())
+    } else {
+        Err(Shortage {
+            open: Some(open),
+            limit: Some(limit),
+        })
+    }
+}
+
+/// Whether an error is the process or the system running out of descriptors.
+pub fn exhausted(err: &std::io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(code) if code == nix::libc::EMFILE || code == nix::libc::ENFILE
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_messages() {
+        // Other tests open and close files meanwhile: only that it counts something.
+        assert!(open_count().expect("/proc/self/fd") >= 3);
+        let message = Shortage {
+            open: Some(60),
+            limit: Some(64),
+        }
+        .to_string();
+        assert!(message.contains("open-file limit") && message.contains("60 of 64"));
+        assert!(message.contains("ulimit"));
+        assert!(exhausted(&std::io::Error::from_raw_os_error(
+            nix::libc::EMFILE
+        )));
+        assert!(!exhausted(&std::io::Error::from_raw_os_error(
+            nix::libc::ENOENT
+        )));
+    }
+}
