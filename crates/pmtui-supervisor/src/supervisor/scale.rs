@@ -43,7 +43,14 @@ impl Supervisor {
         };
         let now = ids.len() as u32;
         let count = to.from(now).map_err(SupervisorError::BadRequest)?;
-        self.scale_to(&ids, spec, desired, count).await
+        let outcome = self.scale_to(&ids, spec, desired, count).await?;
+        let added: Vec<ProcessId> = outcome.started.iter().map(|p| p.id).collect();
+        if let Some(why) = self.fd_shortage(&added) {
+            // Instances that could not start are not kept.
+            let _ = self.delete_ids(&added).await;
+            return Err(SupervisorError::FdLimit(why));
+        }
+        Ok(outcome)
     }
 
     /// The ids of `name`, lowest first, and the definition and desired state of the first.
