@@ -464,10 +464,11 @@ pub struct LogsArgs {
     /// How many recent lines per process (0: only new lines with --follow).
     #[arg(long, default_value_t = 15)]
     pub lines: usize,
-    /// Keep printing new lines until interrupted.
-    #[arg(short = 'f', long)]
+    /// Keep printing new lines until interrupted, even when the output is not a terminal
+    /// (on a terminal, following is the default, as in pm2).
+    #[arg(short = 'f', long, conflicts_with = "nostream")]
     pub follow: bool,
-    /// Print the recent lines and exit (the default; for pm2 habits).
+    /// Print the recent lines and exit (the default when the output is not a terminal).
     #[arg(long)]
     pub nostream: bool,
     /// Only stdout.

@@ -160,8 +160,8 @@ fn a_burst_of_200000_lines_lands_complete_in_order_once() {
     let shown = home.ok(&["logs", "burst"]);
     let shown: Vec<&str> = shown.lines().collect();
     assert_eq!(shown.len(), 15, "{shown:?}");
-    assert_eq!(shown[14], "0|burst | burst 199999");
-    assert_eq!(shown[0], "0|burst | burst 199985");
+    assert_eq!(shown[14], "0|burst    | burst 199999");
+    assert_eq!(shown[0], "0|burst    | burst 199985");
 }
 
 #[test]
@@ -397,24 +397,27 @@ fn json_log_type_writes_one_object_per_line() {
     ]);
     let out = wait_lines(&log(&home, "j-out.log"), "a json line", |l| !l.is_empty());
     let value: serde_json::Value = serde_json::from_str(&out[0]).expect("a JSON object");
+    // pm2's fields: {message, timestamp, type, process_id, app_name}.
     assert_eq!(value["message"], "hello \"json\"");
-    assert_eq!(value["stream"], "out");
-    assert_eq!(value["process"], "j");
+    assert_eq!(value["type"], "out");
+    assert_eq!(value["app_name"], "j");
+    assert_eq!(value["process_id"], 0);
     assert!(
-        value["time"]
+        value["timestamp"]
             .as_str()
             .is_some_and(|t| t.ends_with('Z') && t.len() == 24),
         "{value}"
     );
     let err = wait_lines(&log(&home, "j-err.log"), "a json line", |l| !l.is_empty());
     let value: serde_json::Value = serde_json::from_str(&err[0]).expect("a JSON object");
-    assert_eq!(value["stream"], "err");
+    assert_eq!(value["type"], "err");
     assert_eq!(value["message"], "to err");
-    // `logs --json` prints the same fields.
+    // `logs --json` prints the same fields (and `at`).
     let shown = home.ok(&["logs", "j", "--json", "--out"]);
     let value: serde_json::Value = serde_json::from_str(shown.trim()).expect("one object");
     assert_eq!(value["message"], "hello \"json\"");
-    assert_eq!(value["process"], "j");
+    assert_eq!(value["app_name"], "j");
+    assert_eq!(value["type"], "out");
 }
 
 #[test]
@@ -669,11 +672,11 @@ fn history_comes_from_the_files_after_a_daemon_restart() {
     let shown = home.ok(&["logs", "h", "--lines", "100"]);
     let shown: Vec<&str> = shown.lines().collect();
     assert_eq!(shown.len(), 100, "{shown:?}");
-    assert!(shown.contains(&"0|h | h 299"));
+    assert!(shown.contains(&"0|h    | h 299"));
     let out = home.ok(&["logs", "h", "--lines", "100", "--out"]);
     let out: Vec<&str> = out.lines().collect();
     assert_eq!(out.len(), 100);
-    assert_eq!(out[0], "0|h | h 200");
+    assert_eq!(out[0], "0|h    | h 200");
     let errs = home.ok(&["logs", "h", "--err", "--raw"]);
     assert_eq!(errs, "boom\n");
     let grep = home.ok(&[
@@ -707,7 +710,10 @@ fn several_processes_are_interleaved_by_time() {
     std::fs::write(&go, "").expect("write trigger");
     wait_lines(&log(&home, "a-out.log"), "third", |l| l.len() == 2);
     let shown = home.ok(&["logs"]);
-    assert_eq!(shown, "0|a   | first\n1|bee | second\n0|a   | third\n");
+    assert_eq!(
+        shown,
+        "0|a      | first\n1|bee    | second\n0|a      | third\n"
+    );
     let json = home.ok(&["logs", "all", "--json", "--lines", "1"]);
     let processes: Vec<String> = json
         .lines()

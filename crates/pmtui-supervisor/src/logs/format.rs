@@ -140,14 +140,19 @@ pub fn rfc3339(at_ms: u64) -> String {
         .unwrap_or_default()
 }
 
-/// One JSON log line, as `log_type: json` writes it and `logs --json` prints it.
+/// One JSON log line as `log_type: json` writes it: pm2's fields, in pm2's order
+/// (`{"message","timestamp","type","process_id","app_name"}`), so tools that read pm2's JSON
+/// logs read these.
 #[derive(Debug, Serialize)]
 pub struct JsonLine<'a> {
-    pub time: &'a str,
-    pub stream: LogStream,
-    pub process: &'a str,
-    pub id: u32,
     pub message: &'a str,
+    /// RFC 3339 in UTC, or the `log_date_format` when one is set (as pm2).
+    pub timestamp: &'a str,
+    /// `out` or `err`.
+    #[serde(rename = "type")]
+    pub stream: LogStream,
+    pub process_id: u32,
+    pub app_name: &'a str,
 }
 
 /// The per-process line formatter.
@@ -194,11 +199,11 @@ impl LineFormat {
                     None => rfc3339(at),
                 };
                 let record = JsonLine {
-                    time: &time,
-                    stream,
-                    process: &self.name,
-                    id: self.id,
                     message: &message,
+                    timestamp: &time,
+                    stream,
+                    process_id: self.id,
+                    app_name: &self.name,
                 };
                 // Serializing plain strings and numbers cannot fail.
                 let _ = serde_json::to_writer(&mut *out, &record);
@@ -249,16 +254,18 @@ mod tests {
     }
 
     #[test]
-    fn json_lines_carry_time_stream_process_and_message() {
+    fn json_lines_carry_pm2s_fields() {
         let mut format = LineFormat::new(LogFormat::Json, None, "api", 3);
         let mut out = Vec::new();
         format.write(&mut out, 0, LogStream::Err, b"bad \xff byte");
+        assert!(out.starts_with(b"{\"message\":"), "pm2's order");
         let value: serde_json::Value = serde_json::from_slice(&out).expect("one JSON object");
-        assert_eq!(value["time"], "1970-01-01T00:00:00.000Z");
-        assert_eq!(value["stream"], "err");
-        assert_eq!(value["process"], "api");
-        assert_eq!(value["id"], 3);
+        assert_eq!(value["timestamp"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(value["type"], "err");
+        assert_eq!(value["app_name"], "api");
+        assert_eq!(value["process_id"], 3);
         assert_eq!(value["message"], "bad \u{fffd} byte");
+        assert_eq!(value.as_object().map(|o| o.len()), Some(5));
         assert_eq!(out.last(), Some(&b'\n'));
     }
 }

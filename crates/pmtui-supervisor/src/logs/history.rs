@@ -247,7 +247,11 @@ fn parse_line(raw: &[u8], kind: LogFormat, stamper: Option<&Stamper>) -> (Option
             if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text)
                 && let Some(message) = value.get("message").and_then(|m| m.as_str())
             {
-                let time = value.get("time").and_then(|t| t.as_str()).unwrap_or("");
+                // pm2's `timestamp`; `time` in files older pmtui versions wrote.
+                let time = ["timestamp", "time"]
+                    .into_iter()
+                    .find_map(|key| value.get(key).and_then(|t| t.as_str()))
+                    .unwrap_or("");
                 let at = time
                     .parse::<jiff::Timestamp>()
                     .ok()
@@ -496,5 +500,12 @@ mod tests {
         );
         assert_eq!(text, "hi");
         assert_eq!(at, Some(1_795_705_200_250));
+        let (at, text) = parse_line(
+            br#"{"message":"ho","timestamp":"2026-11-26T15:00:00.500Z","type":"out","process_id":0,"app_name":"a"}"#,
+            LogFormat::Json,
+            None,
+        );
+        assert_eq!(text, "ho");
+        assert_eq!(at, Some(1_795_705_200_500));
     }
 }
