@@ -717,7 +717,9 @@ fn several_processes_are_interleaved_by_time() {
     let json = home.ok(&["logs", "all", "--json", "--lines", "1"]);
     let processes: Vec<String> = json
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["process"].to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["app_name"].to_string()
+        })
         .collect();
     assert_eq!(processes, ["\"bee\"", "\"a\""]);
 }
