@@ -195,6 +195,9 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if spec.wait_ready {
         put("wait_ready", Out::Bool(true));
     }
+    if let Some(period) = spec.watchdog_ms {
+        put("watchdog", ms(period));
+    }
     if spec.restart != RestartPolicy::default() {
         put("restart_policy", restart_policy(&spec.restart));
     }

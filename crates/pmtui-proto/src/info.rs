@@ -67,6 +67,9 @@ pub struct ProcessInfo {
     /// The app's own status line (sd_notify `STATUS=`), for the current run.
     #[serde(default)]
     pub status_text: Option<String>,
+    /// The pid the app named as its main process (sd_notify `MAINPID=`), when it did.
+    #[serde(default)]
+    pub main_pid: Option<u32>,
 }
 
 /// One instance's part in a rolling reload.
@@ -96,8 +99,8 @@ pub struct ExitRecord {
     pub exit_signal: Option<String>,
     pub uptime_ms: u64,
     /// Why, one of: `exit code`, `signal`, `out of memory` (SIGKILL while the kernel's OOM
-    /// killer ran), `crash loop`, `memory limit`, `cron`, `manual` (a `pmtui` verb),
-    /// `watch`, `spawn error`.
+    /// killer ran), `crash loop`, `memory limit`, `watchdog`, `cron`, `manual` (a `pmtui`
+    /// verb), `watch`, `spawn error`.
     pub reason: String,
     /// The same in a sentence: "exited with code 3", "killed by SIGSEGV", "pmtui stop", …
     #[serde(default)]

@@ -83,6 +83,10 @@ pub struct ProcessSpec {
     /// `process.send('ready')`), and its status stays `launching` until then or until
     /// `listen_timeout_ms` runs out.
     pub wait_ready: bool,
+    /// systemd's watchdog: the app must send sd_notify `WATCHDOG=1` at least this often (ms)
+    /// once it is ready, or it is restarted (history reason `watchdog`). The app gets
+    /// `WATCHDOG_USEC` and `WATCHDOG_PID`.
+    pub watchdog_ms: Option<u64>,
     /// How long `wait_ready` waits for the app's signal, and a reload for a new instance to
     /// be ready, ms (pm2's `listen_timeout`); `None` means [`DEFAULT_LISTEN_TIMEOUT_MS`].
     pub listen_timeout_ms: Option<u64>,
@@ -143,6 +147,7 @@ impl Default for ProcessSpec {
             increment_var: None,
             instance_var: None,
             wait_ready: false,
+            watchdog_ms: None,
             listen_timeout_ms: None,
             pid_file: None,
         }

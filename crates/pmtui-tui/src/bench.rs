@@ -44,6 +44,7 @@ pub fn processes(rows: usize) -> Vec<ProcessInfo> {
             health: None,
             last_probe: None,
             status_text: None,
+            main_pid: None,
         })
         .collect()
 }

@@ -56,6 +56,7 @@ fn info(
         health: None,
         last_probe: None,
         status_text: None,
+        main_pid: None,
     }
 }
 

@@ -412,10 +412,13 @@ pub struct RestartFlags {
 #[derive(Debug, Default, PartialEq, Args)]
 #[command(next_help_heading = "Health and readiness")]
 pub struct ReadyFlags {
-    /// Ready (and `online`) only once the app says so (Node: process.send('ready')), or
-    /// after --listen-timeout.
+    /// Ready (and `online`) only once the app says so: sd_notify READY=1, or in Node
+    /// process.send('ready'); or after --listen-timeout.
     #[arg(long)]
     pub wait_ready: bool,
+    /// Restart the app unless it sends sd_notify WATCHDOG=1 at least this often.
+    #[arg(long, value_name = "DURATION")]
+    pub watchdog: Option<String>,
 }
 
 /// Where and how a started process's output is written (pm2's flags, plus rotation).

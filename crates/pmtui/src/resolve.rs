@@ -317,6 +317,13 @@ fn apply_ready_flags(spec: &mut ProcessSpec, flags: &ReadyFlags) -> Result<()> {
     if flags.wait_ready {
         spec.wait_ready = true;
     }
+    if let Some(v) = &flags.watchdog {
+        let ms = millis(v).context("--watchdog")?;
+        if ms == 0 {
+            bail!("--watchdog must be more than 0 ms");
+        }
+        spec.watchdog_ms = Some(ms);
+    }
     Ok(())
 }
 

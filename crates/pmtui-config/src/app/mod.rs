@@ -187,6 +187,10 @@ pub fn read(
             }
             "cron_revive" => spec.cron_revive = ctx.bool(value, here).unwrap_or(false),
             "wait_ready" => spec.wait_ready = ctx.bool(value, here).unwrap_or(false),
+            "watchdog" => match ctx.duration(value, here) {
+                Some(0) => ctx.invalid(value, here, "a watchdog period above 0"),
+                ms => spec.watchdog_ms = ms,
+            },
             "max_memory_restart" => spec.max_memory_restart = ctx.size(value, here),
             "kill_timeout" => {
                 if let Some(ms) = ctx.duration(value, here) {

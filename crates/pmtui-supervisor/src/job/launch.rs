@@ -4,7 +4,7 @@
 use super::exit::no_run;
 use super::{Job, Readers, Running};
 use crate::logs::pump;
-use crate::probe::{Phase, RunSignals, ipc};
+use crate::probe::{Phase, RunSignals, ipc, notify};
 use crate::{contain, fds, oom, policy, spawn, tree};
 use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -31,6 +31,7 @@ impl Job {
         }
         let ipc = self.ipc_channel();
         let channel = ipc.as_ref().map(|(_, child_end)| child_end.as_raw_fd());
+        let notify = self.notify_socket();
         let spawned = match self.enter_cgroup().await {
             Ok((cgroup, procs)) => self
                 .shared
@@ -57,19 +58,22 @@ impl Job {
                 self.shared.managed.insert(pid);
                 let run = self.shared.read(self.id, |e| e.ready.borrow().run + 1);
                 let signals = Arc::new(RunSignals::default());
+                let origin = ipc::Origin {
+                    id: self.id,
+                    pid,
+                    run: run.unwrap_or(1),
+                    signals: Arc::clone(&signals),
+                    messages: self.shared.app_messages.clone(),
+                };
                 let mut readers = Readers::default();
                 if let Some((parent_end, child_end)) = ipc {
                     drop(child_end);
-                    readers.0.push(tokio::spawn(ipc::read(
-                        parent_end,
-                        ipc::Origin {
-                            id: self.id,
-                            pid,
-                            run: run.unwrap_or(1),
-                            signals: Arc::clone(&signals),
-                            messages: self.shared.app_messages.clone(),
-                        },
-                    )));
+                    readers
+                        .0
+                        .push(tokio::spawn(ipc::read(parent_end, origin.clone())));
+                }
+                if let Some(socket) = notify {
+                    readers.0.push(tokio::spawn(notify::read(socket, origin)));
                 }
                 self.signals = Some(signals);
                 if let Some(out) = child.stdout.take() {
@@ -218,6 +222,19 @@ impl Job {
             e.info.status_reason = Some(detail);
             e.fd_shortage = fd_shortage;
         });
+    }
+
+    /// A fresh sd_notify socket for this run (none when it cannot be bound: the app's
+    /// `sd_notify` calls then fail, which apps ignore).
+    fn notify_socket(&self) -> Option<tokio::net::UnixDatagram> {
+        let path = self.notify_path()?;
+        match notify::bind(&path) {
+            Ok(socket) => Some(socket),
+            Err(err) => {
+                tracing::warn!(id = self.id, %err, ?path, "no sd_notify socket for this run");
+                None
+            }
+        }
     }
 
     pub(super) fn write_pid_file(&self, pid: Option<u32>) {

@@ -65,7 +65,7 @@ struct Running {
     err_pump: Option<JoinHandle<()>>,
     /// The kernel's OOM-kill count when the run started.
     oom_kills: Option<u64>,
-    /// The readers of the app's channels (IPC); aborted when the run ends.
+    /// The readers of the app's channels (IPC, sd_notify); aborted when the run ends.
     _readers: Readers,
 }
 
@@ -100,6 +100,8 @@ struct Job {
     signals: Option<Arc<RunSignals>>,
     /// When `wait_ready` stops waiting for the current run's signal (`listen_timeout`).
     ready_deadline: Option<Instant>,
+    /// When the watchdog fires unless the app sends `WATCHDOG=1` first.
+    watchdog_at: Option<Instant>,
 }
 
 pub(crate) fn spawn_job(
@@ -137,6 +139,7 @@ pub(crate) fn spawn_job(
         history: RestartHistory::default(),
         signals: None,
         ready_deadline: None,
+        watchdog_at: None,
     };
     (tx, job.run(rx))
 }
@@ -179,6 +182,9 @@ impl Job {
                 cmd = rx.recv() => match cmd {
                     Some(JobCmd::Exit) | None => {
                         self.stop("manual", "pmtui delete".into(), "stopped").await;
+                        if let Some(path) = self.notify_path() {
+                            crate::probe::notify::remove(&path);
+                        }
                         break;
                     }
                     Some(cmd) => self.handle(cmd).await,
@@ -189,8 +195,9 @@ impl Job {
                     self.launch(true).await;
                 }
                 () = wait_until(self.stable_at) => self.on_stable(),
-                posted = wait_posted(signals) => self.on_posted(posted),
+                posted = wait_posted(signals) => self.on_posted(posted).await,
                 () = wait_until(self.ready_deadline) => self.on_listen_timeout(),
+                () = wait_until(self.watchdog_at) => self.on_watchdog().await,
                 () = wait_until(instant_of(self.cron_next)) => self.on_cron().await,
             }
         }
@@ -239,7 +246,7 @@ impl Job {
                     return;
                 }
                 if reason == "memory limit" && self.running.is_some() {
-                    self.restart_over_memory(detail).await;
+                    self.restart_unwell(reason, detail).await;
                     let _ = reply.send(());
                     return;
                 }

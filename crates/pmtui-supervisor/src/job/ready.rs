@@ -1,47 +1,83 @@
 //! The job's side of readiness: how a new run starts out (ready at once, or pending on its
-//! signal with `listen_timeout` running), and what the app's own messages change.
+//! signal with `listen_timeout` running), what the app's own messages change (sd_notify
+//! and Node's `process.send('ready')`), and the watchdog.
 
 use super::Job;
 use crate::probe::{Phase, Posted};
 use pmtui_proto::ProcessStatus;
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
 
 impl Job {
-    /// The status and phase a run that started at `started` begins in, with its timer set:
+    /// The status and phase a run that started at `started` begins in, with its timers set:
     /// with `wait_ready` it is `launching` and pending until the app's signal or
     /// `listen_timeout`; otherwise it is ready at once (nothing is awaited).
     pub(super) fn begin_readiness(&mut self, started: Instant) -> (ProcessStatus, Phase) {
+        self.watchdog_at = None;
         if self.spec.wait_ready {
             let wait = Duration::from_millis(self.spec.listen_timeout());
             self.ready_deadline = Some(started + wait);
             (ProcessStatus::Launching, Phase::Pending)
         } else {
             self.ready_deadline = None;
+            self.arm_watchdog();
             (ProcessStatus::Online, Phase::Ready)
         }
     }
 
     /// What the app said since the job last looked.
-    pub(super) fn on_posted(&mut self, posted: Posted) {
+    pub(super) async fn on_posted(&mut self, posted: Posted) {
         if self.running.is_none() {
             return;
         }
-        if posted.ready && self.spec.wait_ready {
-            self.ready_deadline = None;
-            self.shared.update(self.id, |e| {
+        if posted.watchdog_trigger {
+            self.watchdog_failed("the app sent WATCHDOG=trigger".into())
+                .await;
+            return;
+        }
+        if posted.watchdog && self.watchdog_at.is_some() {
+            self.arm_watchdog();
+        }
+        if let Some(usec) = posted.extend_timeout_us
+            && let Some(deadline) = self.ready_deadline
+        {
+            let asked = Instant::now() + Duration::from_micros(usec);
+            self.ready_deadline = Some(deadline.max(asked));
+        }
+        // RELOADING=1 then READY=1 in one batch is a reload that is already over.
+        let not_ready = (posted.reloading || posted.stopping) && !posted.ready;
+        let why = if posted.stopping {
+            "stopping (the app sent STOPPING=1)"
+        } else {
+            "reloading (the app sent RELOADING=1)"
+        };
+        let mut became_ready = false;
+        self.shared.update(self.id, |e| {
+            if let Some(text) = posted.status {
+                e.info.status_text = Some(text);
+            }
+            if let Some(pid) = posted.main_pid {
+                e.info.main_pid = Some(pid);
+            }
+            let phase = e.phase();
+            if not_ready && phase == Phase::Ready {
+                e.info.status_reason = Some(why.into());
+                e.set_phase(Phase::Pending);
+            } else if posted.ready && matches!(phase, Phase::Pending | Phase::TimedOut) {
                 if e.info.status == ProcessStatus::Launching {
                     e.info.status = ProcessStatus::Online;
                 }
-                if e.phase() != Phase::Ready {
-                    e.info.status_reason = None;
-                    e.set_phase(Phase::Ready);
-                }
-            });
-        }
-        if let Some(text) = posted.status {
-            self.shared
-                .update(self.id, |e| e.info.status_text = Some(text));
+                e.info.status_reason = None;
+                e.set_phase(Phase::Ready);
+                became_ready = true;
+            }
+        });
+        if became_ready {
+            self.ready_deadline = None;
+            if self.watchdog_at.is_none() {
+                self.arm_watchdog();
+            }
         }
     }
 
@@ -50,6 +86,7 @@ impl Job {
     pub(super) fn on_listen_timeout(&mut self) {
         self.ready_deadline = None;
         let waited = self.spec.listen_timeout();
+        let mut timed_out = false;
         self.shared.update(self.id, |e| {
             if e.phase() != Phase::Pending {
                 return;
@@ -60,12 +97,50 @@ impl Job {
                  process.send('ready') yet"
             ));
             e.set_phase(Phase::TimedOut);
+            timed_out = true;
         });
+        // Start-up is over, if not well: from now on the app must keep the watchdog fed.
+        if timed_out {
+            self.arm_watchdog();
+        }
+    }
+
+    /// (Re)starts the watchdog period, when the spec has one.
+    fn arm_watchdog(&mut self) {
+        self.watchdog_at = self
+            .spec
+            .watchdog_ms
+            .map(|ms| Instant::now() + Duration::from_millis(ms));
+    }
+
+    /// No `WATCHDOG=1` within the period.
+    pub(super) async fn on_watchdog(&mut self) {
+        self.watchdog_at = None;
+        let period = self.spec.watchdog_ms.unwrap_or_default();
+        self.watchdog_failed(format!(
+            "no WATCHDOG=1 within the watchdog period ({period} ms)"
+        ))
+        .await;
+    }
+
+    async fn watchdog_failed(&mut self, detail: String) {
+        self.watchdog_at = None;
+        if self.running.is_none() {
+            return;
+        }
+        tracing::info!(id = self.id, %detail, "watchdog restart");
+        self.restart_unwell("watchdog", detail).await;
     }
 
     /// The run is over: its signals and timers go with it.
     pub(super) fn end_readiness(&mut self) {
         self.signals = None;
         self.ready_deadline = None;
+        self.watchdog_at = None;
+    }
+
+    /// Where this process's sd_notify socket is (none when the path would be too long).
+    pub(super) fn notify_path(&self) -> Option<PathBuf> {
+        crate::probe::notify::socket_path(&self.shared.config.home, self.id)
     }
 }

@@ -1,4 +1,4 @@
-//! Restarts the job decides on its own (memory limit, cron), the crash-loop bookkeeping
+//! Restarts the job decides on its own (memory limit, watchdog, cron), the crash-loop bookkeeping
 //! around them (stable period, unstable count) and the history sentences they leave.
 
 use super::Job;
@@ -30,11 +30,12 @@ impl Job {
         }
     }
 
-    /// A memory-limit restart goes through the restart policy like a crash (whatever the
-    /// mode: the process did not choose to exit): a run that hit the limit within
-    /// `min_uptime` is unstable, so a process that outgrows its limit at once backs off and
-    /// ends `errored` as a crash loop instead of restarting on every metrics sample.
-    pub(super) async fn restart_over_memory(&mut self, detail: String) {
+    /// A restart for something wrong with a running process (`memory limit`, `watchdog`,
+    /// `health check`) goes through the restart policy like a crash (whatever the mode: the
+    /// process did not choose to exit): a run that failed within `min_uptime` is unstable,
+    /// so a process that fails again at once backs off and ends `errored` as a crash loop
+    /// instead of restarting on every sample, watchdog period or probe.
+    pub(super) async fn restart_unwell(&mut self, reason: &'static str, detail: String) {
         let Some(running) = &self.running else {
             return;
         };
@@ -51,14 +52,14 @@ impl Job {
         self.history.note(&policy, &exit, &decision, now);
         match &decision {
             Decision::Restart { after_ms: 0, .. } => {
-                self.stop("memory limit", detail, "restart").await;
+                self.stop(reason, detail, "restart").await;
                 self.set_unstable(&policy);
                 self.launch(true).await;
             }
             Decision::Restart { after_ms, .. } => {
                 let after_ms = *after_ms;
                 let why = format!("{detail}; restarting in {after_ms} ms");
-                self.stop("memory limit", why.clone(), "restart").await;
+                self.stop(reason, why.clone(), "restart").await;
                 self.set_unstable(&policy);
                 self.restart_at = Some(Instant::now() + Duration::from_millis(after_ms));
                 let due = now_ms() + after_ms;

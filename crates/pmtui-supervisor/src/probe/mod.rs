@@ -37,15 +37,19 @@
 //!
 //! # Channels to the app
 //!
-//! Node apps (run by `node`) get an IPC channel: one end of a `socketpair` at
-//! `NODE_CHANNEL_FD` (fd 3+N, after the N listening sockets; see `spawn`), read by
-//! [`ipc`], lines capped at [`ipc::MAX_LINE`], at most [`ipc::BURST`] messages per
-//! 100 ms (a child that floods it is slowed down by its own full socket, never the
-//! daemon). What the readers find is posted into the run's [`RunSignals`], which coalesces
-//! it for the job (so a flood becomes one wake-up).
+//! Every process gets `NOTIFY_SOCKET`, a datagram socket of its own bound afresh for each
+//! run ([`notify`]: why one per process, the keys acted on, the limits). Node apps (run by
+//! `node`) also get an IPC channel: one end of a `socketpair` at `NODE_CHANNEL_FD` (fd 3+N,
+//! after the N listening sockets; see `spawn`), read by [`ipc`], lines capped at
+//! [`ipc::MAX_LINE`]. Each reader handles at most [`ipc::BURST`] messages per 100 ms (a
+//! child that floods its channel is slowed down by its own full socket, never the daemon).
+//! What the readers find is posted into the run's [`RunSignals`], which coalesces it for the
+//! job (so a flood becomes one wake-up); the job acts on it (`job/ready.rs`: readiness,
+//! `STATUS=`, `RELOADING=1`, `STOPPING=1`, `MAINPID=`, the watchdog).
 
 pub(crate) mod ipc;
 mod messages;
+pub(crate) mod notify;
 mod ready;
 mod signals;
 

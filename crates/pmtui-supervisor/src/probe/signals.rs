@@ -20,11 +20,33 @@ pub(crate) struct Posted {
     pub stopping: bool,
     /// The latest `MAINPID=`.
     pub main_pid: Option<u32>,
+    /// `WATCHDOG=trigger`: the app says its watchdog failed.
+    pub watchdog_trigger: bool,
+    /// The latest `EXTEND_TIMEOUT_USEC=`: more time to become ready, from now.
+    pub extend_timeout_us: Option<u64>,
 }
 
 impl Posted {
     fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// Adds what `later` says on top: flags stay set, values are replaced.
+    pub fn merge(&mut self, later: Posted) {
+        self.ready |= later.ready;
+        self.watchdog |= later.watchdog;
+        self.reloading |= later.reloading;
+        self.stopping |= later.stopping;
+        self.watchdog_trigger |= later.watchdog_trigger;
+        if later.status.is_some() {
+            self.status = later.status;
+        }
+        if later.main_pid.is_some() {
+            self.main_pid = later.main_pid;
+        }
+        if later.extend_timeout_us.is_some() {
+            self.extend_timeout_us = later.extend_timeout_us;
+        }
     }
 }
 

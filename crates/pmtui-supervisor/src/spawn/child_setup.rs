@@ -63,16 +63,17 @@ pub(crate) struct ChildSetup {
 }
 
 /// An `execve` prepared in the parent: the resolved program, its argv and envp as C strings
-/// with their pointer arrays, and a `LISTEN_PID=` entry with room for the digits, which the
-/// child writes in place. Pointers are stored as integers (the heap buffers they point into
+/// with their pointer arrays, and entries like `LISTEN_PID=` and `WATCHDOG_PID=` with room
+/// for the digits, which the child writes in place. Pointers are stored as integers (the heap buffers they point into
 /// never move once built) so the plan can cross into the `pre_exec` closure.
 #[derive(Debug)]
 pub(crate) struct ExecPlan {
     path: CString,
     _argv: Vec<CString>,
     _env: Vec<CString>,
-    /// `LISTEN_PID=` then up to 10 digits and a NUL; all zero bytes after `=` until written.
-    pid_entry: Vec<u8>,
+    /// `NAME=` then up to 10 digits and a NUL, one per variable that carries the child's own
+    /// pid; all zero bytes after `=` until written. With the length of `NAME=`.
+    pid_entries: Vec<(usize, Vec<u8>)>,
     argv_ptrs: Vec<usize>,
     env_ptrs: Vec<usize>,
     /// What exec(3)'s `p` functions do for a file without a `#!` line (ENOEXEC): run it with
@@ -81,16 +82,17 @@ pub(crate) struct ExecPlan {
     sh_argv_ptrs: Vec<usize>,
 }
 
-const LISTEN_PID: &[u8] = b"LISTEN_PID=";
 /// Digits of the largest pid (2^22 on Linux; u32 has at most 10) and the NUL after them.
 const PID_ROOM: usize = 11;
 
 impl ExecPlan {
-    /// Prepares `path argv…` (argv[0] included) with `env` plus `LISTEN_PID=<child pid>`.
+    /// Prepares `path argv…` (argv[0] included) with `env` plus `<var>=<child pid>` for each
+    /// of `pid_vars` (`LISTEN_PID`, `WATCHDOG_PID`).
     pub(crate) fn new(
         path: &Path,
         argv: &[&OsStr],
         env: &BTreeMap<String, String>,
+        pid_vars: &[&str],
     ) -> std::io::Result<Self> {
         let c = |bytes: &[u8]| {
             CString::new(bytes).map_err(|_| {
@@ -107,11 +109,18 @@ impl ExecPlan {
             .collect::<Result<_, _>>()?;
         let env: Vec<CString> = env
             .iter()
-            .filter(|(k, _)| k.as_str() != "LISTEN_PID")
+            .filter(|(k, _)| !pid_vars.contains(&k.as_str()))
             .map(|(k, v)| c(format!("{k}={v}").as_bytes()))
             .collect::<Result<_, _>>()?;
-        let mut pid_entry = LISTEN_PID.to_vec();
-        pid_entry.resize(LISTEN_PID.len() + PID_ROOM, 0);
+        let pid_entries: Vec<(usize, Vec<u8>)> = pid_vars
+            .iter()
+            .map(|var| {
+                let mut entry = format!("{var}=").into_bytes();
+                let prefix = entry.len();
+                entry.resize(prefix + PID_ROOM, 0);
+                (prefix, entry)
+            })
+            .collect();
         let ptrs = |strings: &[CString]| -> Vec<usize> {
             strings
                 .iter()
@@ -121,7 +130,9 @@ impl ExecPlan {
         };
         let argv_ptrs = ptrs(&argv);
         let mut env_ptrs = ptrs(&env);
-        env_ptrs.insert(env_ptrs.len() - 1, pid_entry.as_ptr() as usize);
+        for (_, entry) in &pid_entries {
+            env_ptrs.insert(env_ptrs.len() - 1, entry.as_ptr() as usize);
+        }
         let sh = c(b"/bin/sh")?;
         let sh_argv_ptrs: Vec<usize> = std::iter::once(sh.as_ptr() as usize)
             .chain(std::iter::once(path.as_ptr() as usize))
@@ -132,7 +143,7 @@ impl ExecPlan {
             path,
             _argv: argv,
             _env: env,
-            pid_entry,
+            pid_entries,
             argv_ptrs,
             env_ptrs,
             sh,
@@ -140,14 +151,16 @@ impl ExecPlan {
         })
     }
 
-    /// In the child: writes its pid into `LISTEN_PID=` and execs. Returns only on failure.
+    /// In the child: writes its pid into the pid entries and execs. Returns only on failure.
     fn exec(&mut self) -> std::io::Error {
         let pid = nix::unistd::getpid().as_raw().unsigned_abs();
         let mut digits = [0u8; 10];
         let n = decimal(pid, &mut digits);
-        let start = LISTEN_PID.len();
-        self.pid_entry[start..start + n].copy_from_slice(&digits[10 - n..]);
-        self.pid_entry[start + n] = 0;
+        for (start, entry) in &mut self.pid_entries {
+            let start = *start;
+            entry[start..start + n].copy_from_slice(&digits[10 - n..]);
+            entry[start + n] = 0;
+        }
         // SAFETY: every pointer points into a NUL-terminated buffer owned by `self`, built in
         // the parent and alive until exec; both arrays end with a null pointer. execve(2) is
         // async-signal-safe.
@@ -296,16 +309,27 @@ mod tests {
             Path::new("/bin/echo"),
             &[OsStr::new("echo"), OsStr::new("hi")],
             &env,
+            &["LISTEN_PID", "WATCHDOG_PID"],
         )
         .expect("a plan");
         assert_eq!(plan.argv_ptrs.len(), 3);
         assert_eq!(plan.argv_ptrs.last(), Some(&0));
-        // A=1, the LISTEN_PID slot (the inherited one dropped), the null.
-        assert_eq!(plan.env_ptrs.len(), 3);
-        assert_eq!(plan.env_ptrs[1], plan.pid_entry.as_ptr() as usize);
-        assert!(plan.pid_entry.len() >= LISTEN_PID.len() + PID_ROOM);
+        // A=1, the two pid slots (the inherited LISTEN_PID dropped), the null.
+        assert_eq!(plan.env_ptrs.len(), 4);
+        assert_eq!(plan.env_ptrs[1], plan.pid_entries[0].1.as_ptr() as usize);
+        assert_eq!(plan.env_ptrs[2], plan.pid_entries[1].1.as_ptr() as usize);
+        for (prefix, entry) in &plan.pid_entries {
+            assert!(entry.len() >= prefix + PID_ROOM);
+            assert_eq!(entry[prefix - 1], b'=');
+        }
         assert!(
-            ExecPlan::new(Path::new("/bin/echo"), &[OsStr::new("a\0b")], &env).is_err(),
+            ExecPlan::new(
+                Path::new("/bin/echo"),
+                &[OsStr::new("a\0b")],
+                &env,
+                &["LISTEN_PID"]
+            )
+            .is_err(),
             "a NUL byte is refused in the parent"
         );
     }

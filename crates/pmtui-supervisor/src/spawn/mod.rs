@@ -62,6 +62,17 @@ pub fn child_env(
     if base.starts_with("python") || spec.script.ends_with(".py") {
         set("PYTHONUNBUFFERED", "1".into());
     }
+    // systemd's notification socket and watchdog (see `probe::notify`); what the caller's
+    // shell carried of them would point elsewhere.
+    for var in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+        env.remove(var);
+    }
+    if let Some(path) = crate::probe::notify::socket_path(&config.home, id) {
+        env.insert("NOTIFY_SOCKET".into(), path.display().to_string());
+    }
+    if let Some(ms) = spec.watchdog_ms {
+        env.insert("WATCHDOG_USEC".into(), (ms * 1000).to_string());
+    }
     // Another user's HOME, USER and LOGNAME (as su and systemd set them), unless the user
     // set them; a definition that no longer resolves fails at spawn with the reason.
     if let Ok(Some(credentials::Credentials {
@@ -114,17 +125,28 @@ pub fn spawn(
         }
         None => env,
     };
-    let (argv, env, exec) = if sockets.is_empty() {
+    // Variables that carry the child's own pid, known only after fork: the child then execs
+    // the program itself, with an environment prepared here (see `child_setup`).
+    let mut pid_vars = Vec::new();
+    if !sockets.is_empty() {
+        pid_vars.push("LISTEN_PID");
+    }
+    if spec.watchdog_ms.is_some() {
+        pid_vars.push("WATCHDOG_PID");
+    }
+    let (argv, env, exec) = if pid_vars.is_empty() {
         let (program, args) = spec.argv();
         (std::iter::once(program).chain(args).collect(), env, None)
     } else {
         let mut argv = argv::socket_argv(spec);
-        if spec.is_node() {
+        if spec.is_node() && !sockets.is_empty() {
             let preload = node::preload(config)?;
             argv.splice(1..1, ["--require".into(), preload.display().to_string()]);
         }
         socket_env = env.clone();
-        socket_env.extend(sockets.env());
+        if !sockets.is_empty() {
+            socket_env.extend(sockets.env());
+        }
         let program = argv::find_program(&argv[0], &socket_env).ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -132,7 +154,7 @@ pub fn spawn(
             )
         })?;
         let args: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
-        let plan = ExecPlan::new(&program, &args, &socket_env)?;
+        let plan = ExecPlan::new(&program, &args, &socket_env, &pid_vars)?;
         argv[0] = program.display().to_string();
         (argv, &socket_env, Some(plan))
     };

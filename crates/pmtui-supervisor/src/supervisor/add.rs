@@ -71,6 +71,7 @@ impl Supervisor {
             health: None,
             last_probe: None,
             status_text: None,
+            main_pid: None,
         };
         let (job, rx) = job::spawn_job(
             Arc::clone(&self.shared),

@@ -26,12 +26,18 @@ pub fn describe_rows(d: &ProcessDetail) -> Vec<(&'static str, String)> {
             s.listen_timeout()
         ),
     };
+    let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     vec![
         ("readiness", readiness),
         ("ready when", awaited),
+        ("app status", dash(i.status_text.clone())),
         (
-            "app status",
-            i.status_text.clone().unwrap_or_else(|| "-".into()),
+            "watchdog",
+            dash(
+                s.watchdog_ms
+                    .map(|ms| format!("{ms} ms (WATCHDOG=1 at least this often once ready)")),
+            ),
         ),
+        ("app main pid", dash(i.main_pid.map(|p| p.to_string()))),
     ]
 }
