@@ -294,3 +294,77 @@ fn recovery_after_a_daemon_sigkill_in_group_mode() {
     force_group_mode(&t);
     recovery_honours_the_stop_signal_and_ends_what_forks(&t);
 }
+
+/// `containment = "cgroup"` where cgroups cannot be written (a daemon running as `nobody`,
+/// not delegated anything): `ping` says why and that process groups are used.
+#[test]
+fn cgroup_mode_asked_for_but_impossible_is_reported_by_ping() {
+    use std::os::unix::process::CommandExt;
+    let me = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1)?.parse::<u32>().ok())
+        });
+    if me != Some(0) {
+        eprintln!("skipped: needs root to become nobody");
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("pmt")
+        .tempdir_in("/tmp")
+        .expect("temp dir");
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).expect("home");
+    std::fs::write(home.join("config.toml"), "containment = \"cgroup\"\n").expect("config");
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534", dir.path().to_str().expect("utf8")])
+        .status()
+        .expect("chown");
+    assert!(chown.success());
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pmtui"))
+            .uid(65534)
+            .gid(65534)
+            .env("PMTUI_HOME", &home)
+            .current_dir("/")
+            .args(args)
+            .output()
+            .expect("run pmtui as nobody")
+    };
+    let out = as_nobody(&["ping", "--json"]);
+    let _ = as_nobody(&["kill"]);
+    let pong: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(pong["containment"], "group", "{pong}");
+    let warnings = pong["warnings"].to_string();
+    assert!(
+        warnings.contains("containment = \\\"cgroup\\\" cannot be honoured")
+            && warnings.contains("using process groups"),
+        "{pong}"
+    );
+}
+
+/// In cgroup mode a tree's members are its cgroup's: the metrics count the double-forked
+/// escapee, which no walk from the main process finds.
+#[test]
+fn cgroup_members_count_the_escapee_in_the_metrics() {
+    let t = TestHome::new();
+    if ping(&t)["containment"] != "cgroup" {
+        eprintln!("skipped: cgroup v2 is not writable here");
+        return;
+    }
+    let tag = unique("counted");
+    let script = escaper(&t, &tag);
+    t.ok(&["start", &script, "--name", "counted"]);
+    wait_until("main and escapee", || (pids_with(&tag).len() == 2).then_some(()))
+        .expect("both run");
+    let counted = wait_until("a sample of two processes", || {
+        let detail: Value =
+            serde_json::from_str(&t.ok(&["describe", "counted", "--json"])).ok()?;
+        let current = detail[0]["metrics"]["current"].clone();
+        (current["processes"] == 2).then_some(current)
+    });
+    assert!(counted.is_some(), "the escapee was not counted");
+}

@@ -86,12 +86,6 @@ pub fn detect(home_key: &str) -> Result<Cgroups, String> {
             vec![own_dir.clone()],
         )
     };
-    std::fs::create_dir_all(&base).map_err(|err| {
-        format!(
-            "cannot create {} ({err}); cgroup v2 is writable by root or in a delegated subtree",
-            base.display()
-        )
-    })?;
     if !root
         && nix::unistd::access(
             &own_dir.join("cgroup.procs"),
@@ -100,10 +94,16 @@ pub fn detect(home_key: &str) -> Result<Cgroups, String> {
         .is_err()
     {
         return Err(format!(
-            "{} is not delegated to this user (its cgroup.procs is not writable)",
+            "{} is not delegated to this user (its cgroup.procs is not writable; cgroup v2 is writable by root or in a delegated subtree)",
             own_dir.display()
         ));
     }
+    std::fs::create_dir_all(&base).map_err(|err| {
+        format!(
+            "cannot create {} ({err}); cgroup v2 is writable by root or in a delegated subtree",
+            base.display()
+        )
+    })?;
     let mut all = levels;
     all.push(base.clone());
     let memory = enable_memory(&all, &own_dir, root);

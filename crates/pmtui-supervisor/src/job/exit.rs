@@ -64,6 +64,13 @@ impl Job {
             clear_run(e, &exit, &what);
             e.info.unstable_restarts = unstable;
         });
+        // A cgroup is kept for the next run; one that will not come soon is removed (it is
+        // empty now).
+        if !matches!(decision, Decision::Restart { .. })
+            && let Some(dir) = &running.cgroup
+        {
+            contain::cgroup::remove(dir);
+        }
         match decision {
             Decision::Restart { after_ms: 0, .. } => self.launch(true).await,
             Decision::Restart { after_ms, .. } => {
