@@ -358,11 +358,12 @@ fn cgroup_members_count_the_escapee_in_the_metrics() {
     let tag = unique("counted");
     let script = escaper(&t, &tag);
     t.ok(&["start", &script, "--name", "counted"]);
-    wait_until("main and escapee", || (pids_with(&tag).len() == 2).then_some(()))
-        .expect("both run");
+    wait_until("main and escapee", || {
+        (pids_with(&tag).len() == 2).then_some(())
+    })
+    .expect("both run");
     let counted = wait_until("a sample of two processes", || {
-        let detail: Value =
-            serde_json::from_str(&t.ok(&["describe", "counted", "--json"])).ok()?;
+        let detail: Value = serde_json::from_str(&t.ok(&["describe", "counted", "--json"])).ok()?;
         let current = detail[0]["metrics"]["current"].clone();
         (current["processes"] == 2).then_some(current)
     });
