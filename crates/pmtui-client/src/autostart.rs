@@ -17,8 +17,13 @@ const MAX_RESPAWNS: u32 = 3;
 /// `sun_path` holds 108 bytes on Linux, the final NUL included.
 const SOCKET_PATH_MAX: usize = 107;
 
-/// Connects to the daemon of `home`, starting `exe daemon` when none answers.
-pub async fn connect_or_start(home: &Path, exe: &Path) -> Result<Client, ClientError> {
+/// Connects to the daemon of `home`, starting `exe daemon` when none answers; `timeout`
+/// bounds every exchange with it (see `Client`), `None` waits for ever.
+pub async fn connect_or_start(
+    home: &Path,
+    exe: &Path,
+    timeout: Option<Duration>,
+) -> Result<Client, ClientError> {
     let socket = home.join("pmtui.sock");
     let len = socket.as_os_str().len();
     if len > SOCKET_PATH_MAX {
@@ -29,9 +34,11 @@ pub async fn connect_or_start(home: &Path, exe: &Path) -> Result<Client, ClientE
         });
     }
     let dir = Dir::home(home, true)?;
-    match Client::connect(&socket).await {
+    match Client::connect_with(&socket, timeout).await {
         Ok(client) => return Ok(client),
-        Err(err @ ClientError::ForeignSocket { .. }) => return Err(err),
+        Err(err @ (ClientError::ForeignSocket { .. } | ClientError::Timeout { .. })) => {
+            return Err(err);
+        }
         Err(_) => {}
     }
     let log_path = dir.join(DAEMON_LOG);
@@ -39,9 +46,13 @@ pub async fn connect_or_start(home: &Path, exe: &Path) -> Result<Client, ClientE
     let deadline = Instant::now() + START_TIMEOUT;
     let mut respawns = 0;
     loop {
-        match Client::connect(&socket).await {
+        match Client::connect_with(&socket, timeout).await {
             Ok(client) => return Ok(client),
-            Err(err @ (ClientError::Daemon { .. } | ClientError::ForeignSocket { .. })) => {
+            Err(
+                err @ (ClientError::Daemon { .. }
+                | ClientError::ForeignSocket { .. }
+                | ClientError::Timeout { .. }),
+            ) => {
                 return Err(err);
             }
             Err(_) if Instant::now() < deadline => {}

@@ -1,29 +1,51 @@
 //! A connection to the daemon. One I/O task owns the socket; requests go to it on a channel
 //! with a reply slot, and events come back on another channel.
+//!
+//! Every exchange has a timeout (`DEFAULT_TIMEOUT`, or `set_timeout`): the hello must come
+//! within it, and so must the reply to a request, unless the daemon shows it is alive by
+//! answering a `ping` on the same connection (requests are answered independently, so a
+//! ping overtakes a long stop). A stop with a long `kill_timeout`, or a start waiting for
+//! readiness, therefore takes as long as it needs, while a stopped (SIGSTOP) or wedged
+//! daemon is reported after one timeout, with its pid and what to do.
 
 use crate::ClientError;
 use futures_util::{SinkExt, StreamExt};
 use pmtui_proto::codec::{self, frame_codec};
+use pmtui_proto::frames::FrameCodec;
 use pmtui_proto::{
     ClientFrame, Event, Hello, HelloReply, PROTOCOL_VERSION, Request, Response, ServerFrame,
 };
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::Framed;
 
 type Pending = (Request, oneshot::Sender<Response>);
 
+/// How long the daemon may take to show it is alive, unless told otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct Client {
     requests: mpsc::UnboundedSender<Pending>,
     events: mpsc::UnboundedReceiver<Event>,
     hello: HelloReply,
+    timeout: Option<Duration>,
 }
 
 impl Client {
-    /// Connects to the daemon listening on `socket` and exchanges hellos.
+    /// Connects to the daemon listening on `socket` and exchanges hellos, waiting at most
+    /// `DEFAULT_TIMEOUT` for its hello.
     pub async fn connect(socket: &Path) -> Result<Self, ClientError> {
+        Self::connect_with(socket, Some(DEFAULT_TIMEOUT)).await
+    }
+
+    /// `connect` with another timeout (`None`: wait for ever), kept for the requests.
+    pub async fn connect_with(
+        socket: &Path,
+        timeout: Option<Duration>,
+    ) -> Result<Self, ClientError> {
         let stream =
             UnixStream::connect(socket)
                 .await
@@ -34,19 +56,27 @@ impl Client {
         // Nothing is sent (the hello names no secret, but requests carry the environment)
         // before the peer is known to be us: a socket in a directory another user could
         // write may be served by that user.
-        check_peer(&stream, socket)?;
+        let peer_pid = check_peer(&stream, socket)?;
         let mut framed = Framed::new(stream, frame_codec());
         let hello = ClientFrame::Hello(Hello {
             protocol: PROTOCOL_VERSION,
             client: format!("pmtui {}", pmtui_proto::VERSION),
         });
-        framed
-            .send(codec::encode(&hello)?)
-            .await
-            .map_err(|_| ClientError::Disconnected)?;
-        let reply = match framed.next().await {
-            Some(Ok(bytes)) => codec::decode::<ServerFrame>(&bytes)?,
-            _ => return Err(ClientError::Disconnected),
+        let exchange = async {
+            framed
+                .send(codec::encode(&hello)?)
+                .await
+                .map_err(|_| ClientError::Disconnected)?;
+            match framed.next().await {
+                Some(Ok(bytes)) => Ok(codec::decode::<ServerFrame>(&bytes)?),
+                _ => Err(ClientError::Disconnected),
+            }
+        };
+        let reply = match timeout {
+            Some(limit) => tokio::time::timeout(limit, exchange)
+                .await
+                .map_err(|_| timed_out(peer_pid, limit, "its hello"))??,
+            None => exchange.await?,
         };
         let hello = match reply {
             ServerFrame::Hello(hello) => hello,
@@ -69,7 +99,13 @@ impl Client {
             requests,
             events,
             hello,
+            timeout,
         })
+    }
+
+    /// How long the daemon may take to show it is alive (`None`: for ever).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
     }
 
     /// The daemon's hello: its version and pid.
@@ -77,13 +113,47 @@ impl Client {
         &self.hello
     }
 
-    /// Sends a request and waits for its response (a daemon error is still `Ok`).
+    /// Sends a request and waits for its response (a daemon error is still `Ok`). The
+    /// wait is as long as the work takes while the daemon answers pings; a daemon that
+    /// answers nothing within the timeout is reported.
     pub async fn call(&self, request: Request) -> Result<Response, ClientError> {
+        let verb = request.verb();
+        let mut rx = self.send(request)?;
+        let Some(limit) = self.timeout else {
+            return rx.await.map_err(|_| ClientError::Disconnected);
+        };
+        loop {
+            match tokio::time::timeout(limit, &mut rx).await {
+                Ok(reply) => return reply.map_err(|_| ClientError::Disconnected),
+                // Slow is fine as long as the daemon is alive: ask it.
+                Err(_) if verb != "ping" && self.answers_within(limit).await? => {}
+                Err(_) => {
+                    return Err(timed_out(
+                        i32::try_from(self.hello.pid).ok(),
+                        limit,
+                        &format!("`{verb}`"),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn send(&self, request: Request) -> Result<oneshot::Receiver<Response>, ClientError> {
         let (tx, rx) = oneshot::channel();
         self.requests
             .send((request, tx))
             .map_err(|_| ClientError::Disconnected)?;
-        rx.await.map_err(|_| ClientError::Disconnected)
+        Ok(rx)
+    }
+
+    /// Whether the daemon answers a ping within `limit`.
+    async fn answers_within(&self, limit: Duration) -> Result<bool, ClientError> {
+        let rx = self.send(Request::Ping)?;
+        match tokio::time::timeout(limit, rx).await {
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(_)) => Err(ClientError::Disconnected),
+            Err(_) => Ok(false),
+        }
     }
 
     /// Like `call`, but a daemon error becomes `Err`.
@@ -107,18 +177,28 @@ impl Client {
     }
 }
 
-/// Refuses a socket served by another uid (`SO_PEERCRED`: the uid that called `listen`).
-fn check_peer(stream: &UnixStream, socket: &Path) -> Result<(), ClientError> {
+/// The error of a daemon that did not answer in time.
+fn timed_out(pid: Option<i32>, limit: Duration, what: &str) -> ClientError {
+    ClientError::Timeout {
+        pid: pid.map_or_else(|| "?".into(), |p| p.to_string()),
+        seconds: limit.as_secs_f64(),
+        what: what.to_string(),
+    }
+}
+
+/// Refuses a socket served by another uid (`SO_PEERCRED`: the uid that called `listen`);
+/// returns the pid that serves it.
+fn check_peer(stream: &UnixStream, socket: &Path) -> Result<Option<i32>, ClientError> {
     let me = nix::unistd::geteuid().as_raw();
-    let uid = stream
+    let cred = stream
         .peer_cred()
         .map_err(|error| ClientError::Unreachable {
             socket: socket.display().to_string(),
             error,
-        })?
-        .uid();
+        })?;
+    let uid = cred.uid();
     if uid == me {
-        Ok(())
+        Ok(cred.pid())
     } else {
         Err(ClientError::ForeignSocket {
             socket: socket.display().to_string(),
@@ -129,7 +209,7 @@ fn check_peer(stream: &UnixStream, socket: &Path) -> Result<(), ClientError> {
 }
 
 async fn io_task(
-    mut framed: Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>,
+    mut framed: Framed<UnixStream, FrameCodec>,
     mut requests: mpsc::UnboundedReceiver<Pending>,
     events: mpsc::UnboundedSender<Event>,
 ) {
@@ -142,6 +222,17 @@ async fn io_task(
                 let id = next_id;
                 next_id += 1;
                 let Ok(bytes) = codec::encode(&ClientFrame::Request { id, request }) else { continue };
+                if bytes.len() > pmtui_proto::MAX_REQUEST_LEN {
+                    // The daemon would drop the connection: say why instead.
+                    let message = format!(
+                        "the request is {} bytes, over the {} the daemon accepts; start the \
+                         apps of a large file in parts (--only), or shrink their environments",
+                        bytes.len(),
+                        pmtui_proto::MAX_REQUEST_LEN
+                    );
+                    let _ = reply.send(Response::error(pmtui_proto::ErrorKind::BadRequest, message));
+                    continue;
+                }
                 if framed.send(bytes).await.is_err() {
                     return;
                 }
@@ -153,6 +244,12 @@ async fn io_task(
                     Ok(ServerFrame::Reply { id, response }) => {
                         if let Some(reply) = waiting.remove(&id) {
                             let _ = reply.send(response);
+                        } else if id == 0 && matches!(response, Response::Error { .. }) {
+                            // The daemon is dropping this connection (a request too large,
+                            // say): every request waiting gets its reason.
+                            for (_, reply) in waiting.drain() {
+                                let _ = reply.send(response.clone());
+                            }
                         } else if let Response::Subscribed { seq, processes } = response {
                             // A fresh snapshot after the daemon found us lagging.
                             for process in processes {

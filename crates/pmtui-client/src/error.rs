@@ -38,6 +38,18 @@ pub enum ClientError {
          there, or set PMTUI_HOME to a directory of your own"
     )]
     ForeignSocket { socket: String, uid: u32, me: u32 },
+    #[error(
+        "the pmtui daemon (pid {pid}) did not answer {what} within {seconds} s: it may be \
+         stopped (SIGSTOP) or wedged. Check it with `ps -o pid,stat,cmd -p {pid}` (state T: \
+         `kill -CONT {pid}`) and look at daemon.log; or end it with `kill {pid}` (`kill -9 \
+         {pid}` if that fails: the next daemon recovers its processes). `--timeout` or \
+         PMTUI_TIMEOUT sets how long to wait (0: for ever)"
+    )]
+    Timeout {
+        pid: String,
+        seconds: f64,
+        what: String,
+    },
     #[error("the connection to the daemon was lost")]
     Disconnected,
     #[error("protocol error: {0}")]

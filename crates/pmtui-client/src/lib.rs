@@ -7,5 +7,5 @@ mod client;
 mod error;
 
 pub use autostart::{check_home, connect_or_start, daemon_pid};
-pub use client::Client;
+pub use client::{Client, DEFAULT_TIMEOUT};
 pub use error::ClientError;

@@ -3,6 +3,7 @@
 
 mod accept;
 mod error;
+mod limits;
 mod lock;
 mod metrics_http;
 pub mod paths;
@@ -40,6 +41,10 @@ pub(crate) struct Daemon {
     pub shutdown: watch::Sender<Shutdown>,
     /// Problems found in the settings file, reported by `ping`.
     pub warnings: Vec<String>,
+    /// The connections open now (capped, see `limits`).
+    pub connections: limits::Connections,
+    /// Bytes of half-received requests, shared by every connection.
+    pub budget: pmtui_proto::frames::Budget,
 }
 
 /// Runs the daemon in the current thread until it is told to stop.
@@ -141,6 +146,8 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
         started: std::time::Instant::now(),
         shutdown,
         warnings,
+        connections: limits::Connections::default(),
+        budget: pmtui_proto::frames::Budget::new(limits::REQUEST_BUDGET),
     });
     let (stop_persister, persister_stop) = tokio::sync::oneshot::channel();
     let persister = tokio::spawn(persist::run(Arc::clone(&daemon), persister_stop));

@@ -44,16 +44,19 @@ pub async fn accept_until_shutdown(
     };
     let me = nix::unistd::geteuid().as_raw();
     let mut acceptor = Acceptor::new();
+    let max_connections = crate::limits::max_connections();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     acceptor.accepted();
                     let allowed = stream.peer_cred().map(|c| c.uid() == me || c.uid() == 0).unwrap_or(false);
-                    if allowed {
-                        tokio::spawn(session::serve(Arc::clone(&daemon), stream));
-                    } else {
+                    if !allowed {
                         tracing::warn!("refused a connection from another user");
+                    } else if let Some(slot) = daemon.connections.take(max_connections) {
+                        tokio::spawn(session::serve(Arc::clone(&daemon), stream, slot));
+                    } else {
+                        tokio::spawn(session::refuse_busy(stream, max_connections));
                     }
                 }
                 Err(err) => acceptor.failed(&listener, err).await,

@@ -1,15 +1,20 @@
-//! Frames on the socket: a 4-byte big-endian length, then one JSON document. The first
-//! frame each way is a hello carrying the protocol version.
+//! Messages on the socket: one JSON document each, carried in parts (`frames.rs`). The
+//! first message each way is a hello carrying the protocol version; a daemon that speaks
+//! another version answers with an error naming both.
 
+use crate::frames::{Budget, FrameCodec};
 use crate::{Event, ProtoError, Request, Response};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use tokio_util::codec::LengthDelimitedCodec;
 
-/// Bumped on any incompatible change of the frames below.
-pub const PROTOCOL_VERSION: u32 = 1;
-/// Larger frames are refused before they are read.
-pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
+/// Bumped on any incompatible change of the messages below or of their framing.
+/// 2: messages are split into parts of at most 1 MiB (protocol 1 had one frame of at most
+/// 16 MiB per message, which large replies outgrew).
+pub const PROTOCOL_VERSION: u32 = 2;
+/// The largest message a client may send the daemon; larger ones end the connection.
+pub const MAX_REQUEST_LEN: usize = 16 * 1024 * 1024;
+/// The largest message a client accepts from the daemon.
+pub const MAX_REPLY_LEN: usize = 1 << 30;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hello {
@@ -43,12 +48,15 @@ pub enum ServerFrame {
     Event(Box<Event>),
 }
 
-/// The length-delimited codec both ends use.
-pub fn frame_codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .length_field_length(4)
-        .max_frame_length(MAX_FRAME_LEN)
-        .new_codec()
+/// The client's codec: replies of any size up to `MAX_REPLY_LEN`.
+pub fn frame_codec() -> FrameCodec {
+    FrameCodec::new(MAX_REPLY_LEN, None)
+}
+
+/// The daemon's codec for one connection: requests up to `MAX_REQUEST_LEN`, half-received
+/// ones counted against `budget`, shared by every connection.
+pub fn server_codec(budget: Budget) -> FrameCodec {
+    FrameCodec::new(MAX_REQUEST_LEN, Some(budget))
 }
 
 pub fn encode<T: Serialize>(frame: &T) -> Result<Bytes, ProtoError> {

@@ -6,6 +6,7 @@ pub mod codec;
 pub mod env;
 pub mod error;
 pub mod event;
+pub mod frames;
 pub mod health;
 pub mod info;
 pub mod listen;
@@ -18,7 +19,9 @@ pub mod spec;
 pub mod status;
 pub mod units;
 
-pub use codec::{ClientFrame, Hello, HelloReply, MAX_FRAME_LEN, PROTOCOL_VERSION, ServerFrame};
+pub use codec::{
+    ClientFrame, Hello, HelloReply, MAX_REPLY_LEN, MAX_REQUEST_LEN, PROTOCOL_VERSION, ServerFrame,
+};
 pub use env::{EnvError, MAX_ENV_BYTES, MAX_ENV_VAR_BYTES, check_env};
 pub use error::ProtoError;
 pub use event::{Event, EventKind, LogLine, LogStream};

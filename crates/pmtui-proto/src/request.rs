@@ -128,6 +128,35 @@ pub enum Request {
     Kill,
 }
 
+impl Request {
+    /// The verb, as the wire's `cmd` tag spells it (for messages).
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Self::Ping => "ping",
+            Self::Start { .. } => "start",
+            Self::Apply { .. } => "apply",
+            Self::Update { .. } => "update",
+            Self::Stop { .. } => "stop",
+            Self::Restart { .. } => "restart",
+            Self::Delete { .. } => "delete",
+            Self::Scale { .. } => "scale",
+            Self::Reset { .. } => "reset",
+            Self::Signal { .. } => "signal",
+            Self::List => "list",
+            Self::Describe { .. } => "describe",
+            Self::Save { .. } => "save",
+            Self::Resurrect => "resurrect",
+            Self::Flush { .. } => "flush",
+            Self::ReloadLogs => "reload_logs",
+            Self::Logs { .. } => "logs",
+            Self::Subscribe => "subscribe",
+            Self::Metrics { .. } => "metrics",
+            Self::SubscribeMetrics { .. } => "subscribe_metrics",
+            Self::Kill => "kill",
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -196,5 +225,20 @@ mod tests {
         assert_eq!(ScaleTo::Remove(1).from(4), Ok(3));
         assert!(ScaleTo::Remove(2).from(2).is_err());
         assert!(ScaleTo::Exactly(0).from(2).is_err());
+    }
+
+    #[test]
+    fn verbs_match_the_wire_tags() {
+        for request in [
+            Request::Ping,
+            Request::List,
+            Request::ReloadLogs,
+            Request::Kill,
+            Request::Save { force: false },
+            Request::SubscribeMetrics { targets: vec![] },
+        ] {
+            let wire = serde_json::to_value(&request).expect("json");
+            assert_eq!(wire["cmd"], request.verb());
+        }
     }
 }

@@ -246,11 +246,25 @@ impl Dir {
     /// half; with `durable`, the new content is on disk (file and directory fsynced) when
     /// this returns. On failure the temp file is removed and `name` is untouched.
     pub fn write_replace(&self, name: &str, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+        self.replace(name, bytes, durable)?;
+        if durable {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Like a durable [`Dir::write_replace`], but the directory is not fsynced: for a batch
+    /// of files, followed by one [`Dir::sync`].
+    pub fn write_synced_file(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.replace(name, bytes, true)
+    }
+
+    fn replace(&self, name: &str, bytes: &[u8], sync_file: bool) -> std::io::Result<()> {
         let name = single(name)?;
         let (tmp, mut file) = self.temp()?;
         let result = file
             .write_all(bytes)
-            .and_then(|()| if durable { file.sync_all() } else { Ok(()) })
+            .and_then(|()| if sync_file { file.sync_all() } else { Ok(()) })
             .and_then(|()| {
                 drop(file);
                 renameat(&self.fd, tmp.as_str(), &self.fd, name).map_err(Into::into)
@@ -258,9 +272,6 @@ impl Dir {
         if let Err(err) = result {
             let _ = unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
             return Err(err);
-        }
-        if durable {
-            self.sync()?;
         }
         Ok(())
     }

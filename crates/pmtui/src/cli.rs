@@ -19,6 +19,37 @@ pub struct Cli {
     /// Start the apps of this ecosystem file, then open the terminal UI.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// How long the daemon may take to show it is alive before a command gives up: `10s`,
+    /// `2m`, `1500ms`, or a number of seconds (default 30s; 0 waits for ever). Work that
+    /// takes longer (a stop with a long kill_timeout) is waited for while the daemon answers.
+    #[arg(
+        long,
+        global = true,
+        env = "PMTUI_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = parse_timeout,
+        default_value = "30s"
+    )]
+    pub timeout: Timeout,
+}
+
+/// `--timeout`'s value: `None` waits for ever.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeout(pub Option<std::time::Duration>);
+
+/// `--timeout`: a duration (`30s`, `1500ms`) or a number of seconds (what
+/// `PMTUI_TIMEOUT=60` means to most people); 0 means no timeout.
+fn parse_timeout(text: &str) -> Result<Timeout, String> {
+    let ms = match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => (seconds * 1000.0) as u64,
+        Ok(_) => return Err(format!("{text:?} is not a duration")),
+        Err(_) => pmtui_proto::parse_duration_ms(text).map_err(|_| {
+            format!("{text:?} is not a duration: write 30s, 1500ms, 2m, or a number of seconds")
+        })?,
+    };
+    Ok(Timeout(
+        (ms > 0).then(|| std::time::Duration::from_millis(ms)),
+    ))
 }
 
 #[derive(Debug, Subcommand)]

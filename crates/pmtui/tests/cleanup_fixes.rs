@@ -75,7 +75,7 @@ fn call(t: &TestHome, request: Value) -> Value {
     let mut s = UnixStream::connect(t.home().join("pmtui.sock")).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    s.write_all(&frame(br#"{"hello":{"protocol":1,"client":"test"}}"#))
+    s.write_all(&frame(br#"{"hello":{"protocol":2,"client":"test"}}"#))
         .expect("hello");
     read_frame(&mut s);
     let body = serde_json::json!({"request": {"id": 1, "request": request}});

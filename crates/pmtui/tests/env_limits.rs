@@ -139,18 +139,33 @@ fn a_file_whose_environment_is_too_large_points_at_its_env_block() {
     assert!(t.list().is_empty());
 }
 
-/// One request over the socket, as any client could send it.
+/// One request over the socket, as any client could send it (protocol 2: a message in
+/// parts of at most 1 MiB, the top bit of the length word saying that more follow).
 fn call(s: &mut UnixStream, id: u64, request: Value) -> Value {
+    const MORE: u32 = 0x8000_0000;
     let body =
         serde_json::to_vec(&json!({"request": {"id": id, "request": request}})).expect("json");
-    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-    frame.extend_from_slice(&body);
-    s.write_all(&frame).expect("write");
+    let mut wire = Vec::new();
+    let mut parts = body.chunks(1 << 20).peekable();
+    while let Some(part) = parts.next() {
+        let more = if parts.peek().is_some() { MORE } else { 0 };
+        wire.extend_from_slice(&(part.len() as u32 | more).to_be_bytes());
+        wire.extend_from_slice(part);
+    }
+    s.write_all(&wire).expect("write");
     loop {
-        let mut len = [0u8; 4];
-        s.read_exact(&mut len).expect("a frame");
-        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
-        s.read_exact(&mut body).expect("a frame body");
+        let mut body = Vec::new();
+        loop {
+            let mut word = [0u8; 4];
+            s.read_exact(&mut word).expect("a part");
+            let word = u32::from_be_bytes(word);
+            let mut part = vec![0u8; (word & !MORE) as usize];
+            s.read_exact(&mut part).expect("a part body");
+            body.extend_from_slice(&part);
+            if word & MORE == 0 {
+                break;
+            }
+        }
         let frame: Value = serde_json::from_slice(&body).expect("json frame");
         if frame["reply"]["id"] == id {
             return frame["reply"]["response"].clone();
@@ -166,7 +181,7 @@ fn the_daemon_refuses_an_oversized_environment_from_any_client() {
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
     let hello =
-        serde_json::to_vec(&json!({"hello": {"protocol": 1, "client": "test"}})).expect("json");
+        serde_json::to_vec(&json!({"hello": {"protocol": 2, "client": "test"}})).expect("json");
     let mut frame = (hello.len() as u32).to_be_bytes().to_vec();
     frame.extend_from_slice(&hello);
     s.write_all(&frame).expect("write");

@@ -464,7 +464,7 @@ fn a_metrics_subscription_gets_the_history_then_a_tick_at_a_time() {
     s.set_read_timeout(Some(common::DEADLINE)).expect("timeout");
     write_frame(
         &mut s,
-        r#"{"hello":{"protocol":1,"client":"metrics-test"}}"#,
+        r#"{"hello":{"protocol":2,"client":"metrics-test"}}"#,
     );
     read_frame(&mut s);
     write_frame(

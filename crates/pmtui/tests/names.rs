@@ -23,7 +23,7 @@ fn call(t: &TestHome, request: Value) -> Value {
         frame.extend_from_slice(&body);
         s.write_all(&frame).expect("write");
     };
-    send(json!({"hello": {"protocol": 1, "client": "test"}}));
+    send(json!({"hello": {"protocol": 2, "client": "test"}}));
     send(json!({"request": {"id": 1, "request": request}}));
     loop {
         let mut len = [0u8; 4];

@@ -30,10 +30,10 @@ fn read_frame(s: &mut UnixStream) -> Option<serde_json::Value> {
 }
 
 fn hello(s: &mut UnixStream) {
-    s.write_all(&frame(br#"{"hello":{"protocol":1,"client":"test"}}"#))
+    s.write_all(&frame(br#"{"hello":{"protocol":2,"client":"test"}}"#))
         .expect("write");
     let reply = read_frame(s).expect("hello reply");
-    assert_eq!(reply["hello"]["protocol"], 1, "{reply}");
+    assert_eq!(reply["hello"]["protocol"], 2, "{reply}");
 }
 
 #[test]

@@ -485,7 +485,7 @@ fn history_keeps_reason_signal_and_last_stderr_lines_and_reaches_subscribers() {
     let mut s = UnixStream::connect(t.home().join("pmtui.sock")).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
-    s.write_all(&frame(br#"{"hello":{"protocol":1,"client":"test"}}"#))
+    s.write_all(&frame(br#"{"hello":{"protocol":2,"client":"test"}}"#))
         .expect("hello");
     read_frame(&mut s).expect("hello reply");
     s.write_all(&frame(

@@ -59,17 +59,9 @@ pub async fn make_durable(
 
 async fn write(daemon: &Arc<Daemon>, names: BTreeSet<String>) -> BTreeMap<String, WriteFailure> {
     let daemon = Arc::clone(daemon);
-    tokio::task::spawn_blocking(move || {
-        names
-            .into_iter()
-            .filter_map(|name| {
-                let failed = daemon.store.write_named(&daemon.supervisor, &name).err()?;
-                Some((name, failed))
-            })
-            .collect()
-    })
-    .await
-    .unwrap_or_default()
+    tokio::task::spawn_blocking(move || daemon.store.write_names(&daemon.supervisor, names))
+        .await
+        .unwrap_or_default()
 }
 
 /// Undoes what of `name`'s change is unsafe to keep unrecorded; returns what to tell.

@@ -38,6 +38,8 @@ pub struct Store {
     /// one name (the persister, a request making its change durable before it replies)
     /// the one that read the newer state writes last.
     writing: Mutex<()>,
+    /// A hash of what this daemon last wrote per name, to skip writes that change nothing.
+    written: Mutex<HashMap<String, u64>>,
 }
 
 #[derive(Default)]
@@ -72,6 +74,7 @@ impl Store {
             processes,
             problems: Mutex::default(),
             writing: Mutex::new(()),
+            written: Mutex::default(),
         })
     }
 
@@ -88,71 +91,117 @@ impl Store {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Rewrites (or removes) the file of `name` from the table, durably.
-    pub fn write_named(&self, supervisor: &Supervisor, name: &str) -> Result<(), WriteFailure> {
+    /// Rewrites (or removes) the files of `names` from the table, durably: each file
+    /// fsynced, then the folder once. A file whose content did not change since this daemon
+    /// last wrote it is left alone (the persister sees the same change a request just
+    /// wrote). Returns the names that failed.
+    pub fn write_names(
+        &self,
+        supervisor: &Supervisor,
+        names: impl IntoIterator<Item = String>,
+    ) -> BTreeMap<String, WriteFailure> {
         let _writing = lock(&self.writing);
-        self.write_one(supervisor, name)
+        let mut failures = BTreeMap::new();
+        let mut done = Vec::new();
+        let mut changed = false;
+        for name in names {
+            match self.write_file(supervisor, &name) {
+                Ok(wrote) => {
+                    changed |= wrote;
+                    done.push(name);
+                }
+                Err(error) => {
+                    let path = self.processes.join(&Self::file_name(&name));
+                    failures.insert(name, WriteFailure { path, error });
+                }
+            }
+        }
+        if changed && let Err(error) = self.processes.sync() {
+            let mut written = lock(&self.written);
+            for name in done.drain(..) {
+                written.remove(&name);
+                let path = self.processes.join(&Self::file_name(&name));
+                let error = std::io::Error::new(error.kind(), error.to_string());
+                failures.insert(name, WriteFailure { path, error });
+            }
+        }
+        let mut problems = lock(&self.problems);
+        for name in done {
+            if problems.unsaved.remove(&name).is_some() {
+                tracing::info!(name, "process file written after all");
+            }
+        }
+        for (name, failure) in &failures {
+            let text = failure.error.to_string();
+            // Logged once per new error, not on every retry.
+            let again = problems
+                .unsaved
+                .get(name)
+                .is_some_and(|(_, before)| *before == text);
+            if !again {
+                tracing::error!(path = %failure.path.display(), error = %text, "cannot write process file");
+            }
+            problems
+                .unsaved
+                .insert(name.clone(), (failure.path.clone(), text));
+        }
+        failures
     }
 
-    fn write_one(&self, supervisor: &Supervisor, name: &str) -> Result<(), WriteFailure> {
+    /// Writes or removes one file (not the folder's fsync); true when it changed.
+    fn write_file(&self, supervisor: &Supervisor, name: &str) -> std::io::Result<bool> {
         let file = Self::file_name(name);
         let records = supervisor.records_named(name);
-        let result = if records.is_empty() {
-            match self.processes.remove(&file, true) {
+        if records.is_empty() {
+            lock(&self.written).remove(name);
+            return match self.processes.remove(&file, false) {
                 // No file of that name can exist, so there is nothing to remove.
-                Err(e) if e.raw_os_error() == Some(nix::libc::ENAMETOOLONG) => Ok(()),
-                other => other.map(|_| ()),
-            }
-        } else {
-            serde_json::to_vec_pretty(&records)
-                .map_err(std::io::Error::other)
-                .and_then(|bytes| self.processes.write_durable(&file, &bytes))
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENAMETOOLONG) => Ok(false),
+                other => other,
+            };
+        }
+        let bytes = serde_json::to_vec_pretty(&records).map_err(std::io::Error::other)?;
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            hasher.finish()
         };
-        let mut problems = lock(&self.problems);
+        if lock(&self.written).get(name) == Some(&hash) {
+            return Ok(false);
+        }
+        let result = self.processes.write_synced_file(&file, &bytes);
+        let mut written = lock(&self.written);
         match result {
             Ok(()) => {
-                if problems.unsaved.remove(name).is_some() {
-                    tracing::info!(name, "process file written after all");
-                }
-                Ok(())
+                written.insert(name.to_string(), hash);
+                Ok(true)
             }
             Err(error) => {
-                let path = self.processes.join(&file);
-                let text = error.to_string();
-                // Logged once per new error, not on every retry.
-                let again = problems
-                    .unsaved
-                    .get(name)
-                    .is_some_and(|(_, before)| *before == text);
-                if !again {
-                    tracing::error!(path = %path.display(), %error, "cannot write process file");
-                }
-                problems
-                    .unsaved
-                    .insert(name.to_string(), (path.clone(), text));
-                Err(WriteFailure { path, error })
+                written.remove(name);
+                Err(error)
             }
         }
     }
 
     /// Rewrites every file, removing those of names that no longer exist.
     pub fn write_all(&self, supervisor: &Supervisor) {
-        let _writing = lock(&self.writing);
         let records = supervisor.records();
         let mut names: BTreeSet<String> = records.iter().map(|r| r.spec.name.clone()).collect();
         let keep: BTreeSet<String> = names.iter().map(|n| Self::file_name(n)).collect();
         // Names whose file could not be removed yet are tried again (and cleared).
         names.extend(self.unsaved());
         let unread = lock(&self.problems).kept.clone();
-        for file in self.processes.entries().unwrap_or_default() {
-            if file.ends_with(".json") && !keep.contains(&file) && !unread.contains(&file) {
-                let _ = self.processes.remove(&file, false);
+        {
+            let _writing = lock(&self.writing);
+            for file in self.processes.entries().unwrap_or_default() {
+                if file.ends_with(".json") && !keep.contains(&file) && !unread.contains(&file) {
+                    let _ = self.processes.remove(&file, false);
+                }
             }
+            let _ = self.processes.sync();
         }
-        let _ = self.processes.sync();
-        for name in names {
-            let _ = self.write_one(supervisor, &name);
-        }
+        let _ = self.write_names(supervisor, names);
     }
 
     /// The names whose last write failed.
@@ -250,9 +299,7 @@ pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
             if everything {
                 daemon.store.write_all(&daemon.supervisor);
             } else {
-                for name in touched {
-                    let _ = daemon.store.write_named(&daemon.supervisor, &name);
-                }
+                let _ = daemon.store.write_names(&daemon.supervisor, touched);
             }
         })
         .await;

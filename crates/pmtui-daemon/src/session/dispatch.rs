@@ -3,6 +3,7 @@
 
 use super::{Follow, Install, Outgoing};
 use crate::{Daemon, Shutdown};
+use futures_util::FutureExt;
 use pmtui_proto::{ErrorKind, Request, Response, ServerFrame};
 use pmtui_supervisor::SupervisorError;
 use std::collections::BTreeSet;
@@ -39,19 +40,45 @@ pub(super) async fn handle(
         _ => BTreeSet::new(),
     };
     let before = daemon.supervisor.ids();
-    let (response, then) = respond(&daemon, request).await;
-    // On disk before the reply, so a daemon killed right after cannot revive a process
-    // the caller was told is stopped (the persister alone may still be behind); a change
-    // that cannot be recorded is undone and reported instead.
-    let response = if changes {
-        crate::persist::make_durable(&daemon, &before, response, renamed).await
-    } else {
-        response
+    let verb = request.verb();
+    let work = async {
+        let (response, then) = respond(&daemon, request).await;
+        // On disk before the reply, so a daemon killed right after cannot revive a process
+        // the caller was told is stopped (the persister alone may still be behind); a
+        // change that cannot be recorded is undone and reported instead.
+        let response = if changes {
+            crate::persist::make_durable(&daemon, &before, response, renamed).await
+        } else {
+            response
+        };
+        (response, then)
+    };
+    // A bug that panics here must still answer: the client would otherwise wait for ever.
+    let (response, then) = match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(done) => done,
+        Err(panic) => {
+            let what = panic_text(&*panic);
+            tracing::error!(verb, panic = %what, "a request handler panicked");
+            let message = format!(
+                "internal error while handling `{verb}`: {what}; the daemon carries on, but \
+                 check `pmtui ls` and daemon.log (please report this)"
+            );
+            (Response::error(ErrorKind::Internal, message), None)
+        }
     };
     let _ = out.send(Outgoing {
         frame: ServerFrame::Reply { id, response },
         then,
     });
+}
+
+/// A panic's message.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<Install>) {

@@ -5,10 +5,12 @@
 
 mod dispatch;
 
+use crate::limits::{HELLO_TIMEOUT, MAX_IN_FLIGHT, PARTIAL_TIMEOUT, Slot};
 use crate::{Daemon, Shutdown};
 use dispatch::handle;
 use futures_util::{SinkExt, StreamExt};
-use pmtui_proto::codec::{self, frame_codec};
+use pmtui_proto::codec::{self, server_codec};
+use pmtui_proto::frames::FrameCodec;
 use pmtui_proto::{
     ClientFrame, ErrorKind, Event, HelloReply, LogLine, PROTOCOL_VERSION, Response, ServerFrame,
 };
@@ -19,7 +21,7 @@ use tokio::net::UnixStream;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::codec::Framed;
 
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+type Conn = Framed<UnixStream, FrameCodec>;
 
 /// What a request task hands back to the session.
 /// A reply, and the stream to install once it is sent (so nothing precedes the snapshot).
@@ -67,8 +69,9 @@ impl Follow {
     }
 }
 
-pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
-    let mut framed = Framed::new(stream, frame_codec());
+/// Serves one connection; `_slot` counts it among the open ones until it ends.
+pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, _slot: Slot) {
+    let mut framed = Framed::new(stream, server_codec(daemon.budget.clone()));
     if !handshake(&mut framed).await {
         return;
     }
@@ -76,9 +79,26 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
     let mut events: Option<broadcast::Receiver<Event>> = None;
     let mut follow: Option<Follow> = None;
     let mut metrics: Option<MetricsFollow> = None;
+    // Requests answered but not yet written: past `MAX_IN_FLIGHT`, nothing more is read
+    // (the client's writes block), so replies never pile up in memory.
+    let mut in_flight = 0usize;
+    let mut partial_since: Option<std::time::Instant> = None;
+    let mut check = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
-            incoming = framed.next() => {
+            _ = check.tick() => {
+                // A message begun must be finished: a client that stalls mid-message
+                // would otherwise hold its bytes (and a slot) forever.
+                if framed.codec().holding() == 0 {
+                    partial_since = None;
+                } else if partial_since.get_or_insert_with(std::time::Instant::now).elapsed() > PARTIAL_TIMEOUT {
+                    tracing::debug!("dropping a client: a message left unfinished");
+                    let message = format!("a message was left unfinished for {} s", PARTIAL_TIMEOUT.as_secs());
+                    let _ = send(&mut framed, &protocol_error(message)).await;
+                    return;
+                }
+            }
+            incoming = framed.next(), if in_flight < MAX_IN_FLIGHT => {
                 let bytes = match incoming {
                     Some(Ok(bytes)) => bytes,
                     Some(Err(err)) => {
@@ -90,6 +110,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
                 };
                 match codec::decode::<ClientFrame>(&bytes) {
                     Ok(ClientFrame::Request { id, request }) => {
+                        in_flight += 1;
                         tokio::spawn(handle(Arc::clone(&daemon), id, request, out_tx.clone()));
                     }
                     Ok(ClientFrame::Hello(_)) => {}
@@ -100,6 +121,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream) {
                 }
             }
             Some(out) = out_rx.recv() => {
+                in_flight = in_flight.saturating_sub(1);
                 let sent = send(&mut framed, &out.frame).await;
                 if let Some(Install::Shutdown(mode)) = out.then {
                     let _ = daemon.shutdown.send(mode);
@@ -205,10 +227,7 @@ async fn recv_tick(
     }
 }
 
-async fn send_line(
-    framed: &mut Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>,
-    line: LogLine,
-) -> Result<(), ()> {
+async fn send_line(framed: &mut Conn, line: LogLine) -> Result<(), ()> {
     let kind = pmtui_proto::EventKind::Log { line };
     send(
         framed,
@@ -217,9 +236,24 @@ async fn send_line(
     .await
 }
 
-async fn handshake(
-    framed: &mut Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>,
-) -> bool {
+/// Answers a connection over the cap with an error (before any hello, so that the client
+/// says it) and closes it; the write is bounded, so a client that does not read costs
+/// nothing more.
+pub async fn refuse_busy(stream: UnixStream, max: usize) {
+    tracing::warn!(max, "refused a connection: too many open");
+    let mut framed = Framed::new(stream, pmtui_proto::codec::frame_codec());
+    let message = format!(
+        "the daemon already serves {max} connections (its limit, PMTUI_MAX_CONNECTIONS); \
+         close some (UIs, `logs --follow`) and retry"
+    );
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        send(&mut framed, &protocol_error(message)),
+    )
+    .await;
+}
+
+async fn handshake(framed: &mut Conn) -> bool {
     let first = match tokio::time::timeout(HELLO_TIMEOUT, framed.next()).await {
         Ok(Some(Ok(bytes))) => bytes,
         _ => return false,
@@ -235,7 +269,8 @@ async fn handshake(
         }
         Ok(ClientFrame::Hello(hello)) => {
             let message = format!(
-                "protocol version mismatch: daemon speaks {PROTOCOL_VERSION}, client speaks {}; run `pmtui kill` and retry",
+                "protocol version mismatch: the daemon speaks protocol {PROTOCOL_VERSION} (pmtui {}), the client speaks protocol {}; run `pmtui kill` with the daemon's pmtui, then retry",
+                pmtui_proto::VERSION,
                 hello.protocol
             );
             let _ = send(framed, &protocol_error(message)).await;
@@ -259,10 +294,7 @@ fn protocol_error(message: String) -> ServerFrame {
     }
 }
 
-async fn send(
-    framed: &mut Framed<UnixStream, tokio_util::codec::LengthDelimitedCodec>,
-    frame: &ServerFrame,
-) -> Result<(), ()> {
+async fn send(framed: &mut Conn, frame: &ServerFrame) -> Result<(), ()> {
     let bytes = codec::encode(frame).map_err(|_| ())?;
     framed.send(bytes).await.map_err(|_| ())
 }

@@ -29,13 +29,25 @@ pub fn home() -> PathBuf {
     pmtui_daemon::Paths::from_env().home
 }
 
+/// How long the daemon may take to show it is alive (`--timeout`, `PMTUI_TIMEOUT`);
+/// `None` waits for ever. Set once from the command line.
+static TIMEOUT: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+
+pub fn timeout() -> Option<std::time::Duration> {
+    TIMEOUT
+        .get()
+        .copied()
+        .unwrap_or(Some(pmtui_client::DEFAULT_TIMEOUT))
+}
+
 /// A client, starting the daemon if none runs.
 pub async fn connect() -> Result<Client> {
     let exe = std::env::current_exe()?;
-    Ok(pmtui_client::connect_or_start(&home(), &exe).await?)
+    Ok(pmtui_client::connect_or_start(&home(), &exe, timeout()).await?)
 }
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let _ = TIMEOUT.set(cli.timeout.0);
     if let Some(file) = &cli.config {
         if cli.command.is_some() {
             anyhow::bail!(

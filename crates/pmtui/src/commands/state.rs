@@ -72,7 +72,8 @@ pub async fn kill() -> Result<ExitCode> {
         println!("no daemon running for {}", home.display());
         return Ok(ExitCode::SUCCESS);
     };
-    let client = pmtui_client::Client::connect(&home.join("pmtui.sock")).await?;
+    let client =
+        pmtui_client::Client::connect_with(&home.join("pmtui.sock"), super::timeout()).await?;
     let response = client.request(Request::Kill).await?;
     drop(client);
     let deadline = Instant::now() + Duration::from_secs(30);
