@@ -1,5 +1,5 @@
 //! The daemon's open-file budget. Every process costs the daemon a few descriptors (its two
-//! pipes, tokio's pidfd, its log files once written), and the daemon needs some for itself:
+//! pipes, its log files once written), and the daemon needs some for itself:
 //! commands on its socket, state files, history reads. A process is started only when what
 //! it needs still leaves `RESERVE` free, so that `ping`, `ls` and `kill` keep working at the
 //! limit; a start that would eat the reserve fails with a message that names the limit and
@@ -9,8 +9,9 @@ use std::fmt;
 
 /// Descriptors kept free for the daemon's own work.
 pub const RESERVE: u64 = 16;
-/// Descriptors of a process besides its log files: two pipes and a pidfd, plus the two of
-/// the pipe that reports an exec failure, open only during the spawn.
+/// Descriptors of a process besides its log files: its two pipes, plus, during the spawn
+/// only, the two of the pipe that reports an exec failure and one for its cgroup or IPC
+/// channel.
 const BASE_COST: u64 = 5;
 
 /// The soft `RLIMIT_NOFILE` (the daemon raised it to the hard limit at start).

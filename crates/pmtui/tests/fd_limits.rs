@@ -121,3 +121,66 @@ fn at_a_low_fd_limit_commands_answer_and_surplus_starts_fail_clearly() {
     home.ok(&["ls"]);
     home.ok(&["kill"]);
 }
+
+/// The daemon's descriptors that processes cost: pipes, pidfds and log files.
+fn process_fds(daemon: i32, logs: &std::path::Path) -> usize {
+    std::fs::read_dir(format!("/proc/{daemon}/fd"))
+        .expect("the daemon's fds")
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter(|target| {
+            let text = target.to_string_lossy();
+            text.starts_with("pipe:") || text.contains("pidfd") || target.starts_with(logs)
+        })
+        .count()
+}
+
+#[test]
+fn a_process_costs_the_daemon_at_most_four_descriptors() {
+    let home = TestHome::new();
+    home.ok(&["ping"]);
+    let daemon = home.daemon_pid().expect("daemon pid");
+    let logs = home.home().join("logs");
+    let before = process_fds(daemon, &logs);
+    let sleep = home.tagged_sleep(&unique("fdcount"));
+    let loud = home.script(
+        "loud.sh",
+        "#!/bin/sh\necho out\necho err >&2\nexec sleep 1000\n",
+    );
+    for i in 0..5 {
+        home.ok(&[
+            "start",
+            loud.to_str().expect("utf-8"),
+            "--name",
+            &format!("loud{i}"),
+        ]);
+        home.ok(&[
+            "start",
+            &sleep,
+            "--name",
+            &format!("quiet{i}"),
+            "--",
+            "1000",
+        ]);
+    }
+    for i in 0..5 {
+        for stream in ["out", "err"] {
+            let file = logs.join(format!("loud{i}-{stream}.log"));
+            wait_until("the loud lines", || {
+                std::fs::read_to_string(&file)
+                    .ok()
+                    .filter(|t| t.contains(stream))
+            })
+            .expect("both streams written");
+        }
+    }
+    for p in home.list() {
+        assert_eq!(p["status"], "online", "{p}");
+    }
+    let cost = process_fds(daemon, &logs) - before;
+    // Two pipes each, and a log file per stream written: 5 × 4 + 5 × 2.
+    assert!(
+        cost <= 30,
+        "10 processes cost the daemon {cost} descriptors"
+    );
+}

@@ -21,11 +21,11 @@ mod group;
 pub use cgroup::Cgroups;
 pub(crate) use group::{GroupTree, ScanTree};
 
+use crate::spawn::Child;
 use nix::sys::signal::Signal;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::Duration;
-use tokio::process::Child;
 use tokio::time::Instant;
 
 /// How long ending a tree keeps killing after `kill_timeout` before it gives up with a

@@ -46,6 +46,7 @@ impl Job {
                         &sockets,
                         channel,
                         procs,
+                        &self.shared.managed,
                     )?;
                     Ok((child, sockets, cgroup))
                 })

@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr};
 use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use tokio::process::Command;
+use std::process::Command;
 
 /// Where passed fds begin in the child (systemd's `SD_LISTEN_FDS_START`).
 pub(crate) const FIRST_PASSED_FD: RawFd = 3;

@@ -7,20 +7,24 @@
 //! channel (`NODE_CHANNEL_FD`, Node apps only; see `probe::ipc`).
 
 mod argv;
+mod child;
 mod child_setup;
 mod credentials;
 mod node;
 
 use crate::config::{MARKER_VAR, SupervisorConfig};
+use crate::reaper::ManagedPids;
 use crate::sockets::SocketSet;
+pub use child::Child;
 use child_setup::{ChildSetup, ExecPlan, Identity};
 pub(crate) use credentials::resolve as resolve_credentials;
 use pmtui_proto::{ProcessId, ProcessSpec};
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::fd::RawFd;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 use std::process::Stdio;
-use tokio::process::{Child, Command};
 
 /// The environment the child receives.
 pub fn child_env(
@@ -113,6 +117,7 @@ pub fn spawn(
     sockets: &SocketSet,
     channel: Option<RawFd>,
     cgroup_procs: Option<std::fs::File>,
+    managed: &ManagedPids,
 ) -> std::io::Result<Child> {
     let mut socket_env;
     let mut channel_vars;
@@ -167,8 +172,7 @@ pub fn spawn(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(false);
+        .process_group(0);
     let identity = match credentials::resolve(spec).map_err(std::io::Error::other)? {
         Some(creds) => {
             let cwd = std::ffi::CString::new(spec.cwd.as_os_str().as_encoded_bytes())
@@ -193,5 +197,5 @@ pub fn spawn(
         exec,
     }
     .install(&mut command);
-    command.spawn()
+    Child::spawn(&mut command, managed)
 }

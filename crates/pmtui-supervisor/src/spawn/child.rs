@@ -1,0 +1,80 @@
+//! A running child as a job holds it: its pid, the read ends of its output pipes, and its
+//! exit as the reaper reports it. Unlike `tokio::process::Child`, no pidfd: the daemon is
+//! already woken by `SIGCHLD` for its subreaper work, and one `waitpid` there serves every
+//! child, so a process costs the daemon its two pipes (and its log files) only.
+
+use crate::reaper::ManagedPids;
+use std::process::ExitStatus;
+use tokio::net::unix::pipe;
+use tokio::sync::oneshot;
+
+pub struct Child {
+    pid: u32,
+    pub stdout: Option<pipe::Receiver>,
+    pub stderr: Option<pipe::Receiver>,
+    exit: oneshot::Receiver<ExitStatus>,
+    status: Option<ExitStatus>,
+}
+
+impl std::fmt::Debug for Child {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child").field("pid", &self.pid).finish()
+    }
+}
+
+impl Child {
+    /// Spawns `command` with the reaper held off until its exit is watched, and takes its
+    /// pipes into the runtime.
+    pub(super) fn spawn(
+        command: &mut std::process::Command,
+        managed: &ManagedPids,
+    ) -> std::io::Result<Self> {
+        let (mut child, exit) = managed.spawn_watched(|| {
+            let child = command.spawn()?;
+            Ok((child.id(), child))
+        })?;
+        let pid = child.id();
+        let pipes = (|| {
+            let out = child.stdout.take().map(receiver).transpose()?;
+            let err = child.stderr.take().map(receiver).transpose()?;
+            Ok::<_, std::io::Error>((out, err))
+        })();
+        match pipes {
+            Ok((stdout, stderr)) => Ok(Self {
+                pid,
+                stdout,
+                stderr,
+                exit,
+                status: None,
+            }),
+            Err(err) => {
+                // Not supervised without its output: it must not run on.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                Err(err)
+            }
+        }
+    }
+
+    pub fn id(&self) -> Option<u32> {
+        Some(self.pid)
+    }
+
+    /// Waits for the exit (cancel-safe; again after it returns the same status).
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        let status = (&mut self.exit)
+            .await
+            .map_err(|_| std::io::Error::other("the reaper stopped watching this child"))?;
+        self.status = Some(status);
+        Ok(status)
+    }
+}
+
+fn receiver(end: impl Into<std::os::fd::OwnedFd>) -> std::io::Result<pipe::Receiver> {
+    pipe::Receiver::from_owned_fd(end.into())
+}
