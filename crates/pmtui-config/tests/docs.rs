@@ -1,7 +1,8 @@
 //! The generated parts of the docs are what the field table says today: the reference
 //! tables of `docs/configuration.md` and the README, and `docs/ecosystem.schema.json`.
 //! After a change to the table, `PMTUI_UPDATE_DOCS=1 cargo test -p pmtui-config docs`
-//! rewrites them.
+//! rewrites them. And every relative link between the README and the docs leads somewhere:
+//! a file that exists, and a heading that exists in it.
 
 use pmtui_config::schema::{self, docs};
 use std::path::{Path, PathBuf};
@@ -70,4 +71,85 @@ fn docs_schema_file_matches_the_field_table() {
     let json =
         serde_json::to_string_pretty(&schema::json::ecosystem()).unwrap_or_else(|e| panic!("{e}"));
     check("docs/ecosystem.schema.json", &format!("{json}\n"));
+}
+
+/// GitHub's anchor of a heading: lower case, spaces to `-`, punctuation dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a markdown file's headings (outside code blocks).
+fn anchors(text: &str) -> Vec<String> {
+    let mut fenced = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced && let Some(heading) = line.strip_prefix('#') {
+            out.push(anchor(heading.trim_start_matches('#')));
+        }
+    }
+    out
+}
+
+/// The targets of the markdown links `](target)` in a text.
+fn links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        if let Some(end) = rest.find(')') {
+            out.push(rest[..end].to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn docs_links_lead_to_files_and_headings_that_exist() {
+    let mut files = vec![PathBuf::from("README.md")];
+    let dir = root().join("docs");
+    for entry in std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("docs/: {e}"))
+        .flatten()
+    {
+        if entry.path().extension().is_some_and(|e| e == "md") {
+            files.push(Path::new("docs").join(entry.file_name()));
+        }
+    }
+    let mut broken = Vec::new();
+    for file in &files {
+        let text = read(&file.display().to_string());
+        for link in links(&text) {
+            if link.contains("://") || link.starts_with("mailto:") || link.contains(' ') {
+                continue;
+            }
+            let (path, fragment) = link.split_once('#').unwrap_or((link.as_str(), ""));
+            let target = if path.is_empty() {
+                root().join(file)
+            } else {
+                root().join(file).parent().unwrap_or(&root()).join(path)
+            };
+            if !target.exists() {
+                broken.push(format!("{}: {link}: no such file", file.display()));
+                continue;
+            }
+            if !fragment.is_empty() && target.extension().is_some_and(|e| e == "md") {
+                let text = std::fs::read_to_string(&target).unwrap_or_default();
+                if !anchors(&text).iter().any(|a| a == fragment) {
+                    broken.push(format!("{}: {link}: no such heading", file.display()));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
