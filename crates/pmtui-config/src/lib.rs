@@ -123,6 +123,18 @@ pub fn load_stdin(text: &str, dir: &Path, opts: &LoadOptions) -> Result<Loaded, 
     load_document(shown, shown, dir, text, opts)
 }
 
+/// Reads an ecosystem file's text as `load` reads the file `name` (the format from its
+/// extension; a `*.config.js` name runs node), relative paths taken from `dir`: for reading
+/// bytes that are not in a file (the fuzz targets in `fuzz/`).
+pub fn load_text(
+    name: &Path,
+    text: &str,
+    dir: &Path,
+    opts: &LoadOptions,
+) -> Result<Loaded, ConfigError> {
+    load_document(name, name, dir, text, opts)
+}
+
 fn load_document(
     path: &Path,
     abs: &Path,
