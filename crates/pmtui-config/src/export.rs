@@ -177,6 +177,9 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if spec.stop_signal != DEFAULT_STOP_SIGNAL {
         put("stop_signal", s(&spec.stop_signal));
     }
+    if !spec.treekill {
+        put("treekill", Out::Bool(false));
+    }
     if let Some(uid) = &spec.uid {
         put("uid", s(uid));
     }

@@ -98,7 +98,7 @@ pub static APP: &[Field] = &[
     f("max_memory_restart", &[], "size", Active, "Restart when the process tree's memory exceeds this (`500M`, `1G`; 1024-based)."),
     f("kill_timeout", &[], "duration", Active, "Time between the stop signal and SIGKILL (default 1600 ms, or the daemon's `kill_timeout`)."),
     f("stop_signal", &["kill_signal"], "string", Active, "Signal sent on stop (default SIGTERM)."),
-    f("treekill", &[], "bool", Active, "pmtui always ends the whole process tree; `false` gets a warning."),
+    f("treekill", &[], "bool", Active, "`false`: stop signals only the main process and leaves its descendants running, and an exit leaves what the run started (default `true`: the whole tree; recovery after a daemon crash always ends the whole tree)."),
     f("kill_retry_time", &[], "duration", NoEffect("pmtui waits on the process itself, it does not poll"), "pm2's liveness poll interval while stopping."),
     f("shutdown_with_message", &[], "bool", NODE_ONLY, "pm2 sends an IPC message instead of a signal."),
     f("wait_ready", &[], "bool", Active, "Ready (and `online`) only once the app says so: sd_notify `READY=1` (any language), or Node's `process.send('ready')`. Status stays `launching` until then."),

@@ -46,6 +46,10 @@ pub struct ProcessSpec {
     pub uid: Option<String>,
     /// Group to run as (pm2's `gid`): a name or a number; overrides the user's primary group.
     pub gid: Option<String>,
+    /// pm2's `treekill`: true (the default) ends the whole process tree on stop and what a
+    /// run left when it exits; false signals only the main process and leaves its
+    /// descendants running. Recovery after a daemon crash ends the whole tree regardless.
+    pub treekill: bool,
     /// When an exit is followed by a restart. Config keys: the seed's nested
     /// `restart_policy: {…}` and pm2's flat `autorestart`, `max_restarts`, `min_uptime`,
     /// `restart_delay`, `exp_backoff_restart_delay`, `stop_exit_codes` both map here.
@@ -136,6 +140,7 @@ impl Default for ProcessSpec {
             stop_signal: DEFAULT_STOP_SIGNAL.to_string(),
             uid: None,
             gid: None,
+            treekill: true,
             restart: RestartPolicy::default(),
             max_memory_restart: None,
             cron_restart: None,

@@ -336,6 +336,9 @@ pub struct ProcessFlags {
     /// Group to run as, a name or a number (default: the user's primary group).
     #[arg(long, value_name = "GROUP")]
     pub gid: Option<String>,
+    /// Stop only the main process, leaving its descendants running (pm2's `treekill: false`).
+    #[arg(long)]
+    pub no_treekill: bool,
     /// Program that runs the script (`none` to run it directly).
     #[arg(long)]
     pub interpreter: Option<String>,

@@ -269,6 +269,9 @@ fn apply_option_flags(spec: &mut ProcessSpec, args: &ProcessFlags) -> Result<()>
     if let Some(gid) = &args.gid {
         spec.gid = Some(gid.clone());
     }
+    if args.no_treekill {
+        spec.treekill = false;
+    }
     if let Some(file) = &args.pid_file {
         spec.pid_file = Some(spec.cwd.join(file));
     }

@@ -106,7 +106,6 @@ fn pm2_flag(flag: &str) -> Option<&'static str> {
         | "--event-loop-inspector"
         | "--deep-monitoring"
         | "--no-vizion" => "a Node.js-only pm2 feature; drop the flag",
-        "--no-treekill" => "pmtui always stops the whole process tree; drop the flag",
         "--filter-env" => "set `filter_env` in an ecosystem file",
         "--parallel" => "pmtui acts on every target at once; drop the flag",
         "-s" | "--silent" => "pmtui has no quiet mode; redirect the output",

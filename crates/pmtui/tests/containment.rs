@@ -369,3 +369,49 @@ fn cgroup_members_count_the_escapee_in_the_metrics() {
     });
     assert!(counted.is_some(), "the escapee was not counted");
 }
+
+/// pm2's `treekill: false` (`--no-treekill`): `stop` signals only the main process, and its
+/// descendants keep running (in either mode); the default ends them (the tests above).
+#[test]
+fn no_treekill_stops_only_the_main_process() {
+    for group in [false, true] {
+        let t = TestHome::new();
+        if group {
+            force_group_mode(&t);
+        }
+        let tag = unique("no-treekill");
+        let sleep = t.tagged_sleep(&tag);
+        let script = t.script(
+            "parent.sh",
+            &format!("#!/bin/sh\n{sleep} 1005 &\nexec {sleep} 999\n"),
+        );
+        t.ok(&[
+            "start",
+            script.to_str().expect("utf8"),
+            "--name",
+            "parent",
+            "--no-treekill",
+        ]);
+        let main = t.wait_status("parent", "online")["pid"]
+            .as_i64()
+            .expect("pid");
+        let both = wait_until("main and child", || {
+            let p = pids_with(&tag);
+            (p.len() == 2).then_some(p)
+        })
+        .expect("both run");
+        let child = *both.iter().find(|p| **p != main).expect("child");
+        let detail: Value =
+            serde_json::from_str(&t.ok(&["describe", "parent", "--json"])).expect("json");
+        assert_eq!(detail[0]["spec"]["treekill"], false, "{detail}");
+        t.ok(&["stop", "parent"]);
+        t.wait_status("parent", "stopped");
+        assert!(!alive(main), "the main process is stopped");
+        assert!(alive(child), "group mode {group}: the child keeps running");
+        std::process::Command::new("kill")
+            .args(["-9", &child.to_string()])
+            .status()
+            .expect("kill the child");
+        assert!(gone("the child, killed by the test", &tag));
+    }
+}

@@ -29,7 +29,7 @@ fn dash_v_prints_the_version_like_pm2() {
 #[test]
 fn pm2_flags_pmtui_lacks_are_named_not_passed_to_the_app() {
     let t = TestHome::new();
-    for flag in ["--watch", "--no-treekill", "-x", "--no-daemon"] {
+    for flag in ["--watch", "-x", "--no-daemon"] {
         let out = t.run(&["start", "app.js", flag]);
         let err = stderr(&out);
         assert!(

@@ -217,15 +217,7 @@ pub fn read(
                     None => ctx.invalid(value, here, "a name or a number"),
                 }
             }
-            "treekill" => {
-                if ctx.bool(value, here) == Some(false) {
-                    ctx.warn(
-                        key.pos,
-                        here,
-                        "has no effect: pmtui always ends the whole process tree",
-                    );
-                }
-            }
+            "treekill" => spec.treekill = ctx.bool(value, here).unwrap_or(true),
             "log" => match &value.value {
                 Value::Map(_) => log_block(ctx, value, here, &mut spec, &mut log_paths),
                 Value::Bool(b) => log_file_default = *b,

@@ -118,7 +118,14 @@ impl Containment {
 
 /// The processes of one run (or of what an earlier daemon left), however they are found.
 pub(crate) enum Tree {
-    Cgroup { dir: PathBuf, kill_file: bool },
+    Cgroup {
+        dir: PathBuf,
+        kill_file: bool,
+    },
+    /// The main process alone (`treekill: false`).
+    Main {
+        pid: u32,
+    },
     Group(GroupTree),
     Scan(ScanTree),
 }
@@ -127,6 +134,7 @@ impl Tree {
     fn signal(&mut self, signal: Signal) {
         match self {
             Self::Cgroup { dir, .. } => cgroup::signal_all(dir, signal),
+            Self::Main { pid } => crate::tree::signal_pid(*pid, signal),
             Self::Group(g) => g.signal(signal),
             Self::Scan(s) => s.signal(signal),
         }
@@ -136,6 +144,7 @@ impl Tree {
     pub fn is_empty(&mut self) -> bool {
         match self {
             Self::Cgroup { dir, .. } => !cgroup::populated(dir),
+            Self::Main { pid } => crate::tree::is_dead(*pid),
             Self::Group(g) => g.is_empty(),
             Self::Scan(s) => s.is_empty(),
         }
@@ -144,6 +153,7 @@ impl Tree {
     fn kill(&mut self) {
         match self {
             Self::Cgroup { dir, kill_file } => cgroup::kill(dir, *kill_file),
+            Self::Main { pid } => crate::tree::signal_pid(*pid, Signal::SIGKILL),
             Self::Group(g) => g.signal(Signal::SIGKILL),
             Self::Scan(s) => s.signal(Signal::SIGKILL),
         }
@@ -153,6 +163,7 @@ impl Tree {
     pub fn describe(&self) -> String {
         match self {
             Self::Cgroup { dir, .. } => format!("cgroup {}", dir.display()),
+            Self::Main { pid } => format!("process {pid}"),
             Self::Group(g) => format!("process group {}", g.main),
             Self::Scan(s) => s.describe(),
         }

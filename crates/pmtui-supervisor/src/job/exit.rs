@@ -97,6 +97,9 @@ impl Job {
     /// does: the stop signal, SIGKILL after `kill_timeout`, until nothing is left. The row
     /// says `stopping` meanwhile; when nothing is left this costs one look.
     async fn end_what_it_left(&self, running: &Running) {
+        if !self.spec.treekill {
+            return;
+        }
         let mut tree = self.tree_of(running.pid, running.cgroup.as_deref());
         if tree.is_empty() {
             return;

@@ -148,7 +148,7 @@ impl Job {
                 cgroups.dir_of(self.id).display()
             )
         })?;
-        if contain::cgroup::populated(&dir) {
+        if self.spec.treekill && contain::cgroup::populated(&dir) {
             let mut tree = contain::Tree::Cgroup {
                 dir: dir.clone(),
                 kill_file: cgroups.kill_file,

@@ -295,8 +295,12 @@ impl Job {
         Duration::from_millis(self.spec.kill_timeout_ms)
     }
 
-    /// The tree of the run whose main process is `main`: its cgroup, or its process group.
+    /// The tree of the run whose main process is `main`: its cgroup, or its process group;
+    /// with `treekill: false`, the main process alone.
     fn tree_of(&self, main: u32, cgroup: Option<&std::path::Path>) -> crate::contain::Tree {
+        if !self.spec.treekill {
+            return crate::contain::Tree::Main { pid: main };
+        }
         match (cgroup, &self.shared.containment.cgroups) {
             (Some(dir), Some(cgroups)) => crate::contain::Tree::Cgroup {
                 dir: dir.to_path_buf(),

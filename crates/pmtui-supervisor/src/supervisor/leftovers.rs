@@ -40,6 +40,9 @@ impl Supervisor {
                 if contain::cgroup::populated(&dir) {
                     let kill_file = cgroups.kill_file;
                     trees.push((id, Tree::Cgroup { dir, kill_file }));
+                } else {
+                    // An empty cgroup of an earlier daemon that ended without tidying up.
+                    contain::cgroup::remove(&dir);
                 }
             }
         }
