@@ -201,12 +201,64 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if let Some(period) = spec.watchdog_ms {
         put("watchdog", ms(period));
     }
+    if let Some(check) = &spec.health_check {
+        put("health_check", health_check(check));
+    }
     if spec.restart != RestartPolicy::default() {
         put("restart_policy", restart_policy(&spec.restart));
     }
     let logs = log_block(spec);
     if !logs.is_empty() {
         put("log", Out::Map(logs));
+    }
+    Out::Map(m)
+}
+
+/// A health check, with the keys that differ from the defaults.
+fn health_check(c: &pmtui_proto::HealthCheck) -> Out {
+    let d = pmtui_proto::HealthCheck::default();
+    let mut m = vec![("type".to_string(), s(c.kind.as_str()))];
+    let mut put = |k: &str, v: Out| m.push((k.to_string(), v));
+    if let Some(url) = &c.url {
+        put("url", s(url));
+    }
+    if let Some(host) = &c.host {
+        put("host", s(host));
+    }
+    if let Some(port) = c.port {
+        put("port", Out::Int(i64::from(port)));
+    }
+    if let Some(command) = &c.command {
+        put("command", s(command));
+    }
+    if c.interval_ms != d.interval_ms {
+        put("interval", ms(c.interval_ms));
+    }
+    if c.timeout_ms != d.timeout_ms {
+        put("timeout", ms(c.timeout_ms));
+    }
+    if c.retries != d.retries {
+        put("retries", Out::Int(i64::from(c.retries)));
+    }
+    if c.initial_delay_ms != d.initial_delay_ms {
+        put("initial_delay", ms(c.initial_delay_ms));
+    }
+    if c.on_failure != d.on_failure {
+        put("on_failure", s("none"));
+    }
+    if !c.expected_status.is_empty() {
+        let ranges = c
+            .expected_status
+            .iter()
+            .map(|(from, to)| {
+                if from == to {
+                    Out::Int(i64::from(*from))
+                } else {
+                    s(format!("{from}-{to}"))
+                }
+            })
+            .collect();
+        put("expected_status", Out::List(ranges));
     }
     Out::Map(m)
 }

@@ -103,6 +103,7 @@ pub static APP: &[Field] = &[
     f("shutdown_with_message", &[], "bool", NODE_ONLY, "pm2 sends an IPC message instead of a signal."),
     f("wait_ready", &[], "bool", Active, "Ready (and `online`) only once the app says so: sd_notify `READY=1` (any language), or Node's `process.send('ready')`. Status stays `launching` until then."),
     f("listen_timeout", &[], "duration", Active, "How long `wait_ready` waits for the signal (default 3s, pm2's); then the process is `online` but not ready. Rolling `reload` will use it too (not built yet)."),
+    f("health_check", &["healthcheck"], "table", Active, "A probe the daemon runs: its first pass makes a run ready, `retries` failures in a row make it unhealthy (and restart it): see below.").with(HEALTH_CHECK),
     f("watchdog", &[], "duration", Active, "systemd's watchdog: once ready, the app must send sd_notify `WATCHDOG=1` at least this often (it gets `WATCHDOG_USEC` and `WATCHDOG_PID`), or it is restarted (history reason `watchdog`)."),
     f("log", &[], "table, path, bool or `null`", Active, "The seed's log block (see below); pm2's `log` (a path, or `true`) is `log_file`.").with(LOG),
     f("out_file", &["output", "out", "out_log"], "path or `null`", Active, "stdout file (default `$PMTUI_HOME/logs/<name>-out.log`); `/dev/null` or pm2's `NULL` disables it."),
@@ -148,6 +149,22 @@ pub static RESTART_POLICY: &[Field] = &[
     f("backoff", &[], "table", Active, "Delay between restarts: see below.").with(BACKOFF),
     f("stop_exit_codes", &[], "number or list", Active, "Exit codes that are not restarted."),
     f("stable_after", &[], "duration", Active, "After this much uptime the backoff and unstable count reset (default 30s)."),
+];
+
+/// The keys of `health_check`.
+#[rustfmt::skip]
+pub static HEALTH_CHECK: &[Field] = &[
+    f("type", &["kind"], "`http`, `tcp`, `exec`, `command` or `cmd`", Active, "How to probe (default: `http` with a `url`, `tcp` with a `port`, `exec` with a `command`)."),
+    f("url", &[], "string", Active, "`http`: the URL to GET (`http://` only); healthy on 2xx/3xx (see `expected_status`)."),
+    f("host", &[], "string", Active, "`tcp`: the host to connect to (default 127.0.0.1)."),
+    f("port", &[], "number", Active, "`tcp`: healthy when a connection to this port opens."),
+    f("command", &["cmd"], "string", Active, "`exec`: a command run by `sh -c` in the app's cwd, environment and user; healthy on exit 0; its tree is killed at the timeout."),
+    f("interval", &[], "duration", Active, "Time between probes (default 5s)."),
+    f("timeout", &[], "duration", Active, "A probe that takes longer fails (default 2s)."),
+    f("retries", &[], "number", Active, "Failures in a row that make the process unhealthy (default 3)."),
+    f("initial_delay", &[], "duration", Active, "Wait this long after the start before the first probe (default 0s)."),
+    f("on_failure", &[], "`restart` or `none`", Active, "What an unhealthy process gets: restarted (default, history reason `health check`) or left running."),
+    f("expected_status", &[], "number, string or list", Active, "`http`: the statuses that pass: a code, a range `\"200-299\"`, `\"2xx\"`, or a list of these (default 200-399)."),
 ];
 
 /// The keys of `restart_policy.backoff`.

@@ -608,7 +608,7 @@ fn export_reads_back_to_the_same_specs_in_every_format() {
     let original = d.load("eco.yaml", YAML).expect("yaml").apps;
     let mut more = original.clone();
     let mut cmd = d
-        .load("cmd.yaml", "name: srv\nscript: python3 -m http.server 0\nnamespace: web\nstop_signal: INT\nautostart: false\ncron: \"0 * * * *\"\ncron_revive: true\nuser: www-data\ngid: 33\ntreekill: false\nwait_ready: true\nlisten_timeout: 5s\nwatchdog: 10s\n")
+        .load("cmd.yaml", "name: srv\nscript: python3 -m http.server 0\nnamespace: web\nstop_signal: INT\nautostart: false\ncron: \"0 * * * *\"\ncron_revive: true\nuser: www-data\ngid: 33\ntreekill: false\nwait_ready: true\nlisten_timeout: 5s\nwatchdog: 10s\nhealth_check:\n  url: http://127.0.0.1:8000/health\n  interval: 1s\n  retries: 2\n  on_failure: none\n  expected_status: [200, \"500-503\"]\n")
         .expect("command string")
         .apps;
     more.append(&mut cmd);

@@ -99,8 +99,8 @@ pub struct ExitRecord {
     pub exit_signal: Option<String>,
     pub uptime_ms: u64,
     /// Why, one of: `exit code`, `signal`, `out of memory` (SIGKILL while the kernel's OOM
-    /// killer ran), `crash loop`, `memory limit`, `watchdog`, `cron`, `manual` (a `pmtui`
-    /// verb), `watch`, `spawn error`.
+    /// killer ran), `crash loop`, `memory limit`, `health check`, `watchdog`, `cron`,
+    /// `manual` (a `pmtui` verb), `watch`, `spawn error`.
     pub reason: String,
     /// The same in a sentence: "exited with code 3", "killed by SIGSEGV", "pmtui stop", …
     #[serde(default)]

@@ -25,7 +25,10 @@ pub use codec::{
 pub use env::{EnvError, MAX_ENV_BYTES, MAX_ENV_VAR_BYTES, check_env};
 pub use error::ProtoError;
 pub use event::{Event, EventKind, LogLine, LogStream};
-pub use health::{Health, ProbeResult, Readiness};
+pub use health::{
+    Health, HealthCheck, HttpTarget, OnFailure, ProbeKind, ProbeResult, Readiness,
+    parse_status_range,
+};
 pub use info::{ExitRecord, ProcessDetail, ProcessInfo, ReloadState};
 pub use listen::{ListenAddress, ListenSpec};
 pub use metrics::{HostSample, MetricsHistory, ProcessMetrics, ProcessSample, Span};

@@ -119,4 +119,10 @@ pub struct ProcessMetrics {
     pub current: Option<ProcessSample>,
     /// Past samples, when asked for (`history: true`, and always on `SubscribeMetrics`).
     pub history: Option<MetricsHistory>,
+    /// What its health probe says; `None` without a probe or when not running.
+    #[serde(default)]
+    pub health: Option<crate::Health>,
+    /// Where its current run is on the way to ready; `None` when not running.
+    #[serde(default)]
+    pub readiness: Option<crate::Readiness>,
 }

@@ -1,7 +1,7 @@
 //! The Prometheus text exposition format (version 0.0.4) of a metrics snapshot, shared by
 //! `pmtui metrics --prometheus` and the daemon's `GET /metrics`. Process series carry `id`,
 //! `name` and `namespace` labels; a process that is not running has only `pmtui_process_up 0`,
-//! `pmtui_process_suspended 0` and its restart counter.
+//! `pmtui_process_suspended 0` and its restart counter (no readiness, no health).
 
 use crate::{HostSample, ProcessMetrics, ProcessStatus};
 use std::fmt::Write;
@@ -42,7 +42,7 @@ pub fn render(host: Option<&HostSample>, processes: &[ProcessMetrics]) -> String
         }
     }
     type Get = fn(&ProcessMetrics) -> Option<f64>;
-    let series: [(&str, &str, &str, Get); 9] = [
+    let series: [(&str, &str, &str, Get); 11] = [
         (
             "pmtui_process_up",
             "1 when the process is online (0 when suspended).",
@@ -54,6 +54,21 @@ pub fn render(host: Option<&HostSample>, processes: &[ProcessMetrics]) -> String
             "1 when the process is stopped by a signal (SIGSTOP).",
             "gauge",
             |p| Some(f64::from(u8::from(p.status == ProcessStatus::Suspended))),
+        ),
+        (
+            "pmtui_process_health",
+            "Health probe verdict: 1 healthy, 0 unhealthy, 0.5 starting (only processes with a probe).",
+            "gauge",
+            |p| p.health.map(crate::Health::gauge),
+        ),
+        (
+            "pmtui_process_ready",
+            "1 when the current run is ready (first passing probe, readiness signal, or started).",
+            "gauge",
+            |p| {
+                p.readiness
+                    .map(|r| f64::from(u8::from(r == crate::Readiness::Ready)))
+            },
         ),
         (
             "pmtui_process_restarts_total",
@@ -179,6 +194,8 @@ mod tests {
                 processes: 2,
             }),
             history: None,
+            health: Some(crate::Health::Unhealthy),
+            readiness: Some(crate::Readiness::Ready),
         };
         let stopped = ProcessMetrics {
             id: 4,
@@ -186,6 +203,8 @@ mod tests {
             status: ProcessStatus::Stopped,
             restarts: 0,
             current: None,
+            health: None,
+            readiness: None,
             ..running.clone()
         };
         let suspended = ProcessMetrics {
@@ -210,6 +229,19 @@ mod tests {
         assert!(
             !text.contains("pmtui_process_open_fds"),
             "no fds known: no series"
+        );
+        assert!(text.contains("# TYPE pmtui_process_health gauge"), "{text}");
+        assert!(
+            text.contains("pmtui_process_health{id=\"5\",name=\"nap\",namespace=\"default\"} 0"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("pmtui_process_health{id=\"4\""),
+            "no probe, no series"
+        );
+        assert!(
+            text.contains("pmtui_process_ready{id=\"5\",name=\"nap\",namespace=\"default\"} 1"),
+            "{text}"
         );
     }
 }

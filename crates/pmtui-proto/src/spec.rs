@@ -91,6 +91,9 @@ pub struct ProcessSpec {
     /// once it is ready, or it is restarted (history reason `watchdog`). The app gets
     /// `WATCHDOG_USEC` and `WATCHDOG_PID`.
     pub watchdog_ms: Option<u64>,
+    /// A probe run by the daemon: the first pass makes a run ready, `retries` failures in
+    /// a row make it unhealthy (and restart it with `on_failure: restart`).
+    pub health_check: Option<crate::HealthCheck>,
     /// How long `wait_ready` waits for the app's signal, and a reload for a new instance to
     /// be ready, ms (pm2's `listen_timeout`); `None` means [`DEFAULT_LISTEN_TIMEOUT_MS`].
     pub listen_timeout_ms: Option<u64>,
@@ -153,6 +156,7 @@ impl Default for ProcessSpec {
             instance_var: None,
             wait_ready: false,
             watchdog_ms: None,
+            health_check: None,
             listen_timeout_ms: None,
             pid_file: None,
         }

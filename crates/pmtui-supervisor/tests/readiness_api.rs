@@ -4,7 +4,7 @@
 //! One test function: a `Supervisor` makes the test process a child subreaper that reaps
 //! the children it does not own, so two engines in one process would reap each other's.
 
-use pmtui_proto::ProcessSpec;
+use pmtui_proto::{HealthCheck, OnFailure, ProbeKind, ProcessSpec};
 use pmtui_supervisor::{AppPayload, MessageSource, ReadyOutcome, Supervisor, SupervisorConfig};
 use std::path::Path;
 use std::time::Duration;
@@ -33,6 +33,44 @@ async fn readiness_api() {
     let sup = Supervisor::new(SupervisorConfig::new(home.path().to_path_buf()));
     waits_follow_runs_and_report_how_they_ended(&sup).await;
     node_messages_reach_the_stream_and_ready_counts(&sup, home.path()).await;
+    a_probe_decides_readiness(&sup, home.path()).await;
+}
+
+async fn a_probe_decides_readiness(sup: &Supervisor, home: &Path) {
+    let flag = home.join("healthy");
+    let probed = ProcessSpec {
+        health_check: Some(HealthCheck {
+            kind: ProbeKind::Exec,
+            command: Some(format!("test -e {}", flag.display())),
+            interval_ms: 50,
+            retries: 2,
+            on_failure: OnFailure::None,
+            ..HealthCheck::default()
+        }),
+        ..spec("probed", "exec sleep 60")
+    };
+    let id = started(sup, probed).await;
+    match sup.wait_ready(id, None, LONG).await {
+        ReadyOutcome::Failed(why) => {
+            assert!(
+                why.starts_with("health check failed: exec test -e"),
+                "{why}"
+            );
+            assert!(why.ends_with("exit 1"), "{why}");
+        }
+        other => panic!("a probe that fails twice fails the wait: {other:?}"),
+    }
+    std::fs::write(&flag, "").expect("flag");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        // The run stays failed until a probe passes, then it is ready.
+        if sup.wait_ready(id, None, LONG).await == ReadyOutcome::Ready {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sup.delete(&["all".into()]).await.expect("delete");
 }
 
 async fn waits_follow_runs_and_report_how_they_ended(sup: &Supervisor) {

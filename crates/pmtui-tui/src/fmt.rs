@@ -15,6 +15,18 @@ pub fn symbol(status: ProcessStatus) -> &'static str {
     }
 }
 
+/// How far a process is from healthy and ready, as a word for the UI: the probe's verdict
+/// (`healthy`, `starting`, `unhealthy`), else `not ready` for a run still waiting for its
+/// signal or past `listen_timeout`; `None` when there is nothing to say.
+pub fn health_word(p: &pmtui_proto::ProcessInfo) -> Option<&'static str> {
+    use pmtui_proto::Readiness;
+    match (p.health, p.readiness) {
+        (Some(health), _) => Some(health.as_str()),
+        (None, Some(Readiness::Pending | Readiness::Timeout)) => Some("not ready"),
+        _ => None,
+    }
+}
+
 /// `1234567` ms → `20m 34s`: two units at most.
 pub fn duration(ms: u64) -> String {
     let s = ms / 1000;

@@ -453,6 +453,30 @@ pub struct ReadyFlags {
     /// Restart the app unless it sends sd_notify WATCHDOG=1 at least this often.
     #[arg(long, value_name = "DURATION")]
     pub watchdog: Option<String>,
+    /// Health probe: GET this http:// URL; healthy on 2xx/3xx.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["health_tcp", "health_cmd"])]
+    pub health_http: Option<String>,
+    /// Health probe: healthy when a connection to PORT (or HOST:PORT) opens.
+    #[arg(long, value_name = "PORT", conflicts_with = "health_cmd")]
+    pub health_tcp: Option<String>,
+    /// Health probe: run CMD with `sh -c` in the app's directory; healthy on exit 0.
+    #[arg(long, value_name = "CMD")]
+    pub health_cmd: Option<String>,
+    /// Time between probes (default 5s).
+    #[arg(long, value_name = "DURATION")]
+    pub health_interval: Option<String>,
+    /// A probe that takes longer fails (default 2s).
+    #[arg(long, value_name = "DURATION")]
+    pub health_timeout: Option<String>,
+    /// Failures in a row that make the process unhealthy (default 3).
+    #[arg(long, value_name = "N")]
+    pub health_retries: Option<u32>,
+    /// Wait this long after the start before the first probe (default 0s).
+    #[arg(long, value_name = "DURATION")]
+    pub health_initial_delay: Option<String>,
+    /// What an unhealthy process gets: restart (default) or none.
+    #[arg(long, value_name = "ACTION", value_parser = ["restart", "none"])]
+    pub health_on_failure: Option<String>,
 }
 
 /// Where and how a started process's output is written (pm2's flags, plus rotation).

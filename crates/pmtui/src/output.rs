@@ -166,10 +166,11 @@ pub fn processes(list: &[ProcessInfo]) {
         println!("no processes; start one with `pmtui start <script>`");
         return;
     }
+    let health = shows_health(list);
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|p| {
-            vec![
+            let mut row = vec![
                 p.id.to_string(),
                 safe(&p.name).into_owned(),
                 safe(&p.namespace).into_owned(),
@@ -184,24 +185,56 @@ pub fn processes(list: &[ProcessInfo]) {
                 p.restarts.to_string(),
                 format!("{:.1}%", p.cpu),
                 bytes(p.memory),
-            ]
+            ];
+            if health {
+                row.insert(5, health_cell(p));
+            }
+            row
         })
         .collect();
-    table(
-        &[
-            "id",
-            "name",
-            "namespace",
-            "mode",
-            "status",
-            "pid",
-            "uptime",
-            "↺",
-            "cpu",
-            "mem",
-        ],
-        &rows,
-    );
+    let mut headers = vec![
+        "id",
+        "name",
+        "namespace",
+        "mode",
+        "status",
+        "pid",
+        "uptime",
+        "↺",
+        "cpu",
+        "mem",
+    ];
+    if health {
+        headers.insert(5, "health");
+    }
+    table(&headers, &rows);
+}
+
+/// The `health` cell of `ls`: the probe's verdict, else how far from ready a run is
+/// (`pending`, `not ready` after listen_timeout), else `-`.
+fn health_cell(p: &ProcessInfo) -> String {
+    use pmtui_proto::{Health, Readiness};
+    match (p.health, p.readiness) {
+        (Some(health), _) => {
+            let code = match health {
+                Health::Healthy => "32",
+                Health::Starting => "33",
+                Health::Unhealthy => "31",
+            };
+            paint(health.as_str(), code)
+        }
+        (None, Some(Readiness::Pending)) => paint("pending", "33"),
+        (None, Some(Readiness::Timeout)) => paint("not ready", "31"),
+        _ => "-".into(),
+    }
+}
+
+/// Whether `ls` needs the health column: some process has a probe or is not ready.
+fn shows_health(list: &[ProcessInfo]) -> bool {
+    use pmtui_proto::Readiness;
+    list.iter().any(|p| {
+        p.health.is_some() || matches!(p.readiness, Some(Readiness::Pending | Readiness::Timeout))
+    })
 }
 
 pub fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {

@@ -4,7 +4,10 @@
 
 use crate::cli::{ClusterFlags, LogFlags, ProcessFlags, ReadyFlags, RestartFlags};
 use anyhow::{Context, Result, bail};
-use pmtui_proto::{Backoff, ExecMode, ListenSpec, LogFormat, ProcessSpec, RestartMode};
+use pmtui_proto::{
+    Backoff, ExecMode, HealthCheck, ListenSpec, LogFormat, OnFailure, ProbeKind, ProcessSpec,
+    RestartMode,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -327,7 +330,85 @@ fn apply_ready_flags(spec: &mut ProcessSpec, flags: &ReadyFlags) -> Result<()> {
         }
         spec.watchdog_ms = Some(ms);
     }
-    Ok(())
+    apply_health_flags(spec, flags)
+}
+
+/// `--health-http|tcp|cmd` make a new check (replacing one the process had); the other
+/// `--health-*` flags change the check given or the one the process has.
+fn apply_health_flags(spec: &mut ProcessSpec, flags: &ReadyFlags) -> Result<()> {
+    let fresh = if let Some(url) = &flags.health_http {
+        Some(HealthCheck {
+            kind: ProbeKind::Http,
+            url: Some(url.clone()),
+            ..HealthCheck::default()
+        })
+    } else if let Some(target) = &flags.health_tcp {
+        let (host, port) = match target.rsplit_once(':') {
+            Some((host, port)) => (Some(host.trim_matches(['[', ']']).to_string()), port),
+            None => (None, target.as_str()),
+        };
+        let port = port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .with_context(|| format!("--health-tcp {target}: not a port (1-65535)"))?;
+        Some(HealthCheck {
+            kind: ProbeKind::Tcp,
+            host,
+            port: Some(port),
+            ..HealthCheck::default()
+        })
+    } else {
+        flags.health_cmd.as_ref().map(|command| HealthCheck {
+            kind: ProbeKind::Exec,
+            command: Some(command.clone()),
+            ..HealthCheck::default()
+        })
+    };
+    if let Some(check) = fresh {
+        spec.health_check = Some(check);
+    }
+    let tuning = flags.health_interval.is_some()
+        || flags.health_timeout.is_some()
+        || flags.health_retries.is_some()
+        || flags.health_initial_delay.is_some()
+        || flags.health_on_failure.is_some();
+    if !tuning {
+        return check_probe(spec);
+    }
+    let Some(check) = spec.health_check.as_mut() else {
+        bail!(
+            "--health-interval, --health-timeout, --health-retries, --health-initial-delay and \
+             --health-on-failure tune a probe: add --health-http URL, --health-tcp PORT or \
+             --health-cmd CMD"
+        );
+    };
+    if let Some(v) = &flags.health_interval {
+        check.interval_ms = millis(v).context("--health-interval")?;
+    }
+    if let Some(v) = &flags.health_timeout {
+        check.timeout_ms = millis(v).context("--health-timeout")?;
+    }
+    if let Some(n) = flags.health_retries {
+        check.retries = n;
+    }
+    if let Some(v) = &flags.health_initial_delay {
+        check.initial_delay_ms = millis(v).context("--health-initial-delay")?;
+    }
+    match flags.health_on_failure.as_deref() {
+        Some("none") => check.on_failure = OnFailure::None,
+        Some(_) => check.on_failure = OnFailure::Restart,
+        None => {}
+    }
+    check_probe(spec)
+}
+
+/// The check as the daemon will take it, with the flag names in the error.
+fn check_probe(spec: &ProcessSpec) -> Result<()> {
+    match spec.health_check.as_ref().and_then(HealthCheck::problem) {
+        Some(problem) => bail!("health check: {problem}"),
+        None => Ok(()),
+    }
 }
 
 /// Applies `-o`, `-e`, `-l`, `--time`, `--log-type`, … to `spec.logs`; paths are made

@@ -4,6 +4,7 @@
 //! the script resolved like `pmtui start` resolves it.
 
 mod fields;
+mod health;
 
 use crate::error::ProblemKind;
 use crate::node::{Node, Pos, Value};
@@ -187,6 +188,7 @@ pub fn read(
             }
             "cron_revive" => spec.cron_revive = ctx.bool(value, here).unwrap_or(false),
             "wait_ready" => spec.wait_ready = ctx.bool(value, here).unwrap_or(false),
+            "health_check" => spec.health_check = health::health_check(ctx, value, key.pos, here),
             "watchdog" => match ctx.duration(value, here) {
                 Some(0) => ctx.invalid(value, here, "a watchdog period above 0"),
                 ms => spec.watchdog_ms = ms,
@@ -257,6 +259,14 @@ pub fn read(
             "pid_file" => pid_file = ctx.path(value, here),
             _ => check_kind(ctx, field, value, here),
         }
+    }
+    if spec.wait_ready && spec.health_check.is_some() {
+        ctx.warn(
+            node.pos,
+            path,
+            "wait_ready has no effect with a health_check: the probe decides when the \
+             process is ready",
+        );
     }
     // env_<name> blocks: every one is checked, the selected one is used.
     let mut selected_block = None;

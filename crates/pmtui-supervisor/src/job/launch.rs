@@ -4,7 +4,8 @@
 use super::exit::no_run;
 use super::{Job, Readers, Running};
 use crate::logs::pump;
-use crate::probe::{Phase, RunSignals, ipc, notify};
+use crate::probe::check::ExecContext;
+use crate::probe::{Phase, RunSignals, ipc, notify, runner};
 use crate::{contain, fds, oom, policy, spawn, tree};
 use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -76,6 +77,15 @@ impl Job {
                 if let Some(socket) = notify {
                     readers.0.push(tokio::spawn(notify::read(socket, origin)));
                 }
+                if let Some(check) = &self.spec.health_check {
+                    let exec = ExecContext {
+                        shared: Arc::clone(&self.shared),
+                        spec: Arc::new(self.spec.clone()),
+                        env: Arc::new(self.env.clone()),
+                    };
+                    let prober = runner::run(check.clone(), exec, Arc::clone(&signals));
+                    readers.0.push(tokio::spawn(prober));
+                }
                 self.signals = Some(signals);
                 if let Some(out) = child.stdout.take() {
                     tokio::spawn(pump(
@@ -114,6 +124,7 @@ impl Job {
                     socket_env.push(spawn::channel_env(&sockets));
                 }
                 let (status, phase) = self.begin_readiness(started);
+                let probed = self.spec.health_check.is_some();
                 self.shared.update(self.id, |e| {
                     e.info.status = status;
                     e.info.pid = Some(pid);
@@ -124,6 +135,9 @@ impl Job {
                     // What the child got besides its definition's environment.
                     e.env.extend(socket_env);
                     e.begin_run(phase);
+                    if probed {
+                        e.info.health = Some(pmtui_proto::Health::Starting);
+                    }
                     e.fd_shortage = false;
                 });
             }

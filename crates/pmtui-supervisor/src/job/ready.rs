@@ -3,8 +3,9 @@
 //! and Node's `process.send('ready')`), and the watchdog.
 
 use super::Job;
+use crate::probe::runner::ProbeReport;
 use crate::probe::{Phase, Posted};
-use pmtui_proto::ProcessStatus;
+use pmtui_proto::{Health, OnFailure, ProcessStatus};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -15,7 +16,12 @@ impl Job {
     /// `listen_timeout`; otherwise it is ready at once (nothing is awaited).
     pub(super) fn begin_readiness(&mut self, started: Instant) -> (ProcessStatus, Phase) {
         self.watchdog_at = None;
-        if self.spec.wait_ready {
+        if self.spec.health_check.is_some() {
+            // The probe decides: its first pass makes the run ready (`wait_ready` and
+            // `listen_timeout` do not apply).
+            self.ready_deadline = None;
+            (ProcessStatus::Online, Phase::Pending)
+        } else if self.spec.wait_ready {
             let wait = Duration::from_millis(self.spec.listen_timeout());
             self.ready_deadline = Some(started + wait);
             (ProcessStatus::Launching, Phase::Pending)
@@ -26,11 +32,18 @@ impl Job {
         }
     }
 
-    /// What the app said since the job last looked.
-    pub(super) async fn on_posted(&mut self, posted: Posted) {
+    /// What the app said, and the probe found, since the job last looked.
+    pub(super) async fn on_posted(&mut self, mut posted: Posted) {
         if self.running.is_none() {
             return;
         }
+        if let Some(report) = posted.probe.take()
+            && self.on_probe(report).await
+        {
+            // Restarted: what the old run said is moot.
+            return;
+        }
+        let probed = self.spec.health_check.is_some();
         if posted.watchdog_trigger {
             self.watchdog_failed("the app sent WATCHDOG=trigger".into())
                 .await;
@@ -64,7 +77,7 @@ impl Job {
             if not_ready && phase == Phase::Ready {
                 e.info.status_reason = Some(why.into());
                 e.set_phase(Phase::Pending);
-            } else if posted.ready && matches!(phase, Phase::Pending | Phase::TimedOut) {
+            } else if posted.ready && !probed && matches!(phase, Phase::Pending | Phase::TimedOut) {
                 if e.info.status == ProcessStatus::Launching {
                     e.info.status = ProcessStatus::Online;
                 }
@@ -79,6 +92,69 @@ impl Job {
                 self.arm_watchdog();
             }
         }
+    }
+
+    /// A probe's result: the row's health and last probe, the first pass makes the run
+    /// ready, and an unhealthy run is failed. A run that was ready and turns unhealthy is
+    /// restarted with `on_failure: restart` (liveness); one that never passed is not: a
+    /// probe that never passed cannot tell a broken app from a slow start or a wrong probe,
+    /// and restarting would turn a typo in a URL into a crash loop. True when restarted.
+    async fn on_probe(&mut self, report: ProbeReport) -> bool {
+        let ProbeReport {
+            result,
+            health,
+            passed,
+        } = report;
+        let failed = format!("health check failed: {}", result.message);
+        let failures = result.failures;
+        let mut became_ready = false;
+        self.shared.update(self.id, |e| {
+            e.info.health = Some(health);
+            e.info.last_probe = Some(result);
+            let phase = e.phase();
+            match health {
+                Health::Healthy if matches!(phase, Phase::Pending | Phase::Unhealthy(_)) => {
+                    if matches!(phase, Phase::Unhealthy(_)) {
+                        e.info.status_reason = None;
+                    }
+                    e.set_phase(Phase::Ready);
+                    became_ready = true;
+                }
+                Health::Unhealthy if phase == Phase::Pending => {
+                    e.set_phase(Phase::Unhealthy(failed.clone()));
+                }
+                _ => {}
+            }
+            if health == Health::Unhealthy {
+                e.info.status_reason = Some(failed.clone());
+            } else if health == Health::Healthy
+                && e.info
+                    .status_reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("health check failed"))
+            {
+                e.info.status_reason = None;
+            }
+        });
+        if became_ready && self.watchdog_at.is_none() {
+            self.arm_watchdog();
+        }
+        let restart = health == Health::Unhealthy
+            && passed
+            && self
+                .spec
+                .health_check
+                .as_ref()
+                .is_some_and(|c| c.on_failure == OnFailure::Restart);
+        if restart {
+            tracing::info!(id = self.id, %failed, "health check restart");
+            self.restart_unwell(
+                "health check",
+                format!("{failed} ({failures} failures in a row)"),
+            )
+            .await;
+        }
+        restart
     }
 
     /// `wait_ready` waited `listen_timeout` in vain: the process counts as online (as in

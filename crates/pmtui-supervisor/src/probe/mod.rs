@@ -47,10 +47,12 @@
 //! job (so a flood becomes one wake-up); the job acts on it (`job/ready.rs`: readiness,
 //! `STATUS=`, `RELOADING=1`, `STOPPING=1`, `MAINPID=`, the watchdog).
 
+pub(crate) mod check;
 pub(crate) mod ipc;
 mod messages;
 pub(crate) mod notify;
 mod ready;
+pub(crate) mod runner;
 mod signals;
 
 pub use messages::{AppMessage, AppPayload, MessageSource};

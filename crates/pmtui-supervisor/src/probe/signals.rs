@@ -2,11 +2,12 @@
 //! flags and latest values rather than a queue, so a child that repeats itself costs one
 //! wake-up of the job however often it speaks, and memory stays bounded.
 
+use super::runner::ProbeReport;
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 /// What arrived since the job last looked.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Posted {
     /// `READY=1` or `process.send('ready')`.
     pub ready: bool,
@@ -24,6 +25,8 @@ pub(crate) struct Posted {
     pub watchdog_trigger: bool,
     /// The latest `EXTEND_TIMEOUT_USEC=`: more time to become ready, from now.
     pub extend_timeout_us: Option<u64>,
+    /// The latest health probe (the prober counts the failures, so only the last matters).
+    pub probe: Option<ProbeReport>,
 }
 
 impl Posted {
@@ -46,6 +49,9 @@ impl Posted {
         }
         if later.extend_timeout_us.is_some() {
             self.extend_timeout_us = later.extend_timeout_us;
+        }
+        if later.probe.is_some() {
+            self.probe = later.probe;
         }
     }
 }

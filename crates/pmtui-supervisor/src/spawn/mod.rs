@@ -173,29 +173,67 @@ pub fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let identity = match credentials::resolve(spec).map_err(std::io::Error::other)? {
-        Some(creds) => {
-            let cwd = std::ffi::CString::new(spec.cwd.as_os_str().as_encoded_bytes())
-                .map_err(|_| std::io::Error::other("the working directory holds a NUL byte"))?;
-            Some(Identity {
-                groups: creds.groups,
-                gid: creds.gid,
-                uid: creds.uid,
-                cwd,
-            })
-        }
-        None => None,
-    };
     ChildSetup {
         nofile: config.child_nofile,
-        umask: config
-            .child_umask
-            .map(|m| nix::sys::stat::Mode::from_bits_truncate(m as nix::libc::mode_t)),
+        umask: child_umask(config),
         cgroup_procs: cgroup_procs.map(std::os::fd::OwnedFd::from),
-        identity,
+        identity: identity(spec)?,
         pass_fds: sockets.fds().into_iter().chain(channel).collect(),
         exec,
     }
     .install(&mut command);
     Child::spawn(&mut command, managed)
+}
+
+/// Starts an exec health probe of `spec`: `sh -c command` in the app's working directory,
+/// environment and identity, in a process group of its own (so a timeout kills its tree),
+/// stdin closed, stdout and stderr piped.
+pub fn spawn_probe(
+    spec: &ProcessSpec,
+    env: &BTreeMap<String, String>,
+    config: &SupervisorConfig,
+    command_line: &str,
+    managed: &ManagedPids,
+) -> std::io::Result<Child> {
+    let mut command = Command::new("/bin/sh");
+    command
+        .args(["-c", command_line])
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    ChildSetup {
+        nofile: config.child_nofile,
+        umask: child_umask(config),
+        identity: identity(spec)?,
+        ..ChildSetup::default()
+    }
+    .install(&mut command);
+    Child::spawn(&mut command, managed)
+}
+
+fn child_umask(config: &SupervisorConfig) -> Option<nix::sys::stat::Mode> {
+    config
+        .child_umask
+        .map(|m| nix::sys::stat::Mode::from_bits_truncate(m as nix::libc::mode_t))
+}
+
+/// The user and groups `spec` runs as, prepared for the child; `None` keeps the daemon's.
+fn identity(spec: &ProcessSpec) -> std::io::Result<Option<Identity>> {
+    match credentials::resolve(spec).map_err(std::io::Error::other)? {
+        Some(creds) => {
+            let cwd = std::ffi::CString::new(spec.cwd.as_os_str().as_encoded_bytes())
+                .map_err(|_| std::io::Error::other("the working directory holds a NUL byte"))?;
+            Ok(Some(Identity {
+                groups: creds.groups,
+                gid: creds.gid,
+                uid: creds.uid,
+                cwd,
+            }))
+        }
+        None => Ok(None),
+    }
 }

@@ -131,6 +131,8 @@ impl Supervisor {
                     .cloned(),
                 history: history
                     .then(|| e.metrics.to_wire(interval_ms, e.info.status.is_running())),
+                health: e.info.health,
+                readiness: e.info.readiness,
             })
             .collect();
         Ok(MetricsSnapshot {

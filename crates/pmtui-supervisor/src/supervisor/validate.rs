@@ -64,6 +64,18 @@ pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
     }
     spawn::resolve_credentials(spec)
         .map_err(|err| SupervisorError::BadRequest(format!("{}: {err}", spec.name)))?;
+    if let Some(problem) = spec.health_check.as_ref().and_then(|c| c.problem()) {
+        return Err(SupervisorError::BadRequest(format!(
+            "{}: health_check: {problem}",
+            spec.name
+        )));
+    }
+    if spec.watchdog_ms == Some(0) {
+        return Err(SupervisorError::BadRequest(format!(
+            "{}: the watchdog period must be more than 0",
+            spec.name
+        )));
+    }
     if tree::parse_signal(&spec.stop_signal).is_none() {
         return Err(SupervisorError::BadRequest(format!(
             "unknown stop signal {}",

@@ -688,6 +688,8 @@ fn ticks_refresh_the_table_and_deleted_details_close() {
                 restarts: 0,
                 current: Some(sample),
                 history: None,
+                health: None,
+                readiness: None,
             }],
         }),
     ));

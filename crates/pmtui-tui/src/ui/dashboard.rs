@@ -120,7 +120,20 @@ fn row<'a>(app: &App, p: &'a ProcessInfo, cols: &[(Column, Constraint)]) -> Row<
     let cells = cols.iter().map(|(c, _)| {
         let text: Line = match c {
             Column::Id => Line::from(p.id.to_string()),
-            Column::Name => Line::from(p.name.as_str()),
+            Column::Name => {
+                // A health marker after the name: ✓ healthy, … starting or not ready yet,
+                // ✗ unhealthy.
+                let marker = fmt::health_word(p).map(|word| match word {
+                    "healthy" => Span::styled(" ✓", t.ok()),
+                    "unhealthy" => Span::styled(" ✗", t.error()),
+                    _ => Span::styled(" …", t.warn()),
+                });
+                Line::from(
+                    std::iter::once(Span::raw(p.name.as_str()))
+                        .chain(marker)
+                        .collect::<Vec<_>>(),
+                )
+            }
             Column::Status => Line::from(Span::styled(
                 format!("{} {}", fmt::symbol(p.status), p.status),
                 t.status(p.status),

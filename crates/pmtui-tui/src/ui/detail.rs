@@ -124,12 +124,24 @@ fn render_facts(app: &App, frame: &mut Frame, area: Rect, info: &ProcessInfo) {
             ),
         ),
         fact(app, "last restart", last_restart),
-        fact(
-            app,
-            "",
-            Span::styled(if detail.is_none() { "loading…" } else { "" }, t.dim()),
-        ),
     ];
+    let mut lines = lines;
+    if let Some(word) = fmt::health_word(info) {
+        let probe = info
+            .last_probe
+            .as_ref()
+            .map(|p| format!(" · {}", p.message))
+            .unwrap_or_default();
+        lines.push(fact(app, "health", format!("{word}{probe}")));
+    }
+    if let Some(text) = &info.status_text {
+        lines.push(fact(app, "app status", text.clone()));
+    }
+    lines.push(fact(
+        app,
+        "",
+        Span::styled(if detail.is_none() { "loading…" } else { "" }, t.dim()),
+    ));
     frame.render_widget(Paragraph::new(lines).block(block(app, title)), area);
 }
 

@@ -1,12 +1,14 @@
 //! How `describe` shows readiness, health and the app's own status line.
 
-use pmtui_proto::{ProcessDetail, Readiness};
+use pmtui_proto::{HealthCheck, OnFailure, ProcessDetail, Readiness};
 
 /// The readiness rows of `describe`.
 pub fn describe_rows(d: &ProcessDetail) -> Vec<(&'static str, String)> {
     let i = &d.info;
     let s = &d.spec;
-    let awaited = if s.wait_ready {
+    let awaited = if let Some(check) = &s.health_check {
+        format!("the first passing probe ({})", check.describe())
+    } else if s.wait_ready {
         format!(
             "READY=1 or process.send('ready'), up to {} ms (listen_timeout)",
             s.listen_timeout()
@@ -39,5 +41,50 @@ pub fn describe_rows(d: &ProcessDetail) -> Vec<(&'static str, String)> {
             ),
         ),
         ("app main pid", dash(i.main_pid.map(|p| p.to_string()))),
+        (
+            "health check",
+            dash(s.health_check.as_ref().map(probe_line)),
+        ),
+        ("health", dash(i.health.map(|h| h.as_str().to_string()))),
+        (
+            "last probe",
+            dash(i.last_probe.as_ref().map(|p| {
+                let verdict = if p.ok { "passed" } else { "failed" };
+                let failures = if p.failures > 0 {
+                    format!(", {} failure(s) in a row", p.failures)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{verdict}: {} ({} ms, at {}{failures})",
+                    p.message,
+                    p.duration_ms,
+                    super::show::format_time(p.at)
+                )
+            })),
+        ),
     ]
+}
+
+/// `GET http://127.0.0.1:8000/health every 5000 ms, timeout 2000 ms, unhealthy after 3
+/// failures: restart`.
+fn probe_line(c: &HealthCheck) -> String {
+    let what = match (&c.url, &c.command) {
+        (Some(url), _) if c.kind == pmtui_proto::ProbeKind::Http => format!("GET {url}"),
+        (_, Some(command)) if c.kind == pmtui_proto::ProbeKind::Exec => format!("exec {command}"),
+        _ => c.describe(),
+    };
+    let action = match c.on_failure {
+        OnFailure::Restart => "restart",
+        OnFailure::None => "none",
+    };
+    let delay = if c.initial_delay_ms > 0 {
+        format!(", first after {} ms", c.initial_delay_ms)
+    } else {
+        String::new()
+    };
+    format!(
+        "{what} every {} ms, timeout {} ms{delay}, unhealthy after {} failure(s): {action}",
+        c.interval_ms, c.timeout_ms, c.retries
+    )
 }
