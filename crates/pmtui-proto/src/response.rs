@@ -27,6 +27,10 @@ pub enum Response {
         /// In cgroup mode, the cgroup that holds one cgroup per process.
         #[serde(default)]
         cgroup: Option<String>,
+        /// Failures of the daemon itself that it noticed and recovered from (a job task or
+        /// the metrics sampler that failed and was restarted), oldest first, at most 20.
+        #[serde(default)]
+        incidents: Vec<String>,
     },
     /// The processes a request acted on, or the whole list.
     Processes {

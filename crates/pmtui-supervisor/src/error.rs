@@ -26,6 +26,13 @@ pub enum SupervisorError {
     },
     #[error("the daemon is shutting down")]
     ShuttingDown,
+    /// The jobs of these processes failed while carrying out the command.
+    #[error(
+        "the command did not complete for {0}: pmtui's job for it failed internally (recorded \
+         in its history, `pmtui ping` and daemon.log); what its run left was ended and the job \
+         started again; check `pmtui ls`"
+    )]
+    JobFailed(String),
 }
 
 impl SupervisorError {
@@ -36,7 +43,7 @@ impl SupervisorError {
             Self::BadRequest(_) => ErrorKind::BadRequest,
             Self::Spawn { .. } | Self::FdLimit(_) => ErrorKind::Spawn,
             Self::Io { .. } => ErrorKind::Io,
-            Self::ShuttingDown => ErrorKind::Internal,
+            Self::ShuttingDown | Self::JobFailed(_) => ErrorKind::Internal,
         }
     }
 }

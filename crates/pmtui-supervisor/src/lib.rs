@@ -12,6 +12,7 @@ pub mod config;
 pub mod contain;
 pub mod cron;
 pub mod error;
+mod faults;
 pub mod fds;
 mod job;
 pub mod logs;

@@ -102,6 +102,7 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
                 .cgroups
                 .as_ref()
                 .map(|c| c.base.display().to_string()),
+            incidents: supervisor.incidents(),
         },
         Request::Start {
             spec,

@@ -23,6 +23,9 @@ const LAST_STDERR_LINES: usize = 10;
 impl Job {
     /// The child exited on its own.
     pub(super) async fn on_exit(&mut self, status: std::io::Result<ExitStatus>) {
+        if crate::faults::fire("job-panic-on-exit", &self.spec.name) {
+            panic!("injected fault: job-panic-on-exit");
+        }
         let Some(mut running) = self.running.take() else {
             return;
         };

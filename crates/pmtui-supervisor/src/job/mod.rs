@@ -8,6 +8,7 @@
 mod exit;
 mod launch;
 mod ready;
+mod recover;
 mod restarts;
 mod stop;
 
@@ -112,36 +113,48 @@ pub(crate) fn spawn_job(
     sink: Arc<LogSink>,
 ) -> (JobHandle, impl Future<Output = ()> + Send + 'static) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let cron = spec
-        .cron_restart
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-        .and_then(|pattern| match CronSchedule::parse(pattern) {
-            Ok(schedule) => Some(schedule),
-            Err(err) => {
-                // `validate` refuses bad patterns; this is a definition from an older daemon.
-                tracing::warn!(id, %err, "cron_restart ignored");
-                None
-            }
-        });
-    let cron_next = cron.as_ref().and_then(|c| c.next_after(Timestamp::now()));
-    let job = Job {
-        shared,
-        id,
-        spec,
-        env,
-        sink,
-        running: None,
-        restart_at: None,
-        stable_at: None,
-        cron,
-        cron_next,
-        history: RestartHistory::default(),
-        signals: None,
-        ready_deadline: None,
-        watchdog_at: None,
-    };
-    (tx, job.run(rx))
+    let job = Job::new(shared, id, spec, env, sink);
+    (tx, recover::host(job, rx))
+}
+
+impl Job {
+    fn new(
+        shared: Arc<Shared>,
+        id: ProcessId,
+        spec: ProcessSpec,
+        env: BTreeMap<String, String>,
+        sink: Arc<LogSink>,
+    ) -> Self {
+        let cron = spec
+            .cron_restart
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .and_then(|pattern| match CronSchedule::parse(pattern) {
+                Ok(schedule) => Some(schedule),
+                Err(err) => {
+                    // `validate` refuses bad patterns; this is a definition from an older daemon.
+                    tracing::warn!(id, %err, "cron_restart ignored");
+                    None
+                }
+            });
+        let cron_next = cron.as_ref().and_then(|c| c.next_after(Timestamp::now()));
+        Job {
+            shared,
+            id,
+            spec,
+            env,
+            sink,
+            running: None,
+            restart_at: None,
+            stable_at: None,
+            cron,
+            cron_next,
+            history: RestartHistory::default(),
+            signals: None,
+            ready_deadline: None,
+            watchdog_at: None,
+        }
+    }
 }
 
 async fn wait_child(running: &mut Option<Running>) -> std::io::Result<ExitStatus> {
@@ -175,7 +188,9 @@ fn instant_of(at: Option<Timestamp>) -> Option<Instant> {
 }
 
 impl Job {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<JobCmd>) {
+    /// The job's loop, until it is told to exit. The receiver is borrowed, so that the
+    /// commands queued behind one whose handling panicked reach the job that replaces it.
+    async fn run(mut self, rx: &mut mpsc::UnboundedReceiver<JobCmd>) {
         loop {
             let signals = self.signals.clone();
             tokio::select! {
@@ -213,6 +228,9 @@ impl Job {
                 let _ = reply.send(());
             }
             JobCmd::Stop { reply } => {
+                if crate::faults::fire("job-panic-on-stop", &self.spec.name) {
+                    panic!("injected fault: job-panic-on-stop");
+                }
                 self.stop("manual", "pmtui stop".into(), "stopped").await;
                 let _ = reply.send(());
             }

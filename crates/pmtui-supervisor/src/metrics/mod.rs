@@ -1,10 +1,12 @@
-//! Resource metrics of supervised process trees: one sampler thread (`sampler.rs`) reads
+//! Resource metrics of supervised process trees: one sampler thread (`sampler.rs`, kept
+//! alive by `keeper.rs`) reads
 //! `/proc` about once a second, writes the latest values into the table rows without
 //! emitting process events, keeps a bounded history ring per process (`history.rs`), streams
 //! each tick to metrics subscribers, and restarts a process whose tree exceeds its
 //! `max_memory_restart`.
 
 pub mod history;
+pub(crate) mod keeper;
 pub mod procfs;
 pub(crate) mod sampler;
 

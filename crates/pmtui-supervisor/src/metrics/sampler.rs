@@ -24,8 +24,8 @@ use crate::supervisor::{Shared, Target};
 use pmtui_proto::{HostSample, ProcessId, ProcessSample, now_ms};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Instant;
 
 /// At most one full `/proc` pass every this many ticks.
 const RESCAN_TICKS: u64 = 10;
@@ -44,64 +44,7 @@ const MAX_KEPT_FILES: usize = 4096;
 /// daemon's reserve), so the cache leaves room for the processes it measures.
 const CACHE_MARGIN: u64 = 32;
 
-/// Starts the sampler thread; it ends when the supervisor is gone.
-pub(crate) fn start(shared: &Arc<Shared>) {
-    let interval = shared.metrics.interval_ms;
-    if interval == 0 {
-        return;
-    }
-    let weak = Arc::downgrade(shared);
-    let runtime = tokio::runtime::Handle::current();
-    let spawned = std::thread::Builder::new()
-        .name("pmtui-metrics".into())
-        .spawn(move || run(weak, runtime, Duration::from_millis(interval)));
-    if let Err(err) = spawned {
-        tracing::warn!(%err, "cannot start the metrics sampler; metrics stay at zero");
-    }
-}
-
-fn run(weak: Weak<Shared>, runtime: tokio::runtime::Handle, interval: Duration) {
-    let mut sampler = Sampler::default();
-    let restarting: Arc<Mutex<HashSet<ProcessId>>> = Arc::default();
-    let mut next = Instant::now();
-    loop {
-        {
-            let Some(shared) = weak.upgrade() else { return };
-            let began = Instant::now();
-            let over = sampler.tick(&shared, &restarting);
-            tracing::trace!(us = began.elapsed().as_micros() as u64, "metrics tick");
-            for (id, pid, memory, limit) in over {
-                tracing::warn!(
-                    id,
-                    memory,
-                    limit,
-                    "memory limit exceeded; restarting the process"
-                );
-                let supervisor = crate::Supervisor::from_shared(Arc::clone(&shared));
-                let restarting = Arc::clone(&restarting);
-                // On the runtime's thread: the job spawns the new child there.
-                runtime.spawn(async move {
-                    // Not if it was stopped or restarted meanwhile: that would revive it.
-                    if supervisor.running_pid(id) == Some(pid)
-                        && let Err(err) = supervisor.restart_for(id, "memory limit").await
-                    {
-                        tracing::warn!(id, %err, "memory-limit restart failed");
-                    }
-                    lock(&restarting).remove(&id);
-                });
-            }
-        }
-        next += interval;
-        let now = Instant::now();
-        if next <= now {
-            // Fell behind (a suspended machine, a huge table): skip the missed ticks.
-            next = now + interval;
-        }
-        std::thread::sleep(next - now);
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -128,7 +71,7 @@ struct Member {
     fds: Option<u32>,
 }
 
-struct Sampler {
+pub(super) struct Sampler {
     reader: Reader,
     tick: u64,
     /// Parent, group and `/proc` inode of every host process as of the last pass.
@@ -173,11 +116,18 @@ impl Default for Sampler {
 impl Sampler {
     /// One measurement; returns the processes over their memory limit
     /// (id, pid, memory, limit).
-    fn tick(
+    pub(super) fn tick(
         &mut self,
         shared: &Shared,
         restarting: &Mutex<HashSet<ProcessId>>,
     ) -> Vec<(ProcessId, u32, u64, u64)> {
+        if crate::faults::fire("sampler-panic", "") {
+            panic!("injected fault: sampler-panic");
+        }
+        if crate::faults::fire("sampler-stall", "") {
+            // As a read of /proc stuck on a process in uninterruptible sleep would.
+            std::thread::sleep(std::time::Duration::from_secs(120));
+        }
         let targets = shared.metric_targets();
         let now = Instant::now();
         let elapsed = self

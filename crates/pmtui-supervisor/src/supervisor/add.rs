@@ -1,7 +1,7 @@
 //! Adding one process: its table row, its log sink and its job task.
 
 use super::log_paths::log_paths;
-use super::{Entry, Supervisor, publish};
+use super::{Entry, Reply, Supervisor, publish};
 use crate::job::JobCmd;
 use crate::logs::{LineFormat, LogPaths, LogSink, Rotation, SinkFiles};
 use crate::metrics::History;
@@ -22,7 +22,7 @@ impl Supervisor {
         desired: DesiredState,
         restarts: u32,
         created_at: Option<u64>,
-    ) -> (ProcessId, Option<oneshot::Receiver<()>>) {
+    ) -> (ProcessId, Option<Reply>) {
         let mut table = self.shared.lock();
         let id = fixed_id.unwrap_or(table.next_id);
         table.next_id = table.next_id.max(id + 1);
@@ -83,7 +83,7 @@ impl Supervisor {
         let ready = if desired == DesiredState::Running {
             let (tx, ready_rx) = oneshot::channel();
             let _ = job.send(JobCmd::Start { reply: tx });
-            Some(ready_rx)
+            Some((id, ready_rx))
         } else {
             None
         };

@@ -73,7 +73,7 @@ impl Supervisor {
                             .filter(|(k, _)| spec.config_env.contains_key(k)),
                     );
                 }
-                let ids = self.replace(&existing, spec).await;
+                let ids = self.replace(&existing, spec).await?;
                 self.check_fds(&ids)?;
                 return Ok(StartOutcome {
                     started: Vec::new(),
@@ -86,7 +86,7 @@ impl Supervisor {
                 env: env.clone(),
                 reply,
             })?;
-            join(replies).await;
+            self.answered(join(replies).await)?;
             self.check_fds(&existing)?;
             return Ok(StartOutcome {
                 started: Vec::new(),
@@ -102,7 +102,7 @@ impl Supervisor {
             ids.push(id);
             ready.extend(rx);
         }
-        join(ready).await;
+        self.answered(join(ready).await)?;
         if let Some(why) = self.fd_shortage(&ids) {
             // Not "started" and errored: the start did not happen, so nothing of it is kept.
             let _ = self.delete_ids(&ids).await;
@@ -169,7 +169,7 @@ impl Supervisor {
                     ids.push(id);
                     ready.extend(rx);
                 }
-                join(ready).await;
+                self.answered(join(ready).await)?;
                 if let Some(why) = self.fd_shortage(&ids) {
                     let _ = self.delete_ids(&ids).await;
                     short.push(format!("{}: {why}", spec.name));
@@ -197,19 +197,19 @@ impl Supervisor {
                 );
                 outcome.started.extend(scaled.started);
                 if restart_all {
-                    outcome.restarted.extend(self.restart_ids(&kept).await);
+                    outcome.restarted.extend(self.restart_ids(&kept).await?);
                 } else {
                     outcome.unchanged.extend(scaled.kept);
                 }
             } else if !same {
-                let ids = self.replace(&ids, spec.clone()).await;
+                let ids = self.replace(&ids, spec.clone()).await?;
                 short.extend(
                     self.fd_shortage(&ids)
                         .map(|why| format!("{}: {why}", spec.name)),
                 );
                 outcome.restarted.extend(self.infos(&ids));
             } else if restart_all {
-                outcome.restarted.extend(self.restart_ids(&ids).await);
+                outcome.restarted.extend(self.restart_ids(&ids).await?);
                 short.extend(
                     self.fd_shortage(&ids)
                         .map(|why| format!("{}: {why}", spec.name)),
@@ -222,7 +222,8 @@ impl Supervisor {
                     .collect();
                 if !idle.is_empty() {
                     self.set_desired(&idle, DesiredState::Running);
-                    join(self.send_each(&idle, |reply| JobCmd::Start { reply })?).await;
+                    let replies = self.send_each(&idle, |reply| JobCmd::Start { reply })?;
+                    self.answered(join(replies).await)?;
                     short.extend(
                         self.fd_shortage(&idle)
                             .map(|why| format!("{}: {why}", spec.name)),
@@ -282,26 +283,32 @@ impl Supervisor {
             return Err(SupervisorError::BadRequest("no process to update".into()));
         }
         spec.autostart = true;
-        let ids = self.replace(&ids, spec).await;
+        let ids = self.replace(&ids, spec).await?;
         Ok(self.infos(&ids))
     }
 
-    pub(super) async fn restart_ids(&self, ids: &[ProcessId]) -> Vec<ProcessInfo> {
+    pub(super) async fn restart_ids(
+        &self,
+        ids: &[ProcessId],
+    ) -> Result<Vec<ProcessInfo>, SupervisorError> {
         self.set_desired(ids, DesiredState::Running);
-        if let Ok(replies) = self.send_each(ids, |reply| JobCmd::Restart {
+        let replies = self.send_each(ids, |reply| JobCmd::Restart {
             reason: "restart",
             env: None,
             reply,
-        }) {
-            join(replies).await;
-        }
-        self.infos(ids)
+        })?;
+        self.answered(join(replies).await)?;
+        Ok(self.infos(ids))
     }
 
     /// Replaces the processes `ids` (in instance order) by `spec`: each is stopped, its job
     /// ended, and a fresh one started under the same id (restart count and history kept);
     /// extra instances are deleted, missing ones added. Returns the ids now of that name.
-    pub(super) async fn replace(&self, ids: &[ProcessId], spec: ProcessSpec) -> Vec<ProcessId> {
+    pub(super) async fn replace(
+        &self,
+        ids: &[ProcessId],
+        spec: ProcessSpec,
+    ) -> Result<Vec<ProcessId>, SupervisorError> {
         let count = spec.instances.max(1) as usize;
         // pm2's order: the oldest (lowest ids) go first.
         let mut ids = ids.to_vec();
@@ -325,9 +332,10 @@ impl Supervisor {
                 })
                 .collect()
         };
-        if let Ok(replies) = self.send_each(keep, |reply| JobCmd::Stop { reply }) {
-            join(replies).await;
-        }
+        let mut lost = match self.send_each(keep, |reply| JobCmd::Stop { reply }) {
+            Ok(replies) => join(replies).await,
+            Err(_) => Vec::new(),
+        };
         let desired = if spec.autostart {
             DesiredState::Running
         } else {
@@ -368,8 +376,9 @@ impl Supervisor {
             now.push(id);
             ready.extend(rx);
         }
-        join(ready).await;
+        lost.extend(join(ready).await);
         self.release_unused_sockets(&spec.name);
-        now
+        self.answered(lost)?;
+        Ok(now)
     }
 }

@@ -90,7 +90,13 @@ pub(crate) struct Shared {
     pub pids: Option<pmtui_statedir::Dir>,
     /// What apps say over their IPC channel and sd_notify socket (see `probe`).
     pub app_messages: broadcast::Sender<AppMessage>,
+    /// Failures of the engine itself that it recovered from (a job task or the sampler
+    /// that panicked), newest last, for `ping`.
+    incidents: Mutex<VecDeque<String>>,
 }
+
+/// Incidents kept for `ping`.
+const INCIDENTS_KEPT: usize = 20;
 
 /// A running process the sampler measures.
 pub(crate) struct Target {
@@ -165,6 +171,19 @@ impl Shared {
         sinks.iter().filter_map(Weak::upgrade).collect()
     }
 
+    /// Keeps a recovered failure of the engine for `ping` (with the time it happened).
+    pub fn note_incident(&self, text: String) {
+        let at = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC");
+        let mut incidents = self
+            .incidents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        incidents.push_back(format!("{at}: {text}"));
+        while incidents.len() > INCIDENTS_KEPT {
+            incidents.pop_front();
+        }
+    }
+
     /// Records an exit in the history and publishes it.
     pub fn record_exit(&self, id: ProcessId, record: ExitRecord) {
         let mut table = self.lock();
@@ -221,8 +240,9 @@ impl Supervisor {
             sockets: SocketTable::default(),
             pids: pids_dir(&config_home),
             app_messages: broadcast::channel(1024).0,
+            incidents: Mutex::default(),
         });
-        crate::metrics::sampler::start(&shared);
+        crate::metrics::keeper::start(&shared);
         let weak = Arc::downgrade(&shared);
         let on_stop = Box::new(move |pid, stopped| {
             if let Some(shared) = weak.upgrade() {
@@ -231,6 +251,17 @@ impl Supervisor {
         });
         tokio::spawn(crate::reaper::run(shared.managed.clone(), on_stop));
         Self { shared }
+    }
+
+    /// The engine's own failures it recovered from (job tasks, the sampler), oldest first.
+    pub fn incidents(&self) -> Vec<String> {
+        self.shared
+            .incidents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
@@ -317,21 +348,40 @@ impl Supervisor {
         (table.seq, rows, rx)
     }
 
+    /// Sends a command to the job of each of `ids`; the replies to `join`. A job that is
+    /// gone drops its reply slot at once, and `join` reports it.
     fn send_each(
         &self,
         ids: &[ProcessId],
         make: impl Fn(oneshot::Sender<()>) -> JobCmd,
-    ) -> Result<Vec<oneshot::Receiver<()>>, SupervisorError> {
+    ) -> Result<Vec<Reply>, SupervisorError> {
         let table = self.shared.lock();
         Ok(ids
             .iter()
-            .filter_map(|id| table.entries.get(id))
-            .map(|entry| {
+            .filter_map(|id| table.entries.get(id).map(|entry| (*id, entry)))
+            .map(|(id, entry)| {
                 let (tx, rx) = oneshot::channel();
                 let _ = entry.job.send(make(tx));
-                rx
+                (id, rx)
             })
             .collect())
+    }
+
+    /// `Err` naming the processes whose job did not carry out a command: it failed while
+    /// handling it (a panic: the process's history and `ping` say so, and the job is
+    /// started again). A command never reports success for work that did not happen.
+    fn answered(&self, lost: Vec<ProcessId>) -> Result<(), SupervisorError> {
+        if lost.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = lost
+            .iter()
+            .map(|id| match self.name_of(*id) {
+                Some(name) => format!("{name} (id {id})"),
+                None => format!("id {id}"),
+            })
+            .collect();
+        Err(SupervisorError::JobFailed(names.join(", ")))
     }
 
     fn set_desired(&self, ids: &[ProcessId], desired: DesiredState) {
@@ -363,8 +413,17 @@ fn with_uptime(info: &ProcessInfo) -> ProcessInfo {
     info
 }
 
-async fn join(receivers: Vec<oneshot::Receiver<()>>) {
-    for rx in receivers {
-        let _ = rx.await;
+/// A job's reply to a command: which process, and the slot its job fills when done.
+pub(crate) type Reply = (ProcessId, oneshot::Receiver<()>);
+
+/// Waits for every reply; returns the processes whose job dropped the reply unfilled.
+#[must_use = "a job that did not answer must be reported (`Supervisor::answered`)"]
+async fn join(replies: Vec<Reply>) -> Vec<ProcessId> {
+    let mut lost = Vec::new();
+    for (id, rx) in replies {
+        if rx.await.is_err() {
+            lost.push(id);
+        }
     }
+    lost
 }

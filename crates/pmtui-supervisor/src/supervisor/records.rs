@@ -61,7 +61,8 @@ impl Supervisor {
             ids.push(id);
             ready.extend(rx);
         }
-        join(ready).await;
+        // A job that fails here is restarted by its host and recorded; restoring goes on.
+        let _ = join(ready).await;
         self.infos(&ids)
     }
 
@@ -69,7 +70,7 @@ impl Supervisor {
     pub async fn shutdown(&self) {
         let ids: Vec<ProcessId> = self.shared.lock().entries.keys().copied().collect();
         if let Ok(replies) = self.send_each(&ids, |reply| JobCmd::Stop { reply }) {
-            join(replies).await;
+            let _ = join(replies).await;
         }
         self.shared.sockets.clear();
         self.drain_logs().await;

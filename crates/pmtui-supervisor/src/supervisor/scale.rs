@@ -99,7 +99,7 @@ impl Supervisor {
                 added.push(id);
                 ready.extend(rx);
             }
-            super::join(ready).await;
+            self.answered(super::join(ready).await)?;
             outcome.started = self.infos(&added);
         }
         outcome.kept = self.infos(&kept);

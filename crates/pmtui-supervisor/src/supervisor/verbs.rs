@@ -16,7 +16,7 @@ impl Supervisor {
     /// Stops the processes `ids` (those that exist).
     pub async fn stop_ids(&self, ids: &[ProcessId]) -> Result<Vec<ProcessInfo>, SupervisorError> {
         self.set_desired(ids, DesiredState::Stopped);
-        join(self.send_each(ids, |reply| JobCmd::Stop { reply })?).await;
+        self.answered(join(self.send_each(ids, |reply| JobCmd::Stop { reply })?).await)?;
         Ok(self.infos(ids))
     }
 
@@ -31,12 +31,12 @@ impl Supervisor {
         }
         let ids = self.resolve(targets)?;
         self.set_desired(&ids, DesiredState::Running);
-        join(self.send_each(&ids, |reply| JobCmd::Restart {
+        let replies = self.send_each(&ids, |reply| JobCmd::Restart {
             reason: "manual",
             env: env.clone(),
             reply,
-        })?)
-        .await;
+        })?;
+        self.answered(join(replies).await)?;
         self.check_fds(&ids)?;
         Ok(self.infos(&ids))
     }
@@ -56,7 +56,7 @@ impl Supervisor {
             reason,
             reply,
         })?;
-        join(replies).await;
+        self.answered(join(replies).await)?;
         Ok(())
     }
 
@@ -68,7 +68,7 @@ impl Supervisor {
     /// Stops and forgets the processes `ids` (those that exist).
     pub async fn delete_ids(&self, ids: &[ProcessId]) -> Result<Vec<ProcessInfo>, SupervisorError> {
         self.set_desired(ids, DesiredState::Stopped);
-        join(self.send_each(ids, |reply| JobCmd::Stop { reply })?).await;
+        let lost = join(self.send_each(ids, |reply| JobCmd::Stop { reply })?).await;
         let removed = self.infos(ids);
         let mut table = self.shared.lock();
         for id in ids {
@@ -91,12 +91,20 @@ impl Supervisor {
         for name in names {
             self.release_unused_sockets(name);
         }
+        if !lost.is_empty() {
+            let names: Vec<String> = removed
+                .iter()
+                .filter(|p| lost.contains(&p.id))
+                .map(|p| format!("{} (id {})", p.name, p.id))
+                .collect();
+            return Err(SupervisorError::JobFailed(names.join(", ")));
+        }
         Ok(removed)
     }
 
     pub async fn reset(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
         let ids = self.resolve(targets)?;
-        join(self.send_each(&ids, |reply| JobCmd::Reset { reply })?).await;
+        self.answered(join(self.send_each(&ids, |reply| JobCmd::Reset { reply })?).await)?;
         Ok(self.infos(&ids))
     }
 

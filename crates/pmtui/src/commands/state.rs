@@ -46,6 +46,7 @@ pub async fn ping(json: bool) -> Result<ExitCode> {
         state_problems,
         containment,
         cgroup,
+        incidents,
         ..
     } = response
     {
@@ -60,6 +61,9 @@ pub async fn ping(json: bool) -> Result<ExitCode> {
             eprintln!("warning: {}", output::safe(&warning));
         }
         output::state_problems(&state_problems);
+        for incident in incidents {
+            eprintln!("warning: recovered: {}", output::safe(&incident));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,164 @@
+//! Keeping the sampler alive, since memory limits depend on it: a sampler that dies would
+//! silently turn every `max_memory_restart` off.
+//! - A panic in a tick is caught: logged, kept as an incident for `ping`, and the sampler
+//!   starts afresh (its caches dropped) at the next tick.
+//! - A sampler that stops ticking (stuck in a `/proc` read, say) is noticed by a watchdog
+//!   on the runtime once its heartbeat is `STALL_TICKS` intervals old (10 s at least),
+//!   logged and kept as an incident, and replaced by a new thread; the stuck one exits
+//!   when it wakes up and sees it was replaced.
+
+use super::sampler::{Sampler, lock};
+use crate::supervisor::Shared;
+use pmtui_proto::{ProcessId, now_ms};
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// Missed intervals after which a sampler counts as stuck.
+const STALL_TICKS: u32 = 10;
+const STALL_MIN: Duration = Duration::from_secs(10);
+
+/// What the sampler threads and their watchdog share.
+struct Keeper {
+    interval: Duration,
+    /// The thread that should run; an older one exits.
+    generation: AtomicU64,
+    /// When the running thread last began a tick (ms since the epoch).
+    beat: AtomicU64,
+    /// Processes being restarted for their memory, so a tick does not ask twice.
+    restarting: Mutex<HashSet<ProcessId>>,
+}
+
+/// Starts the sampler and its watchdog; both end when the supervisor is gone.
+pub(crate) fn start(shared: &Arc<Shared>) {
+    let interval = shared.metrics.interval_ms;
+    if interval == 0 {
+        return;
+    }
+    let keeper = Arc::new(Keeper {
+        interval: Duration::from_millis(interval),
+        generation: AtomicU64::new(0),
+        beat: AtomicU64::new(now_ms()),
+        restarting: Mutex::default(),
+    });
+    let runtime = tokio::runtime::Handle::current();
+    spawn_thread(shared, &keeper, &runtime, 0);
+    let stale = (keeper.interval * STALL_TICKS).max(STALL_MIN);
+    let weak = Arc::downgrade(shared);
+    runtime.clone().spawn(async move {
+        let mut check = tokio::time::interval(stale / 4);
+        loop {
+            check.tick().await;
+            let Some(shared) = weak.upgrade() else { return };
+            let age = now_ms().saturating_sub(keeper.beat.load(Ordering::Relaxed));
+            if age > stale.as_millis() as u64 {
+                let generation = keeper.generation.fetch_add(1, Ordering::Relaxed) + 1;
+                keeper.beat.store(now_ms(), Ordering::Relaxed);
+                tracing::error!(
+                    stuck_ms = age,
+                    "the metrics sampler stopped ticking; starting a new one"
+                );
+                shared.note_incident(format!(
+                    "the metrics sampler stopped for {} s (memory limits were not checked); \
+                     a new one was started",
+                    age / 1000
+                ));
+                spawn_thread(&shared, &keeper, &runtime, generation);
+            }
+        }
+    });
+}
+
+fn spawn_thread(
+    shared: &Arc<Shared>,
+    keeper: &Arc<Keeper>,
+    runtime: &tokio::runtime::Handle,
+    generation: u64,
+) {
+    let weak = Arc::downgrade(shared);
+    let (keeper, runtime) = (Arc::clone(keeper), runtime.clone());
+    let spawned = std::thread::Builder::new()
+        .name("pmtui-metrics".into())
+        .spawn(move || run(&weak, &runtime, &keeper, generation));
+    if let Err(err) = spawned {
+        tracing::error!(%err, "cannot start the metrics sampler; the watchdog tries again");
+    }
+}
+
+fn run(
+    weak: &Weak<Shared>,
+    runtime: &tokio::runtime::Handle,
+    keeper: &Arc<Keeper>,
+    generation: u64,
+) {
+    let mut sampler = Sampler::default();
+    let mut next = Instant::now();
+    loop {
+        if keeper.generation.load(Ordering::Relaxed) != generation {
+            tracing::info!("a replaced metrics sampler exits");
+            return;
+        }
+        keeper.beat.store(now_ms(), Ordering::Relaxed);
+        {
+            let Some(shared) = weak.upgrade() else { return };
+            let began = Instant::now();
+            let ticked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                sampler.tick(&shared, &keeper.restarting)
+            }));
+            tracing::trace!(us = began.elapsed().as_micros() as u64, "metrics tick");
+            match ticked {
+                Ok(over) => restart_over_limit(&shared, runtime, keeper, over),
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".into());
+                    tracing::error!(panic = %what, "the metrics sampler failed; starting afresh");
+                    shared.note_incident(format!(
+                        "the metrics sampler failed ({what}); it was started afresh"
+                    ));
+                    sampler = Sampler::default();
+                }
+            }
+        }
+        next += keeper.interval;
+        let now = Instant::now();
+        if next <= now {
+            // Fell behind (a suspended machine, a huge table): skip the missed ticks.
+            next = now + keeper.interval;
+        }
+        std::thread::sleep(next - now);
+    }
+}
+
+/// Restarts, on the runtime, the processes a tick found over their memory limit.
+fn restart_over_limit(
+    shared: &Arc<Shared>,
+    runtime: &tokio::runtime::Handle,
+    keeper: &Arc<Keeper>,
+    over: Vec<(ProcessId, u32, u64, u64)>,
+) {
+    for (id, pid, memory, limit) in over {
+        tracing::warn!(
+            id,
+            memory,
+            limit,
+            "memory limit exceeded; restarting the process"
+        );
+        let supervisor = crate::Supervisor::from_shared(Arc::clone(shared));
+        let keeper = Arc::clone(keeper);
+        // On the runtime's thread: the job spawns the new child there.
+        runtime.spawn(async move {
+            // Not if it was stopped or restarted meanwhile: that would revive it.
+            if supervisor.running_pid(id) == Some(pid)
+                && let Err(err) = supervisor.restart_for(id, "memory limit").await
+            {
+                tracing::warn!(id, %err, "memory-limit restart failed");
+            }
+            lock(&keeper.restarting).remove(&id);
+        });
+    }
+}
