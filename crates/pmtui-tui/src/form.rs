@@ -43,7 +43,7 @@ impl Field {
             Field::Name => "default: the script's name",
             Field::Cwd => "default: the directory pmtui was opened in",
             Field::Instances => "a number, or max for one per CPU",
-            Field::Env => "KEY=VALUE pairs separated by spaces",
+            Field::Env => "KEY=VALUE pairs separated by spaces; quote spaces: K=\"a b\"",
             Field::Restart => "←/→ to choose",
         }
     }
@@ -100,10 +100,12 @@ impl AddForm {
         let name = text(Field::Name);
         let cwd = text(Field::Cwd);
         let instances = text(Field::Instances);
-        let env: Vec<String> = text(Field::Env)
-            .split_whitespace()
-            .map(String::from)
-            .collect();
+        // Shell-style words, so `BAZ="a b"` and `X='it''s'` mean what they mean in a shell.
+        let env_text = text(Field::Env);
+        let env: Vec<String> = shlex::split(&env_text).unwrap_or_default();
+        if shlex::split(&env_text).is_none() {
+            self.set_error(Field::Env, "a quote is not closed");
+        }
         if command.is_empty() {
             self.set_error(Field::Command, "required: what to run");
         }
@@ -234,12 +236,25 @@ mod tests {
 
     #[test]
     fn a_good_form_becomes_a_request() {
-        let mut f = form(["sleep 100", "nap", "/tmp", "2", "A=1 B=x=y"]);
+        let mut f = form([
+            "sleep 100",
+            "nap",
+            "/tmp",
+            "2",
+            "A=1 B=x=y BAZ=\"a b\" Q='c d'",
+        ]);
         f.cycle_restart(true);
         let r = f.validate().expect("valid");
         assert_eq!(r.command, "sleep 100");
         assert_eq!(r.name.as_deref(), Some("nap"));
-        assert_eq!(r.env, ["A=1", "B=x=y"]);
+        assert_eq!(r.env, ["A=1", "B=x=y", "BAZ=a b", "Q=c d"]);
+        let mut f = form(["sleep 100", "", "", "", "A=\"open"]);
+        assert!(f.validate().is_none());
+        assert!(
+            f.errors[Field::Env as usize]
+                .as_deref()
+                .is_some_and(|e| e.contains("quote"))
+        );
         assert_eq!(r.restart, RestartMode::OnFailure);
     }
 

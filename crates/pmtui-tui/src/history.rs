@@ -12,6 +12,9 @@ pub const KEEP: usize = 600;
 pub struct Series {
     pub cpu: VecDeque<f64>,
     pub memory: VecDeque<u64>,
+    /// When the newest sample was taken (ms since the epoch): a stopped process's charts
+    /// end there, not now.
+    pub last_at: Option<u64>,
 }
 
 impl Series {
@@ -42,15 +45,21 @@ impl Series {
                 .map(|c| f64::from(*c))
                 .collect(),
             memory: history.memory.iter().skip(skip).copied().collect(),
+            last_at: history.at.last().copied(),
         }
     }
 }
 
 impl History {
-    /// Adds the row's current values to its series, if that process is kept.
-    pub fn record(&mut self, row: &ProcessInfo) {
+    /// Adds the row's current values to its series, if that process is kept and running
+    /// (a stopped process has no sample, not a zero one).
+    pub fn record(&mut self, row: &ProcessInfo, now: u64) {
+        if !row.status.is_running() {
+            return;
+        }
         if let Some(series) = self.series.get_mut(&row.id) {
             series.push(row.cpu, row.memory);
+            series.last_at = Some(now);
         }
     }
 

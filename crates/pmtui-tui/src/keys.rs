@@ -12,19 +12,26 @@ const fn b(keys: &'static str, what: &'static str, short: &'static str) -> Bindi
     Binding { keys, what, short }
 }
 
+/// The most used keys first: the footer drops from the end when the terminal is narrow
+/// (help and quit always stay).
 pub const DASHBOARD: &[Binding] = &[
     b("↑↓ j k", "move the selection", ""),
     b("g G  Home End", "first / last process", ""),
     b("PgUp PgDn", "a page up / down", ""),
     b("enter", "detail of the process", "detail"),
-    b("a", "add a process", "add"),
+    b("l", "logs of the process", "logs"),
     b("r", "restart (starts a stopped one)", "restart"),
     b("s", "stop (start when stopped)", "stop"),
-    b("d", "delete, after a confirmation", "delete"),
-    b("l", "logs of the process", "logs"),
-    b("L", "logs of all processes, merged", ""),
-    b("m", "live monitor", "monitor"),
     b("/", "filter by name, namespace, status", "filter"),
+    b("m", "live monitor", "monitor"),
+    b(
+        "o",
+        "output of the selected process below the list",
+        "output",
+    ),
+    b("a", "add a process", "add"),
+    b("d", "delete, after a confirmation", "delete"),
+    b("L", "logs of all processes, merged", ""),
     b(
         "< >  1-9",
         "sort: 1 id 2 name 3 status 4 cpu 5 mem 6 up 7 ↺ 8 pid 9 ns",
@@ -36,6 +43,7 @@ pub const DASHBOARD: &[Binding] = &[
         "",
     ),
     b("?", "help", "help"),
+    b("ctrl-z", "suspend to the shell (fg comes back)", ""),
     b("q  ctrl-c", "quit (processes keep running)", "quit"),
 ];
 
@@ -44,6 +52,7 @@ pub const DETAIL: &[Binding] = &[
     b("s", "stop / start", "stop/start"),
     b("d", "delete, after a confirmation", "delete"),
     b("l", "logs of this process", "logs"),
+    b("e", "show / hide the inherited environment", "env"),
     b("↑↓ j k", "scroll environment and history", ""),
     b("← →", "previous / next process", ""),
     b("?", "help", "help"),

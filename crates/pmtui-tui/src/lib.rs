@@ -9,6 +9,7 @@ mod error;
 pub mod fmt;
 pub mod form;
 pub mod history;
+pub mod input;
 pub mod keys;
 pub mod logbuf;
 pub mod msg;

@@ -60,6 +60,8 @@ pub enum Effect {
         content: String,
     },
     Quit,
+    /// ctrl-z: give the terminal back and stop until `fg`.
+    Suspend,
 }
 
 /// What the add form collected, handed to the resolver that turns it into a spec the same way

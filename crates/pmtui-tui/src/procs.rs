@@ -164,6 +164,11 @@ impl ProcTable {
         self.position.get(&id).copied()
     }
 
+    /// How many rows share `name` (the instances of one app).
+    pub fn instances_of(&self, name: &str) -> usize {
+        self.rows.values().filter(|p| p.name == name).count()
+    }
+
     /// Recomputes order and counts if anything changed since the last call; `now` turns
     /// start times into uptimes for the uptime sort.
     pub fn refresh(&mut self, now: u64) {

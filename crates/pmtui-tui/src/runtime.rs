@@ -1,18 +1,21 @@
-//! The event loop: one `select!` over the terminal's events, the daemon's events, replies to
-//! requests and a one-second tick. It draws only when the model is dirty, at most ~30 times
-//! a second, and reconnects (showing why) when the daemon goes away.
+//! The event loop: one `select!` over the terminal's input, the daemon's events, replies to
+//! requests, signals and a one-second tick. It draws only when the model is dirty, at most
+//! ~30 times a second, and reconnects (showing why) when the daemon goes away. The terminal
+//! is given back as it was found on quit, on SIGTERM, SIGHUP and SIGINT, on a panic, and
+//! while suspended by ctrl-z (redrawn whole after `fg`).
 
 use crate::app::{App, View};
+use crate::input::{Decoder, ESC_TIMEOUT, Input};
 use crate::msg::{Effect, Msg, Resolver};
 use crate::{TuiError, osc52, ui};
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream};
-use futures_util::StreamExt;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use pmtui_client::Client;
 use pmtui_proto::{Event, now_ms};
-use std::io::Write;
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -38,6 +41,9 @@ pub struct Options {
 
 /// Runs the terminal UI on `client` until the user quits. Processes keep running.
 pub async fn run(client: Client, options: Options) -> Result<(), TuiError> {
+    let input = spawn_reader()?;
+    // ratatui's hook (set by try_init) restores raw mode and the main screen on a panic;
+    // this one also stops mouse reporting, so the shell is usable after the message.
     let mut terminal = ratatui::try_init()?;
     crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
     let hook = std::panic::take_hook();
@@ -45,10 +51,79 @@ pub async fn run(client: Client, options: Options) -> Result<(), TuiError> {
         let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
         hook(info);
     }));
-    let result = event_loop(&mut terminal, client, options).await;
+    let result = event_loop(&mut terminal, client, options, input).await;
+    leave_terminal();
+    result
+}
+
+/// Gives the terminal back: no mouse reports, cooked mode, the main screen.
+fn leave_terminal() {
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
-    result
+}
+
+/// Takes the terminal again after a suspension.
+fn enter_terminal(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+        EnableMouseCapture
+    )?;
+    // A fresh terminal remembers nothing of the last frame, so the next one is drawn whole
+    // (`Terminal::clear` would ask the terminal for the cursor, and the input thread owns
+    // the answers).
+    *terminal = ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))?;
+    Ok(())
+}
+
+/// ctrl-z: hands the terminal back and stops the process group as the shell's own ctrl-z
+/// would; returns after `fg` (SIGCONT). Where no shell does job control (an orphaned group)
+/// the kernel ignores the stop and the UI simply comes back.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+    leave_terminal();
+    let stopped = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(0),
+        nix::sys::signal::Signal::SIGTSTP,
+    );
+    if let Err(err) = stopped {
+        tracing::debug!(%err, "cannot suspend");
+    }
+    enter_terminal(terminal)
+}
+
+/// Reads the terminal's bytes on a thread of its own (a blocking read); the event loop
+/// decodes them, so it can tell two quick Escs apart. The channel closes when the terminal
+/// does.
+fn spawn_reader() -> std::io::Result<mpsc::UnboundedReceiver<Vec<u8>>> {
+    let mut tty: Box<dyn Read + Send> = if std::io::stdin().is_terminal() {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open("/dev/tty")?)
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("pmtui-input".into())
+        .spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match tty.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(err) => {
+                        tracing::debug!(%err, "terminal input ended");
+                        break;
+                    }
+                }
+            }
+        })?;
+    Ok(rx)
 }
 
 struct Connection {
@@ -60,6 +135,7 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     client: Client,
     options: Options,
+    mut input: mpsc::UnboundedReceiver<Vec<u8>>,
 ) -> Result<(), TuiError> {
     let root = match options.view {
         StartView::Dashboard => View::Dashboard,
@@ -72,7 +148,12 @@ async fn event_loop(
     app.size = (size.width, size.height);
     let (tx, mut replies) = mpsc::unbounded_channel::<Msg>();
     let mut conn = Some(connection(client, &tx));
-    let mut keys = EventStream::new();
+    let mut decoder = Decoder::default();
+    let mut queued: std::collections::VecDeque<Msg> = Default::default();
+    let mut winch = signal(SignalKind::window_change())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_draw = Instant::now() - FRAME;
@@ -82,15 +163,28 @@ async fn event_loop(
             app.dirty = false;
             last_draw = Instant::now();
         }
-        let msg = tokio::select! {
-            event = keys.next() => match event {
-                Some(Ok(TermEvent::Key(key))) => Msg::Key(key),
-                Some(Ok(TermEvent::Mouse(mouse))) => Msg::Mouse(mouse),
-                Some(Ok(TermEvent::Resize(w, h))) => Msg::Resize(w, h),
-                Some(Ok(_)) => continue,
-                Some(Err(err)) => return Err(err.into()),
+        let msg = if let Some(msg) = queued.pop_front() {
+            msg
+        } else {
+            tokio::select! {
+            bytes = input.recv() => match bytes {
+                Some(bytes) => {
+                    queued.extend(decoder.feed(&bytes).into_iter().map(to_msg));
+                    continue;
+                }
                 None => return Ok(()),
             },
+            _ = tokio::time::sleep(ESC_TIMEOUT), if decoder.pending() => {
+                queued.extend(decoder.flush().into_iter().map(to_msg));
+                continue;
+            }
+            _ = winch.recv() => {
+                let (w, h) = crossterm::terminal::size()?;
+                Msg::Resize(w, h)
+            }
+            _ = term.recv() => return Ok(()),
+            _ = hup.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
             event = next_event(&mut conn) => match event {
                 Some(event) => Msg::Daemon(event),
                 None => {
@@ -112,10 +206,18 @@ async fn event_loop(
                 Msg::Tick(now_ms())
             }
             _ = tokio::time::sleep_until(last_draw + FRAME), if app.dirty => continue,
+            }
         };
         for effect in app.update(msg) {
-            if perform(effect, conn.as_ref(), &tx) {
-                return Ok(());
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::Suspend => {
+                    suspend(terminal)?;
+                    let size = terminal.size()?;
+                    app.update(Msg::Resize(size.width, size.height));
+                    app.dirty = true;
+                }
+                effect => perform(effect, conn.as_ref(), &tx),
             }
         }
     }
@@ -142,14 +244,21 @@ async fn next_event(conn: &mut Option<Connection>) -> Option<Event> {
     }
 }
 
-/// Runs one effect; true means quit.
-fn perform(effect: Effect, conn: Option<&Connection>, tx: &mpsc::UnboundedSender<Msg>) -> bool {
+fn to_msg(input: Input) -> Msg {
+    match input {
+        Input::Key(key) => Msg::Key(key),
+        Input::Mouse(mouse) => Msg::Mouse(mouse),
+    }
+}
+
+/// Runs one effect that talks to the daemon or the outside.
+fn perform(effect: Effect, conn: Option<&Connection>, tx: &mpsc::UnboundedSender<Msg>) {
     match effect {
-        Effect::Quit => return true,
+        Effect::Quit | Effect::Suspend => {}
         Effect::Send(tag, request) => {
             let Some(conn) = conn else {
                 let _ = tx.send(Msg::Reply(tag, Err("the daemon is not reachable".into())));
-                return false;
+                return;
             };
             let client = Arc::clone(&conn.client);
             let tx = tx.clone();
@@ -176,5 +285,4 @@ fn perform(effect: Effect, conn: Option<&Connection>, tx: &mpsc::UnboundedSender
             let _ = tx.send(Msg::Done(result));
         }
     }
-    false
 }

@@ -441,3 +441,276 @@ fn dashboard_shows_a_suspended_process() {
     assert!(screen.contains("‖ suspended"), "{screen}");
     assert!(screen.contains("● 1 online"), "{screen}");
 }
+
+/// The three terminals the UI is tried in: a small one, a laptop, a wide screen.
+const SIZES: [(u16, u16); 3] = [(80, 24), (140, 42), (200, 60)];
+
+/// Snapshots `make()`'s app at every size in `SIZES`, as `<name>_<w>x<h>`.
+fn at_sizes(name: &str, make: impl Fn() -> App) {
+    for (w, h) in SIZES {
+        let mut app = make();
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), draw(&mut app, w, h));
+    }
+}
+
+/// Processes as a busy host has them: a long name, a health check, instances of one app.
+fn busy_processes() -> Vec<ProcessInfo> {
+    let mut rows = processes();
+    let mut long = info(
+        5,
+        "billing-reconciliation-nightly-export-worker",
+        ProcessStatus::Online,
+        1.5,
+        40 * MB,
+        0,
+    );
+    long.command = "/usr/bin/python3 /srv/billing/export.py --since yesterday --format csv".into();
+    rows.push(long);
+    for (id, instance) in [(6, 0), (7, 1)] {
+        let mut web = info(id, "web", ProcessStatus::Online, 3.0, 60 * MB, 0);
+        web.instance = instance;
+        web.health = Some(pmtui_proto::Health::Healthy);
+        web.command = "node /srv/web/server.js".into();
+        rows.push(web);
+    }
+    rows
+}
+
+fn busy_app(view: View) -> App {
+    let mut app = app(view);
+    app.set_processes(busy_processes());
+    app
+}
+
+#[test]
+fn dashboard_at_three_sizes() {
+    at_sizes("dashboard", || {
+        let mut app = busy_app(View::Dashboard);
+        key(&mut app, KeyCode::Down);
+        app
+    });
+}
+
+#[test]
+fn dashboard_below_80x24_keeps_names() {
+    let mut app = busy_app(View::Dashboard);
+    let screen = draw(&mut app, 60, 16);
+    insta::assert_snapshot!(screen.clone());
+    assert!(
+        screen.contains("NAME") && screen.contains("billing-"),
+        "{screen}"
+    );
+    let mut app = busy_app(View::Dashboard);
+    let screen = draw(&mut app, 30, 10);
+    assert!(screen.contains("scheduler"), "{screen}");
+}
+
+#[test]
+fn dashboard_output_pane() {
+    at_sizes("dashboard_output_pane", || {
+        let mut app = busy_app(View::Dashboard);
+        let mut lines = log_lines(0, "api", 30);
+        lines.extend(log_lines(1, "worker", 5));
+        app.update(Msg::Reply(Tag::Tail, Ok(Response::LogLines { lines })));
+        keys(&mut app, "o");
+        app
+    });
+}
+
+#[test]
+fn confirm_delete_names_its_target() {
+    at_sizes("confirm_delete_names", || {
+        let mut app = busy_app(View::Dashboard);
+        keys(&mut app, "G");
+        keys(&mut app, "d");
+        app
+    });
+}
+
+#[test]
+fn deleted_says_which_instance() {
+    let mut app = busy_app(View::Dashboard);
+    keys(&mut app, "Gd");
+    let effects = app.update(Msg::Key(KeyEvent::from(KeyCode::Char('y'))));
+    let [pmtui_tui::Effect::Send(tag, _)] = &effects[..] else {
+        panic!("one request: {effects:?}")
+    };
+    app.update(Msg::Reply(
+        tag.clone(),
+        Ok(Response::Processes {
+            processes: Vec::new(),
+        }),
+    ));
+    let screen = draw(&mut app, 80, 24);
+    assert!(screen.contains("✔ deleted web (id 7)"), "{screen}");
+}
+
+/// An errored process that crashed on a port clash, with a reason longer than any line.
+fn crashed_detail() -> ProcessDetail {
+    let mut d = detail();
+    let mut info = info(3, "flaky", ProcessStatus::Errored, 0.0, 0, 16);
+    info.status_reason = Some(
+        "crash loop: 9 runs shorter than min_uptime (1s) in a row, the last exited with code 1; \
+         pmtui gave up after 16 restarts"
+            .into(),
+    );
+    d.info = info;
+    d.spec.name = "flaky".into();
+    d.spec.max_memory_restart = Some(300 * MB);
+    d.spec.config_env = [("PORT", "3000"), ("NODE_ENV", "production")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for i in 0..40 {
+        d.env
+            .insert(format!("SHELL_VAR_{i:02}"), format!("value {i}"));
+    }
+    d.out_log = Some("/home/me/.pmtui/logs/flaky-out.log".into());
+    d.err_log = Some("/home/me/.pmtui/logs/flaky-error.log".into());
+    for r in &mut d.history {
+        r.outcome = "errored".into();
+        r.last_stderr = vec![
+            "    at Server.listen (node:net:1899:7)".into(),
+            "Error: listen EADDRINUSE: address already in use :::3000".into(),
+        ];
+    }
+    // The samples end when it died, a minute ago: 15 seconds with a small CPU peak.
+    let n = 15;
+    d.metrics.at = (0..n).map(|i| NOW - 60_000 - (n - i) * 1000).collect();
+    d.metrics.cpu = (0..n).map(|i| if i == 7 { 6.1 } else { 0.0 }).collect();
+    d.metrics.memory = (0..n).map(|_| 84 * MB).collect();
+    d
+}
+
+fn detail_app(detail: ProcessDetail) -> App {
+    let mut app = busy_app(View::Dashboard);
+    let id = detail.info.id;
+    let mut rows = busy_processes();
+    if let Some(row) = rows.iter_mut().find(|p| p.id == id) {
+        *row = detail.info.clone();
+    }
+    app.set_processes(rows);
+    while app.selected != Some(id) {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    app.update(Msg::Reply(
+        Tag::Describe(id),
+        Ok(Response::Details {
+            details: vec![detail],
+        }),
+    ));
+    app
+}
+
+#[test]
+fn detail_of_a_crashed_process_at_three_sizes() {
+    at_sizes("detail_crashed", || detail_app(crashed_detail()));
+}
+
+#[test]
+fn detail_of_a_running_process_at_three_sizes() {
+    at_sizes("detail_running", || detail_app(detail()));
+}
+
+#[test]
+fn detail_with_the_inherited_environment_shown() {
+    let mut app = detail_app(crashed_detail());
+    keys(&mut app, "e");
+    let screen = draw(&mut app, 140, 42);
+    assert!(screen.contains("SHELL_VAR_00=value 0"), "{screen}");
+    assert!(screen.contains("▾ 42 inherited"), "{screen}");
+}
+
+#[test]
+fn monitor_at_three_sizes_with_more_cards_than_fit() {
+    at_sizes("monitor_more", || {
+        let mut app = busy_app(View::Monitor);
+        let mut rows = busy_processes();
+        for id in 8..20 {
+            rows.push(info(
+                id,
+                &format!("job-{id}"),
+                ProcessStatus::Online,
+                1.0,
+                10 * MB,
+                0,
+            ));
+        }
+        app.set_processes(rows);
+        let mut lines = log_lines(6, "web", 4);
+        lines.extend(log_lines(7, "web", 4));
+        lines.extend(log_lines(0, "api", 4));
+        app.update(Msg::Reply(Tag::Tail, Ok(Response::LogLines { lines })));
+        app
+    });
+}
+
+#[test]
+fn logs_at_three_sizes_filtered_with_search() {
+    at_sizes("logs_filtered_search", || {
+        let mut app = logs_app(false);
+        keys(&mut app, "&1");
+        key(&mut app, KeyCode::Enter);
+        keys(&mut app, "/slow");
+        key(&mut app, KeyCode::Enter);
+        app
+    });
+}
+
+#[test]
+fn logs_reopened_show_both_streams_and_esc_clears_first() {
+    let mut app = logs_app(false);
+    key(&mut app, KeyCode::Tab);
+    keys(&mut app, "&GET");
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, "/items");
+    key(&mut app, KeyCode::Enter);
+    let screen = draw(&mut app, 140, 42);
+    assert!(
+        screen.contains("[stdout]"),
+        "the stream reads without colour: {screen}"
+    );
+    assert!(
+        screen.contains("stdout only, lines with \"GET\": 30 of 40 lines"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("search \"items\": 30 matching lines"),
+        "{screen}"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(app.logs.filter().is_empty(), "esc clears the filter first");
+    assert_eq!(app.view(), View::Logs);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.logs.search.is_empty(), "then the search");
+    assert_eq!(app.view(), View::Logs);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view(), View::Dashboard, "then it leaves");
+    keys(&mut app, "l");
+    let screen = draw(&mut app, 140, 42);
+    assert!(
+        screen.contains("[combined]"),
+        "reopened on both streams: {screen}"
+    );
+}
+
+#[test]
+fn a_message_does_not_outlive_its_view() {
+    let mut app = busy_app(View::Dashboard);
+    keys(&mut app, "l");
+    keys(&mut app, "c");
+    assert!(draw(&mut app, 80, 24).contains("view cleared"));
+    key(&mut app, KeyCode::Esc);
+    let screen = draw(&mut app, 80, 24);
+    assert!(!screen.contains("view cleared"), "{screen}");
+}
+
+#[test]
+fn help_at_three_sizes() {
+    at_sizes("help_dashboard", || {
+        let mut app = busy_app(View::Dashboard);
+        keys(&mut app, "?");
+        app
+    });
+}

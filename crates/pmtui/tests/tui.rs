@@ -21,12 +21,17 @@ impl Tmux {
 
     /// Like `start`, with extra `KEY=VALUE` environment.
     fn start_with(home: &TestHome, args: &str, env: &str) -> Self {
-        let socket = unique("pmtui-tui");
         let command = format!(
             "cd {home} && env PMTUI_HOME={home} TERM=xterm-256color {env} {bin} {args}",
             home = home.home().display(),
             bin = env!("CARGO_BIN_EXE_pmtui"),
         );
+        Self::run_command(&command)
+    }
+
+    /// A tmux server running a shell `command` line in a 120×40 window.
+    fn run_command(command: &str) -> Self {
+        let socket = unique("pmtui-tui");
         let status = Command::new("tmux")
             .args([
                 "-L",
@@ -39,7 +44,7 @@ impl Tmux {
                 "120",
                 "-y",
                 "40",
-                &command,
+                command,
             ])
             .status()
             .expect("run tmux");
@@ -85,6 +90,15 @@ impl Tmux {
             check(&last).then(|| last.clone())
         })
         .unwrap_or_else(|| panic!("timed out waiting for {what}; screen:\n{last}"))
+    }
+
+    /// A tmux format of the pane, such as `#{alternate_on}`.
+    fn format(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "display-message", "-p", format])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     fn running(&self) -> bool {
@@ -251,4 +265,138 @@ fn coloured(screen: &str) -> bool {
             })
         })
     })
+}
+
+/// The pmtui binary's command line for a shell inside tmux, in `home`.
+fn ui_command(home: &TestHome) -> String {
+    format!(
+        "cd {home} && PMTUI_HOME={home} TERM=xterm-256color {bin}",
+        home = home.home().display(),
+        bin = env!("CARGO_BIN_EXE_pmtui"),
+    )
+}
+
+/// The pid of the process running `exe` whose parent is `parent`.
+fn child_running(parent: &str, exe: &str) -> Option<String> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    children.split_whitespace().find_map(|pid| {
+        let path = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+        (path == std::path::Path::new(exe)).then(|| pid.to_string())
+    })
+}
+
+#[test]
+fn two_escs_in_one_burst_go_back_two_levels() {
+    let home = TestHome::new();
+    home.ok(&["start", "sleep 300", "--name", "napper"]);
+    let first = home.wait_status("napper", "online");
+    let tmux = Tmux::start(&home, "");
+    tmux.wait("the dashboard", |s| {
+        s.contains("napper") && s.contains("● online")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait("the detail view", |s| s.contains("napper · id 0"));
+    tmux.keys(&["l"]);
+    tmux.wait("its logs", |s| s.contains("Logs · napper"));
+    // One send-keys: the two Escs and the `?` reach the UI in one read.
+    tmux.keys(&["Escape", "Escape", "?"]);
+    tmux.wait("help over the dashboard, two levels back", |s| {
+        s.contains("Help · dashboard")
+    });
+    // From the detail view, an Esc right before a letter is Esc then the letter, never
+    // Alt+letter handled by the view being left.
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait("the detail view again", |s| s.contains("napper · id 0"));
+    tmux.keys(&["Escape", "?"]);
+    tmux.wait("help over the dashboard", |s| {
+        s.contains("Help · dashboard")
+    });
+    let after = home.wait_status("napper", "online");
+    assert_eq!(
+        after["restarts"], first["restarts"],
+        "nothing was restarted"
+    );
+    tmux.keys(&["Escape", "q"]);
+    wait_until("the UI exits", || (!tmux.running()).then_some(())).expect("q quits");
+}
+
+#[test]
+fn sigterm_and_sighup_give_the_terminal_back() {
+    let home = TestHome::new();
+    home.ok(&["start", "sleep 300", "--name", "napper"]);
+    home.wait_status("napper", "online");
+    for signal in ["TERM", "HUP"] {
+        // The shell reports how the UI ended and whether the terminal is cooked again.
+        let tmux = Tmux::run_command(&format!(
+            "{}; echo \"ui ended $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; \
+             exec sleep 600",
+            ui_command(&home)
+        ));
+        tmux.wait("the dashboard", |s| {
+            s.contains("napper") && s.contains("● online")
+        });
+        assert_eq!(tmux.format("#{alternate_on}"), "1");
+        let shell = tmux.format("#{pane_pid}");
+        let ui = wait_until("the UI's pid", || {
+            child_running(&shell, env!("CARGO_BIN_EXE_pmtui"))
+        })
+        .expect("the UI runs under the shell");
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &ui])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let screen = tmux.wait(&format!("the UI ends on SIG{signal}"), |s| {
+            s.contains("ui ended") && s.lines().any(|l| l.trim().ends_with("icanon"))
+        });
+        assert!(
+            screen.lines().any(|l| l.trim() == "icanon"),
+            "canonical mode is back after SIG{signal}: {screen}"
+        );
+        assert!(
+            !screen.contains("Processes"),
+            "the main screen is back: {screen}"
+        );
+        assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
+        assert_eq!(
+            tmux.format("#{mouse_any_flag}#{mouse_button_flag}#{mouse_sgr_flag}"),
+            "000",
+            "mouse reporting off after SIG{signal}"
+        );
+    }
+    assert_eq!(home.wait_status("napper", "online")["status"], "online");
+}
+
+#[test]
+fn ctrl_z_suspends_and_fg_redraws_the_whole_screen() {
+    let home = TestHome::new();
+    home.ok(&["start", "sleep 300", "--name", "napper"]);
+    home.wait_status("napper", "online");
+    let tmux = Tmux::run_command("env PS1='shell$ ' bash --norc --noprofile -i");
+    tmux.wait("the shell prompt", |s| s.contains("shell$"));
+    tmux.keys(&["-l", &ui_command(&home)]);
+    tmux.keys(&["Enter"]);
+    tmux.wait("the dashboard", |s| {
+        s.contains("napper") && s.contains("● online")
+    });
+    tmux.keys(&["C-z"]);
+    let stopped = tmux.wait("the shell says the UI stopped", |s| s.contains("Stopped"));
+    assert!(
+        !stopped.contains("● online"),
+        "the UI's screen is gone: {stopped}"
+    );
+    assert_eq!(tmux.format("#{alternate_on}"), "0");
+    tmux.keys(&["-l", "fg"]);
+    tmux.keys(&["Enter"]);
+    let back = tmux.wait("the whole dashboard again", |s| {
+        s.contains("Processes") && s.contains("napper") && s.contains("● online")
+    });
+    assert!(!back.contains("Stopped"), "fully redrawn: {back}");
+    assert_eq!(tmux.format("#{alternate_on}"), "1");
+    tmux.keys(&["q"]);
+    tmux.wait("the shell again", |s| {
+        s.lines().filter(|l| l.starts_with("shell$")).count() >= 2
+    });
 }

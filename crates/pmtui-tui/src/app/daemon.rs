@@ -174,7 +174,7 @@ impl App {
         };
         action(
             verb,
-            &p.name,
+            &named(p),
             Request::Restart {
                 targets: vec![id.to_string()],
                 env: None,
@@ -190,7 +190,7 @@ impl App {
         match p.status {
             ProcessStatus::Stopped | ProcessStatus::Errored => action(
                 "started",
-                &p.name,
+                &named(p),
                 Request::Restart {
                     targets: vec![id.to_string()],
                     env: None,
@@ -198,7 +198,7 @@ impl App {
             ),
             _ => action(
                 "stopped",
-                &p.name,
+                &named(p),
                 Request::Stop {
                     targets: vec![id.to_string()],
                 },
@@ -220,7 +220,7 @@ impl App {
     pub(super) fn delete(&mut self, id: ProcessId, name: &str) -> Vec<Effect> {
         action(
             "deleted",
-            name,
+            &format!("{name} (id {id})"),
             Request::Delete {
                 targets: vec![id.to_string()],
             },
@@ -244,6 +244,9 @@ impl App {
             self.selected = Some(id);
         }
         self.logs.retarget(target);
+        // Opened afresh, the viewer shows both streams: a stream kept from last time hid
+        // lines with no reason on screen.
+        self.logs.set_stream(crate::logbuf::StreamFilter::Combined);
         self.push(View::Logs);
         vec![self.seed_logs()]
     }
@@ -279,6 +282,11 @@ fn describe(id: ProcessId) -> Effect {
             history: true,
         },
     )
+}
+
+/// `web (id 5)`: names are shared by instances, so the id says which one.
+fn named(p: &pmtui_proto::ProcessInfo) -> String {
+    format!("{} (id {})", p.name, p.id)
 }
 
 fn action(verb: &'static str, name: &str, request: Request) -> Vec<Effect> {

@@ -57,6 +57,15 @@ impl App {
             }
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
             KeyCode::Esc if self.logs.anchor.is_some() => self.logs.anchor = None,
+            // Esc undoes what narrows the view before it leaves: filter, then search.
+            KeyCode::Esc if !self.logs.filter().is_empty() => {
+                self.logs.set_filter("");
+                self.say("filter cleared");
+            }
+            KeyCode::Esc if !self.logs.search.is_empty() => {
+                self.logs.search.clear();
+                self.say("search cleared");
+            }
             KeyCode::Esc | KeyCode::Char('q') | KeyCode::Backspace => return self.back(),
             _ => {}
         }

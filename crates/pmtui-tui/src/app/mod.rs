@@ -59,6 +59,9 @@ pub struct Toast {
     pub text: String,
     pub error: bool,
     pub until: u64,
+    /// The view it was said in: leaving that view drops it, so a message never stands
+    /// under a view it is not about.
+    pub view: View,
 }
 
 /// Where the last frame put things, for mouse clicks and paging.
@@ -73,6 +76,8 @@ pub struct Areas {
     pub cards: Rect,
     pub card_width: u16,
     pub card_columns: usize,
+    /// Monitor cards off screen: before the first shown, after the last.
+    pub cards_hidden: (usize, usize),
 }
 
 pub struct App {
@@ -106,6 +111,12 @@ pub struct App {
     /// Total memory of the machine, the scale of memory bars.
     pub mem_total: u64,
     pub areas: Areas,
+    /// The most memory each process was seen using, the scale of the monitor's bars.
+    pub mem_peaks: std::collections::HashMap<ProcessId, u64>,
+    /// The detail view lists inherited environment variables too (`e`).
+    pub env_expanded: bool,
+    /// The dashboard shows the selected process's output below the list (`o`).
+    pub log_pane: bool,
     /// The zone log times are shown in (UTC until the runtime sets the system's).
     pub tz: jiff::tz::TimeZone,
     pub dirty: bool,
@@ -138,6 +149,9 @@ impl App {
             mem_total: 0,
             areas: Areas::default(),
             tz: jiff::tz::TimeZone::UTC,
+            log_pane: false,
+            mem_peaks: Default::default(),
+            env_expanded: false,
             dirty: true,
         }
     }
@@ -156,7 +170,7 @@ impl App {
         if let View::Detail(id) = self.view()
             && let Some(row) = rows.iter().find(|p| p.id == id)
         {
-            self.history.record(row);
+            self.history.record(row, self.now);
         }
         self.procs.replace(rows);
         self.sync();
@@ -176,9 +190,11 @@ impl App {
                 .current
                 .as_ref()
                 .map_or((0.0, 0), |s| (f64::from(s.cpu), s.memory));
+            let peak = self.mem_peaks.entry(m.id).or_default();
+            *peak = (*peak).max(p.memory);
             if detail == Some(m.id) {
                 let row = p.clone();
-                self.history.record(&row);
+                self.history.record(&row, self.now);
             }
         }
         self.sync();
@@ -190,7 +206,10 @@ impl App {
             Msg::Daemon(pmtui_proto::Event {
                 kind: pmtui_proto::EventKind::Log { .. },
                 ..
-            }) => matches!(self.view(), View::Logs | View::Monitor),
+            }) => {
+                matches!(self.view(), View::Logs | View::Monitor)
+                    || self.log_pane && self.view() == View::Dashboard
+            }
             _ => true,
         };
         let effects = match msg {
@@ -222,6 +241,9 @@ impl App {
             }
         };
         self.sync();
+        if self.toast.as_ref().is_some_and(|t| t.view != self.view()) {
+            self.toast = None;
+        }
         self.dirty |= seen;
         effects
     }
@@ -256,6 +278,7 @@ impl App {
             text: text.into(),
             error: false,
             until: self.now + TOAST_MS,
+            view: self.view(),
         });
     }
 
@@ -264,12 +287,16 @@ impl App {
             text: text.into(),
             error: true,
             until: self.now + TOAST_MS * 2,
+            view: self.view(),
         });
     }
 
     fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return vec![Effect::Quit];
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('z') {
+            return vec![Effect::Suspend];
         }
         if self.overlay.is_some() {
             return self.overlay_key(key);

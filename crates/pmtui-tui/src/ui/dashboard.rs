@@ -10,32 +10,92 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 
-/// Columns shown at this width: the namespace goes first when space is short.
-fn columns(width: u16) -> Vec<(Column, Constraint)> {
-    let mut out = vec![
-        (Column::Id, Constraint::Length(4)),
-        (Column::Name, Constraint::Fill(1)),
-        (Column::Status, Constraint::Length(17)),
-        (Column::Cpu, Constraint::Length(7)),
-        (Column::Memory, Constraint::Length(9)),
-        (Column::Uptime, Constraint::Length(8)),
-        (Column::Restarts, Constraint::Length(4)),
-        (Column::Pid, Constraint::Length(7)),
+/// A column of the table: one of the sortable ones, or the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Sort(Column),
+    Command,
+}
+
+/// Narrowest the name column gets, and widest when a command column takes the rest.
+const NAME_MIN: u16 = 14;
+const NAME_MAX: u16 = 32;
+const COMMAND_MIN: u16 = 20;
+
+/// Columns shown at this width. The name always stays; the others join in order of use
+/// while they fit; on wide terminals the name is capped near the longest name and the
+/// command line takes the rest, as htop and process-compose do.
+fn columns(width: u16, longest_name: u16) -> Vec<(Col, Constraint)> {
+    const BY_USE: [(Column, u16); 8] = [
+        (Column::Status, 17),
+        (Column::Cpu, 7),
+        (Column::Memory, 9),
+        (Column::Id, 4),
+        (Column::Uptime, 8),
+        (Column::Restarts, 4),
+        (Column::Pid, 7),
+        (Column::Namespace, 12),
     ];
-    if width >= 96 {
-        out.push((Column::Namespace, Constraint::Length(12)));
+    let mut used = NAME_MIN;
+    let mut shown = Vec::new();
+    for (c, w) in BY_USE {
+        if used + 1 + w > width {
+            break;
+        }
+        used += 1 + w;
+        shown.push(c);
+    }
+    let name_cap = (longest_name + 2).clamp(NAME_MIN, NAME_MAX);
+    let command = used - NAME_MIN + name_cap + 1 + COMMAND_MIN <= width;
+    let mut out = Vec::new();
+    for (c, w) in BY_USE {
+        if c == Column::Status {
+            let name = if command {
+                Constraint::Length(name_cap)
+            } else {
+                Constraint::Fill(1)
+            };
+            out.push((Col::Sort(Column::Name), name));
+        }
+        if shown.contains(&c) {
+            out.push((Col::Sort(c), Constraint::Length(w)));
+        }
+    }
+    // The id leads when shown.
+    if let Some(i) = out.iter().position(|(c, _)| *c == Col::Sort(Column::Id)) {
+        let id = out.remove(i);
+        out.insert(0, id);
+    }
+    // Uptime, restarts and pid read in that order, after memory.
+    if command {
+        out.push((Col::Command, Constraint::Fill(1)));
     }
     out
 }
 
-fn right(column: Column) -> bool {
+fn right(column: Col) -> bool {
     matches!(
         column,
-        Column::Id | Column::Cpu | Column::Memory | Column::Uptime | Column::Restarts | Column::Pid
+        Col::Sort(
+            Column::Id
+                | Column::Cpu
+                | Column::Memory
+                | Column::Uptime
+                | Column::Restarts
+                | Column::Pid
+        )
     )
 }
 
 pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
+    // The output pane takes two fifths of the height, when there is room for both.
+    let area = if app.log_pane && area.height >= 12 {
+        let [list, pane] = Layout::vertical([Constraint::Fill(3), Constraint::Fill(2)]).areas(area);
+        render_output(app, frame, pane);
+        list
+    } else {
+        area
+    };
     let t = app.theme;
     let block = Block::new()
         .borders(Borders::TOP)
@@ -67,13 +127,31 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
     app.table_top = app
         .table_top
         .min(app.procs.len().saturating_sub(body_height));
-    let cols = columns(inner.width);
-    let header = header_row(app, inner);
+    let longest = app
+        .procs
+        .order()
+        .iter()
+        .filter_map(|id| app.procs.get(*id))
+        .map(|p| p.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(u16::MAX as usize) as u16;
+    let cols = columns(inner.width, longest);
+    let header = header_row(app, inner, &cols);
+    // Long names end in … rather than being cut mid-word without a sign.
+    let name_width = app
+        .areas
+        .columns
+        .iter()
+        .find(|(i, _, _)| *i == Column::Name.index())
+        .map_or(usize::MAX, |(_, from, to)| {
+            (to - from).saturating_sub(1) as usize
+        });
     let end = (app.table_top + body_height).min(app.procs.len());
     let rows: Vec<Row> = app.procs.order()[app.table_top..end]
         .iter()
         .filter_map(|id| app.procs.get(*id))
-        .map(|p| row(app, p, &cols))
+        .map(|p| row(app, p, &cols, name_width))
         .collect();
     let widths: Vec<Constraint> = cols.iter().map(|(_, c)| *c).collect();
     let table = Table::new(rows, widths)
@@ -86,9 +164,8 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
 }
 
 /// Returns the header row, and records where each column is for mouse clicks.
-fn header_row(app: &mut App, inner: Rect) -> Row<'static> {
+fn header_row(app: &mut App, inner: Rect, cols: &[(Col, Constraint)]) -> Row<'static> {
     let t = app.theme;
-    let cols = columns(inner.width);
     let widths: Vec<Constraint> = cols.iter().map(|(_, c)| *c).collect();
     let rects = Layout::horizontal(widths)
         .flex(Flex::Start)
@@ -97,11 +174,18 @@ fn header_row(app: &mut App, inner: Rect) -> Row<'static> {
     app.areas.columns = cols
         .iter()
         .zip(rects.iter())
-        .map(|((c, _), r)| (c.index(), r.x, r.x + r.width + 1))
+        .filter_map(|((c, _), r)| match c {
+            Col::Sort(c) => Some((c.index(), r.x, r.x + r.width + 1)),
+            Col::Command => None,
+        })
         .collect();
     let cells = cols.iter().map(|(c, _)| {
-        let mut title = c.title().to_string();
-        if *c == app.procs.sort {
+        let mut title = match c {
+            Col::Sort(c) => c.title(),
+            Col::Command => "COMMAND",
+        }
+        .to_string();
+        if *c == Col::Sort(app.procs.sort) {
             title.push_str(if app.procs.descending { "▼" } else { "▲" });
         }
         let line = Line::from(title);
@@ -114,10 +198,18 @@ fn header_row(app: &mut App, inner: Rect) -> Row<'static> {
     Row::new(cells.collect::<Vec<_>>()).style(t.header())
 }
 
-fn row<'a>(app: &App, p: &'a ProcessInfo, cols: &[(Column, Constraint)]) -> Row<'a> {
+fn row<'a>(
+    app: &App,
+    p: &'a ProcessInfo,
+    cols: &[(Col, Constraint)],
+    name_width: usize,
+) -> Row<'a> {
     let t = app.theme;
     let running = p.status.is_running();
-    let cells = cols.iter().map(|(c, _)| {
+    let cells = cols.iter().map(|(col, _)| {
+        let Col::Sort(c) = col else {
+            return Cell::from(Line::from(Span::styled(p.command.as_str(), t.dim())));
+        };
         let text: Line = match c {
             Column::Id => Line::from(p.id.to_string()),
             Column::Name => {
@@ -128,8 +220,9 @@ fn row<'a>(app: &App, p: &'a ProcessInfo, cols: &[(Column, Constraint)]) -> Row<
                     "unhealthy" => Span::styled(" ✗", t.error()),
                     _ => Span::styled(" …", t.warn()),
                 });
+                let room = name_width.saturating_sub(if marker.is_some() { 2 } else { 0 });
                 Line::from(
-                    std::iter::once(Span::raw(p.name.as_str()))
+                    std::iter::once(Span::raw(fmt::clip(&p.name, room)))
                         .chain(marker)
                         .collect::<Vec<_>>(),
                 )
@@ -149,11 +242,59 @@ fn row<'a>(app: &App, p: &'a ProcessInfo, cols: &[(Column, Constraint)]) -> Row<
             Column::Pid => Line::from(p.pid.map_or_else(|| "-".to_string(), |pid| pid.to_string())),
             Column::Namespace => Line::from(Span::styled(p.namespace.as_str(), t.dim())),
         };
-        Cell::from(if right(*c) {
+        Cell::from(if right(*col) {
             text.right_aligned()
         } else {
             text
         })
     });
     Row::new(cells.collect::<Vec<_>>())
+}
+
+/// The newest lines of the selected process, from the merged tail the UI already follows.
+fn render_output(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.theme;
+    let current = app.current();
+    let name = current.map_or_else(|| "no process".to_string(), |p| p.name.clone());
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(t.border())
+        .title(Span::styled(format!(" Output · {name} "), t.title()))
+        .title(
+            Line::from(Span::styled(" o hides · l opens the log viewer ", t.dim())).right_aligned(),
+        );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(id) = current.map(|p| p.id) else {
+        return;
+    };
+    let height = inner.height as usize;
+    let mut lines: Vec<Line> = (0..app.tail.len())
+        .rev()
+        .filter_map(|i| app.tail.shown(i))
+        .filter(|l| l.id == id)
+        .take(height)
+        .map(|l| {
+            let err = l.stream == pmtui_proto::LogStream::Err;
+            Line::from(vec![
+                Span::styled(if err { "!" } else { " " }, t.stderr()),
+                Span::styled(
+                    l.text.as_str(),
+                    if err {
+                        t.stderr()
+                    } else {
+                        ratatui::style::Style::new()
+                    },
+                ),
+            ])
+        })
+        .collect();
+    lines.reverse();
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "No output yet. New lines appear here as they are written.",
+            t.dim(),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
 }

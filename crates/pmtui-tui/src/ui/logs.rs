@@ -18,12 +18,13 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         t.title(),
     )];
     for stream in [StreamFilter::Combined, StreamFilter::Out, StreamFilter::Err] {
-        let style = if stream == app.logs.stream {
-            t.selected()
+        // Brackets as well as colour, so the choice reads on any terminal.
+        let (style, text) = if stream == app.logs.stream {
+            (t.selected(), format!("[{}]", stream.label()))
         } else {
-            t.dim()
+            (t.dim(), format!(" {} ", stream.label()))
         };
-        title.push(Span::styled(format!(" {} ", stream.label()), style));
+        title.push(Span::styled(text, style));
     }
     let mode = |on: bool, name: &str| format!(" {name} {} ", if on { "on" } else { "off" });
     let follow_style = if app.logs.follow { t.ok() } else { t.warn() };
@@ -82,7 +83,8 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         if pos == cursor && !app.logs.follow {
             style = t.selected();
         }
-        let mut styled = styled_line(t, line, &app.logs).style(style);
+        let mut styled =
+            styled_line(t, line, &app.logs, &crate::ui::monitor::source(app, line)).style(style);
         if app.logs.timestamps {
             let time = crate::fmt::time(line.at, &app.tz, "%H:%M:%S ");
             styled.spans.insert(1, Span::styled(time, t.dim()));
@@ -135,12 +137,12 @@ fn prefix_width(logs: &LogBuffer) -> usize {
     }
 }
 
-fn styled_line<'a>(t: Theme, line: &'a LogLine, logs: &LogBuffer) -> Line<'a> {
+fn styled_line<'a>(t: Theme, line: &'a LogLine, logs: &LogBuffer, who: &str) -> Line<'a> {
     let prefix = prefix_width(logs);
     let err = line.stream == LogStream::Err;
     let mut spans = vec![Span::styled(if err { "!" } else { " " }, t.stderr())];
     if prefix > 0 {
-        let name = crate::fmt::clip(&line.name, prefix - 2);
+        let name = crate::fmt::clip(who, prefix - 2);
         spans.push(Span::styled(
             format!("{name:<w$}│ ", w = prefix - 2),
             t.name(line.id),

@@ -2,9 +2,9 @@
 //! view, a status line (messages, or the filter being typed) and a footer of main keys.
 
 mod dashboard;
-mod detail;
+pub(crate) mod detail;
 mod logs;
-mod monitor;
+pub(crate) mod monitor;
 mod overlay;
 
 use crate::app::{App, Conn, Editing, Overlay, View};
@@ -167,19 +167,49 @@ fn status_hint(app: &App) -> String {
             s
         }
         View::Logs => {
-            let mut s = format!(" {} of {} lines", app.logs.len(), app.logs.total());
-            if !app.logs.search.is_empty() {
-                s.push_str(&format!(" · search {:?} (n/N)", app.logs.search));
+            let logs = &app.logs;
+            let mut s = if logs.is_empty() {
+                " no line".to_string()
+            } else {
+                format!(" line {} of {}", logs.cursor_pos() + 1, logs.len())
+            };
+            // Why fewer lines are shown than were read.
+            let mut why = Vec::new();
+            if logs.stream != crate::logbuf::StreamFilter::Combined {
+                why.push(format!("{} only", logs.stream.label()));
             }
-            if !app.logs.filter().is_empty() {
-                s.push_str(&format!(" · only lines with {:?}", app.logs.filter()));
+            if !logs.filter().is_empty() {
+                why.push(format!("lines with {:?}", logs.filter()));
+            }
+            if !why.is_empty() {
+                s.push_str(&format!(
+                    " · {}: {} of {} lines (esc clears the filter, tab the stream)",
+                    why.join(", "),
+                    logs.len(),
+                    logs.total()
+                ));
+            }
+            if !logs.search.is_empty() {
+                let matches = logs
+                    .shown_lines()
+                    .filter(|l| crate::logbuf::contains(&l.text, &logs.search))
+                    .count();
+                s.push_str(&format!(
+                    " · search {:?}: {matches} matching line{} (n/N)",
+                    logs.search,
+                    if matches == 1 { "" } else { "s" }
+                ));
             }
             if app.logs.anchor.is_some() {
                 s.push_str(" · selecting: y copies, esc cancels");
             }
             s
         }
-        View::Detail(_) | View::Monitor => String::new(),
+        View::Monitor => {
+            " memory bars: each process against its max_memory_restart, else its own peak"
+                .to_string()
+        }
+        View::Detail(_) => String::new(),
     }
 }
 
@@ -213,6 +243,17 @@ pub fn bindings(app: &App) -> &'static [Binding] {
 
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme;
+    if let Some(Overlay::Confirm { id, name }) = &app.overlay {
+        // The answer keys say what they do to which process.
+        let spans = vec![
+            Span::styled(" y", t.key()),
+            Span::styled(format!(" delete {name} (id {id})  "), t.label()),
+            Span::styled("n", t.key()),
+            Span::styled(" keep it", t.label()),
+        ];
+        frame.render_widget(Line::from(spans), area);
+        return;
+    }
     let shown: Vec<&Binding> = bindings(app)
         .iter()
         .filter(|b| !b.short.is_empty())
@@ -227,9 +268,12 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         .sum();
     let mut room = (area.width as usize).saturating_sub(1 + must);
     let mut spans = vec![Span::raw(" ")];
+    let mut full = false;
     for b in shown {
         if !essential(b) {
-            if width(b) > room {
+            // In order of use: once one does not fit, the rarer ones after it stay out too.
+            full |= width(b) > room;
+            if full {
                 continue;
             }
             room -= width(b);

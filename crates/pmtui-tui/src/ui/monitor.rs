@@ -47,6 +47,8 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         }
         let first = app.card_top * columns;
         let last = ((app.card_top + visible_rows) * columns).min(app.procs.len());
+        // Cards off screen are counted on the tail's border, so none is lost silently.
+        app.areas.cards_hidden = (first, app.procs.len() - last);
         for (i, id) in app.procs.order()[first..last].iter().enumerate() {
             let Some(p) = app.procs.get(*id) else {
                 continue;
@@ -98,7 +100,8 @@ fn card(app: &App, frame: &mut Frame, area: Rect, p: &ProcessInfo, selected: boo
     frame.render_widget(block, area);
     let running = p.status.is_running();
     let width = inner.width as usize;
-    let scale = app.mem_total.max(1) as f64;
+    // Against its limit or its own peak (the machine's memory would leave bars empty).
+    let scale = crate::ui::detail::memory_scale(app, p.id, p.memory).0 as f64;
     let cpu_text = fmt::percent(p.cpu);
     let mem_text = fmt::bytes(p.memory);
     let lines = vec![
@@ -167,6 +170,17 @@ fn render_tail(app: &App, frame: &mut Frame, area: Rect) {
         .borders(Borders::TOP)
         .border_style(t.border())
         .title(Span::styled(" Recent output, all processes ", t.title()));
+    let (above, below) = app.areas.cards_hidden;
+    let block = if above + below > 0 {
+        let text = match (above, below) {
+            (0, b) => format!(" ▼ {b} more below (↓ PgDn) "),
+            (a, 0) => format!(" ▲ {a} more above (↑ PgUp) "),
+            (a, b) => format!(" ▲ {a} above · ▼ {b} below "),
+        };
+        block.title(Line::from(Span::styled(text, t.warn())).right_aligned())
+    } else {
+        block
+    };
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let height = inner.height as usize;
@@ -175,8 +189,9 @@ fn render_tail(app: &App, frame: &mut Frame, area: Rect) {
         .filter_map(|i| app.tail.shown(i))
         .map(|l| {
             let err = l.stream == LogStream::Err;
+            let who = source(app, l);
             Line::from(vec![
-                Span::styled(format!("{:<12}│ ", fmt::clip(&l.name, 12)), t.name(l.id)),
+                Span::styled(format!("{:<14}│ ", fmt::clip(&who, 14)), t.name(l.id)),
                 Span::styled(l.text.as_str(), if err { t.stderr() } else { Style::new() }),
             ])
         })
@@ -188,5 +203,13 @@ fn render_tail(app: &App, frame: &mut Frame, area: Rect) {
         );
     } else {
         frame.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
+/// Who wrote a merged line: the name, with the instance (`web#1`) when the name has several.
+pub fn source(app: &App, line: &pmtui_proto::LogLine) -> String {
+    match app.procs.get(line.id) {
+        Some(p) if app.procs.instances_of(&p.name) > 1 => format!("{}#{}", line.name, p.instance),
+        _ => line.name.clone(),
     }
 }
