@@ -80,8 +80,12 @@ pub struct ReloadState {
     /// This instance's place in the reload (1-based) and how many instances it replaces.
     pub step: u32,
     pub of: u32,
-    /// The pid of the new run once it is started (the row's `pid` is still the old one).
+    /// The pid of the new run once it is started. The row's `pid` is the new run's as soon
+    /// as it is started (its readiness is the row's); the old run keeps serving meanwhile.
     pub new_pid: Option<u32>,
+    /// The pid of the run being replaced, while it still runs.
+    #[serde(default)]
+    pub old_pid: Option<u32>,
     /// When this phase began (ms since the Unix epoch).
     pub since: u64,
 }
@@ -100,7 +104,8 @@ pub struct ExitRecord {
     pub uptime_ms: u64,
     /// Why, one of: `exit code`, `signal`, `out of memory` (SIGKILL while the kernel's OOM
     /// killer ran), `crash loop`, `memory limit`, `health check`, `watchdog`, `cron`,
-    /// `manual` (a `pmtui` verb), `watch`, `spawn error`.
+    /// `manual` (a `pmtui` verb), `reload` (a run replaced by a rolling reload, or a new
+    /// run a failed reload stopped), `watch`, `spawn error`.
     pub reason: String,
     /// The same in a sentence: "exited with code 3", "killed by SIGSEGV", "pmtui stop", …
     #[serde(default)]

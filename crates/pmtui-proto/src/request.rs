@@ -45,6 +45,21 @@ pub enum Request {
         #[serde(default)]
         env: Option<BTreeMap<String, String>>,
     },
+    /// A rolling reload: each target is replaced by a new run, `parallel` at a time; the new
+    /// run starts while the old one still serves, and the old one is stopped once the new
+    /// one is ready (see the README's "Cluster mode and reload"). A target that is not
+    /// running is started. The first instance that fails or is not ready in time stops the
+    /// reload (its old run keeps serving) and the reply is an error naming it. Replies
+    /// `Processes` with the targets.
+    Reload {
+        targets: Vec<String>,
+        /// Instances replaced at once (at least 1).
+        #[serde(default = "one")]
+        parallel: u32,
+        /// A new environment to apply (`--update-env`); `None` keeps the stored one.
+        #[serde(default)]
+        env: Option<BTreeMap<String, String>>,
+    },
     Delete {
         targets: Vec<String>,
     },
@@ -138,6 +153,7 @@ impl Request {
             Self::Update { .. } => "update",
             Self::Stop { .. } => "stop",
             Self::Restart { .. } => "restart",
+            Self::Reload { .. } => "reload",
             Self::Delete { .. } => "delete",
             Self::Scale { .. } => "scale",
             Self::Reset { .. } => "reset",
@@ -159,6 +175,10 @@ impl Request {
 
 fn yes() -> bool {
     true
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// How many instances `scale` leaves: exactly N, or K more or fewer than now.

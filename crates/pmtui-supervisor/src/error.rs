@@ -33,6 +33,10 @@ pub enum SupervisorError {
          started again; check `pmtui ls`"
     )]
     JobFailed(String),
+    /// A rolling reload stopped at an instance whose new run failed or was not ready in
+    /// time (named, with why); the old runs keep serving.
+    #[error("reload stopped at {0}; the old instances keep serving")]
+    ReloadFailed(String),
 }
 
 impl SupervisorError {
@@ -41,7 +45,7 @@ impl SupervisorError {
             Self::UnknownProcess(_) => ErrorKind::UnknownProcess,
             Self::NameTaken(_) => ErrorKind::NameTaken,
             Self::BadRequest(_) => ErrorKind::BadRequest,
-            Self::Spawn { .. } | Self::FdLimit(_) => ErrorKind::Spawn,
+            Self::Spawn { .. } | Self::FdLimit(_) | Self::ReloadFailed(_) => ErrorKind::Spawn,
             Self::Io { .. } => ErrorKind::Io,
             Self::ShuttingDown | Self::JobFailed(_) => ErrorKind::Internal,
         }

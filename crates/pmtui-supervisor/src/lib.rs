@@ -34,7 +34,7 @@ pub use metrics::MetricsTick;
 pub use probe::{AppMessage, AppPayload, MessageSource, ReadyOutcome};
 pub use record::{DesiredState, ProcessRecord};
 pub use supervisor::{
-    ApplyOutcome, LogSnapshot, MetricsSnapshot, MetricsSubscription, ScaleOutcome, StartOutcome,
-    Supervisor,
+    ApplyOutcome, LogSnapshot, MetricsSnapshot, MetricsSubscription, ReloadOptions, ScaleOutcome,
+    StartOutcome, Supervisor,
 };
 pub use target::{TargetEntry, resolve_targets};

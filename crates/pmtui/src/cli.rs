@@ -66,8 +66,9 @@ pub enum Command {
     Stop(ActArgs),
     /// Restart processes (starting stopped ones), or an ecosystem file's apps.
     Restart(RestartArgs),
-    /// Restart processes; the same as `restart` for now.
-    Reload(RestartArgs),
+    /// Rolling reload: replace instances one at a time (or --parallel K), each new one
+    /// started and ready before the old one stops.
+    Reload(ReloadArgs),
     /// Stop processes and forget them.
     #[command(alias = "del")]
     Delete(ActArgs),
@@ -271,6 +272,17 @@ pub struct RestartArgs {
     /// Options given are written into the definition before the restart, as pm2 does.
     #[command(flatten)]
     pub opts: ProcessFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    #[command(flatten)]
+    pub base: RestartArgs,
+    /// Instances replaced at once (default 1): each new one is started and ready before
+    /// its old one is stopped.
+    #[arg(long, value_name = "K", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallel: u32,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ pub(super) async fn handle(
             | Request::Update { .. }
             | Request::Stop { .. }
             | Request::Restart { .. }
+            | Request::Reload { .. }
             | Request::Delete { .. }
             | Request::Reset { .. }
             | Request::Scale { .. }
@@ -126,6 +127,18 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
         Request::Update { ids, spec } => processes(supervisor.update(&ids, *spec).await),
         Request::Stop { targets } => processes(supervisor.stop(&targets).await),
         Request::Restart { targets, env } => processes(supervisor.restart(&targets, env).await),
+        Request::Reload {
+            targets,
+            parallel,
+            env,
+        } => {
+            let options = pmtui_supervisor::ReloadOptions {
+                parallel: parallel.max(1) as usize,
+                env,
+                reason: "reload",
+            };
+            processes(supervisor.reload(&targets, options).await)
+        }
         Request::Delete { targets } => processes(supervisor.delete(&targets).await),
         Request::Reset { targets } => processes(supervisor.reset(&targets).await),
         Request::Scale { target, to } => match supervisor.scale(&target, to).await {

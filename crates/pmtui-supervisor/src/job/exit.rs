@@ -26,6 +26,9 @@ impl Job {
         if crate::faults::fire("job-panic-on-exit", &self.spec.name) {
             panic!("injected fault: job-panic-on-exit");
         }
+        if self.new_run_exited(&status).await {
+            return;
+        }
         let Some(mut running) = self.running.take() else {
             return;
         };

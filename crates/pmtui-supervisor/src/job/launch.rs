@@ -162,7 +162,8 @@ impl Job {
                 cgroups.dir_of(self.id).display()
             )
         })?;
-        if self.spec.treekill && contain::cgroup::populated(&dir) {
+        // During a reload the old run is in there and still serving.
+        if self.spec.treekill && self.retiring.is_none() && contain::cgroup::populated(&dir) {
             let mut tree = contain::Tree::Cgroup {
                 dir: dir.clone(),
                 kill_file: cgroups.kill_file,

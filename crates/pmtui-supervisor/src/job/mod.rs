@@ -9,6 +9,7 @@ mod exit;
 mod launch;
 mod ready;
 mod recover;
+mod reload;
 mod restarts;
 mod stop;
 
@@ -31,6 +32,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+pub(crate) use reload::ReloadReply;
+
 pub(crate) type JobHandle = mpsc::UnboundedSender<JobCmd>;
 
 pub(crate) enum JobCmd {
@@ -46,6 +49,13 @@ pub(crate) enum JobCmd {
         /// `manual` starts a process that is not running.
         reason: &'static str,
         reply: oneshot::Sender<()>,
+    },
+    /// Replace the run by a new one without a gap (one instance's part in a rolling
+    /// reload, see `reload.rs`); `env` as for `Restart`; `reason` goes in the history.
+    Reload {
+        env: Option<BTreeMap<String, String>>,
+        reason: &'static str,
+        reply: ReloadReply,
     },
     /// Zero the restart counters; an `errored` process is started again.
     Reset { reply: oneshot::Sender<()> },
@@ -103,6 +113,10 @@ struct Job {
     ready_deadline: Option<Instant>,
     /// When the watchdog fires unless the app sends `WATCHDOG=1` first.
     watchdog_at: Option<Instant>,
+    /// During a reload: the old run, serving until the new one (`running`) is ready.
+    retiring: Option<reload::Retiring>,
+    /// The reload under way, if one is.
+    reload: Option<reload::PendingReload>,
 }
 
 pub(crate) fn spawn_job(
@@ -153,6 +167,8 @@ impl Job {
             signals: None,
             ready_deadline: None,
             watchdog_at: None,
+            retiring: None,
+            reload: None,
         }
     }
 }
@@ -196,6 +212,7 @@ impl Job {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(JobCmd::Exit) | None => {
+                        self.abandon_reload("pmtui delete").await;
                         self.stop("manual", "pmtui delete".into(), "stopped").await;
                         if let Some(path) = self.notify_path() {
                             crate::probe::notify::remove(&path);
@@ -205,6 +222,12 @@ impl Job {
                     Some(cmd) => self.handle(cmd).await,
                 },
                 status = wait_child(&mut self.running) => self.on_exit(status).await,
+                status = reload::wait_retiring(&mut self.retiring) => {
+                    self.on_retiring_exit(status).await;
+                }
+                () = wait_until(self.reload.as_ref().map(reload::PendingReload::deadline)) => {
+                    self.on_reload_deadline().await;
+                }
                 () = wait_until(self.restart_at) => {
                     self.restart_at = None;
                     self.launch(true).await;
@@ -215,10 +238,19 @@ impl Job {
                 () = wait_until(self.watchdog_at) => self.on_watchdog().await,
                 () = wait_until(instant_of(self.cron_next)) => self.on_cron().await,
             }
+            // Whatever happened may have made a reload's new run ready, or failed it.
+            self.check_reload().await;
         }
     }
 
     async fn handle(&mut self, cmd: JobCmd) {
+        // A command that stops or replaces the run ends a reload under way first.
+        match &cmd {
+            JobCmd::Stop { .. } => self.abandon_reload("pmtui stop").await,
+            JobCmd::Restart { reason, .. } => self.abandon_reload(reason).await,
+            JobCmd::Reset { .. } => self.abandon_reload("pmtui reset").await,
+            _ => {}
+        }
         match cmd {
             JobCmd::Start { reply } => {
                 if self.running.is_none() {
@@ -236,19 +268,7 @@ impl Job {
             }
             JobCmd::Restart { env, reason, reply } => {
                 if let Some(env) = env {
-                    // The new shell's variables, with what the user set on top as at start.
-                    self.spec.env = env;
-                    let user_set = self.spec.config_env.clone();
-                    self.spec.env.extend(user_set);
-                    let cwd = self.spec.cwd.display().to_string();
-                    self.spec.env.insert("PWD".into(), cwd);
-                    self.env =
-                        spawn::child_env(&self.spec, self.id, self.instance(), &self.shared.config);
-                    let (spec, child_env) = (self.spec.clone(), self.env.clone());
-                    self.shared.update(self.id, |e| {
-                        e.spec = spec;
-                        e.env = child_env;
-                    });
+                    self.set_env(env);
                 }
                 // "restart" is what callers said before reasons had a vocabulary.
                 let reason = if reason == "restart" {
@@ -299,9 +319,26 @@ impl Job {
                 }
                 let _ = reply.send(());
             }
+            JobCmd::Reload { env, reason, reply } => self.begin_reload(env, reason, reply).await,
             JobCmd::SetCount(count) => self.spec.instances = count,
             JobCmd::Exit => {}
         }
+    }
+
+    /// A new environment (`--update-env`): the new shell's variables, with what the user
+    /// set on top as at start.
+    fn set_env(&mut self, env: BTreeMap<String, String>) {
+        self.spec.env = env;
+        let user_set = self.spec.config_env.clone();
+        self.spec.env.extend(user_set);
+        let cwd = self.spec.cwd.display().to_string();
+        self.spec.env.insert("PWD".into(), cwd);
+        self.env = spawn::child_env(&self.spec, self.id, self.instance(), &self.shared.config);
+        let (spec, child_env) = (self.spec.clone(), self.env.clone());
+        self.shared.update(self.id, |e| {
+            e.spec = spec;
+            e.env = child_env;
+        });
     }
 
     fn stop_signal(&self) -> nix::sys::signal::Signal {

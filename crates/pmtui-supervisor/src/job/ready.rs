@@ -37,6 +37,9 @@ impl Job {
         if self.running.is_none() {
             return;
         }
+        if posted.listening {
+            self.on_listening();
+        }
         if let Some(report) = posted.probe.take()
             && self.on_probe(report).await
         {
@@ -182,7 +185,7 @@ impl Job {
     }
 
     /// (Re)starts the watchdog period, when the spec has one.
-    fn arm_watchdog(&mut self) {
+    pub(super) fn arm_watchdog(&mut self) {
         self.watchdog_at = self
             .spec
             .watchdog_ms

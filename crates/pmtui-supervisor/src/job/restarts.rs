@@ -36,6 +36,11 @@ impl Job {
     /// so a process that fails again at once backs off and ends `errored` as a crash loop
     /// instead of restarting on every sample, watchdog period or probe.
     pub(super) async fn restart_unwell(&mut self, reason: &'static str, detail: String) {
+        if self.reload.is_some() {
+            // The new run of a reload is unwell: the reload fails, the old run carries on.
+            self.fail_reload(format!("{reason}: {detail}")).await;
+            return;
+        }
         let Some(running) = &self.running else {
             return;
         };
@@ -131,6 +136,7 @@ impl Job {
         let fired = self.cron_next.take().unwrap_or_else(Timestamp::now);
         let from = fired.max(Timestamp::now());
         self.cron_next = self.cron.as_ref().and_then(|c| c.next_after(from));
+        self.abandon_reload("cron_restart").await;
         if self.running.is_some() {
             let detail = self.detail_of("cron");
             self.stop("cron", detail, "restart").await;

@@ -99,8 +99,11 @@ fn handle(line: &[u8], origin: &Origin) {
     if internal {
         return;
     }
-    if value.as_str() == Some("ready") {
-        origin.signals.post(|p| p.ready = true);
+    match value.as_str() {
+        Some("ready") => origin.signals.post(|p| p.ready = true),
+        // The cluster preload's word that the app accepts on a daemon socket.
+        Some("pmtui:listening") => origin.signals.post(|p| p.listening = true),
+        _ => {}
     }
     let _ = origin.messages.send(AppMessage {
         id: origin.id,

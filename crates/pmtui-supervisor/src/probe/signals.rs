@@ -11,6 +11,9 @@ use tokio::sync::Notify;
 pub(crate) struct Posted {
     /// `READY=1` or `process.send('ready')`.
     pub ready: bool,
+    /// The Node cluster preload's `pmtui:listening`: the app accepts on a daemon socket
+    /// (what a rolling reload waits for when nothing better is set up).
+    pub listening: bool,
     /// `WATCHDOG=1`.
     pub watchdog: bool,
     /// The latest `STATUS=` text.
@@ -37,6 +40,7 @@ impl Posted {
     /// Adds what `later` says on top: flags stay set, values are replaced.
     pub fn merge(&mut self, later: Posted) {
         self.ready |= later.ready;
+        self.listening |= later.listening;
         self.watchdog |= later.watchdog;
         self.reloading |= later.reloading;
         self.stopping |= later.stopping;

@@ -12,6 +12,7 @@ mod log_access;
 mod log_paths;
 mod readiness;
 mod records;
+mod reload;
 mod sampling;
 mod scale;
 mod validate;
@@ -19,6 +20,7 @@ mod verbs;
 
 pub use apply::{ApplyOutcome, StartOutcome};
 pub use log_access::LogSnapshot;
+pub use reload::ReloadOptions;
 pub use sampling::{MetricsSnapshot, MetricsSubscription};
 pub use scale::ScaleOutcome;
 

@@ -70,7 +70,7 @@ pub fn is_file(targets: &[String]) -> bool {
 
 /// Reads the file (`-`: standard input); warnings go to stderr when `warn`, and with
 /// `--strict` any warning fails it.
-fn load(file: &Path, sel: &Selection<'_>, resolve: bool, warn: bool) -> Result<Loaded> {
+pub(super) fn load(file: &Path, sel: &Selection<'_>, resolve: bool, warn: bool) -> Result<Loaded> {
     let mut opts = LoadOptions::new(home());
     opts.only = sel.only.clone();
     opts.env_name = sel.env_name.clone();

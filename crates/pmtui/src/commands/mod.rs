@@ -11,6 +11,7 @@ mod logs;
 mod man;
 mod metrics;
 mod pid;
+mod reload;
 mod schema;
 pub mod show;
 mod startup;
@@ -75,13 +76,14 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let sel = (&a.file).into();
             ecosystem::act(&a.targets.targets[0], &sel, true, a.targets.json).await
         }
-        Command::Restart(r) | Command::Reload(r) if ecosystem::is_file(&r.targets) => {
+        Command::Reload(args) => reload::reload(args).await,
+        Command::Restart(r) if ecosystem::is_file(&r.targets) => {
             let sel = ecosystem::Selection::with_options(&r.only, &r.opts, r.strict)?;
             let file = std::path::PathBuf::from(&r.targets[0]);
             ecosystem::apply(&file, &sel, true, r.json).await
         }
         Command::Stop(a) => lifecycle::act(lifecycle::Verb::Stop, file_flags_unused(a)?).await,
-        Command::Restart(r) | Command::Reload(r) => lifecycle::restart(r).await,
+        Command::Restart(r) => lifecycle::restart(r).await,
         Command::Delete(a) => lifecycle::act(lifecycle::Verb::Delete, file_flags_unused(a)?).await,
         Command::Export(args) => ecosystem::export(args).await,
         Command::Reset(t) => lifecycle::act(lifecycle::Verb::Reset, t).await,

@@ -53,7 +53,8 @@ fn is_script_file(target: &str) -> bool {
 fn targets_of(command: &mut Command) -> Vec<&mut String> {
     match command {
         Command::Stop(a) | Command::Delete(a) => a.targets.targets.iter_mut().collect(),
-        Command::Restart(r) | Command::Reload(r) => r.targets.iter_mut().collect(),
+        Command::Restart(r) => r.targets.iter_mut().collect(),
+        Command::Reload(r) => r.base.targets.iter_mut().collect(),
         Command::Describe(t) | Command::Env(t) | Command::Reset(t) => {
             t.targets.iter_mut().collect()
         }
