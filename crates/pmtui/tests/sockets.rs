@@ -6,76 +6,10 @@
 
 mod common;
 use common::http::{Load, free_port, get};
+use common::servers::{NODE_SERVER, PY_SERVER, every_pid_answers, online_pids, socket_of, which};
 use common::{TestHome, wait_until};
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
-
-/// A threaded HTTP server on the socket at fd 3 that answers with its pid; it exits 3 when
-/// the socket-activation variables are not what systemd's protocol promises.
-const PY_SERVER: &str = r#"
-import os, signal, socket, sys, threading, http.server, socketserver
-if os.environ.get("LISTEN_PID") != str(os.getpid()) or os.environ.get("LISTEN_FDS") != "1":
-    print("bad activation", os.environ.get("LISTEN_PID"), os.getpid(), os.environ.get("LISTEN_FDS"), flush=True)
-    sys.exit(3)
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"{os.getpid()}\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = False
-server = Server(("", 0), Handler, bind_and_activate=False)
-server.socket = socket.socket(fileno=3)
-# A graceful stop, as production servers do: stop accepting, finish what was accepted.
-signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-print("serving", os.getpid(), os.environ.get("LISTEN_FDNAMES"), flush=True)
-server.serve_forever()
-server.server_close()
-"#;
-
-const NODE_SERVER: &str = r#"
-const http = require('http');
-const server = http.createServer((req, res) => res.end(process.pid + '\n'))
-  .listen(process.env.PORT, () => console.log('listening', process.pid));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-"#;
-
-/// The address of the first socket the row shows (`tcp://127.0.0.1:41234`).
-fn socket_of(row: &Value) -> SocketAddr {
-    let shown = row["sockets"][0].as_str().expect("a socket is shown");
-    let addr = shown.rsplit("tcp://").next().expect("tcp");
-    addr.parse().unwrap_or_else(|e| panic!("{shown}: {e}"))
-}
-
-/// The pids of every `online` process named `name`, once `n` of them are online.
-fn online_pids(t: &TestHome, name: &str, n: usize) -> BTreeSet<String> {
-    wait_until(&format!("{n} online {name}"), || {
-        let rows: Vec<Value> = t
-            .list()
-            .into_iter()
-            .filter(|p| p["name"] == name && p["status"] == "online")
-            .collect();
-        (rows.len() == n).then(|| rows.iter().map(|p| p["pid"].to_string()).collect())
-    })
-    .unwrap_or_else(|| panic!("{n} instances of {name} never came online: {:?}", t.list()))
-}
-
-/// Requests until every pid of `pids` has answered on `addr`.
-fn every_pid_answers(addr: SocketAddr, pids: &BTreeSet<String>) {
-    let mut seen = BTreeSet::new();
-    let all = wait_until("every instance answers on the shared port", || {
-        if let Ok(body) = get(addr) {
-            seen.insert(body);
-        }
-        pids.is_subset(&seen).then_some(())
-    });
-    assert!(all.is_some(), "answered: {seen:?}, instances: {pids:?}");
-}
 
 #[test]
 fn python_instances_share_one_port_from_listen_fds() {
@@ -321,12 +255,4 @@ fn increment_var_and_instance_var_set_each_instance_its_own_values() {
         seen,
         [("0", "5000"), ("1", "5001"), ("2", "5002")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| std::path::Path::new(d).join(program))
-        .find(|p| p.is_file())
 }
