@@ -195,6 +195,9 @@ fn load_document(
             specs.push(app::unresolved(draft));
         }
     }
+    // In the order of the file, however the checks that found them were ordered.
+    ctx.warnings
+        .sort_by(|a, b| (&a.file, a.pos.line, a.pos.col).cmp(&(&b.file, b.pos.line, b.pos.col)));
     if !ctx.problems.is_empty() {
         // The warnings too: fixing the errors should not uncover more surprises.
         let mut problems = ctx.problems;

@@ -377,6 +377,8 @@ fn unknown_fields_are_warned_about_with_their_place_and_the_field_meant() {
     assert!(warnings[0].contains("n.yaml:6:5: warning: apps[0].maxMemoryRestrat: unknown field \"maxMemoryRestrat\" ignored; did you mean"), "{warnings:?}");
     assert!(warnings.iter().any(|w| w.contains("n.yaml:8:7: warning: apps[0].restart_policy.backof: unknown field \"backof\" ignored; did you mean \"backoff\"?")), "{warnings:?}");
     assert!(warnings.iter().any(|w| w.contains("n.yaml:9:5: warning: apps[0].my_own_key: unknown field \"my_own_key\" ignored (name your own keys")), "{warnings:?}");
+    let lines: Vec<u32> = loaded.warnings.iter().map(|w| w.pos.line).collect();
+    assert_eq!(lines, [6, 8, 9], "warnings come in the order of the file");
 }
 
 #[test]

@@ -24,7 +24,8 @@ pub struct ProcessInfo {
     pub unstable_restarts: u32,
     /// Time since the current run started; 0 when not running.
     pub uptime_ms: u64,
-    /// CPU of the whole process tree, percent of one core.
+    /// CPU of the whole process tree, percent of one core (two decimals in JSON).
+    #[serde(serialize_with = "crate::units::two_decimals")]
     pub cpu: f64,
     /// Resident memory of the whole process tree, bytes.
     pub memory: u64,

@@ -39,7 +39,9 @@ pub use spec::{
     Backoff, BackoffKind, ExecMode, LogFormat, LogOptions, ProcessSpec, RestartMode, RestartPolicy,
 };
 pub use status::ProcessStatus;
-pub use units::{ByteUnits, UnitError, format_bytes, parse_duration_ms, parse_size_bytes};
+pub use units::{
+    ByteUnits, UnitError, format_bytes, parse_duration_ms, parse_size_bytes, plural, two_decimals,
+};
 
 /// A process's id: unique within one daemon, pm2's `pm_id`.
 pub type ProcessId = u32;

@@ -107,6 +107,17 @@ impl ByteUnits {
     };
 }
 
+/// `1 process`, `3 processes`: a count with its noun agreeing.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Serialises a figure with two decimals: an f32 sample widened to f64 would otherwise
+/// print as `1.4800000190734863`.
+pub fn two_decimals<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((v * 100.0).round() / 100.0)
+}
+
 /// Formats `n` bytes in 1024-based units with one decimal (`1.5 KB`); below 1024 the whole
 /// number (`512 B`).
 pub fn format_bytes(n: u64, units: ByteUnits) -> String {
@@ -177,5 +188,28 @@ mod tests {
         assert_eq!(format_bytes(512, ByteUnits::PM2), "512b");
         assert_eq!(format_bytes(5 * 1024 * 1024, ByteUnits::PM2), "5.0mb");
         assert_eq!(format_bytes(u64::MAX, ByteUnits::SHORT), "16777216.0 TB");
+    }
+}
+
+#[cfg(test)]
+mod words_and_json {
+    use super::*;
+
+    #[test]
+    fn plurals_agree() {
+        assert_eq!(plural(1, "process", "processes"), "1 process");
+        assert_eq!(plural(0, "process", "processes"), "0 processes");
+        assert_eq!(plural(3, "app", "apps"), "3 apps");
+    }
+
+    #[test]
+    fn widened_f32_figures_serialise_without_noise() {
+        let mut out = Vec::new();
+        two_decimals(
+            &f64::from(1.48f32),
+            &mut serde_json::Serializer::new(&mut out),
+        )
+        .expect("serialises");
+        assert_eq!(String::from_utf8_lossy(&out), "1.48");
     }
 }

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod output;
 mod resolve;
+mod spinner;
 mod usage;
 
 fn main() -> std::process::ExitCode {

@@ -115,9 +115,9 @@ pub fn status_cell(p: &ProcessInfo) -> String {
     }
 }
 
-/// Bytes → `12.3mb`.
+/// Bytes → `12.3 MB`, as the terminal UI writes them.
 pub fn bytes(n: u64) -> String {
-    pmtui_proto::format_bytes(n, pmtui_proto::ByteUnits::PM2)
+    pmtui_proto::format_bytes(n, pmtui_proto::ByteUnits::SHORT)
 }
 
 /// Prints rows as an aligned table; `colored` columns hold ANSI codes not counted in width.
@@ -250,8 +250,8 @@ mod tests {
     fn human_units() {
         assert_eq!(duration(59_000), "59s");
         assert_eq!(duration(3_600_000), "1h");
-        assert_eq!(bytes(512), "512b");
-        assert_eq!(bytes(5 * 1024 * 1024), "5.0mb");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(5 * 1024 * 1024), "5.0 MB");
         assert_eq!(strip_ansi("\x1b[32monline\x1b[0m"), "online");
         assert_eq!(until(1_000, 2_000), "now");
         assert_eq!(until(2_450, 2_000), "in 450ms");

@@ -400,3 +400,35 @@ fn ctrl_z_suspends_and_fg_redraws_the_whole_screen() {
         s.lines().filter(|l| l.starts_with("shell$")).count() >= 2
     });
 }
+
+#[test]
+fn a_long_stop_spins_on_a_terminal_then_says_what_it_stopped() {
+    let home = TestHome::new();
+    let script = home.script(
+        "stubborn.sh",
+        "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 1; done\n",
+    );
+    home.ok(&[
+        "start",
+        script.to_str().expect("utf-8 path"),
+        "--name",
+        "stubborn",
+        "--kill-timeout",
+        "4000",
+    ]);
+    home.wait_status("stubborn", "online");
+    let tmux = Tmux::run_command(&format!(
+        "{} stop stubborn; exec sleep 600",
+        ui_command(&home)
+    ));
+    tmux.wait("a spinner naming what it waits for", |s| {
+        s.contains("stopping stubborn: waiting for them to exit")
+    });
+    let done = tmux.wait("a sentence once stopped", |s| {
+        s.contains("stopped stubborn (id 0)")
+    });
+    assert!(
+        !done.contains("waiting for them"),
+        "the spinner is cleared: {done}"
+    );
+}

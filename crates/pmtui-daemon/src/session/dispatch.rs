@@ -163,14 +163,20 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
         Request::Resurrect => crate::persist::resurrect(daemon).await,
         Request::Flush { targets } => match supervisor.flush(&targets).await {
             Ok(n) => Response::Done {
-                message: format!("flushed the logs of {n} process(es)"),
+                message: format!(
+                    "flushed the logs of {}",
+                    pmtui_proto::plural(n, "process", "processes")
+                ),
             },
             Err(err) => failure(err),
         },
         Request::ReloadLogs => {
             let n = supervisor.reload_logs().await;
             Response::Done {
-                message: format!("reopened the logs of {n} process(es)"),
+                message: format!(
+                    "reopened the logs of {}",
+                    pmtui_proto::plural(n, "process", "processes")
+                ),
             }
         }
         Request::Logs {

@@ -21,7 +21,7 @@ impl Job {
             "memory limit" => match self.spec.max_memory_restart {
                 Some(limit) => format!(
                     "memory of the process tree above max_memory_restart ({})",
-                    format_bytes(limit, ByteUnits::IEC)
+                    format_bytes(limit, ByteUnits::SHORT)
                 ),
                 None => "memory limit exceeded".into(),
             },

@@ -2,7 +2,7 @@
 //! `export`, and `--config <file>`. The file is read here, client-side, into specs; a file
 //! with any problem starts nothing.
 
-use super::lifecycle::print_processes;
+use super::lifecycle::{Said, print_processes, waiting};
 use super::{connect, home};
 use crate::cli::{ExportArgs, FileFlags, ProcessFlags, StartArgs};
 use crate::{output, resolve};
@@ -137,15 +137,25 @@ pub async fn apply(
         bail!("{} has no apps", file.display());
     }
     let client = connect().await?;
+    let spinner = crate::spinner::Spinner::start(
+        format!(
+            "applying {}: starting and restarting {}",
+            file.display(),
+            pmtui_proto::plural(loaded.apps.len(), "app", "apps")
+        ),
+        json,
+    );
     let request = Request::Apply {
         specs: loaded.apps,
         restart_all,
     };
+    let response = client.request(request).await;
+    drop(spinner);
     let Response::Applied {
         started,
         restarted,
         unchanged,
-    } = client.request(request).await?
+    } = response?
     else {
         bail!("unexpected reply to apply");
     };
@@ -215,7 +225,12 @@ pub async fn act(file: &str, sel: &Selection<'_>, delete: bool, json: bool) -> R
     } else {
         Request::Stop { targets }
     };
-    print_processes(client.request(request).await?, json, delete)
+    let said = Some(if delete { Said::Deleted } else { Said::Stopped });
+    let response = {
+        let _spinner = waiting(said, &request, json);
+        client.request(request).await?
+    };
+    print_processes(response, json, said)
 }
 
 /// `pmtui export [file] [--format]`: the running set as an ecosystem file.
@@ -268,7 +283,11 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
         Some(file) => {
             std::fs::write(file, text)
                 .with_context(|| format!("cannot write {}", file.display()))?;
-            println!("exported {} app(s) to {}", specs.len(), file.display());
+            println!(
+                "exported {} to {}",
+                pmtui_proto::plural(specs.len(), "app", "apps"),
+                file.display()
+            );
         }
         None => print!("{text}"),
     }

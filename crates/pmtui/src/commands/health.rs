@@ -51,7 +51,10 @@ pub fn describe_rows(d: &ProcessDetail) -> Vec<(&'static str, String)> {
             dash(i.last_probe.as_ref().map(|p| {
                 let verdict = if p.ok { "passed" } else { "failed" };
                 let failures = if p.failures > 0 {
-                    format!(", {} failure(s) in a row", p.failures)
+                    format!(
+                        ", {} in a row",
+                        pmtui_proto::plural(p.failures as usize, "failure", "failures")
+                    )
                 } else {
                     String::new()
                 };
@@ -84,7 +87,9 @@ fn probe_line(c: &HealthCheck) -> String {
         String::new()
     };
     format!(
-        "{what} every {} ms, timeout {} ms{delay}, unhealthy after {} failure(s): {action}",
-        c.interval_ms, c.timeout_ms, c.retries
+        "{what} every {} ms, timeout {} ms{delay}, unhealthy after {}: {action}",
+        c.interval_ms,
+        c.timeout_ms,
+        pmtui_proto::plural(c.retries as usize, "failure", "failures")
     )
 }

@@ -2,6 +2,7 @@
 
 use super::connect;
 use crate::cli::{ProcessFlags, RestartArgs, StartArgs, TargetArgs};
+use crate::spinner::Spinner;
 use crate::{output, resolve};
 use anyhow::Result;
 use pmtui_client::Client;
@@ -338,9 +339,42 @@ pub async fn act(verb: Verb, t: TargetArgs) -> Result<ExitCode> {
         Verb::Delete => Request::Delete { targets },
         Verb::Reset => Request::Reset { targets },
     };
-    let deleted = matches!(request, Request::Delete { .. });
+    let verb = match verb {
+        Verb::Stop => Some(Said::Stopped),
+        Verb::Delete => Some(Said::Deleted),
+        Verb::Reset => None,
+    };
     let client = connect().await?;
-    print_processes(client.request(request).await?, t.json, deleted)
+    let response = {
+        let _spinner = waiting(verb, &request, t.json);
+        client.request(request).await?
+    };
+    print_processes(response, t.json, verb)
+}
+
+/// What a verb's reply says about each process, as a sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Said {
+    Stopped,
+    Deleted,
+}
+
+/// The spinner of a stop or delete: they wait for the processes to exit.
+pub(super) fn waiting(verb: Option<Said>, request: &Request, json: bool) -> Option<Spinner> {
+    let (Request::Stop { targets } | Request::Delete { targets }) = request else {
+        return None;
+    };
+    let doing = match verb? {
+        Said::Stopped => "stopping",
+        Said::Deleted => "deleting",
+    };
+    Some(Spinner::start(
+        format!(
+            "{doing} {}: waiting for them to exit",
+            crate::spinner::targets(targets)
+        ),
+        json,
+    ))
 }
 
 /// `restart`/`reload <targets> [options]`: without options, a restart with the stored
@@ -356,7 +390,7 @@ pub async fn restart(args: RestartArgs) -> Result<ExitCode> {
             targets: args.targets,
             env: args.update_env.then(pmtui_config::shell_env),
         };
-        return print_processes(client.request(request).await?, args.json, false);
+        return print_processes(client.request(request).await?, args.json, None);
     }
     let request = Request::Describe {
         targets: args.targets,
@@ -440,21 +474,35 @@ pub async fn signal(signal: String, t: TargetArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    print_processes(response, t.json, false)
+    print_processes(response, t.json, None)
 }
 
 /// A `Processes` reply as `--json`, as `deleted …` lines, or as the `ls` table.
-pub(super) fn print_processes(response: Response, json: bool, deleted: bool) -> Result<ExitCode> {
+pub(super) fn print_processes(
+    response: Response,
+    json: bool,
+    said: Option<Said>,
+) -> Result<ExitCode> {
     let Response::Processes { processes } = response else {
         anyhow::bail!("unexpected reply: {response:?}");
     };
     if json {
         output::json(&processes)?;
-    } else if deleted {
-        for p in &processes {
-            println!("deleted {} (id {})", output::safe(&p.name), p.id);
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A sentence per process, as `start` prints; the table after a stop, where they stay.
+    let verb = match said {
+        Some(Said::Stopped) => "stopped",
+        Some(Said::Deleted) => "deleted",
+        None => {
+            output::processes(&processes);
+            return Ok(ExitCode::SUCCESS);
         }
-    } else {
+    };
+    for p in &processes {
+        println!("{verb} {} (id {})", output::safe(&p.name), p.id);
+    }
+    if said == Some(Said::Stopped) {
         output::processes(&processes);
     }
     Ok(ExitCode::SUCCESS)

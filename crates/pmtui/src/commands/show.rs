@@ -161,7 +161,11 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
                     || "-".into(),
                     |c| {
                         let fds = c.fds.map_or_else(|| "-".into(), |n| n.to_string());
-                        format!("{} / {fds} ({} process(es))", c.threads, c.processes)
+                        format!(
+                            "{} / {fds} ({})",
+                            c.threads,
+                            pmtui_proto::plural(c.processes as usize, "process", "processes")
+                        )
                     },
                 ),
             ),

@@ -13,7 +13,10 @@ pub async fn save(force: bool, json: bool) -> Result<ExitCode> {
     if json {
         output::json(&response)?;
     } else if let Response::Saved { path, count } = response {
-        println!("saved {count} process(es) to {path}");
+        println!(
+            "saved {} to {path}",
+            pmtui_proto::plural(count, "process", "processes")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -26,7 +29,10 @@ pub async fn resurrect(json: bool) -> Result<ExitCode> {
     if json {
         output::json(&processes)?;
     } else {
-        println!("resurrected {} process(es)", processes.len());
+        println!(
+            "resurrected {}",
+            pmtui_proto::plural(processes.len(), "process", "processes")
+        );
         output::processes(&processes);
     }
     Ok(ExitCode::SUCCESS)
@@ -50,7 +56,10 @@ pub async fn ping(json: bool) -> Result<ExitCode> {
         ..
     } = response
     {
-        println!("pong: pmtui {version} daemon, pid {pid}, {processes} process(es), home {home}");
+        println!(
+            "pong: pmtui {version} daemon, pid {pid}, {}, home {home}",
+            pmtui_proto::plural(processes, "process", "processes")
+        );
         match cgroup {
             Some(cgroup) => println!("containment: cgroup (a cgroup per process, in {cgroup})"),
             None => {
@@ -78,8 +87,13 @@ pub async fn kill() -> Result<ExitCode> {
     };
     let client =
         pmtui_client::Client::connect_with(&home.join("pmtui.sock"), super::timeout()).await?;
-    let response = client.request(Request::Kill).await?;
+    let spinner = crate::spinner::Spinner::start(
+        format!("stopping the daemon (pid {pid}): waiting for every process to exit"),
+        false,
+    );
+    let response = client.request(Request::Kill).await;
     drop(client);
+    let response = response?;
     let deadline = Instant::now() + Duration::from_secs(30);
     // The process itself must be gone, not only its lock: scripts run `kill` then expect
     // nothing of the daemon left.
@@ -89,6 +103,7 @@ pub async fn kill() -> Result<ExitCode> {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    drop(spinner);
     if let Response::Done { message } = response {
         println!("{}", output::safe(&message));
     }
