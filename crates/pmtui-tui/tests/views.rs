@@ -470,7 +470,24 @@ fn busy_processes() -> Vec<ProcessInfo> {
         let mut web = info(id, "web", ProcessStatus::Online, 3.0, 60 * MB, 0);
         web.instance = instance;
         web.health = Some(pmtui_proto::Health::Healthy);
+        web.last_probe = Some(pmtui_proto::ProbeResult {
+            at: NOW - 4_000,
+            ok: true,
+            message: "GET /health → 200".into(),
+            duration_ms: 3,
+            failures: 0,
+        });
         web.command = "node /srv/web/server.js".into();
+        if instance == 1 {
+            web.reload = Some(pmtui_proto::ReloadState {
+                phase: "waiting for ready".into(),
+                step: 2,
+                of: 2,
+                new_pid: Some(5007),
+                old_pid: Some(4007),
+                since: NOW - 2_000,
+            });
+        }
         rows.push(web);
     }
     rows
@@ -712,5 +729,22 @@ fn help_at_three_sizes() {
         let mut app = busy_app(View::Dashboard);
         keys(&mut app, "?");
         app
+    });
+}
+
+#[test]
+fn detail_of_a_healthy_instance_in_a_reload_at_three_sizes() {
+    at_sizes("detail_reload_health", || {
+        let mut d = detail();
+        let mut row = busy_processes()
+            .into_iter()
+            .find(|p| p.id == 7)
+            .expect("web #1");
+        row.mode = pmtui_proto::ExecMode::Cluster;
+        row.sockets = vec!["tcp 0.0.0.0:8000".into()];
+        d.info = row;
+        d.spec.name = "web".into();
+        d.spec.instances = 2;
+        detail_app(d)
     });
 }

@@ -14,31 +14,37 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
     Sort(Column),
+    /// Health and the age of the last probe, when any process has a health check.
+    Health,
     Command,
 }
 
 /// Narrowest the name column gets, and widest when a command column takes the rest.
 const NAME_MIN: u16 = 14;
 const NAME_MAX: u16 = 32;
-const COMMAND_MIN: u16 = 20;
+const COMMAND_MIN: u16 = 12;
 
 /// Columns shown at this width. The name always stays; the others join in order of use
 /// while they fit; on wide terminals the name is capped near the longest name and the
 /// command line takes the rest, as htop and process-compose do.
-fn columns(width: u16, longest_name: u16) -> Vec<(Col, Constraint)> {
-    const BY_USE: [(Column, u16); 8] = [
-        (Column::Status, 17),
-        (Column::Cpu, 7),
-        (Column::Memory, 9),
-        (Column::Id, 4),
-        (Column::Uptime, 8),
-        (Column::Restarts, 4),
-        (Column::Pid, 7),
-        (Column::Namespace, 12),
+fn columns(width: u16, longest_name: u16, health: bool) -> Vec<(Col, Constraint)> {
+    const BY_USE: [(Col, u16); 9] = [
+        (Col::Sort(Column::Status), 17),
+        (Col::Health, 13),
+        (Col::Sort(Column::Cpu), 7),
+        (Col::Sort(Column::Memory), 9),
+        (Col::Sort(Column::Id), 4),
+        (Col::Sort(Column::Uptime), 8),
+        (Col::Sort(Column::Restarts), 4),
+        (Col::Sort(Column::Pid), 7),
+        (Col::Sort(Column::Namespace), 12),
     ];
     let mut used = NAME_MIN;
     let mut shown = Vec::new();
     for (c, w) in BY_USE {
+        if c == Col::Health && !health {
+            continue;
+        }
         if used + 1 + w > width {
             break;
         }
@@ -49,7 +55,7 @@ fn columns(width: u16, longest_name: u16) -> Vec<(Col, Constraint)> {
     let command = used - NAME_MIN + name_cap + 1 + COMMAND_MIN <= width;
     let mut out = Vec::new();
     for (c, w) in BY_USE {
-        if c == Column::Status {
+        if c == Col::Sort(Column::Status) {
             let name = if command {
                 Constraint::Length(name_cap)
             } else {
@@ -58,7 +64,7 @@ fn columns(width: u16, longest_name: u16) -> Vec<(Col, Constraint)> {
             out.push((Col::Sort(Column::Name), name));
         }
         if shown.contains(&c) {
-            out.push((Col::Sort(c), Constraint::Length(w)));
+            out.push((c, Constraint::Length(w)));
         }
     }
     // The id leads when shown.
@@ -136,7 +142,13 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(0)
         .min(u16::MAX as usize) as u16;
-    let cols = columns(inner.width, longest);
+    let health = app
+        .procs
+        .order()
+        .iter()
+        .filter_map(|id| app.procs.get(*id))
+        .any(|p| fmt::health_word(p).is_some());
+    let cols = columns(inner.width, longest, health);
     let header = header_row(app, inner, &cols);
     // Long names end in … rather than being cut mid-word without a sign.
     let name_width = app
@@ -176,12 +188,13 @@ fn header_row(app: &mut App, inner: Rect, cols: &[(Col, Constraint)]) -> Row<'st
         .zip(rects.iter())
         .filter_map(|((c, _), r)| match c {
             Col::Sort(c) => Some((c.index(), r.x, r.x + r.width + 1)),
-            Col::Command => None,
+            Col::Health | Col::Command => None,
         })
         .collect();
     let cells = cols.iter().map(|(c, _)| {
         let mut title = match c {
             Col::Sort(c) => c.title(),
+            Col::Health => "HEALTH",
             Col::Command => "COMMAND",
         }
         .to_string();
@@ -206,20 +219,28 @@ fn row<'a>(
 ) -> Row<'a> {
     let t = app.theme;
     let running = p.status.is_running();
+    let health_column = cols.iter().any(|(c, _)| *c == Col::Health);
     let cells = cols.iter().map(|(col, _)| {
-        let Col::Sort(c) = col else {
-            return Cell::from(Line::from(Span::styled(p.command.as_str(), t.dim())));
+        let c = match col {
+            Col::Sort(c) => c,
+            Col::Health => return Cell::from(health_cell(app, p)),
+            Col::Command => {
+                return Cell::from(Line::from(Span::styled(p.command.as_str(), t.dim())));
+            }
         };
         let text: Line = match c {
             Column::Id => Line::from(p.id.to_string()),
             Column::Name => {
                 // A health marker after the name: ✓ healthy, … starting or not ready yet,
                 // ✗ unhealthy.
-                let marker = fmt::health_word(p).map(|word| match word {
-                    "healthy" => Span::styled(" ✓", t.ok()),
-                    "unhealthy" => Span::styled(" ✗", t.error()),
-                    _ => Span::styled(" …", t.warn()),
-                });
+                let marker =
+                    fmt::health_word(p)
+                        .filter(|_| !health_column)
+                        .map(|word| match word {
+                            "healthy" => Span::styled(" ✓", t.ok()),
+                            "unhealthy" => Span::styled(" ✗", t.error()),
+                            _ => Span::styled(" …", t.warn()),
+                        });
                 let room = name_width.saturating_sub(if marker.is_some() { 2 } else { 0 });
                 Line::from(
                     std::iter::once(Span::raw(fmt::clip(&p.name, room)))
@@ -227,10 +248,17 @@ fn row<'a>(
                         .collect::<Vec<_>>(),
                 )
             }
-            Column::Status => Line::from(Span::styled(
-                format!("{} {}", fmt::symbol(p.status), p.status),
-                t.status(p.status),
-            )),
+            // A reload under way says where it is: this instance's step of the whole.
+            Column::Status => match &p.reload {
+                Some(r) => Line::from(Span::styled(
+                    format!("↻ reload {}/{}", r.step, r.of),
+                    t.warn(),
+                )),
+                None => Line::from(Span::styled(
+                    format!("{} {}", fmt::symbol(p.status), p.status),
+                    t.status(p.status),
+                )),
+            },
             Column::Cpu if running => Line::from(fmt::percent(p.cpu)),
             Column::Memory if running => Line::from(fmt::bytes(p.memory)),
             Column::Uptime if running => Line::from(fmt::duration(uptime(p, app.now))),
@@ -297,4 +325,26 @@ fn render_output(app: &App, frame: &mut Frame, area: Rect) {
         )));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `✓ healthy 4s`: the verdict and how long ago the last probe ran.
+fn health_cell(app: &App, p: &ProcessInfo) -> Line<'static> {
+    let t = app.theme;
+    let Some(word) = fmt::health_word(p) else {
+        return Line::from(Span::styled("-", t.dim()));
+    };
+    let (symbol, style) = match word {
+        "healthy" => ("✓", t.ok()),
+        "unhealthy" => ("✗", t.error()),
+        _ => ("…", t.warn()),
+    };
+    let age = p
+        .last_probe
+        .as_ref()
+        .map(|probe| format!(" {}", fmt::duration(app.now.saturating_sub(probe.at))))
+        .unwrap_or_default();
+    Line::from(vec![
+        Span::styled(format!("{symbol} {word}"), style),
+        Span::styled(age, t.dim()),
+    ])
 }

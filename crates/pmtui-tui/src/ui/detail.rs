@@ -63,7 +63,8 @@ fn block(app: &App, title: String) -> Block<'static> {
         .title(Span::styled(format!(" {title} "), app.theme.title()))
 }
 
-/// `label value`, the value wrapped under itself (indented past the label) to `width`.
+/// `label value`, the value wrapped under itself (indented past the label) to `width`, at a
+/// space where one is near the edge.
 fn fact(
     app: &App,
     out: &mut Vec<Line<'static>>,
@@ -72,30 +73,45 @@ fn fact(
     width: usize,
 ) {
     let room = width.saturating_sub(LABEL).max(8);
-    let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
-    let mut used = 0;
-    for span in spans {
-        let mut piece = String::new();
-        for c in span.content.chars() {
-            if used == room {
-                let done = std::mem::take(&mut piece);
-                if let Some(row) = rows.last_mut() {
-                    row.push(Span::styled(done, span.style));
-                }
-                rows.push(Vec::new());
-                used = 0;
-            }
-            piece.push(c);
-            used += 1;
-        }
-        if let Some(row) = rows.last_mut().filter(|_| !piece.is_empty()) {
-            row.push(Span::styled(piece, span.style));
+    let chars: Vec<(char, Style)> = spans
+        .iter()
+        .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
+        .collect();
+    let mut rows: Vec<&[(char, Style)]> = Vec::new();
+    let mut rest = chars.as_slice();
+    while rest.len() > room {
+        // Break after the last space in the second half of the row, else mid-word.
+        let cut = rest[..=room]
+            .iter()
+            .rposition(|(c, _)| *c == ' ')
+            .filter(|i| *i > room / 2)
+            .unwrap_or(room);
+        rows.push(&rest[..cut]);
+        rest = &rest[cut..];
+        if rest.first().is_some_and(|(c, _)| *c == ' ') {
+            rest = &rest[1..];
         }
     }
+    rows.push(rest);
     for (i, row) in rows.into_iter().enumerate() {
         let label = if i == 0 { label } else { "" };
         let mut line = vec![Span::styled(format!("{label:<LABEL$}"), app.theme.label())];
-        line.extend(row);
+        // Runs of one style become one span.
+        let mut run = String::new();
+        let mut style = None;
+        for (c, s) in row {
+            if style.is_some_and(|st| st != *s) {
+                line.push(Span::styled(
+                    std::mem::take(&mut run),
+                    style.unwrap_or_default(),
+                ));
+            }
+            style = Some(*s);
+            run.push(*c);
+        }
+        if !run.is_empty() {
+            line.push(Span::styled(run, style.unwrap_or_default()));
+        }
         out.push(Line::from(line));
     }
 }
@@ -124,11 +140,19 @@ fn fact_lines(app: &App, info: &ProcessInfo, width: usize) -> Vec<Line<'static>>
             "reload",
             vec![Span::styled(
                 format!(
-                    "{} · step {} of {} · for {}",
+                    "{} · step {} of {} · for {}{}{}",
                     reload.phase,
                     reload.step,
                     reload.of,
-                    fmt::duration(app.now.saturating_sub(reload.since))
+                    fmt::duration(app.now.saturating_sub(reload.since)),
+                    reload
+                        .old_pid
+                        .map(|p| format!(" · old pid {p}"))
+                        .unwrap_or_default(),
+                    reload
+                        .new_pid
+                        .map(|p| format!(" · new pid {p}"))
+                        .unwrap_or_default(),
                 ),
                 t.warn(),
             )],
