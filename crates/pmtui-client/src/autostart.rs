@@ -81,6 +81,29 @@ pub async fn connect_or_start(
     }
 }
 
+/// A raw connection to the daemon of `home` (started when absent), for `pmtui dial-stdio`:
+/// the hello is left to whoever speaks through it. The daemon is known to answer and the
+/// socket to be served by this user before the stream is handed out.
+pub async fn dial(
+    home: &Path,
+    exe: &Path,
+    timeout: Option<Duration>,
+) -> Result<std::os::unix::net::UnixStream, ClientError> {
+    drop(connect_or_start(home, exe, timeout).await?);
+    let socket = home.join("pmtui.sock");
+    let unreachable = |error| ClientError::Unreachable {
+        socket: socket.display().to_string(),
+        error,
+    };
+    let stream = tokio::net::UnixStream::connect(&socket)
+        .await
+        .map_err(unreachable)?;
+    crate::client::check_peer(&stream, &socket)?;
+    let stream = stream.into_std().map_err(unreachable)?;
+    stream.set_nonblocking(false).map_err(unreachable)?;
+    Ok(stream)
+}
+
 /// The last line the daemon wrote to its log: the reason it could not start.
 fn last_line(dir: &Dir) -> String {
     dir.read(DAEMON_LOG)

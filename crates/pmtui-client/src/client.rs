@@ -18,6 +18,7 @@ use pmtui_proto::{
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::Framed;
@@ -57,6 +58,19 @@ impl Client {
         // before the peer is known to be us: a socket in a directory another user could
         // write may be served by that user.
         let peer_pid = check_peer(&stream, socket)?;
+        let (framed, hello) = Self::handshake(stream, timeout, peer_pid).await?;
+        Ok(Self::with_io(framed, hello, timeout, None))
+    }
+
+    /// Exchanges hellos over `stream` (a socket, or the pipes of `ssh … dial-stdio`).
+    pub(crate) async fn handshake<S>(
+        stream: S,
+        timeout: Option<Duration>,
+        peer_pid: Option<i32>,
+    ) -> Result<(Framed<S, FrameCodec>, HelloReply), ClientError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let mut framed = Framed::new(stream, frame_codec());
         let hello = ClientFrame::Hello(Hello {
             protocol: PROTOCOL_VERSION,
@@ -79,6 +93,16 @@ impl Client {
             None => exchange.await?,
         };
         let hello = match reply {
+            // A daemon of another protocol that still answered with a hello (one that does
+            // not check ours): refuse it here, naming both.
+            ServerFrame::Hello(hello) if hello.protocol != PROTOCOL_VERSION => {
+                return Err(ClientError::VersionMismatch {
+                    daemon_protocol: hello.protocol,
+                    daemon_version: hello.version,
+                    protocol: PROTOCOL_VERSION,
+                    version: pmtui_proto::VERSION.to_string(),
+                });
+            }
             ServerFrame::Hello(hello) => hello,
             ServerFrame::Reply {
                 response: Response::Error { kind, message },
@@ -92,15 +116,35 @@ impl Client {
                 )));
             }
         };
+        Ok((framed, hello))
+    }
+
+    /// Starts the I/O task of a connection that said hello; `guard` is a child process
+    /// (ssh) that carries the stream: it is killed and reaped when the connection ends.
+    pub(crate) fn with_io<S>(
+        framed: Framed<S, FrameCodec>,
+        hello: HelloReply,
+        timeout: Option<Duration>,
+        guard: Option<tokio::process::Child>,
+    ) -> Self
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let (requests, rx) = mpsc::unbounded_channel();
         let (events_tx, events) = mpsc::unbounded_channel();
-        tokio::spawn(io_task(framed, rx, events_tx));
-        Ok(Self {
+        tokio::spawn(async move {
+            io_task(framed, rx, events_tx).await;
+            if let Some(mut child) = guard {
+                // The transport is gone or unwanted: end ssh and reap it.
+                let _ = child.kill().await;
+            }
+        });
+        Self {
             requests,
             events,
             hello,
             timeout,
-        })
+        }
     }
 
     /// How long the daemon may take to show it is alive (`None`: for ever).
@@ -188,7 +232,7 @@ fn timed_out(pid: Option<i32>, limit: Duration, what: &str) -> ClientError {
 
 /// Refuses a socket served by another uid (`SO_PEERCRED`: the uid that called `listen`);
 /// returns the pid that serves it.
-fn check_peer(stream: &UnixStream, socket: &Path) -> Result<Option<i32>, ClientError> {
+pub(crate) fn check_peer(stream: &UnixStream, socket: &Path) -> Result<Option<i32>, ClientError> {
     let me = nix::unistd::geteuid().as_raw();
     let cred = stream
         .peer_cred()
@@ -208,8 +252,8 @@ fn check_peer(stream: &UnixStream, socket: &Path) -> Result<Option<i32>, ClientE
     }
 }
 
-async fn io_task(
-    mut framed: Framed<UnixStream, FrameCodec>,
+async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
+    mut framed: Framed<S, FrameCodec>,
     mut requests: mpsc::UnboundedReceiver<Pending>,
     events: mpsc::UnboundedSender<Event>,
 ) {

@@ -50,6 +50,53 @@ pub enum ClientError {
         seconds: f64,
         what: String,
     },
+    #[error(
+        "protocol version mismatch: the daemon speaks protocol {daemon_protocol} (pmtui \
+         {daemon_version}), this client speaks protocol {protocol} (pmtui {version}); install \
+         the same pmtui on both sides"
+    )]
+    VersionMismatch {
+        daemon_protocol: u32,
+        daemon_version: String,
+        protocol: u32,
+        version: String,
+    },
+    #[error("{host}: not a host pmtui can reach: {reason}")]
+    BadHost { host: String, reason: String },
+    #[error("cannot run `{command}` to reach {host}: {error}")]
+    SshSpawn {
+        command: String,
+        host: String,
+        error: std::io::Error,
+    },
+    #[error("ssh to {host} failed ({status}): {stderr}")]
+    SshFailed {
+        host: String,
+        status: String,
+        stderr: String,
+    },
+    #[error(
+        "pmtui is not installed on {host} (the remote shell could not run `{bin}`): \
+         {stderr}; install pmtui there, or name it with --remote-bin PATH (PMTUI_REMOTE_BIN)"
+    )]
+    RemoteBinMissing {
+        host: String,
+        bin: String,
+        stderr: String,
+    },
+    #[error("{host}: `{bin} dial-stdio` failed ({status}): {stderr}")]
+    RemoteFailed {
+        host: String,
+        bin: String,
+        status: String,
+        stderr: String,
+    },
+    /// An error of a remote daemon, said with the host it came from.
+    #[error("{host}: {inner}")]
+    OnHost {
+        host: String,
+        inner: Box<ClientError>,
+    },
     #[error("the connection to the daemon was lost")]
     Disconnected,
     #[error("protocol error: {0}")]

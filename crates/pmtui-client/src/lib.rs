@@ -4,8 +4,12 @@
 
 mod autostart;
 mod client;
+mod endpoint;
 mod error;
+mod ssh;
 
-pub use autostart::{check_home, connect_or_start, daemon_pid};
+pub use autostart::{check_home, connect_or_start, daemon_pid, dial};
 pub use client::{Client, DEFAULT_TIMEOUT};
+pub use endpoint::Endpoint;
 pub use error::ClientError;
+pub use ssh::{SshEndpoint, SshTarget};

@@ -9,10 +9,9 @@ use crate::input::{Decoder, ESC_TIMEOUT, Input};
 use crate::msg::{Effect, Msg, Resolver};
 use crate::{TuiError, osc52, ui};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
-use pmtui_client::Client;
+use pmtui_client::{Client, Endpoint};
 use pmtui_proto::{Event, now_ms};
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
@@ -32,8 +31,10 @@ pub enum StartView {
 }
 
 pub struct Options {
-    /// The daemon's socket, to reconnect after it went away.
-    pub socket: PathBuf,
+    /// Where the daemon is (this host's socket, or ssh), to reconnect after it went away.
+    pub endpoint: Endpoint,
+    /// The context or host shown in the title when the daemon is not this host's.
+    pub label: Option<String>,
     pub view: StartView,
     /// Turns the add form into a spec; without one the form is not offered.
     pub resolver: Option<Resolver>,
@@ -142,7 +143,8 @@ async fn event_loop(
         StartView::Monitor => View::Monitor,
     };
     let mut app = App::new(crate::theme::Theme::from_env(), now_ms(), root);
-    app.resolver = options.resolver;
+    app.resolver = options.resolver.clone();
+    app.host_label = options.label.clone();
     app.tz = jiff::tz::TimeZone::system();
     let size = terminal.size()?;
     app.size = (size.width, size.height);
@@ -195,7 +197,7 @@ async fn event_loop(
             Some(msg) = replies.recv() => msg,
             _ = tick.tick() => {
                 if conn.is_none() {
-                    match Client::connect(&options.socket).await {
+                    match options.endpoint.reconnect(Some(pmtui_client::DEFAULT_TIMEOUT)).await {
                         Ok(client) => {
                             conn = Some(connection(client, &tx));
                             continue;

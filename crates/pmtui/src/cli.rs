@@ -31,6 +31,24 @@ pub struct Cli {
         default_value = "30s"
     )]
     pub timeout: Timeout,
+    /// Talk to the daemon of another host over ssh: ssh://[user@]host[:port] (`local`: this
+    /// host). The system ssh runs `pmtui dial-stdio` there, so your ssh config, agent and
+    /// known_hosts apply. Repeat (or separate with commas) for several: `ls` and the UI
+    /// show them all. Also PMTUI_HOST.
+    #[arg(
+        long = "host",
+        global = true,
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    pub host: Vec<String>,
+    /// Use a named host (`pmtui context add`); repeat for several. Also PMTUI_CONTEXT.
+    #[arg(long, global = true, value_name = "NAME", value_delimiter = ',')]
+    pub context: Vec<String>,
+    /// pmtui on the remote host (default `pmtui` on its PATH); any command line the remote
+    /// shell runs.
+    #[arg(long, global = true, env = "PMTUI_REMOTE_BIN", value_name = "PATH")]
+    pub remote_bin: Option<String>,
 }
 
 /// `--timeout`'s value: `None` waits for ever.
@@ -56,6 +74,15 @@ fn parse_timeout(text: &str) -> Result<Timeout, String> {
 pub enum Command {
     /// Run the daemon in the foreground (other verbs start it when needed).
     Daemon,
+    /// Connect standard input and output to this host's daemon socket (starting the
+    /// daemon), byte for byte; what `--host` runs on the far side over ssh.
+    #[command(name = "dial-stdio")]
+    DialStdio,
+    /// Named hosts: `context add prod ssh://deploy@web1`, `context use prod`, `ls`, `rm`.
+    Context {
+        #[command(subcommand)]
+        action: ContextAction,
+    },
     /// Open the live monitor: a card per process and the merged output (`pmtui` alone opens
     /// the dashboard).
     #[command(alias = "monitor")]
@@ -162,6 +189,35 @@ pub enum Command {
         /// Folder to write the pages to (created if missing).
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContextAction {
+    /// Name a host: `pmtui context add prod ssh://deploy@web1:22`.
+    Add {
+        name: String,
+        /// ssh://[user@]host[:port]
+        url: String,
+        /// pmtui on that host, when not `pmtui` on its PATH.
+        #[arg(long = "bin", value_name = "PATH")]
+        bin: Option<String>,
+        /// Replace a context of that name.
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// List the contexts, the one in use marked.
+    #[command(alias = "list")]
+    Ls {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Use this context from now on (`local`: this host).
+    Use { name: String },
+    /// Forget a context.
+    #[command(alias = "remove")]
+    Rm { name: String },
+    /// Print the context in use.
+    Show,
 }
 
 /// The service managers `startup` writes for.
@@ -290,8 +346,17 @@ pub struct StartArgs {
     /// Scripts (app.py, server.js…), executables, command strings in quotes, or ecosystem
     /// files (*.json, *.yaml, *.toml, *.config.js; `-` reads JSON from standard input).
     /// Several start one after the other, each with the options and arguments given.
-    #[arg(required = true, value_name = "SCRIPT")]
+    #[arg(required_unless_present = "local_file", value_name = "SCRIPT")]
     pub scripts: Vec<String>,
+    /// With --host: read this ecosystem file here and send its content to the remote
+    /// host, where it is applied (its relative paths are taken from the remote user's
+    /// home, or the file's `cwd`). Without --host, the same as giving the file.
+    #[arg(long, value_name = "FILE")]
+    pub local_file: Option<PathBuf>,
+    /// What standard input (`start -`) holds, named as a file whose extension gives the
+    /// format (what --local-file sends to the remote host).
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub content_name: Option<String>,
     /// With a file: start only these apps (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "APPS")]
     pub only: Vec<String>,

@@ -17,6 +17,9 @@ fn main() -> std::process::ExitCode {
     if let Some(cli::Command::Daemon) = cli.command {
         return commands::daemon::run();
     }
+    if let Some(cli::Command::DialStdio) = cli.command {
+        return commands::remote::dial::run(cli.timeout.0);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

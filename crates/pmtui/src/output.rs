@@ -162,6 +162,12 @@ fn strip_ansi(s: &str) -> String {
 
 /// The process table of `ls` and of every lifecycle verb.
 pub fn processes(list: &[ProcessInfo]) {
+    processes_on(list, None);
+}
+
+/// The process table with a first `host` column (`ls` over several hosts): `hosts[i]` is
+/// the host of `list[i]`.
+pub fn processes_on(list: &[ProcessInfo], hosts: Option<&[String]>) {
     if list.is_empty() {
         println!("no processes; start one with `pmtui start <script>`");
         return;
@@ -191,6 +197,16 @@ pub fn processes(list: &[ProcessInfo]) {
             }
             row
         })
+        .enumerate()
+        .map(|(i, mut row)| {
+            if let Some(hosts) = hosts {
+                row.insert(
+                    0,
+                    safe(hosts.get(i).map_or("?", String::as_str)).into_owned(),
+                );
+            }
+            row
+        })
         .collect();
     let mut headers = vec![
         "id",
@@ -206,6 +222,9 @@ pub fn processes(list: &[ProcessInfo]) {
     ];
     if health {
         headers.insert(5, "health");
+    }
+    if hosts.is_some() {
+        headers.insert(0, "host");
     }
     table(&headers, &rows);
 }

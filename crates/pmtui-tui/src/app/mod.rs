@@ -108,6 +108,8 @@ pub struct App {
     pub toast: Option<Toast>,
     pub conn: Conn,
     pub resolver: Option<Resolver>,
+    /// The context or remote host of the daemon, shown in the title (`None`: this host's).
+    pub host_label: Option<String>,
     /// Total memory of the machine, the scale of memory bars.
     pub mem_total: u64,
     pub areas: Areas,
@@ -146,6 +148,7 @@ impl App {
             toast: None,
             conn: Conn::Connecting,
             resolver: None,
+            host_label: None,
             mem_total: 0,
             areas: Areas::default(),
             tz: jiff::tz::TimeZone::UTC,

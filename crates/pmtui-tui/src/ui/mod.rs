@@ -81,6 +81,11 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
             if c.errored > 0 { t.error() } else { t.label() },
         ),
     ];
+    if let Some(label) = &app.host_label {
+        // Which machine this is, before anything else: a remote dashboard must not be
+        // mistaken for this host's.
+        spans.insert(1, Span::styled(format!("@ {label}  "), t.warn()));
+    }
     if c.suspended > 0 {
         spans.push(Span::styled(
             format!(

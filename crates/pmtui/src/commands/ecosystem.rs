@@ -28,6 +28,9 @@ pub struct Selection<'a> {
     /// Options of the command line laid over every app selected, as pm2 lets the flags of
     /// `start <file>` override the file (`start eco.json --only api -i 4`).
     pub overrides: Option<&'a ProcessFlags>,
+    /// Standard input holds a file of this name (its extension gives the format), as
+    /// `--local-file` sends it to a remote host; else standard input is JSON.
+    pub content_name: Option<String>,
 }
 
 impl From<&FileFlags> for Selection<'static> {
@@ -59,6 +62,7 @@ impl<'a> Selection<'a> {
             cli_env,
             strict,
             overrides: (*opts != ProcessFlags::default()).then_some(opts),
+            content_name: None,
         })
     }
 }
@@ -83,7 +87,10 @@ pub(super) fn load(file: &Path, sel: &Selection<'_>, resolve: bool, warn: bool) 
             .read_to_string(&mut text)
             .context("cannot read the ecosystem file from standard input")?;
         let here = std::env::current_dir().context("cannot read the current directory")?;
-        pmtui_config::load_stdin(&text, &here, &opts)
+        match &sel.content_name {
+            Some(name) => pmtui_config::load_text(Path::new(name), &text, &here, &opts),
+            None => pmtui_config::load_stdin(&text, &here, &opts),
+        }
     } else {
         pmtui_config::load(file, &opts)
     };
@@ -121,7 +128,10 @@ pub(super) fn load(file: &Path, sel: &Selection<'_>, resolve: bool, warn: bool) 
 /// `pmtui start <file>`: apply the file (start missing, restart changed, leave the rest, or
 /// restart the rest too with `--restart`, as pm2's `start <file>` does).
 pub async fn start(file: &str, args: &StartArgs) -> Result<ExitCode> {
-    let sel = Selection::with_options(&args.only, &args.opts, args.strict)?;
+    let mut sel = Selection::with_options(&args.only, &args.opts, args.strict)?;
+    if file == "-" {
+        sel.content_name = args.content_name.clone();
+    }
     apply(Path::new(file), &sel, args.restart, args.json).await
 }
 

@@ -12,6 +12,7 @@ mod man;
 mod metrics;
 mod pid;
 mod reload;
+pub mod remote;
 mod schema;
 pub mod show;
 mod startup;
@@ -20,8 +21,9 @@ mod targets;
 pub mod ui;
 
 use crate::cli::{Cli, Command};
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use pmtui_client::Client;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,14 +43,37 @@ pub fn timeout() -> Option<std::time::Duration> {
         .unwrap_or(Some(pmtui_client::DEFAULT_TIMEOUT))
 }
 
-/// A client, starting the daemon if none runs.
+/// A client of this invocation's daemon (this host's, started if none runs, or the one
+/// `--host`/`--context` names).
 pub async fn connect() -> Result<Client> {
-    let exe = std::env::current_exe()?;
-    Ok(pmtui_client::connect_or_start(&home(), &exe, timeout()).await?)
+    let endpoint = remote::single()?;
+    // ssh may prompt (passphrase, host key) only where someone can answer.
+    let batch = !std::io::stdin().is_terminal();
+    Ok(endpoint.connect(timeout(), batch).await?)
 }
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let _ = TIMEOUT.set(cli.timeout.0);
+    // Verbs that never talk to a daemon run here, whatever host is chosen.
+    match cli.command {
+        Some(Command::Context { action }) => return remote::verbs::context(action),
+        Some(Command::Schema { settings }) => return schema::print(settings),
+        Some(Command::Completion { shell }) => return completion::print(shell),
+        Some(Command::Man { dir }) => return man::write(dir),
+        _ => {}
+    }
+    remote::init(&cli.host, &cli.context, cli.remote_bin.as_deref())?;
+    if let Some(ssh) = remote::remote() {
+        if cli.config.is_some() {
+            anyhow::bail!(
+                "--config reads a file here; with --host use `pmtui start --local-file FILE`, \
+                 then `pmtui`"
+            );
+        }
+        if let Some(code) = forwarded(ssh, cli.command.as_ref())? {
+            return Ok(code);
+        }
+    }
     if let Some(file) = &cli.config {
         if cli.command.is_some() {
             anyhow::bail!(
@@ -63,9 +88,26 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let Some(mut command) = cli.command else {
         return ui::open(pmtui_tui::StartView::Dashboard).await;
     };
-    targets::expand(&mut command).await?;
+    if let Command::Start(args) = &mut command
+        && let Some(file) = args.local_file.take()
+    {
+        // Here, a local file is just a file.
+        args.scripts.insert(0, file.display().to_string());
+    }
+    if remote::endpoints().len() > 1 {
+        return match command {
+            Command::Ls(flag) => show::list_hosts(flag.json).await,
+            Command::Jlist => show::list_hosts(true).await,
+            _ => remote::single().map(|_| ExitCode::SUCCESS),
+        };
+    }
+    if !remote::single()?.is_remote() {
+        // Script files named as targets are files of this host.
+        targets::expand(&mut command).await?;
+    }
     match command {
-        Command::Daemon => unreachable_daemon(),
+        Command::Daemon | Command::DialStdio => unreachable_daemon(),
+        Command::Context { .. } => unreachable_daemon(),
         Command::Monit => ui::open(pmtui_tui::StartView::Monitor).await,
         Command::Start(args) => lifecycle::start(*args).await,
         Command::Stop(a) if ecosystem::is_file(&a.targets.targets) => {
@@ -109,6 +151,42 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Completion { shell } => completion::print(shell),
         Command::Man { dir } => man::write(dir),
     }
+}
+
+/// With a remote host, runs on the far side the verbs that read files or this host's
+/// environment; `None` for the verbs that go over the protocol.
+fn forwarded(
+    ssh: &pmtui_client::SshEndpoint,
+    command: Option<&Command>,
+) -> Result<Option<ExitCode>> {
+    let forward = |extra: &[&str], stdin| remote::forward(ssh, extra, stdin).map(Some);
+    match command {
+        Some(Command::Start(args)) => match &args.local_file {
+            Some(file) => {
+                let content = std::fs::read(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "ecosystem.json".into());
+                forward(&["-", "--content-name", &name], Some(content))
+            }
+            None => forward(&[], None),
+        },
+        Some(Command::Stop(a) | Command::Delete(a)) if ecosystem::is_file(&a.targets.targets) => {
+            forward(&[], None)
+        }
+        Some(Command::Restart(r)) if restart_reads_here(r) => forward(&[], None),
+        Some(Command::Reload(r)) if restart_reads_here(&r.base) => forward(&[], None),
+        Some(Command::Kill | Command::Startup(_) | Command::Unstartup(_)) => forward(&[], None),
+        _ => Ok(None),
+    }
+}
+
+/// A restart that reads a file, the shell's environment or paths given as flags: run where
+/// they mean something.
+fn restart_reads_here(r: &crate::cli::RestartArgs) -> bool {
+    ecosystem::is_file(&r.targets) || r.update_env || r.opts != crate::cli::ProcessFlags::default()
 }
 
 /// `--only`/`--env` mean something only with a file.

@@ -15,6 +15,9 @@ pub async fn list(json: bool) -> Result<ExitCode> {
     if json {
         output::json(&processes)?
     } else {
+        if let Some(header) = super::remote::header() {
+            println!("{}", output::safe(&header));
+        }
         output::processes(&processes)
     }
     // Process files the daemon could not read or write: said here, not only in daemon.log.
@@ -22,6 +25,69 @@ pub async fn list(json: bool) -> Result<ExitCode> {
         output::state_problems(&state_problems);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ls` over several hosts: every host asked at once, rows tagged with their host (a
+/// `host` column; a `host` field in JSON); a host that cannot be reached is reported and
+/// the others still listed (exit code 1).
+pub async fn list_hosts(json: bool) -> Result<ExitCode> {
+    let timeout = super::timeout();
+    let batch = true;
+    let asks: Vec<_> = super::remote::endpoints()
+        .iter()
+        .map(|endpoint| {
+            let endpoint = endpoint.clone();
+            tokio::spawn(async move {
+                let client = endpoint.connect(timeout, batch).await?;
+                match client.request(Request::List).await? {
+                    Response::Processes { processes } => Ok(processes),
+                    _ => anyhow::bail!("unexpected reply to list"),
+                }
+            })
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let mut hosts = Vec::new();
+    let mut failed = false;
+    for (endpoint, ask) in super::remote::endpoints().iter().zip(asks) {
+        let label = endpoint.label();
+        match ask.await.map_err(anyhow::Error::from).and_then(|r| r) {
+            Ok(processes) => {
+                for p in processes {
+                    hosts.push(label.clone());
+                    rows.push(p);
+                }
+            }
+            Err(err) => {
+                failed = true;
+                output::error(&format!("{label}: disconnected: {err:#}"));
+            }
+        }
+    }
+    if json {
+        let tagged: Vec<serde_json::Value> = rows
+            .iter()
+            .zip(&hosts)
+            .map(|(p, host)| {
+                let mut value = serde_json::to_value(p)?;
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("host".into(), host.clone().into());
+                }
+                Ok(value)
+            })
+            .collect::<Result<_>>()?;
+        output::json(&tagged)?;
+    } else {
+        if let Some(header) = super::remote::header() {
+            println!("{}", output::safe(&header));
+        }
+        output::processes_on(&rows, Some(&hosts));
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The details of `targets`; without `history` the metrics series are cut to their ends

@@ -2,7 +2,7 @@
 //! add form's resolver is `pmtui start`'s own (`resolve::spec_from_args`), so a command
 //! typed in the UI means exactly what it means on the command line.
 
-use super::{connect, home};
+use super::connect;
 use crate::cli::{Cli, Command};
 use crate::resolve;
 use anyhow::Result;
@@ -19,10 +19,19 @@ pub async fn open(view: StartView) -> Result<ExitCode> {
         anyhow::bail!("the terminal UI needs a terminal; see `pmtui --help` for the command line");
     }
     let client = connect().await?;
+    let endpoint = super::remote::single()?.clone();
+    let label = super::remote::header().map(|h| {
+        h.trim_start_matches("context: ")
+            .trim_start_matches("host: ")
+            .to_string()
+    });
     let options = Options {
-        socket: home().join("pmtui.sock"),
+        // A command typed in the add form is resolved here: on another host its paths
+        // would be this host's, so the form is offered only for this host's daemon.
+        resolver: (!endpoint.is_remote()).then(resolver),
+        endpoint,
+        label,
         view,
-        resolver: Some(resolver()),
     };
     pmtui_tui::run(client, options).await?;
     Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod servers;
+pub mod sshd;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,138 @@
+//! A real OpenSSH server on a loopback port, run by the test as the current user, with a
+//! generated host key and client key, and an ssh config that reaches it: `hosta`, `hostb`…
+//! each an alias for one server. Each alias sends `PMTUI_HOME` (ssh `SetEnv`, sshd
+//! `AcceptEnv`), so every "host" has its own daemon on this machine.
+//!
+//! `Sshd::start` returns `None` (after printing why) when sshd is not installed: the tests
+//! then skip. `.ci/run` installs openssh-server.
+
+use super::{DEADLINE, TestHome};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+pub const SSHD: &str = "/usr/sbin/sshd";
+
+pub struct Sshd {
+    pub port: u16,
+    child: Child,
+}
+
+impl Sshd {
+    /// Starts sshd with the keys and config of `keys` on a free port.
+    pub fn start(keys: &Keys) -> Option<Self> {
+        let port = free_port();
+        let dir = keys.dir.join(format!("sshd-{port}"));
+        std::fs::create_dir_all(&dir).expect("sshd dir");
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {hostkey}\n\
+                 AuthorizedKeysFile {auth}\nPidFile {pid}\nStrictModes no\nUsePAM no\n\
+                 PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                 PermitRootLogin prohibit-password\nAcceptEnv PMTUI_*\nLogLevel ERROR\n",
+                hostkey = keys.dir.join("hostkey").display(),
+                auth = keys.dir.join("authorized_keys").display(),
+                pid = dir.join("sshd.pid").display(),
+            ),
+        )
+        .expect("sshd_config");
+        let log = std::fs::File::create(dir.join("sshd.log")).expect("sshd log");
+        let child = Command::new(SSHD)
+            .args(["-D", "-e", "-f"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start sshd");
+        let sshd = Self { port, child };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "sshd did not listen on {port}: {}",
+                std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(sshd)
+    }
+
+    /// Kills the server (its sessions end with it: their connections close).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The keys, and the ssh config that names the servers.
+pub struct Keys {
+    pub dir: PathBuf,
+}
+
+impl Keys {
+    /// Generates a host key and a client key in `home`'s temp dir; `None` (printing why)
+    /// when sshd is not installed or cannot run here.
+    pub fn new(home: &TestHome) -> Option<Self> {
+        if !Path::new(SSHD).exists() {
+            eprintln!("SKIPPED: {SSHD} is not installed (apt-get install openssh-server)");
+            return None;
+        }
+        // sshd refuses to start without its privilege separation directory.
+        if std::fs::create_dir_all("/run/sshd").is_err() && !Path::new("/run/sshd").exists() {
+            eprintln!("SKIPPED: /run/sshd is missing and cannot be created");
+            return None;
+        }
+        let dir = home.path("ssh");
+        std::fs::create_dir_all(&dir).expect("ssh dir");
+        for key in ["hostkey", "userkey"] {
+            let status = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(dir.join(key))
+                .status()
+                .expect("ssh-keygen");
+            assert!(status.success(), "ssh-keygen failed");
+        }
+        std::fs::copy(dir.join("userkey.pub"), dir.join("authorized_keys")).expect("auth keys");
+        Some(Self { dir })
+    }
+
+    /// Writes the ssh config: each `(alias, server, remote PMTUI_HOME)`.
+    pub fn config(&self, hosts: &[(&str, &Sshd, &Path)]) -> PathBuf {
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let mut text = String::new();
+        for (alias, sshd, home) in hosts {
+            text.push_str(&format!(
+                "Host {alias}\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n  \
+                 SetEnv PMTUI_HOME={home}\n\n",
+                port = sshd.port,
+                home = home.display(),
+            ));
+        }
+        text.push_str(&format!(
+            "Host *\n  IdentityFile {key}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  \
+             UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  ConnectTimeout 20\n",
+            key = self.dir.join("userkey").display()
+        ));
+        let path = self.dir.join("ssh_config");
+        std::fs::write(&path, text).expect("ssh_config");
+        path
+    }
+}
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
