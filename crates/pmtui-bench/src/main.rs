@@ -8,6 +8,7 @@ mod frame;
 mod machine;
 mod manager;
 mod procfs;
+mod reload;
 mod report;
 mod scenarios;
 
@@ -20,7 +21,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const SCENARIOS: &[&str] = &["start", "lists", "stop", "crash", "logs", "frame"];
+const SCENARIOS: &[&str] = &["start", "lists", "stop", "crash", "logs", "reload", "frame"];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,7 +47,7 @@ struct Cli {
     /// Measure pmtui alone even if pm2 is installed.
     #[arg(long)]
     no_pm2: bool,
-    /// Only these scenarios (comma-separated): start, lists, stop, crash, logs, frame.
+    /// Only these scenarios (comma-separated): start, lists, stop, crash, logs, reload, frame.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[command(subcommand)]
@@ -145,13 +146,14 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 me: me.clone(),
                 sleep: sleep.clone(),
             };
-            let steps: [(&str, ScenarioFn); 6] = [
+            let steps: [(&str, ScenarioFn); 7] = [
                 ("start", scenarios::start_and_idle),
                 ("lists", scenarios::lists),
                 ("stop", scenarios::stop_all),
                 ("crash", scenarios::crashes),
                 ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, SHORT)),
                 ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, KIB)),
+                ("reload", reload::reload_under_load),
             ];
             for (name, step) in steps {
                 if !wanted(name) {

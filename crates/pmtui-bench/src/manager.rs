@@ -102,8 +102,20 @@ impl Home {
     /// Runs one CLI call to completion (at most `timeout`); its stdout, or an error with
     /// its stderr.
     pub fn run(&self, args: &[&str], timeout: Duration) -> Result<String> {
-        let child = self
-            .command(args)
+        self.run_env(args, &[], timeout)
+    }
+
+    /// [`Home::run`] with variables added to the call's environment (pm2 gives an app the
+    /// environment of the `start` call).
+    pub fn run_env(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<String> {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        let child = command
             .spawn()
             .with_context(|| format!("cannot run {}", self.mgr.bin.display()))?;
         let pid = child.id();

@@ -102,7 +102,7 @@ pub static APP: &[Field] = &[
     f("kill_retry_time", &[], "duration", NoEffect("pmtui waits on the process itself, it does not poll"), "pm2's liveness poll interval while stopping."),
     f("shutdown_with_message", &[], "bool", NODE_ONLY, "pm2 sends an IPC message instead of a signal."),
     f("wait_ready", &[], "bool", Active, "Ready (and `online`) only once the app says so: sd_notify `READY=1` (any language), or Node's `process.send('ready')`. Status stays `launching` until then."),
-    f("listen_timeout", &[], "duration", Active, "How long `wait_ready` waits for the signal (default 3s, pm2's); then the process is `online` but not ready. Rolling `reload` will use it too (not built yet)."),
+    f("listen_timeout", &[], "duration", Active, "How long `wait_ready` waits for the signal (default 3s, pm2's); then the process is `online` but not ready. A rolling `reload` waits this long for a new instance without `wait_ready` or a probe (see Rolling reload)."),
     f("health_check", &["healthcheck"], "table", Active, "A probe the daemon runs: its first pass makes a run ready, `retries` failures in a row make it unhealthy (and restart it): see below.").with(HEALTH_CHECK),
     f("watchdog", &[], "duration", Active, "systemd's watchdog: once ready, the app must send sd_notify `WATCHDOG=1` at least this often (it gets `WATCHDOG_USEC` and `WATCHDOG_PID`), or it is restarted (history reason `watchdog`)."),
     f("log", &[], "table, path, bool or `null`", Active, "The seed's log block (see below); pm2's `log` (a path, or `true`) is `log_file`.").with(LOG),
