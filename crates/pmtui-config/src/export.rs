@@ -204,6 +204,15 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if let Some(check) = &spec.health_check {
         put("health_check", health_check(check));
     }
+    if !spec.node_metrics {
+        put("node_metrics", Out::Bool(false));
+    }
+    if let Some(url) = &spec.metrics_url {
+        put("metrics_url", s(url));
+    }
+    if !spec.metrics_keep.is_empty() {
+        put("metrics_keep", strings(&spec.metrics_keep));
+    }
     if spec.restart != RestartPolicy::default() {
         put("restart_policy", restart_policy(&spec.restart));
     }

@@ -2,6 +2,7 @@
 //! (`ProcessInfo`, `ProcessStatus`), what clients ask (`Request`) and hear (`Response`,
 //! `Event`), and the length-prefixed JSON frames that carry them. No I/O beyond the codec.
 
+pub mod app_metrics;
 pub mod codec;
 pub mod env;
 pub mod error;
@@ -19,6 +20,10 @@ pub mod spec;
 pub mod status;
 pub mod units;
 
+pub use app_metrics::{
+    AppDrop, AppMetricKind, AppMetricSource, AppSeries, AppValue, MAX_APP_NAME, MAX_APP_SERIES,
+    valid_metric_name,
+};
 pub use codec::{
     ClientFrame, Hello, HelloReply, MAX_REPLY_LEN, MAX_REQUEST_LEN, PROTOCOL_VERSION, ServerFrame,
 };

@@ -37,6 +37,9 @@ pub struct ProcessSample {
     pub fds: Option<u32>,
     /// Processes in the tree (1 for a process with no children).
     pub processes: u32,
+    /// The app's own metrics at this tick (see `app_metrics`); empty for most processes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app: Vec<crate::AppValue>,
 }
 
 /// One measurement of the machine.
@@ -86,6 +89,11 @@ pub struct MetricsHistory {
     pub cpu_span: Option<Span<f32>>,
     /// Memory over the history; `None` when it is empty.
     pub memory_span: Option<Span<u64>>,
+    /// The app's own metrics (see `app_metrics`), one history per series, at most
+    /// `MAX_APP_SERIES`.
+    pub app: Vec<crate::AppSeries>,
+    /// What the app sent that was dropped, by reason.
+    pub app_drops: Vec<crate::AppDrop>,
 }
 
 impl MetricsHistory {
@@ -102,6 +110,10 @@ impl MetricsHistory {
         ends(&mut self.at);
         ends(&mut self.cpu);
         ends(&mut self.memory);
+        for series in &mut self.app {
+            ends(&mut series.at);
+            ends(&mut series.values);
+        }
         self
     }
 }

@@ -126,7 +126,61 @@ pub fn render(host: Option<&HostSample>, processes: &[ProcessMetrics]) -> String
             let _ = writeln!(out, "{name}{{{labels}}} {}", number(value));
         }
     }
+    app_series(&mut out, processes);
     out
+}
+
+/// The apps' own metrics, one family per kind, the series named by a `metric` label: an
+/// app's names cannot clash with pmtui's or with another app's of another type.
+fn app_series(out: &mut String, processes: &[ProcessMetrics]) {
+    type Pick = fn(&crate::AppValue) -> Option<f64>;
+    let families: [(&str, &str, &str, Pick); 3] = [
+        (
+            "pmtui_app_gauge",
+            "An application gauge (Node runtime, METRIC push or scrape), by `metric`.",
+            "gauge",
+            |v| (v.kind == crate::AppMetricKind::Gauge).then_some(v.value),
+        ),
+        (
+            "pmtui_app_counter_total",
+            "An application counter's total as the app reported it, by `metric`.",
+            "counter",
+            |v| (v.kind == crate::AppMetricKind::Counter).then_some(v.value),
+        ),
+        (
+            "pmtui_app_counter_rate",
+            "An application counter's increase per second, by `metric`.",
+            "gauge",
+            |v| {
+                (v.kind == crate::AppMetricKind::Counter)
+                    .then_some(v.rate)
+                    .flatten()
+            },
+        ),
+    ];
+    for (family, help, kind, pick) in families {
+        let mut lines = Vec::new();
+        for p in processes {
+            let Some(current) = &p.current else { continue };
+            for v in &current.app {
+                if let Some(value) = pick(v).filter(|x| x.is_finite()) {
+                    lines.push(format!(
+                        "{family}{{{},metric=\"{}\"}} {}",
+                        labels(p),
+                        escape(&v.name),
+                        number(value)
+                    ));
+                }
+            }
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        header(out, family, help, kind);
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+    }
 }
 
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {
@@ -192,6 +246,22 @@ mod tests {
                 threads: 4,
                 fds: None,
                 processes: 2,
+                app: vec![
+                    crate::AppValue {
+                        name: "requests_total".into(),
+                        kind: crate::AppMetricKind::Counter,
+                        source: crate::AppMetricSource::Push,
+                        value: 120.0,
+                        rate: Some(2.5),
+                    },
+                    crate::AppValue {
+                        name: "node_event_loop_lag_p99_ms".into(),
+                        kind: crate::AppMetricKind::Gauge,
+                        source: crate::AppMetricSource::Node,
+                        value: 12.25,
+                        rate: None,
+                    },
+                ],
             }),
             history: None,
             health: Some(crate::Health::Unhealthy),
@@ -243,5 +313,16 @@ mod tests {
             text.contains("pmtui_process_ready{id=\"5\",name=\"nap\",namespace=\"default\"} 1"),
             "{text}"
         );
+        let app = "id=\"3\",name=\"we\\\"ird\\\\name\\n\",namespace=\"default\"";
+        for line in [
+            format!("pmtui_app_counter_total{{{app},metric=\"requests_total\"}} 120"),
+            format!("pmtui_app_counter_rate{{{app},metric=\"requests_total\"}} 2.5"),
+            format!("pmtui_app_gauge{{{app},metric=\"node_event_loop_lag_p99_ms\"}} 12.25"),
+            "# TYPE pmtui_app_counter_total counter".to_string(),
+        ] {
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        // Suspended (5) copies the running one's sample in this test; stopped (4) has none.
+        assert!(!text.contains("id=\"4\",name=\"off\",namespace=\"default\",metric"));
     }
 }

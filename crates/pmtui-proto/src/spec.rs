@@ -97,6 +97,14 @@ pub struct ProcessSpec {
     /// How long `wait_ready` waits for the app's signal, and a reload for a new instance to
     /// be ready, ms (pm2's `listen_timeout`); `None` means [`DEFAULT_LISTEN_TIMEOUT_MS`].
     pub listen_timeout_ms: Option<u64>,
+    /// Node apps: pmtui's preload reports event-loop lag, heap and active handles over the
+    /// IPC channel at the metrics interval (default true; no effect on other programs).
+    pub node_metrics: bool,
+    /// A Prometheus text endpoint (`http://…`) the daemon scrapes at the metrics interval.
+    pub metrics_url: Option<String>,
+    /// The series of `metrics_url` kept: a bare name keeps every label set of it, a name
+    /// with labels that series only. Empty keeps the first 20 the endpoint lists.
+    pub metrics_keep: Vec<String>,
 }
 
 /// How the instances of an app run: `fork` (independent copies) or `cluster` (copies that
@@ -159,6 +167,9 @@ impl Default for ProcessSpec {
             health_check: None,
             listen_timeout_ms: None,
             pid_file: None,
+            node_metrics: true,
+            metrics_url: None,
+            metrics_keep: Vec::new(),
         }
     }
 }

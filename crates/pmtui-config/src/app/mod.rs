@@ -14,7 +14,10 @@ use crate::{LoadOptions, dotenv, lookup, units};
 use fields::{
     check_cron, check_kind, exit_codes, log_block, log_format, restart_policy, signal_name,
 };
-use pmtui_proto::{BackoffKind, ExecMode, ListenSpec, ProcessSpec, RestartMode, file_stem};
+use pmtui_proto::{
+    BackoffKind, ExecMode, HttpTarget, ListenSpec, MAX_APP_NAME, MAX_APP_SERIES, ProcessSpec,
+    RestartMode, file_stem,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -188,6 +191,24 @@ pub fn read(
             }
             "cron_revive" => spec.cron_revive = ctx.bool(value, here).unwrap_or(false),
             "wait_ready" => spec.wait_ready = ctx.bool(value, here).unwrap_or(false),
+            "node_metrics" => spec.node_metrics = ctx.bool(value, here).unwrap_or(true),
+            "metrics_url" => {
+                spec.metrics_url = ctx.string(value, here);
+                if let Some(Err(err)) = spec.metrics_url.as_deref().map(HttpTarget::parse) {
+                    ctx.invalid(value, here, &format!("an http:// URL ({err})"));
+                }
+            }
+            "metrics_keep" => {
+                let keep = ctx.words(value, here).unwrap_or_default();
+                if keep.len() > MAX_APP_SERIES || keep.iter().any(|k| k.len() > MAX_APP_NAME) {
+                    ctx.invalid(
+                        value,
+                        here,
+                        &format!("at most {MAX_APP_SERIES} names of at most {MAX_APP_NAME} bytes"),
+                    );
+                }
+                spec.metrics_keep = keep;
+            }
             "health_check" => spec.health_check = health::health_check(ctx, value, key.pos, here),
             "watchdog" => match ctx.duration(value, here) {
                 Some(0) => ctx.invalid(value, here, "a watchdog period above 0"),

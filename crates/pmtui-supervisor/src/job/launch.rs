@@ -4,6 +4,7 @@
 use super::exit::no_run;
 use super::{Job, Readers, Running};
 use crate::logs::pump;
+use crate::metrics::app::{AppHandle, scrape};
 use crate::probe::check::ExecContext;
 use crate::probe::{Phase, RunSignals, ipc, notify, runner};
 use crate::{contain, fds, oom, policy, spawn, tree};
@@ -60,12 +61,14 @@ impl Job {
                 self.shared.managed.insert(pid);
                 let run = self.shared.read(self.id, |e| e.ready.borrow().run + 1);
                 let signals = Arc::new(RunSignals::default());
+                let app = self.begin_app_metrics();
                 let origin = ipc::Origin {
                     id: self.id,
                     pid,
                     run: run.unwrap_or(1),
                     signals: Arc::clone(&signals),
                     messages: self.shared.app_messages.clone(),
+                    app: Arc::clone(&app),
                 };
                 let mut readers = Readers::default();
                 if let Some((parent_end, child_end)) = ipc {
@@ -76,6 +79,9 @@ impl Job {
                 }
                 if let Some(socket) = notify {
                     readers.0.push(tokio::spawn(notify::read(socket, origin)));
+                }
+                if let Some(scrape) = self.scrape(app) {
+                    readers.0.push(tokio::spawn(scrape::run(scrape)));
                 }
                 if let Some(check) = &self.spec.health_check {
                     let exec = ExecContext {
@@ -214,6 +220,30 @@ impl Job {
                 None
             }
         }
+    }
+
+    /// The process's app metrics, the last run's latest values forgotten.
+    fn begin_app_metrics(&self) -> AppHandle {
+        let app = self
+            .shared
+            .read(self.id, |e| Arc::clone(&e.app))
+            .unwrap_or_default();
+        crate::metrics::app::lock(&app).end_run();
+        app
+    }
+
+    /// The scraper of this run, with `metrics_url` (none when sampling is off: it follows
+    /// the metrics interval).
+    fn scrape(&self, store: AppHandle) -> Option<scrape::Scrape> {
+        let url = self.spec.metrics_url.clone()?;
+        let interval = self.shared.metrics.interval_ms;
+        (interval > 0).then(|| scrape::Scrape {
+            id: self.id,
+            url,
+            keep: self.spec.metrics_keep.clone(),
+            interval: Duration::from_millis(interval),
+            store,
+        })
     }
 
     /// Records a launch that did not happen: `errored`, with why.

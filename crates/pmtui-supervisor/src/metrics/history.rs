@@ -116,6 +116,9 @@ impl History {
             memory,
             cpu_span,
             memory_span,
+            // Filled from the app store by the caller (`sampling::metrics_history`).
+            app: Vec::new(),
+            app_drops: Vec::new(),
         }
     }
 }
@@ -162,6 +165,7 @@ mod tests {
             threads: 1,
             fds: None,
             processes: 1,
+            app: Vec::new(),
         }
     }
 

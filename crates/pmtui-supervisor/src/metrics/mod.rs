@@ -3,8 +3,10 @@
 //! `/proc` about once a second, writes the latest values into the table rows without
 //! emitting process events, keeps a bounded history ring per process (`history.rs`), streams
 //! each tick to metrics subscribers, and restarts a process whose tree exceeds its
-//! `max_memory_restart`.
+//! `max_memory_restart`. The apps' own metrics (Node's runtime, `METRIC` lines, scrapes)
+//! are kept per process in `app/` and recorded at the same ticks.
 
+pub(crate) mod app;
 pub mod history;
 pub(crate) mod keeper;
 pub mod procfs;

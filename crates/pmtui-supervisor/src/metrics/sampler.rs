@@ -205,6 +205,7 @@ impl Sampler {
                 threads,
                 fds,
                 processes: count,
+                app: Vec::new(),
             });
         }
         for pid in gone {
@@ -213,7 +214,7 @@ impl Sampler {
                 tree.members.retain(|p| *p != pid);
             }
         }
-        let over = shared.apply_samples(&samples, &targets, restarting);
+        let over = shared.apply_samples(&mut samples, &targets, restarting);
         if let Some(host) = host {
             shared.publish_tick(MetricsTick { host, samples });
         }

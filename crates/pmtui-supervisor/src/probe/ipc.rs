@@ -10,8 +10,10 @@
 
 use super::messages::{AppMessage, AppPayload, MessageSource};
 use super::signals::RunSignals;
+use crate::metrics::app::{self, AppHandle};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use pmtui_proto::ProcessId;
+use pmtui_proto::{AppMetricKind, AppMetricSource};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,8 @@ use tokio::time::Instant;
 
 /// The longest message kept, bytes (Node's metrics objects are far smaller).
 pub const MAX_LINE: usize = 64 * 1024;
+/// The key of the Node preload's runtime report: `{"pmtui:metrics": {name: value, …}}`.
+pub const NODE_METRICS: &str = "pmtui:metrics";
 /// Messages handled per [`WINDOW`] before the reader pauses.
 pub const BURST: u32 = 256;
 pub const WINDOW: Duration = Duration::from_millis(100);
@@ -48,6 +52,8 @@ pub(crate) struct Origin {
     pub run: u64,
     pub signals: Arc<RunSignals>,
     pub messages: broadcast::Sender<AppMessage>,
+    /// The process's app metrics, fed by `METRIC` lines and Node's runtime report.
+    pub app: AppHandle,
 }
 
 /// Reads the daemon's end until the child closes its end (it exited) or the task is
@@ -97,6 +103,19 @@ fn handle(line: &[u8], origin: &Origin) {
         .and_then(|c| c.as_str())
         .is_some_and(|c| c.starts_with("NODE_"));
     if internal {
+        return;
+    }
+    if let Some(report) = value.get(NODE_METRICS).and_then(|r| r.as_object()) {
+        // The preload's runtime report: recorded, not passed on.
+        let mut store = app::lock(&origin.app);
+        for (name, value) in report {
+            let Some(value) = value.as_f64() else {
+                continue;
+            };
+            if store.check_name(name) {
+                store.observe(name, value, AppMetricKind::Gauge, AppMetricSource::Node);
+            }
+        }
         return;
     }
     match value.as_str() {
@@ -164,6 +183,7 @@ mod tests {
             run: 2,
             signals: Arc::default(),
             messages,
+            app: AppHandle::default(),
         };
         (origin, rx)
     }
@@ -202,6 +222,21 @@ mod tests {
             rx.try_recv().is_err(),
             "garbage and Node's internals are not"
         );
+    }
+
+    #[tokio::test]
+    async fn the_preload_report_is_recorded_not_published() {
+        let (origin, mut rx) = origin();
+        let input: &[u8] =
+            b"{\"pmtui:metrics\":{\"node_heap_used_bytes\":1024,\"bad name\":1,\"x\":\"str\"}}\n";
+        read_lines(input, &origin).await;
+        assert!(rx.try_recv().is_err());
+        let values = app::lock(&origin.app).tick(1);
+        assert_eq!(values.len(), 1);
+        assert_eq!(values[0].name, "node_heap_used_bytes");
+        assert_eq!(values[0].source, AppMetricSource::Node);
+        let (_, drops) = app::lock(&origin.app).to_wire(true);
+        assert_eq!(drops[0].reason, "invalid metric name");
     }
 
     #[tokio::test]

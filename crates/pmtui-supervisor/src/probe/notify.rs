@@ -9,13 +9,18 @@
 //! running process, which wake only when the app speaks.
 //!
 //! The app controls what arrives, so: datagrams over [`MAX_DATAGRAM`] bytes are dropped
-//! whole, lines are `KEY=VALUE` text and anything unknown (`METRIC x=1`, `ERRNO=2`, garbage)
-//! is only passed on to `app_messages`, never acted on; at most [`BURST`] datagrams are
-//! handled per [`WINDOW`], after which the kernel queue fills and the sender waits.
+//! whole, lines are `KEY=VALUE` text and anything unknown (`ERRNO=2`, garbage) is only
+//! passed on to `app_messages`, never acted on; `METRIC name=value [gauge|counter]` lines
+//! go to the process's app metrics (`metrics::app`), and what is dropped there (garbage,
+//! oversized or non-UTF-8 datagrams, bad names, NaN) is counted with its reason for
+//! `describe`; at most [`BURST`] datagrams are handled per [`WINDOW`], after which the
+//! kernel queue fills and the sender waits.
 
 use super::ipc::{BURST, Origin, WINDOW};
 use super::messages::{AppMessage, AppPayload, MessageSource};
 use super::signals::Posted;
+use crate::metrics::app::{self, Reason};
+use pmtui_proto::AppMetricSource;
 use pmtui_proto::ProcessId;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -79,6 +84,8 @@ pub(crate) async fn read(socket: UnixDatagram, origin: Origin) {
         handled += 1;
         if n > MAX_DATAGRAM {
             tracing::debug!(id = origin.id, "notify: oversized datagram dropped");
+            let start = String::from_utf8_lossy(&buf[..buf.len().min(40)]).into_owned();
+            app::lock(&origin.app).dropped(Reason::Oversized, &start);
             continue;
         }
         handle(&buf[..n], &origin);
@@ -88,11 +95,20 @@ pub(crate) async fn read(socket: UnixDatagram, origin: Origin) {
 fn handle(datagram: &[u8], origin: &Origin) {
     let Ok(text) = std::str::from_utf8(datagram) else {
         tracing::debug!(id = origin.id, "notify: datagram is not UTF-8, dropped");
+        let start = String::from_utf8_lossy(&datagram[..datagram.len().min(40)]).into_owned();
+        app::lock(&origin.app).dropped(Reason::NotUtf8, &start);
         return;
     };
     let mut posted = Posted::default();
     for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
-        apply(line, &mut posted);
+        match app::metric_line(line) {
+            Some(Ok((name, value, kind))) => {
+                app::lock(&origin.app).observe(name, value, kind, AppMetricSource::Push);
+            }
+            Some(Err(reason)) => app::lock(&origin.app).dropped(reason, line),
+            None if !line.contains('=') => app::lock(&origin.app).dropped(Reason::Garbage, line),
+            None => apply(line, &mut posted),
+        }
         let _ = origin.messages.send(AppMessage {
             id: origin.id,
             pid: origin.pid,
@@ -174,6 +190,7 @@ mod tests {
             run: 1,
             signals: Arc::default(),
             messages,
+            app: crate::metrics::app::AppHandle::default(),
         };
         let reader = tokio::spawn(read(socket, origin.clone()));
         let sender = std::os::unix::net::UnixDatagram::unbound().expect("sender");

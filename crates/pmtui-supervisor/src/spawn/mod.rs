@@ -1,7 +1,8 @@
 //! Turning a `ProcessSpec` into a running child: its environment (the caller's, plus
 //! pmtui's and pm2's variables), its identity (`uid`/`gid`) and a `Command` in a process
 //! group of its own with its output piped to the log pumps; with listening sockets, the
-//! socket-activation protocol (fds from 3, `LISTEN_*`, and for Node the cluster preload).
+//! socket-activation protocol (fds from 3, `LISTEN_*`); Node gets pmtui's preload for its
+//! cluster sockets and runtime metrics (`node.rs`).
 //!
 //! Fd numbers a child finds: 0–2 stdio; 3 … 3+N−1 the N listening sockets; 3+N Node's IPC
 //! channel (`NODE_CHANNEL_FD`, Node apps only; see `probe::ipc`).
@@ -77,6 +78,7 @@ pub fn child_env(
     if let Some(ms) = spec.watchdog_ms {
         env.insert("WATCHDOG_USEC".into(), (ms * 1000).to_string());
     }
+    node::metrics_env(spec, config, &mut env);
     // Another user's HOME, USER and LOGNAME (as su and systemd set them), unless the user
     // set them; a definition that no longer resolves fails at spawn with the reason.
     if let Ok(Some(credentials::Credentials {
@@ -139,15 +141,26 @@ pub fn spawn(
     if spec.watchdog_ms.is_some() {
         pid_vars.push("WATCHDOG_PID");
     }
+    // The Node preload: for cluster sockets, or for runtime metrics (reported over the IPC
+    // channel, so only with one).
+    let metrics = channel.is_some() && env.contains_key(node::METRICS_VAR);
+    let preload = if node::takes_preload(spec) && (!sockets.is_empty() || metrics) {
+        Some(node::preload(config)?.display().to_string())
+    } else {
+        None
+    };
+    let with_preload = |mut argv: Vec<String>| {
+        if let Some(path) = &preload {
+            argv.splice(1..1, ["--require".into(), path.clone()]);
+        }
+        argv
+    };
     let (argv, env, exec) = if pid_vars.is_empty() {
         let (program, args) = spec.argv();
-        (std::iter::once(program).chain(args).collect(), env, None)
+        let argv = with_preload(std::iter::once(program).chain(args).collect());
+        (argv, env, None)
     } else {
-        let mut argv = argv::socket_argv(spec);
-        if spec.is_node() && !sockets.is_empty() {
-            let preload = node::preload(config)?;
-            argv.splice(1..1, ["--require".into(), preload.display().to_string()]);
-        }
+        let mut argv = with_preload(argv::socket_argv(spec));
         socket_env = env.clone();
         if !sockets.is_empty() {
             socket_env.extend(sockets.env());

@@ -97,6 +97,9 @@ impl Supervisor {
             sink,
             paths,
             metrics: History::new(self.shared.metrics.capacity),
+            app: std::sync::Arc::new(std::sync::Mutex::new(crate::metrics::app::AppStore::new(
+                self.shared.metrics.capacity,
+            ))),
             ready: tokio::sync::watch::Sender::new(crate::probe::RunReady::default()),
             fd_shortage: false,
             job,

@@ -55,6 +55,9 @@ pub(crate) struct Entry {
     pub paths: LogPaths,
     /// Latest resource sample and the ring of past ones.
     pub metrics: History,
+    /// The app's own metrics (Node runtime, `METRIC` pushes, scrapes), shared with the
+    /// run's readers.
+    pub app: crate::metrics::app::AppHandle,
     /// The latest run and its phase on the way to ready (see `probe`); waiters subscribe.
     pub ready: watch::Sender<RunReady>,
     /// The last launch failed for want of file descriptors (`status_reason` says so):

@@ -3,8 +3,8 @@
 
 use super::{Shared, Supervisor, Target};
 use crate::SupervisorError;
-use crate::metrics::MetricsTick;
-use pmtui_proto::{HostSample, ProcessId, ProcessMetrics, ProcessSample};
+use crate::metrics::{MetricsTick, app};
+use pmtui_proto::{HostSample, MetricsHistory, ProcessId, ProcessMetrics, ProcessSample};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -31,14 +31,17 @@ impl Shared {
     /// marking them in `restarting`.
     pub fn apply_samples(
         &self,
-        samples: &[ProcessSample],
+        samples: &mut [ProcessSample],
         targets: &[Target],
         restarting: &Mutex<HashSet<ProcessId>>,
     ) -> Vec<(ProcessId, u32, u64, u64)> {
         let pids: HashMap<ProcessId, u32> = targets.iter().map(|t| (t.id, t.pid)).collect();
-        let by_id: HashMap<ProcessId, (&ProcessSample, u32)> = samples
-            .iter()
-            .filter_map(|s| Some((s.id, (s, *pids.get(&s.id)?))))
+        let mut by_id: HashMap<ProcessId, (&mut ProcessSample, u32)> = samples
+            .iter_mut()
+            .filter_map(|s| {
+                let pid = *pids.get(&s.id)?;
+                Some((s.id, (s, pid)))
+            })
             .collect();
         let mut over = Vec::new();
         let mut table = self.lock();
@@ -46,9 +49,11 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for entry in table.entries.values_mut() {
-            match by_id.get(&entry.info.id) {
+            match by_id.get_mut(&entry.info.id) {
                 // Only if it still is the process that was measured.
                 Some((sample, pid)) if entry.info.pid == Some(*pid) => {
+                    let pid = *pid;
+                    sample.app = app::lock(&entry.app).tick(sample.at);
                     entry.info.cpu = f64::from(sample.cpu);
                     entry.info.memory = sample.memory;
                     entry.metrics.push((*sample).clone());
@@ -56,7 +61,7 @@ impl Shared {
                         && sample.memory > limit
                         && restarting.insert(entry.info.id)
                     {
-                        over.push((entry.info.id, *pid, sample.memory, limit));
+                        over.push((entry.info.id, pid, sample.memory, limit));
                     }
                 }
                 Some(_) => {}
@@ -64,6 +69,7 @@ impl Shared {
                     entry.info.cpu = 0.0;
                     entry.info.memory = 0;
                     entry.metrics.clear_current();
+                    app::lock(&entry.app).end_run();
                 }
                 None => {}
             }
@@ -82,6 +88,15 @@ impl Shared {
             let _ = self.metrics.ticks.send(Arc::new(tick));
         }
     }
+}
+
+/// A process's kept metrics on the wire: CPU and memory, and its app's own series and
+/// drops.
+pub(crate) fn metrics_history(e: &super::Entry, interval_ms: u64) -> MetricsHistory {
+    let running = e.info.status.is_running();
+    let mut wire = e.metrics.to_wire(interval_ms, running);
+    (wire.app, wire.app_drops) = app::lock(&e.app).to_wire(running);
+    wire
 }
 
 /// What `Supervisor::metrics` found.
@@ -129,8 +144,7 @@ impl Supervisor {
                     .current()
                     .filter(|_| e.info.status.is_running())
                     .cloned(),
-                history: history
-                    .then(|| e.metrics.to_wire(interval_ms, e.info.status.is_running())),
+                history: history.then(|| metrics_history(e, interval_ms)),
                 health: e.info.health,
                 readiness: e.info.readiness,
             })

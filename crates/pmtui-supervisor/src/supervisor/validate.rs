@@ -70,6 +70,23 @@ pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
             spec.name
         )));
     }
+    if let Some(url) = &spec.metrics_url {
+        pmtui_proto::HttpTarget::parse(url).map_err(|err| {
+            SupervisorError::BadRequest(format!("{}: metrics_url: {err}", spec.name))
+        })?;
+    }
+    let too_long = spec
+        .metrics_keep
+        .iter()
+        .find(|k| k.is_empty() || k.len() > pmtui_proto::MAX_APP_NAME);
+    if spec.metrics_keep.len() > pmtui_proto::MAX_APP_SERIES || too_long.is_some() {
+        return Err(SupervisorError::BadRequest(format!(
+            "{}: metrics_keep takes at most {} names of 1 to {} bytes",
+            spec.name,
+            pmtui_proto::MAX_APP_SERIES,
+            pmtui_proto::MAX_APP_NAME
+        )));
+    }
     if spec.watchdog_ms == Some(0) {
         return Err(SupervisorError::BadRequest(format!(
             "{}: the watchdog period must be more than 0",

@@ -150,9 +150,8 @@ impl Supervisor {
                 err_log: e.paths.err.as_ref().map(|p| p.display().to_string()),
                 history: e.history.iter().cloned().collect(),
                 metrics: {
-                    let metrics = e
-                        .metrics
-                        .to_wire(self.shared.metrics.interval_ms, e.info.status.is_running());
+                    let metrics =
+                        super::sampling::metrics_history(e, self.shared.metrics.interval_ms);
                     if history {
                         metrics
                     } else {

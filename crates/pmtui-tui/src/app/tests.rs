@@ -674,6 +674,7 @@ fn ticks_refresh_the_table_and_deleted_details_close() {
         threads: 1,
         fds: None,
         processes: 1,
+        app: Vec::new(),
     };
     app.update(Msg::Reply(
         Tag::Refresh,

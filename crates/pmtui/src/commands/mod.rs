@@ -1,6 +1,7 @@
 //! One module per family of verbs; `dispatch` connects (starting the daemon when needed) and
 //! hands the parsed command to its module.
 
+mod app_metrics;
 pub mod completion;
 pub mod daemon;
 mod ecosystem;

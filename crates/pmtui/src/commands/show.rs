@@ -257,6 +257,7 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
             };
             println!("  {k:width$}  {v}");
         }
+        super::app_metrics::describe(&d.metrics);
         history(&d.history);
     }
     Ok(ExitCode::SUCCESS)

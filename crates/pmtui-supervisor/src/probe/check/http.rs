@@ -80,7 +80,7 @@ fn parse_status(line: &[u8]) -> Result<u16, String> {
 
 /// An I/O error in a few words: `connection refused`, not `Connection refused (os error
 /// 111)`.
-pub(super) fn io_error(err: &std::io::Error) -> String {
+pub(crate) fn io_error(err: &std::io::Error) -> String {
     use std::io::ErrorKind;
     match err.kind() {
         ErrorKind::ConnectionRefused => "connection refused".into(),

@@ -4,7 +4,7 @@
 //! reads are async, an exec probe is a child process awaited like any other.
 
 mod exec;
-mod http;
+pub(crate) mod http;
 mod tcp;
 
 pub(crate) use exec::ExecContext;
