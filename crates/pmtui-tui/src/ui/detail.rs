@@ -448,7 +448,15 @@ fn render_charts(app: &App, frame: &mut Frame, area: Rect, info: &ProcessInfo) {
     let x_left = -(n.max(2) as f64 - 1.0);
     let x_labels = vec![
         Span::styled(format!("-{span}"), t.dim()),
-        Span::styled("now", t.dim()),
+        // The right edge is the last sample: now, or when it stopped.
+        Span::styled(
+            if info.status.is_running() || series.and_then(|s| s.last_at).is_none() {
+                "now"
+            } else {
+                "stopped"
+            },
+            t.dim(),
+        ),
     ];
     // CPU against a round number above its peak (at least 1%), so a small peak is visible;
     // memory from zero to a round number above its peak, so steady memory is a line.
