@@ -16,6 +16,7 @@ mod js;
 mod json;
 pub mod lookup;
 pub mod node;
+pub mod orchestrate;
 mod read;
 pub mod schema;
 pub mod settings;

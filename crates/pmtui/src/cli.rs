@@ -300,11 +300,19 @@ pub struct FileFlags {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// File to write (default: standard output); its extension picks the format.
-    pub file: Option<PathBuf>,
-    /// json, yaml or toml (default: from the file's extension, else json).
-    #[arg(long, value_parser = ["json", "yaml", "yml", "toml"])]
+    /// json/yaml/toml: the file to write (default: standard output; its extension picks
+    /// the format). systemd/compose/kubernetes/procfile: the apps to export (names, ids,
+    /// namespaces; default all), or ecosystem files read here.
+    #[arg(value_name = "FILE|TARGETS")]
+    pub args: Vec<String>,
+    /// json, yaml or toml (an ecosystem file; default: from the file's extension, else
+    /// json), or systemd, compose, kubernetes, procfile (for an orchestrator).
+    #[arg(long, value_parser = ["json", "yaml", "yml", "toml", "systemd", "compose", "kubernetes", "procfile"])]
     pub format: Option<String>,
+    /// With an orchestrator format: write the files into DIR (created if missing) instead
+    /// of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

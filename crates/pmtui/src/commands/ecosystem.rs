@@ -245,15 +245,60 @@ pub async fn act(file: &str, sel: &Selection<'_>, delete: bool, json: bool) -> R
 
 /// `pmtui export [file] [--format]`: the running set as an ecosystem file.
 pub async fn export(args: ExportArgs) -> Result<ExitCode> {
-    let format = match (&args.format, &args.file) {
+    if let Some(target) = args
+        .format
+        .as_deref()
+        .and_then(pmtui_config::orchestrate::Target::parse)
+    {
+        return super::orchestrate::export(target, &args.args, args.out.as_deref()).await;
+    }
+    if args.out.is_some() {
+        bail!("--out DIR goes with --format systemd|compose|kubernetes|procfile");
+    }
+    let file = match args.args.as_slice() {
+        [] => None,
+        [one] => Some(std::path::PathBuf::from(one)),
+        _ => bail!("give one file to write (or --format systemd|compose|kubernetes|procfile)"),
+    };
+    let format = match (&args.format, &file) {
         (Some(f), _) => Format::parse(f),
         (None, Some(file)) => Format::of_path(file),
         (None, None) => Some(Format::Json),
     }
     .context("cannot tell the format from the file name; pass --format json|yaml|toml")?;
+    let specs = running_specs(&[]).await?;
+    let text = pmtui_config::export::write(&specs, format).map_err(anyhow::Error::msg)?;
+    match &file {
+        Some(file) => {
+            std::fs::write(file, text)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            println!(
+                "exported {} to {}",
+                pmtui_proto::plural(specs.len(), "app", "apps"),
+                file.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One definition per name of the running set (of `targets`, every process when empty),
+/// as `export` writes them: a name stopped everywhere gets `autostart: false`.
+pub(super) async fn running_specs(targets: &[String]) -> Result<Vec<ProcessSpec>> {
     let client = connect().await?;
-    let Response::Processes { processes } = client.request(Request::List).await? else {
-        bail!("unexpected reply to list");
+    let request = if targets.is_empty() {
+        Request::List
+    } else {
+        Request::Describe {
+            targets: targets.to_vec(),
+            history: false,
+        }
+    };
+    let processes: Vec<ProcessInfo> = match client.request(request).await? {
+        Response::Processes { processes } => processes,
+        Response::Details { details } => details.into_iter().map(|d| d.info).collect(),
+        _ => bail!("unexpected reply to list"),
     };
     // One definition per name. Described a batch at a time: a detail carries minutes of
     // metrics history, and `describe all` of a thousand processes would not fit one frame.
@@ -288,18 +333,5 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode> {
             }
         }
     }
-    let text = pmtui_config::export::write(&specs, format).map_err(anyhow::Error::msg)?;
-    match &args.file {
-        Some(file) => {
-            std::fs::write(file, text)
-                .with_context(|| format!("cannot write {}", file.display()))?;
-            println!(
-                "exported {} to {}",
-                pmtui_proto::plural(specs.len(), "app", "apps"),
-                file.display()
-            );
-        }
-        None => print!("{text}"),
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(specs)
 }

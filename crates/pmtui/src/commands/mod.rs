@@ -11,6 +11,7 @@ mod lifecycle;
 mod logs;
 mod man;
 mod metrics;
+mod orchestrate;
 mod pid;
 mod reload;
 pub mod remote;

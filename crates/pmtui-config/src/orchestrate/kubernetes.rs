@@ -1,0 +1,164 @@
+//! Kubernetes: a Deployment per app, `replicas` from its instances, its environment, probes
+//! from `health_check` (liveness and readiness), and a memory limit from
+//! `max_memory_restart` (Kubernetes restarts a container killed at its limit).
+
+use super::{File, common_notes, header, yaml_str};
+use pmtui_proto::health::ProbeKind;
+use pmtui_proto::listen::ListenAddress;
+use pmtui_proto::{ProcessSpec, RestartMode};
+
+pub fn file(specs: &[ProcessSpec]) -> File {
+    let mut notes = Vec::new();
+    let mut docs = Vec::new();
+    for spec in specs {
+        let mut app_notes = common_notes(spec);
+        app_notes.push(format!(
+            "image: pmtui runs {} on the host; set an image that contains it",
+            spec.argv().0
+        ));
+        if spec.restart.mode != RestartMode::Always {
+            app_notes.push(format!(
+                "restart mode {:?}: a Deployment always restarts (use a Job for run-once apps)",
+                spec.restart.mode
+            ));
+        }
+        if spec.uid.is_some() || spec.gid.is_some() {
+            app_notes.push("uid/gid by name: set securityContext.runAsUser to a number".into());
+        }
+        let name = dns_name(&spec.name);
+        let mut doc = String::new();
+        doc.push_str("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n");
+        doc.push_str(&format!("  name: {}\n", yaml_str(&name)));
+        doc.push_str(&format!("  labels:\n    app: {}\n", yaml_str(&name)));
+        doc.push_str("spec:\n");
+        doc.push_str(&format!("  replicas: {}\n", spec.instances.max(1)));
+        doc.push_str(&format!(
+            "  selector:\n    matchLabels:\n      app: {}\n",
+            yaml_str(&name)
+        ));
+        doc.push_str("  template:\n    metadata:\n      labels:\n");
+        doc.push_str(&format!("        app: {}\n", yaml_str(&name)));
+        doc.push_str("    spec:\n");
+        doc.push_str(&format!(
+            "      terminationGracePeriodSeconds: {}\n",
+            spec.kill_timeout_ms.div_ceil(1000).max(1)
+        ));
+        doc.push_str("      containers:\n");
+        doc.push_str(&format!("        - name: {}\n", yaml_str(&name)));
+        doc.push_str(&format!(
+            "          image: {}  # a placeholder: name an image holding this program\n",
+            yaml_str(super::compose::IMAGE_PLACEHOLDER)
+        ));
+        let (program, args) = spec.argv();
+        doc.push_str(&format!("          command: [{}]\n", yaml_str(&program)));
+        if !args.is_empty() {
+            let args: Vec<String> = args.iter().map(|a| yaml_str(a)).collect();
+            doc.push_str(&format!("          args: [{}]\n", args.join(", ")));
+        }
+        doc.push_str(&format!(
+            "          workingDir: {}\n",
+            yaml_str(&spec.cwd.display().to_string())
+        ));
+        if !spec.config_env.is_empty() {
+            doc.push_str("          env:\n");
+            for (key, value) in &spec.config_env {
+                doc.push_str(&format!(
+                    "            - name: {}\n              value: {}\n",
+                    yaml_str(key),
+                    yaml_str(value)
+                ));
+            }
+        }
+        let ports: Vec<u16> = spec
+            .listen
+            .iter()
+            .filter_map(|l| match &l.address {
+                ListenAddress::Tcp(addr) => Some(addr.port()),
+                ListenAddress::Unix(_) => None,
+            })
+            .collect();
+        if !ports.is_empty() {
+            app_notes.push("listen: container ports are declared; add a Service to expose them, and the app binds them itself".into());
+            doc.push_str("          ports:\n");
+            for port in ports {
+                doc.push_str(&format!("            - containerPort: {port}\n"));
+            }
+        }
+        if let Some(bytes) = spec.max_memory_restart {
+            doc.push_str(&format!(
+                "          resources:\n            limits:\n              memory: {}\n",
+                yaml_str(&bytes.to_string())
+            ));
+        }
+        if let Some(check) = &spec.health_check {
+            let probe = probe(check);
+            for kind in ["livenessProbe", "readinessProbe"] {
+                doc.push_str(&format!("          {kind}:\n{probe}"));
+            }
+        }
+        docs.push(doc);
+        notes.push((spec.name.clone(), app_notes));
+    }
+    File {
+        name: "kubernetes.yaml".into(),
+        content: format!("{}{}", header("kubernetes", &notes), docs.join("---\n")),
+    }
+}
+
+/// The probe's body, indented under `livenessProbe:`.
+fn probe(check: &pmtui_proto::HealthCheck) -> String {
+    let pad = "            ";
+    let mut out = String::new();
+    match check.kind {
+        ProbeKind::Http => {
+            let url = check.url.as_deref().unwrap_or("http://127.0.0.1/");
+            let (port, path) = split_url(url);
+            out.push_str(&format!(
+                "{pad}httpGet:\n{pad}  path: {}\n{pad}  port: {port}\n",
+                yaml_str(&path)
+            ));
+        }
+        ProbeKind::Tcp => out.push_str(&format!(
+            "{pad}tcpSocket:\n{pad}  port: {}\n",
+            check.port.unwrap_or(0)
+        )),
+        ProbeKind::Exec => out.push_str(&format!(
+            "{pad}exec:\n{pad}  command: [\"sh\", \"-c\", {}]\n",
+            yaml_str(check.command.as_deref().unwrap_or("true"))
+        )),
+    }
+    out.push_str(&format!(
+        "{pad}periodSeconds: {}\n{pad}timeoutSeconds: {}\n{pad}failureThreshold: {}\n{pad}initialDelaySeconds: {}\n",
+        check.interval_ms.div_ceil(1000).max(1),
+        check.timeout_ms.div_ceil(1000).max(1),
+        check.retries.max(1),
+        check.initial_delay_ms / 1000
+    ));
+    out
+}
+
+/// The port and path of an `http://host[:port]/path` URL (port 80 when absent).
+fn split_url(url: &str) -> (u16, String) {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let port = authority
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(80);
+    (port, path)
+}
+
+/// A DNS-1123 name: lowercase letters, digits and `-`, at most 63.
+fn dns_name(name: &str) -> String {
+    let mut out: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    out.truncate(63);
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() { "app".into() } else { out }
+}
