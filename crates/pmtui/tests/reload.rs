@@ -1,6 +1,7 @@
 //! Rolling reload against real servers under a client loop that counts failures: Python on
 //! LISTEN_FDS and Node with a plain `listen(PORT)`, two instances each (and one alone on
-//! a daemon socket), reloaded with zero failed requests and every pid replaced; a reload whose new version crashes at start
+//! a daemon socket), reloaded (one at a time and with `--parallel 2`) with zero failed
+//! requests and every pid replaced; a reload whose new version crashes at start
 //! fails naming the instance while the old instances keep serving; a new run that is not
 //! ready in time (`wait_ready`) stops the reload; and the progress shown in `ls --json`.
 
@@ -36,15 +37,17 @@ fn assert_no_failure(tally: &Tally, what: &str) {
     assert!(tally.ok > 0, "{what}: no request was answered");
 }
 
-/// Reloads `name` under a request loop on `addr`: no request fails, every pid is
-/// replaced, and the new pids answer.
-fn reload_under_load(t: &TestHome, name: &str, addr: SocketAddr, n: usize) {
+/// Reloads `name` (with `extra` arguments) under a request loop on `addr`: no request
+/// fails, every pid is replaced, and the new pids answer.
+fn reload_under_load(t: &TestHome, name: &str, addr: SocketAddr, n: usize, extra: &[&str]) {
     let before = online_pids(t, name, n);
     every_pid_answers(addr, &before);
     let load = Load::start(addr);
     // Let the loop run before the reload begins.
     wait_until("the loop is answered", || get(addr).ok()).expect("answers");
-    let out = t.ok(&["reload", name]);
+    let mut args = vec!["reload", name];
+    args.extend(extra);
+    let out = t.ok(&args);
     assert!(out.contains(&format!("reloaded {name}")), "{out}");
     let after = online_pids(t, name, n);
     assert!(
@@ -85,7 +88,8 @@ fn python_instances_on_listen_fds_reload_with_no_failed_request() {
     ]);
     online_pids(&t, "py", 2);
     let addr = socket_of(&t.process("py").expect("py"));
-    reload_under_load(&t, "py", addr, 2);
+    reload_under_load(&t, "py", addr, 2, &[]);
+    reload_under_load(&t, "py", addr, 2, &["--parallel", "2"]);
 }
 
 #[test]
@@ -105,7 +109,7 @@ fn a_single_instance_on_a_daemon_socket_reloads_with_no_refused_connection() {
     online_pids(&t, "one", 1);
     let addr = socket_of(&t.process("one").expect("one"));
     for _ in 0..2 {
-        reload_under_load(&t, "one", addr, 1);
+        reload_under_load(&t, "one", addr, 1, &[]);
     }
 }
 
@@ -130,7 +134,7 @@ fn node_instances_with_a_plain_listen_reload_with_no_failed_request() {
     ]);
     online_pids(&t, "node", 2);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    reload_under_load(&t, "node", addr, 2);
+    reload_under_load(&t, "node", addr, 2, &[]);
 }
 
 #[test]
