@@ -11,6 +11,7 @@ mod procfs;
 mod reload;
 mod report;
 mod scenarios;
+mod watch;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -21,7 +22,9 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const SCENARIOS: &[&str] = &["start", "lists", "stop", "crash", "logs", "reload", "frame"];
+const SCENARIOS: &[&str] = &[
+    "start", "lists", "stop", "crash", "logs", "reload", "frame", "watch",
+];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,7 +50,8 @@ struct Cli {
     /// Measure pmtui alone even if pm2 is installed.
     #[arg(long)]
     no_pm2: bool,
-    /// Only these scenarios (comma-separated): start, lists, stop, crash, logs, reload, frame.
+    /// Only these scenarios (comma-separated): start, lists, stop, crash, logs, reload, frame,
+    /// watch.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[command(subcommand)]
@@ -146,7 +150,7 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 me: me.clone(),
                 sleep: sleep.clone(),
             };
-            let steps: [(&str, ScenarioFn); 7] = [
+            let steps: [(&str, ScenarioFn); 8] = [
                 ("start", scenarios::start_and_idle),
                 ("lists", scenarios::lists),
                 ("stop", scenarios::stop_all),
@@ -154,6 +158,7 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, SHORT)),
                 ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, KIB)),
                 ("reload", reload::reload_under_load),
+                ("watch", watch::watch_cost),
             ];
             for (name, step) in steps {
                 if !wanted(name) {

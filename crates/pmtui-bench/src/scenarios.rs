@@ -29,6 +29,10 @@ pub struct Plan {
     pub log_lines: u64,
     pub frame_rows: usize,
     pub frame_iters: usize,
+    pub watch_files: usize,
+    pub watch_dirs: usize,
+    pub watch_idle: Duration,
+    pub watch_edits: usize,
 }
 
 impl Plan {
@@ -53,6 +57,10 @@ impl Plan {
             log_lines: 200_000,
             frame_rows: 1000,
             frame_iters: 200,
+            watch_files: 10_000,
+            watch_dirs: 1_000,
+            watch_idle: Duration::from_secs(10),
+            watch_edits: 5,
         }
     }
 
@@ -74,6 +82,10 @@ impl Plan {
             log_lines: 2_000,
             frame_rows: 1000,
             frame_iters: 5,
+            watch_files: 50,
+            watch_dirs: 5,
+            watch_idle: Duration::from_secs(1),
+            watch_edits: 1,
         }
     }
 }

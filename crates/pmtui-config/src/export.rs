@@ -213,12 +213,38 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if !spec.metrics_keep.is_empty() {
         put("metrics_keep", strings(&spec.metrics_keep));
     }
+    if let Some(w) = &spec.watch {
+        put("watch", watch_block(w, &spec.cwd));
+    }
     if spec.restart != RestartPolicy::default() {
         put("restart_policy", restart_policy(&spec.restart));
     }
     let logs = log_block(spec);
     if !logs.is_empty() {
         put("log", Out::Map(logs));
+    }
+    Out::Map(m)
+}
+
+/// The seed's `watch` block, paths relative to `cwd` where they are under it.
+fn watch_block(w: &pmtui_proto::WatchSpec, cwd: &std::path::Path) -> Out {
+    let mut m = vec![("enabled".to_string(), Out::Bool(w.enabled))];
+    if !w.paths.is_empty() {
+        let paths = w
+            .paths
+            .iter()
+            .map(|p| s(p.strip_prefix(cwd).unwrap_or(p).display().to_string()))
+            .collect();
+        m.push(("paths".to_string(), Out::List(paths)));
+    }
+    if !w.ignore.is_empty() {
+        m.push((
+            "ignore".to_string(),
+            Out::List(w.ignore.iter().map(s).collect()),
+        ));
+    }
+    if w.delay_ms != pmtui_proto::DEFAULT_WATCH_DELAY_MS {
+        m.push(("debounce".to_string(), ms(w.delay_ms)));
     }
     Out::Map(m)
 }

@@ -267,6 +267,14 @@ impl<'a> Ctx<'a> {
             .ok()
     }
 
+    /// A list of strings, or one string taken whole (a path or glob may hold spaces).
+    pub fn words_or_path(&mut self, node: &Node, field: &str) -> Option<Vec<String>> {
+        match &node.value {
+            Value::Str(s) => Some(vec![s.clone()]),
+            _ => self.words(node, field),
+        }
+    }
+
     /// A list of strings; a string is split shell-style (quotes respected), as pm2 does.
     pub fn words(&mut self, node: &Node, field: &str) -> Option<Vec<String>> {
         match &node.value {

@@ -59,9 +59,8 @@ const fn f(
     }
 }
 
-use Status::{Active, Later, NoEffect};
+use Status::{Active, NoEffect};
 
-const WATCH: Status = Later("file watching is not built yet");
 const NODE_ONLY: Status = NoEffect("a Node.js-only pm2 feature");
 
 /// The keys of one app.
@@ -118,10 +117,10 @@ pub static APP: &[Field] = &[
     f("log_type", &[], "`raw` or `json`", Active, "`json` writes one JSON object per line."),
     f("disable_logs", &[], "bool", Active, "Write no log files (stdout and stderr go to /dev/null)."),
     f("pid_file", &["pid"], "path", Active, "Where the pid is written, relative to `cwd` (default `$PMTUI_HOME/pids/<name>-<id>.pid`); as in pm2, `app.pid` becomes `app-<id>.pid`."),
-    f("watch", &[], "bool, path or list", WATCH, "Restart when files change."),
-    f("ignore_watch", &[], "list or path", WATCH, "Paths or globs not watched."),
-    f("watch_delay", &[], "duration", WATCH, "Delay before a watch restart."),
-    f("watch_options", &[], "table", WATCH, "Watcher options."),
+    f("watch", &[], "bool, path, list or table", Active, "Restart when files change (history reason `watch`, naming the first changed path): `true` watches `cwd`; a path or a list of paths (relative to `cwd`; folders recursively); or the seed's block, see below. Always ignored: `node_modules`, `.git`, `*.log`, `__pycache__`, the app's own log and pid files, and what `.gitignore` says inside a git work tree.").with(WATCH),
+    f("ignore_watch", &[], "list or path", Active, "Gitignore-style globs not watched (`dist`, `*.tmp`, `/cache`), on top of the defaults."),
+    f("watch_delay", &[], "duration", Active, "The debounce: one restart once changes have been quiet this long (default 500 ms)."),
+    f("watch_options", &[], "table", NoEffect("chokidar's options; pmtui watches with inotify: use `ignore_watch` and `watch_delay`"), "pm2's options for chokidar."),
     f("uid", &["user"], "string or number", Active, "User to run as, with its groups and HOME/USER/LOGNAME; needs a daemon running as root (refused otherwise); see the README's Running as another user."),
     f("gid", &[], "string or number", Active, "Group to run as (default: the user's primary group); needs a daemon running as root."),
     f("force", &[], "bool", NoEffect("a file's apps are applied by name"), "pm2: start a duplicate."),
@@ -168,6 +167,15 @@ pub static HEALTH_CHECK: &[Field] = &[
     f("initial_delay", &[], "duration", Active, "Wait this long after the start before the first probe (default 0s)."),
     f("on_failure", &[], "`restart` or `none`", Active, "What an unhealthy process gets: restarted (default, history reason `health check`) or left running."),
     f("expected_status", &[], "number, string or list", Active, "`http`: the statuses that pass: a code, a range `\"200-299\"`, `\"2xx\"`, or a list of these (default 200-399)."),
+];
+
+/// The keys of the seed's `watch` block.
+#[rustfmt::skip]
+pub static WATCH: &[Field] = &[
+    f("enabled", &[], "bool", Active, "`false` keeps the settings but watches nothing (default true)."),
+    f("paths", &[], "path or list", Active, "Files or folders to watch, relative to `cwd` (default: `cwd`)."),
+    f("ignore", &["ignore_watch"], "string or list", Active, "Gitignore-style globs not watched, on top of the defaults."),
+    f("debounce", &["delay", "watch_delay"], "duration", Active, "Quiet time before the one restart of a burst (default 500 ms)."),
 ];
 
 /// The keys of `restart_policy.backoff`.

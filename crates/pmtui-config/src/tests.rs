@@ -287,17 +287,14 @@ fn pm2_docs_ecosystem_config_js_loads() {
     );
     assert_eq!(app.env.get("PORT").map(String::as_str), Some("3000"));
     let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
-    assert!(
-        warnings.iter().any(|w| w.contains(
-            "ecosystem.config.js:7:5: warning: apps[0].watch: accepted but not yet active"
-        )),
-        "{warnings:?}"
-    );
+    // `watch: true` watches the app's folder.
+    let watch = app.watch.as_ref().expect("watch: true is read");
+    assert!(watch.enabled && watch.paths.is_empty(), "{watch:?}");
     // Cluster mode and increment_var work: each instance gets its own PORT, nothing shared.
     assert_eq!(app.exec_mode, Some(pmtui_proto::ExecMode::Cluster));
     assert_eq!(app.increment_var.as_deref(), Some("PORT"));
     assert!(app.sockets().is_empty());
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings.is_empty(), "{warnings:?}");
 }
 
 #[test]
@@ -752,4 +749,66 @@ fn a_bad_listen_address_points_at_its_line() {
         "{err}"
     );
     assert!(err.contains("not a listen address"), "{err}");
+}
+
+#[test]
+fn watch_in_every_form() {
+    let d = Dir::new();
+    d.file("app.py", "print(1)\n");
+    std::fs::create_dir_all(d.path("src")).expect("mkdir");
+    let load_app = |text: &str| {
+        let path = d.file("eco.yaml", text);
+        let loaded = load(&path, &d.opts()).expect("loads");
+        let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        (loaded.apps[0].watch.clone(), warnings)
+    };
+    let cwd = d.path(".").canonicalize().expect("canonical");
+    let (w, warnings) = load_app(
+        "name: a\nscript: app.py\nwatch: [src, app.py]\nignore_watch: ['*.tmp', dist]\nwatch_delay: 2s\n",
+    );
+    let w = w.expect("watch");
+    assert!(w.enabled);
+    assert_eq!(w.paths, vec![cwd.join("src"), cwd.join("app.py")]);
+    assert_eq!(w.ignore, vec!["*.tmp".to_string(), "dist".to_string()]);
+    assert_eq!(w.delay_ms, 2000);
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let (w, _) = load_app("name: a\nscript: app.py\nwatch: src\n");
+    assert_eq!(w.expect("watch").paths, vec![cwd.join("src")]);
+
+    let (w, warnings) = load_app(
+        "name: a\nscript: app.py\nwatch:\n  enabled: true\n  paths: [src, gone]\n  ignore: [build]\n  debounce: 300ms\n",
+    );
+    let w = w.expect("watch");
+    assert_eq!(w.paths, vec![cwd.join("src"), cwd.join("gone")]);
+    assert_eq!(
+        (w.ignore.clone(), w.delay_ms),
+        (vec!["build".to_string()], 300)
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("gone does not exist (yet)")),
+        "{warnings:?}"
+    );
+
+    let (w, _) = load_app("name: a\nscript: app.py\nwatch: false\n");
+    assert!(!w.expect("watch: false is kept, off").enabled);
+
+    let (w, warnings) = load_app(
+        "name: a\nscript: app.py\nignore_watch: dist\nwatch_options: {usePolling: true}\n",
+    );
+    assert!(w.is_none());
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("ignore_watch: has no effect without `watch`")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("watch_options: has no effect")),
+        "{warnings:?}"
+    );
 }

@@ -71,6 +71,16 @@ pub struct ProcessInfo {
     /// The pid the app named as its main process (sd_notify `MAINPID=`), when it did.
     #[serde(default)]
     pub main_pid: Option<u32>,
+    /// The paths a change under which restarts the process, or `false` (see the README's
+    /// "Watch").
+    #[serde(with = "crate::watch::shown", default)]
+    pub watch: Option<Vec<String>>,
+    /// The change that last restarted or revived it.
+    #[serde(default)]
+    pub watch_trigger: Option<crate::WatchTrigger>,
+    /// Why its paths are not (all) watched: the inotify limit, a path that cannot be read.
+    #[serde(default)]
+    pub watch_error: Option<String>,
 }
 
 /// One instance's part in a rolling reload.

@@ -19,6 +19,7 @@ pub mod response;
 pub mod spec;
 pub mod status;
 pub mod units;
+pub mod watch;
 
 pub use app_metrics::{
     AppDrop, AppMetricKind, AppMetricSource, AppSeries, AppValue, MAX_APP_NAME, MAX_APP_SERIES,
@@ -47,6 +48,7 @@ pub use status::ProcessStatus;
 pub use units::{
     ByteUnits, UnitError, format_bytes, parse_duration_ms, parse_size_bytes, plural, two_decimals,
 };
+pub use watch::{DEFAULT_WATCH_DELAY_MS, DEFAULT_WATCH_IGNORE, WatchSpec, WatchTrigger};
 
 /// A process's id: unique within one daemon, pm2's `pm_id`.
 pub type ProcessId = u32;

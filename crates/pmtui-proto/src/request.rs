@@ -71,6 +71,13 @@ pub enum Request {
         target: String,
         to: ScaleTo,
     },
+    /// Turn file watching of the targets on or off without restarting them (kept in their
+    /// definitions). `on` needs nothing configured: it watches the app's `cwd`. Replies
+    /// `Processes`.
+    Watch {
+        targets: Vec<String>,
+        enabled: bool,
+    },
     /// Zero the restart counters.
     Reset {
         targets: Vec<String>,
@@ -156,6 +163,7 @@ impl Request {
             Self::Reload { .. } => "reload",
             Self::Delete { .. } => "delete",
             Self::Scale { .. } => "scale",
+            Self::Watch { .. } => "watch",
             Self::Reset { .. } => "reset",
             Self::Signal { .. } => "signal",
             Self::List => "list",

@@ -105,6 +105,9 @@ pub struct ProcessSpec {
     /// The series of `metrics_url` kept: a bare name keeps every label set of it, a name
     /// with labels that series only. Empty keeps the first 20 the endpoint lists.
     pub metrics_keep: Vec<String>,
+    /// File watching: a change under its paths restarts the process (history reason
+    /// `watch`). `None` when never asked for; `enabled: false` when turned off.
+    pub watch: Option<crate::WatchSpec>,
 }
 
 /// How the instances of an app run: `fork` (independent copies) or `cluster` (copies that
@@ -170,6 +173,7 @@ impl Default for ProcessSpec {
             node_metrics: true,
             metrics_url: None,
             metrics_keep: Vec::new(),
+            watch: None,
         }
     }
 }
@@ -278,6 +282,11 @@ impl ProcessSpec {
     }
 
     /// The command line as one string, for display.
+    /// The watch in force: the spec's when it is enabled.
+    pub fn active_watch(&self) -> Option<&crate::WatchSpec> {
+        self.watch.as_ref().filter(|w| w.enabled)
+    }
+
     pub fn command_line(&self) -> String {
         let (program, args) = self.argv();
         std::iter::once(program)

@@ -19,6 +19,9 @@ pub enum SupervisorError {
     /// Out of open files (the message says which limit and how to raise it).
     #[error("{0}")]
     FdLimit(String),
+    /// File watching could not be set up (the message names the limit and the sysctl).
+    #[error("{0}")]
+    Watch(String),
     #[error("{about}: {source}")]
     Io {
         about: String,
@@ -46,7 +49,7 @@ impl SupervisorError {
             Self::NameTaken(_) => ErrorKind::NameTaken,
             Self::BadRequest(_) => ErrorKind::BadRequest,
             Self::Spawn { .. } | Self::FdLimit(_) | Self::ReloadFailed(_) => ErrorKind::Spawn,
-            Self::Io { .. } => ErrorKind::Io,
+            Self::Io { .. } | Self::Watch(_) => ErrorKind::Io,
             Self::ShuttingDown | Self::JobFailed(_) => ErrorKind::Internal,
         }
     }

@@ -27,6 +27,7 @@ mod spawn;
 mod supervisor;
 mod target;
 pub mod tree;
+mod watch;
 
 pub use config::SupervisorConfig;
 pub use error::SupervisorError;

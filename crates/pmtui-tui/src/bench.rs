@@ -45,6 +45,9 @@ pub fn processes(rows: usize) -> Vec<ProcessInfo> {
             last_probe: None,
             status_text: None,
             main_pid: None,
+            watch: None,
+            watch_trigger: None,
+            watch_error: None,
         })
         .collect()
 }

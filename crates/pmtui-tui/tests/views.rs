@@ -57,6 +57,9 @@ fn info(
         last_probe: None,
         status_text: None,
         main_pid: None,
+        watch: None,
+        watch_trigger: None,
+        watch_error: None,
     }
 }
 

@@ -134,6 +134,16 @@ pub enum Command {
     },
     /// Zero the restart counters.
     Reset(TargetArgs),
+    /// Turn file watching on or off without a restart: `pmtui watch web on`, `pmtui watch
+    /// all off` (`on` watches the configured paths, else the working directory).
+    Watch {
+        /// Names, ids, namespaces, /regex/ or `all`, then `on` or `off`.
+        #[arg(required = true, num_args = 2.., value_name = "TARGET… on|off")]
+        words: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Save the process list to dump.json for `resurrect`.
     #[command(alias = "dump")]
     Save {
@@ -447,6 +457,8 @@ pub struct ProcessFlags {
     pub ready: ReadyFlags,
     #[command(flatten)]
     pub logs: LogFlags,
+    #[command(flatten)]
+    pub watch: WatchFlags,
     /// Arguments for the program, after `--`.
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -562,6 +574,27 @@ pub struct ReadyFlags {
     /// What an unhealthy process gets: restart (default) or none.
     #[arg(long, value_name = "ACTION", value_parser = ["restart", "none"])]
     pub health_on_failure: Option<String>,
+}
+
+/// File watching (see the README's "Watch").
+#[derive(Debug, Default, PartialEq, Args)]
+#[command(next_help_heading = "Watch")]
+pub struct WatchFlags {
+    /// Restart when files change under these paths (relative to the working directory;
+    /// folders recursively), or under the working directory when none is given. Put it
+    /// after the script, or write `--watch=src,lib`.
+    #[arg(short = 'w', long, num_args = 0.., value_delimiter = ',', value_name = "PATH")]
+    pub watch: Option<Vec<String>>,
+    /// Gitignore-style globs not watched (`dist`, `*.tmp`), on top of node_modules, .git,
+    /// *.log, __pycache__, the app's own logs and .gitignore.
+    #[arg(long, value_name = "GLOB", num_args = 1.., value_delimiter = ',')]
+    pub ignore_watch: Vec<String>,
+    /// Quiet time before the one restart of a burst of changes (default 500ms).
+    #[arg(long, value_name = "DURATION")]
+    pub watch_delay: Option<String>,
+    /// Stop watching (on `restart`, or `start` of a process that exists).
+    #[arg(long, conflicts_with_all = ["watch", "ignore_watch", "watch_delay"])]
+    pub no_watch: bool,
 }
 
 /// Where and how a started process's output is written (pm2's flags, plus rotation).

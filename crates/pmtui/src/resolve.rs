@@ -2,7 +2,7 @@
 //! script found and made absolute, the interpreter chosen by extension and checked, the
 //! caller's environment captured.
 
-use crate::cli::{ClusterFlags, LogFlags, ProcessFlags, ReadyFlags, RestartFlags};
+use crate::cli::{ClusterFlags, LogFlags, ProcessFlags, ReadyFlags, RestartFlags, WatchFlags};
 use anyhow::{Context, Result, bail};
 use pmtui_proto::{
     Backoff, ExecMode, HealthCheck, ListenSpec, LogFormat, OnFailure, ProbeKind, ProcessSpec,
@@ -284,7 +284,44 @@ fn apply_option_flags(spec: &mut ProcessSpec, args: &ProcessFlags) -> Result<()>
         spec.restart.mode = RestartMode::No;
     }
     apply_ready_flags(spec, &args.ready)?;
+    apply_watch_flags(spec, &args.watch)?;
     apply_log_flags(spec, &args.logs)
+}
+
+/// `--watch [PATH…]` turns watching on (given paths replace the stored ones, relative to
+/// the working directory), `--ignore-watch` replaces the globs, `--watch-delay` the
+/// debounce; `--no-watch` turns it off and keeps the settings for a later `--watch`.
+fn apply_watch_flags(spec: &mut ProcessSpec, flags: &WatchFlags) -> Result<()> {
+    if flags.no_watch {
+        if let Some(watch) = spec.watch.as_mut() {
+            watch.enabled = false;
+        }
+        return Ok(());
+    }
+    let tuning = !flags.ignore_watch.is_empty() || flags.watch_delay.is_some();
+    if flags.watch.is_none() && !tuning {
+        return Ok(());
+    }
+    let mut watch = match (&flags.watch, spec.watch.clone()) {
+        (Some(_), Some(stored)) => stored,
+        (Some(_), None) => pmtui_proto::WatchSpec::default(),
+        (None, Some(stored)) if stored.enabled => stored,
+        (None, _) => bail!("--ignore-watch and --watch-delay tune a watch: add --watch"),
+    };
+    if let Some(paths) = &flags.watch {
+        watch.enabled = true;
+        if !paths.is_empty() {
+            watch.paths = paths.iter().map(|p| spec.cwd.join(p)).collect();
+        }
+    }
+    if !flags.ignore_watch.is_empty() {
+        watch.ignore = flags.ignore_watch.clone();
+    }
+    if let Some(v) = &flags.watch_delay {
+        watch.delay_ms = millis(v).context("--watch-delay")?;
+    }
+    spec.watch = Some(watch);
+    Ok(())
 }
 
 /// Applies `--listen`, `--exec-mode`, `--increment-var`, `--instance-var` and

@@ -86,9 +86,6 @@ fn visible_suggestion(err: &clap::Error, verb: &str) -> clap::Error {
 /// pm2 flags pmtui does not take, and what to do instead.
 fn pm2_flag(flag: &str) -> Option<&'static str> {
     Some(match flag {
-        "--watch" | "--ignore-watch" | "--watch-delay" => {
-            "file watching is not supported yet; restart after a change with `pmtui restart <name>`"
-        }
         "-x" | "--execute-command" => {
             "pmtui always runs each instance as its own process (pm2's fork mode); drop the flag"
         }

@@ -29,17 +29,13 @@ fn dash_v_prints_the_version_like_pm2() {
 #[test]
 fn pm2_flags_pmtui_lacks_are_named_not_passed_to_the_app() {
     let t = TestHome::new();
-    for flag in ["--watch", "-x", "--no-daemon"] {
+    for flag in ["-x", "--no-daemon"] {
         let out = t.run(&["start", "app.js", flag]);
         let err = stderr(&out);
         assert!(
             !err.contains(&format!("-- {flag}")),
             "{flag}: the tip would hand the flag to the app: {err}"
         );
-        if flag == "--watch" {
-            // Issue 14 builds `--watch`; until then it is named like the others.
-            continue;
-        }
         assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
         assert!(
             err.contains(&format!("{flag} is a pm2 flag")),

@@ -5,6 +5,7 @@
 
 mod fields;
 mod health;
+mod watch;
 
 use crate::error::ProblemKind;
 use crate::node::{Node, Pos, Value};
@@ -61,6 +62,7 @@ pub fn read(
     let mut disable_logs = false;
     let mut listen: Vec<(String, Node, String)> = Vec::new();
     let mut pid_file: Option<PathBuf> = None;
+    let mut watch_keys = watch::WatchKeys::default();
     let is_env_block = |k: &str| k.starts_with("env_") && k != "env_file";
     let fields = ctx.fields(node, path, schema::APP, is_env_block);
     for (field, key, value) in fields {
@@ -278,6 +280,9 @@ pub fn read(
             }
             "disable_logs" => disable_logs = ctx.bool(value, here).unwrap_or(false),
             "pid_file" => pid_file = ctx.path(value, here),
+            "watch" => watch_keys.watch(ctx, value, here),
+            "ignore_watch" => watch_keys.ignore(ctx, value, here),
+            "watch_delay" => watch_keys.delay(ctx, value, here),
             _ => check_kind(ctx, field, value, here),
         }
     }
@@ -328,6 +333,7 @@ pub fn read(
         );
     }
     spec.cwd = cwd.canonicalize().unwrap_or(cwd);
+    spec.watch = watch_keys.finish(ctx, &spec.cwd);
     for (text, node, at) in listen {
         match text.parse::<ListenSpec>() {
             Ok(entry) => spec.listen.push(entry.resolve(&spec.cwd)),

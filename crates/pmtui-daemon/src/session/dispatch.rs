@@ -27,6 +27,7 @@ pub(super) async fn handle(
             | Request::Delete { .. }
             | Request::Reset { .. }
             | Request::Scale { .. }
+            | Request::Watch { .. }
             | Request::Resurrect
     );
     // A rename (an update under a new name) leaves the old name's file to rewrite too.
@@ -141,6 +142,7 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
         }
         Request::Delete { targets } => processes(supervisor.delete(&targets).await),
         Request::Reset { targets } => processes(supervisor.reset(&targets).await),
+        Request::Watch { targets, enabled } => processes(supervisor.watch(&targets, enabled).await),
         Request::Scale { target, to } => match supervisor.scale(&target, to).await {
             Ok(outcome) => Response::Scaled {
                 started: outcome.started,

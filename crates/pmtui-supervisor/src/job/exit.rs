@@ -45,7 +45,16 @@ impl Job {
         let policy = &self.spec.restart;
         let decision = policy::decide(policy, &exit, &self.history, now);
         self.history.note(policy, &exit, &decision, now);
+        // A run started by a watched change that fails at once waits for the next change.
+        let parked = matches!(decision, Decision::Restart { .. })
+            && self.failed_after_change(exit.uptime_ms);
         let (reason, detail, outcome, next_restart_at) = match &decision {
+            _ if parked => (
+                cause,
+                format!("{what}; right after a watched change: waiting for the next change"),
+                "errored",
+                None,
+            ),
             Decision::Restart { after_ms, .. } => {
                 (cause, what.clone(), "restart", Some(now + after_ms))
             }
@@ -72,12 +81,13 @@ impl Job {
         });
         // A cgroup is kept for the next run; one that will not come soon is removed (it is
         // empty now).
-        if !matches!(decision, Decision::Restart { .. })
+        if (parked || !matches!(decision, Decision::Restart { .. }))
             && let Some(dir) = &running.cgroup
         {
             contain::cgroup::remove(dir);
         }
         match decision {
+            _ if parked => self.park_after_change(&what),
             Decision::Restart { after_ms: 0, .. } => self.launch(true).await,
             Decision::Restart { after_ms, .. } => {
                 self.restart_at = Some(Instant::now() + Duration::from_millis(after_ms));

@@ -17,6 +17,8 @@ use tokio::time::Instant;
 impl Job {
     /// Starts the child; `count` adds one to `restarts`.
     pub(super) async fn launch(&mut self, count: bool) {
+        self.run_from_watch = false;
+        self.start_watching().await;
         self.shared.update(self.id, |e| {
             e.info.status = ProcessStatus::Launching;
             e.info.next_restart_at = None;

@@ -12,6 +12,7 @@ mod recover;
 mod reload;
 mod restarts;
 mod stop;
+mod watching;
 
 use crate::cron::CronSchedule;
 use crate::logs::LogSink;
@@ -59,6 +60,11 @@ pub(crate) enum JobCmd {
     },
     /// Zero the restart counters; an `errored` process is started again.
     Reset { reply: oneshot::Sender<()> },
+    /// Watching turned on or off (`pmtui watch`): recorded, nothing restarted.
+    SetWatch {
+        watch: Option<pmtui_proto::WatchSpec>,
+        reply: oneshot::Sender<()>,
+    },
     /// The app now has this many instances (`scale`): recorded, nothing restarted.
     SetCount(u32),
     /// End the task (the process is already stopped).
@@ -117,6 +123,10 @@ struct Job {
     retiring: Option<reload::Retiring>,
     /// The reload under way, if one is.
     reload: Option<reload::PendingReload>,
+    /// File watching, while the process should run and its spec asks for it.
+    watching: Option<watching::Watching>,
+    /// The current run was started by a watched change (a failure at once parks it).
+    run_from_watch: bool,
 }
 
 pub(crate) fn spawn_job(
@@ -169,6 +179,8 @@ impl Job {
             watchdog_at: None,
             retiring: None,
             reload: None,
+            watching: None,
+            run_from_watch: false,
         }
     }
 }
@@ -209,6 +221,7 @@ impl Job {
     async fn run(mut self, rx: &mut mpsc::UnboundedReceiver<JobCmd>) {
         loop {
             let signals = self.signals.clone();
+            let watch_due = self.watching.as_ref().and_then(|w| w.due);
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(JobCmd::Exit) | None => {
@@ -237,6 +250,10 @@ impl Job {
                 () = wait_until(self.ready_deadline) => self.on_listen_timeout(),
                 () = wait_until(self.watchdog_at) => self.on_watchdog().await,
                 () = wait_until(instant_of(self.cron_next)) => self.on_cron().await,
+                change = watching::next_change(&mut self.watching) => self.on_change(change),
+                () = wait_until(watch_due) => {
+                    self.on_watch_due().await;
+                }
             }
             // Whatever happened may have made a reload's new run ready, or failed it.
             self.check_reload().await;
@@ -264,6 +281,7 @@ impl Job {
                     panic!("injected fault: job-panic-on-stop");
                 }
                 self.stop("manual", "pmtui stop".into(), "stopped").await;
+                self.stop_watching();
                 let _ = reply.send(());
             }
             JobCmd::Restart { env, reason, reply } => {
@@ -320,6 +338,17 @@ impl Job {
                 let _ = reply.send(());
             }
             JobCmd::Reload { env, reason, reply } => self.begin_reload(env, reason, reply).await,
+            JobCmd::SetWatch { watch, reply } => {
+                self.spec.watch = watch;
+                let wanted =
+                    self.shared.read(self.id, |e| e.desired) == Some(DesiredState::Running);
+                if wanted && self.spec.active_watch().is_some() {
+                    self.start_watching().await;
+                } else {
+                    self.stop_watching();
+                }
+                let _ = reply.send(());
+            }
             JobCmd::SetCount(count) => self.spec.instances = count,
             JobCmd::Exit => {}
         }

@@ -72,6 +72,9 @@ impl Supervisor {
             last_probe: None,
             status_text: None,
             main_pid: None,
+            watch: None,
+            watch_trigger: None,
+            watch_error: None,
         };
         let (job, rx) = job::spawn_job(
             Arc::clone(&self.shared),

@@ -75,6 +75,7 @@ impl Supervisor {
                 }
                 let ids = self.replace(&existing, spec).await?;
                 self.check_fds(&ids)?;
+                self.check_watch(&ids)?;
                 return Ok(StartOutcome {
                     started: Vec::new(),
                     restarted: self.infos(&ids),
@@ -88,6 +89,7 @@ impl Supervisor {
             })?;
             self.answered(join(replies).await)?;
             self.check_fds(&existing)?;
+            self.check_watch(&existing)?;
             return Ok(StartOutcome {
                 started: Vec::new(),
                 restarted: self.infos(&existing),
@@ -108,6 +110,7 @@ impl Supervisor {
             let _ = self.delete_ids(&ids).await;
             return Err(SupervisorError::FdLimit(why));
         }
+        self.check_watch(&ids)?;
         Ok(StartOutcome {
             started: self.infos(&ids),
             restarted: Vec::new(),
@@ -284,6 +287,7 @@ impl Supervisor {
         }
         spec.autostart = true;
         let ids = self.replace(&ids, spec).await?;
+        self.check_watch(&ids)?;
         Ok(self.infos(&ids))
     }
 

@@ -98,6 +98,8 @@ pub(crate) struct Shared {
     /// Failures of the engine itself that it recovered from (a job task or the sampler
     /// that panicked), newest last, for `ping`.
     incidents: Mutex<VecDeque<String>>,
+    /// The daemon's one file watcher, shared by every process that watches.
+    pub watch: crate::watch::WatchHub,
 }
 
 /// Incidents kept for `ping`.
@@ -246,6 +248,7 @@ impl Supervisor {
             pids: pids_dir(&config_home),
             app_messages: broadcast::channel(1024).0,
             incidents: Mutex::default(),
+            watch: crate::watch::WatchHub::default(),
         });
         crate::metrics::keeper::start(&shared);
         let weak = Arc::downgrade(&shared);
@@ -321,6 +324,27 @@ impl Supervisor {
         match self.fd_shortage(ids) {
             Some(why) => Err(SupervisorError::FdLimit(why)),
             None => Ok(()),
+        }
+    }
+
+    /// `Ok` unless one of `ids` should be watched and is not (the inotify limit…): it runs,
+    /// unwatched, and the command says why.
+    fn check_watch(&self, ids: &[ProcessId]) -> Result<(), SupervisorError> {
+        let table = self.shared.lock();
+        let failed: Vec<String> =
+            ids.iter()
+                .filter_map(|id| table.entries.get(id))
+                .filter(|e| e.spec.active_watch().is_some())
+                .filter_map(|e| {
+                    e.info.watch_error.as_ref().map(|why| {
+                        format!("{} (id {}) is not watched: {why}", e.info.name, e.info.id)
+                    })
+                })
+                .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(SupervisorError::Watch(failed.join("\n")))
         }
     }
 

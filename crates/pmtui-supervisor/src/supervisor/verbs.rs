@@ -38,6 +38,38 @@ impl Supervisor {
         })?;
         self.answered(join(replies).await)?;
         self.check_fds(&ids)?;
+        self.check_watch(&ids)?;
+        Ok(self.infos(&ids))
+    }
+
+    /// Turns file watching of the targets on (their configured paths, else their `cwd`)
+    /// or off, without restarting them; a stopped process starts watching when started.
+    pub async fn watch(
+        &self,
+        targets: &[String],
+        enabled: bool,
+    ) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        let mut replies = Vec::new();
+        {
+            let mut table = self.shared.lock();
+            for id in &ids {
+                let Some(entry) = table.entries.get_mut(id) else {
+                    continue;
+                };
+                let watch = match (entry.spec.watch.clone(), enabled) {
+                    (Some(w), on) => Some(pmtui_proto::WatchSpec { enabled: on, ..w }),
+                    (None, true) => Some(pmtui_proto::WatchSpec::default()),
+                    (None, false) => None,
+                };
+                entry.spec.watch = watch.clone();
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let _ = entry.job.send(JobCmd::SetWatch { watch, reply: tx });
+                replies.push((*id, rx));
+            }
+        }
+        self.answered(join(replies).await)?;
+        self.check_watch(&ids)?;
         Ok(self.infos(&ids))
     }
 

@@ -411,6 +411,24 @@ pub async fn restart(args: RestartArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `pmtui watch <targets…> on|off`.
+pub async fn watch(mut words: Vec<String>, json: bool) -> Result<ExitCode> {
+    let enabled = match words.pop().as_deref() {
+        Some("on") => true,
+        Some("off") => false,
+        other => anyhow::bail!(
+            "the last word must be `on` or `off`, not {:?}: `pmtui watch web on`",
+            other.unwrap_or_default()
+        ),
+    };
+    let client = connect().await?;
+    let request = Request::Watch {
+        targets: words,
+        enabled,
+    };
+    print_processes(client.request(request).await?, json, false)
+}
+
 pub async fn scale(name: String, count: &str, json: bool) -> Result<ExitCode> {
     let to: ScaleTo = count.parse().map_err(anyhow::Error::msg)?;
     let client = connect().await?;

@@ -131,6 +131,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Delete(a) => lifecycle::act(lifecycle::Verb::Delete, file_flags_unused(a)?).await,
         Command::Export(args) => ecosystem::export(args).await,
         Command::Reset(t) => lifecycle::act(lifecycle::Verb::Reset, t).await,
+        Command::Watch { words, json } => lifecycle::watch(words, json).await,
         Command::Scale { name, count, json } => lifecycle::scale(name, &count, json).await,
         Command::Signal { signal, targets } => lifecycle::signal(signal, targets).await,
         Command::Ls(flag) => show::list(flag.json).await,

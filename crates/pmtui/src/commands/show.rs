@@ -184,6 +184,17 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
                     codes.join(",")
                 })),
             ),
+            ("watch", watch_row(i, s)),
+            (
+                "watch trigger",
+                or_dash(i.watch_trigger.as_ref().map(|t| {
+                    format!(
+                        "{} changed (at {})",
+                        output::safe(&t.path),
+                        format_time(t.at)
+                    )
+                })),
+            ),
             (
                 "cron restart",
                 or_dash(s.cron_restart.as_ref().map(|p| {
@@ -334,6 +345,27 @@ fn history_length(m: &pmtui_proto::MetricsHistory) -> String {
         (Some(first), Some(last)) => output::duration(last - first + m.interval_ms),
         _ => "-".into(),
     }
+}
+
+/// What the process watches: its paths with the globs and debounce, why it is not
+/// watched, or `off`.
+fn watch_row(i: &pmtui_proto::ProcessInfo, s: &pmtui_proto::ProcessSpec) -> String {
+    if let Some(why) = &i.watch_error {
+        return format!("not watched: {}", output::safe(why));
+    }
+    let Some(w) = s.active_watch() else {
+        return "off".into();
+    };
+    let paths = match &i.watch {
+        Some(paths) => paths.join(", "),
+        None => "not active while stopped".into(),
+    };
+    let mut text = format!("{paths} (debounce {}", ms(w.delay_ms));
+    if !w.ignore.is_empty() {
+        text.push_str(&format!("; also ignoring {}", w.ignore.join(", ")));
+    }
+    text.push(')');
+    output::safe(&text).into_owned()
 }
 
 /// The last 20 exits and restarts, newest first, each with its last stderr lines.
