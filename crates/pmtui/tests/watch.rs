@@ -282,6 +282,59 @@ fn instances_share_one_watch_per_folder() {
     .expect("both instances restarted once");
 }
 
+#[test]
+fn with_a_readiness_check_a_change_is_a_rolling_reload() {
+    let t = TestHome::new();
+    let app = app_dir(&t);
+    start(
+        &t,
+        "roll",
+        &app,
+        &[
+            "-i",
+            "2",
+            "--exec-mode",
+            "fork",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "200ms",
+            "--watch",
+        ],
+    );
+    let ready = || {
+        let rows = t.list();
+        (rows.len() == 2 && rows.iter().all(|p| p["readiness"] == "ready")).then_some(rows)
+    };
+    let before = wait_until("both ready", ready).expect("both instances ready");
+    std::fs::write(app.join("src/app.py"), format!("{APP}# rolled\n")).expect("write");
+    wait_until("both replaced", || {
+        let rows = t.list();
+        let replaced = rows.iter().all(|p| {
+            p["readiness"] == "ready"
+                && p["reload"].is_null()
+                && before.iter().all(|b| b["pid"] != p["pid"])
+        });
+        replaced.then_some(())
+    })
+    .expect("both instances replaced");
+    for p in t.list() {
+        let name = p["id"].to_string();
+        let records = watch_records(&t, &name);
+        assert_eq!(
+            records.len(),
+            1,
+            "one watch reload per instance: {records:?}"
+        );
+        let detail = records[0]["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.starts_with("src/app.py changed: replaced by pid"),
+            "{detail}"
+        );
+        assert_eq!(p["watch_trigger"]["path"], "src/app.py", "{p}");
+    }
+}
+
 /// The watch limit is lowered in a user namespace of this test's own (the limit there is
 /// the namespace's: `/proc/sys/user/max_inotify_watches`), so nothing outside is touched.
 #[test]

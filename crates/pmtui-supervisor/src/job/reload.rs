@@ -197,9 +197,14 @@ impl Job {
         let new_pid = self.running.as_ref().map(|r| r.pid);
         if let Some(old) = self.retiring.take() {
             self.set_reload_phase("stopping old", new_pid, Some(old.running.pid));
+            // A watch reload names the change, as a watch restart does.
+            let why = match pending.reason {
+                "watch" => self.watch_detail(),
+                reason => format!("pmtui {reason}"),
+            };
             let detail = match new_pid {
-                Some(pid) => format!("pmtui {}: replaced by pid {pid}", pending.reason),
-                None => format!("pmtui {}", pending.reason),
+                Some(pid) => format!("{why}: replaced by pid {pid}"),
+                None => why,
             };
             self.end_retiring(old, pending.reason, detail, "restart")
                 .await;

@@ -28,6 +28,10 @@ pub(super) struct Watching {
     began: Option<Instant>,
     /// When the burst is over (quiet for `delay`).
     pub due: Option<Instant>,
+    /// When the last run a change caused was about to start: what changed before it is
+    /// in that run already (the changes heard while the old run stopped are not a burst
+    /// of their own).
+    launched: Option<std::time::Instant>,
 }
 
 /// What the daemon writes in its state directory (an app may live beside it, even in it:
@@ -104,6 +108,7 @@ impl Job {
                     burst: Vec::new(),
                     began: None,
                     due: None,
+                    launched: None,
                 });
                 let shown: Vec<String> = roots.iter().map(|p| p.display().to_string()).collect();
                 self.shared.update(self.id, |e| {
@@ -139,7 +144,10 @@ impl Job {
             return;
         };
         match change {
-            Some(Change::Path { path, shown }) => {
+            Some(Change::Path { path, shown, at }) => {
+                if w.launched.is_some_and(|launched| at < launched) {
+                    return;
+                }
                 let now = Instant::now();
                 let began = *w.began.get_or_insert(now);
                 if w.burst.len() < BURST_KEPT && !w.burst.iter().any(|(p, _)| *p == path) {
@@ -179,12 +187,16 @@ impl Job {
             return;
         };
         let detail = format!("{shown} changed");
-        self.shared.update(self.id, |e| {
-            e.info.watch_trigger = Some(WatchTrigger {
-                at: now_ms(),
-                path: shown.clone(),
-            });
-        });
+        let trigger = WatchTrigger {
+            at: now_ms(),
+            path: shown.clone(),
+        };
+        if self.running.is_some() && self.reloads_on_change() {
+            self.rolling_reload(trigger);
+            return;
+        }
+        self.shared
+            .update(self.id, |e| e.info.watch_trigger = Some(trigger));
         if self.running.is_some() {
             tracing::info!(
                 id = self.id,
@@ -202,9 +214,65 @@ impl Job {
             self.forget();
             self.shared
                 .update(self.id, |e| e.desired = DesiredState::Running);
+            self.mark_watch_launch();
             self.launch(false).await;
         }
         self.run_from_watch = true;
+    }
+
+    fn mark_watch_launch(&mut self) {
+        if let Some(w) = self.watching.as_mut() {
+            w.launched = Some(std::time::Instant::now());
+        }
+    }
+
+    /// A change to a cluster app, or to one with a readiness check, is a rolling reload
+    /// (each instance replaced once its new run is ready), not a restart.
+    fn reloads_on_change(&self) -> bool {
+        self.spec.mode() == pmtui_proto::ExecMode::Cluster
+            || self.spec.health_check.is_some()
+            || self.spec.wait_ready
+    }
+
+    /// Every running instance of the app heard the change; the one with the lowest id
+    /// leads a rolling reload of them all, the others leave it to that one.
+    fn rolling_reload(&mut self, trigger: WatchTrigger) {
+        let ids = self.shared.running_of_name(&self.spec.name);
+        if ids.first() != Some(&self.id) {
+            return;
+        }
+        for id in &ids {
+            let trigger = trigger.clone();
+            self.shared
+                .update(*id, |e| e.info.watch_trigger = Some(trigger));
+        }
+        tracing::info!(
+            id = self.id,
+            path = trigger.path,
+            "watched file changed: rolling reload"
+        );
+        let supervisor = crate::supervisor::Supervisor::from_shared(self.shared.clone());
+        // Not awaited here: the reload sends this very job its part.
+        tokio::spawn(async move {
+            let options = crate::supervisor::ReloadOptions {
+                reason: "watch",
+                ..Default::default()
+            };
+            if let Err(err) = supervisor.reload_ids(&ids, options).await {
+                tracing::warn!(%err, "watch reload");
+            }
+        });
+    }
+
+    /// `src/app.py changed`: the last change, for the history of a watch reload.
+    pub(super) fn watch_detail(&self) -> String {
+        self.shared
+            .read(self.id, |e| e.info.watch_trigger.clone())
+            .flatten()
+            .map_or_else(
+                || "a watched file changed".into(),
+                |t| format!("{} changed", t.path),
+            )
     }
 
     /// Whether the run that just ended (after `uptime_ms`) was started by a change and

@@ -137,6 +137,16 @@ impl Shared {
         publish(&mut table, &self.events, EventKind::Process { process });
     }
 
+    /// The running processes named `name`, lowest id first.
+    pub fn running_of_name(&self, name: &str) -> Vec<ProcessId> {
+        self.lock()
+            .entries
+            .values()
+            .filter(|e| e.info.name == name && e.info.status.is_running())
+            .map(|e| e.info.id)
+            .collect()
+    }
+
     /// Reads something of the entry of `id`.
     pub fn read<T>(&self, id: ProcessId, get: impl FnOnce(&Entry) -> T) -> Option<T> {
         self.lock().entries.get(&id).map(get)

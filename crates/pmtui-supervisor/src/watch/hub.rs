@@ -382,6 +382,7 @@ impl Hub {
                         if gone {
                             root.missing = true;
                             let _ = sub.tx.send(Change::Path {
+                                at: Instant::now(),
                                 path: path.to_path_buf(),
                                 shown: path.display().to_string(),
                             });
@@ -397,6 +398,7 @@ impl Hub {
                     grow.push((*id, i));
                 }
                 let _ = sub.tx.send(Change::Path {
+                    at: Instant::now(),
                     path: path.to_path_buf(),
                     shown,
                 });
@@ -439,6 +441,7 @@ impl Hub {
             let change = match result {
                 Err(AddError::Limit) => Change::Error(limit::watches_exhausted(&path, 0)),
                 _ => Change::Path {
+                    at: Instant::now(),
                     shown: path.display().to_string(),
                     path,
                 },
@@ -451,6 +454,7 @@ impl Hub {
         for sub in self.subs.values() {
             if let Some(root) = sub.roots.first() {
                 let _ = sub.tx.send(Change::Path {
+                    at: Instant::now(),
                     path: root.path.clone(),
                     shown: root.path.display().to_string(),
                 });

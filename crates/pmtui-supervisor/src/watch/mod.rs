@@ -18,8 +18,12 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug)]
 pub(crate) enum Change {
     /// This path changed; `shown` is it relative to the watched directory (or the watched
-    /// file's name).
-    Path { path: PathBuf, shown: String },
+    /// file's name); `at` is when the watcher heard of it.
+    Path {
+        path: PathBuf,
+        shown: String,
+        at: std::time::Instant,
+    },
     /// Part of the watch was lost or could not grow (a new folder beyond the inotify limit).
     Error(String),
 }
