@@ -426,7 +426,7 @@ pub async fn watch(mut words: Vec<String>, json: bool) -> Result<ExitCode> {
         targets: words,
         enabled,
     };
-    print_processes(client.request(request).await?, json, false)
+    print_processes(client.request(request).await?, json, None)
 }
 
 pub async fn scale(name: String, count: &str, json: bool) -> Result<ExitCode> {
