@@ -4,6 +4,7 @@
 //! daemon only through `pmtui-client`, and quitting it never stops a process.
 
 pub mod app;
+pub mod app_metrics;
 pub mod bench;
 mod error;
 pub mod fmt;

@@ -110,6 +110,7 @@ impl App {
                     self.detail = details.into_iter().find(|d| d.info.id == id);
                     if let Some(d) = &self.detail {
                         self.history.set(id, Series::from_daemon(&d.metrics));
+                        self.app_metrics.seed(id, &d.metrics);
                     }
                 }
             }

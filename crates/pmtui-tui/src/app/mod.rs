@@ -102,6 +102,8 @@ pub struct App {
     /// Lines of the help overlay scrolled past (when it is taller than the terminal).
     pub help_scroll: usize,
     pub history: History,
+    /// The apps' own metrics (latest values; sparklines of the detail's process).
+    pub app_metrics: crate::app_metrics::AppMetrics,
     pub logs: LogBuffer,
     /// The merged tail of every process, for the monitor.
     pub tail: LogBuffer,
@@ -143,6 +145,7 @@ impl App {
             detail_scroll: 0,
             help_scroll: 0,
             history: History::default(),
+            app_metrics: Default::default(),
             logs: LogBuffer::default(),
             tail: LogBuffer::default(),
             toast: None,
@@ -193,6 +196,8 @@ impl App {
                 .current
                 .as_ref()
                 .map_or((0.0, 0), |s| (f64::from(s.cpu), s.memory));
+            self.app_metrics
+                .record(m.id, m.current.as_ref().map(|s| s.app.as_slice()));
             let peak = self.mem_peaks.entry(m.id).or_default();
             *peak = (*peak).max(p.memory);
             if detail == Some(m.id) {

@@ -51,6 +51,13 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect, id: ProcessId) {
     if charts_height > 0 {
         render_charts(app, frame, charts, &info);
     }
+    // The app's own metrics, when it reports any, above the environment and history.
+    let app_height = super::app_metrics::height(app, id).min(bottom.height.saturating_sub(3));
+    let [app_area, bottom] =
+        Layout::vertical([Constraint::Length(app_height), Constraint::Fill(1)]).areas(bottom);
+    if app_height > 2 {
+        super::app_metrics::render(app, frame, app_area, id);
+    }
     let [env, history] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
     render_env(app, frame, env);

@@ -1,6 +1,7 @@
 //! Drawing: one function per view, all reading the model. The frame is a header line, the
 //! view, a status line (messages, or the filter being typed) and a footer of main keys.
 
+mod app_metrics;
 mod dashboard;
 pub(crate) mod detail;
 mod logs;

@@ -123,7 +123,12 @@ fn card(app: &App, frame: &mut Frame, area: Rect, p: &ProcessInfo, selected: boo
         ),
         Line::from(Span::styled(
             format!(
-                "pid {} · up {} · ↺ {}",
+                "{}pid {} · up {} · ↺ {}",
+                // A Node app's event-loop lag (p99), from pmtui's preload; first, as cards
+                // are narrow.
+                app.app_metrics
+                    .node_lag(p.id)
+                    .map_or_else(String::new, |lag| format!("lag {lag:.0}ms · ")),
                 p.pid.map_or_else(|| "-".to_string(), |pid| pid.to_string()),
                 if running {
                     fmt::duration(uptime(p, app.now))
