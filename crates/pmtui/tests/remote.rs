@@ -250,7 +250,7 @@ fn several_hosts_in_one_ls_and_a_host_that_drops() {
 
     // Host b goes away: a is still listed, b is said to be disconnected, the exit code
     // says something failed.
-    world.servers[1].kill();
+    world.servers[1].kill_host();
     let out = world.run(&["--host", &a, "--host", &b, "ls"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
@@ -419,4 +419,58 @@ print('exit', p.wait(timeout=30))
     assert!(lines[1].contains("\"id\": 1"), "{text}");
     assert_eq!(lines[2], "exit 0", "{text}");
     assert!(home.daemon_pid().is_some(), "dial-stdio started the daemon");
+}
+
+#[test]
+fn the_ui_runs_over_ssh_and_shows_its_host_and_a_lost_host() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let Some(mut world) = World::new(1) else {
+        return;
+    };
+    let far = &world.remotes[0];
+    let sleep = far.tagged_sleep(&common::unique("ui"));
+    far.ok(&["start", &sleep, "--name", "far-ui-app", "--", "300"]);
+    far.wait_status("far-ui-app", "online");
+    let socket = common::unique("pmtui-remote-ui");
+    let command = format!(
+        "env PMTUI_HOME={home} TERM=xterm-256color PMTUI_SSH_COMMAND='ssh -F {config}' \
+         PMTUI_REMOTE_BIN={bin} {bin} --host {host}",
+        home = world.local.home().display(),
+        config = world.config.display(),
+        bin = env!("CARGO_BIN_EXE_pmtui"),
+        host = url(0),
+    );
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux")
+    };
+    let started = tmux(&["new-session", "-d", "-x", "120", "-y", "40", &command]);
+    assert!(started.status.success(), "tmux: {}", stderr(&started));
+    let screen = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+    let shown = wait_until("the remote dashboard", || {
+        let s = screen();
+        (s.contains(&format!("@ {}", url(0))) && s.contains("far-ui-app")).then_some(s)
+    });
+    let shown_ok = shown.is_some();
+    // The host goes away: the UI says so and still answers keys.
+    world.servers[0].kill_host();
+    let lost = wait_until("disconnected", || {
+        screen().contains("disconnected").then_some(())
+    });
+    let last = screen();
+    tmux(&["send-keys", "q"]);
+    let quit = wait_until("the UI to quit", || {
+        (!tmux(&["has-session"]).status.success()).then_some(())
+    });
+    tmux(&["kill-server"]);
+    assert!(shown_ok, "the remote dashboard never showed:\n{last}");
+    assert!(lost.is_some(), "no disconnection shown:\n{last}");
+    assert!(quit.is_some(), "q did not quit:\n{last}");
+    world.assert_no_ssh_left();
 }

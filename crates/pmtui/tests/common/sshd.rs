@@ -61,9 +61,21 @@ impl Sshd {
         Some(sshd)
     }
 
-    /// Kills the server (its sessions end with it: their connections close).
+    /// Kills the server; sessions already open go on (as with a real sshd restart).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The host dies: the server and every session under it (and what they run), so the
+    /// open connections drop.
+    pub fn kill_host(&mut self) {
+        let mut tree = Vec::new();
+        descendants(self.child.id(), &mut tree);
+        let _ = self.child.kill();
+        for pid in tree {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
         let _ = self.child.wait();
     }
 }
@@ -135,4 +147,18 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// Every descendant of `pid` (children listed by the kernel in `/proc/<pid>/task/*/children`).
+fn descendants(pid: u32, out: &mut Vec<u32>) {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+            out.push(child);
+            descendants(child, out);
+        }
+    }
 }
