@@ -751,3 +751,13 @@ fn detail_of_a_healthy_instance_in_a_reload_at_three_sizes() {
         detail_app(d)
     });
 }
+
+#[test]
+fn detail_facts_scroll_when_the_terminal_is_short() {
+    let mut app = detail_app(crashed_detail());
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Down);
+    }
+    let screen = draw(&mut app, 80, 24);
+    assert!(screen.contains("stderr log"), "{screen}");
+}

@@ -40,13 +40,18 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect, id: ProcessId) {
     ])
     .areas(area);
     let title = format!("{} · id {}", info.name, info.id);
+    // Facts taller than their room scroll with the rest (j/k), as far as their last line.
+    let overflow = facts
+        .len()
+        .saturating_sub(top_height.saturating_sub(2) as usize);
+    let facts = Paragraph::new(facts).scroll((app.detail_scroll.min(overflow) as u16, 0));
     if wide {
         let [facts_area, gauges] =
             Layout::horizontal([Constraint::Length(facts_width), Constraint::Fill(1)]).areas(top);
-        frame.render_widget(Paragraph::new(facts).block(block(app, title)), facts_area);
+        frame.render_widget(facts.block(block(app, title)), facts_area);
         render_gauges(app, frame, gauges, &info);
     } else {
-        frame.render_widget(Paragraph::new(facts).block(block(app, title)), top);
+        frame.render_widget(facts.block(block(app, title)), top);
     }
     if charts_height > 0 {
         render_charts(app, frame, charts, &info);
