@@ -3,6 +3,7 @@
 //! scenario with tiny sizes, to prove in CI that the benchmarks still work; its figures
 //! mean nothing.
 
+mod appmetrics;
 mod child;
 mod frame;
 mod machine;
@@ -23,7 +24,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const SCENARIOS: &[&str] = &[
-    "start", "lists", "stop", "crash", "logs", "reload", "frame", "watch",
+    "start",
+    "lists",
+    "stop",
+    "crash",
+    "logs",
+    "reload",
+    "frame",
+    "watch",
+    "appmetrics",
 ];
 
 #[derive(Debug, Parser)]
@@ -150,7 +159,7 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 me: me.clone(),
                 sleep: sleep.clone(),
             };
-            let steps: [(&str, ScenarioFn); 8] = [
+            let steps: [(&str, ScenarioFn); 9] = [
                 ("start", scenarios::start_and_idle),
                 ("lists", scenarios::lists),
                 ("stop", scenarios::stop_all),
@@ -159,6 +168,7 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, KIB)),
                 ("reload", reload::reload_under_load),
                 ("watch", watch::watch_cost),
+                ("appmetrics", appmetrics::app_metrics_cost),
             ];
             for (name, step) in steps {
                 if !wanted(name) {
