@@ -5,6 +5,7 @@
 pub mod app_metrics;
 pub mod codec;
 pub mod env;
+pub mod env_map;
 pub mod error;
 pub mod event;
 pub mod frames;
@@ -29,6 +30,7 @@ pub use codec::{
     ClientFrame, Hello, HelloReply, MAX_REPLY_LEN, MAX_REQUEST_LEN, PROTOCOL_VERSION, ServerFrame,
 };
 pub use env::{EnvError, MAX_ENV_BYTES, MAX_ENV_VAR_BYTES, check_env};
+pub use env_map::EnvMap;
 pub use error::ProtoError;
 pub use event::{Event, EventKind, LogLine, LogStream};
 pub use health::{

@@ -30,7 +30,7 @@ pub struct ProcessSpec {
     pub cwd: PathBuf,
     /// The complete environment of the child (the caller's shell plus `--env`),
     /// before the daemon adds its own `PMTUI_*`/pm2 variables.
-    pub env: BTreeMap<String, String>,
+    pub env: crate::EnvMap,
     /// The variables the user set explicitly (ecosystem `env`, `env_<name>`, `env_file`,
     /// `port`, `--env KEY=VALUE`), a subset of `env`. Applying a file compares these and not
     /// the rest of the captured shell; `export` writes only these.
@@ -147,7 +147,7 @@ impl Default for ProcessSpec {
             interpreter: None,
             interpreter_args: Vec::new(),
             cwd: PathBuf::from("/"),
-            env: BTreeMap::new(),
+            env: crate::EnvMap::new(),
             config_env: BTreeMap::new(),
             instances: 1,
             kill_timeout_ms: DEFAULT_KILL_TIMEOUT_MS,
@@ -198,7 +198,7 @@ impl ProcessSpec {
     /// applied again.
     pub fn same_definition(&self, other: &ProcessSpec) -> bool {
         let strip = |s: &ProcessSpec| ProcessSpec {
-            env: BTreeMap::new(),
+            env: crate::EnvMap::new(),
             ..s.clone()
         };
         strip(self) == strip(other)

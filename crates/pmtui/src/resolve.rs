@@ -103,7 +103,7 @@ pub fn spec_from_args(script: &str, args: &ProcessFlags) -> Result<ProcessSpec> 
         interpreter: resolved.interpreter,
         interpreter_args: resolved.interpreter_args,
         cwd,
-        env,
+        env: env.into(),
         config_env: vars,
         instances: instances(args.instances.as_deref())?,
         kill_timeout_ms: default_kill_timeout(),
@@ -170,7 +170,7 @@ pub fn overlay(
     }
     spec.config_env.extend(env_vars(args)?);
     if update_env {
-        spec.env = pmtui_config::shell_env();
+        spec.env = pmtui_config::shell_env().into();
     }
     let user_set = spec.config_env.clone();
     spec.env.extend(user_set);

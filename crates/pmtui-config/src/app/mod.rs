@@ -409,7 +409,7 @@ pub fn read(
             }
         }
     }
-    spec.env = env;
+    spec.env = env.into();
     // The daemon refuses it too; here the error points at the app.
     if let Err(err) = pmtui_proto::check_env(&spec.env) {
         ctx.problem(env_at.0, &env_at.1, ProblemKind::Other(err.to_string()));

@@ -1,6 +1,7 @@
 //! A child's exit: what it left running is ended (before anything is started again, so
-//! a crash loop cannot pile up escapees), its cause (code, signal, OOM kill), its last
-//! stderr lines, the restart policy's decision and the history record.
+//! a crash loop cannot pile up escapees), its cause (code, signal, OOM kill), the restart
+//! policy's decision, and the history record with its last stderr lines (read after an
+//! immediate restart is under way: the next run does not wait for them).
 
 use super::{Job, Running};
 use crate::policy::{Decision, ExitInfo};
@@ -9,7 +10,7 @@ use crate::record::DesiredState;
 use crate::supervisor::Entry;
 use crate::{contain, oom, policy};
 use nix::sys::signal::Signal;
-use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
+use pmtui_proto::{ExitRecord, ProcessStatus, now_ms};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -17,8 +18,6 @@ use tokio::time::Instant;
 /// How long an exit waits for the stderr pump to read what the child wrote last, when a
 /// descendant keeps the pipe open.
 const STDERR_DRAIN: Duration = Duration::from_millis(200);
-/// Stderr lines kept with each exit record.
-const LAST_STDERR_LINES: usize = 10;
 
 impl Job {
     /// The child exited on its own.
@@ -37,7 +36,6 @@ impl Job {
         self.shared.managed.remove(running.pid);
         let exit = exit_info(&status, running.started.elapsed());
         self.end_what_it_left(&running).await;
-        let last_stderr = self.last_stderr(&mut running).await;
         let oom = exit.signal == Some(Signal::SIGKILL as i32)
             && matches!((running.oom_kills, oom::kill_count()), (Some(a), Some(b)) if b > a);
         let (cause, what) = exit_cause(&exit, oom);
@@ -63,16 +61,18 @@ impl Job {
                 ("crash loop", format!("{what}; {reason}"), "errored", None)
             }
         };
-        self.shared.record_exit(
-            self.id,
-            ExitRecord {
-                reason: reason.into(),
-                detail: detail.clone(),
-                outcome: outcome.into(),
-                next_restart_at,
-                ..run_ended(now, running.pid, &exit, last_stderr)
-            },
-        );
+        let mut record = ExitRecord {
+            reason: reason.into(),
+            detail: detail.clone(),
+            outcome: outcome.into(),
+            next_restart_at,
+            ..run_ended(now, running.pid, &exit, Vec::new())
+        };
+        let restart_now = !parked && matches!(decision, Decision::Restart { after_ms: 0, .. });
+        if !restart_now {
+            record.last_stderr = self.last_stderr(&mut running).await;
+            self.shared.record_exit(self.id, record.clone());
+        }
         self.write_pid_file(None);
         let unstable = self.history.unstable_count(policy, now);
         self.shared.update(self.id, |e| {
@@ -88,7 +88,13 @@ impl Job {
         }
         match decision {
             _ if parked => self.park_after_change(&what),
-            Decision::Restart { after_ms: 0, .. } => self.launch(true).await,
+            Decision::Restart { after_ms: 0, .. } => {
+                // Restart first: the next run starts now, and the exit is recorded once
+                // the dead run's last stderr lines are read (the history keeps its time).
+                self.launch(true).await;
+                record.last_stderr = self.last_stderr(&mut running).await;
+                self.shared.record_exit(self.id, record);
+            }
             Decision::Restart { after_ms, .. } => {
                 self.restart_at = Some(Instant::now() + Duration::from_millis(after_ms));
                 self.shared.update(self.id, |e| {
@@ -127,19 +133,13 @@ impl Job {
     }
 
     /// The last stderr lines of this run, once the pump has read what the child wrote last
-    /// (bounded: a descendant may hold the pipe open).
+    /// (bounded: a descendant may hold the pipe open). The pump keeps them as it reads, so
+    /// they are this run's alone even when the next run already writes.
     pub(super) async fn last_stderr(&self, running: &mut Running) -> Vec<String> {
         if let Some(pump) = running.err_pump.as_mut() {
             let _ = tokio::time::timeout(STDERR_DRAIN, pump).await;
         }
-        // What the pump read is queued for the sink's writer; wait until it is in the ring.
-        let _ = tokio::time::timeout(STDERR_DRAIN, self.sink.barrier()).await;
-        self.sink
-            .recent(LAST_STDERR_LINES, Some(LogStream::Err))
-            .into_iter()
-            .filter(|l| l.seq > running.log_seq)
-            .map(|l| l.text)
-            .collect()
+        running.err_tail.lines()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::exit::no_run;
 use super::{Job, Readers, Running};
-use crate::logs::pump;
+use crate::logs::{Tail, pump};
 use crate::metrics::app::{AppHandle, scrape};
 use crate::probe::check::ExecContext;
 use crate::probe::{Phase, RunSignals, ipc, notify, runner};
@@ -26,7 +26,6 @@ impl Job {
                 e.info.restarts += 1;
             }
         });
-        let log_seq = self.sink.last_seq();
         let oom_kills = oom::kill_count();
         if let Err(shortage) = fds::check(self.sink.file_count() as u64) {
             let detail = format!("could not start {}: {shortage}", self.spec.command_line());
@@ -88,8 +87,8 @@ impl Job {
                 if let Some(check) = &self.spec.health_check {
                     let exec = ExecContext {
                         shared: Arc::clone(&self.shared),
-                        spec: Arc::new(self.spec.clone()),
-                        env: Arc::new(self.env.clone()),
+                        spec: Arc::clone(&self.spec),
+                        env: Arc::clone(&self.env),
                     };
                     let prober = runner::run(check.clone(), exec, Arc::clone(&signals));
                     readers.0.push(tokio::spawn(prober));
@@ -101,14 +100,17 @@ impl Job {
                         Arc::clone(&self.sink),
                         LogStream::Out,
                         self.shared.pumps.clone(),
+                        None,
                     ));
                 }
+                let err_tail = Arc::new(Tail::default());
                 let err_pump = child.stderr.take().map(|err| {
                     tokio::spawn(pump(
                         err,
                         Arc::clone(&self.sink),
                         LogStream::Err,
                         self.shared.pumps.clone(),
+                        Some(Arc::clone(&err_tail)),
                     ))
                 });
                 let started = Instant::now();
@@ -117,8 +119,8 @@ impl Job {
                     pid,
                     cgroup,
                     started,
-                    log_seq,
                     err_pump,
+                    err_tail,
                     oom_kills,
                     _readers: readers,
                 });
@@ -141,7 +143,9 @@ impl Job {
                     e.info.sockets = shown;
                     e.pid_start_time = start_time;
                     // What the child got besides its definition's environment.
-                    e.env.extend(socket_env);
+                    if !socket_env.is_empty() {
+                        Arc::make_mut(&mut e.env).extend(socket_env);
+                    }
                     e.begin_run(phase);
                     if probed {
                         e.info.health = Some(pmtui_proto::Health::Starting);

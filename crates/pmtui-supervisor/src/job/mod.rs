@@ -20,11 +20,10 @@ use crate::policy::RestartHistory;
 use crate::probe::{Posted, RunSignals};
 use crate::record::DesiredState;
 use crate::spawn;
-use crate::spawn::Child;
+use crate::spawn::{Child, ChildEnv};
 use crate::supervisor::Shared;
 use jiff::Timestamp;
 use pmtui_proto::{ProcessId, ProcessSpec, ProcessStatus, now_ms};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::process::ExitStatus;
 use std::sync::Arc;
@@ -45,7 +44,7 @@ pub(crate) enum JobCmd {
     /// Stop if running, then launch; `env` replaces the stored environment (the variables
     /// the user set, `config_env`, stay on top).
     Restart {
-        env: Option<BTreeMap<String, String>>,
+        env: Option<pmtui_proto::EnvMap>,
         /// Recorded in the history: `manual`, `cron`, `memory limit`, `watch`, … Only
         /// `manual` starts a process that is not running.
         reason: &'static str,
@@ -54,7 +53,7 @@ pub(crate) enum JobCmd {
     /// Replace the run by a new one without a gap (one instance's part in a rolling
     /// reload, see `reload.rs`); `env` as for `Restart`; `reason` goes in the history.
     Reload {
-        env: Option<BTreeMap<String, String>>,
+        env: Option<std::collections::BTreeMap<String, String>>,
         reason: &'static str,
         reply: ReloadReply,
     },
@@ -77,9 +76,9 @@ struct Running {
     /// Its cgroup, in cgroup mode.
     cgroup: Option<std::path::PathBuf>,
     started: Instant,
-    /// The sink's last line number before this run, to tell this run's stderr from older.
-    log_seq: u64,
     err_pump: Option<JoinHandle<()>>,
+    /// The last lines this run wrote to stderr, kept by its pump.
+    err_tail: Arc<crate::logs::Tail>,
     /// The kernel's OOM-kill count when the run started.
     oom_kills: Option<u64>,
     /// The readers of the app's channels (IPC, sd_notify); aborted when the run ends.
@@ -101,8 +100,9 @@ impl Drop for Readers {
 struct Job {
     shared: Arc<Shared>,
     id: ProcessId,
-    spec: ProcessSpec,
-    env: BTreeMap<String, String>,
+    /// Its definition, shared with its table row.
+    spec: Arc<ProcessSpec>,
+    env: Arc<ChildEnv>,
     sink: Arc<LogSink>,
     running: Option<Running>,
     /// A pending restart (`waiting restart`).
@@ -132,8 +132,8 @@ struct Job {
 pub(crate) fn spawn_job(
     shared: Arc<Shared>,
     id: ProcessId,
-    spec: ProcessSpec,
-    env: BTreeMap<String, String>,
+    spec: Arc<ProcessSpec>,
+    env: Arc<ChildEnv>,
     sink: Arc<LogSink>,
 ) -> (JobHandle, impl Future<Output = ()> + Send + 'static) {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -145,8 +145,8 @@ impl Job {
     fn new(
         shared: Arc<Shared>,
         id: ProcessId,
-        spec: ProcessSpec,
-        env: BTreeMap<String, String>,
+        spec: Arc<ProcessSpec>,
+        env: Arc<ChildEnv>,
         sink: Arc<LogSink>,
     ) -> Self {
         let cron = spec
@@ -339,7 +339,7 @@ impl Job {
             }
             JobCmd::Reload { env, reason, reply } => self.begin_reload(env, reason, reply).await,
             JobCmd::SetWatch { watch, reply } => {
-                self.spec.watch = watch;
+                Arc::make_mut(&mut self.spec).watch = watch;
                 let wanted =
                     self.shared.read(self.id, |e| e.desired) == Some(DesiredState::Running);
                 if wanted && self.spec.active_watch().is_some() {
@@ -349,21 +349,29 @@ impl Job {
                 }
                 let _ = reply.send(());
             }
-            JobCmd::SetCount(count) => self.spec.instances = count,
+            JobCmd::SetCount(count) => Arc::make_mut(&mut self.spec).instances = count,
             JobCmd::Exit => {}
         }
     }
 
     /// A new environment (`--update-env`): the new shell's variables, with what the user
     /// set on top as at start.
-    fn set_env(&mut self, env: BTreeMap<String, String>) {
-        self.spec.env = env;
-        let user_set = self.spec.config_env.clone();
-        self.spec.env.extend(user_set);
-        let cwd = self.spec.cwd.display().to_string();
-        self.spec.env.insert("PWD".into(), cwd);
-        self.env = spawn::child_env(&self.spec, self.id, self.instance(), &self.shared.config);
-        let (spec, child_env) = (self.spec.clone(), self.env.clone());
+    fn set_env(&mut self, env: pmtui_proto::EnvMap) {
+        let instance = self.instance();
+        let spec = Arc::make_mut(&mut self.spec);
+        spec.env = env;
+        let user_set = spec.config_env.clone();
+        spec.env.extend(user_set);
+        let cwd = spec.cwd.display().to_string();
+        spec.env.insert("PWD".into(), cwd);
+        self.shared.envs.intern(&mut spec.env);
+        self.env = Arc::new(spawn::child_env(
+            &self.spec,
+            self.id,
+            instance,
+            &self.shared.config,
+        ));
+        let (spec, child_env) = (Arc::clone(&self.spec), Arc::clone(&self.env));
         self.shared.update(self.id, |e| {
             e.spec = spec;
             e.env = child_env;

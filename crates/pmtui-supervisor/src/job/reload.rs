@@ -77,7 +77,7 @@ impl Job {
     ) {
         self.abandon_reload("a newer reload replaced it").await;
         if let Some(env) = env {
-            self.set_env(env);
+            self.set_env(env.into());
         }
         let Some(old) = self.running.take() else {
             // Nothing serves, so nothing can be interrupted: started as `restart` would.

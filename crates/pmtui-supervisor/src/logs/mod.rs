@@ -16,13 +16,13 @@
 pub mod file;
 pub mod format;
 pub mod history;
-mod pump;
+pub mod pump;
 mod writer;
 
 pub use file::{FileRegistry, Rotation, SharedFile};
 pub use format::{LineFormat, check_date_format};
 pub use history::{LogQuery, SinkView};
-pub use pump::{MAX_LINE_BYTES, pump};
+pub use pump::{MAX_LINE_BYTES, Tail, pump};
 pub use writer::{Batch, Op, Pumps};
 
 use pmtui_proto::{LogFormat, LogLine, LogStream, ProcessId};

@@ -9,6 +9,7 @@
 
 mod argv;
 mod child;
+mod child_env;
 mod child_setup;
 mod credentials;
 mod node;
@@ -17,38 +18,35 @@ use crate::config::{MARKER_VAR, SupervisorConfig};
 use crate::reaper::ManagedPids;
 use crate::sockets::SocketSet;
 pub use child::Child;
+pub use child_env::{ChildEnv, EnvPool};
 use child_setup::{ChildSetup, ExecPlan, Identity};
 pub(crate) use credentials::resolve as resolve_credentials;
 use pmtui_proto::{ProcessId, ProcessSpec};
-use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::process::Stdio;
 
-/// The environment the child receives.
+/// The environment the child receives: its definition's, shared, and pmtui's variables.
 pub fn child_env(
     spec: &ProcessSpec,
     id: ProcessId,
     instance: u32,
     config: &SupervisorConfig,
-) -> BTreeMap<String, String> {
-    let mut env = spec.env.clone();
-    let mut set = |k: &str, v: String| {
-        env.insert(k.to_string(), v);
-    };
-    set("PMTUI_ID", id.to_string());
-    set("PMTUI_NAME", spec.name.clone());
-    set("PMTUI_INSTANCE", instance.to_string());
-    set("PMTUI_NAMESPACE", spec.namespace.clone());
-    set("PMTUI_HOME", config.home.display().to_string());
-    set(MARKER_VAR, config.marker(id));
+) -> ChildEnv {
+    let mut env = ChildEnv::new(spec.env.clone());
+    env.set("PMTUI_ID", id.to_string());
+    env.set("PMTUI_NAME", spec.name.as_str());
+    env.set("PMTUI_INSTANCE", instance.to_string());
+    env.set("PMTUI_NAMESPACE", spec.namespace.as_str());
+    env.set("PMTUI_HOME", config.home.display().to_string());
+    env.set(MARKER_VAR, config.marker(id));
     // pm2's names, so apps written for pm2 find what they expect.
-    set("pm_id", id.to_string());
-    set("name", spec.name.clone());
-    set("namespace", spec.namespace.clone());
-    set(spec.instance_var(), instance.to_string());
+    env.set("pm_id", id.to_string());
+    env.set("name", spec.name.as_str());
+    env.set("namespace", spec.namespace.as_str());
+    env.set(spec.instance_var(), instance.to_string());
     if let Some(var) = spec.increment_var.as_deref().filter(|v| !v.is_empty()) {
         // pm2's increment_var: the value in `env` (or 0) plus the instance number, so each
         // instance keeps its own value (its own port) across restarts and scaling.
@@ -57,7 +55,7 @@ pub fn child_env(
             .get(var)
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
-        set(var, (base + u64::from(instance)).to_string());
+        env.set(var, (base + u64::from(instance)).to_string());
     }
     let program = spec.interpreter.as_deref().unwrap_or(&spec.script);
     let base = std::path::Path::new(program)
@@ -65,7 +63,7 @@ pub fn child_env(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if base.starts_with("python") || spec.script.ends_with(".py") {
-        set("PYTHONUNBUFFERED", "1".into());
+        env.set("PYTHONUNBUFFERED", "1");
     }
     // systemd's notification socket and watchdog (see `probe::notify`); what the caller's
     // shell carried of them would point elsewhere.
@@ -73,10 +71,10 @@ pub fn child_env(
         env.remove(var);
     }
     if let Some(path) = crate::probe::notify::socket_path(&config.home, id) {
-        env.insert("NOTIFY_SOCKET".into(), path.display().to_string());
+        env.set("NOTIFY_SOCKET", path.display().to_string());
     }
     if let Some(ms) = spec.watchdog_ms {
-        env.insert("WATCHDOG_USEC".into(), (ms * 1000).to_string());
+        env.set("WATCHDOG_USEC", (ms * 1000).to_string());
     }
     node::metrics_env(spec, config, &mut env);
     // Another user's HOME, USER and LOGNAME (as su and systemd set them), unless the user
@@ -92,7 +90,7 @@ pub fn child_env(
             ("LOGNAME", user.name),
         ] {
             if !spec.config_env.contains_key(key) {
-                env.insert(key.to_string(), value);
+                env.set(key, value);
             }
         }
     }
@@ -114,7 +112,7 @@ pub fn channel_env(sockets: &SocketSet) -> (String, String) {
 /// before exec.
 pub fn spawn(
     spec: &ProcessSpec,
-    env: &BTreeMap<String, String>,
+    env: &ChildEnv,
     config: &SupervisorConfig,
     sockets: &SocketSet,
     channel: Option<RawFd>,
@@ -122,16 +120,13 @@ pub fn spawn(
     managed: &ManagedPids,
 ) -> std::io::Result<Child> {
     let mut socket_env;
-    let mut channel_vars;
-    let env = match channel {
-        Some(_) => {
-            channel_vars = env.clone();
-            let (key, value) = channel_env(sockets);
-            channel_vars.insert(key, value);
-            &channel_vars
-        }
-        None => env,
-    };
+    // The whole map exists only while the child is being started.
+    let mut env = env.to_map();
+    if channel.is_some() {
+        let (key, value) = channel_env(sockets);
+        env.insert(key, value);
+    }
+    let env = &env;
     // Variables that carry the child's own pid, known only after fork: the child then execs
     // the program itself, with an environment prepared here (see `child_setup`).
     let mut pid_vars = Vec::new();
@@ -203,7 +198,7 @@ pub fn spawn(
 /// stdin closed, stdout and stderr piped.
 pub fn spawn_probe(
     spec: &ProcessSpec,
-    env: &BTreeMap<String, String>,
+    env: &ChildEnv,
     config: &SupervisorConfig,
     command_line: &str,
     managed: &ManagedPids,
@@ -213,7 +208,7 @@ pub fn spawn_probe(
         .args(["-c", command_line])
         .current_dir(&spec.cwd)
         .env_clear()
-        .envs(env)
+        .envs(env.iter())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

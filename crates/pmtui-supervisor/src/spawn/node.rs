@@ -5,7 +5,6 @@
 
 use crate::SupervisorConfig;
 use pmtui_proto::ProcessSpec;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const PRELOAD: &str = include_str!("node_preload.cjs");
@@ -48,11 +47,11 @@ pub(super) fn takes_preload(spec: &ProcessSpec) -> bool {
 pub(super) fn metrics_env(
     spec: &ProcessSpec,
     config: &SupervisorConfig,
-    env: &mut BTreeMap<String, String>,
+    env: &mut super::ChildEnv,
 ) {
     env.remove(METRICS_VAR);
     if spec.node_metrics && config.metrics_interval_ms > 0 && takes_preload(spec) {
-        env.insert(METRICS_VAR.into(), config.metrics_interval_ms.to_string());
+        env.set(METRICS_VAR, config.metrics_interval_ms.to_string());
     }
 }
 

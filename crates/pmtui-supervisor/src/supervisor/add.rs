@@ -17,12 +17,15 @@ impl Supervisor {
     /// launches it and the returned receiver fires once the first launch was attempted.
     pub(super) fn add(
         &self,
-        spec: ProcessSpec,
+        mut spec: ProcessSpec,
         fixed_id: Option<ProcessId>,
         desired: DesiredState,
         restarts: u32,
         created_at: Option<u64>,
     ) -> (ProcessId, Option<Reply>) {
+        // Processes started from one shell (instances of one app) share one environment.
+        self.shared.envs.intern(&mut spec.env);
+        let spec = Arc::new(spec);
         let mut table = self.shared.lock();
         let id = fixed_id.unwrap_or(table.next_id);
         table.next_id = table.next_id.max(id + 1);
@@ -43,7 +46,7 @@ impl Supervisor {
             several && !spec.logs.merge_logs,
         );
         let sink = self.sink_for(&spec, id, &paths);
-        let env = spawn::child_env(&spec, id, instance, &self.shared.config);
+        let env = Arc::new(spawn::child_env(&spec, id, instance, &self.shared.config));
         let info = ProcessInfo {
             id,
             name: spec.name.clone(),
@@ -79,8 +82,8 @@ impl Supervisor {
         let (job, rx) = job::spawn_job(
             Arc::clone(&self.shared),
             id,
-            spec.clone(),
-            env.clone(),
+            Arc::clone(&spec),
+            Arc::clone(&env),
             Arc::clone(&sink),
         );
         let ready = if desired == DesiredState::Running {

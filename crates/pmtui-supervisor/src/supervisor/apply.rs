@@ -45,7 +45,7 @@ impl Supervisor {
             found.sort_by_key(|e| e.info.instance);
             (
                 found.iter().map(|e| e.info.id).collect(),
-                found.first().map(|e| e.spec.clone()),
+                found.first().map(|e| (*e.spec).clone()),
             )
         };
         if let Some(stored) = stored.filter(|_| !force) {

@@ -26,7 +26,7 @@ impl Supervisor {
             .entries
             .values()
             .filter(|e| e.info.name == name)
-            .map(|e| e.spec.clone())
+            .map(|e| (*e.spec).clone())
             .collect();
         let specs: Vec<&ProcessSpec> = specs.iter().collect();
         self.shared.sockets.retain(name, &specs);

@@ -32,6 +32,7 @@ use crate::probe::{AppMessage, RunReady};
 use crate::reaper::ManagedPids;
 use crate::record::DesiredState;
 use crate::sockets::SocketTable;
+use crate::spawn::{ChildEnv, EnvPool};
 use crate::{SupervisorConfig, SupervisorError, resolve_targets};
 use pmtui_proto::{
     Event, EventKind, ExitRecord, LogLine, ProcessId, ProcessInfo, ProcessSpec, ProcessStatus,
@@ -46,8 +47,10 @@ pub const HISTORY_LEN: usize = 100;
 /// One row of the table: what is known about a process, and how to reach its job.
 pub(crate) struct Entry {
     pub info: ProcessInfo,
-    pub spec: ProcessSpec,
-    pub env: BTreeMap<String, String>,
+    /// Its definition, shared with its job (copied only when one of them changes it).
+    pub spec: Arc<ProcessSpec>,
+    /// What its child receives: the definition's environment and pmtui's variables.
+    pub env: Arc<ChildEnv>,
     pub desired: DesiredState,
     pub history: VecDeque<ExitRecord>,
     pub pid_start_time: Option<u64>,
@@ -79,6 +82,8 @@ pub(crate) struct Shared {
     pub containment: Containment,
     pub managed: ManagedPids,
     pub metrics: MetricsHub,
+    /// The environments held, so that equal ones share one map.
+    pub envs: EnvPool,
     table: Mutex<Table>,
     events: broadcast::Sender<Event>,
     logs: broadcast::Sender<LogLine>,
@@ -207,7 +212,14 @@ impl Shared {
         let Some(entry) = table.entries.get_mut(&id) else {
             return;
         };
-        entry.history.push_back(record.clone());
+        // In time order: an exit recorded after the next run started (restart first) goes
+        // before what that start recorded (a spawn error).
+        let at = entry
+            .history
+            .iter()
+            .rposition(|r| r.at <= record.at)
+            .map_or(0, |i| i + 1);
+        entry.history.insert(at, record.clone());
         while entry.history.len() > HISTORY_LEN {
             entry.history.pop_front();
         }
@@ -248,6 +260,7 @@ impl Supervisor {
             containment,
             managed,
             metrics,
+            envs: EnvPool::default(),
             table: Mutex::default(),
             events,
             logs,

@@ -81,7 +81,7 @@ fn record_of(e: &Entry) -> ProcessRecord {
     ProcessRecord {
         id: e.info.id,
         instance: e.info.instance,
-        spec: e.spec.clone(),
+        spec: (*e.spec).clone(),
         desired: e.desired,
         restarts: e.info.restarts,
         created_at: e.info.created_at,

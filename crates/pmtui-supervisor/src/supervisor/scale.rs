@@ -64,7 +64,7 @@ impl Supervisor {
             .values()
             .filter(|e| e.info.name == name)
             .collect();
-        let first = found.first().map(|e| (e.spec.clone(), e.desired));
+        let first = found.first().map(|e| ((*e.spec).clone(), e.desired));
         (found.iter().map(|e| e.info.id).collect(), first)
     }
 
@@ -112,7 +112,7 @@ impl Supervisor {
         let mut table = self.shared.lock();
         for id in ids {
             if let Some(e) = table.entries.get_mut(id) {
-                e.spec.instances = count;
+                std::sync::Arc::make_mut(&mut e.spec).instances = count;
                 let _ = e.job.send(JobCmd::SetCount(count));
             }
         }

@@ -31,6 +31,7 @@ impl Supervisor {
         }
         let ids = self.resolve(targets)?;
         self.set_desired(&ids, DesiredState::Running);
+        let env = env.map(pmtui_proto::EnvMap::from);
         let replies = self.send_each(&ids, |reply| JobCmd::Restart {
             reason: "manual",
             env: env.clone(),
@@ -62,7 +63,7 @@ impl Supervisor {
                     (None, true) => Some(pmtui_proto::WatchSpec::default()),
                     (None, false) => None,
                 };
-                entry.spec.watch = watch.clone();
+                std::sync::Arc::make_mut(&mut entry.spec).watch = watch.clone();
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let _ = entry.job.send(JobCmd::SetWatch { watch, reply: tx });
                 replies.push((*id, rx));
@@ -176,8 +177,8 @@ impl Supervisor {
             .filter_map(|id| table.entries.get(id))
             .map(|e| ProcessDetail {
                 info: with_uptime(&e.info),
-                spec: e.spec.clone(),
-                env: e.env.clone(),
+                spec: (*e.spec).clone(),
+                env: e.env.to_map(),
                 out_log: e.paths.out.as_ref().map(|p| p.display().to_string()),
                 err_log: e.paths.err.as_ref().map(|p| p.display().to_string()),
                 history: e.history.iter().cloned().collect(),

@@ -240,7 +240,7 @@ async fn update_known(
             // `update_env` gave `spec` this shell's environment (with the user's variables).
             Request::Restart {
                 targets: group.iter().map(|d| d.info.id.to_string()).collect(),
-                env: update_env.then(|| spec.env.clone()),
+                env: update_env.then(|| spec.env.clone().into_map()),
             }
         } else if spec.same_but_count(&same) {
             // Only `-i` changed: pm2's scale, the instances that run are left alone.

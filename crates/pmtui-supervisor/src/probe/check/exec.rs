@@ -8,7 +8,6 @@ use crate::supervisor::Shared;
 use crate::{spawn, tree};
 use nix::sys::signal::Signal;
 use pmtui_proto::{HealthCheck, ProcessSpec};
-use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,7 +24,7 @@ const DRAIN: Duration = Duration::from_millis(100);
 pub(crate) struct ExecContext {
     pub shared: Arc<Shared>,
     pub spec: Arc<ProcessSpec>,
-    pub env: Arc<BTreeMap<String, String>>,
+    pub env: Arc<crate::spawn::ChildEnv>,
 }
 
 impl ExecContext {
