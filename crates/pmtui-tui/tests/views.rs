@@ -504,7 +504,7 @@ fn busy_app(view: View) -> App {
 
 #[test]
 fn dashboard_at_three_sizes() {
-    at_sizes("dashboard", || {
+    at_sizes("dashboard_busy", || {
         let mut app = busy_app(View::Dashboard);
         key(&mut app, KeyCode::Down);
         app
