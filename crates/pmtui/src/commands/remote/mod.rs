@@ -136,8 +136,8 @@ pub fn single() -> Result<&'static Endpoint> {
     match endpoints() {
         [one] => Ok(one),
         several => bail!(
-            "this command talks to one daemon, and {} hosts were given ({}); only `ls` and the \
-             UI show several",
+            "this command talks to one daemon, and {} hosts were given ({}); only `ls` shows \
+             several (the UI shows one host at a time for now)",
             several.len(),
             several
                 .iter()
