@@ -9,6 +9,7 @@ mod frame;
 mod machine;
 mod manager;
 mod procfs;
+mod readme;
 mod reload;
 mod report;
 mod scenarios;
@@ -26,6 +27,7 @@ use std::process::ExitCode;
 const SCENARIOS: &[&str] = &[
     "start",
     "lists",
+    "eco",
     "stop",
     "crash",
     "logs",
@@ -33,6 +35,7 @@ const SCENARIOS: &[&str] = &[
     "frame",
     "watch",
     "appmetrics",
+    "callgrind",
 ];
 
 #[derive(Debug, Parser)]
@@ -59,8 +62,8 @@ struct Cli {
     /// Measure pmtui alone even if pm2 is installed.
     #[arg(long)]
     no_pm2: bool,
-    /// Only these scenarios (comma-separated): start, lists, stop, crash, logs, reload, frame,
-    /// watch.
+    /// Only these scenarios (comma-separated): start, lists, eco, stop, crash, logs, reload,
+    /// frame, watch, appmetrics, callgrind.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[command(subcommand)]
@@ -72,15 +75,47 @@ enum Child {
     /// A program the benchmarks supervise (internal).
     #[command(hide = true, subcommand)]
     Child(child::ChildCmd),
+    /// Writes the README's benchmark table from a JSON report (default: the newest in
+    /// bench/results); `--check` only says whether the README matches it.
+    Table {
+        json: Option<PathBuf>,
+        #[arg(long, default_value = "README.md")]
+        readme: PathBuf,
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Child::Child(cmd)) = cli.child {
-        return child::run(cmd).unwrap_or_else(|err| {
-            eprintln!("pmtui-bench child: {err:#}");
-            ExitCode::FAILURE
-        });
+    match cli.child {
+        Some(Child::Child(cmd)) => {
+            return child::run(cmd).unwrap_or_else(|err| {
+                eprintln!("pmtui-bench child: {err:#}");
+                ExitCode::FAILURE
+            });
+        }
+        Some(Child::Table {
+            json,
+            readme,
+            check,
+        }) => {
+            return match readme::run(json, &readme, check) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => {
+                    eprintln!(
+                        "{} differs from the report: run `cargo run -p pmtui-bench -- table`",
+                        readme.display()
+                    );
+                    ExitCode::FAILURE
+                }
+                Err(err) => {
+                    eprintln!("pmtui-bench table: {err:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        None => {}
     }
     match bench(cli) {
         Ok(code) => code,
@@ -152,16 +187,24 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        for mgr in &managers {
+        // Alternate who goes first, so that neither always meets a fresher machine.
+        let order: Vec<&Manager> = if run % 2 == 1 {
+            managers.iter().collect()
+        } else {
+            managers.iter().rev().collect()
+        };
+        for mgr in order {
             let mut ctx = Ctx {
                 plan: &plan,
                 results: &mut results,
                 me: me.clone(),
                 sleep: sleep.clone(),
             };
-            let steps: [(&str, ScenarioFn); 9] = [
+            let steps: [(&str, ScenarioFn); 11] = [
                 ("start", scenarios::start_and_idle),
                 ("lists", scenarios::lists),
+                ("eco", scenarios::ecosystem),
+                ("callgrind", scenarios::callgrind),
                 ("stop", scenarios::stop_all),
                 ("crash", scenarios::crashes),
                 ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, SHORT)),
@@ -269,7 +312,9 @@ fn bench(cli: Cli) -> Result<ExitCode> {
     let doc = json!({
         "mode": if cli.smoke { "smoke" } else { "full" },
         "runs": runs,
-        "finished_at": jiff::Timestamp::now().to_string(),
+        "finished_at": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%MZ").to_string(),
+        "load_at_end": machine::load_average(),
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
         "machine": machine,
         "managers": versions.iter().zip(&managers).map(|((name, version), m)| json!({
             "name": name, "version": version, "binary": m.bin,

@@ -160,7 +160,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "daemon RSS, no apps".into(),
             "MiB",
             Better::Lower,
-            Some(5.0),
+            Some(4.0),
         ),
         mgr.name(),
         mib(daemon_rss(&home)?),
@@ -249,7 +249,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             format!("daemon RSS, {n} apps"),
             "MiB",
             Better::Lower,
-            (n == 200).then_some(10.0),
+            (n == 200).then_some(8.0),
         ),
         mgr.name(),
         mib(daemon_rss(&home)?),
@@ -281,6 +281,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     )?;
     home.wait_online(small, Duration::from_secs(120))?;
     std::thread::sleep(Duration::from_secs(1));
+    let fds_small = fd_count(home.daemon_pid()?).unwrap_or(0);
     ctx.results.record(
         metric(
             "rss_small",
@@ -351,11 +352,13 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             format!("daemon RSS, {big} apps"),
             "MiB",
             Better::Lower,
-            (big == 1000).then_some(40.0),
+            (big == 1000).then_some(30.0),
         ),
         mgr.name(),
         mib(daemon_rss(&home)?),
     );
+    let fds_big = fd_count(home.daemon_pid()?).unwrap_or(0);
+    record_fds(ctx, mgr, (small, fds_small), (big, fds_big));
     let times = time_calls(&home, list, plan.ls_calls)?;
     ctx.results.record(
         metric(
@@ -363,11 +366,17 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             format!("`ls --json` (pm2: `jlist`), {big} apps"),
             "ms",
             Better::Lower,
-            None,
+            (big == 1000).then_some(5.0),
         ),
         mgr.name(),
         crate::report::median(&times).unwrap_or(f64::NAN),
     );
+    if mgr.kind == crate::manager::Kind::Pmtui {
+        describe_all(ctx, &home, big)?;
+        if let Err(err) = ui_rss(ctx, &home, big) {
+            ctx.results.errors.push(format!("UI RSS: {err:#}"));
+        }
+    }
     Ok(())
 }
 
@@ -481,7 +490,7 @@ pub fn crashes(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "crash → next run's first line, median".into(),
             "ms",
             Better::Lower,
-            Some(2.0),
+            Some(1.5),
         ),
         mgr.name(),
         percentile(&samples, 50.0).unwrap_or(f64::NAN),
@@ -492,7 +501,7 @@ pub fn crashes(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "crash → next run's first line, p99".into(),
             "ms",
             Better::Lower,
-            Some(5.0),
+            Some(3.0),
         ),
         mgr.name(),
         percentile(&samples, 99.0).unwrap_or(f64::NAN),
@@ -760,6 +769,228 @@ pub fn log_burst(ctx: &mut Ctx, mgr: &Manager, size: usize) -> Result<()> {
         },
         mgr.name(),
         (lines - intact) as f64,
+    );
+    Ok(())
+}
+
+/// Open fds of `pid`.
+fn fd_count(pid: u32) -> Option<usize> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()
+        .map(|d| d.count())
+}
+
+/// The extra fds the daemon holds per process, between `small` and `big` processes.
+pub(crate) fn record_fds(ctx: &mut Ctx, mgr: &Manager, small: (usize, usize), big: (usize, usize)) {
+    if big.0 > small.0 {
+        ctx.results.record(
+            metric(
+                "fds_per_process",
+                "daemon fds per process".into(),
+                "fds",
+                Better::Lower,
+                Some(4.0),
+            ),
+            mgr.name(),
+            (big.1 as f64 - small.1 as f64) / (big.0 - small.0) as f64,
+        );
+    }
+}
+
+/// `describe --json all` at the large population: wall time and size (pmtui).
+fn describe_all(ctx: &mut Ctx, home: &Home, n: usize) -> Result<()> {
+    let t0 = Instant::now();
+    let out = home.run(&["describe", "--json", "all"], Duration::from_secs(120))?;
+    let took = t0.elapsed();
+    ctx.results.record(
+        metric(
+            "describe_all_ms",
+            format!("`describe --json all`, {n} apps"),
+            "ms",
+            Better::Lower,
+            None,
+        ),
+        home.mgr.name(),
+        ms(took),
+    );
+    ctx.results.record(
+        metric(
+            "describe_all_kib",
+            format!("`describe --json all`, {n} apps: output size"),
+            "KiB",
+            Better::Lower,
+            None,
+        ),
+        home.mgr.name(),
+        out.len() as f64 / 1024.0,
+    );
+    Ok(())
+}
+
+/// The UI's RSS with `n` processes listed: `pmtui` in a pseudo-terminal (200×60) made by
+/// `script`, measured after it has drawn for a few seconds.
+fn ui_rss(ctx: &mut Ctx, home: &Home, n: usize) -> Result<()> {
+    let Some(script) = which_in_path("script") else {
+        bail!("no `script` program to give the UI a terminal");
+    };
+    let line = format!(
+        "stty cols 200 rows 60; exec {}",
+        home.mgr.bin.to_string_lossy()
+    );
+    let mut child = std::process::Command::new(script)
+        .args(["-qfc", &line, "/dev/null"])
+        .env("PMTUI_HOME", home.dir())
+        .env("TERM", "xterm-256color")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("cannot run script")?;
+    let script_pid = child.id();
+    std::thread::sleep(Duration::from_secs(4));
+    let ui = children_of(script_pid).into_iter().next();
+    let rss = ui.and_then(procfs::rss_kib);
+    if let Some(pid) = ui {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let rss = rss.context("the UI was not running after 4 s")?;
+    ctx.results.record(
+        metric(
+            "ui_rss",
+            format!("UI RSS, {n} apps listed"),
+            "MiB",
+            Better::Lower,
+            (n == 1000).then_some(15.0),
+        ),
+        home.mgr.name(),
+        mib(rss),
+    );
+    Ok(())
+}
+
+fn which_in_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}
+
+/// Processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let after = s.rsplit_once(')')?.1;
+                    after.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+/// N apps from one ecosystem file (JSON, pm2's format), one `start` call, until all online.
+pub fn ecosystem(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
+    let n = ctx.plan.ls_big;
+    let home = Home::new(mgr)?;
+    home.boot()?;
+    note(mgr, &format!("{n} apps from one ecosystem file"));
+    let apps: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("eco-{i}"),
+                "script": ctx.sleep,
+                "args": SLEEP_ARGS,
+                "interpreter": "none",
+            })
+        })
+        .collect();
+    let file = home.dir().join("ecosystem.json");
+    std::fs::write(
+        &file,
+        serde_json::to_string(&serde_json::json!({ "apps": apps }))?,
+    )?;
+    let file = file.to_string_lossy().into_owned();
+    let t0 = Instant::now();
+    home.run(&["start", &file], Duration::from_secs(600))?;
+    home.wait_online(n, Duration::from_secs(600))?;
+    ctx.results.record(
+        metric(
+            "eco_start",
+            format!("start {n} apps from one ecosystem file, until all online"),
+            "s",
+            Better::Lower,
+            (n == 1000).then_some(1.0),
+        ),
+        mgr.name(),
+        t0.elapsed().as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// Instructions (valgrind's callgrind) of one `ls --json` at the small population: a figure
+/// a busy machine does not move (pmtui only).
+pub fn callgrind(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
+    if mgr.kind != crate::manager::Kind::Pmtui {
+        return Ok(());
+    }
+    let Some(valgrind) = which_in_path("valgrind") else {
+        bail!("valgrind is not installed");
+    };
+    let n = ctx.plan.ls_small;
+    let home = Home::new(mgr)?;
+    home.boot()?;
+    note(mgr, &format!("callgrind: `ls --json` at {n} apps"));
+    home.start(
+        &ctx.sleep,
+        "idle",
+        n,
+        &[],
+        SLEEP_ARGS,
+        Duration::from_secs(120),
+    )?;
+    home.wait_online(n, Duration::from_secs(120))?;
+    let out_file = home.dir().join("callgrind.out");
+    let output = std::process::Command::new(valgrind)
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out_file.display()))
+        .arg(&mgr.bin)
+        .args(["ls", "--json"])
+        .env("PMTUI_HOME", home.dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("cannot run valgrind")?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let collected = stderr
+        .lines()
+        .find_map(|l| {
+            l.split_once("Collected :")
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .and_then(|v| v.parse::<f64>().ok())
+        .with_context(|| format!("no instruction count from callgrind: {stderr}"))?;
+    ctx.results.record(
+        metric(
+            "callgrind_ls",
+            format!("`ls --json`, {n} apps: instructions (callgrind)"),
+            "M instr",
+            Better::Lower,
+            None,
+        ),
+        mgr.name(),
+        collected / 1e6,
     );
     Ok(())
 }
