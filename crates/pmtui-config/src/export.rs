@@ -216,6 +216,18 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if let Some(w) = &spec.watch {
         put("watch", watch_block(w, &spec.cwd));
     }
+    if !spec.depends_on.is_empty() {
+        // The long form: it keeps every condition, and round-trips through every format.
+        let deps = spec
+            .depends_on
+            .iter()
+            .map(|d| {
+                let entry = vec![("condition".to_string(), s(d.condition.as_str()))];
+                (d.name.clone(), Out::Map(entry))
+            })
+            .collect();
+        put("depends_on", Out::Map(deps));
+    }
     if spec.restart != RestartPolicy::default() {
         put("restart_policy", restart_policy(&spec.restart));
     }

@@ -169,6 +169,17 @@ fn load_document(
             ctx.problem(pos, &field, ProblemKind::Other(message));
         }
     }
+    let checked: Vec<app::depends::Checked<'_>> = drafts
+        .iter()
+        .map(|d| app::depends::Checked {
+            name: &d.spec.name,
+            path: &d.path,
+            restart: d.spec.restart.mode,
+            deps: &d.depends_on,
+        })
+        .collect();
+    app::depends::check(&mut ctx, &checked);
+    drop(checked);
     for only in &opts.only {
         if !drafts.iter().any(|d| &d.spec.name == only) {
             let names: Vec<_> = drafts.iter().map(|d| d.spec.name.as_str()).collect();

@@ -610,6 +610,17 @@ fn export_reads_back_to_the_same_specs_in_every_format() {
         .load("cmd.yaml", "name: srv\nscript: python3 -m http.server 0\nnamespace: web\nstop_signal: INT\nautostart: false\ncron: \"0 * * * *\"\ncron_revive: true\nuser: www-data\ngid: 33\ntreekill: false\nwait_ready: true\nlisten_timeout: 5s\nwatchdog: 10s\nhealth_check:\n  url: http://127.0.0.1:8000/health\n  interval: 1s\n  retries: 2\n  on_failure: none\n  expected_status: [200, \"500-503\"]\n")
         .expect("command string")
         .apps;
+    // Names of the exported file: `depends_on` must name apps of the file it is read from.
+    cmd[0].depends_on = vec![
+        pmtui_proto::Dependency {
+            name: "web".into(),
+            condition: pmtui_proto::Condition::Completed,
+        },
+        pmtui_proto::Dependency {
+            name: "worker".into(),
+            condition: pmtui_proto::Condition::Started,
+        },
+    ];
     more.append(&mut cmd);
     let mut cluster = d
         .load(
@@ -810,5 +821,85 @@ fn watch_in_every_form() {
             .iter()
             .any(|w| w.contains("watch_options: has no effect")),
         "{warnings:?}"
+    );
+}
+
+#[test]
+fn depends_on_reads_both_forms_and_reports_unknown_names_and_cycles_at_their_line() {
+    use pmtui_proto::Condition;
+    let d = Dir::new();
+    let loaded = d
+        .load(
+            "chain.yaml",
+            "apps:\n  - name: api\n    script: worker.sh\n    depends_on:\n      migrate: { condition: completed }\n      db: started\n  - name: migrate\n    script: worker.sh\n    autorestart: false\n    depends_on: [db]\n  - name: db\n    script: worker.sh\n",
+        )
+        .expect("a chain loads");
+    let api = &loaded.apps[0];
+    assert_eq!(api.depends_on.len(), 2);
+    assert_eq!(api.depends_on[0].name, "migrate");
+    assert_eq!(api.depends_on[0].condition, Condition::Completed);
+    assert_eq!(api.depends_on[1].condition, Condition::Started);
+    assert_eq!(loaded.apps[1].depends_on[0].condition, Condition::Ready);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    // The same in JSON and TOML.
+    let json = d
+        .load(
+            "chain.json",
+            r#"{"apps": [{"name": "a", "script": "worker.sh", "dependsOn": {"b": {"condition": "ready"}}}, {"name": "b", "script": "worker.sh"}]}"#,
+        )
+        .expect("json");
+    assert_eq!(json.apps[0].depends_on[0].name, "b");
+    let toml = d
+        .load(
+            "chain.toml",
+            "[[apps]]\nname = \"a\"\nscript = \"worker.sh\"\ndepends_on = [\"b\"]\n\n[[apps]]\nname = \"b\"\nscript = \"worker.sh\"\n",
+        )
+        .expect("toml");
+    assert_eq!(toml.apps[0].depends_on[0].name, "b");
+
+    let errors = d.errors(
+        "cycle.yaml",
+        "apps:\n  - name: a\n    script: worker.sh\n    depends_on: [b]\n  - name: b\n    script: worker.sh\n    depends_on:\n      - c\n  - name: c\n    script: worker.sh\n    depends_on: [a]\n",
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("cycle.yaml:4:18")
+            && e.contains("apps[0].depends_on")
+            && e.contains("dependency cycle: a → b → c → a")),
+        "{errors:?}"
+    );
+    let errors = d.errors(
+        "unknown.yaml",
+        "apps:\n  - name: api\n    script: worker.sh\n    depends_on: [dbb]\n  - name: db\n    script: worker.sh\n",
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("unknown.yaml:4:18")
+            && e.contains(
+                "depends on \"dbb\", which is not an app of this file; did you mean \"db\"?"
+            )),
+        "{errors:?}"
+    );
+    let errors = d.errors(
+        "bad.yaml",
+        "name: a\nscript: worker.sh\ndepends_on: { a: soon }\n",
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("bad.yaml:3:18")
+            && e.contains("`started`, `ready` or `completed`")),
+        "{errors:?}"
+    );
+    // A migration that would run for ever is warned about.
+    let loaded = d
+        .load(
+            "loop.yaml",
+            "apps:\n  - name: api\n    script: worker.sh\n    depends_on: { migrate: completed }\n  - name: migrate\n    script: worker.sh\n",
+        )
+        .expect("loads with a warning");
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("autorestart: false")),
+        "{:?}",
+        loaded.warnings
     );
 }

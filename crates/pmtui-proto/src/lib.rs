@@ -4,6 +4,7 @@
 
 pub mod app_metrics;
 pub mod codec;
+pub mod depends;
 pub mod env;
 pub mod env_map;
 pub mod error;
@@ -29,6 +30,7 @@ pub use app_metrics::{
 pub use codec::{
     ClientFrame, Hello, HelloReply, MAX_REPLY_LEN, MAX_REQUEST_LEN, PROTOCOL_VERSION, ServerFrame,
 };
+pub use depends::{Condition, Dependency};
 pub use env::{EnvError, MAX_ENV_BYTES, MAX_ENV_VAR_BYTES, check_env};
 pub use env_map::EnvMap;
 pub use error::ProtoError;

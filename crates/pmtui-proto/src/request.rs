@@ -146,6 +146,16 @@ pub enum Request {
         #[serde(default)]
         targets: Vec<String>,
     },
+    /// Wait until the latest run of process `id` is ready, by the one definition (first
+    /// passing probe, else the `wait_ready` signal, else started), or failed or timed out;
+    /// a process held for its dependencies is waited for through them. Replies
+    /// `Response::Readiness`. What `pmtui start <file>` sends per app it started.
+    WaitReady {
+        id: crate::ProcessId,
+        /// Give up after this long (ms); `None` waits as long as it takes.
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
     /// Stop every process and end the daemon.
     Kill,
 }
@@ -176,6 +186,7 @@ impl Request {
             Self::Subscribe => "subscribe",
             Self::Metrics { .. } => "metrics",
             Self::SubscribeMetrics { .. } => "subscribe_metrics",
+            Self::WaitReady { .. } => "wait_ready",
             Self::Kill => "kill",
         }
     }

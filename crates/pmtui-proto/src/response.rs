@@ -32,6 +32,15 @@ pub enum Response {
         #[serde(default)]
         incidents: Vec<String>,
     },
+    /// How a `wait_ready` ended: `ready`, `timeout` (the app's `listen_timeout`, or the
+    /// request's own) or `failed`, with why for people (`exited with code 1`, `not started:
+    /// db (ready): exited with code 1`).
+    Readiness {
+        id: crate::ProcessId,
+        outcome: String,
+        #[serde(default)]
+        reason: Option<String>,
+    },
     /// The processes a request acted on, or the whole list.
     Processes {
         processes: Vec<ProcessInfo>,

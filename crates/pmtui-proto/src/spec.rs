@@ -108,6 +108,10 @@ pub struct ProcessSpec {
     /// File watching: a change under its paths restarts the process (history reason
     /// `watch`). `None` when never asked for; `enabled: false` when turned off.
     pub watch: Option<crate::WatchSpec>,
+    /// The apps this one starts after, and what each must have reached (`depends_on`).
+    /// The supervisor starts a set in this order (independent apps together), stops it in
+    /// reverse, and recovery and `resurrect` follow the same order.
+    pub depends_on: Vec<crate::Dependency>,
 }
 
 /// How the instances of an app run: `fork` (independent copies) or `cluster` (copies that
@@ -174,6 +178,7 @@ impl Default for ProcessSpec {
             metrics_url: None,
             metrics_keep: Vec::new(),
             watch: None,
+            depends_on: Vec::new(),
         }
     }
 }

@@ -391,6 +391,10 @@ pub struct StartArgs {
     /// With a file: every warning (an unknown key, a key without effect) is an error.
     #[arg(long)]
     pub strict: bool,
+    /// With a file: return once the apps are started, without waiting until each is ready
+    /// (by default `start <file>` waits, in dependency order, and fails if one is not).
+    #[arg(long)]
+    pub no_wait: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

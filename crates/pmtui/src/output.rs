@@ -22,6 +22,11 @@ fn paint(text: &str, code: &str) -> String {
     }
 }
 
+/// A word in an ANSI colour (`"32"` green, `"31"` red), on a terminal.
+pub fn status_word(text: &str, code: &str) -> String {
+    paint(text, code)
+}
+
 pub fn bold(text: &str) -> String {
     paint(text, "1")
 }

@@ -3,6 +3,7 @@
 //! environment built (shell, `env_file`, `env`, `env_<name>`, `port`, command line), and
 //! the script resolved like `pmtui start` resolves it.
 
+pub mod depends;
 mod fields;
 mod health;
 mod watch;
@@ -28,6 +29,8 @@ pub struct Draft {
     pub path: String,
     /// The name, and where it is written (for duplicate-name errors).
     pub name_pos: Pos,
+    /// `depends_on`, each entry with where it is written (checked over the whole file).
+    pub depends_on: Vec<(pmtui_proto::Dependency, Pos)>,
     script: Option<(String, Pos)>,
     interpreter: Option<String>,
 }
@@ -63,6 +66,7 @@ pub fn read(
     let mut listen: Vec<(String, Node, String)> = Vec::new();
     let mut pid_file: Option<PathBuf> = None;
     let mut watch_keys = watch::WatchKeys::default();
+    let mut depends_on = Vec::new();
     let is_env_block = |k: &str| k.starts_with("env_") && k != "env_file";
     let fields = ctx.fields(node, path, schema::APP, is_env_block);
     for (field, key, value) in fields {
@@ -283,6 +287,7 @@ pub fn read(
             "watch" => watch_keys.watch(ctx, value, here),
             "ignore_watch" => watch_keys.ignore(ctx, value, here),
             "watch_delay" => watch_keys.delay(ctx, value, here),
+            "depends_on" => depends_on = depends::read(ctx, value, here),
             _ => check_kind(ctx, field, value, here),
         }
     }
@@ -486,10 +491,12 @@ pub fn read(
         }
     }
     spec.name = name;
+    spec.depends_on = depends_on.iter().map(|(d, _)| d.clone()).collect();
     Draft {
         spec,
         path: path.to_string(),
         name_pos,
+        depends_on,
         script,
         interpreter,
     }
@@ -503,6 +510,7 @@ pub fn resolve(ctx: &mut Ctx<'_>, draft: Draft) -> Option<ProcessSpec> {
         interpreter,
         path,
         name_pos,
+        depends_on: _,
     } = draft;
     let (script, pos) = script?;
     let extra = std::mem::take(&mut spec.interpreter_args);

@@ -243,6 +243,38 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
             }
             Err(err) => failure(err),
         },
+        Request::WaitReady { id, timeout_ms } => {
+            use pmtui_supervisor::probe::ReadyOutcome;
+            if supervisor.current_run(id).is_none() {
+                return (
+                    Response::error(
+                        ErrorKind::UnknownProcess,
+                        format!("no process with id {id}"),
+                    ),
+                    None,
+                );
+            }
+            let timeout = timeout_ms.map(std::time::Duration::from_millis);
+            let (outcome, reason) = match supervisor.wait_ready(id, None, timeout).await {
+                ReadyOutcome::Ready => ("ready", None),
+                ReadyOutcome::TimedOut => {
+                    let own = supervisor
+                        .run_ready(id)
+                        .is_some_and(|r| r.phase == pmtui_supervisor::probe::Phase::TimedOut);
+                    let why = match (own, timeout_ms) {
+                        (false, Some(ms)) => format!("still not ready after {ms} ms"),
+                        _ => "no ready signal within its listen_timeout".to_string(),
+                    };
+                    ("timeout", Some(why))
+                }
+                ReadyOutcome::Failed(why) => ("failed", Some(why)),
+            };
+            Response::Readiness {
+                id,
+                outcome: outcome.into(),
+                reason,
+            }
+        }
         Request::Kill => {
             // Everything is stopped before the reply, so `pmtui kill` returning means it is done;
             // and forgotten on disk, or the reply says what a new daemon would bring back.

@@ -121,7 +121,8 @@ impl Supervisor {
     /// unless `autostart` is off), names whose definition changed are restarted with the new
     /// one (same ids, scaled to the new instance count), unchanged ones are left alone
     /// (started again if they are not running), or restarted when `restart_all`. Every spec
-    /// is validated before anything is done.
+    /// is validated before anything is done. Apps with `depends_on` start in dependency
+    /// order (`order`).
     pub async fn apply(
         &self,
         specs: Vec<ProcessSpec>,
@@ -130,119 +131,144 @@ impl Supervisor {
         for spec in &specs {
             validate(spec)?;
         }
+        self.check_dependencies(&specs)?;
         for spec in &specs {
             self.bind_sockets(spec)?;
         }
         let mut outcome = ApplyOutcome::default();
         let mut short: Vec<String> = Vec::new();
-        for spec in specs {
-            let existing: Vec<(ProcessId, bool, bool, bool)> = {
-                let table = self.shared.lock();
-                let mut found: Vec<_> = table
-                    .entries
-                    .values()
-                    .filter(|e| e.info.name == spec.name)
-                    .map(|e| {
-                        (
-                            e.info.instance,
-                            e.info.id,
-                            e.spec.same_definition(&spec),
-                            e.info.status.is_running()
-                                || e.info.status == ProcessStatus::WaitingRestart,
-                            spec.same_but_count(&e.spec),
-                        )
-                    })
-                    .collect();
-                found.sort_unstable_by_key(|f| (f.0, f.1));
-                found
-                    .into_iter()
-                    .map(|(_, id, s, r, c)| (id, s, r, c))
-                    .collect()
-            };
-            let desired = if spec.autostart {
-                DesiredState::Running
-            } else {
-                DesiredState::Stopped
-            };
-            if existing.is_empty() {
-                let mut ids = Vec::new();
-                let mut ready = Vec::new();
-                for _ in 0..spec.instances.max(1) {
-                    let (id, rx) = self.add(spec.clone(), None, desired, 0, None);
-                    ids.push(id);
-                    ready.extend(rx);
-                }
-                self.answered(join(ready).await)?;
-                if let Some(why) = self.fd_shortage(&ids) {
-                    let _ = self.delete_ids(&ids).await;
-                    short.push(format!("{}: {why}", spec.name));
-                    continue;
-                }
-                outcome.started.extend(self.infos(&ids));
-                continue;
-            }
-            let ids: Vec<ProcessId> = existing.iter().map(|(id, _, _, _)| *id).collect();
-            let same = existing.len() == spec.instances.max(1) as usize
-                && existing.iter().all(|(_, same, _, _)| *same);
-            let only_count = existing.iter().all(|(_, _, _, count)| *count);
-            if !same && only_count {
-                // Only the count changed: scaled, the others left as they are.
-                let (ids, first) = self.of_name(&spec.name);
-                let template = first.map_or_else(|| spec.clone(), |(s, _)| s);
-                let scaled = self
-                    .scale_to(&ids, template, desired, spec.instances.max(1))
-                    .await?;
-                let kept: Vec<ProcessId> = scaled.kept.iter().map(|p| p.id).collect();
-                let new: Vec<ProcessId> = scaled.started.iter().map(|p| p.id).collect();
-                short.extend(
-                    self.fd_shortage(&new)
-                        .map(|why| format!("{}: {why}", spec.name)),
-                );
-                outcome.started.extend(scaled.started);
-                if restart_all {
-                    outcome.restarted.extend(self.restart_ids(&kept).await?);
-                } else {
-                    outcome.unchanged.extend(scaled.kept);
-                }
-            } else if !same {
-                let ids = self.replace(&ids, spec.clone()).await?;
-                short.extend(
-                    self.fd_shortage(&ids)
-                        .map(|why| format!("{}: {why}", spec.name)),
-                );
-                outcome.restarted.extend(self.infos(&ids));
-            } else if restart_all {
-                outcome.restarted.extend(self.restart_ids(&ids).await?);
-                short.extend(
-                    self.fd_shortage(&ids)
-                        .map(|why| format!("{}: {why}", spec.name)),
-                );
-            } else {
-                let idle: Vec<ProcessId> = existing
-                    .iter()
-                    .filter(|(_, _, running, _)| !running && spec.autostart)
-                    .map(|(id, _, _, _)| *id)
-                    .collect();
-                if !idle.is_empty() {
-                    self.set_desired(&idle, DesiredState::Running);
-                    let replies = self.send_each(&idle, |reply| JobCmd::Start { reply })?;
-                    self.answered(join(replies).await)?;
-                    short.extend(
-                        self.fd_shortage(&idle)
-                            .map(|why| format!("{}: {why}", spec.name)),
-                    );
-                    outcome.started.extend(self.infos(&idle));
-                }
-                let rest: Vec<ProcessId> =
-                    ids.into_iter().filter(|id| !idle.contains(id)).collect();
-                outcome.unchanged.extend(self.infos(&rest));
+        // Apps with dependencies are held (added or stopped now, started in order later,
+        // see `order`); the reply does not wait for them.
+        let (now, plan) = self.plan_apply(specs, restart_all, &mut outcome).await?;
+        let mut done = Ok(());
+        for spec in now {
+            done = self
+                .apply_one(spec, restart_all, &mut outcome, &mut short)
+                .await;
+            if done.is_err() {
+                break;
             }
         }
+        // Held apps go on even so: what they depend on says whether they start.
+        self.run_plan(plan);
+        done?;
         if !short.is_empty() {
             // What did start stays; the command fails for what did not.
             return Err(SupervisorError::FdLimit(short.join("\n")));
         }
         Ok(outcome)
+    }
+
+    /// Applies one definition of a set (see `apply`), adding to `outcome`; a process that
+    /// could not start for want of file descriptors is added to `short`.
+    pub(super) async fn apply_one(
+        &self,
+        spec: ProcessSpec,
+        restart_all: bool,
+        outcome: &mut ApplyOutcome,
+        short: &mut Vec<String>,
+    ) -> Result<(), SupervisorError> {
+        let existing: Vec<(ProcessId, bool, bool, bool)> = {
+            let table = self.shared.lock();
+            let mut found: Vec<_> = table
+                .entries
+                .values()
+                .filter(|e| e.info.name == spec.name)
+                .map(|e| {
+                    (
+                        e.info.instance,
+                        e.info.id,
+                        e.spec.same_definition(&spec),
+                        e.info.status.is_running()
+                            || e.info.status == ProcessStatus::WaitingRestart,
+                        spec.same_but_count(&e.spec),
+                    )
+                })
+                .collect();
+            found.sort_unstable_by_key(|f| (f.0, f.1));
+            found
+                .into_iter()
+                .map(|(_, id, s, r, c)| (id, s, r, c))
+                .collect()
+        };
+        let desired = if spec.autostart {
+            DesiredState::Running
+        } else {
+            DesiredState::Stopped
+        };
+        if existing.is_empty() {
+            let mut ids = Vec::new();
+            let mut ready = Vec::new();
+            for _ in 0..spec.instances.max(1) {
+                let (id, rx) = self.add(spec.clone(), None, desired, 0, None);
+                ids.push(id);
+                ready.extend(rx);
+            }
+            self.answered(join(ready).await)?;
+            if let Some(why) = self.fd_shortage(&ids) {
+                let _ = self.delete_ids(&ids).await;
+                short.push(format!("{}: {why}", spec.name));
+                return Ok(());
+            }
+            outcome.started.extend(self.infos(&ids));
+            return Ok(());
+        }
+        let ids: Vec<ProcessId> = existing.iter().map(|(id, _, _, _)| *id).collect();
+        let same = existing.len() == spec.instances.max(1) as usize
+            && existing.iter().all(|(_, same, _, _)| *same);
+        let only_count = existing.iter().all(|(_, _, _, count)| *count);
+        if !same && only_count {
+            // Only the count changed: scaled, the others left as they are.
+            let (ids, first) = self.of_name(&spec.name);
+            let template = first.map_or_else(|| spec.clone(), |(s, _)| s);
+            let scaled = self
+                .scale_to(&ids, template, desired, spec.instances.max(1))
+                .await?;
+            let kept: Vec<ProcessId> = scaled.kept.iter().map(|p| p.id).collect();
+            let new: Vec<ProcessId> = scaled.started.iter().map(|p| p.id).collect();
+            short.extend(
+                self.fd_shortage(&new)
+                    .map(|why| format!("{}: {why}", spec.name)),
+            );
+            outcome.started.extend(scaled.started);
+            if restart_all {
+                outcome.restarted.extend(self.restart_ids(&kept).await?);
+            } else {
+                outcome.unchanged.extend(scaled.kept);
+            }
+        } else if !same {
+            let ids = self.replace(&ids, spec.clone()).await?;
+            short.extend(
+                self.fd_shortage(&ids)
+                    .map(|why| format!("{}: {why}", spec.name)),
+            );
+            outcome.restarted.extend(self.infos(&ids));
+        } else if restart_all {
+            outcome.restarted.extend(self.restart_ids(&ids).await?);
+            short.extend(
+                self.fd_shortage(&ids)
+                    .map(|why| format!("{}: {why}", spec.name)),
+            );
+        } else {
+            let idle: Vec<ProcessId> = existing
+                .iter()
+                .filter(|(_, _, running, _)| !running && spec.autostart)
+                .map(|(id, _, _, _)| *id)
+                .collect();
+            if !idle.is_empty() {
+                self.set_desired(&idle, DesiredState::Running);
+                let replies = self.send_each(&idle, |reply| JobCmd::Start { reply })?;
+                self.answered(join(replies).await)?;
+                short.extend(
+                    self.fd_shortage(&idle)
+                        .map(|why| format!("{}: {why}", spec.name)),
+                );
+                outcome.started.extend(self.infos(&idle));
+            }
+            let rest: Vec<ProcessId> = ids.into_iter().filter(|id| !idle.contains(id)).collect();
+            outcome.unchanged.extend(self.infos(&rest));
+        }
+        Ok(())
     }
 
     /// Replaces the processes `ids` (all of one name) by `spec` and runs them: what

@@ -10,6 +10,7 @@ mod leftovers;
 mod listen;
 mod log_access;
 mod log_paths;
+mod order;
 mod readiness;
 mod records;
 mod reload;
@@ -105,6 +106,8 @@ pub(crate) struct Shared {
     incidents: Mutex<VecDeque<String>>,
     /// The daemon's one file watcher, shared by every process that watches.
     pub watch: crate::watch::WatchHub,
+    /// The apps held until their dependencies are met (see `order`).
+    held: order::Held,
 }
 
 /// Incidents kept for `ping`.
@@ -272,6 +275,7 @@ impl Supervisor {
             app_messages: broadcast::channel(1024).0,
             incidents: Mutex::default(),
             watch: crate::watch::WatchHub::default(),
+            held: order::Held::default(),
         });
         crate::metrics::keeper::start(&shared);
         let weak = Arc::downgrade(&shared);

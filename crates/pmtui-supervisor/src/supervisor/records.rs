@@ -2,7 +2,6 @@
 //! from them, and stopping everything for a daemon shutdown.
 
 use super::{Entry, Supervisor, join};
-use crate::job::JobCmd;
 use crate::record::ProcessRecord;
 use pmtui_proto::{ProcessId, ProcessInfo};
 
@@ -45,33 +44,22 @@ impl Supervisor {
     }
 
     /// Re-creates processes from records (a restarted daemon, `resurrect`). With
-    /// `keep_ids` the recorded ids are reused. Returns what was added.
+    /// `keep_ids` the recorded ids are reused. Apps with dependencies start in order
+    /// (`order`); the others at once. Returns what was added.
     pub async fn restore(&self, records: Vec<ProcessRecord>, keep_ids: bool) -> Vec<ProcessInfo> {
-        let mut ids = Vec::new();
-        let mut ready = Vec::new();
-        for record in records {
-            let id = keep_ids.then_some(record.id);
-            let (id, rx) = self.add(
-                record.spec,
-                id,
-                record.desired,
-                record.restarts,
-                Some(record.created_at),
-            );
-            ids.push(id);
-            ready.extend(rx);
-        }
+        let (ids, ready, plan) = self.plan_restore(records, keep_ids);
         // A job that fails here is restarted by its host and recorded; restoring goes on.
         let _ = join(ready).await;
+        self.run_plan(plan);
         self.infos(&ids)
     }
 
-    /// Stops every process for a daemon shutdown, keeping what should run on record.
+    /// Stops every process for a daemon shutdown (apps that depend on others first),
+    /// keeping what should run on record.
     pub async fn shutdown(&self) {
         let ids: Vec<ProcessId> = self.shared.lock().entries.keys().copied().collect();
-        if let Ok(replies) = self.send_each(&ids, |reply| JobCmd::Stop { reply }) {
-            let _ = join(replies).await;
-        }
+        // Apps that depend on others first.
+        let _ = self.stop_in_order(&ids).await;
         self.shared.sockets.clear();
         self.drain_logs().await;
     }

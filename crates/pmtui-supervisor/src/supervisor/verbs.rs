@@ -13,10 +13,11 @@ impl Supervisor {
         self.stop_ids(&ids).await
     }
 
-    /// Stops the processes `ids` (those that exist).
+    /// Stops the processes `ids` (those that exist), apps that depend on others first.
     pub async fn stop_ids(&self, ids: &[ProcessId]) -> Result<Vec<ProcessInfo>, SupervisorError> {
         self.set_desired(ids, DesiredState::Stopped);
-        self.answered(join(self.send_each(ids, |reply| JobCmd::Stop { reply })?).await)?;
+        let lost = self.stop_in_order(ids).await?;
+        self.answered(lost)?;
         Ok(self.infos(ids))
     }
 
@@ -98,10 +99,11 @@ impl Supervisor {
         self.delete_ids(&ids).await
     }
 
-    /// Stops and forgets the processes `ids` (those that exist).
+    /// Stops (apps that depend on others first) and forgets the processes `ids` (those
+    /// that exist).
     pub async fn delete_ids(&self, ids: &[ProcessId]) -> Result<Vec<ProcessInfo>, SupervisorError> {
         self.set_desired(ids, DesiredState::Stopped);
-        let lost = join(self.send_each(ids, |reply| JobCmd::Stop { reply })?).await;
+        let lost = self.stop_in_order(ids).await?;
         let removed = self.infos(ids);
         let mut table = self.shared.lock();
         for id in ids {

@@ -126,26 +126,43 @@ pub(super) fn load(file: &Path, sel: &Selection<'_>, resolve: bool, warn: bool) 
 }
 
 /// `pmtui start <file>`: apply the file (start missing, restart changed, leave the rest, or
-/// restart the rest too with `--restart`, as pm2's `start <file>` does).
+/// restart the rest too with `--restart`, as pm2's `start <file>` does), then wait until
+/// every app it started or restarted is ready or failed (not with `--no-wait`).
 pub async fn start(file: &str, args: &StartArgs) -> Result<ExitCode> {
     let mut sel = Selection::with_options(&args.only, &args.opts, args.strict)?;
     if file == "-" {
         sel.content_name = args.content_name.clone();
     }
-    apply(Path::new(file), &sel, args.restart, args.json).await
+    apply(
+        Path::new(file),
+        &sel,
+        args.restart,
+        args.json,
+        !args.no_wait,
+    )
+    .await
 }
 
-/// Sends the file's specs; `restart_all` restarts unchanged apps too.
+/// Sends the file's specs; `restart_all` restarts unchanged apps too. With `wait`, waits
+/// for the apps started or restarted to be ready, and fails when one is not.
 pub async fn apply(
     file: &Path,
     sel: &Selection<'_>,
     restart_all: bool,
     json: bool,
+    wait: bool,
 ) -> Result<ExitCode> {
     let loaded = load(file, sel, true, !json)?;
     if loaded.apps.is_empty() {
         bail!("{} has no apps", file.display());
     }
+    // Apps added stopped (`autostart: false`) are not waited for.
+    let idle: Vec<String> = loaded
+        .apps
+        .iter()
+        .filter(|a| !a.autostart)
+        .map(|a| a.name.clone())
+        .collect();
     let client = connect().await?;
     let spinner = crate::spinner::Spinner::start(
         format!(
@@ -169,14 +186,35 @@ pub async fn apply(
     else {
         bail!("unexpected reply to apply");
     };
+    let awaited: Vec<ProcessInfo> = started
+        .iter()
+        .chain(&restarted)
+        .filter(|p| !idle.contains(&p.name))
+        .cloned()
+        .collect();
     if json {
+        let settled = match wait {
+            true => Some(super::wait::until_ready(&client, &awaited, true).await),
+            false => None,
+        };
         output::json(&serde_json::json!({
             "started": started,
             "restarted": restarted,
             "unchanged": unchanged,
+            "ready": settled,
         }))?;
+        if let Some(settled) = settled {
+            super::wait::verdict(&settled)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    let held = |p: &ProcessInfo| {
+        p.status_reason
+            .as_deref()
+            .filter(|r| r.starts_with("waiting for "))
+            .map(|r| format!(", {}", output::safe(r)))
+            .unwrap_or_default()
+    };
     let why = if restart_all {
         ""
     } else {
@@ -184,15 +222,23 @@ pub async fn apply(
     };
     let unchanged_hint = !restart_all && !unchanged.is_empty();
     for p in &started {
-        println!(
-            "started {} (id {}, {})",
-            output::safe(&p.name),
-            p.id,
-            p.status
-        );
+        match held(p) {
+            h if h.is_empty() => println!(
+                "started {} (id {}, {})",
+                output::safe(&p.name),
+                p.id,
+                p.status
+            ),
+            h => println!("added {} (id {}{h})", output::safe(&p.name), p.id),
+        }
     }
     for p in &restarted {
-        println!("restarted {} (id {}){why}", output::safe(&p.name), p.id);
+        println!(
+            "restarted {} (id {}){why}{}",
+            output::safe(&p.name),
+            p.id,
+            held(p)
+        );
     }
     for p in &unchanged {
         println!("unchanged {} (id {})", output::safe(&p.name), p.id);
@@ -210,6 +256,10 @@ pub async fn apply(
              them too, as pm2's `start <file>` does",
             file.display()
         );
+    }
+    if wait && !awaited.is_empty() {
+        let settled = super::wait::until_ready(&client, &awaited, false).await;
+        super::wait::verdict(&settled)?;
     }
     Ok(ExitCode::SUCCESS)
 }

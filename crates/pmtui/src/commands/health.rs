@@ -1,4 +1,5 @@
-//! How `describe` shows readiness, health and the app's own status line.
+//! How `describe` shows readiness, start order (`depends_on`), health and the app's own
+//! status line.
 
 use pmtui_proto::{HealthCheck, OnFailure, ProcessDetail, Readiness};
 
@@ -32,6 +33,14 @@ pub fn describe_rows(d: &ProcessDetail) -> Vec<(&'static str, String)> {
     vec![
         ("readiness", readiness),
         ("ready when", awaited),
+        (
+            "depends on",
+            if s.depends_on.is_empty() {
+                "-".to_string()
+            } else {
+                pmtui_proto::depends::describe(&s.depends_on)
+            },
+        ),
         ("app status", dash(i.status_text.clone())),
         (
             "watchdog",

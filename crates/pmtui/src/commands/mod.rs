@@ -21,6 +21,7 @@ mod startup;
 mod state;
 mod targets;
 pub mod ui;
+mod wait;
 
 use crate::cli::{Cli, Command};
 use anyhow::{Context as _, Result};
@@ -84,7 +85,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
         }
         let sel = ecosystem::Selection::default();
-        ecosystem::apply(file, &sel, false, false).await?;
+        ecosystem::apply(file, &sel, false, false, false).await?;
         return ui::open(pmtui_tui::StartView::Dashboard).await;
     }
     let Some(mut command) = cli.command else {
@@ -124,7 +125,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Restart(r) if ecosystem::is_file(&r.targets) => {
             let sel = ecosystem::Selection::with_options(&r.only, &r.opts, r.strict)?;
             let file = std::path::PathBuf::from(&r.targets[0]);
-            ecosystem::apply(&file, &sel, true, r.json).await
+            ecosystem::apply(&file, &sel, true, r.json, false).await
         }
         Command::Stop(a) => lifecycle::act(lifecycle::Verb::Stop, file_flags_unused(a)?).await,
         Command::Restart(r) => lifecycle::restart(r).await,
