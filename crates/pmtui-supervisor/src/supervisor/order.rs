@@ -570,7 +570,7 @@ impl Supervisor {
         let table = self.shared.lock();
         let rows: Vec<(ProcessId, &ProcessSpec)> = ids
             .iter()
-            .filter_map(|id| table.entries.get(id).map(|e| (*id, &e.spec)))
+            .filter_map(|id| table.entries.get(id).map(|e| (*id, &*e.spec)))
             .collect();
         if rows.iter().all(|(_, spec)| spec.depends_on.is_empty()) {
             return vec![ids.to_vec()];
