@@ -481,6 +481,11 @@ fn busy_processes() -> Vec<ProcessInfo> {
             failures: 0,
         });
         web.command = "node /srv/web/server.js".into();
+        web.watch = Some(vec!["src".into(), "lib".into()]);
+        web.watch_trigger = Some(pmtui_proto::WatchTrigger {
+            at: NOW - 120_000,
+            path: "src/app.js".into(),
+        });
         if instance == 1 {
             web.reload = Some(pmtui_proto::ReloadState {
                 phase: "waiting for ready".into(),

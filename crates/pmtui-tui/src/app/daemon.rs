@@ -207,6 +207,26 @@ impl App {
         }
     }
 
+    /// `w`: watch the process's files, or stop watching them (no restart either way).
+    pub(super) fn toggle_watch(&mut self, id: ProcessId) -> Vec<Effect> {
+        let Some(p) = self.procs.get(id) else {
+            return Vec::new();
+        };
+        let enabled = p.watch.is_none();
+        action(
+            if enabled {
+                "watching"
+            } else {
+                "stopped watching"
+            },
+            &named(p),
+            Request::Watch {
+                targets: vec![id.to_string()],
+                enabled,
+            },
+        )
+    }
+
     /// `d`: ask first.
     pub(super) fn confirm_delete(&mut self, id: ProcessId) -> Vec<Effect> {
         if let Some(p) = self.procs.get(id) {

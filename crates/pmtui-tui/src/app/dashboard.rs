@@ -42,6 +42,9 @@ impl App {
             KeyCode::Char('L') => return self.open_logs(LogTarget::All),
             KeyCode::Char('m') => self.push(View::Monitor),
             KeyCode::Char('o') => self.log_pane = !self.log_pane,
+            KeyCode::Char('w') => {
+                return selected.map(|id| self.toggle_watch(id)).unwrap_or_default();
+            }
             KeyCode::Char('/') => self.start_editing(Editing::Filter),
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
             KeyCode::Char('<') => {

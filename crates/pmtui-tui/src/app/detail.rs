@@ -14,6 +14,7 @@ impl App {
             KeyCode::Char('d') | KeyCode::Delete => return self.confirm_delete(id),
             KeyCode::Char('l') => return self.open_logs(LogTarget::One(id)),
             KeyCode::Char('e') => self.env_expanded = !self.env_expanded,
+            KeyCode::Char('w') => return self.toggle_watch(id),
             KeyCode::Down | KeyCode::Char('j') => self.detail_scroll += 1,
             KeyCode::Up | KeyCode::Char('k') => {
                 self.detail_scroll = self.detail_scroll.saturating_sub(1)

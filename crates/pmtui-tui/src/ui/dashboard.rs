@@ -242,8 +242,12 @@ fn row<'a>(
                             _ => Span::styled(" …", t.warn()),
                         });
                 let room = name_width.saturating_sub(if marker.is_some() { 2 } else { 0 });
+                // ◎ after the name: its files are watched (w toggles).
+                let watched = p.watch.is_some().then(|| Span::styled(" ◎", t.dim()));
+                let room = room.saturating_sub(if watched.is_some() { 2 } else { 0 });
                 Line::from(
                     std::iter::once(Span::raw(fmt::clip(&p.name, room)))
+                        .chain(watched)
                         .chain(marker)
                         .collect::<Vec<_>>(),
                 )

@@ -287,6 +287,31 @@ fn fact_lines(app: &App, info: &ProcessInfo, width: usize) -> Vec<Line<'static>>
             width,
         );
     }
+    let watch = match &info.watch {
+        Some(paths) => {
+            let mut text = format!("on · {}", paths.join(", "));
+            if let Some(trigger) = &info.watch_trigger {
+                text.push_str(&format!(
+                    " · last change {} {}",
+                    trigger.path,
+                    fmt::ago(app.now, trigger.at)
+                ));
+            }
+            text.push_str(" · w turns it off");
+            vec![Span::styled(text, t.ok())]
+        }
+        None => vec![Span::styled("off · w watches its files", t.dim())],
+    };
+    fact(app, &mut out, "watch", watch, width);
+    if let Some(error) = &info.watch_error {
+        fact(
+            app,
+            &mut out,
+            "",
+            vec![Span::styled(error.clone(), t.error())],
+            width,
+        );
+    }
     if !info.sockets.is_empty() {
         fact(
             app,
