@@ -74,8 +74,9 @@ pub fn init(hosts: &[String], context: &[String], remote_bin: Option<&str>) -> R
             names = env_list("PMTUI_CONTEXT");
         }
         let stored = if names.is_empty() {
-            // Only read when needed: a broken contexts file must not break local use.
-            let stored = Contexts::load(&home)?;
+            // No context asked for: a state directory that cannot be read is reported by
+            // the connection to this host's daemon, with its remedy.
+            let stored = Contexts::load(&home).unwrap_or_default();
             if let Some(current) = &stored.current {
                 names.push(current.clone());
             }
