@@ -195,6 +195,41 @@ pub fn app(spec: &ProcessSpec) -> Out {
     if spec.cron_revive {
         put("cron_revive", Out::Bool(true));
     }
+    if let Some(schedule) = &spec.schedule {
+        put("schedule", s(schedule));
+    }
+    if let Some(tz) = &spec.timezone {
+        put("timezone", s(tz));
+    }
+    if spec.retries > 0 {
+        put("retries", Out::Int(i64::from(spec.retries)));
+    }
+    if spec.overlap != pmtui_proto::Overlap::Skip {
+        put("overlap", s(spec.overlap.as_str()));
+    }
+    if let Some(timeout) = spec.timeout_ms {
+        put("timeout", ms(timeout));
+    }
+    if !spec.hooks.is_empty() {
+        let hooks = spec
+            .hooks
+            .iter()
+            .map(|(event, hook)| {
+                let mut fields = Vec::new();
+                if let Some(c) = &hook.command {
+                    fields.push(("command".to_string(), s(c)));
+                }
+                if let Some(u) = &hook.webhook {
+                    fields.push(("webhook".to_string(), s(u)));
+                }
+                if let Some(t) = hook.timeout_ms {
+                    fields.push(("timeout".to_string(), ms(t)));
+                }
+                (event.clone(), Out::Map(fields))
+            })
+            .collect();
+        put("hooks", Out::Map(hooks));
+    }
     if spec.wait_ready {
         put("wait_ready", Out::Bool(true));
     }

@@ -94,6 +94,12 @@ pub static APP: &[Field] = &[
     f("stop_exit_codes", &[], "number or list", Active, "Exit codes that are not restarted."),
     f("cron_restart", &["cron"], "string, `0`, `false` or `null`", Active, "Cron expression (5 or 6 fields) for scheduled restarts; `0` or `false` disables it."),
     f("cron_revive", &[], "bool", Active, "Let `cron_restart` also start a stopped or errored process (pm2 always does; default false)."),
+    f("schedule", &[], "string", Active, "Cron pattern (5 fields, or 6 with seconds first) that makes the app a task: applying it does not run it, each firing runs it to its exit and it is `scheduled` in between. See the README's Tasks."),
+    f("timezone", &["tz"], "string", Active, "Time zone the `schedule` is read in (`Europe/Paris`; default the daemon's local time)."),
+    f("retries", &[], "number", Active, "Task: a failed run is tried again this many times, after the app's backoff (`restart_delay`, `restart_policy.backoff`); default 0. Exit 0 is never run again."),
+    f("overlap", &[], "`skip`, `queue` or `replace`", Active, "Task: what a firing does while the previous run is still going: drop it (default `skip`), run once more after it (`queue`), or stop it and start anew (`replace`)."),
+    f("timeout", &[], "duration", Active, "Task: a run that takes longer is stopped (its whole tree), recorded with reason `timeout` (a failure: `retries` apply)."),
+    f("hooks", &[], "table", Active, "Commands or webhooks run on events of this app: `hooks: { crash: \"./notify.sh\", exit: { webhook: \"http://…\", timeout: 5s } }`. A hook is a command (`sh -c`, in the app's `cwd`, the event JSON on stdin) or a table with `command` or `webhook` (the event JSON POSTed; `http://` only) and `timeout` (default 10s, then its tree is killed). See the README's Hooks.").with(HOOKS),
     f("max_memory_restart", &[], "size", Active, "Restart when the process tree's memory exceeds this (`500M`, `1G`; 1024-based)."),
     f("kill_timeout", &[], "duration", Active, "Time between the stop signal and SIGKILL (default 1600 ms, or the daemon's `kill_timeout`)."),
     f("stop_signal", &["kill_signal"], "string", Active, "Signal sent on stop (default SIGTERM)."),
@@ -179,6 +185,29 @@ pub static WATCH: &[Field] = &[
     f("debounce", &["delay", "watch_delay"], "duration", Active, "Quiet time before the one restart of a burst (default 500 ms)."),
 ];
 
+/// The keys of a `hooks` block: one per event.
+#[rustfmt::skip]
+pub static HOOKS: &[Field] = &[
+    f("start", &[], "string or table", Active, "A run started (its pid is known)."),
+    f("exit", &[], "string or table", Active, "A run ended, for whatever reason (stop, crash, restart)."),
+    f("crash", &[], "string or table", Active, "A run ended on its own with a non-zero code or a signal."),
+    f("restart", &[], "string or table", Active, "The process is started again (the restart count grows)."),
+    f("errored", &[], "string or table", Active, "The process gave up (crash loop, spawn error)."),
+    f("memory_limit", &[], "string or table", Active, "A run was restarted for `max_memory_restart`."),
+    f("health", &[], "string or table", Active, "The health probe's verdict changed (`healthy` / `unhealthy`)."),
+    f("watch", &[], "string or table", Active, "A run was restarted because a watched file changed."),
+    f("task_done", &[], "string or table", Active, "A task run exited with code 0."),
+    f("task_failed", &[], "string or table", Active, "A task run failed (non-zero code, signal or `timeout`)."),
+];
+
+/// The keys of one hook written as a table.
+#[rustfmt::skip]
+pub static HOOK: &[Field] = &[
+    f("command", &["cmd"], "string", Active, "Run by `sh -c` (in the app's `cwd`; `$PMTUI_HOME` for global hooks) with the event as one JSON line on stdin and `PMTUI_EVENT`, `PMTUI_NAME`, `PMTUI_ID`, `PMTUI_EXIT_CODE`, `PMTUI_SIGNAL`, `PMTUI_REASON` in its environment."),
+    f("webhook", &["url"], "string", Active, "An `http://` URL the event JSON is POSTed to (`https://` is refused: no TLS client is built in)."),
+    f("timeout", &[], "duration", Active, "After this a command's process tree is killed, a webhook abandoned (default 10s)."),
+];
+
 /// The keys of `restart_policy.backoff`.
 #[rustfmt::skip]
 pub static BACKOFF: &[Field] = &[
@@ -222,6 +251,7 @@ pub static SETTINGS: &[Field] = &[
     f("metrics_interval", &[], "duration", Active, "How often CPU and memory are sampled (default 1s)."),
     f("metrics_history", &[], "duration", Active, "How far back the per-process metrics history reaches (default 10m); its capacity is this over `metrics_interval`."),
     f("metrics_addr", &[], "string or number", Active, "`host:port` to serve Prometheus metrics on, or a port on loopback (default: off)."),
+    f("hooks", &[], "table", Active, "Hooks run for every process (after its own), as an app's `hooks` (commands run in `$PMTUI_HOME`): `[hooks]` then `crash = \"/usr/local/bin/notify\"`; the events are those of an app's `hooks`."),
     f("containment", &[], "`auto`, `cgroup` or `group`", Active, "How process trees are contained (default `auto`: a cgroup per process where cgroup v2 is writable, else process groups); see Containment in the README."),
 ];
 

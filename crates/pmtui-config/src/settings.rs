@@ -23,6 +23,8 @@ pub struct Settings {
     pub metrics_addr: Option<String>,
     /// `auto`, `cgroup` or `group`.
     pub containment: Option<String>,
+    /// The daemon's own hooks, by event.
+    pub hooks: std::collections::BTreeMap<String, pmtui_proto::Hook>,
 }
 
 /// The settings file of a state directory, if any: `config.toml`, else `config.json`.
@@ -85,6 +87,7 @@ pub fn load(home: &Path) -> (Settings, Vec<Problem>) {
                     settings.log_ring_bytes = ctx.size(value, here).map(|n| n as usize)
                 }
                 "kill_timeout" => settings.kill_timeout_ms = ctx.duration(value, here),
+                "hooks" => settings.hooks = crate::app::hooks::hooks(&mut ctx, value, here),
                 "metrics_interval" => settings.metrics_interval_ms = ctx.duration(value, here),
                 "metrics_history" => settings.metrics_history_ms = ctx.duration(value, here),
                 "containment" => match ctx.string(value, here).as_deref() {

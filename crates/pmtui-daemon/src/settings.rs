@@ -37,6 +37,7 @@ pub fn config(home: &Path) -> (SupervisorConfig, Vec<String>) {
     if let Some(mode) = settings.containment.and_then(|m| m.parse().ok()) {
         config.containment = mode;
     }
+    config.hooks = settings.hooks.clone();
     // `kill_timeout` is read by the client when it builds specs.
     for warning in &warnings {
         tracing::warn!("settings: {warning}");

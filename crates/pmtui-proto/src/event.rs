@@ -1,7 +1,7 @@
 //! Events the daemon pushes to subscribed clients: process changes and log lines, each with
 //! a sequence number so a client can tell it missed nothing.
 
-use crate::{ExitRecord, HostSample, ProcessId, ProcessInfo, ProcessSample};
+use crate::{AppEvent, ExitRecord, HostSample, ProcessId, ProcessInfo, ProcessSample};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +28,9 @@ pub enum EventKind {
         host: HostSample,
         samples: Vec<ProcessSample>,
     },
+    /// Something that happened to a process (after `Events`, with `seq: 0`): what hooks
+    /// receive, see [`AppEvent`].
+    App { app: AppEvent },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

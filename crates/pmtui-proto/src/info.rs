@@ -81,6 +81,13 @@ pub struct ProcessInfo {
     /// Why its paths are not (all) watched: the inotify limit, a path that cannot be read.
     #[serde(default)]
     pub watch_error: Option<String>,
+    /// For a task: when its schedule fires next (ms since the Unix epoch).
+    #[serde(default)]
+    pub next_run_at: Option<u64>,
+    /// For a task: how its last run ended (`ok`, `exit 3`, `SIGKILL`, `timeout`), null
+    /// before the first run ends.
+    #[serde(default)]
+    pub last_result: Option<String>,
 }
 
 /// One instance's part in a rolling reload.
@@ -129,6 +136,12 @@ pub struct ExitRecord {
     pub next_restart_at: Option<u64>,
     /// The last lines the run wrote to stderr before it ended (at most 10).
     pub last_stderr: Vec<String>,
+    /// For a task run: what started it (`schedule`, `manual` or `retry`).
+    #[serde(default)]
+    pub trigger: Option<String>,
+    /// For a task run: when it started (ms since the Unix epoch); it lasted `uptime_ms`.
+    #[serde(default)]
+    pub started_at: Option<u64>,
 }
 
 /// Everything known about one process: `describe`.
@@ -151,4 +164,8 @@ pub struct ProcessDetail {
     /// Its cgroup, in cgroup mode.
     #[serde(default)]
     pub cgroup: Option<String>,
+    /// Its hooks that failed lately (newest last), and events dropped because too many
+    /// hooks were running.
+    #[serde(default)]
+    pub hook_failures: Vec<String>,
 }

@@ -20,6 +20,7 @@ pub mod request;
 pub mod response;
 pub mod spec;
 pub mod status;
+pub mod task;
 pub mod units;
 pub mod watch;
 
@@ -49,6 +50,7 @@ pub use spec::{
     Backoff, BackoffKind, ExecMode, LogFormat, LogOptions, ProcessSpec, RestartMode, RestartPolicy,
 };
 pub use status::ProcessStatus;
+pub use task::{AppEvent, DEFAULT_HOOK_TIMEOUT_MS, HOOK_EVENTS, Hook, Overlap};
 pub use units::{
     ByteUnits, UnitError, format_bytes, parse_duration_ms, parse_size_bytes, plural, two_decimals,
 };

@@ -42,7 +42,7 @@ pub fn render(host: Option<&HostSample>, processes: &[ProcessMetrics]) -> String
         }
     }
     type Get = fn(&ProcessMetrics) -> Option<f64>;
-    let series: [(&str, &str, &str, Get); 11] = [
+    let series: [(&str, &str, &str, Get); 12] = [
         (
             "pmtui_process_up",
             "1 when the process is online (0 when suspended).",
@@ -54,6 +54,12 @@ pub fn render(host: Option<&HostSample>, processes: &[ProcessMetrics]) -> String
             "1 when the process is stopped by a signal (SIGSTOP).",
             "gauge",
             |p| Some(f64::from(u8::from(p.status == ProcessStatus::Suspended))),
+        ),
+        (
+            "pmtui_process_scheduled",
+            "1 when the process is a task waiting for its next firing (status scheduled).",
+            "gauge",
+            |p| Some(f64::from(u8::from(p.status == ProcessStatus::Scheduled))),
         ),
         (
             "pmtui_process_health",

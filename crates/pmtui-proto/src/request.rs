@@ -158,6 +158,16 @@ pub enum Request {
     },
     /// Stop every process and end the daemon.
     Kill,
+    /// Runs tasks now (trigger `manual`), whatever their schedule says.
+    Run {
+        targets: Vec<String>,
+    },
+    /// Streams `EventKind::App` events (all processes, or those of `targets` as they are
+    /// now) until the connection closes.
+    Events {
+        #[serde(default)]
+        targets: Vec<String>,
+    },
 }
 
 impl Request {
@@ -188,6 +198,8 @@ impl Request {
             Self::SubscribeMetrics { .. } => "subscribe_metrics",
             Self::WaitReady { .. } => "wait_ready",
             Self::Kill => "kill",
+            Self::Run { .. } => "run",
+            Self::Events { .. } => "events",
         }
     }
 }

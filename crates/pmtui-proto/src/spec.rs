@@ -112,6 +112,20 @@ pub struct ProcessSpec {
     /// The supervisor starts a set in this order (independent apps together), stops it in
     /// reverse, and recovery and `resurrect` follow the same order.
     pub depends_on: Vec<crate::Dependency>,
+    /// A cron pattern (5 or 6 fields) that makes this app a task: applying it does not run
+    /// it; each firing runs it to its exit, then it is `scheduled` again.
+    pub schedule: Option<String>,
+    /// The time zone `schedule` is read in (`Europe/Paris`); `None` is the daemon's local
+    /// time.
+    pub timezone: Option<String>,
+    /// Task runs that fail are tried again this many times, after the app's backoff.
+    pub retries: u32,
+    /// What a firing does while the previous run is still going.
+    pub overlap: crate::Overlap,
+    /// A task run that takes longer is stopped (history reason `timeout`), ms.
+    pub timeout_ms: Option<u64>,
+    /// Hooks by event name (`crash`, `exit`, … see [`crate::HOOK_EVENTS`]).
+    pub hooks: BTreeMap<String, crate::Hook>,
 }
 
 /// How the instances of an app run: `fork` (independent copies) or `cluster` (copies that
@@ -179,6 +193,12 @@ impl Default for ProcessSpec {
             metrics_keep: Vec::new(),
             watch: None,
             depends_on: Vec::new(),
+            schedule: None,
+            timezone: None,
+            retries: 0,
+            overlap: crate::Overlap::Skip,
+            timeout_ms: None,
+            hooks: BTreeMap::new(),
         }
     }
 }
@@ -207,6 +227,13 @@ impl ProcessSpec {
             ..s.clone()
         };
         strip(self) == strip(other)
+    }
+
+    /// Whether this app is a task (it has a `schedule`).
+    pub fn is_task(&self) -> bool {
+        self.schedule
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty())
     }
 
     /// Whether Node runs the script (its interpreter is `node`, `nodejs`, `node20`, …).

@@ -21,6 +21,9 @@ pub enum ProcessStatus {
     WaitingRestart,
     #[serde(rename = "errored")]
     Errored,
+    /// A task (an app with a `schedule`) waiting for its next firing: nothing runs.
+    #[serde(rename = "scheduled")]
+    Scheduled,
 }
 
 impl ProcessStatus {
@@ -33,6 +36,7 @@ impl ProcessStatus {
             Self::Stopped => "stopped",
             Self::WaitingRestart => "waiting restart",
             Self::Errored => "errored",
+            Self::Scheduled => "scheduled",
         }
     }
 

@@ -30,6 +30,9 @@ pub struct SupervisorConfig {
     pub child_umask: Option<u32>,
     /// How process trees are contained (`containment` in the settings).
     pub containment: crate::contain::Setting,
+    /// The daemon's own hooks (`hooks` in the settings), by event; they run for every
+    /// process, after its own.
+    pub hooks: std::collections::BTreeMap<String, pmtui_proto::Hook>,
 }
 
 impl SupervisorConfig {
@@ -46,6 +49,7 @@ impl SupervisorConfig {
             child_nofile: None,
             child_umask: None,
             containment: crate::contain::Setting::Auto,
+            hooks: std::collections::BTreeMap::new(),
         }
     }
 

@@ -42,6 +42,17 @@ impl CronSchedule {
         self.next_after_in(after, TimeZone::system())
     }
 
+    /// The time zone named `name` (an IANA name such as `Europe/Paris`), or the system's
+    /// local time for `None`.
+    pub fn zone(name: Option<&str>) -> Result<TimeZone, String> {
+        match name.map(str::trim).filter(|n| !n.is_empty()) {
+            None => Ok(TimeZone::system()),
+            Some(name) => {
+                TimeZone::get(name).map_err(|err| format!("unknown time zone {name:?}: {err}"))
+            }
+        }
+    }
+
     /// The first firing time strictly after `after`, with wall-clock fields read in `tz`.
     pub fn next_after_in(&self, after: Timestamp, tz: TimeZone) -> Option<Timestamp> {
         let start = Local(after.to_zoned_datetime(tz));
@@ -160,6 +171,17 @@ mod tests {
         // 03:00 at UTC+1 is 02:00 UTC.
         let next = daily.next_after_in(at("2026-01-10T12:00:00Z"), tz);
         assert_eq!(next, Some(at("2026-01-11T02:00:00Z")));
+    }
+
+    #[test]
+    fn named_zones_are_found_and_unknown_ones_refused() {
+        let paris = CronSchedule::zone(Some("Europe/Paris")).expect("Europe/Paris");
+        let daily = CronSchedule::parse("0 3 * * *").expect("parses");
+        // 03:00 in Paris in January (UTC+1) is 02:00 UTC.
+        let next = daily.next_after_in(at("2026-01-10T12:00:00Z"), paris);
+        assert_eq!(next, Some(at("2026-01-11T02:00:00Z")));
+        let err = CronSchedule::zone(Some("Mars/Olympus")).expect_err("unknown");
+        assert!(err.contains("unknown time zone"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod cron;
 pub mod error;
 mod faults;
 pub mod fds;
+pub mod hooks;
 mod job;
 pub mod logs;
 pub mod metrics;

@@ -174,6 +174,16 @@ pub fn signal_pid(pid: u32, signal: Signal) {
     let _ = kill(Pid::from_raw(pid as i32), signal);
 }
 
+/// SIGKILL to the process group `pid` leads and to every descendant of `pid` (also those
+/// that left the group): how a probe or a hook that ran out of time is ended.
+pub fn kill_tree(pid: u32) {
+    let descendants = descendants_of(&[pid]);
+    signal_group(pid, Signal::SIGKILL);
+    for kid in descendants {
+        signal_pid(kid, Signal::SIGKILL);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,8 @@ pub fn processes(rows: usize) -> Vec<ProcessInfo> {
             watch: None,
             watch_trigger: None,
             watch_error: None,
+            next_run_at: None,
+            last_result: None,
         })
         .collect()
 }

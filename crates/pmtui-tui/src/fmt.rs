@@ -12,6 +12,7 @@ pub fn symbol(status: ProcessStatus) -> &'static str {
         ProcessStatus::Stopped => "○",
         ProcessStatus::WaitingRestart => "↻",
         ProcessStatus::Errored => "✖",
+        ProcessStatus::Scheduled => "◷",
     }
 }
 

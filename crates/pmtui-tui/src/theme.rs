@@ -33,6 +33,7 @@ impl Theme {
             | ProcessStatus::Stopping
             | ProcessStatus::WaitingRestart => Color::Yellow,
             ProcessStatus::Stopped => Color::DarkGray,
+            ProcessStatus::Scheduled => Color::Cyan,
             ProcessStatus::Errored => Color::Red,
         })
     }

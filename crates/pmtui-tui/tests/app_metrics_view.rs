@@ -115,6 +115,7 @@ fn the_detail_view_has_an_app_metrics_panel_with_sparklines() {
         },
         containment: String::new(),
         cgroup: None,
+        hook_failures: Vec::new(),
     };
     app.update(Msg::Reply(
         Tag::Describe(0),

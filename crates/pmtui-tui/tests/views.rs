@@ -60,6 +60,8 @@ fn info(
         watch: None,
         watch_trigger: None,
         watch_error: None,
+        next_run_at: None,
+        last_result: None,
     }
 }
 
@@ -157,6 +159,8 @@ fn detail() -> ProcessDetail {
         next_restart_at: None,
         outcome: "restart".into(),
         last_stderr: Vec::new(),
+        trigger: None,
+        started_at: None,
     };
     let n = 120;
     ProcessDetail {
@@ -176,6 +180,7 @@ fn detail() -> ProcessDetail {
         },
         containment: "cgroup".into(),
         cgroup: None,
+        hook_failures: Vec::new(),
     }
 }
 

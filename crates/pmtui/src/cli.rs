@@ -144,6 +144,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run tasks (apps with a `schedule`) now, whatever their schedule says.
+    Run(TargetArgs),
+    /// Print what happens to processes as it happens (start, exit, crash, restart, …) until
+    /// interrupted; `--json` prints one JSON object a line.
+    Events(EventsArgs),
     /// Save the process list to dump.json for `resurrect`.
     #[command(alias = "dump")]
     Save {
@@ -275,6 +280,15 @@ pub struct TargetArgs {
     #[arg(required = true)]
     pub targets: Vec<String>,
     /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Names, ids, namespaces, /regex/ or `all` (default: every process, also later ones).
+    pub targets: Vec<String>,
+    /// One JSON object a line (the hook's event JSON).
     #[arg(long)]
     pub json: bool,
 }
@@ -535,6 +549,10 @@ pub struct RestartFlags {
     /// Restart on a schedule: 5 cron fields, or 6 with seconds first (local time).
     #[arg(short = 'c', long, alias = "cron", value_name = "PATTERN")]
     pub cron_restart: Option<String>,
+    /// Make it a task: run it to its exit at each firing of this cron pattern (5 fields, or
+    /// 6 with seconds first; local time), `scheduled` in between; starting does not run it.
+    #[arg(long, value_name = "CRON", conflicts_with = "cron_restart")]
+    pub schedule: Option<String>,
     /// Let `--cron-restart` also start the process when it is stopped or errored.
     #[arg(long, requires = "cron_restart")]
     pub cron_revive: bool,

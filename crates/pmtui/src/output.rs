@@ -40,6 +40,7 @@ pub fn status(status: ProcessStatus) -> String {
         | ProcessStatus::WaitingRestart => "33",
         ProcessStatus::Stopped => "90",
         ProcessStatus::Errored => "31",
+        ProcessStatus::Scheduled => "36",
     };
     paint(status.as_str(), code)
 }
@@ -108,8 +109,23 @@ pub fn until(at_ms: u64, now_ms: u64) -> String {
     }
 }
 
-/// The status cell: `waiting restart` says when the next start is due.
+/// The status cell: `waiting restart` says when the next start is due; a task says when it
+/// runs next and how its last run ended.
 pub fn status_cell(p: &ProcessInfo) -> String {
+    if p.status == ProcessStatus::Scheduled {
+        let mut notes = Vec::new();
+        if let Some(at) = p.next_run_at {
+            notes.push(format!("next {}", until(at, pmtui_proto::now_ms())));
+        }
+        if let Some(last) = &p.last_result {
+            notes.push(format!("last {}", safe(last)));
+        }
+        return if notes.is_empty() {
+            status(p.status)
+        } else {
+            format!("{} ({})", status(p.status), notes.join(", "))
+        };
+    }
     match (p.status, p.next_restart_at) {
         (ProcessStatus::WaitingRestart, Some(at)) => format!(
             "{} ({})",

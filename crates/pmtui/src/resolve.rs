@@ -75,6 +75,9 @@ fn apply_restart_flags(spec: &mut ProcessSpec, flags: &RestartFlags) -> Result<(
     if let Some(pattern) = &flags.cron_restart {
         spec.cron_restart = Some(pattern.clone());
     }
+    if let Some(pattern) = &flags.schedule {
+        spec.schedule = Some(pattern.clone());
+    }
     if flags.cron_revive {
         spec.cron_revive = true;
     }

@@ -6,6 +6,7 @@
 pub mod depends;
 mod fields;
 mod health;
+pub(crate) mod hooks;
 mod watch;
 
 use crate::error::ProblemKind;
@@ -196,6 +197,34 @@ pub fn read(
                 }
             }
             "cron_revive" => spec.cron_revive = ctx.bool(value, here).unwrap_or(false),
+            "schedule" => {
+                spec.schedule = ctx.string(value, here).filter(|s| !s.trim().is_empty());
+                if let Some(pattern) = &spec.schedule
+                    && let Err(err) = check_cron(pattern)
+                {
+                    ctx.invalid(value, here, &format!("a cron pattern ({err})"));
+                }
+            }
+            "timezone" => spec.timezone = ctx.string(value, here),
+            "retries" => {
+                if let Some(n) = ctx.uint(value, here, 1000) {
+                    spec.retries = n as u32;
+                }
+            }
+            "overlap" => match ctx
+                .string(value, here)
+                .as_deref()
+                .map(pmtui_proto::Overlap::parse)
+            {
+                Some(Some(overlap)) => spec.overlap = overlap,
+                Some(None) => ctx.invalid(value, here, "\"skip\", \"queue\" or \"replace\""),
+                None => {}
+            },
+            "timeout" => match ctx.duration(value, here) {
+                Some(0) => ctx.invalid(value, here, "a timeout above 0"),
+                ms => spec.timeout_ms = ms,
+            },
+            "hooks" => spec.hooks = hooks::hooks(ctx, value, here),
             "wait_ready" => spec.wait_ready = ctx.bool(value, here).unwrap_or(false),
             "node_metrics" => spec.node_metrics = ctx.bool(value, here).unwrap_or(true),
             "metrics_url" => {
@@ -290,6 +319,19 @@ pub fn read(
             "depends_on" => depends_on = depends::read(ctx, value, here),
             _ => check_kind(ctx, field, value, here),
         }
+    }
+    if spec.schedule.is_none()
+        && (spec.retries > 0
+            || spec.timeout_ms.is_some()
+            || spec.overlap != pmtui_proto::Overlap::Skip
+            || spec.timezone.is_some())
+    {
+        ctx.warn(
+            node.pos,
+            path,
+            "retries, timeout, overlap and timezone apply to tasks only (an app with a \
+             schedule); they have no effect here",
+        );
     }
     if spec.wait_ready && spec.health_check.is_some() {
         ctx.warn(

@@ -26,6 +26,7 @@ pub(super) async fn handle(
             | Request::Reload { .. }
             | Request::Delete { .. }
             | Request::Reset { .. }
+            | Request::Run { .. }
             | Request::Scale { .. }
             | Request::Watch { .. }
             | Request::Resurrect
@@ -143,6 +144,25 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
         Request::Delete { targets } => processes(supervisor.delete(&targets).await),
         Request::Reset { targets } => processes(supervisor.reset(&targets).await),
         Request::Watch { targets, enabled } => processes(supervisor.watch(&targets, enabled).await),
+        Request::Run { targets } => processes(supervisor.run(&targets).await),
+        Request::Events { targets } => {
+            // Subscribed before the targets are read, so nothing between is missed.
+            let rx = supervisor.subscribe_app_events();
+            let ids = if targets.is_empty() {
+                None
+            } else {
+                match supervisor.ids_of(&targets) {
+                    Ok(ids) => Some(ids),
+                    Err(err) => return (failure(err), None),
+                }
+            };
+            return (
+                Response::Done {
+                    message: "following events".into(),
+                },
+                Some(Install::AppEvents(rx, ids)),
+            );
+        }
         Request::Scale { target, to } => match supervisor.scale(&target, to).await {
             Ok(outcome) => Response::Scaled {
                 started: outcome.started,

@@ -34,6 +34,8 @@ enum Install {
     Events(broadcast::Receiver<Event>),
     Logs(Follow),
     Metrics(MetricsFollow),
+    /// `events`: what happens to processes (all, or these ids).
+    AppEvents(broadcast::Receiver<pmtui_proto::AppEvent>, Option<Vec<u32>>),
     /// End the daemon, once the reply (to `kill`) has reached the client.
     Shutdown(Shutdown),
 }
@@ -79,6 +81,8 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, _slot: Slot) {
     let mut events: Option<broadcast::Receiver<Event>> = None;
     let mut follow: Option<Follow> = None;
     let mut metrics: Option<MetricsFollow> = None;
+    let mut app_events: Option<(broadcast::Receiver<pmtui_proto::AppEvent>, Option<Vec<u32>>)> =
+        None;
     // Requests answered but not yet written: past `MAX_IN_FLIGHT`, nothing more is read
     // (the client's writes block), so replies never pile up in memory.
     let mut in_flight = 0usize;
@@ -134,6 +138,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, _slot: Slot) {
                     Some(Install::Events(rx)) => events = Some(rx),
                     Some(Install::Logs(f)) => follow = Some(f),
                     Some(Install::Metrics(m)) => metrics = Some(m),
+                    Some(Install::AppEvents(rx, ids)) => app_events = Some((rx, ids)),
                     Some(Install::Shutdown(_)) | None => {}
                 }
             }
@@ -182,6 +187,22 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, _slot: Slot) {
                 }
                 Err(broadcast::error::RecvError::Closed) => follow = None,
             },
+            app = recv_app(&mut app_events) => match app {
+                Ok(app) => {
+                    let wanted = app_events.as_ref().and_then(|(_, ids)| ids.as_ref()).is_none_or(|ids| ids.contains(&app.id));
+                    if wanted {
+                        let kind = pmtui_proto::EventKind::App { app };
+                        if send(&mut framed, &ServerFrame::Event(Box::new(Event { seq: 0, kind }))).await.is_err() { return }
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    // Too slow: say how many were missed, as a reply frame with id 0.
+                    let message = format!("{n} events were missed (the client read too slowly)");
+                    let frame = ServerFrame::Reply { id: 0, response: Response::Done { message } };
+                    if send(&mut framed, &frame).await.is_err() { return }
+                }
+                Err(broadcast::error::RecvError::Closed) => app_events = None,
+            },
             tick = recv_tick(&mut metrics) => match tick {
                 Ok(tick) => {
                     let ids = metrics.as_ref().and_then(|(_, ids)| ids.as_ref());
@@ -214,6 +235,15 @@ async fn recv_event(
 async fn recv_line(follow: &mut Option<Follow>) -> Result<LogLine, broadcast::error::RecvError> {
     match follow {
         Some(f) => f.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_app(
+    rx: &mut Option<(broadcast::Receiver<pmtui_proto::AppEvent>, Option<Vec<u32>>)>,
+) -> Result<pmtui_proto::AppEvent, broadcast::error::RecvError> {
+    match rx {
+        Some((rx, _)) => rx.recv().await,
         None => std::future::pending().await,
     }
 }

@@ -118,7 +118,7 @@ impl Job {
     /// What the run left (descendants, double-forked escapees) goes with it, as systemd
     /// does: the stop signal, SIGKILL after `kill_timeout`, until nothing is left. The row
     /// says `stopping` meanwhile; when nothing is left this costs one look.
-    async fn end_what_it_left(&self, running: &Running) {
+    pub(super) async fn end_what_it_left(&self, running: &Running) {
         if !self.spec.treekill {
             return;
         }
@@ -206,6 +206,8 @@ pub(super) fn run_ended(
         outcome: String::new(),
         next_restart_at: None,
         last_stderr,
+        trigger: None,
+        started_at: None,
     }
 }
 

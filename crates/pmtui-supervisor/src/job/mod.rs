@@ -12,6 +12,7 @@ mod recover;
 mod reload;
 mod restarts;
 mod stop;
+mod task;
 mod watching;
 
 use crate::cron::CronSchedule;
@@ -57,6 +58,8 @@ pub(crate) enum JobCmd {
         reason: &'static str,
         reply: ReloadReply,
     },
+    /// Run a task now (`pmtui run`), as `overlap` says if a run is going.
+    Run { reply: oneshot::Sender<()> },
     /// Zero the restart counters; an `errored` process is started again.
     Reset { reply: oneshot::Sender<()> },
     /// Watching turned on or off (`pmtui watch`): recorded, nothing restarted.
@@ -127,6 +130,8 @@ struct Job {
     watching: Option<watching::Watching>,
     /// The current run was started by a watched change (a failure at once parks it).
     run_from_watch: bool,
+    /// For a task (an app with a `schedule`): its timers and runs.
+    task: Option<task::TaskState>,
 }
 
 pub(crate) fn spawn_job(
@@ -162,6 +167,7 @@ impl Job {
                 }
             });
         let cron_next = cron.as_ref().and_then(|c| c.next_after(Timestamp::now()));
+        let task = task::TaskState::of(&spec, id);
         Job {
             shared,
             id,
@@ -181,6 +187,7 @@ impl Job {
             reload: None,
             watching: None,
             run_from_watch: false,
+            task,
         }
     }
 }
@@ -222,6 +229,8 @@ impl Job {
         loop {
             let signals = self.signals.clone();
             let watch_due = self.watching.as_ref().and_then(|w| w.due);
+            let fire_at = self.task.as_ref().and_then(|t| t.fire_at());
+            let timeout_at = self.task.as_ref().and_then(|t| t.timeout_at());
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(JobCmd::Exit) | None => {
@@ -234,7 +243,13 @@ impl Job {
                     }
                     Some(cmd) => self.handle(cmd).await,
                 },
-                status = wait_child(&mut self.running) => self.on_exit(status).await,
+                status = wait_child(&mut self.running) => {
+                    if self.task.is_some() {
+                        self.on_task_exit(status).await;
+                    } else {
+                        self.on_exit(status).await;
+                    }
+                }
                 status = reload::wait_retiring(&mut self.retiring) => {
                     self.on_retiring_exit(status).await;
                 }
@@ -243,8 +258,14 @@ impl Job {
                 }
                 () = wait_until(self.restart_at) => {
                     self.restart_at = None;
-                    self.launch(true).await;
+                    if self.task.is_some() {
+                        self.launch_task("retry").await;
+                    } else {
+                        self.launch(true).await;
+                    }
                 }
+                () = wait_until(instant_of(fire_at)) => self.on_fire().await,
+                () = wait_until(timeout_at) => self.on_task_timeout().await,
                 () = wait_until(self.stable_at) => self.on_stable(),
                 posted = wait_posted(signals) => self.on_posted(posted).await,
                 () = wait_until(self.ready_deadline) => self.on_listen_timeout(),
@@ -261,6 +282,9 @@ impl Job {
     }
 
     async fn handle(&mut self, cmd: JobCmd) {
+        if self.task.is_some() {
+            return self.handle_task(cmd).await;
+        }
         // A command that stops or replaces the run ends a reload under way first.
         match &cmd {
             JobCmd::Stop { .. } => self.abandon_reload("pmtui stop").await,
@@ -347,6 +371,74 @@ impl Job {
                 } else {
                     self.stop_watching();
                 }
+                let _ = reply.send(());
+            }
+            JobCmd::SetCount(count) => Arc::make_mut(&mut self.spec).instances = count,
+            // Only tasks are run (`Supervisor::run` refuses other apps).
+            JobCmd::Run { reply } => {
+                let _ = reply.send(());
+            }
+            JobCmd::Exit => {}
+        }
+    }
+
+    /// The verbs on a task: `start` schedules it (nothing runs now), `stop` ends its run
+    /// and its firings, `restart` runs it again now, `run` runs it now (per `overlap`).
+    async fn handle_task(&mut self, cmd: JobCmd) {
+        match cmd {
+            JobCmd::Start { reply } => {
+                self.activate_task();
+                let _ = reply.send(());
+            }
+            JobCmd::Stop { reply } => {
+                self.deactivate_task();
+                self.stop("manual", "pmtui stop".into(), "stopped").await;
+                let _ = reply.send(());
+            }
+            JobCmd::Restart { reason, reply, .. } => {
+                if reason == "manual" || reason == "restart" {
+                    self.activate_task();
+                    if self.running.is_some() {
+                        self.stop("manual", "pmtui restart".into(), "restart").await;
+                        self.launch_task("manual").await;
+                    }
+                } else if self.running.is_some() {
+                    // The engine's own reasons (memory limit, watch) end the run; the task
+                    // waits for its next firing.
+                    let detail = self.detail_of(reason);
+                    self.stop(reason, detail, "scheduled").await;
+                    let active = self.task.as_ref().is_some_and(|t| t.active);
+                    if active {
+                        self.shared
+                            .update(self.id, |e| e.info.status = ProcessStatus::Scheduled);
+                    }
+                }
+                let _ = reply.send(());
+            }
+            JobCmd::Run { reply } => {
+                self.start_run("manual").await;
+                let _ = reply.send(());
+            }
+            // A task has no run to keep serving: a reload is a restart.
+            JobCmd::Reload { reply, .. } => {
+                self.activate_task();
+                if self.running.is_some() {
+                    self.stop("manual", "pmtui reload".into(), "restart").await;
+                    self.launch_task("manual").await;
+                }
+                let _ = reply.send(Ok(()));
+            }
+            // Recorded; a task's runs are not watched (they come from its schedule).
+            JobCmd::SetWatch { watch, reply } => {
+                Arc::make_mut(&mut self.spec).watch = watch;
+                let _ = reply.send(());
+            }
+            JobCmd::Reset { reply } => {
+                self.history.reset();
+                self.shared.update(self.id, |e| {
+                    e.info.restarts = 0;
+                    e.info.unstable_restarts = 0;
+                });
                 let _ = reply.send(());
             }
             JobCmd::SetCount(count) => Arc::make_mut(&mut self.spec).instances = count,

@@ -122,6 +122,8 @@ async fn after_panic(shared: &Arc<Shared>, id: ProcessId, what: &str) -> Option<
             outcome: outcome.into(),
             next_restart_at: again.then_some(now),
             last_stderr: Vec::new(),
+            trigger: None,
+            started_at: None,
         },
     );
     shared.update(id, |e| {
@@ -131,7 +133,10 @@ async fn after_panic(shared: &Arc<Shared>, id: ProcessId, what: &str) -> Option<
         e.info.status_reason = Some("its job failed internally and was restarted".into());
     });
     let mut job = Job::new(Arc::clone(shared), id, spec, env, sink);
-    if again {
+    if again && job.task.is_some() {
+        // A task is scheduled again; its next firing runs it.
+        job.activate_task();
+    } else if again {
         // The new job's loop launches it (as a restart: the history says why).
         job.restart_at = Some(Instant::now());
     }

@@ -52,16 +52,14 @@ impl Job {
         let stopped_by = format!("stopped ({detail})");
         let last_stderr = self.last_stderr(&mut running).await;
         let now = now_ms();
-        self.shared.record_exit(
-            self.id,
-            ExitRecord {
-                reason: reason.to_string(),
-                detail,
-                outcome: outcome.to_string(),
-                next_restart_at: (outcome == "restart").then_some(now),
-                ..run_ended(now, running.pid, &exit, last_stderr)
-            },
-        );
+        let record = self.with_run(ExitRecord {
+            reason: reason.to_string(),
+            detail,
+            outcome: outcome.to_string(),
+            next_restart_at: (outcome == "restart").then_some(now),
+            ..run_ended(now, running.pid, &exit, last_stderr)
+        });
+        self.shared.record_exit(self.id, record);
         self.write_pid_file(None);
         self.shared.update(self.id, |e| {
             e.info.status = ProcessStatus::Stopped;

@@ -10,6 +10,8 @@ use tokio::sync::oneshot;
 
 pub struct Child {
     pid: u32,
+    /// Its stdin, when it was piped (hooks get their event there).
+    pub stdin: Option<pipe::Sender>,
     pub stdout: Option<pipe::Receiver>,
     pub stderr: Option<pipe::Receiver>,
     exit: oneshot::Receiver<ExitStatus>,
@@ -37,11 +39,17 @@ impl Child {
         let pipes = (|| {
             let out = child.stdout.take().map(receiver).transpose()?;
             let err = child.stderr.take().map(receiver).transpose()?;
-            Ok::<_, std::io::Error>((out, err))
+            let input = child
+                .stdin
+                .take()
+                .map(|i| pipe::Sender::from_owned_fd(i.into()))
+                .transpose()?;
+            Ok::<_, std::io::Error>((input, out, err))
         })();
         match pipes {
-            Ok((stdout, stderr)) => Ok(Self {
+            Ok((stdin, stdout, stderr)) => Ok(Self {
                 pid,
+                stdin,
                 stdout,
                 stderr,
                 exit,

@@ -223,6 +223,35 @@ pub fn spawn_probe(
     Child::spawn(&mut command, managed)
 }
 
+/// Starts a hook command: `sh -c command` in `cwd` with `env`, as the daemon's user, in a
+/// process group of its own (so a timeout kills its tree), stdin piped (the event goes
+/// there), stdout discarded, stderr piped (its first line explains a failure).
+pub fn spawn_hook(
+    command_line: &str,
+    cwd: &std::path::Path,
+    env: &std::collections::BTreeMap<String, String>,
+    config: &SupervisorConfig,
+    managed: &ManagedPids,
+) -> std::io::Result<Child> {
+    let mut command = Command::new("/bin/sh");
+    command
+        .args(["-c", command_line])
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    ChildSetup {
+        nofile: config.child_nofile,
+        umask: child_umask(config),
+        ..ChildSetup::default()
+    }
+    .install(&mut command);
+    Child::spawn(&mut command, managed)
+}
+
 fn child_umask(config: &SupervisorConfig) -> Option<nix::sys::stat::Mode> {
     config
         .child_umask

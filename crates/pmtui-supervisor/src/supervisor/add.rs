@@ -78,6 +78,8 @@ impl Supervisor {
             watch: None,
             watch_trigger: None,
             watch_error: None,
+            next_run_at: None,
+            last_result: None,
         };
         let (job, rx) = job::spawn_job(
             Arc::clone(&self.shared),
@@ -108,6 +110,7 @@ impl Supervisor {
             ))),
             ready: tokio::sync::watch::Sender::new(crate::probe::RunReady::default()),
             fd_shortage: false,
+            hook_failures: VecDeque::new(),
             job,
         };
         table.entries.insert(id, entry);

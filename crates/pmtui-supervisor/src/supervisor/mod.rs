@@ -67,6 +67,8 @@ pub(crate) struct Entry {
     /// The last launch failed for want of file descriptors (`status_reason` says so):
     /// the command that asked for it fails instead of reporting a start.
     pub fd_shortage: bool,
+    /// Its hooks that failed lately, newest last (shown by `describe`).
+    pub hook_failures: VecDeque<String>,
     job: JobHandle,
 }
 
@@ -108,6 +110,8 @@ pub(crate) struct Shared {
     pub watch: crate::watch::WatchHub,
     /// The apps held until their dependencies are met (see `order`).
     held: order::Held,
+    /// Where events go: the events stream and the hooks (see `hooks`).
+    pub hooks: crate::hooks::Hub,
 }
 
 /// Incidents kept for `ping`.
@@ -134,7 +138,11 @@ impl Shared {
         let Some(entry) = table.entries.get_mut(&id) else {
             return;
         };
+        let before = crate::hooks::derive::Before::of(&entry.info);
         change(entry);
+        for event in crate::hooks::derive::from_change(&before, &entry.info, entry.history.back()) {
+            self.emit(entry, event);
+        }
         if !entry.info.status.is_running() {
             // What a stopped process uses is nothing, whenever the sampler next looks.
             entry.info.cpu = 0.0;
@@ -209,6 +217,22 @@ impl Shared {
         }
     }
 
+    /// Sends an event of `entry` to the stream and its hooks (never waits).
+    fn emit(&self, entry: &mut Entry, event: pmtui_proto::AppEvent) {
+        if let Some(note) = self.hooks.emit(event, &entry.spec.hooks, &entry.spec.cwd) {
+            push_failure(entry, note);
+        }
+    }
+
+    /// A hook of process `id` failed (or its event was dropped): kept for `describe`.
+    pub fn note_hook_failure(&self, id: ProcessId, text: String) {
+        let at = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC");
+        let mut table = self.lock();
+        if let Some(entry) = table.entries.get_mut(&id) {
+            push_failure(entry, format!("{at}: {text}"));
+        }
+    }
+
     /// Records an exit in the history and publishes it.
     pub fn record_exit(&self, id: ProcessId, record: ExitRecord) {
         let mut table = self.lock();
@@ -226,7 +250,17 @@ impl Shared {
         while entry.history.len() > HISTORY_LEN {
             entry.history.pop_front();
         }
+        for event in crate::hooks::derive::from_record(&entry.info, &record) {
+            self.emit(entry, event);
+        }
         publish(&mut table, &self.events, EventKind::Exit { id, record });
+    }
+}
+
+fn push_failure(entry: &mut Entry, text: String) {
+    entry.hook_failures.push_back(text);
+    while entry.hook_failures.len() > crate::hooks::FAILURES_KEPT {
+        entry.hook_failures.pop_front();
     }
 }
 
@@ -258,6 +292,7 @@ impl Supervisor {
         let metrics = MetricsHub::new(config.metrics_interval_ms, config.metrics_history_ms);
         let config_home = config.home.clone();
         let containment = Containment::detect(config.containment, &config.home_key());
+        let (hooks, hook_rx) = crate::hooks::Hub::new(config.hooks.clone(), config.home.clone());
         let shared = Arc::new(Shared {
             config,
             containment,
@@ -276,7 +311,9 @@ impl Supervisor {
             incidents: Mutex::default(),
             watch: crate::watch::WatchHub::default(),
             held: order::Held::default(),
+            hooks,
         });
+        crate::hooks::start(&shared, hook_rx);
         crate::metrics::keeper::start(&shared);
         let weak = Arc::downgrade(&shared);
         let on_stop = Box::new(move |pid, stopped| {
@@ -390,6 +427,11 @@ impl Supervisor {
             .values()
             .map(|e| with_uptime(&e.info))
             .collect()
+    }
+
+    /// The stream of what happens to processes (`pmtui events`), from now on.
+    pub fn subscribe_app_events(&self) -> broadcast::Receiver<pmtui_proto::AppEvent> {
+        self.shared.hooks.subscribe()
     }
 
     /// The current rows and the stream of every later change, joined without a gap.

@@ -27,6 +27,11 @@ impl Supervisor {
         self.shared.lock().entries.keys().copied().collect()
     }
 
+    /// The ids `targets` name now (as every verb resolves them).
+    pub fn ids_of(&self, targets: &[String]) -> Result<Vec<ProcessId>, crate::SupervisorError> {
+        self.resolve(targets)
+    }
+
     /// The main pid of process `id` while it runs.
     pub fn running_pid(&self, id: ProcessId) -> Option<u32> {
         let table = self.shared.lock();

@@ -55,6 +55,35 @@ pub(super) fn validate(spec: &ProcessSpec) -> Result<(), SupervisorError> {
             SupervisorError::BadRequest(format!("{}: cron_restart: {err}", spec.name))
         })?;
     }
+    if let Some(pattern) = spec.schedule.as_deref().filter(|p| !p.trim().is_empty()) {
+        crate::cron::CronSchedule::parse(pattern).map_err(|err| {
+            SupervisorError::BadRequest(format!("{}: schedule: {err}", spec.name))
+        })?;
+        if spec
+            .cron_restart
+            .as_deref()
+            .is_some_and(|p| !p.trim().is_empty())
+        {
+            return Err(SupervisorError::BadRequest(format!(
+                "{}: schedule and cron_restart cannot go together: a task runs at each firing \
+                 (schedule), cron_restart restarts a long-running app",
+                spec.name
+            )));
+        }
+    }
+    crate::cron::CronSchedule::zone(spec.timezone.as_deref())
+        .map_err(|err| SupervisorError::BadRequest(format!("{}: timezone: {err}", spec.name)))?;
+    if spec.timeout_ms == Some(0) {
+        return Err(SupervisorError::BadRequest(format!(
+            "{}: the task timeout must be more than 0",
+            spec.name
+        )));
+    }
+    for (event, hook) in &spec.hooks {
+        crate::hooks::check(event, hook).map_err(|err| {
+            SupervisorError::BadRequest(format!("{}: hooks.{event}: {err}", spec.name))
+        })?;
+    }
     let backoff = &spec.restart.backoff;
     if !backoff.factor.is_finite() || backoff.factor < 1.0 {
         return Err(SupervisorError::BadRequest(format!(

@@ -137,6 +137,31 @@ impl Supervisor {
         Ok(removed)
     }
 
+    /// Runs the tasks among `targets` now (trigger `manual`; while a run is going, as
+    /// their `overlap` says). Targets that are not tasks are refused.
+    pub async fn run(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        let ids = self.resolve(targets)?;
+        let not_tasks: Vec<String> = {
+            let table = self.shared.lock();
+            ids.iter()
+                .filter_map(|id| table.entries.get(id))
+                .filter(|e| !e.spec.is_task())
+                .map(|e| e.info.name.clone())
+                .collect()
+        };
+        if !not_tasks.is_empty() {
+            return Err(SupervisorError::BadRequest(format!(
+                "{} {} not a task (no schedule): `pmtui run` runs tasks; `pmtui restart` \
+                 restarts other apps",
+                not_tasks.join(", "),
+                if not_tasks.len() == 1 { "is" } else { "are" }
+            )));
+        }
+        self.answered(join(self.send_each(&ids, |reply| JobCmd::Run { reply })?).await)?;
+        self.check_fds(&ids)?;
+        Ok(self.infos(&ids))
+    }
+
     pub async fn reset(&self, targets: &[String]) -> Result<Vec<ProcessInfo>, SupervisorError> {
         let ids = self.resolve(targets)?;
         self.answered(join(self.send_each(&ids, |reply| JobCmd::Reset { reply })?).await)?;
@@ -199,6 +224,7 @@ impl Supervisor {
                     .containment
                     .cgroup_of(e.info.id)
                     .map(|p| p.display().to_string()),
+                hook_failures: e.hook_failures.iter().cloned().collect(),
             })
             .collect())
     }

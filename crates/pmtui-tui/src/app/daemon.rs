@@ -63,7 +63,7 @@ impl App {
                 self.logs.push(line);
             }
             // Not subscribed: the table's refresh carries current values, `describe` the past.
-            EventKind::Metrics { .. } => {}
+            EventKind::Metrics { .. } | EventKind::App { .. } => {}
         }
         Vec::new()
     }

@@ -16,6 +16,7 @@ pub enum Verb {
     Stop,
     Delete,
     Reset,
+    Run,
 }
 
 pub async fn start(args: StartArgs) -> Result<ExitCode> {
@@ -338,11 +339,12 @@ pub async fn act(verb: Verb, t: TargetArgs) -> Result<ExitCode> {
         Verb::Stop => Request::Stop { targets },
         Verb::Delete => Request::Delete { targets },
         Verb::Reset => Request::Reset { targets },
+        Verb::Run => Request::Run { targets },
     };
     let verb = match verb {
         Verb::Stop => Some(Said::Stopped),
         Verb::Delete => Some(Said::Deleted),
-        Verb::Reset => None,
+        Verb::Reset | Verb::Run => None,
     };
     let client = connect().await?;
     let response = {

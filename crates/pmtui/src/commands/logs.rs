@@ -123,7 +123,7 @@ pub async fn logs(args: LogsArgs) -> Result<ExitCode> {
                     };
                     (id, name, "deleted".to_string())
                 }
-                EventKind::Metrics { .. } => continue,
+                EventKind::Metrics { .. } | EventKind::App { .. } => continue,
             };
             let mut out = stdout.lock();
             if !printer.event(&mut out, text.0, &text.1, &text.2)? || out.flush().is_err() {

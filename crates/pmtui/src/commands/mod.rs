@@ -5,6 +5,7 @@ mod app_metrics;
 pub mod completion;
 pub mod daemon;
 mod ecosystem;
+mod events;
 mod health;
 mod init;
 mod lifecycle;
@@ -133,6 +134,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => ecosystem::export(args).await,
         Command::Reset(t) => lifecycle::act(lifecycle::Verb::Reset, t).await,
         Command::Watch { words, json } => lifecycle::watch(words, json).await,
+        Command::Run(t) => lifecycle::act(lifecycle::Verb::Run, t).await,
+        Command::Events(args) => events::follow(args).await,
         Command::Scale { name, count, json } => lifecycle::scale(name, &count, json).await,
         Command::Signal { signal, targets } => lifecycle::signal(signal, targets).await,
         Command::Ls(flag) => show::list(flag.json).await,

@@ -6,7 +6,6 @@
 use super::timed_out;
 use crate::supervisor::Shared;
 use crate::{spawn, tree};
-use nix::sys::signal::Signal;
 use pmtui_proto::{HealthCheck, ProcessSpec};
 use std::os::unix::process::ExitStatusExt;
 use std::sync::{Arc, Mutex};
@@ -80,7 +79,7 @@ impl ExecContext {
             }
             Ok(Err(err)) => (false, format!("could not wait for it: {err}")),
             Err(_) => {
-                kill_tree(pid);
+                tree::kill_tree(pid);
                 let _ = child.wait().await;
                 (false, format!("{} (killed)", timed_out(timeout)))
             }
@@ -91,15 +90,6 @@ impl ExecContext {
             reader.abort();
         }
         verdict
-    }
-}
-
-/// SIGKILL to the probe's group and to every descendant (also those that left the group).
-fn kill_tree(pid: u32) {
-    let descendants = tree::descendants_of(&[pid]);
-    tree::signal_group(pid, Signal::SIGKILL);
-    for kid in descendants {
-        tree::signal_pid(kid, Signal::SIGKILL);
     }
 }
 

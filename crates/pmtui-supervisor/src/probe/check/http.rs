@@ -65,7 +65,7 @@ async fn status(target: &HttpTarget) -> Result<u16, String> {
 }
 
 /// `HTTP/1.1 503 Service Unavailable` → 503.
-fn parse_status(line: &[u8]) -> Result<u16, String> {
+pub(crate) fn parse_status(line: &[u8]) -> Result<u16, String> {
     let text = String::from_utf8_lossy(line);
     let mut words = text.split_ascii_whitespace();
     match (words.next(), words.next()) {

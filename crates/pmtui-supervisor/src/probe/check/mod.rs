@@ -5,6 +5,7 @@
 
 mod exec;
 pub(crate) mod http;
+pub(crate) use http::{io_error, parse_status};
 mod tcp;
 
 pub(crate) use exec::ExecContext;

@@ -1,0 +1,217 @@
+//! Running hooks, off the supervision path: one runner task takes waiting events and runs
+//! their hooks, at most `MAX_RUNNING` at once, each bounded by its timeout. A command is
+//! `sh -c` (through the reaper, like every child of the daemon) with the event as one JSON
+//! line on stdin and `PMTUI_*` variables; at its timeout its whole tree is killed. A
+//! webhook is an HTTP/1.1 POST of the event JSON written by hand (plain `http://`; no TLS
+//! is built in, so `https://` is refused when the hook is defined). Failures go to
+//! daemon.log and the process's `hook_failures`.
+
+use super::{MAX_RUNNING, Pending};
+use crate::supervisor::Shared;
+use crate::{spawn, tree};
+use pmtui_proto::{AppEvent, Hook, HttpTarget};
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{Semaphore, mpsc};
+
+/// How long a killed hook's exit is waited for.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Stderr kept from a hook, for its failure message.
+const MAX_STDERR: usize = 2048;
+
+/// Whether a webhook URL can be used: plain http.
+pub(super) fn check_url(url: &str) -> Result<(), String> {
+    HttpTarget::parse(url).map(|_| ())
+}
+
+/// Starts the runner; it ends when the supervisor is gone.
+pub(crate) fn start(shared: &Arc<Shared>, rx: mpsc::Receiver<Pending>) {
+    tokio::spawn(runner(Arc::downgrade(shared), rx));
+}
+
+async fn runner(shared: Weak<Shared>, mut rx: mpsc::Receiver<Pending>) {
+    let slots = Arc::new(Semaphore::new(MAX_RUNNING));
+    while let Some(pending) = rx.recv().await {
+        for (hook, cwd, global) in pending.hooks {
+            let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                return;
+            };
+            let Some(strong) = shared.upgrade() else {
+                return;
+            };
+            let event = pending.event.clone();
+            tokio::spawn(async move {
+                let result = run_one(&strong, &hook, &cwd, &event).await;
+                drop(permit);
+                let scope = if global { "global hook" } else { "hook" };
+                match result {
+                    Ok(()) => {
+                        tracing::debug!(event = %event.event, name = %event.name, "{scope} ran")
+                    }
+                    Err(why) => {
+                        let text =
+                            format!("{scope} {} for {}: {why}", event.event, hook.describe());
+                        tracing::warn!(id = event.id, name = %event.name, "{text}");
+                        strong.note_hook_failure(event.id, text);
+                    }
+                }
+            });
+        }
+    }
+}
+
+async fn run_one(shared: &Shared, hook: &Hook, cwd: &Path, event: &AppEvent) -> Result<(), String> {
+    let timeout = Duration::from_millis(hook.timeout_ms());
+    let json = serde_json::to_string(event).map_err(|e| e.to_string())?;
+    match (&hook.command, &hook.webhook) {
+        (Some(command), _) => run_command(shared, command, cwd, event, &json, timeout).await,
+        (None, Some(url)) => match tokio::time::timeout(timeout, post(url, &json)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+        },
+        (None, None) => Ok(()),
+    }
+}
+
+/// The hook's environment: the daemon's, and the event's variables.
+fn hook_env(shared: &Shared, event: &AppEvent) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_string(), v);
+    };
+    set("PMTUI_EVENT", event.event.clone());
+    set("PMTUI_NAME", event.name.clone());
+    set("PMTUI_ID", event.id.to_string());
+    set("PMTUI_NAMESPACE", event.namespace.clone());
+    set("PMTUI_STATUS", event.status.clone());
+    set(
+        "PMTUI_EXIT_CODE",
+        event.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+    );
+    set("PMTUI_SIGNAL", event.signal.clone().unwrap_or_default());
+    set("PMTUI_REASON", event.reason.clone().unwrap_or_default());
+    set("PMTUI_HOME", shared.config.home.display().to_string());
+    env
+}
+
+async fn run_command(
+    shared: &Shared,
+    command: &str,
+    cwd: &Path,
+    event: &AppEvent,
+    json: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let env = hook_env(shared, event);
+    let mut child = spawn::spawn_hook(command, cwd, &env, &shared.config, &shared.managed)
+        .map_err(|e| format!("could not run it in {}: {e}", cwd.display()))?;
+    let pid = child.id().unwrap_or(0);
+    let stdin = child.stdin.take();
+    let stderr = child.stderr.take();
+    let errors = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        if let Some(mut stderr) = stderr {
+            let mut chunk = [0u8; 512];
+            while let Ok(n) = stderr.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                let room = MAX_STDERR.saturating_sub(kept.len());
+                kept.extend_from_slice(&chunk[..n.min(room)]);
+            }
+        }
+        kept
+    });
+    let line = format!("{json}\n");
+    let work = async {
+        if let Some(mut stdin) = stdin {
+            // A hook that does not read its stdin is fine.
+            let _ = stdin.write_all(line.as_bytes()).await;
+        }
+        child.wait().await
+    };
+    let outcome = tokio::time::timeout(timeout, work).await;
+    let result = match outcome {
+        Ok(Ok(status)) if status.success() => Ok(()),
+        Ok(Ok(status)) => {
+            let said = match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exit {code}"),
+                (None, Some(sig)) => format!("killed by signal {sig}"),
+                (None, None) => "ended".into(),
+            };
+            let text = tokio::time::timeout(Duration::from_millis(200), errors)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            let first = String::from_utf8_lossy(&text)
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_string);
+            Err(match first {
+                Some(line) => format!("{said}: {line}"),
+                None => said,
+            })
+        }
+        Ok(Err(err)) => Err(format!("could not wait for it: {err}")),
+        Err(_) => {
+            tree::kill_tree(pid);
+            let _ = tokio::time::timeout(KILL_GRACE, child.wait()).await;
+            Err(format!(
+                "timed out after {} ms (its process tree was killed)",
+                timeout.as_millis()
+            ))
+        }
+    };
+    shared.managed.remove(pid);
+    result
+}
+
+/// POSTs `json` to `url`; a 2xx status is success.
+async fn post(url: &str, json: &str) -> Result<(), String> {
+    use crate::probe::check::{io_error, parse_status};
+    let target = HttpTarget::parse(url)?;
+    let mut stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| io_error(&e))?;
+    let host = if target.host.contains(':') {
+        format!("[{}]:{}", target.host, target.port)
+    } else {
+        format!("{}:{}", target.host, target.port)
+    };
+    let request = format!(
+        "POST {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pmtui-hook\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+        target.path,
+        json.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| io_error(&e))?;
+    let mut head = Vec::with_capacity(256);
+    let mut chunk = [0u8; 512];
+    loop {
+        if let Some(end) = memchr::memchr(b'\n', &head) {
+            let code = parse_status(&head[..end])?;
+            return if (200..300).contains(&code) {
+                Ok(())
+            } else {
+                Err(format!("POST {} → {code}", target.path))
+            };
+        }
+        if head.len() >= 4096 {
+            return Err("no HTTP status line in the first 4 KiB".into());
+        }
+        let n = stream.read(&mut chunk).await.map_err(|e| io_error(&e))?;
+        if n == 0 {
+            return Err("connection closed without a response".into());
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+}
