@@ -142,7 +142,14 @@ pub fn json(alts: &[Alt], object: Option<&Value>) -> Value {
         if !alts.contains(&alt) {
             continue;
         }
-        let this = json_of(alt, object);
+        // A field that is a path, a list or a table (`watch`) lists paths, not its
+        // tables; `apps` (a list or a table) lists its tables.
+        let item = if alt == Alt::List && alts.contains(&Alt::Table) && alts.contains(&Alt::Path) {
+            None
+        } else {
+            object
+        };
+        let this = json_of(alt, item);
         schema = Some(match schema {
             None => this,
             Some(rest) => json!({ "if": { "type": json_type }, "then": this, "else": rest }),

@@ -8,7 +8,7 @@
 use crate::output;
 use anyhow::Result;
 use pmtui_client::Client;
-use pmtui_proto::{ProcessId, ProcessInfo, Readiness, Request, Response};
+use pmtui_proto::{ProcessId, ProcessInfo, ProcessStatus, Readiness, Request, Response};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -40,7 +40,13 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Waits for `apps`; prints a line per app as it settles unless `quiet` (JSON output).
 pub async fn until_ready(client: &Client, apps: &[ProcessInfo], quiet: bool) -> Vec<Settled> {
     let started = Instant::now();
-    let names: BTreeMap<ProcessId, String> = apps.iter().map(|p| (p.id, p.name.clone())).collect();
+    // A task (`schedule`) is settled once it is scheduled: it runs at its firings, and
+    // waiting for it to be ready would wait for the next firing or for ever.
+    let names: BTreeMap<ProcessId, String> = apps
+        .iter()
+        .filter(|p| p.status != ProcessStatus::Scheduled)
+        .map(|p| (p.id, p.name.clone()))
+        .collect();
     let (tx, mut rx) = mpsc::unbounded_channel::<Settled>();
     let jobs: Vec<_> = names
         .iter()
