@@ -15,6 +15,7 @@ pub mod error;
 mod faults;
 pub mod fds;
 pub mod hooks;
+mod http_client;
 mod job;
 pub mod logs;
 pub mod metrics;

@@ -2,13 +2,13 @@
 //! their hooks, at most `MAX_RUNNING` at once, each bounded by its timeout. A command is
 //! `sh -c` (through the reaper, like every child of the daemon) with the event as one JSON
 //! line on stdin and `PMTUI_*` variables; at its timeout its whole tree is killed. A
-//! webhook is an HTTP/1.1 POST of the event JSON written by hand (plain `http://`; no TLS
-//! is built in, so `https://` is refused when the hook is defined). Failures go to
-//! daemon.log and the process's `hook_failures`.
+//! webhook is an HTTP/1.1 POST of the event JSON through the daemon's `http_client`
+//! (plain `http://`; no TLS is built in, so `https://` is refused when the hook is
+//! defined). Failures go to daemon.log and the process's `hook_failures`.
 
 use super::{MAX_RUNNING, Pending};
 use crate::supervisor::Shared;
-use crate::{spawn, tree};
+use crate::{http_client, spawn, tree};
 use pmtui_proto::{AppEvent, Hook, HttpTarget};
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
@@ -174,44 +174,19 @@ async fn run_command(
 
 /// POSTs `json` to `url`; a 2xx status is success.
 async fn post(url: &str, json: &str) -> Result<(), String> {
-    use crate::probe::check::{io_error, parse_status};
     let target = HttpTarget::parse(url)?;
-    let mut stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| io_error(&e))?;
-    let host = if target.host.contains(':') {
-        format!("[{}]:{}", target.host, target.port)
-    } else {
-        format!("{}:{}", target.host, target.port)
+    let request = http_client::Request {
+        method: "POST",
+        version: "HTTP/1.1",
+        headers: &[
+            ("User-Agent", "pmtui-hook"),
+            ("Content-Type", "application/json"),
+        ],
+        body: json,
     };
-    let request = format!(
-        "POST {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pmtui-hook\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
-        target.path,
-        json.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| io_error(&e))?;
-    let mut head = Vec::with_capacity(256);
-    let mut chunk = [0u8; 512];
-    loop {
-        if let Some(end) = memchr::memchr(b'\n', &head) {
-            let code = parse_status(&head[..end])?;
-            return if (200..300).contains(&code) {
-                Ok(())
-            } else {
-                Err(format!("POST {} → {code}", target.path))
-            };
-        }
-        if head.len() >= 4096 {
-            return Err("no HTTP status line in the first 4 KiB".into());
-        }
-        let n = stream.read(&mut chunk).await.map_err(|e| io_error(&e))?;
-        if n == 0 {
-            return Err("connection closed without a response".into());
-        }
-        head.extend_from_slice(&chunk[..n]);
+    let mut stream = http_client::send(&target, &request).await?;
+    match http_client::read_status(&mut stream).await? {
+        200..=299 => Ok(()),
+        code => Err(format!("POST {} → {code}", target.path)),
     }
 }

@@ -1,17 +1,15 @@
 //! The pull side: a task per run that GETs the app's `metrics_url` (Prometheus text) at
-//! the metrics interval and records the kept series. HTTP/1.0 by hand, like the health
-//! probe's (so servers answer without chunking and close the connection): one request at
-//! a time, each bounded by a timeout (the interval, at most 5 s) and by [`MAX_RESPONSE`]
+//! the metrics interval and records the kept series. HTTP/1.0 through the daemon's
+//! `http_client` (so servers answer without chunking and close the connection): one
+//! request at a time, each bounded by a timeout (the interval, at most 5 s) and by [`MAX_RESPONSE`]
 //! bytes; an endpoint that hangs or sends too much is counted and dropped, never waited on
 //! past its timeout. Failures in the run's first [`GRACE`] before any success are not
 //! counted: the app is still starting.
 
 use super::{AppHandle, Reason, lock, prometheus_text};
-use crate::probe::check::http::io_error;
+use crate::http_client::{self, Failure, Request};
 use pmtui_proto::{AppMetricSource, HttpTarget, MAX_APP_SERIES, ProcessId};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// The most read of one response, head included.
@@ -28,11 +26,6 @@ pub(crate) struct Scrape {
     pub keep: Vec<String>,
     pub interval: Duration,
     pub store: AppHandle,
-}
-
-enum Failure {
-    TooLarge,
-    Other(String),
 }
 
 /// Scrapes until the task is aborted (the run ended).
@@ -93,99 +86,19 @@ pub(crate) async fn run(scrape: Scrape) {
 
 /// One GET: the body of a 2xx answer.
 async fn fetch(target: &HttpTarget) -> Result<String, Failure> {
-    let fail = |e: std::io::Error| Failure::Other(io_error(&e));
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(fail)?;
-    let host = if target.host.contains(':') {
-        format!("[{}]:{}", target.host, target.port)
-    } else {
-        format!("{}:{}", target.host, target.port)
+    let request = Request {
+        method: "GET",
+        version: "HTTP/1.0",
+        headers: &[
+            ("User-Agent", "pmtui-metrics"),
+            ("Accept", "text/plain;version=0.0.4"),
+        ],
+        body: "",
     };
-    let request = format!(
-        "GET {} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: pmtui-metrics\r\n\
-         Accept: text/plain;version=0.0.4\r\nConnection: close\r\n\r\n",
-        target.path
-    );
-    stream.write_all(request.as_bytes()).await.map_err(fail)?;
-    let mut response = Vec::with_capacity(16 * 1024);
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = stream.read(&mut chunk).await.map_err(fail)?;
-        if n == 0 {
-            break;
-        }
-        if response.len() + n > MAX_RESPONSE {
-            return Err(Failure::TooLarge);
-        }
-        response.extend_from_slice(&chunk[..n]);
-    }
-    body(&response).map_err(Failure::Other)
-}
-
-/// The body of a complete response, when its status is 2xx (de-chunked if need be).
-fn body(response: &[u8]) -> Result<String, String> {
-    let split = memchr::memmem::find(response, b"\r\n\r\n")
-        .map(|i| (i, i + 4))
-        .or_else(|| memchr::memmem::find(response, b"\n\n").map(|i| (i, i + 2)))
-        .ok_or("no complete HTTP response")?;
-    let head = String::from_utf8_lossy(&response[..split.0]);
-    let mut lines = head.lines();
-    let status = lines.next().unwrap_or_default();
-    let mut words = status.split_ascii_whitespace();
-    let code = match (words.next(), words.next()) {
-        (Some(v), Some(code)) if v.starts_with("HTTP/") => code.parse::<u16>().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| "not an HTTP response".to_string())?;
-    if !(200..300).contains(&code) {
-        return Err(format!("→ {code}"));
-    }
-    let chunked = lines.any(|l| {
-        l.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("transfer-encoding")
-                && v.to_ascii_lowercase().contains("chunked")
-        })
-    });
-    let raw = &response[split.1..];
-    let bytes = if chunked { dechunk(raw)? } else { raw.to_vec() };
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-fn dechunk(mut raw: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(raw.len());
-    loop {
-        let end = memchr::memmem::find(raw, b"\r\n").ok_or("bad chunked body")?;
-        let size_text = String::from_utf8_lossy(&raw[..end]);
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
-        raw = &raw[end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        let chunk = raw.get(..size).ok_or("truncated chunk")?;
-        out.extend_from_slice(chunk);
-        raw = raw.get(size + 2..).unwrap_or_default();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies_of_plain_and_chunked_answers() {
-        assert_eq!(
-            body(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nq 1\n").as_deref(),
-            Ok("q 1\n")
-        );
-        assert_eq!(
-            body(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nq 1\n\r\n3;x\r\nr 2\r\n0\r\n\r\n")
-                .as_deref(),
-            Ok("q 1\nr 2")
-        );
-        assert_eq!(body(b"HTTP/1.1 503 Busy\r\n\r\n"), Err("→ 503".to_string()));
-        assert!(body(b"SSH-2.0\r\n\r\n").is_err());
-        assert!(body(b"HTTP/1.0 200 OK\r\n").is_err());
-    }
+    let mut stream = http_client::send(target, &request)
+        .await
+        .map_err(Failure::Other)?;
+    let response = http_client::read_to_end(&mut stream, MAX_RESPONSE).await?;
+    let body = http_client::ok_body(&response).map_err(Failure::Other)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }

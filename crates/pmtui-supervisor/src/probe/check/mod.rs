@@ -4,8 +4,7 @@
 //! reads are async, an exec probe is a child process awaited like any other.
 
 mod exec;
-pub(crate) mod http;
-pub(crate) use http::{io_error, parse_status};
+mod http;
 mod tcp;
 
 pub(crate) use exec::ExecContext;

@@ -10,7 +10,7 @@ pub(super) async fn probe(check: &HealthCheck, timeout: Duration) -> (bool, Stri
     let port = check.port.unwrap_or(0);
     match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
         Ok(Ok(_)) => (true, "connected".into()),
-        Ok(Err(err)) => (false, super::http::io_error(&err)),
+        Ok(Err(err)) => (false, crate::http_client::io_error(&err)),
         Err(_) => (false, timed_out(timeout)),
     }
 }
