@@ -10,12 +10,6 @@ use common::{TestHome, wait_until};
 use serde_json::Value;
 use std::time::Duration;
 
-fn describe(t: &TestHome, name: &str) -> Value {
-    let out = t.ok(&["describe", name, "--json"]);
-    let mut all: Vec<Value> = serde_json::from_str(&out).expect("describe --json");
-    all.remove(0)
-}
-
 /// The app series `metric` of `name` in `describe --json`.
 fn series(d: &Value, metric: &str) -> Option<Value> {
     d["metrics"]["app"]
@@ -30,7 +24,7 @@ fn wait_describe(t: &TestHome, name: &str, what: &str, check: impl Fn(&Value) ->
     let mut last = None;
     let found = wait_until(what, || {
         std::thread::sleep(Duration::from_millis(200));
-        let d = describe(t, name);
+        let d = t.describe(name);
         let ok = check(&d);
         last = Some(d.clone());
         ok.then_some(d)

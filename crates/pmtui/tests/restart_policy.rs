@@ -4,47 +4,15 @@
 //! Delays are checked on the timestamps the daemon recorded, never on the test's own clock.
 
 mod common;
-use common::{TestHome, wait_until};
+use common::{TestHome, num, wait_until};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-fn describe(t: &TestHome, name: &str) -> Value {
-    let out = t.ok(&["describe", name, "--json"]);
-    let mut all: Vec<Value> = serde_json::from_str(&out).expect("describe --json");
-    all.remove(0)
-}
-
-fn history(t: &TestHome, name: &str) -> Vec<Value> {
-    describe(t, name)["history"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Polls the history of `name` until `check` holds for it.
-fn wait_history(
-    t: &TestHome,
-    name: &str,
-    what: &str,
-    check: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
-    let mut last = Vec::new();
-    wait_until(what, || {
-        last = history(t, name);
-        check(&last).then(|| last.clone())
-    })
-    .unwrap_or_else(|| panic!("timed out waiting for {name}: {what}; history: {last:#?}"))
-}
-
-fn n(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
 /// The backoff delay a restart record announced.
 fn delay(r: &Value) -> u64 {
-    n(&r["next_restart_at"]) - n(&r["at"])
+    num(&r["next_restart_at"]) - num(&r["at"])
 }
 
 /// A script that fails on its first run and then stays up.
@@ -89,7 +57,7 @@ fn on_failure_restarts_a_crash_but_not_a_clean_exit() {
             .is_some_and(|r| r.contains("on-failure")),
         "the reason says why: {p}"
     );
-    let h = history(&t, "clean");
+    let h = t.history("clean");
     assert_eq!(h.len(), 1, "{h:#?}");
     assert_eq!(h[0]["reason"], "exit code");
     assert_eq!(h[0]["exit_code"], 0);
@@ -127,7 +95,7 @@ fn stop_exit_codes_never_restart() {
     let p = t.wait_status("planned", "stopped");
     assert_eq!(p["restarts"], 0, "{p}");
     assert_eq!(p["exit_code"], 3, "{p}");
-    let h = history(&t, "planned");
+    let h = t.history("planned");
     assert!(
         h[0]["detail"]
             .as_str()
@@ -138,7 +106,7 @@ fn stop_exit_codes_never_restart() {
     t.wait_for("other", "restarted after exit 5", |p| {
         p["restarts"] == 1 && p["status"] == "online"
     });
-    let spec = &describe(&t, "other")["spec"]["restart"];
+    let spec = &t.describe("other")["spec"]["restart"];
     assert_eq!(spec["stop_exit_codes"], serde_json::json!([3, 4]), "{spec}");
 }
 
@@ -161,13 +129,16 @@ fn exponential_delays_grow_and_the_wait_is_visible() {
     let row = t.wait_for("backoff", "waiting restart with a due time", |p| {
         p["status"] == "waiting restart" && p["next_restart_at"].is_u64()
     });
-    assert!(n(&row["next_restart_at"]) > n(&row["started_at"]), "{row}");
+    assert!(
+        num(&row["next_restart_at"]) > num(&row["started_at"]),
+        "{row}"
+    );
     let table = wait_until("ls shows the due time", || {
         let out = t.ok(&["ls"]);
         out.contains("waiting restart (in").then_some(out)
     });
     assert!(table.is_some(), "ls never showed `waiting restart (in …)`");
-    let h = wait_history(&t, "backoff", "four restarts", |h| {
+    let h = t.wait_history("backoff", "four restarts", |h| {
         h.iter().filter(|r| r["outcome"] == "restart").count() >= 4
     });
     let restarts: Vec<&Value> = h.iter().filter(|r| r["outcome"] == "restart").collect();
@@ -182,8 +153,8 @@ fn exponential_delays_grow_and_the_wait_is_visible() {
     }
     // Each run started no earlier than it was due.
     for pair in restarts.windows(2) {
-        let due = n(&pair[0]["next_restart_at"]);
-        let next_exit = n(&pair[1]["at"]);
+        let due = num(&pair[0]["next_restart_at"]);
+        let next_exit = num(&pair[1]["at"]);
         assert!(
             next_exit >= due,
             "a run ended before it was due to start: {h:#?}"
@@ -214,7 +185,7 @@ fn a_crash_loop_ends_in_errored_and_restart_or_reset_revive_it() {
             .is_some_and(|r| r.contains("crash loop")),
         "{p}"
     );
-    let h = history(&t, "loop");
+    let h = t.history("loop");
     let last = h.last().expect("history");
     assert_eq!(last["reason"], "crash loop", "{h:#?}");
     assert_eq!(last["outcome"], "errored");
@@ -230,7 +201,7 @@ fn a_crash_loop_ends_in_errored_and_restart_or_reset_revive_it() {
             .is_some_and(|r| r.contains("crash loop")),
         "{p}"
     );
-    let h = history(&t, "loop");
+    let h = t.history("loop");
     assert!(
         h.iter().any(|r| r["pid"] == 0
             && r["reason"] == "manual"
@@ -265,9 +236,9 @@ fn a_loop_with_delays_still_ends_unlike_pm2() {
     ]);
     let p = t.wait_status("slow-loop", "errored");
     assert_eq!(p["restarts"], 2, "{p}");
-    let h = history(&t, "slow-loop");
-    let first = n(&h[0]["at"]);
-    let last = n(&h[h.len() - 1]["at"]);
+    let h = t.history("slow-loop");
+    let first = num(&h[0]["at"]);
+    let last = num(&h[h.len() - 1]["at"]);
     assert!(
         last - first >= 1600,
         "the loop outlived pm2's window: {h:#?}"
@@ -309,10 +280,10 @@ fn a_stable_period_resets_the_backoff() {
         p["restarts"] == 2 && p["status"] == "online" && p["unstable_restarts"] == 0
     });
     assert!(
-        n(&p["uptime_ms"]) >= 900,
+        num(&p["uptime_ms"]) >= 900,
         "cleared only after stable_after: {p}"
     );
-    let h = wait_history(&t, "stable", "three restarts", |h| h.len() >= 3);
+    let h = t.wait_history("stable", "three restarts", |h| h.len() >= 3);
     let delays: Vec<u64> = h.iter().take(3).map(delay).collect();
     for (d, base) in delays.iter().zip([300u64, 600, 300]) {
         assert!(
@@ -359,7 +330,7 @@ fn a_six_field_cron_restarts_every_two_seconds() {
         "--cron-revive",
     ]);
     t.ok(&["stop", "parked", "revived"]);
-    let h = wait_history(&t, "ticker", "three cron restarts", |h| {
+    let h = t.wait_history("ticker", "three cron restarts", |h| {
         h.iter().filter(|r| r["reason"] == "cron").count() >= 3
     });
     let cron: Vec<&Value> = h.iter().filter(|r| r["reason"] == "cron").collect();
@@ -373,7 +344,7 @@ fn a_six_field_cron_restarts_every_two_seconds() {
         );
     }
     for pair in cron.windows(2) {
-        let (a, b) = (n(&pair[0]["at"]), n(&pair[1]["at"]));
+        let (a, b) = (num(&pair[0]["at"]), num(&pair[1]["at"]));
         // One restart per even second of the wall clock: never twice in one slot, and not
         // some other schedule (a loaded machine may fire late, so no lower bound tighter
         // than a second).
@@ -392,20 +363,20 @@ fn a_six_field_cron_restarts_every_two_seconds() {
     // A stopped process stays stopped; with --cron-revive it is started.
     let parked = t.process("parked").expect("parked");
     assert_eq!(parked["status"], "stopped", "{parked}");
-    let h = history(&t, "parked");
+    let h = t.history("parked");
     let stopped_at = h
         .iter()
         .find(|r| r["detail"] == "pmtui stop")
-        .map(|r| n(&r["at"]))
+        .map(|r| num(&r["at"]))
         .expect("the stop is recorded");
     assert!(
         h.iter()
-            .all(|r| r["reason"] != "cron" || n(&r["at"]) <= stopped_at),
+            .all(|r| r["reason"] != "cron" || num(&r["at"]) <= stopped_at),
         "cron restarted a stopped process: {h:#?}"
     );
     let revived = t.wait_status("revived", "online");
-    assert!(n(&revived["restarts"]) >= 1, "{revived}");
-    let h = history(&t, "revived");
+    assert!(num(&revived["restarts"]) >= 1, "{revived}");
+    let h = t.history("revived");
     assert!(
         h.iter().any(|r| r["reason"] == "cron"
             && r["pid"] == 0
@@ -457,7 +428,7 @@ fn a_bad_cron_pattern_or_size_is_refused_with_the_field_named() {
         "--restart-delay",
         "2s",
     ]);
-    let spec = &describe(&t, "good")["spec"];
+    let spec = &t.describe("good")["spec"];
     assert_eq!(spec["max_memory_restart"], 500 * 1024 * 1024, "{spec}");
     assert_eq!(spec["restart"]["min_uptime_ms"], 90_000, "{spec}");
     assert_eq!(spec["restart"]["backoff"]["delay_ms"], 2000, "{spec}");
@@ -507,7 +478,7 @@ fn history_keeps_reason_signal_and_last_stderr_lines_and_reaches_subscribers() {
     ]);
     let p = t.wait_status("noisy", "stopped");
     assert_eq!(p["exit_signal"], "SIGUSR1", "{p}");
-    let h = history(&t, "noisy");
+    let h = t.history("noisy");
     assert_eq!(h.len(), 1, "{h:#?}");
     let r = &h[0];
     assert_eq!(r["reason"], "signal", "{r}");
@@ -543,7 +514,7 @@ fn history_keeps_reason_signal_and_last_stderr_lines_and_reaches_subscribers() {
     // A second run records only its own stderr, not the first run's.
     std::fs::write(&script, "#!/bin/sh\nexit 4\n").expect("rewrite");
     t.ok(&["restart", "noisy"]);
-    let h = wait_history(&t, "noisy", "the second exit", |h| {
+    let h = t.wait_history("noisy", "the second exit", |h| {
         h.iter().any(|r| r["exit_code"] == 4)
     });
     let second = h.iter().find(|r| r["exit_code"] == 4).expect("second exit");

@@ -5,36 +5,11 @@
 
 mod common;
 
-use common::{TestHome, pids_with, unique, wait_until};
+use common::{TestHome, num, pids_with, unique, wait_until};
 use serde_json::{Value, json};
 
 /// Never fires during a test: runs come from `pmtui run`.
 const FAR: &str = "0 0 1 1 *";
-
-fn history(t: &TestHome, name: &str) -> Vec<Value> {
-    let out = t.ok(&["describe", name, "--json"]);
-    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    let d = if v.is_array() { v[0].clone() } else { v };
-    d["history"].as_array().cloned().unwrap_or_default()
-}
-
-fn wait_history(
-    t: &TestHome,
-    name: &str,
-    what: &str,
-    check: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
-    let mut last = Vec::new();
-    wait_until(what, || {
-        last = history(t, name);
-        check(&last).then(|| last.clone())
-    })
-    .unwrap_or_else(|| panic!("timed out waiting for {name}: {what}; history: {last:#?}"))
-}
-
-fn n(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
 
 /// Writes an ecosystem file with these apps and starts it.
 fn start_file(t: &TestHome, apps: Value) {
@@ -55,13 +30,13 @@ fn a_six_field_schedule_runs_the_task_at_each_firing_and_it_returns_to_scheduled
         "--schedule",
         "* * * * * *",
     ]);
-    let h = wait_history(&t, "tick", "two scheduled runs", |h| {
+    let h = t.wait_history("tick", "two scheduled runs", |h| {
         h.iter().filter(|r| r["trigger"] == "schedule").count() >= 2
     });
     for r in h.iter().filter(|r| r["trigger"] == "schedule") {
         assert_eq!(r["exit_code"], 0, "{r}");
         assert_eq!(r["outcome"], "scheduled", "{r}");
-        assert!(n(&r["started_at"]) <= n(&r["at"]), "{r}");
+        assert!(num(&r["started_at"]) <= num(&r["at"]), "{r}");
         assert_eq!(r["last_stderr"], json!([]), "{r}");
     }
     let row = t.wait_for("tick", "scheduled with a next run", |p| {
@@ -92,7 +67,7 @@ fn start_does_not_run_a_task_run_runs_it_now_and_exit_0_is_not_rerun() {
     let row = t.wait_status("once", "scheduled");
     assert!(row["next_run_at"].is_u64(), "{row}");
     assert!(!marker.exists(), "start ran the task");
-    assert!(history(&t, "once").is_empty());
+    assert!(t.history("once").is_empty());
     // `run` on an app that is not a task is refused.
     t.ok(&["start", "sleep 60", "--name", "plain"]);
     let out = t.run(&["run", "plain"]);
@@ -103,7 +78,7 @@ fn start_does_not_run_a_task_run_runs_it_now_and_exit_0_is_not_rerun() {
         String::from_utf8_lossy(&out.stderr)
     );
     t.ok(&["run", "once"]);
-    let h = wait_history(&t, "once", "the manual run", |h| !h.is_empty());
+    let h = t.wait_history("once", "the manual run", |h| !h.is_empty());
     assert_eq!(h[0]["trigger"], "manual", "{h:#?}");
     assert_eq!(h[0]["exit_code"], 0, "{h:#?}");
     t.wait_for("once", "scheduled again", |p| {
@@ -111,7 +86,7 @@ fn start_does_not_run_a_task_run_runs_it_now_and_exit_0_is_not_rerun() {
     });
     // Not run again: one line in the marker, one record, after a while.
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert_eq!(history(&t, "once").len(), 1);
+    assert_eq!(t.history("once").len(), 1);
     let ran = std::fs::read_to_string(&marker).expect("marker");
     assert_eq!(ran.lines().count(), 1);
 }
@@ -132,7 +107,7 @@ fn failed_runs_are_retried_with_the_backoff_and_the_stderr_tail_is_kept() {
     );
     t.wait_status("flaky", "scheduled");
     t.ok(&["run", "flaky"]);
-    let h = wait_history(&t, "flaky", "three runs", |h| h.len() >= 3);
+    let h = t.wait_history("flaky", "three runs", |h| h.len() >= 3);
     let triggers: Vec<&Value> = h.iter().map(|r| &r["trigger"]).collect();
     assert_eq!(
         triggers,
@@ -147,12 +122,12 @@ fn failed_runs_are_retried_with_the_backoff_and_the_stderr_tail_is_kept() {
         assert_eq!(r["last_stderr"], json!(["it broke"]), "{r}");
     }
     // The backoff: the retry started at least restart_delay after the failure.
-    assert!(n(&h[1]["started_at"]) >= n(&h[0]["at"]) + 150, "{h:#?}");
+    assert!(num(&h[1]["started_at"]) >= num(&h[0]["at"]) + 150, "{h:#?}");
     t.wait_for("flaky", "scheduled after the last retry", |p| {
         p["status"] == "scheduled" && p["last_result"] == "exit 4"
     });
     std::thread::sleep(std::time::Duration::from_millis(800));
-    assert_eq!(history(&t, "flaky").len(), 3, "no fourth run");
+    assert_eq!(t.history("flaky").len(), 3, "no fourth run");
 }
 
 #[test]
@@ -171,11 +146,11 @@ fn a_run_longer_than_its_timeout_is_killed_and_recorded() {
     );
     t.wait_status("slow", "scheduled");
     t.ok(&["run", "slow"]);
-    let h = wait_history(&t, "slow", "the timed-out run", |h| !h.is_empty());
+    let h = t.wait_history("slow", "the timed-out run", |h| !h.is_empty());
     assert_eq!(h[0]["reason"], "timeout", "{h:#?}");
     assert_eq!(h[0]["trigger"], "manual", "{h:#?}");
     assert_eq!(h[0]["outcome"], "scheduled", "{h:#?}");
-    assert!(n(&h[0]["uptime_ms"]) >= 900, "{h:#?}");
+    assert!(num(&h[0]["uptime_ms"]) >= 900, "{h:#?}");
     t.wait_for("slow", "scheduled, last timeout", |p| {
         p["status"] == "scheduled" && p["last_result"] == "timeout"
     });
@@ -206,23 +181,23 @@ fn overlapping(t: &TestHome, overlap: &str) {
 fn overlap_skip_drops_firings_while_a_run_goes() {
     let t = TestHome::new();
     overlapping(&t, "skip");
-    let h = wait_history(&t, "busy", "two runs", |h| h.len() >= 2);
+    let h = t.wait_history("busy", "two runs", |h| h.len() >= 2);
     for r in &h[..2] {
         assert_eq!(r["exit_code"], 0, "{r}");
-        assert!(n(&r["uptime_ms"]) >= 2400, "not cut short: {r}");
+        assert!(num(&r["uptime_ms"]) >= 2400, "not cut short: {r}");
     }
     // The second run started after the first ended (at the next firing), not during it.
-    assert!(n(&h[1]["started_at"]) >= n(&h[0]["at"]), "{h:#?}");
+    assert!(num(&h[1]["started_at"]) >= num(&h[0]["at"]), "{h:#?}");
 }
 
 #[test]
 fn overlap_queue_runs_once_more_right_after() {
     let t = TestHome::new();
     overlapping(&t, "queue");
-    let h = wait_history(&t, "busy", "two runs", |h| h.len() >= 2);
+    let h = t.wait_history("busy", "two runs", |h| h.len() >= 2);
     assert_eq!(h[0]["exit_code"], 0, "{h:#?}");
     // The queued run starts as soon as the first ends (well before the next firing slot).
-    let gap = n(&h[1]["started_at"]).saturating_sub(n(&h[0]["at"]));
+    let gap = num(&h[1]["started_at"]).saturating_sub(num(&h[0]["at"]));
     assert!(gap < 500, "queued run started {gap} ms after: {h:#?}");
 }
 
@@ -230,13 +205,13 @@ fn overlap_queue_runs_once_more_right_after() {
 fn overlap_replace_stops_the_run_and_starts_anew() {
     let t = TestHome::new();
     overlapping(&t, "replace");
-    let h = wait_history(&t, "busy", "a replaced run", |h| {
+    let h = t.wait_history("busy", "a replaced run", |h| {
         h.iter().any(|r| r["reason"] == "replaced")
     });
     let r = h
         .iter()
         .find(|r| r["reason"] == "replaced")
         .expect("replaced");
-    assert!(n(&r["uptime_ms"]) < 2400, "replaced before its end: {r}");
+    assert!(num(&r["uptime_ms"]) < 2400, "replaced before its end: {r}");
     assert_eq!(r["trigger"], "schedule", "{r}");
 }

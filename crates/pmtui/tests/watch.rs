@@ -41,15 +41,9 @@ fn start(t: &TestHome, name: &str, app: &Path, extra: &[&str]) -> Value {
     t.wait_status(name, "online")
 }
 
-fn describe(t: &TestHome, name: &str) -> Value {
-    let out = t.ok(&["describe", name, "--json"]);
-    let mut all: Vec<Value> = serde_json::from_str(&out).expect("describe --json");
-    all.remove(0)
-}
-
 /// The history records with reason `watch`.
 fn watch_records(t: &TestHome, name: &str) -> Vec<Value> {
-    describe(t, name)["history"]
+    t.describe(name)["history"]
         .as_array()
         .map(|h| {
             h.iter()
@@ -130,7 +124,7 @@ fn a_burst_of_fifty_writes_gives_one_restart() {
     }
     t.wait_for("burst", "restarted", |p| p["restarts"] == 1);
     let p = settled(&t, "burst");
-    let history = describe(&t, "burst")["history"].clone();
+    let history = t.describe("burst")["history"].clone();
     if widest >= std::time::Duration::from_millis(400) {
         // The machine stalled this test for most of a debounce period between two
         // writes: that is two bursts, and two restarts are right.
@@ -206,7 +200,7 @@ fn a_save_that_fails_at_once_waits_for_the_next_change() {
     assert!(reason.contains("waiting for the next change"), "{p}");
     assert!(reason.contains("src/app.py"), "{p}");
     let restarts = p["restarts"].clone();
-    let parked_at = describe(&t, "bad")["history"]
+    let parked_at = t.describe("bad")["history"]
         .as_array()
         .and_then(|h| h.last())
         .map(|r| r["at"].as_u64().unwrap_or(0))
@@ -218,7 +212,7 @@ fn a_save_that_fails_at_once_waits_for_the_next_change() {
     let p = t.process("bad").expect("row");
     assert_eq!(p["status"], "errored", "{p}");
     assert_eq!(p["restarts"], restarts, "{p}");
-    let last = describe(&t, "bad")["history"]
+    let last = t.describe("bad")["history"]
         .as_array()
         .and_then(|h| h.last())
         .cloned()

@@ -108,6 +108,37 @@ impl TestHome {
         found.unwrap_or_else(|| panic!("timed out waiting for {name}: {what}; last seen: {last:?}"))
     }
 
+    /// `pmtui describe <name> --json`: the detail of the first (or only) instance.
+    pub fn describe(&self, name: &str) -> Value {
+        let out = self.ok(&["describe", name, "--json"]);
+        let mut all: Vec<Value> = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("bad describe --json ({e}): {out}"));
+        all.remove(0)
+    }
+
+    /// The restart/run history of `name` in `describe --json` (empty when there is none).
+    pub fn history(&self, name: &str) -> Vec<Value> {
+        self.describe(name)["history"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Polls the history of `name` until `check` holds for it; returns that history.
+    pub fn wait_history(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let mut last = Vec::new();
+        wait_until(what, || {
+            last = self.history(name);
+            check(&last).then(|| last.clone())
+        })
+        .unwrap_or_else(|| panic!("timed out waiting for {name}: {what}; history: {last:#?}"))
+    }
+
     pub fn wait_status(&self, name: &str, status: &str) -> Value {
         self.wait_for(name, &format!("status {status}"), |p| p["status"] == status)
     }
@@ -144,6 +175,11 @@ pub fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> Option
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A JSON number the test expects (a pid, a timestamp, a count); panics on anything else.
+pub fn num(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
 /// True while a process with this pid exists and is not a zombie.
