@@ -89,11 +89,13 @@ impl Job {
         match decision {
             _ if parked => self.park_after_change(&what),
             Decision::Restart { after_ms: 0, .. } => {
-                // Restart first: the next run starts now, and the exit is recorded once
-                // the dead run's last stderr lines are read (the history keeps its time).
+                // Restart first: the exit goes in the history (and its events out) now,
+                // the next run starts, and the record gets the dead run's last stderr
+                // lines once they are read.
+                self.shared.record_exit_early(self.id, &record);
                 self.launch(true).await;
                 record.last_stderr = self.last_stderr(&mut running).await;
-                self.shared.record_exit(self.id, record);
+                self.shared.complete_exit(self.id, record);
             }
             Decision::Restart { after_ms, .. } => {
                 self.restart_at = Some(Instant::now() + Duration::from_millis(after_ms));

@@ -233,12 +233,46 @@ impl Shared {
         }
     }
 
-    /// Records an exit in the history and publishes it.
+    /// Records an exit in the history, sends its events and publishes it.
     pub fn record_exit(&self, id: ProcessId, record: ExitRecord) {
         let mut table = self.lock();
         let Some(entry) = table.entries.get_mut(&id) else {
             return;
         };
+        self.insert_exit(entry, &record);
+        publish(&mut table, &self.events, EventKind::Exit { id, record });
+    }
+
+    /// The first half of recording an exit that is restarted at once: the record (its
+    /// stderr tail is read later) goes in the history and its events (`exit`, `crash`…) out
+    /// before the next run starts, so they come before `restart` and `start`, and the
+    /// `restart` event carries the exit's reason. [`Self::complete_exit`] follows.
+    pub fn record_exit_early(&self, id: ProcessId, record: &ExitRecord) {
+        let mut table = self.lock();
+        if let Some(entry) = table.entries.get_mut(&id) {
+            self.insert_exit(entry, record);
+        }
+    }
+
+    /// The second half: the record, now with its stderr tail, replaces the early one and
+    /// is published.
+    pub fn complete_exit(&self, id: ProcessId, record: ExitRecord) {
+        let mut table = self.lock();
+        let Some(entry) = table.entries.get_mut(&id) else {
+            return;
+        };
+        if let Some(early) = entry
+            .history
+            .iter_mut()
+            .rev()
+            .find(|r| r.pid == record.pid && r.at == record.at)
+        {
+            early.last_stderr = record.last_stderr.clone();
+        }
+        publish(&mut table, &self.events, EventKind::Exit { id, record });
+    }
+
+    fn insert_exit(&self, entry: &mut Entry, record: &ExitRecord) {
         // In time order: an exit recorded after the next run started (restart first) goes
         // before what that start recorded (a spawn error).
         let at = entry
@@ -250,10 +284,9 @@ impl Shared {
         while entry.history.len() > HISTORY_LEN {
             entry.history.pop_front();
         }
-        for event in crate::hooks::derive::from_record(&entry.info, &record) {
+        for event in crate::hooks::derive::from_record(&entry.info, record) {
             self.emit(entry, event);
         }
-        publish(&mut table, &self.events, EventKind::Exit { id, record });
     }
 }
 

@@ -247,6 +247,7 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
                 ),
             ),
             ("created", format_time(i.created_at)),
+            ("hooks", hooks_row(s)),
         ];
         let mut rows = rows;
         let after_reason = rows
@@ -270,6 +271,7 @@ pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
         }
         super::app_metrics::describe(&d.metrics);
         history(&d.history);
+        hook_failures(&d.hook_failures);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -366,6 +368,33 @@ fn watch_row(i: &pmtui_proto::ProcessInfo, s: &pmtui_proto::ProcessSpec) -> Stri
     }
     text.push(')');
     output::safe(&text).into_owned()
+}
+
+/// `crash: ./notify.sh; exit: POST http://…`, or `-`.
+fn hooks_row(s: &pmtui_proto::ProcessSpec) -> String {
+    if s.hooks.is_empty() {
+        return "-".into();
+    }
+    let hooks: Vec<String> = s
+        .hooks
+        .iter()
+        .map(|(event, hook)| format!("{event}: {}", hook.describe()))
+        .collect();
+    hooks.join("; ")
+}
+
+/// The hooks that failed lately (and events dropped), newest last.
+fn hook_failures(failures: &[String]) {
+    if failures.is_empty() {
+        return;
+    }
+    println!(
+        "{}",
+        output::bold(&format!("  hook failures (last {})", failures.len()))
+    );
+    for failure in failures {
+        println!("    {}", output::safe(failure));
+    }
 }
 
 /// The last 20 exits and restarts, newest first, each with its last stderr lines.

@@ -1,0 +1,472 @@
+//! Event hooks and the events stream with real processes: a crash hook gets the event JSON
+//! on stdin and the `PMTUI_*` variables, a hook that hangs neither delays the restart nor
+//! outlives its timeout, a webhook reaches a Python HTTP server, a global hook from
+//! config.toml runs, hook failures show in `describe` and daemon.log, and `pmtui events
+//! --json` sees what happens in order.
+
+mod common;
+
+use common::{TestHome, alive, pids_with, unique, wait_until};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Writes an ecosystem file with these apps and starts it.
+fn start_file(t: &TestHome, apps: Value) {
+    let file = t.path("apps.json");
+    std::fs::write(&file, json!({ "apps": apps }).to_string()).expect("write file");
+    t.ok(&["start", file.to_str().expect("utf-8 path")]);
+}
+
+fn detail(t: &TestHome, name: &str) -> Value {
+    let out = t.ok(&["describe", name, "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    if v.is_array() { v[0].clone() } else { v }
+}
+
+fn read_when<T>(what: &str, probe: impl FnMut() -> Option<T>) -> T {
+    wait_until(what, probe).unwrap_or_else(|| panic!("timed out waiting for {what}"))
+}
+
+/// A file's text once it exists and is not empty.
+fn file_text(path: &std::path::Path) -> String {
+    read_when(&format!("{}", path.display()), || {
+        std::fs::read_to_string(path).ok().filter(|s| !s.is_empty())
+    })
+}
+
+/// A script that fails on its first run (after `marker` is written) and then stays up.
+fn crash_once(t: &TestHome, name: &str, tag: &str) -> String {
+    let marker = t.path(&format!("{name}.ran"));
+    let sleep = t.tagged_sleep(tag);
+    t.script(
+        &format!("{name}.sh"),
+        &format!(
+            "#!/bin/sh\nif [ -e {m} ]; then exec {sleep} 600; fi\ntouch {m}\necho 'going down' >&2\nexit 3\n",
+            m = marker.display()
+        ),
+    )
+    .display()
+    .to_string()
+}
+
+/// `pmtui events --json [targets]`, its lines on a channel.
+struct Follower {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Follower {
+    fn start(t: &TestHome, targets: &[&str]) -> Self {
+        let mut child = t
+            .cmd()
+            .args(["events", "--json"])
+            .args(targets)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pmtui events");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+                    panic!("events --json printed a non-JSON line ({e}): {line}")
+                });
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for an event matching `check`; returns it (every event seen is kept).
+    fn wait(&mut self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + common::DEADLINE;
+        loop {
+            if let Some(found) = self.seen.iter().find(|e| check(e)) {
+                return found.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(200)))
+            {
+                Ok(v) => self.seen.push(v),
+                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+                Err(_) => panic!("no event: {what}; seen: {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Makes sure the stream is subscribed: restarts `name` (a running app) until an
+    /// event of it comes through.
+    fn ready(&mut self, t: &TestHome, name: &str) {
+        let deadline = Instant::now() + common::DEADLINE;
+        while Instant::now() < deadline {
+            t.ok(&["restart", name]);
+            if let Ok(v) = self.lines.recv_timeout(Duration::from_secs(2)) {
+                self.seen.push(v);
+                return;
+            }
+        }
+        panic!("the events stream never said anything");
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_crash_hook_gets_the_event_json_on_stdin_and_the_pmtui_variables() {
+    let t = TestHome::new();
+    let tag = unique("crashhook");
+    let script = crash_once(&t, "api", &tag);
+    let out = t.path("event.json");
+    let env = t.path("event.env");
+    let hook = format!(
+        "cat > {o}.tmp; env | grep '^PMTUI_' | sort > {e}.tmp; mv {e}.tmp {e}; mv {o}.tmp {o}",
+        o = out.display(),
+        e = env.display()
+    );
+    start_file(
+        &t,
+        json!([{ "name": "api", "script": script, "hooks": { "crash": hook } }]),
+    );
+    let text = file_text(&out);
+    assert_eq!(text.lines().count(), 1, "one JSON line: {text}");
+    let e: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let row = t.wait_status("api", "online");
+    assert_eq!(e["event"], "crash", "{e}");
+    assert_eq!(e["name"], "api", "{e}");
+    assert_eq!(e["id"], row["id"], "{e}");
+    assert_eq!(e["exit_code"], 3, "{e}");
+    assert_eq!(e["signal"], Value::Null, "{e}");
+    assert_eq!(e["reason"], "exit code", "{e}");
+    assert!(e["pid"].as_u64().is_some_and(|p| p > 0), "{e}");
+    assert!(
+        e["at"].as_u64().is_some_and(|at| at > 1_600_000_000_000),
+        "{e}"
+    );
+    let vars = std::fs::read_to_string(&env).expect("env file");
+    for want in [
+        "PMTUI_EVENT=crash".to_string(),
+        "PMTUI_NAME=api".to_string(),
+        format!("PMTUI_ID={}", row["id"]),
+        "PMTUI_EXIT_CODE=3".to_string(),
+        "PMTUI_SIGNAL=".to_string(),
+        "PMTUI_REASON=exit code".to_string(),
+    ] {
+        assert!(
+            vars.lines().any(|l| l == want),
+            "{want} missing in:\n{vars}"
+        );
+    }
+}
+
+#[test]
+fn a_hook_that_hangs_does_not_delay_the_restart_and_is_killed_at_its_timeout() {
+    let t = TestHome::new();
+    let tag = unique("slowapp");
+    let hook_tag = unique("slowhook");
+    let script = crash_once(&t, "slow", &tag);
+    let hang = t.tagged_sleep(&hook_tag);
+    start_file(
+        &t,
+        json!([{ "name": "slow", "script": script,
+                 "hooks": { "crash": { "command": format!("{hang} 60"), "timeout": "3s" } } }]),
+    );
+    let row = t.wait_for("slow", "restarted and online", |p| {
+        p["status"] == "online" && p["restarts"] == 1
+    });
+    let d = detail(&t, "slow");
+    let crash_at = d["history"]
+        .as_array()
+        .and_then(|h| h.iter().find(|r| r["exit_code"] == 3))
+        .and_then(|r| r["at"].as_u64())
+        .unwrap_or_else(|| panic!("no crash in the history: {d:#}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let started_at = now.saturating_sub(row["uptime_ms"].as_u64().unwrap_or(0));
+    let delay = started_at.saturating_sub(crash_at);
+    eprintln!("crash → restart with a hanging hook: {delay} ms");
+    assert!(
+        delay < 10_000,
+        "the restart waited for the hook: {delay} ms"
+    );
+    // The hook was (or is) running, and is gone after its timeout.
+    read_when("the hook's sleep running", || {
+        (!pids_with(&hook_tag).is_empty()).then_some(())
+    });
+    read_when("the hook's sleep killed", || {
+        let hook_failed = detail(&t, "slow")["hook_failures"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        (hook_failed && pids_with(&hook_tag).is_empty()).then_some(())
+    });
+    let failures = detail(&t, "slow")["hook_failures"].clone();
+    let text = failures.to_string();
+    assert!(text.contains("timed out after 3000 ms"), "{failures}");
+    let log = std::fs::read_to_string(t.path("daemon.log")).unwrap_or_default();
+    assert!(log.contains("timed out after 3000 ms"), "daemon.log: {log}");
+    // The app itself kept running all along.
+    assert_eq!(t.wait_status("slow", "online")["pid"], row["pid"]);
+}
+
+/// A Python server that writes each POST's body to `<dir>/posted-<n>.json` and answers
+/// 200 (or never answers when `MODE=hang`); prints its port.
+const PY_HOOK_SERVER: &str = r#"
+import http.server, os, sys, itertools, time
+out = sys.argv[1]
+count = itertools.count()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if os.environ.get("MODE") == "hang":
+            time.sleep(3600)
+        n = next(count)
+        path = os.path.join(out, f"posted-{n}.json")
+        with open(path + ".tmp", "wb") as f:
+            f.write(self.path.encode() + b"\n" + self.headers.get("Content-Type", "").encode() + b"\n" + body)
+        os.rename(path + ".tmp", path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+struct PyServer {
+    child: Child,
+    port: u16,
+}
+
+impl PyServer {
+    fn start(t: &TestHome, mode: &str) -> Self {
+        let script = t.script("hookserver.py", PY_HOOK_SERVER);
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .arg(t.home())
+            .env("MODE", mode)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("port line");
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}: {line}"));
+        Self { child, port }
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_webhook_posts_the_event_json_to_a_local_http_server() {
+    let t = TestHome::new();
+    let server = PyServer::start(&t, "ok");
+    let tag = unique("webhook");
+    let script = crash_once(&t, "web", &tag);
+    start_file(
+        &t,
+        json!([{ "name": "web", "script": script,
+                 "hooks": { "crash": { "webhook": format!("http://127.0.0.1:{}/hook?x=1", server.port),
+                                       "timeout": "5s" } } }]),
+    );
+    let text = file_text(&t.path("posted-0.json"));
+    let mut parts = text.splitn(3, '\n');
+    assert_eq!(parts.next(), Some("/hook?x=1"), "{text}");
+    assert_eq!(parts.next(), Some("application/json"), "{text}");
+    let body = parts.next().unwrap_or_default();
+    let e: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(e["event"], "crash", "{e}");
+    assert_eq!(e["name"], "web", "{e}");
+    assert_eq!(e["exit_code"], 3, "{e}");
+    t.wait_status("web", "online");
+    assert_eq!(detail(&t, "web")["hook_failures"], json!([]));
+}
+
+#[test]
+fn a_webhook_server_that_never_answers_is_abandoned_at_the_timeout() {
+    let t = TestHome::new();
+    let server = PyServer::start(&t, "hang");
+    let tag = unique("deafhook");
+    let script = crash_once(&t, "deaf", &tag);
+    start_file(
+        &t,
+        json!([{ "name": "deaf", "script": script,
+                 "hooks": { "crash": { "webhook": format!("http://127.0.0.1:{}/", server.port),
+                                       "timeout": "2s" } } }]),
+    );
+    t.wait_for("deaf", "restarted", |p| {
+        p["status"] == "online" && p["restarts"] == 1
+    });
+    let failures = read_when("the webhook failure", || {
+        let f = detail(&t, "deaf")["hook_failures"].clone();
+        f.as_array().is_some_and(|a| !a.is_empty()).then_some(f)
+    });
+    assert!(
+        failures.to_string().contains("no answer within 2000 ms"),
+        "{failures}"
+    );
+}
+
+#[test]
+fn a_global_hook_from_config_toml_runs_for_every_app_in_pmtui_home() {
+    let t = TestHome::new();
+    std::fs::write(
+        t.path("config.toml"),
+        "[hooks]\ncrash = \"cat > global.tmp && mv global.tmp global.json\"\n\
+         [hooks.start]\ncommand = \"echo $PMTUI_NAME >> started.txt\"\ntimeout = \"5s\"\n",
+    )
+    .expect("config.toml");
+    let tag = unique("globalhook");
+    let script = crash_once(&t, "g", &tag);
+    start_file(&t, json!([{ "name": "g", "script": script }]));
+    let text = file_text(&t.path("global.json"));
+    let e: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(e["event"], "crash", "{e}");
+    assert_eq!(e["name"], "g", "{e}");
+    read_when("two start events", || {
+        let s = std::fs::read_to_string(t.path("started.txt")).unwrap_or_default();
+        (s.lines().filter(|l| *l == "g").count() >= 2).then_some(())
+    });
+}
+
+#[test]
+fn a_failing_hook_shows_in_describe_and_daemon_log() {
+    let t = TestHome::new();
+    let tag = unique("failhook");
+    let script = crash_once(&t, "f", &tag);
+    start_file(
+        &t,
+        json!([{ "name": "f", "script": script,
+                 "hooks": { "crash": "echo 'no route to slack' >&2; exit 7" } }]),
+    );
+    let failures = read_when("a hook failure", || {
+        let f = detail(&t, "f")["hook_failures"].clone();
+        f.as_array().is_some_and(|a| !a.is_empty()).then_some(f)
+    });
+    assert!(
+        failures.to_string().contains("exit 7: no route to slack"),
+        "{failures}"
+    );
+    let human = t.ok(&["describe", "f"]);
+    assert!(human.contains("no route to slack"), "{human}");
+    assert!(human.contains("crash"), "{human}");
+    let log = read_when("daemon.log names the failure", || {
+        std::fs::read_to_string(t.path("daemon.log"))
+            .ok()
+            .filter(|l| l.contains("no route to slack"))
+    });
+    assert!(log.contains("exit 7"), "{log}");
+}
+
+#[test]
+fn events_json_sees_a_crash_then_the_restart_and_a_tasks_done_and_failed() {
+    let t = TestHome::new();
+    let ping_tag = unique("ping");
+    let sleep = t.tagged_sleep(&ping_tag);
+    t.ok(&["start", &sleep, "--name", "ping", "--", "600"]);
+    let mut events = Follower::start(&t, &[]);
+    events.ready(&t, "ping");
+
+    let tag = unique("evapp");
+    let script = crash_once(&t, "ev", &tag);
+    let ok = t.script("ok.sh", "#!/bin/sh\nexit 0\n");
+    let bad = t.script("bad.sh", "#!/bin/sh\necho broken >&2\nexit 4\n");
+    start_file(
+        &t,
+        json!([
+            { "name": "ev", "script": script },
+            { "name": "okjob", "script": ok, "schedule": "0 0 1 1 *" },
+            { "name": "badjob", "script": bad, "schedule": "0 0 1 1 *" },
+        ]),
+    );
+    let crash = events.wait("crash of ev", |e| {
+        e["event"] == "crash" && e["name"] == "ev"
+    });
+    let restart = events.wait("restart of ev", |e| {
+        e["event"] == "restart" && e["name"] == "ev"
+    });
+    let pos = |seen: &[Value], e: &Value| seen.iter().position(|s| s == e);
+    assert!(
+        pos(&events.seen, &crash) < pos(&events.seen, &restart),
+        "crash before restart: {:#?}",
+        events.seen
+    );
+    assert_eq!(crash["exit_code"], 3, "{crash}");
+    assert_eq!(restart["restarts"], 1, "{restart}");
+    assert_eq!(
+        restart["reason"], "exit code",
+        "the restart says why: {restart}"
+    );
+    let start_after = events.wait("start of ev after the restart", |e| {
+        e["event"] == "start" && e["name"] == "ev" && e["restarts"] == 1
+    });
+    assert!(
+        pos(&events.seen, &restart) < pos(&events.seen, &start_after),
+        "{:#?}",
+        events.seen
+    );
+
+    t.ok(&["run", "okjob"]);
+    let done = events.wait("task_done", |e| e["event"] == "task_done");
+    assert_eq!(done["name"], "okjob", "{done}");
+    assert_eq!(done["exit_code"], 0, "{done}");
+    assert_eq!(done["trigger"], "manual", "{done}");
+    assert!(done["duration_ms"].is_u64(), "{done}");
+    t.ok(&["run", "badjob"]);
+    let failed = events.wait("task_failed", |e| e["event"] == "task_failed");
+    assert_eq!(failed["name"], "badjob", "{failed}");
+    assert_eq!(failed["exit_code"], 4, "{failed}");
+
+    // Targets filter the stream.
+    let mut only = Follower::start(&t, &["okjob"]);
+    let deadline = Instant::now() + common::DEADLINE;
+    loop {
+        t.ok(&["run", "okjob"]);
+        if let Ok(v) = only.lines.recv_timeout(Duration::from_secs(2)) {
+            only.seen.push(v);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no event for okjob");
+    }
+    t.ok(&["restart", "ping"]);
+    t.ok(&["run", "okjob"]);
+    only.wait("a second okjob event", |e| {
+        e["event"] == "task_done" && e["name"] == "okjob"
+    });
+    assert!(
+        only.seen.iter().all(|e| e["name"] == "okjob"),
+        "{:#?}",
+        only.seen
+    );
+    assert!(alive(i64::from(t.daemon_pid().unwrap_or(0))));
+}
