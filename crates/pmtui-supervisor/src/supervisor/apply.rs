@@ -24,6 +24,22 @@ pub struct ApplyOutcome {
     pub unchanged: Vec<ProcessInfo>,
 }
 
+/// One row of an app being applied, compared with its new definition.
+pub(super) struct Instance {
+    pub id: ProcessId,
+    /// Its definition is the new one.
+    pub same: bool,
+    /// Running, or about to restart.
+    pub running: bool,
+    /// Its definition differs from the new one at most in the instance count.
+    pub same_but_count: bool,
+}
+
+/// The rows are the new definition, as many as it asks for: nothing to replace.
+pub(super) fn same_set(existing: &[Instance], spec: &ProcessSpec) -> bool {
+    existing.len() == spec.instances.max(1) as usize && existing.iter().all(|i| i.same)
+}
+
 impl Supervisor {
     /// Starts `spec` as new processes, or restarts the processes of that name (pm2's smart
     /// start): with a changed definition they are replaced by it as `apply` does (the stored
@@ -168,29 +184,7 @@ impl Supervisor {
         outcome: &mut ApplyOutcome,
         short: &mut Vec<String>,
     ) -> Result<(), SupervisorError> {
-        let existing: Vec<(ProcessId, bool, bool, bool)> = {
-            let table = self.shared.lock();
-            let mut found: Vec<_> = table
-                .entries
-                .values()
-                .filter(|e| e.info.name == spec.name)
-                .map(|e| {
-                    (
-                        e.info.instance,
-                        e.info.id,
-                        e.spec.same_definition(&spec),
-                        e.info.status.is_running()
-                            || e.info.status == ProcessStatus::WaitingRestart,
-                        spec.same_but_count(&e.spec),
-                    )
-                })
-                .collect();
-            found.sort_unstable_by_key(|f| (f.0, f.1));
-            found
-                .into_iter()
-                .map(|(_, id, s, r, c)| (id, s, r, c))
-                .collect()
-        };
+        let existing = self.instances_of(&spec);
         let desired = if spec.autostart {
             DesiredState::Running
         } else {
@@ -213,10 +207,9 @@ impl Supervisor {
             outcome.started.extend(self.infos(&ids));
             return Ok(());
         }
-        let ids: Vec<ProcessId> = existing.iter().map(|(id, _, _, _)| *id).collect();
-        let same = existing.len() == spec.instances.max(1) as usize
-            && existing.iter().all(|(_, same, _, _)| *same);
-        let only_count = existing.iter().all(|(_, _, _, count)| *count);
+        let ids: Vec<ProcessId> = existing.iter().map(|i| i.id).collect();
+        let same = same_set(&existing, &spec);
+        let only_count = existing.iter().all(|i| i.same_but_count);
         if !same && only_count {
             // Only the count changed: scaled, the others left as they are.
             let (ids, first) = self.of_name(&spec.name);
@@ -252,8 +245,8 @@ impl Supervisor {
         } else {
             let idle: Vec<ProcessId> = existing
                 .iter()
-                .filter(|(_, _, running, _)| !running && spec.autostart)
-                .map(|(id, _, _, _)| *id)
+                .filter(|i| !i.running && spec.autostart)
+                .map(|i| i.id)
                 .collect();
             if !idle.is_empty() {
                 self.set_desired(&idle, DesiredState::Running);
@@ -269,6 +262,28 @@ impl Supervisor {
             outcome.unchanged.extend(self.infos(&rest));
         }
         Ok(())
+    }
+
+    /// The rows of `spec`'s name, in instance order, compared with `spec`.
+    pub(super) fn instances_of(&self, spec: &ProcessSpec) -> Vec<Instance> {
+        let table = self.shared.lock();
+        let mut found: Vec<(u32, Instance)> = table
+            .entries
+            .values()
+            .filter(|e| e.info.name == spec.name)
+            .map(|e| {
+                let instance = Instance {
+                    id: e.info.id,
+                    same: e.spec.same_definition(spec),
+                    running: e.info.status.is_running()
+                        || e.info.status == ProcessStatus::WaitingRestart,
+                    same_but_count: spec.same_but_count(&e.spec),
+                };
+                (e.info.instance, instance)
+            })
+            .collect();
+        found.sort_unstable_by_key(|(instance, i)| (*instance, i.id));
+        found.into_iter().map(|(_, i)| i).collect()
     }
 
     /// Replaces the processes `ids` (all of one name) by `spec` and runs them: what

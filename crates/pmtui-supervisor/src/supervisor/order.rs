@@ -144,25 +144,10 @@ impl Supervisor {
                 now.push(spec);
                 continue;
             }
-            let existing: Vec<(ProcessId, bool, bool)> = {
-                let table = self.shared.lock();
-                let mut found: Vec<_> = table
-                    .entries
-                    .values()
-                    .filter(|e| e.info.name == spec.name)
-                    .map(|e| {
-                        let running = e.info.status.is_running()
-                            || e.info.status == ProcessStatus::WaitingRestart;
-                        (e.info.id, e.spec.same_definition(&spec), running)
-                    })
-                    .collect();
-                found.sort_unstable_by_key(|f| f.0);
-                found
-            };
-            let same = existing.len() == spec.instances.max(1) as usize
-                && existing.iter().all(|(_, same, _)| *same);
-            let running = existing.iter().all(|(_, _, running)| *running);
-            let ids: Vec<ProcessId> = existing.iter().map(|(id, _, _)| *id).collect();
+            let existing = self.instances_of(&spec);
+            let same = super::apply::same_set(&existing, &spec);
+            let running = existing.iter().all(|i| i.running);
+            let ids: Vec<ProcessId> = existing.iter().map(|i| i.id).collect();
             let action = if existing.is_empty() {
                 let mut ids = Vec::new();
                 for _ in 0..spec.instances.max(1) {
