@@ -347,12 +347,9 @@ impl Job {
                 let _ = reply.send(());
             }
             JobCmd::Reset { reply } => {
-                self.history.reset();
-                self.shared.update(self.id, |e| {
-                    e.info.restarts = 0;
-                    e.info.unstable_restarts = 0;
-                    e.info.created_at = now_ms();
-                });
+                self.reset_counters();
+                self.shared
+                    .update(self.id, |e| e.info.created_at = now_ms());
                 if self.status() == Some(ProcessStatus::Errored) {
                     self.record_revival("manual", "pmtui reset".into());
                     self.shared
@@ -434,16 +431,18 @@ impl Job {
                 let _ = reply.send(());
             }
             JobCmd::Reset { reply } => {
-                self.history.reset();
-                self.shared.update(self.id, |e| {
-                    e.info.restarts = 0;
-                    e.info.unstable_restarts = 0;
-                });
+                self.reset_counters();
                 let _ = reply.send(());
             }
             JobCmd::SetCount(count) => Arc::make_mut(&mut self.spec).instances = count,
             JobCmd::Exit => {}
         }
+    }
+
+    /// `pmtui reset`: the restart history and the row's restart counters start again.
+    fn reset_counters(&mut self) {
+        self.forget();
+        self.shared.update(self.id, |e| e.info.restarts = 0);
     }
 
     /// A new environment (`--update-env`): the new shell's variables, with what the user
