@@ -220,7 +220,7 @@ impl Job {
         if let Some(mut new) = self.running.take() {
             self.stable_at = None;
             self.end_readiness();
-            let status = self.end_run(&mut new).await;
+            let status = self.end_run(&mut new, false).await;
             let exit = exit_info(&status, new.started.elapsed());
             let last_stderr = self.last_stderr(&mut new).await;
             let now = now_ms();
@@ -344,7 +344,7 @@ impl Job {
         detail: String,
         outcome: &str,
     ) {
-        let status = self.end_run(&mut old.running).await;
+        let status = self.end_run(&mut old.running, false).await;
         let exit = exit_info(&status, old.running.started.elapsed());
         let now = now_ms();
         self.shared.record_exit(
@@ -358,25 +358,6 @@ impl Job {
                 ..run_ended(now, old.running.pid, &exit, Vec::new())
             },
         );
-    }
-
-    /// Ends one run's own tree (its process group and descendants, never the shared
-    /// cgroup) with the stop signal, SIGKILL after `kill_timeout`.
-    async fn end_run(&mut self, run: &mut Running) -> std::io::Result<ExitStatus> {
-        let mut tree = self.tree_of(run.pid, None);
-        let status = contain::end(
-            &mut tree,
-            self.stop_signal(),
-            self.kill_timeout(),
-            Some(&mut run.child),
-        )
-        .await;
-        let status = match status {
-            Some(status) => status,
-            None => run.child.wait().await,
-        };
-        self.shared.managed.remove(run.pid);
-        status
     }
 
     /// Makes the old run of a failed reload the job's run again, as it was.

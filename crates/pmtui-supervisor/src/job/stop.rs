@@ -1,8 +1,8 @@
 //! The stop sequence: the whole tree is ended (the stop signal to every member, SIGKILL
 //! after `kill_timeout`, until nothing is left; see `contain`), then the run is recorded.
 
-use super::Job;
 use super::exit::{clear_run, exit_info, run_ended};
+use super::{Job, Running};
 use crate::contain;
 use crate::probe::Phase;
 use pmtui_proto::{ExitRecord, ProcessStatus, now_ms};
@@ -30,19 +30,7 @@ impl Job {
         };
         self.shared
             .update(self.id, |e| e.info.status = ProcessStatus::Stopping);
-        let mut tree = self.tree_of(running.pid, running.cgroup.as_deref());
-        let status = contain::end(
-            &mut tree,
-            self.stop_signal(),
-            self.kill_timeout(),
-            Some(&mut running.child),
-        )
-        .await;
-        let status = match status {
-            Some(status) => status,
-            None => running.child.wait().await,
-        };
-        self.shared.managed.remove(running.pid);
+        let status = self.end_run(&mut running, true).await;
         if outcome != "restart"
             && let Some(dir) = &running.cgroup
         {
@@ -67,5 +55,30 @@ impl Job {
             e.info.next_restart_at = None;
             e.info.status_reason = None;
         });
+    }
+
+    /// Ends one run's tree (the stop signal, SIGKILL after `kill_timeout`) and reaps it:
+    /// with `whole_cgroup`, everything in the run's cgroup; without, only its own process
+    /// group and descendants (during a reload both runs share the cgroup).
+    pub(super) async fn end_run(
+        &mut self,
+        run: &mut Running,
+        whole_cgroup: bool,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        let cgroup = run.cgroup.clone().filter(|_| whole_cgroup);
+        let mut tree = self.tree_of(run.pid, cgroup.as_deref());
+        let status = contain::end(
+            &mut tree,
+            self.stop_signal(),
+            self.kill_timeout(),
+            Some(&mut run.child),
+        )
+        .await;
+        let status = match status {
+            Some(status) => status,
+            None => run.child.wait().await,
+        };
+        self.shared.managed.remove(run.pid);
+        status
     }
 }
