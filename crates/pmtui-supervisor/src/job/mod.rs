@@ -234,7 +234,6 @@ impl Job {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(JobCmd::Exit) | None => {
-                        self.abandon_reload("pmtui delete").await;
                         self.stop("manual", "pmtui delete".into(), "stopped").await;
                         if let Some(path) = self.notify_path() {
                             crate::probe::notify::remove(&path);
@@ -285,9 +284,8 @@ impl Job {
         if self.task.is_some() {
             return self.handle_task(cmd).await;
         }
-        // A command that stops or replaces the run ends a reload under way first.
+        // A command that replaces the run ends a reload under way first (`stop` does too).
         match &cmd {
-            JobCmd::Stop { .. } => self.abandon_reload("pmtui stop").await,
             JobCmd::Restart { reason, .. } => self.abandon_reload(reason).await,
             JobCmd::Reset { .. } => self.abandon_reload("pmtui reset").await,
             _ => {}

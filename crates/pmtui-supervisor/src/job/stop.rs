@@ -9,8 +9,10 @@ use pmtui_proto::{ExitRecord, ProcessStatus, now_ms};
 
 impl Job {
     /// Stops the child if one runs (and cancels a pending restart), recording why; the
-    /// status ends `stopped` (the caller launches again for a restart).
+    /// status ends `stopped` (the caller launches again for a restart). A reload under way
+    /// ends first (its old run is stopped, its caller told why), whoever stops the run.
     pub(super) async fn stop(&mut self, reason: &str, detail: String, outcome: &str) {
+        self.abandon_reload(&detail).await;
         self.restart_at = None;
         self.stable_at = None;
         self.end_readiness();
