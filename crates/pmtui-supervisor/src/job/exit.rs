@@ -28,14 +28,9 @@ impl Job {
         if self.new_run_exited(&status).await {
             return;
         }
-        let Some(mut running) = self.running.take() else {
+        let Some((mut running, exit)) = self.take_ended_run(&status).await else {
             return;
         };
-        self.stable_at = None;
-        self.end_readiness();
-        self.shared.managed.remove(running.pid);
-        let exit = exit_info(&status, running.started.elapsed());
-        self.end_what_it_left(&running).await;
         let oom = exit.signal == Some(Signal::SIGKILL as i32)
             && matches!((running.oom_kills, oom::kill_count()), (Some(a), Some(b)) if b > a);
         let (cause, what) = exit_cause(&exit, oom);
@@ -115,6 +110,21 @@ impl Job {
                 e.info.status_reason = Some(format!("crash loop: {detail}"));
             }),
         }
+    }
+
+    /// The run that exited on its own, taken from the job with its timers and readiness,
+    /// once what it left is ended (`None` when nothing ran).
+    pub(super) async fn take_ended_run(
+        &mut self,
+        status: &std::io::Result<ExitStatus>,
+    ) -> Option<(Running, ExitInfo)> {
+        let running = self.running.take()?;
+        self.stable_at = None;
+        self.end_readiness();
+        self.shared.managed.remove(running.pid);
+        let exit = exit_info(status, running.started.elapsed());
+        self.end_what_it_left(&running).await;
+        Some((running, exit))
     }
 
     /// What the run left (descendants, double-forked escapees) goes with it, as systemd

@@ -5,7 +5,7 @@
 //! ended). An exit 0 is never restarted.
 
 use super::Job;
-use super::exit::{clear_run, exit_cause, exit_info, run_ended};
+use super::exit::{clear_run, exit_cause, run_ended};
 use crate::cron::CronSchedule;
 use crate::policy::{self, Decision, ExitInfo};
 use crate::record::DesiredState;
@@ -227,17 +227,12 @@ impl Job {
 
     /// The run exited on its own.
     pub(super) async fn on_task_exit(&mut self, status: std::io::Result<std::process::ExitStatus>) {
-        let Some(mut running) = self.running.take() else {
+        let Some((mut running, exit)) = self.take_ended_run(&status).await else {
             return;
         };
         if let Some(task) = &mut self.task {
             task.timeout_at = None;
         }
-        self.stable_at = None;
-        self.end_readiness();
-        self.shared.managed.remove(running.pid);
-        let exit = exit_info(&status, running.started.elapsed());
-        self.end_what_it_left(&running).await;
         let clean = exit.is_clean();
         let last_stderr = if clean {
             Vec::new()
