@@ -6,6 +6,7 @@
 mod appmetrics;
 mod child;
 mod frame;
+mod health;
 mod machine;
 mod manager;
 mod procfs;
@@ -35,6 +36,7 @@ const SCENARIOS: &[&str] = &[
     "frame",
     "watch",
     "appmetrics",
+    "health",
     "callgrind",
 ];
 
@@ -63,7 +65,7 @@ struct Cli {
     #[arg(long)]
     no_pm2: bool,
     /// Only these scenarios (comma-separated): start, lists, eco, stop, crash, logs, reload,
-    /// frame, watch, appmetrics, callgrind.
+    /// frame, watch, appmetrics, health, callgrind.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[command(subcommand)]
@@ -200,7 +202,7 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 me: me.clone(),
                 sleep: sleep.clone(),
             };
-            let steps: [(&str, ScenarioFn); 11] = [
+            let steps: [(&str, ScenarioFn); 12] = [
                 ("start", scenarios::start_and_idle),
                 ("lists", scenarios::lists),
                 ("eco", scenarios::ecosystem),
@@ -212,6 +214,7 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 ("reload", reload::reload_under_load),
                 ("watch", watch::watch_cost),
                 ("appmetrics", appmetrics::app_metrics_cost),
+                ("health", health::probe_cost),
             ];
             for (name, step) in steps {
                 if !wanted(name) {
