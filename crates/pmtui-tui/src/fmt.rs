@@ -61,6 +61,17 @@ pub fn time(ms: u64, tz: &jiff::tz::TimeZone, format: &str) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
+/// When a task runs next, short: the time of day within a day (`14:05`), else the date
+/// (`Dec 25`).
+pub fn next_time(now: u64, at: u64, tz: &jiff::tz::TimeZone) -> String {
+    let format = if at.saturating_sub(now) < 86_400_000 {
+        "%H:%M"
+    } else {
+        "%b %-d"
+    };
+    time(at, tz, format)
+}
+
 /// Cuts `text` to `width` characters, ending with `…` when cut.
 pub fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {

@@ -771,3 +771,59 @@ fn detail_facts_scroll_when_the_terminal_is_short() {
     let screen = draw(&mut app, 80, 24);
     assert!(screen.contains("stderr log"), "{screen}");
 }
+
+/// A nightly task waiting for its next firing, its last run failed.
+fn task_row() -> ProcessInfo {
+    let mut task = info(8, "backup", ProcessStatus::Scheduled, 0.0, 0, 0);
+    task.next_run_at = Some(NOW + 300_000);
+    task.last_result = Some("exit 3".into());
+    task.command = "/usr/bin/sh /srv/backup.sh".into();
+    task
+}
+
+fn task_app() -> App {
+    let mut app = busy_app(View::Dashboard);
+    let mut rows = busy_processes();
+    rows.push(task_row());
+    app.set_processes(rows);
+    app
+}
+
+#[test]
+fn dashboard_with_a_task_at_three_sizes() {
+    at_sizes("dashboard_task", task_app);
+    let mut app = task_app();
+    let screen = draw(&mut app, 140, 42);
+    assert!(screen.contains("◷ scheduled · next 08:05"), "{screen}");
+}
+
+fn task_detail_app() -> App {
+    let mut d = detail();
+    d.info = task_row();
+    d.spec.name = "backup".into();
+    d.spec.schedule = Some("5 8 * * *".into());
+    d.spec.timezone = Some("UTC".into());
+    d.history.clear();
+    let mut app = task_app();
+    let id = d.info.id;
+    while app.selected != Some(id) {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    app.update(Msg::Reply(
+        Tag::Describe(id),
+        Ok(Response::Details { details: vec![d] }),
+    ));
+    app
+}
+
+#[test]
+fn detail_of_a_task_at_three_sizes() {
+    at_sizes("detail_task", task_detail_app);
+    let mut app = task_detail_app();
+    let screen = draw(&mut app, 140, 42);
+    assert!(
+        screen.contains("5 8 * * * (UTC) · next 2027-01-15 08:05 (in 5m 00s) · last run exit 3"),
+        "{screen}"
+    );
+}

@@ -27,9 +27,11 @@ const COMMAND_MIN: u16 = 12;
 /// Columns shown at this width. The name always stays; the others join in order of use
 /// while they fit; on wide terminals the name is capped near the longest name and the
 /// command line takes the rest, as htop and process-compose do.
-fn columns(width: u16, longest_name: u16, health: bool) -> Vec<(Col, Constraint)> {
-    const BY_USE: [(Col, u16); 9] = [
-        (Col::Sort(Column::Status), 17),
+fn columns(width: u16, longest_name: u16, health: bool, tasks: bool) -> Vec<(Col, Constraint)> {
+    // A task's status says when it runs next (`◷ scheduled · next Dec 25`).
+    let status = if tasks { 25 } else { 17 };
+    let by_use: [(Col, u16); 9] = [
+        (Col::Sort(Column::Status), status),
         (Col::Health, 13),
         (Col::Sort(Column::Cpu), 7),
         (Col::Sort(Column::Memory), 9),
@@ -41,7 +43,7 @@ fn columns(width: u16, longest_name: u16, health: bool) -> Vec<(Col, Constraint)
     ];
     let mut used = NAME_MIN;
     let mut shown = Vec::new();
-    for (c, w) in BY_USE {
+    for (c, w) in by_use {
         if c == Col::Health && !health {
             continue;
         }
@@ -54,7 +56,7 @@ fn columns(width: u16, longest_name: u16, health: bool) -> Vec<(Col, Constraint)
     let name_cap = (longest_name + 2).clamp(NAME_MIN, NAME_MAX);
     let command = used - NAME_MIN + name_cap + 1 + COMMAND_MIN <= width;
     let mut out = Vec::new();
-    for (c, w) in BY_USE {
+    for (c, w) in by_use {
         if c == Col::Sort(Column::Status) {
             let name = if command {
                 Constraint::Length(name_cap)
@@ -133,22 +135,15 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
     app.table_top = app
         .table_top
         .min(app.procs.len().saturating_sub(body_height));
-    let longest = app
-        .procs
-        .order()
-        .iter()
-        .filter_map(|id| app.procs.get(*id))
-        .map(|p| p.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(u16::MAX as usize) as u16;
-    let health = app
-        .procs
-        .order()
-        .iter()
-        .filter_map(|id| app.procs.get(*id))
-        .any(|p| fmt::health_word(p).is_some());
-    let cols = columns(inner.width, longest, health);
+    // One pass over the shown rows for what sizes the columns.
+    let (mut longest, mut health, mut tasks) = (0usize, false, false);
+    for p in app.procs.order().iter().filter_map(|id| app.procs.get(*id)) {
+        longest = longest.max(p.name.chars().count());
+        health |= fmt::health_word(p).is_some();
+        tasks |= next_run(p).is_some();
+    }
+    let longest = longest.min(u16::MAX as usize) as u16;
+    let cols = columns(inner.width, longest, health, tasks);
     let header = header_row(app, inner, &cols);
     // Long names end in … rather than being cut mid-word without a sign.
     let name_width = app
@@ -259,7 +254,15 @@ fn row<'a>(
                     t.warn(),
                 )),
                 None => Line::from(Span::styled(
-                    format!("{} {}", fmt::symbol(p.status), p.status),
+                    match next_run(p) {
+                        Some(at) => format!(
+                            "{} {} · next {}",
+                            fmt::symbol(p.status),
+                            p.status,
+                            fmt::next_time(app.now, at, &app.tz)
+                        ),
+                        None => format!("{} {}", fmt::symbol(p.status), p.status),
+                    },
                     t.status(p.status),
                 )),
             },
@@ -281,6 +284,12 @@ fn row<'a>(
         })
     });
     Row::new(cells.collect::<Vec<_>>())
+}
+
+/// When a task waiting for its schedule runs next.
+fn next_run(p: &ProcessInfo) -> Option<u64> {
+    p.next_run_at
+        .filter(|_| p.status == pmtui_proto::ProcessStatus::Scheduled)
 }
 
 /// The newest lines of the selected process, from the merged tail the UI already follows.

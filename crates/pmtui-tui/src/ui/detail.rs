@@ -171,6 +171,9 @@ fn fact_lines(app: &App, info: &ProcessInfo, width: usize) -> Vec<Line<'static>>
             width,
         );
     }
+    if let Some(task) = task_spans(app, info, detail) {
+        fact(app, &mut out, "schedule", task, width);
+    }
     let running = info.status.is_running();
     let dash = || "-".to_string();
     match detail {
@@ -351,6 +354,43 @@ fn fact_lines(app: &App, info: &ProcessInfo, width: usize) -> Vec<Line<'static>>
         None => out.push(Line::from(Span::styled("loading…", t.dim()))),
     }
     out
+}
+
+/// A task's schedule, its next firing and how its last run ended; `None` for an app.
+fn task_spans(
+    app: &App,
+    info: &ProcessInfo,
+    detail: Option<&ProcessDetail>,
+) -> Option<Vec<Span<'static>>> {
+    let t = app.theme;
+    let cron = detail.and_then(|d| d.spec.is_task().then_some(&d.spec));
+    if cron.is_none() && info.next_run_at.is_none() && info.last_result.is_none() {
+        return None;
+    }
+    let mut text = cron
+        .and_then(|spec| spec.schedule.as_deref())
+        .map(
+            |pattern| match cron.and_then(|spec| spec.timezone.as_deref()) {
+                Some(zone) => format!("{pattern} ({zone}) · "),
+                None => format!("{pattern} · "),
+            },
+        )
+        .unwrap_or_default();
+    match info.next_run_at {
+        Some(at) => text.push_str(&format!(
+            "next {} (in {})",
+            fmt::time(at, &app.tz, "%Y-%m-%d %H:%M"),
+            fmt::duration(at.saturating_sub(app.now))
+        )),
+        None => text.push_str("no next run"),
+    }
+    text.push_str(" · last run ");
+    let last = match &info.last_result {
+        Some(result) if result == "ok" => Span::styled(result.clone(), t.ok()),
+        Some(result) => Span::styled(result.clone(), t.error()),
+        None => Span::styled("none yet", t.dim()),
+    };
+    Some(vec![Span::raw(text), last])
 }
 
 fn status_spans(app: &App, info: &ProcessInfo) -> Vec<Span<'static>> {
