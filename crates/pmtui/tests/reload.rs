@@ -6,8 +6,10 @@
 //! ready in time (`wait_ready`) stops the reload; and the progress shown in `ls --json`.
 
 mod common;
-use common::http::{Load, Tally, free_port, get};
-use common::servers::{NODE_SERVER, PY_SERVER, every_pid_answers, online_pids, socket_of, which};
+use common::http::{Load, assert_no_failure, get};
+use common::servers::{
+    PY_SERVER, every_pid_answers, online_pids, socket_of, start_node, start_py, which,
+};
 use common::{TestHome, wait_until};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -24,17 +26,6 @@ fn pids(t: &TestHome, name: &str) -> BTreeSet<String> {
         .filter(|p| p["name"] == name)
         .map(|p| p["pid"].to_string())
         .collect()
-}
-
-fn assert_no_failure(tally: &Tally, what: &str) {
-    assert!(
-        tally.failed.is_empty(),
-        "{what}: {} of {} requests failed: {:?}",
-        tally.failed.len(),
-        tally.ok + tally.failed.len(),
-        tally.failed.iter().take(5).collect::<Vec<_>>()
-    );
-    assert!(tally.ok > 0, "{what}: no request was answered");
 }
 
 /// Reloads `name` (with `extra` arguments) under a request loop on `addr`: no request
@@ -73,19 +64,18 @@ fn reload_under_load(t: &TestHome, name: &str, addr: SocketAddr, n: usize, extra
 #[test]
 fn python_instances_on_listen_fds_reload_with_no_failed_request() {
     let t = TestHome::new();
-    let server = t.script("server.py", PY_SERVER);
-    t.ok(&[
-        "start",
-        server.to_str().expect("utf-8 path"),
-        "--name",
+    start_py(
+        &t,
         "py",
-        "-i",
-        "2",
-        "--listen",
-        "tcp://127.0.0.1:0",
-        "--listen-timeout",
-        "1s",
-    ]);
+        &[
+            "-i",
+            "2",
+            "--listen",
+            "tcp://127.0.0.1:0",
+            "--listen-timeout",
+            "1s",
+        ],
+    );
     online_pids(&t, "py", 2);
     let addr = socket_of(&t.process("py").expect("py"));
     reload_under_load(&t, "py", addr, 2, &[]);
@@ -95,17 +85,11 @@ fn python_instances_on_listen_fds_reload_with_no_failed_request() {
 #[test]
 fn a_single_instance_on_a_daemon_socket_reloads_with_no_refused_connection() {
     let t = TestHome::new();
-    let server = t.script("server.py", PY_SERVER);
-    t.ok(&[
-        "start",
-        server.to_str().expect("utf-8 path"),
-        "--name",
+    start_py(
+        &t,
         "one",
-        "--listen",
-        "tcp://127.0.0.1:0",
-        "--listen-timeout",
-        "1s",
-    ]);
+        &["--listen", "tcp://127.0.0.1:0", "--listen-timeout", "1s"],
+    );
     online_pids(&t, "one", 1);
     let addr = socket_of(&t.process("one").expect("one"));
     for _ in 0..2 {
@@ -120,18 +104,7 @@ fn node_instances_with_a_plain_listen_reload_with_no_failed_request() {
         return;
     }
     let t = TestHome::new();
-    let server = t.script("server.js", NODE_SERVER);
-    let port = free_port();
-    t.ok(&[
-        "start",
-        server.to_str().expect("utf-8 path"),
-        "--name",
-        "node",
-        "-i",
-        "2",
-        "--env",
-        &format!("PORT={port}"),
-    ]);
+    let port = start_node(&t, "node", "2");
     online_pids(&t, "node", 2);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     reload_under_load(&t, "node", addr, 2, &[]);
@@ -140,26 +113,25 @@ fn node_instances_with_a_plain_listen_reload_with_no_failed_request() {
 #[test]
 fn a_new_version_that_crashes_stops_the_reload_and_the_old_instances_keep_serving() {
     let t = TestHome::new();
-    let server = t.script("server.py", PY_SERVER);
-    t.ok(&[
-        "start",
-        server.to_str().expect("utf-8 path"),
-        "--name",
+    start_py(
+        &t,
         "py",
-        "-i",
-        "2",
-        "--listen",
-        "tcp://127.0.0.1:0",
-        // A crash is seen when it happens; this only keeps a slow start from counting as
-        // ready on a loaded machine.
-        "--listen-timeout",
-        "20s",
-    ]);
+        &[
+            "-i",
+            "2",
+            "--listen",
+            "tcp://127.0.0.1:0",
+            // A crash is seen when it happens; this only keeps a slow start from counting as
+            // ready on a loaded machine.
+            "--listen-timeout",
+            "20s",
+        ],
+    );
     let before = online_pids(&t, "py", 2);
     let addr = socket_of(&t.process("py").expect("py"));
     every_pid_answers(addr, &before);
     // The new version of the script fails at start.
-    std::fs::write(&server, format!("{CRASH}{PY_SERVER}")).expect("new version");
+    std::fs::write(t.path("server.py"), format!("{CRASH}{PY_SERVER}")).expect("new version");
     let load = Load::start(addr);
     let out = t.run(&["reload", "py"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -5,8 +5,10 @@
 //! the program's pid also when it was given as a command string.
 
 mod common;
-use common::http::{Load, free_port, get};
-use common::servers::{NODE_SERVER, PY_SERVER, every_pid_answers, online_pids, socket_of, which};
+use common::http::{Load, assert_no_failure, get};
+use common::servers::{
+    PY_SERVER, every_pid_answers, online_pids, socket_of, start_node, start_py, which,
+};
 use common::{TestHome, wait_until};
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -14,18 +16,7 @@ use std::net::SocketAddr;
 #[test]
 fn python_instances_share_one_port_from_listen_fds() {
     let t = TestHome::new();
-    let server = t.script("server.py", PY_SERVER);
-    let server = server.to_str().expect("utf-8 path");
-    let out = t.ok(&[
-        "start",
-        server,
-        "--name",
-        "py",
-        "-i",
-        "2",
-        "--listen",
-        "web=tcp://127.0.0.1:0",
-    ]);
+    let out = start_py(&t, "py", &["-i", "2", "--listen", "web=tcp://127.0.0.1:0"]);
     assert!(out.contains("started py"), "{out}");
     let pids = online_pids(&t, "py", 2);
     let row = t.process("py").expect("py");
@@ -85,18 +76,7 @@ fn node_instances_share_a_plain_listen_port_through_the_preload() {
         return;
     }
     let t = TestHome::new();
-    let server = t.script("server.js", NODE_SERVER);
-    let port = free_port();
-    t.ok(&[
-        "start",
-        server.to_str().expect("utf-8 path"),
-        "--name",
-        "node",
-        "-i",
-        "2",
-        "--env",
-        &format!("PORT={port}"),
-    ]);
+    let port = start_node(&t, "node", "2");
     let pids = online_pids(&t, "node", 2);
     let row = t.process("node").expect("node");
     assert_eq!(row["mode"], "cluster");
@@ -113,15 +93,7 @@ fn node_instances_share_a_plain_listen_port_through_the_preload() {
 #[test]
 fn a_restart_refuses_no_connection() {
     let t = TestHome::new();
-    let server = t.script("server.py", PY_SERVER);
-    t.ok(&[
-        "start",
-        server.to_str().expect("utf-8 path"),
-        "--name",
-        "one",
-        "--listen",
-        "tcp://127.0.0.1:0",
-    ]);
+    start_py(&t, "one", &["--listen", "tcp://127.0.0.1:0"]);
     let row = t.wait_status("one", "online");
     let addr = socket_of(&row);
     wait_until("the server answers", || get(addr).ok()).expect("answers");
@@ -149,14 +121,7 @@ fn a_restart_refuses_no_connection() {
         .count();
     assert_eq!(refused, 0, "connections refused: {:?}", tally.failed);
     // The server stops gracefully, so what it accepted is answered too.
-    assert!(
-        tally.failed.is_empty(),
-        "{} of {} requests failed during restarts: {:?}",
-        tally.failed.len(),
-        tally.ok + tally.failed.len(),
-        tally.failed.iter().take(5).collect::<Vec<_>>()
-    );
-    assert!(tally.ok > 0);
+    assert_no_failure(&tally, "during restarts");
 }
 
 #[test]

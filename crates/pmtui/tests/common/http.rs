@@ -45,6 +45,18 @@ pub struct Tally {
     pub answers: Vec<String>,
 }
 
+/// Asserts that the loop saw no failed request and at least one answer.
+pub fn assert_no_failure(tally: &Tally, what: &str) {
+    assert!(
+        tally.failed.is_empty(),
+        "{what}: {} of {} requests failed: {:?}",
+        tally.failed.len(),
+        tally.ok + tally.failed.len(),
+        tally.failed.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(tally.ok > 0, "{what}: no request was answered");
+}
+
 /// Requests in a loop on another thread until `finish`.
 pub struct Load {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,

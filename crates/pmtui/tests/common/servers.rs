@@ -3,7 +3,7 @@
 //! online, and that every one of them answers on the shared port.
 
 use super::TestHome;
-use super::http::get;
+use super::http::{free_port, get};
 use super::wait_until;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -42,6 +42,38 @@ const server = http.createServer((req, res) => res.end(process.pid + '\n'))
   .listen(process.env.PORT, () => console.log('listening', process.pid));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 "#;
+
+/// Writes `PY_SERVER` to `server.py` in the test's home and starts it as `name`, `args`
+/// following (instances, `--listen`, timeouts); returns what `start` printed.
+pub fn start_py(t: &TestHome, name: &str, args: &[&str]) -> String {
+    let server = t.script("server.py", PY_SERVER);
+    let mut start = vec![
+        "start",
+        server.to_str().expect("utf-8 path"),
+        "--name",
+        name,
+    ];
+    start.extend_from_slice(args);
+    t.ok(&start)
+}
+
+/// Writes `NODE_SERVER` to `server.js` and starts `instances` of it as `name` on a free
+/// port, which they share through the preload; returns the port.
+pub fn start_node(t: &TestHome, name: &str, instances: &str) -> u16 {
+    let server = t.script("server.js", NODE_SERVER);
+    let port = free_port();
+    t.ok(&[
+        "start",
+        server.to_str().expect("utf-8 path"),
+        "--name",
+        name,
+        "-i",
+        instances,
+        "--env",
+        &format!("PORT={port}"),
+    ]);
+    port
+}
 
 /// The address of the first socket the row shows (`tcp://127.0.0.1:41234`).
 pub fn socket_of(row: &Value) -> SocketAddr {
