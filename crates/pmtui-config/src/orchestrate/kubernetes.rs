@@ -5,7 +5,7 @@
 use super::{File, common_notes, header, yaml_str};
 use pmtui_proto::health::ProbeKind;
 use pmtui_proto::listen::ListenAddress;
-use pmtui_proto::{ProcessSpec, RestartMode};
+use pmtui_proto::{HttpTarget, ProcessSpec, RestartMode};
 
 pub fn file(specs: &[ProcessSpec]) -> File {
     let mut notes = Vec::new();
@@ -112,7 +112,10 @@ fn probe(check: &pmtui_proto::HealthCheck) -> String {
     match check.kind {
         ProbeKind::Http => {
             let url = check.url.as_deref().unwrap_or("http://127.0.0.1/");
-            let (port, path) = split_url(url);
+            // Validated when the app was read; the fallback only keeps export total.
+            let (port, path) = HttpTarget::parse(url)
+                .map(|t| (t.port, t.path))
+                .unwrap_or((80, "/".into()));
             out.push_str(&format!(
                 "{pad}httpGet:\n{pad}  path: {}\n{pad}  port: {port}\n",
                 yaml_str(&path)
@@ -135,20 +138,6 @@ fn probe(check: &pmtui_proto::HealthCheck) -> String {
         check.initial_delay_ms / 1000
     ));
     out
-}
-
-/// The port and path of an `http://host[:port]/path` URL (port 80 when absent).
-fn split_url(url: &str) -> (u16, String) {
-    let rest = url.strip_prefix("http://").unwrap_or(url);
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].to_string()),
-        None => (rest, "/".to_string()),
-    };
-    let port = authority
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or(80);
-    (port, path)
 }
 
 /// A DNS-1123 name: lowercase letters, digits and `-`, at most 63.

@@ -97,3 +97,16 @@ fn compose_kubernetes_and_procfile_carry_the_essentials() {
         "{text}"
     );
 }
+
+#[test]
+fn kubernetes_probe_port_survives_a_query_without_a_path() {
+    let mut spec = spec();
+    if let Some(check) = spec.health_check.as_mut() {
+        check.url = Some("http://127.0.0.1:3001?ready".into());
+    }
+    let files = export(&[spec], Target::Kubernetes);
+    let text = &files[0].content;
+    for part in ["path: \"/?ready\"", "port: 3001"] {
+        assert!(text.contains(part), "{part:?} missing from\n{text}");
+    }
+}

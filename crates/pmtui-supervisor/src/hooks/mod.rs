@@ -99,14 +99,15 @@ impl Hub {
         if let Some(hook) = self.global.get(&event.event) {
             hooks.push((hook.clone(), self.home.clone(), true));
         }
-        let _ = self.stream.send(event.clone());
         if hooks.is_empty() {
+            let _ = self.stream.send(event);
             return None;
         }
-        let name = event.event.clone();
+        let _ = self.stream.send(event.clone());
         match self.tx.try_send(Pending { event, hooks }) {
             Ok(()) => None,
-            Err(_) => {
+            Err(full) => {
+                let name = full.into_inner().event.event;
                 let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 let note = format!(
                     "{name} event dropped: {MAX_WAITING} events already wait for hooks \
