@@ -134,17 +134,25 @@ fn ss3(b: &[u8]) -> Step {
     let Some(&c) = b.get(2) else {
         return Step::More;
     };
-    let code = match c {
+    let code = match (cursor_key(c), c) {
+        (Some(code), _) => code,
+        (None, b'P'..=b'S') => KeyCode::F(1 + c - b'P'),
+        _ => return Step::Done(3, None),
+    };
+    done(3, code, KeyModifiers::NONE)
+}
+
+/// The final byte of an arrow, Home or End key, the same in `ESC O x` and `ESC [ x`.
+fn cursor_key(c: u8) -> Option<KeyCode> {
+    Some(match c {
         b'A' => KeyCode::Up,
         b'B' => KeyCode::Down,
         b'C' => KeyCode::Right,
         b'D' => KeyCode::Left,
         b'H' => KeyCode::Home,
         b'F' => KeyCode::End,
-        b'P'..=b'S' => KeyCode::F(1 + c - b'P'),
-        _ => return Step::Done(3, None),
-    };
-    done(3, code, KeyModifiers::NONE)
+        _ => return None,
+    })
 }
 
 /// `ESC [ params final`.
@@ -173,15 +181,10 @@ fn csi(b: &[u8]) -> Step {
     let modifiers = nums
         .get(1)
         .map_or(KeyModifiers::NONE, |m| modifier_bits(m.saturating_sub(1)));
-    let code = match final_byte {
-        b'A' => KeyCode::Up,
-        b'B' => KeyCode::Down,
-        b'C' => KeyCode::Right,
-        b'D' => KeyCode::Left,
-        b'H' => KeyCode::Home,
-        b'F' => KeyCode::End,
-        b'Z' => return done(n, KeyCode::BackTab, KeyModifiers::SHIFT),
-        b'~' => match nums.first().copied().unwrap_or(0) {
+    let code = match (cursor_key(final_byte), final_byte) {
+        (Some(code), _) => code,
+        (None, b'Z') => return done(n, KeyCode::BackTab, KeyModifiers::SHIFT),
+        (None, b'~') => match nums.first().copied().unwrap_or(0) {
             1 | 7 => KeyCode::Home,
             2 => KeyCode::Insert,
             3 => KeyCode::Delete,
@@ -236,21 +239,12 @@ fn sgr_mouse(params: &str, final_byte: u8) -> Option<MouseEvent> {
     } else {
         MouseEventKind::Down(button)
     };
-    let mut modifiers = KeyModifiers::NONE;
-    if b & 4 != 0 {
-        modifiers |= KeyModifiers::SHIFT;
-    }
-    if b & 8 != 0 {
-        modifiers |= KeyModifiers::ALT;
-    }
-    if b & 16 != 0 {
-        modifiers |= KeyModifiers::CONTROL;
-    }
     Some(MouseEvent {
         kind,
         column: x.saturating_sub(1),
         row: y.saturating_sub(1),
-        modifiers,
+        // Shift, alt and control sit at bits 2-4 of the button, in the key parameter's order.
+        modifiers: modifier_bits(b >> 2),
     })
 }
 
@@ -347,5 +341,27 @@ mod tests {
                 }),
             ]
         );
+    }
+
+    #[test]
+    fn mouse_modifiers_read_like_key_modifiers() {
+        let mut d = Decoder::default();
+        // 16 control + 4 shift on a left click; 8 alt on the wheel; F2 in SS3 form.
+        let out = d.feed(b"\x1b[<20;3;2M\x1b[<72;1;1M\x1bOQ");
+        let mods: Vec<KeyModifiers> = out
+            .iter()
+            .filter_map(|i| match i {
+                Input::Mouse(m) => Some(m.modifiers),
+                Input::Key(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            mods,
+            [
+                KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+                KeyModifiers::ALT
+            ]
+        );
+        assert_eq!(codes(&out[2..]), [KeyCode::F(2)]);
     }
 }
