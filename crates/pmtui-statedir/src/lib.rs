@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Prefix of temp files: short and independent of the target's name, so that a target
 /// name near the 255-byte limit does not make its temp name too long.
-const TEMP_PREFIX: &str = ".tmp-";
+pub const TEMP_PREFIX: &str = ".tmp-";
 
 /// A checked directory, held open: everything in it is reached through this descriptor.
 #[derive(Debug)]

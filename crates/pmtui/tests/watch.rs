@@ -410,3 +410,24 @@ fn the_inotify_limit_is_a_clear_error_not_a_partial_watch() {
     );
     assert_eq!(daemon_watches(&t), 0, "a partial watch was left");
 }
+
+#[test]
+fn the_daemons_own_writes_in_a_watched_folder_do_not_restart() {
+    let t = TestHome::new();
+    let app = app_dir(&t);
+    // The watched folder holds PMTUI_HOME: the dump, its backup and their temp files are
+    // written in it by `pmtui save`.
+    let home = t.home().to_str().expect("utf8").to_string();
+    start(&t, "homely", &app, &["--watch", &home]);
+    t.ok(&["save"]);
+    t.ok(&["save"]);
+    assert!(
+        t.home().join("dump.json.bak").exists(),
+        "a second save backs up"
+    );
+    let p = settled(&t, "homely");
+    assert_eq!(p["restarts"], 0, "the daemon's own files restarted it: {p}");
+    std::fs::write(app.join("src/app.py"), format!("{APP}# real\n")).expect("write");
+    let p = t.wait_for("homely", "restarted", |p| p["restarts"] == 1);
+    assert_eq!(p["watch_trigger"]["path"], "app/src/app.py", "{p}");
+}

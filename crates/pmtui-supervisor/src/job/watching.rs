@@ -35,21 +35,16 @@ pub(super) struct Watching {
 }
 
 /// What the daemon writes in its state directory (an app may live beside it, even in it:
-/// only these are left out).
-fn daemon_paths(home: &std::path::Path) -> Vec<PathBuf> {
-    [
-        "logs",
-        "pids",
-        "processes",
-        "notify",
-        "pmtui.sock",
-        "daemon.pid",
-        "daemon.log",
-        "dump.json",
-    ]
-    .iter()
-    .map(|p| home.join(p))
-    .collect()
+/// only these are left out): its folders, and its files with what is written beside them
+/// (the watch filter leaves out `dump.json.bak`, `daemon.log.1`… as rotations of a file,
+/// and the durable writes' temp files `.tmp-<pid>-<n>` as `-` rotations of `.tmp`; a
+/// `pmtui save` restarted an app watching a folder that holds PMTUI_HOME).
+fn daemon_paths(home: &std::path::Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let temp = pmtui_statedir::TEMP_PREFIX.trim_end_matches('-');
+    let files = ["pmtui.sock", "daemon.pid", "daemon.log", "dump.json", temp];
+    let dirs = ["logs", "pids", "processes", "notify", "node"];
+    let under = |names: &[&str]| names.iter().map(|p| home.join(p)).collect();
+    (under(&files), under(&dirs))
 }
 
 /// The next change for a job that watches; never for one that does not.
@@ -94,11 +89,13 @@ impl Job {
                 ignore.push(format!("{stem}-*.pid"));
             }
         }
+        let (daemon_files, own_dirs) = daemon_paths(&self.shared.config.home);
+        own.extend(daemon_files);
         let request = WatchRequest {
             roots: roots.clone(),
             ignore,
             own,
-            own_dirs: daemon_paths(&self.shared.config.home),
+            own_dirs,
         };
         match self.shared.watch.subscribe(request).await {
             Ok(sub) => {
