@@ -5,7 +5,7 @@
 mod common;
 
 use common::sshd::{Keys, Sshd};
-use common::{TestHome, pids_with, wait_until};
+use common::{TestHome, pids_with, succeeded, wait_until};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -64,15 +64,7 @@ impl World {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "pmtui {args:?} failed ({}):\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeeded(args, &self.run(args))
     }
 
     /// `ls --json` of `host`, over ssh.

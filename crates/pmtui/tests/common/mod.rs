@@ -75,15 +75,7 @@ impl TestHome {
 
     /// Runs `pmtui <args>` and panics with its stderr unless it succeeds.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "pmtui {args:?} failed ({}):\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeeded(args, &self.run(args))
     }
 
     /// `pmtui ls --json`.
@@ -160,6 +152,18 @@ impl Drop for TestHome {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).output();
         }
     }
+}
+
+/// The stdout of `pmtui <args>`, which must have succeeded: panics with both streams if not.
+pub fn succeeded(args: &[&str], out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "pmtui {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Polls `probe` every 10 ms until it returns `Some`, or the deadline passes.
