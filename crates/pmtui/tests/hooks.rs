@@ -470,3 +470,115 @@ fn events_json_sees_a_crash_then_the_restart_and_a_tasks_done_and_failed() {
     );
     assert!(alive(i64::from(t.daemon_pid().unwrap_or(0))));
 }
+
+fn example(path: &str) -> String {
+    format!("{}/../../examples/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_python_example_client_prints_a_crash() {
+    let t = TestHome::new();
+    let ping_tag = unique("pyping");
+    let sleep = t.tagged_sleep(&ping_tag);
+    // The daemon runs before the client connects (the client does not start it).
+    t.ok(&["start", &sleep, "--name", "ping", "--", "600"]);
+    let mut client = Command::new("python3")
+        .arg(example("events.py"))
+        .env("PMTUI_HOME", t.home())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 examples/events.py");
+    let (tx, lines) = mpsc::channel();
+    let stdout = client.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = lines
+        .recv_timeout(common::DEADLINE)
+        .expect("the client's first line");
+    assert!(first.starts_with("following every process"), "{first}");
+    let tag = unique("pycrash");
+    let script = crash_once(&t, "pyc", &tag);
+    t.ok(&["start", &script, "--name", "pyc"]);
+    let line = lines
+        .recv_timeout(common::DEADLINE)
+        .expect("a crash line from events.py");
+    let _ = client.kill();
+    let _ = client.wait();
+    assert!(
+        line.starts_with("crash") && line.contains("pyc") && line.contains("exited with code 3"),
+        "{line}"
+    );
+}
+
+#[test]
+fn the_example_hooks_log_to_a_file_and_post_a_slack_style_message() {
+    let t = TestHome::new();
+    let server = PyServer::start(&t, "ok");
+    std::fs::write(
+        t.path("config.toml"),
+        format!("[hooks]\ncrash = \"{}\"\n", example("hooks/log-to-file.sh")),
+    )
+    .expect("config.toml");
+    let tag = unique("exhooks");
+    let script = crash_once(&t, "ex", &tag);
+    start_file(
+        &t,
+        json!([{ "name": "ex", "script": script,
+                 "hooks": { "crash": format!("SLACK_WEBHOOK_URL=http://127.0.0.1:{}/services/T0 {}",
+                                             server.port, example("hooks/slack.sh")) } }]),
+    );
+    let logged = file_text(&t.path("events.jsonl"));
+    let e: Value = serde_json::from_str(logged.trim()).unwrap_or_else(|e| panic!("{e}: {logged}"));
+    assert_eq!(e["event"], "crash", "{e}");
+    if common::servers::which("curl").is_none() {
+        eprintln!("no curl: the Slack example is not tried");
+        return;
+    }
+    let posted = file_text(&t.path("posted-0.json"));
+    let mut parts = posted.splitn(3, '\n');
+    assert_eq!(parts.next(), Some("/services/T0"), "{posted}");
+    assert_eq!(parts.next(), Some("application/json"), "{posted}");
+    let body: Value = serde_json::from_str(parts.next().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {posted}"));
+    let text = body["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("*crash* ex") && text.contains("exit code 3"),
+        "{body}"
+    );
+}
+
+#[test]
+fn what_a_hook_leaves_running_is_killed_and_its_stdout_flood_costs_nothing() {
+    let t = TestHome::new();
+    let escapee = unique("escapee");
+    let sleep = t.tagged_sleep(&escapee);
+    let tag = unique("leaver");
+    let script = crash_once(&t, "leaver", &tag);
+    // A daemonised child (its own session, stdio closed), then 50 MB on stdout.
+    let hook = format!(
+        "setsid sh -c '{sleep} 300 </dev/null >/dev/null 2>&1 &'; yes | head -c 50000000; touch {}",
+        t.path("hook.done").display()
+    );
+    start_file(
+        &t,
+        json!([{ "name": "leaver", "script": script, "hooks": { "crash": hook } }]),
+    );
+    file_text_or_empty(&t.path("hook.done"));
+    read_when("the daemonised child killed", || {
+        pids_with(&escapee).is_empty().then_some(())
+    });
+    t.wait_status("leaver", "online");
+    assert_eq!(detail(&t, "leaver")["hook_failures"], json!([]));
+}
+
+/// Waits until the file exists.
+fn file_text_or_empty(path: &std::path::Path) {
+    read_when(&format!("{}", path.display()), || {
+        path.exists().then_some(())
+    });
+}

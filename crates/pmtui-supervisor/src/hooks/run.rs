@@ -1,18 +1,21 @@
 //! Running hooks, off the supervision path: one runner task takes waiting events and runs
 //! their hooks, at most `MAX_RUNNING` at once, each bounded by its timeout. A command is
 //! `sh -c` (through the reaper, like every child of the daemon) with the event as one JSON
-//! line on stdin and `PMTUI_*` variables; at its timeout its whole tree is killed. A
+//! line on stdin and `PMTUI_*` variables; at its timeout its whole tree is killed, and
+//! when it ends whatever it left running (found by its `PMTUI_JOB` marker) is killed. A
 //! webhook is an HTTP/1.1 POST of the event JSON through the daemon's `http_client`
 //! (plain `http://`; no TLS is built in, so `https://` is refused when the hook is
 //! defined). Failures go to daemon.log and the process's `hook_failures`.
 
 use super::{MAX_RUNNING, Pending};
+use crate::config::MARKER_VAR;
 use crate::supervisor::Shared;
 use crate::{http_client, spawn, tree};
 use pmtui_proto::{AppEvent, Hook, HttpTarget};
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,6 +23,8 @@ use tokio::sync::{Semaphore, mpsc};
 
 /// How long a killed hook's exit is waited for.
 const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Hooks run since the daemon started: each gets its own marker.
+static HOOK_RUNS: AtomicU64 = AtomicU64::new(0);
 /// Stderr kept from a hook, for its failure message.
 const MAX_STDERR: usize = 2048;
 
@@ -106,7 +111,15 @@ async fn run_command(
     json: &str,
     timeout: Duration,
 ) -> Result<(), String> {
-    let env = hook_env(shared, event);
+    let mut env = hook_env(shared, event);
+    // A marker of its own, inherited by whatever the hook leaves behind (even daemonised,
+    // out of its process group), so that is found and ended with it.
+    let marker = format!(
+        "{}-hook-{}",
+        shared.config.home_key(),
+        HOOK_RUNS.fetch_add(1, Ordering::Relaxed)
+    );
+    env.insert(MARKER_VAR.to_string(), marker.clone());
     let mut child = spawn::spawn_hook(command, cwd, &env, &shared.config, &shared.managed)
         .map_err(|e| format!("could not run it in {}: {e}", cwd.display()))?;
     let pid = child.id().unwrap_or(0);
@@ -169,7 +182,25 @@ async fn run_command(
         }
     };
     shared.managed.remove(pid);
+    end_leftovers(marker).await;
     result
+}
+
+/// What a hook left running when it ended (a background or daemonised child) is killed:
+/// a hook is one bounded run, not a way to start services outside supervision.
+async fn end_leftovers(marker: String) {
+    let _ = tokio::task::spawn_blocking(move || {
+        let me = std::process::id();
+        let table: Vec<_> = tree::scan().into_iter().filter(|e| e.pid != me).collect();
+        for (pid, found) in tree::find_marked(&table, &marker) {
+            if found == marker {
+                tracing::debug!(pid, "hooks: killing what a hook left running");
+                // Each one is killed: its descendants carry the marker too.
+                tree::signal_pid(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    })
+    .await;
 }
 
 /// POSTs `json` to `url`; a 2xx status is success.
