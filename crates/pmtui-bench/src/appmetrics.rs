@@ -5,21 +5,10 @@
 
 use crate::manager::{Home, Kind, Manager};
 use crate::procfs;
-use crate::report::{Better, Metric};
+use crate::report::Metric;
 use crate::scenarios::Ctx;
 use anyhow::{Context, Result, bail};
 use std::time::Duration;
-
-fn metric(key: &'static str, label: String, unit: &'static str) -> Metric {
-    Metric {
-        key,
-        label,
-        unit,
-        better: Better::Lower,
-        target: None,
-        worst_of_runs: false,
-    }
-}
 
 const IDLE_JS: &str = "setInterval(() => {}, 1000);\n";
 const PUSHER_PY: &str = r#"import os, socket, time
@@ -103,7 +92,7 @@ pub fn app_metrics_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         ),
     ] {
         ctx.results.record(
-            metric(key, format!("{label}, {secs}s"), "% core"),
+            Metric::lower(key, format!("{label}, {secs}s"), "% core", None),
             mgr.name(),
             value,
         );
@@ -122,7 +111,7 @@ pub fn app_metrics_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     ] {
         let kib = procfs::rss_kib(pid).context("node RSS")?;
         ctx.results.record(
-            metric(key, label.into(), "MiB"),
+            Metric::lower(key, label.into(), "MiB", None),
             mgr.name(),
             kib as f64 / 1024.0,
         );
@@ -142,10 +131,11 @@ pub fn app_metrics_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     std::thread::sleep(window);
     let d1 = procfs::cpu_time(daemon);
     ctx.results.record(
-        metric(
+        Metric::lower(
             "appm_daemon_cpu_push",
             format!("daemon CPU, + an app pushing 100 METRIC datagrams/s, {secs}s"),
             "% core",
+            None,
         ),
         mgr.name(),
         cpu_percent(d0, d1, window)?,

@@ -232,17 +232,15 @@ fn bench(cli: Cli) -> Result<ExitCode> {
             && let Some(ms) = frame::render_ms(plan.frame_rows, plan.frame_iters)
         {
             results.record(
-                report::Metric {
-                    key: "frame",
-                    label: format!(
+                report::Metric::lower(
+                    "frame",
+                    format!(
                         "dashboard frame, {} rows (TestBackend 200×60)",
                         plan.frame_rows
                     ),
-                    unit: "ms",
-                    better: report::Better::Lower,
-                    target: Some(2.0),
-                    worst_of_runs: false,
-                },
+                    "ms",
+                    Some(2.0),
+                ),
                 "pmtui",
                 ms,
             );

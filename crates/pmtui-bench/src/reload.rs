@@ -6,7 +6,7 @@
 //! been replaced, or the scenario fails.
 
 use crate::manager::{Home, Manager};
-use crate::report::{Better, Metric};
+use crate::report::Metric;
 use crate::scenarios::Ctx;
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeSet;
@@ -120,19 +120,22 @@ pub fn reload_under_load(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     }
     let failed = total.failed.len();
     ctx.results.record(
-        metric(
+        Metric {
+            // One failed request is a failure: the worst run counts.
+            worst_of_runs: true,
+            ..Metric::lower(
             "reload_failed",
             format!(
                 "requests failed during `reload` of {INSTANCES} Node instances ({CLIENTS} clients)"
             ),
             "req",
             Some(0.0),
-        ),
+        )},
         mgr.name(),
         failed as f64,
     );
     ctx.results.record(
-        metric(
+        Metric::lower(
             "reload_ms",
             format!("`reload` of {INSTANCES} Node instances under load, until it returns"),
             "ms",
@@ -147,17 +150,6 @@ pub fn reload_under_load(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     }
     ctx.results.detail(mgr.name(), "reload", text);
     Ok(())
-}
-
-fn metric(key: &'static str, label: String, unit: &'static str, target: Option<f64>) -> Metric {
-    Metric {
-        key,
-        label,
-        unit,
-        better: Better::Lower,
-        target,
-        worst_of_runs: key == "reload_failed",
-    }
 }
 
 /// `GET /` on `addr` over a fresh connection: the body on a 200, else why not.

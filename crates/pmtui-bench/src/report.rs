@@ -23,6 +23,25 @@ pub struct Metric {
     pub worst_of_runs: bool,
 }
 
+impl Metric {
+    /// A figure where lower is better, summarised by the median of the runs.
+    pub fn lower(
+        key: &'static str,
+        label: String,
+        unit: &'static str,
+        target: Option<f64>,
+    ) -> Self {
+        Self {
+            key,
+            label,
+            unit,
+            better: Better::Lower,
+            target,
+            worst_of_runs: false,
+        }
+    }
+}
+
 /// One manager's values for a metric, one per run, and their summary (the median, or the
 /// worst run).
 #[derive(Debug, Clone, Default, Serialize)]

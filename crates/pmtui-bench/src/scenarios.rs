@@ -117,18 +117,27 @@ fn metric(
     target: Option<f64>,
 ) -> Metric {
     Metric {
-        key,
-        label,
-        unit,
         better,
-        target,
-        worst_of_runs: false,
+        ..Metric::lower(key, label, unit, target)
     }
 }
 
 fn daemon_rss(home: &Home) -> Result<u64> {
     let pid = home.daemon_pid()?;
     procfs::rss_kib(pid).with_context(|| format!("daemon pid {pid} has no VmRSS"))
+}
+
+/// `n` sleeping apps named `idle` (one `start`), until every one is online; their pids.
+fn idle_apps(ctx: &Ctx, home: &Home, n: usize) -> Result<Vec<u32>> {
+    home.start(
+        &ctx.sleep,
+        "idle",
+        n,
+        &[],
+        SLEEP_ARGS,
+        Duration::from_secs(120),
+    )?;
+    home.wait_online(n, Duration::from_secs(120))
 }
 
 fn note(mgr: &Manager, what: &str) {
@@ -271,15 +280,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     let home = Home::new(mgr)?;
     home.boot()?;
     note(mgr, &format!("{small} apps: RSS, list, restart"));
-    home.start(
-        &ctx.sleep,
-        "idle",
-        small,
-        &[],
-        SLEEP_ARGS,
-        Duration::from_secs(120),
-    )?;
-    home.wait_online(small, Duration::from_secs(120))?;
+    idle_apps(ctx, &home, small)?;
     std::thread::sleep(Duration::from_secs(1));
     let fds_small = fd_count(home.daemon_pid()?).unwrap_or(0);
     ctx.results.record(
@@ -386,15 +387,7 @@ pub fn stop_all(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     let home = Home::new(mgr)?;
     home.boot()?;
     note(mgr, &format!("stop all of {n} apps"));
-    home.start(
-        &ctx.sleep,
-        "idle",
-        n,
-        &[],
-        SLEEP_ARGS,
-        Duration::from_secs(120),
-    )?;
-    let pids = home.wait_online(n, Duration::from_secs(120))?;
+    let pids = idle_apps(ctx, &home, n)?;
     std::thread::sleep(Duration::from_millis(500));
     let t0 = Instant::now();
     home.run(&["stop", "all"], Duration::from_secs(120))?;
@@ -953,15 +946,7 @@ pub fn callgrind(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     let home = Home::new(mgr)?;
     home.boot()?;
     note(mgr, &format!("callgrind: `ls --json` at {n} apps"));
-    home.start(
-        &ctx.sleep,
-        "idle",
-        n,
-        &[],
-        SLEEP_ARGS,
-        Duration::from_secs(120),
-    )?;
-    home.wait_online(n, Duration::from_secs(120))?;
+    idle_apps(ctx, &home, n)?;
     let out_file = home.dir().join("callgrind.out");
     let output = std::process::Command::new(valgrind)
         .arg("--tool=callgrind")

@@ -7,22 +7,11 @@
 
 use crate::manager::{Home, Kind, Manager};
 use crate::procfs;
-use crate::report::{Better, Metric, median};
+use crate::report::{Metric, median};
 use crate::scenarios::Ctx;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn metric(key: &'static str, label: String, unit: &'static str, target: Option<f64>) -> Metric {
-    Metric {
-        key,
-        label,
-        unit,
-        better: Better::Lower,
-        target,
-        worst_of_runs: false,
-    }
-}
 
 /// `files` files spread over `dirs` folders two levels deep under `root`.
 fn make_tree(root: &Path, files: usize, dirs: usize) -> Result<()> {
@@ -97,7 +86,7 @@ pub fn watch_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     let after = procfs::rss_kib(pid).context("daemon RSS")?;
     let label = format!("{files} files in {dirs} folders");
     ctx.results.record(
-        metric(
+        Metric::lower(
             "watch_setup",
             format!("watch on, {label} (CLI call)"),
             "ms",
@@ -107,7 +96,7 @@ pub fn watch_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         setup.as_secs_f64() * 1000.0,
     );
     ctx.results.record(
-        metric(
+        Metric::lower(
             "watch_rss",
             format!("daemon RSS added by watching {label}"),
             "MiB",
@@ -125,7 +114,7 @@ pub fn watch_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         bail!("the daemon went away");
     };
     ctx.results.record(
-        metric(
+        Metric::lower(
             "watch_cpu_idle",
             format!(
                 "daemon CPU watching {label}, nothing changing, {}s",
@@ -159,7 +148,7 @@ pub fn watch_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     }
     if let Some(v) = median(&latencies) {
         ctx.results.record(
-            metric(
+            Metric::lower(
                 "watch_latency",
                 "file write to the new run's first line (500 ms debounce included)".into(),
                 "ms",
