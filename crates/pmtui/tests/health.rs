@@ -5,20 +5,8 @@
 //! `describe` and the Prometheus text. Ports are found by binding port 0 first.
 
 mod common;
+use common::http::free_port;
 use common::{TestHome, pids_with, wait_until};
-use serde_json::Value;
-
-fn describe(t: &TestHome, name: &str) -> Value {
-    let out = t.ok(&["describe", name, "--json"]);
-    let mut all: Vec<Value> = serde_json::from_str(&out).expect("describe --json");
-    all.remove(0)
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("addr").port()
-}
 
 #[test]
 fn an_http_server_whose_health_turns_503_is_restarted_with_the_reason() {
@@ -70,7 +58,7 @@ http.server.HTTPServer(("127.0.0.1", {port}), H).serve_forever()
     let p = t.wait_for("web", "restarted by its probe", |p| p["restarts"] == 1);
     // Healthy again once the app recovers, in its new run.
     std::fs::remove_file(&sick).expect("well");
-    let history = describe(&t, "web")["history"].clone();
+    let history = t.describe("web")["history"].clone();
     let record = history
         .as_array()
         .and_then(|h| h.iter().find(|r| r["reason"] == "health check"))

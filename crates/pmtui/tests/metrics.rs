@@ -27,18 +27,11 @@ fn python(t: &TestHome, file: &str, body: &str) -> String {
     path.display().to_string()
 }
 
-fn describe(t: &TestHome, name: &str) -> Value {
-    let out = t.ok(&["describe", name, "--json"]);
-    let mut all: Vec<Value> =
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad describe --json ({e}): {out}"));
-    all.remove(0)
-}
-
 /// Polls `describe --json` until `check` holds for the current sample of `name`.
 fn wait_sample(t: &TestHome, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
     let mut last = Value::Null;
     let found = wait_until(what, || {
-        last = describe(t, name)["metrics"]["current"].clone();
+        last = t.describe(name)["metrics"]["current"].clone();
         (!last.is_null() && check(&last)).then(|| last.clone())
     });
     found.unwrap_or_else(|| panic!("{name}: timed out waiting for {what}; last sample {last}"))
@@ -73,7 +66,7 @@ fn a_busy_child_reads_about_one_core_and_an_idle_one_about_zero() {
     // that can be well under a core, so the reading is checked against it.
     let (t0, ticks0) = (now_ms(), cpu_ticks(pid));
     let window = wait_until("four samples after t0", || {
-        let m = describe(&t, "busy")["metrics"].clone();
+        let m = t.describe("busy")["metrics"].clone();
         let after = m["at"]
             .as_array()?
             .iter()
@@ -118,7 +111,7 @@ fn a_busy_child_reads_about_one_core_and_an_idle_one_about_zero() {
         busy_row["memory"].as_u64().is_some_and(|m| m > 0),
         "ls shows memory: {busy_row}"
     );
-    let history = &describe(&t, "idle")["metrics"];
+    let history = &t.describe("idle")["metrics"];
     let max = history["cpu_span"]["max"].as_f64().expect("cpu span");
     assert!(max < 50.0, "an idle child never looked busy: {history}");
 }
@@ -155,7 +148,7 @@ fn a_child_that_allocates_shows_its_memory() {
         (Some(0), Some(0.0)),
         "{row}"
     );
-    let metrics = &describe(&t, "alloc")["metrics"];
+    let metrics = &t.describe("alloc")["metrics"];
     assert!(metrics["current"].is_null(), "{metrics}");
     assert!(
         metrics["memory_span"]["max"]
@@ -213,7 +206,7 @@ fn history_is_bounded_and_ordered() {
     );
     t.ok(&["start", "sleep 300", "--name", "s"]);
     let full = wait_until("a full ring", || {
-        let m = describe(&t, "s")["metrics"].clone();
+        let m = t.describe("s")["metrics"].clone();
         (m["at"].as_array().is_some_and(|a| a.len() == 10)).then_some(m)
     })
     .expect("the ring fills to its capacity");
@@ -222,7 +215,7 @@ fn history_is_bounded_and_ordered() {
     let last = full["at"][9].as_u64().expect("at");
     // Later samples push the oldest out: still 10, newer, in order.
     let later = wait_until("newer samples", || {
-        let m = describe(&t, "s")["metrics"].clone();
+        let m = t.describe("s")["metrics"].clone();
         (m["at"][0].as_u64().is_some_and(|first| first > last)).then_some(m)
     })
     .expect("the ring moves on");
@@ -271,7 +264,7 @@ fn the_history_length_follows_metrics_history_in_the_settings_file() {
     );
     t.ok(&["start", "sleep 300", "--name", "s"]);
     let full = wait_until("a full ring", || {
-        let m = describe(&t, "s")["metrics"].clone();
+        let m = t.describe("s")["metrics"].clone();
         (m["at"].as_array().is_some_and(|a| a.len() == 7)).then_some(m)
     })
     .expect("the ring fills to its capacity");
@@ -415,7 +408,7 @@ fn a_tree_over_max_memory_restart_is_restarted_for_it() {
         "40M",
     ]);
     let restarted = wait_until("a memory-limit restart", || {
-        let d = describe(&t, "hog");
+        let d = t.describe("hog");
         let history = d["history"].as_array()?;
         history
             .iter()

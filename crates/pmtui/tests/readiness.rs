@@ -5,13 +5,6 @@
 
 mod common;
 use common::TestHome;
-use serde_json::Value;
-
-fn describe(t: &TestHome, name: &str) -> Value {
-    let out = t.ok(&["describe", name, "--json"]);
-    let mut all: Vec<Value> = serde_json::from_str(&out).expect("describe --json");
-    all.remove(0)
-}
 
 /// A Node app that sends `ready` once `trigger` exists, then idles.
 fn node_ready_on_file(t: &TestHome, trigger: &std::path::Path) -> String {
@@ -52,7 +45,7 @@ fn wait_ready_holds_launching_until_node_sends_ready() {
     assert_eq!(p["status"], "launching", "{p}");
     assert_eq!(p["readiness"], "pending", "{p}");
     assert!(p["ready_at"].is_null(), "{p}");
-    let d = describe(&t, "api");
+    let d = t.describe("api");
     assert_eq!(
         d["env"]["NODE_CHANNEL_FD"], "3",
         "Node gets its IPC channel at fd 3"
@@ -97,7 +90,7 @@ fn without_wait_ready_a_process_is_ready_once_started() {
     let p = t.wait_for("plain", "ready", |p| p["readiness"] == "ready");
     assert_eq!(p["status"], "online");
     assert!(p["health"].is_null(), "no probe, no health: {p}");
-    let d = describe(&t, "plain");
+    let d = t.describe("plain");
     assert!(
         d["env"].get("NODE_CHANNEL_FD").is_none(),
         "only Node apps get the channel: {}",

@@ -4,13 +4,6 @@
 
 mod common;
 use common::{TestHome, wait_until};
-use serde_json::Value;
-
-fn describe(t: &TestHome, name: &str) -> Value {
-    let out = t.ok(&["describe", name, "--json"]);
-    let mut all: Vec<Value> = serde_json::from_str(&out).expect("describe --json");
-    all.remove(0)
-}
 
 /// A shell function that sends its argument (with `\n` for new lines) to NOTIFY_SOCKET.
 const NOTIFY_FN: &str = r#"notify() {
@@ -52,7 +45,7 @@ fn ready_status_reloading_and_mainpid_from_a_shell_script() {
     });
     assert_eq!(p["status"], "launching", "{p}");
     assert_eq!(p["readiness"], "pending", "{p}");
-    let env = &describe(&t, "svc")["env"];
+    let env = &t.describe("svc")["env"];
     let socket = env["NOTIFY_SOCKET"].as_str().expect("NOTIFY_SOCKET");
     assert!(
         socket.starts_with(t.home().to_str().expect("utf8")),
@@ -141,7 +134,7 @@ while True:
         p["restarts"] == 1 && p["pid"].is_number()
     });
     assert_ne!(p["pid"].as_u64(), Some(pid));
-    let history = describe(&t, "dog")["history"].clone();
+    let history = t.describe("dog")["history"].clone();
     let last = history
         .as_array()
         .and_then(|h| h.last())

@@ -7,13 +7,6 @@ mod common;
 use common::{TestHome, wait_until};
 use serde_json::Value;
 
-fn describe(t: &TestHome, name: &str) -> Value {
-    let out = t.ok(&["describe", name, "--json"]);
-    let mut all: Vec<Value> =
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad describe --json ({e}): {out}"));
-    all.remove(0)
-}
-
 fn pid(t: &TestHome, name: &str) -> i64 {
     t.wait_status(name, "online")["pid"]
         .as_i64()
@@ -102,7 +95,7 @@ fn options_given_to_a_smart_start_are_applied() {
     ]);
     assert!(out.contains("restarted api"), "{out}");
     new_pid(&t, "api", first);
-    let d = describe(&t, "api");
+    let d = t.describe("api");
     let spec = &d["spec"];
     assert_eq!(
         spec["args"],
@@ -122,7 +115,7 @@ fn options_given_to_a_smart_start_are_applied() {
 
     // By name, an option alone changes just that option; the rest is kept.
     t.ok(&["start", "api", "--stop-signal", "SIGINT"]);
-    let spec = describe(&t, "api")["spec"].clone();
+    let spec = t.describe("api")["spec"].clone();
     assert_eq!(spec["stop_signal"], "SIGINT", "{spec}");
     assert_eq!(spec["kill_timeout_ms"], 700, "{spec}");
     assert_eq!(
