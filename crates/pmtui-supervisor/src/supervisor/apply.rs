@@ -219,10 +219,7 @@ impl Supervisor {
                 .await?;
             let kept: Vec<ProcessId> = scaled.kept.iter().map(|p| p.id).collect();
             let new: Vec<ProcessId> = scaled.started.iter().map(|p| p.id).collect();
-            short.extend(
-                self.fd_shortage(&new)
-                    .map(|why| format!("{}: {why}", spec.name)),
-            );
+            self.note_shortage(&new, &spec.name, short);
             outcome.started.extend(scaled.started);
             if restart_all {
                 outcome.restarted.extend(self.restart_ids(&kept).await?);
@@ -231,17 +228,11 @@ impl Supervisor {
             }
         } else if !same {
             let ids = self.replace(&ids, spec.clone()).await?;
-            short.extend(
-                self.fd_shortage(&ids)
-                    .map(|why| format!("{}: {why}", spec.name)),
-            );
+            self.note_shortage(&ids, &spec.name, short);
             outcome.restarted.extend(self.infos(&ids));
         } else if restart_all {
             outcome.restarted.extend(self.restart_ids(&ids).await?);
-            short.extend(
-                self.fd_shortage(&ids)
-                    .map(|why| format!("{}: {why}", spec.name)),
-            );
+            self.note_shortage(&ids, &spec.name, short);
         } else {
             let idle: Vec<ProcessId> = existing
                 .iter()
@@ -252,16 +243,19 @@ impl Supervisor {
                 self.set_desired(&idle, DesiredState::Running);
                 let replies = self.send_each(&idle, |reply| JobCmd::Start { reply })?;
                 self.answered(join(replies).await)?;
-                short.extend(
-                    self.fd_shortage(&idle)
-                        .map(|why| format!("{}: {why}", spec.name)),
-                );
+                self.note_shortage(&idle, &spec.name, short);
                 outcome.started.extend(self.infos(&idle));
             }
             let rest: Vec<ProcessId> = ids.into_iter().filter(|id| !idle.contains(id)).collect();
             outcome.unchanged.extend(self.infos(&rest));
         }
         Ok(())
+    }
+
+    /// Adds `name: why` to `short` when one of `ids` could not start for want of file
+    /// descriptors.
+    fn note_shortage(&self, ids: &[ProcessId], name: &str, short: &mut Vec<String>) {
+        short.extend(self.fd_shortage(ids).map(|why| format!("{name}: {why}")));
     }
 
     /// The rows of `spec`'s name, in instance order, compared with `spec`.
