@@ -143,6 +143,13 @@ impl HealthCheck {
         match self.kind {
             ProbeKind::Http => match self.url.as_deref() {
                 None => return Some("an http check needs a url".into()),
+                Some(url) if url.trim().starts_with("https://") => {
+                    let url = url.trim();
+                    return Some(format!(
+                        "{url}: the built-in probe speaks plain http; probe the app's http port, \
+                         or use an exec check (`curl -fsS {url}`)"
+                    ));
+                }
                 Some(url) => {
                     if let Err(why) = HttpTarget::parse(url) {
                         return Some(why);
@@ -242,10 +249,7 @@ impl HttpTarget {
         let url = url.trim();
         let Some(rest) = url.strip_prefix("http://") else {
             return Err(if url.starts_with("https://") {
-                format!(
-                    "{url}: the built-in probe speaks plain http; probe the app's http port, or use \
-                     an exec check (`curl -fsS {url}`)"
-                )
+                format!("{url}: only plain http is built in (no TLS)")
             } else {
                 format!("{url}: not an http:// URL")
             });
@@ -324,6 +328,20 @@ mod tests {
         ] {
             assert!(HttpTarget::parse(bad).is_err(), "{bad}");
         }
+        // The parser serves webhooks and metrics_url too: only the probe's check says how
+        // to probe an https app.
+        let https = HttpTarget::parse("https://a/").expect_err("https");
+        assert!(
+            https.contains("plain http") && !https.contains("probe"),
+            "{https}"
+        );
+        let check = HealthCheck {
+            kind: ProbeKind::Http,
+            url: Some("https://a/".into()),
+            ..Default::default()
+        };
+        let problem = check.problem().unwrap_or_default();
+        assert!(problem.contains("exec check"), "{problem}");
     }
 
     #[test]

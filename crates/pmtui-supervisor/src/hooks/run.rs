@@ -28,9 +28,18 @@ static HOOK_RUNS: AtomicU64 = AtomicU64::new(0);
 /// Stderr kept from a hook, for its failure message.
 const MAX_STDERR: usize = 2048;
 
-/// Whether a webhook URL can be used: plain http.
+/// Whether a webhook URL can be used: plain http (for https, a command hook can curl).
 pub(super) fn check_url(url: &str) -> Result<(), String> {
-    HttpTarget::parse(url).map(|_| ())
+    HttpTarget::parse(url).map(|_| ()).map_err(|why| {
+        if url.trim().starts_with("https://") {
+            format!(
+                "{why}; use a command hook (`curl -fsS -d @- {}`)",
+                url.trim()
+            )
+        } else {
+            why
+        }
+    })
 }
 
 /// Starts the runner; it ends when the supervisor is gone.
