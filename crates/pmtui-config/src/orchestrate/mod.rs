@@ -90,7 +90,9 @@ fn shell_line(spec: &ProcessSpec) -> String {
         .join(" ")
 }
 
-fn shell_quote(word: &str) -> String {
+/// A word for a POSIX shell, quoted only when it must be. The one copy: the exports, the
+/// `pmtui startup` unit's command and the command line `--host` forwards to ssh use it.
+pub fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()

@@ -5,6 +5,7 @@
 
 use anyhow::{Context, Result, bail};
 use pmtui_client::{ClientError, SshEndpoint};
+use pmtui_config::shell_quote;
 use std::io::{IsTerminal, Write};
 use std::process::{ExitCode, Stdio};
 
@@ -16,7 +17,7 @@ const LOCAL_FLAGS: [&str; 4] = ["--host", "--context", "--remote-bin", "--local-
 pub fn forward(ssh: &SshEndpoint, extra: &[&str], stdin: Option<Vec<u8>>) -> Result<ExitCode> {
     let mut args = own_args()?;
     args.extend(extra.iter().map(|s| s.to_string()));
-    let remote: Vec<String> = args.iter().map(|a| quote(a)).collect();
+    let remote: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
     let batch = !std::io::stdin().is_terminal() || stdin.is_some();
     let argv = ssh.command_argv(batch, &remote.join(" "));
     let mut child = std::process::Command::new(&argv[0])
@@ -87,22 +88,9 @@ fn own_args() -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Quotes a word for the remote POSIX shell (ssh sends one command line).
-pub fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use pmtui_config::shell_quote as quote;
 
     #[test]
     fn quoting_survives_a_posix_shell() {

@@ -212,18 +212,7 @@ fn absolute(path: PathBuf) -> Result<PathBuf> {
     std::path::absolute(&path).with_context(|| format!("cannot make {} absolute", path.display()))
 }
 
-/// A word for `sh`, quoted only when it must be.
-pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
+pub use pmtui_config::shell_quote;
 
 /// Runs a service-manager command; its error output is the reason when it fails.
 pub fn run(program: &str, args: &[&str]) -> Result<(), String> {
