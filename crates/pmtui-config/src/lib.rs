@@ -31,8 +31,8 @@ mod tests;
 
 pub use error::{ConfigError, Problem, ProblemKind, Warning};
 pub use export::Format;
-pub use orchestrate::shell_quote;
 pub use lookup::{Resolved, interpreter_for, resolve_script, split_env, which};
+pub use orchestrate::shell_quote;
 pub use settings::Settings;
 pub use shell::shell_env;
 

@@ -1,28 +1,20 @@
 //! Docker Compose: one `compose.yaml`, a service per app. A process is not an image: each
 //! service gets an image placeholder to replace with one that holds the program.
 
-use super::{File, common_notes, header, yaml_str};
+use super::{File, common_notes, header, image, tcp_ports, yaml_str};
 use pmtui_proto::health::ProbeKind;
-use pmtui_proto::listen::ListenAddress;
 use pmtui_proto::{ProcessSpec, RestartMode};
-
-pub const IMAGE_PLACEHOLDER: &str = "REPLACE-WITH-AN-IMAGE";
 
 pub fn file(specs: &[ProcessSpec]) -> File {
     let mut notes = Vec::new();
     let mut body = String::from("services:\n");
     for spec in specs {
         let mut app_notes = common_notes(spec);
-        app_notes.push(format!(
-            "image: pmtui runs {} on the host; set an image that contains it",
-            spec.argv().0
-        ));
+        let (image, image_note) = image(spec, "    ");
+        app_notes.push(image_note);
         let name = service_name(&spec.name);
         body.push_str(&format!("  {name}:\n"));
-        body.push_str(&format!(
-            "    image: {}  # a placeholder: name an image holding this program\n",
-            yaml_str(IMAGE_PLACEHOLDER)
-        ));
+        body.push_str(&image);
         let (program, args) = spec.argv();
         let argv: Vec<String> = std::iter::once(program)
             .chain(args)
@@ -60,14 +52,7 @@ pub fn file(specs: &[ProcessSpec]) -> File {
             "    stop_grace_period: {}\n",
             yaml_str(&format!("{}ms", spec.kill_timeout_ms))
         ));
-        let ports: Vec<u16> = spec
-            .listen
-            .iter()
-            .filter_map(|l| match &l.address {
-                ListenAddress::Tcp(addr) => Some(addr.port()),
-                ListenAddress::Unix(_) => None,
-            })
-            .collect();
+        let ports = tcp_ports(spec);
         if ports.len() < spec.listen.len() {
             app_notes.push("listen on a unix socket: not published".into());
         }

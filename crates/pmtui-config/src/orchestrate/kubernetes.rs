@@ -2,9 +2,8 @@
 //! from `health_check` (liveness and readiness), and a memory limit from
 //! `max_memory_restart` (Kubernetes restarts a container killed at its limit).
 
-use super::{File, common_notes, header, yaml_str};
+use super::{File, common_notes, header, image, tcp_ports, yaml_str};
 use pmtui_proto::health::ProbeKind;
-use pmtui_proto::listen::ListenAddress;
 use pmtui_proto::{HttpTarget, ProcessSpec, RestartMode};
 
 pub fn file(specs: &[ProcessSpec]) -> File {
@@ -12,10 +11,8 @@ pub fn file(specs: &[ProcessSpec]) -> File {
     let mut docs = Vec::new();
     for spec in specs {
         let mut app_notes = common_notes(spec);
-        app_notes.push(format!(
-            "image: pmtui runs {} on the host; set an image that contains it",
-            spec.argv().0
-        ));
+        let (image, image_note) = image(spec, "          ");
+        app_notes.push(image_note);
         if spec.restart.mode != RestartMode::Always {
             app_notes.push(format!(
                 "restart mode {:?}: a Deployment always restarts (use a Job for run-once apps)",
@@ -45,10 +42,7 @@ pub fn file(specs: &[ProcessSpec]) -> File {
         ));
         doc.push_str("      containers:\n");
         doc.push_str(&format!("        - name: {}\n", yaml_str(&name)));
-        doc.push_str(&format!(
-            "          image: {}  # a placeholder: name an image holding this program\n",
-            yaml_str(super::compose::IMAGE_PLACEHOLDER)
-        ));
+        doc.push_str(&image);
         let (program, args) = spec.argv();
         doc.push_str(&format!("          command: [{}]\n", yaml_str(&program)));
         if !args.is_empty() {
@@ -69,14 +63,7 @@ pub fn file(specs: &[ProcessSpec]) -> File {
                 ));
             }
         }
-        let ports: Vec<u16> = spec
-            .listen
-            .iter()
-            .filter_map(|l| match &l.address {
-                ListenAddress::Tcp(addr) => Some(addr.port()),
-                ListenAddress::Unix(_) => None,
-            })
-            .collect();
+        let ports = tcp_ports(spec);
         if !ports.is_empty() {
             app_notes.push("listen: container ports are declared; add a Service to expose them, and the app binds them itself".into());
             doc.push_str("          ports:\n");

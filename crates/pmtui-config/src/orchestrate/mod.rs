@@ -8,6 +8,7 @@ mod procfile;
 mod systemd;
 
 use pmtui_proto::ProcessSpec;
+use pmtui_proto::listen::ListenAddress;
 
 /// The orchestrator formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,34 @@ fn common_notes(spec: &ProcessSpec) -> Vec<String> {
         );
     }
     notes
+}
+
+/// The image the container formats name: a process is not an image.
+const IMAGE_PLACEHOLDER: &str = "REPLACE-WITH-AN-IMAGE";
+
+/// The container formats' `image:` line (a placeholder) and the note that goes with it.
+fn image(spec: &ProcessSpec, indent: &str) -> (String, String) {
+    (
+        format!(
+            "{indent}image: {}  # a placeholder: name an image holding this program\n",
+            yaml_str(IMAGE_PLACEHOLDER)
+        ),
+        format!(
+            "image: pmtui runs {} on the host; set an image that contains it",
+            spec.argv().0
+        ),
+    )
+}
+
+/// The TCP ports of `listen` (unix sockets have no container equivalent).
+fn tcp_ports(spec: &ProcessSpec) -> Vec<u16> {
+    spec.listen
+        .iter()
+        .filter_map(|l| match &l.address {
+            ListenAddress::Tcp(addr) => Some(addr.port()),
+            ListenAddress::Unix(_) => None,
+        })
+        .collect()
 }
 
 /// argv as one POSIX shell command line.
