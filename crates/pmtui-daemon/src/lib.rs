@@ -176,6 +176,7 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
         }
         _ => daemon.supervisor.shutdown().await,
     }
+    daemon.supervisor.end_hooks();
     daemon.supervisor.release_containment();
     // Wait for a write in flight, so the final state below is the last one on disk.
     let _ = stop_persister.send(());

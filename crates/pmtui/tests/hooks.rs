@@ -582,3 +582,60 @@ fn file_text_or_empty(path: &std::path::Path) {
         path.exists().then_some(())
     });
 }
+
+#[test]
+fn a_burst_of_crashes_runs_at_most_four_hooks_and_drops_the_excess_with_a_count() {
+    let t = TestHome::new();
+    let tag = unique("bursthook");
+    let sleep = t.tagged_sleep(&tag);
+    start_file(
+        &t,
+        json!([{ "name": "burst", "script": "/bin/false", "max_restarts": 100_000,
+                 "min_uptime": "1ms", "restart_delay": 0,
+                 "hooks": { "crash": format!("exec {sleep} 5") } }]),
+    );
+    let mut most = 0;
+    let failures = read_when("a dropped event noted, 100 restarts", || {
+        most = most.max(pids_with(&tag).len());
+        let d = detail(&t, "burst");
+        let dropped = d["hook_failures"]
+            .as_array()
+            .and_then(|f| f.last())
+            .and_then(Value::as_str)
+            .is_some_and(|f| f.contains("events already wait for hooks"));
+        (dropped && d["restarts"].as_u64().is_some_and(|r| r >= 100)).then_some(d)
+    });
+    t.ok(&["stop", "burst"]);
+    eprintln!(
+        "restarts {} with 5 s hooks; at most {most} hooks at once; last note: {}",
+        failures["restarts"],
+        failures["hook_failures"]
+            .as_array()
+            .and_then(|f| f.last())
+            .unwrap_or(&Value::Null)
+    );
+    assert!(most <= 4, "{most} hooks ran at once");
+    assert!(most >= 1, "no hook ran");
+    let log = std::fs::read_to_string(t.path("daemon.log")).unwrap_or_default();
+    assert!(log.contains("dropped since the daemon started"), "{log}");
+}
+
+#[test]
+fn hooks_still_running_end_with_the_daemon() {
+    let t = TestHome::new();
+    let tag = unique("orphanhook");
+    let sleep = t.tagged_sleep(&tag);
+    let file = t.path("apps.json");
+    let apps = json!({ "apps": [{ "name": "o", "script": "/bin/false", "autorestart": false,
+                                  "hooks": { "crash": format!("{sleep} 300") } }] });
+    std::fs::write(&file, apps.to_string()).expect("write file");
+    // It exits 1 at once, so `start` says it did not become ready.
+    t.run(&["start", file.to_str().expect("utf-8 path")]);
+    read_when("the hook running", || {
+        (!pids_with(&tag).is_empty()).then_some(())
+    });
+    t.ok(&["kill"]);
+    read_when("the hook gone with the daemon", || {
+        pids_with(&tag).is_empty().then_some(())
+    });
+}

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{broadcast, mpsc};
 
-pub(crate) use run::start;
+pub(crate) use run::{end_all, start};
 
 /// Hooks running at once.
 pub const MAX_RUNNING: usize = 4;

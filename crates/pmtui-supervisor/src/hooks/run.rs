@@ -198,18 +198,26 @@ async fn run_command(
 /// What a hook left running when it ended (a background or daemonised child) is killed:
 /// a hook is one bounded run, not a way to start services outside supervision.
 async fn end_leftovers(marker: String) {
-    let _ = tokio::task::spawn_blocking(move || {
-        let me = std::process::id();
-        let table: Vec<_> = tree::scan().into_iter().filter(|e| e.pid != me).collect();
-        for (pid, found) in tree::find_marked(&table, &marker) {
-            if found == marker {
-                tracing::debug!(pid, "hooks: killing what a hook left running");
-                // Each one is killed: its descendants carry the marker too.
-                tree::signal_pid(pid, nix::sys::signal::Signal::SIGKILL);
-            }
+    let _ = tokio::task::spawn_blocking(move || kill_marked(&marker, |m| m == marker)).await;
+}
+
+/// Kills every hook of this daemon still running, and what they left (at shutdown: they
+/// would outlive the daemon).
+pub(crate) fn end_all(config: &crate::config::SupervisorConfig) {
+    let prefix = format!("{}-hook-", config.home_key());
+    kill_marked(&prefix, |m| m.starts_with(&prefix));
+}
+
+fn kill_marked(prefix: &str, wanted: impl Fn(&str) -> bool) {
+    let me = std::process::id();
+    let table: Vec<_> = tree::scan().into_iter().filter(|e| e.pid != me).collect();
+    for (pid, found) in tree::find_marked(&table, prefix) {
+        if wanted(&found) {
+            tracing::debug!(pid, "hooks: killing a hook's process");
+            // Each one is killed: its descendants carry the marker too.
+            tree::signal_pid(pid, nix::sys::signal::Signal::SIGKILL);
         }
-    })
-    .await;
+    }
 }
 
 /// POSTs `json` to `url`; a 2xx status is success.

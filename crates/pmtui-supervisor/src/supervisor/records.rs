@@ -68,6 +68,12 @@ impl Supervisor {
         self.shared.sockets.clear();
         self.drain_logs().await;
     }
+
+    /// Kills the hooks still running (the stops' own `exit` hooks among them) and what
+    /// they left: they end with the daemon, which would no longer bound or reap them.
+    pub fn end_hooks(&self) {
+        crate::hooks::end_all(&self.shared.config);
+    }
 }
 
 fn record_of(e: &Entry) -> ProcessRecord {
