@@ -5,9 +5,8 @@
 //! the probes did not fire cannot pass for a cheap one.
 
 use crate::manager::{Home, Kind, Manager};
-use crate::procfs;
-use crate::report::{Better, Metric};
-use crate::scenarios::Ctx;
+use crate::report::Metric;
+use crate::scenarios::{Ctx, daemon_window};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -17,17 +16,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const INTERVAL: &str = "5s";
-
-fn metric(key: &'static str, label: String, unit: &'static str, target: Option<f64>) -> Metric {
-    Metric {
-        key,
-        label,
-        unit,
-        better: Better::Lower,
-        target,
-        worst_of_runs: false,
-    }
-}
 
 /// An HTTP server that answers every request `200 ok` and counts them; stops when dropped.
 struct Server {
@@ -136,49 +124,27 @@ pub fn probe_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         "  [{}] daemon CPU over {window:?} with {n} probed apps",
         mgr.name()
     );
-    let (c0, t0_threads, a0) = (
-        procfs::cpu_time(pid),
-        procfs::threads(pid),
-        server.answered.load(Ordering::Relaxed),
-    );
+    let a0 = server.answered.load(Ordering::Relaxed);
     let t0 = Instant::now();
-    std::thread::sleep(window);
+    let busy = daemon_window(pid, window)?;
+    // The server's count over the same span as the daemon's CPU.
+    let answered = server.answered.load(Ordering::Relaxed).saturating_sub(a0);
     let secs = t0.elapsed().as_secs_f64();
-    let (c1, t1_threads, a1) = (
-        procfs::cpu_time(pid),
-        procfs::threads(pid),
-        server.answered.load(Ordering::Relaxed),
-    );
-    let (Some(c0), Some(c1)) = (c0, c1) else {
-        bail!("the daemon (pid {pid}) went away during the CPU window");
-    };
-    let per_thread = procfs::thread_deltas(&t0_threads, &t1_threads);
-    let wakeups: u64 = per_thread.values().map(|(_, w)| w).sum();
-    let detail: Vec<String> = per_thread
-        .iter()
-        .map(|(name, (cpu, w))| {
-            format!(
-                "{name} {:.3}% {:.1}/s",
-                cpu.as_secs_f64() / secs * 100.0,
-                *w as f64 / secs
-            )
-        })
-        .collect();
-    eprintln!("  [{}] daemon threads: {}", mgr.name(), detail.join(", "));
+    eprintln!("  [{}] daemon threads: {}", mgr.name(), busy.threads);
     ctx.results
-        .detail(mgr.name(), "probed threads", detail.join(", "));
+        .detail(mgr.name(), "probed threads", busy.threads);
     ctx.results.record(
-        metric(
+        Metric::lower(
             "probe_rate",
             format!("probes answered, {n} apps every {INTERVAL}"),
             "/s",
             None,
         ),
         mgr.name(),
-        a1.saturating_sub(a0) as f64 / secs,
+        answered as f64 / secs,
     );
     ctx.results.record(
-        metric(
+        Metric::lower(
             "cpu_probed",
             format!(
                 "daemon CPU, {n} apps probed every {INTERVAL}, {}s",
@@ -189,17 +155,17 @@ pub fn probe_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             (n == 200).then_some(0.05),
         ),
         mgr.name(),
-        c1.saturating_sub(c0).as_secs_f64() / secs * 100.0,
+        busy.cpu_percent,
     );
     ctx.results.record(
-        metric(
+        Metric::lower(
             "wakeups_probed",
             format!("daemon wake-ups, {n} apps probed every {INTERVAL}"),
             "/s",
             None,
         ),
         mgr.name(),
-        wakeups as f64 / secs,
+        busy.wakeups_per_s,
     );
     Ok(())
 }

@@ -140,6 +140,44 @@ fn idle_apps(ctx: &Ctx, home: &Home, n: usize) -> Result<Vec<u32>> {
     home.wait_online(n, Duration::from_secs(120))
 }
 
+/// The daemon's CPU and wake-ups over a window: the idle rows' measure.
+pub(crate) struct Busy {
+    pub cpu_percent: f64,
+    pub wakeups_per_s: f64,
+    /// Each thread's share and wake-ups (`name 0.123% 1.0/s, …`).
+    pub threads: String,
+}
+
+/// `utime+stime` of `pid` and the voluntary context switches of each of its threads (each
+/// one a sleep, so a wake-up) over `window`.
+pub(crate) fn daemon_window(pid: u32, window: Duration) -> Result<Busy> {
+    let (c0, t0_threads) = (procfs::cpu_time(pid), procfs::threads(pid));
+    let t0 = Instant::now();
+    std::thread::sleep(window);
+    let secs = t0.elapsed().as_secs_f64();
+    let (c1, t1_threads) = (procfs::cpu_time(pid), procfs::threads(pid));
+    let (Some(c0), Some(c1)) = (c0, c1) else {
+        bail!("the daemon (pid {pid}) went away during the CPU window");
+    };
+    let per_thread = procfs::thread_deltas(&t0_threads, &t1_threads);
+    let wakeups: u64 = per_thread.values().map(|(_, w)| w).sum();
+    let threads: Vec<String> = per_thread
+        .iter()
+        .map(|(name, (cpu, w))| {
+            format!(
+                "{name} {:.3}% {:.1}/s",
+                cpu.as_secs_f64() / secs * 100.0,
+                *w as f64 / secs
+            )
+        })
+        .collect();
+    Ok(Busy {
+        cpu_percent: c1.saturating_sub(c0).as_secs_f64() / secs * 100.0,
+        wakeups_per_s: wakeups as f64 / secs,
+        threads: threads.join(", "),
+    })
+}
+
 fn note(mgr: &Manager, what: &str) {
     eprintln!("  [{}] {what}", mgr.name());
 }
@@ -206,30 +244,9 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         mgr,
         &format!("daemon CPU over {window:?} with {n} idle apps"),
     );
-    let (c0, t0_threads) = (procfs::cpu_time(pid), procfs::threads(pid));
-    let t0 = Instant::now();
-    std::thread::sleep(window);
-    let elapsed = t0.elapsed();
-    let (c1, t1_threads) = (procfs::cpu_time(pid), procfs::threads(pid));
-    let (Some(c0), Some(c1)) = (c0, c1) else {
-        bail!("the daemon (pid {pid}) went away during the CPU window");
-    };
-    let per_thread = procfs::thread_deltas(&t0_threads, &t1_threads);
-    let wakeups: u64 = per_thread.values().map(|(_, w)| w).sum();
-    let secs = elapsed.as_secs_f64();
-    let detail: Vec<String> = per_thread
-        .iter()
-        .map(|(name, (cpu, w))| {
-            format!(
-                "{name} {:.3}% {:.1}/s",
-                cpu.as_secs_f64() / secs * 100.0,
-                *w as f64 / secs
-            )
-        })
-        .collect();
-    note(mgr, &format!("daemon threads: {}", detail.join(", ")));
-    ctx.results
-        .detail(mgr.name(), "idle threads", detail.join(", "));
+    let busy = daemon_window(pid, window)?;
+    note(mgr, &format!("daemon threads: {}", busy.threads));
+    ctx.results.detail(mgr.name(), "idle threads", busy.threads);
     ctx.results.record(
         metric(
             "cpu_idle",
@@ -239,7 +256,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             (n == 200).then_some(0.05),
         ),
         mgr.name(),
-        (c1.saturating_sub(c0)).as_secs_f64() / secs * 100.0,
+        busy.cpu_percent,
     );
     ctx.results.record(
         metric(
@@ -250,7 +267,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             (n == 200).then_some(1.0),
         ),
         mgr.name(),
-        wakeups as f64 / secs,
+        busy.wakeups_per_s,
     );
     ctx.results.record(
         metric(
