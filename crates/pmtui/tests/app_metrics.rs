@@ -116,6 +116,20 @@ fn node_event_loop_lag_and_heap_without_code_change() {
 }
 
 #[test]
+fn node_metrics_survive_an_app_that_replaces_process_send() {
+    let t = TestHome::new();
+    let app = t.script(
+        "own_send.js",
+        "process.send = () => { throw new Error('not yours'); };\nsetInterval(() => {}, 1000);\n",
+    );
+    t.ok(&["start", app.to_str().expect("utf8"), "--name", "own"]);
+    let d = wait_describe(&t, "own", "the heap reported", |d| {
+        series(d, "node_heap_used_bytes").is_some()
+    });
+    assert_eq!(d["status"], "online", "{d}");
+}
+
+#[test]
 fn a_shell_script_pushes_a_counter_and_a_gauge() {
     let t = TestHome::new();
     let script = t.script(

@@ -22,6 +22,9 @@
     return;
   }
   if (!(every > 0) || typeof process.send !== 'function') return;
+  // Node's own send, taken before the app runs: an app that replaces process.send (a
+  // wrapper, a test double) neither sees nor breaks these reports.
+  const send = process.send.bind(process);
   every = Math.min(Math.max(every, 250), 60000);
   try {
     const { monitorEventLoopDelay } = require('perf_hooks');
@@ -55,7 +58,7 @@
         inflight = true;
         // The callback takes the channel's errors: without one, a send on a closed channel
         // would emit 'error' on process, and an unhandled 'error' ends the app.
-        process.send({ 'pmtui:metrics': values }, undefined, undefined, () => {
+        send({ 'pmtui:metrics': values }, undefined, undefined, () => {
           inflight = false;
         });
       } catch (_) {
