@@ -203,6 +203,11 @@ fn a_failed_migration_keeps_api_stopped_and_start_says_why() {
         stderr.contains("did not become ready") && stderr.contains("api (id"),
         "{stderr}"
     );
+    // The count's noun agrees with it, never `app(s)`.
+    assert!(
+        stderr.contains(" apps did not") || stderr.contains(" 1 app did not"),
+        "{stderr}"
+    );
     let api = t.process("api").expect("api");
     assert_eq!(api["status"], "stopped", "{api}");
     assert!(api["pid"].is_null(), "{api}");

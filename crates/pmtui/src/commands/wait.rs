@@ -197,9 +197,9 @@ pub fn verdict(settled: &[Settled]) -> Result<()> {
         return Ok(());
     }
     anyhow::bail!(
-        "{} of {} app(s) did not become ready:\n  {}\n(`pmtui describe <name>` and `pmtui logs <name>` tell more; `--no-wait` does not wait)",
+        "{} of {} did not become ready:\n  {}\n(`pmtui describe <name>` and `pmtui logs <name>` tell more; `--no-wait` does not wait)",
         bad.len(),
-        settled.len(),
+        pmtui_proto::plural(settled.len(), "app", "apps"),
         bad.join("\n  ")
     )
 }
