@@ -559,18 +559,7 @@ fn confirm_delete_names_its_target() {
 
 #[test]
 fn deleted_says_which_instance() {
-    let mut app = busy_app(View::Dashboard);
-    keys(&mut app, "Gd");
-    let effects = app.update(Msg::Key(KeyEvent::from(KeyCode::Char('y'))));
-    let [pmtui_tui::Effect::Send(tag, _)] = &effects[..] else {
-        panic!("one request: {effects:?}")
-    };
-    app.update(Msg::Reply(
-        tag.clone(),
-        Ok(Response::Processes {
-            processes: Vec::new(),
-        }),
-    ));
+    let mut app = deleted_instance();
     let screen = draw(&mut app, 80, 24);
     assert!(screen.contains("✔ deleted web (id 7)"), "{screen}");
 }
@@ -826,4 +815,143 @@ fn detail_of_a_task_at_three_sizes() {
         screen.contains("5 8 * * * (UTC) · next 2027-01-15 08:05 (in 5m 00s) · last run exit 3"),
         "{screen}"
     );
+}
+
+#[test]
+fn detail_with_the_inherited_environment_expanded_at_three_sizes() {
+    at_sizes("detail_env_expanded", || {
+        let mut app = detail_app(crashed_detail());
+        keys(&mut app, "e");
+        app
+    });
+}
+
+/// The add form with a shell-quoted environment, sent: `BAZ="a b"` is one pair.
+fn quoted_add_form() -> (App, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut app = app(View::Dashboard);
+    let into = std::sync::Arc::clone(&seen);
+    app.resolver = Some(std::sync::Arc::new(move |r: &pmtui_tui::AddRequest| {
+        *into.lock().expect("not poisoned") = r.env.clone();
+        Ok(ProcessSpec {
+            name: r.name.clone().unwrap_or_default(),
+            script: r.command.clone(),
+            ..Default::default()
+        })
+    }));
+    keys(&mut app, "a");
+    keys(&mut app, "python3 -m http.server 8000");
+    key(&mut app, KeyCode::Tab);
+    keys(&mut app, "files");
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Tab);
+    }
+    keys(&mut app, "BAZ=\"a b\" Q='c d' PORT=8000");
+    key(&mut app, KeyCode::Enter);
+    (app, seen)
+}
+
+#[test]
+fn add_form_takes_shell_quoting_at_three_sizes() {
+    at_sizes("add_form_quoted", || quoted_add_form().0);
+    let (mut app, seen) = quoted_add_form();
+    assert_eq!(
+        *seen.lock().expect("not poisoned"),
+        ["BAZ=a b", "Q=c d", "PORT=8000"]
+    );
+    let screen = draw(&mut app, 80, 24);
+    assert!(!screen.contains("is not KEY=VALUE"), "{screen}");
+}
+
+/// The log viewer on stdout only, filtered and searched: the count line says why lines are
+/// missing.
+fn logs_narrowed() -> App {
+    let mut app = logs_app(false);
+    key(&mut app, KeyCode::Tab);
+    keys(&mut app, "&GET");
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, "/items");
+    key(&mut app, KeyCode::Enter);
+    app
+}
+
+#[test]
+fn logs_narrowed_say_why_at_three_sizes() {
+    at_sizes("logs_narrowed_reason", logs_narrowed);
+    // At 80 columns the key hints give way so both counts still show.
+    let screen = draw(&mut logs_narrowed(), 80, 24);
+    assert!(
+        screen.contains("stdout, \"GET\": 30 of 40 lines · /items: 30 matches"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn logs_first_esc_clears_the_filter_at_three_sizes() {
+    at_sizes("logs_esc_clears_filter", || {
+        let mut app = logs_narrowed();
+        key(&mut app, KeyCode::Esc);
+        app
+    });
+    at_sizes("logs_esc_clears_search", || {
+        let mut app = logs_narrowed();
+        key(&mut app, KeyCode::Esc);
+        key(&mut app, KeyCode::Esc);
+        app
+    });
+}
+
+#[test]
+fn logs_reopened_at_three_sizes() {
+    at_sizes("logs_reopened", || {
+        let mut app = logs_narrowed();
+        for _ in 0..3 {
+            key(&mut app, KeyCode::Esc);
+        }
+        keys(&mut app, "l");
+        let generation = app.logs.generation;
+        app.update(Msg::Reply(
+            Tag::LogSeed { generation },
+            Ok(Response::LogLines {
+                lines: log_lines(0, "api", 40),
+            }),
+        ));
+        app
+    });
+}
+
+/// The dashboard after `y` deleted instance 1 of two `web`s.
+fn deleted_instance() -> App {
+    let mut app = busy_app(View::Dashboard);
+    keys(&mut app, "Gd");
+    let effects = app.update(Msg::Key(KeyEvent::from(KeyCode::Char('y'))));
+    let [pmtui_tui::Effect::Send(tag, _)] = &effects[..] else {
+        panic!("one request: {effects:?}")
+    };
+    app.update(Msg::Reply(
+        tag.clone(),
+        Ok(Response::Processes {
+            processes: Vec::new(),
+        }),
+    ));
+    let mut rows = busy_processes();
+    rows.retain(|p| p.id != 7);
+    app.set_processes(rows);
+    app
+}
+
+#[test]
+fn deleted_says_which_instance_at_three_sizes() {
+    at_sizes("deleted_instance", deleted_instance);
+}
+
+#[test]
+fn a_message_does_not_outlive_its_view_at_three_sizes() {
+    at_sizes("message_left_with_its_view", || {
+        let mut app = busy_app(View::Dashboard);
+        keys(&mut app, "l");
+        keys(&mut app, "c");
+        key(&mut app, KeyCode::Esc);
+        app
+    });
 }

@@ -174,25 +174,32 @@ fn status_hint(app: &App) -> String {
         }
         View::Logs => {
             let logs = &app.logs;
-            let mut s = if logs.is_empty() {
-                " no line".to_string()
+            let (pos, short_pos) = if logs.is_empty() {
+                (" no line".to_string(), " no line".to_string())
             } else {
-                format!(" line {} of {}", logs.cursor_pos() + 1, logs.len())
+                let (at, of) = (logs.cursor_pos() + 1, logs.len());
+                (format!(" line {at} of {of}"), format!(" line {at}/{of}"))
             };
-            // Why fewer lines are shown than were read.
+            // Why fewer lines are shown than were read, and the search's match count, each
+            // as (words, short words, key hint): on a narrow terminal the hints go first,
+            // then the words shorten, so the counts stay on screen.
+            let mut parts: Vec<(String, String, &str)> = Vec::new();
             let mut why = Vec::new();
+            let mut short_why = Vec::new();
             if logs.stream != crate::logbuf::StreamFilter::Combined {
                 why.push(format!("{} only", logs.stream.label()));
+                short_why.push(logs.stream.label().to_string());
             }
             if !logs.filter().is_empty() {
                 why.push(format!("lines with {:?}", logs.filter()));
+                short_why.push(format!("{:?}", logs.filter()));
             }
             if !why.is_empty() {
-                s.push_str(&format!(
-                    " · {}: {} of {} lines (esc clears the filter, tab the stream)",
-                    why.join(", "),
-                    logs.len(),
-                    logs.total()
+                let counted = format!("{} of {} lines", logs.len(), logs.total());
+                parts.push((
+                    format!(" · {}: {counted}", why.join(", ")),
+                    format!(" · {}: {counted}", short_why.join(", ")),
+                    " (esc clears the filter, tab the stream)",
                 ));
             }
             if !logs.search.is_empty() {
@@ -200,11 +207,34 @@ fn status_hint(app: &App) -> String {
                     .shown_lines()
                     .filter(|l| crate::logbuf::contains(&l.text, &logs.search))
                     .count();
-                s.push_str(&format!(
-                    " · search {:?}: {matches} matching line{} (n/N)",
-                    logs.search,
-                    if matches == 1 { "" } else { "s" }
+                let plural = if matches == 1 { "" } else { "es" };
+                parts.push((
+                    format!(
+                        " · search {:?}: {matches} matching line{}",
+                        logs.search,
+                        if matches == 1 { "" } else { "s" }
+                    ),
+                    format!(" · /{}: {matches} match{plural}", logs.search),
+                    " (n/N)",
                 ));
+            }
+            let width = |s: &str| s.chars().count();
+            let long: usize = parts.iter().map(|(words, _, _)| width(words)).sum();
+            let hints: usize = parts.iter().map(|(_, _, hint)| width(hint)).sum();
+            let room = usize::from(app.size.0);
+            let tier = if width(&pos) + long + hints <= room {
+                2
+            } else if width(&pos) + long <= room {
+                1
+            } else {
+                0
+            };
+            let mut s = if tier > 0 { pos } else { short_pos };
+            for (words, short, hint) in parts {
+                s.push_str(if tier > 0 { &words } else { &short });
+                if tier == 2 {
+                    s.push_str(hint);
+                }
             }
             if app.logs.anchor.is_some() {
                 s.push_str(" · selecting: y copies, esc cancels");
