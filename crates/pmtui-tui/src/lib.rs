@@ -7,6 +7,7 @@ pub mod app;
 pub mod app_metrics;
 pub mod bench;
 mod error;
+mod faults;
 pub mod fmt;
 pub mod form;
 pub mod history;

@@ -210,6 +210,9 @@ async fn event_loop(
             _ = tokio::time::sleep_until(last_draw + FRAME), if app.dirty => continue,
             }
         };
+        if matches!(msg, Msg::Key(_)) && crate::faults::fire("ui-panic-on-key") {
+            panic!("injected fault ui-panic-on-key");
+        }
         for effect in app.update(msg) {
             match effect {
                 Effect::Quit => return Ok(()),

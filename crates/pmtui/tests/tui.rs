@@ -322,22 +322,51 @@ fn two_escs_in_one_burst_go_back_two_levels() {
     wait_until("the UI exits", || (!tmux.running()).then_some(())).expect("q quits");
 }
 
+/// A tmux running the UI (after the shell line `setup`) in a shell that then reports how the
+/// UI ended and whether the terminal is cooked again; returns once the dashboard shows.
+fn ui_then_report(home: &TestHome, setup: &str) -> Tmux {
+    let tmux = Tmux::run_command(&format!(
+        "{setup}{}; echo \"ui ended $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; \
+         exec sleep 600",
+        ui_command(home)
+    ));
+    tmux.wait("the dashboard", |s| {
+        s.contains("napper") && s.contains("● online")
+    });
+    assert_eq!(tmux.format("#{alternate_on}"), "1");
+    tmux
+}
+
+/// Waits for the shell's report after the UI ended by `how`, and checks the terminal is as
+/// the shell needs it: canonical mode, the main screen, no mouse reports. Returns the screen.
+fn assert_terminal_back(tmux: &Tmux, how: &str) -> String {
+    let screen = tmux.wait(&format!("the UI ends on {how}"), |s| {
+        s.contains("ui ended") && s.lines().any(|l| l.trim().ends_with("icanon"))
+    });
+    assert!(
+        screen.lines().any(|l| l.trim() == "icanon"),
+        "canonical mode is back after {how}: {screen}"
+    );
+    assert!(
+        !screen.contains("Processes"),
+        "the main screen is back: {screen}"
+    );
+    assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(
+        tmux.format("#{mouse_any_flag}#{mouse_button_flag}#{mouse_sgr_flag}"),
+        "000",
+        "mouse reporting off after {how}"
+    );
+    screen
+}
+
 #[test]
 fn sigterm_and_sighup_give_the_terminal_back() {
     let home = TestHome::new();
     home.ok(&["start", "sleep 300", "--name", "napper"]);
     home.wait_status("napper", "online");
     for signal in ["TERM", "HUP"] {
-        // The shell reports how the UI ended and whether the terminal is cooked again.
-        let tmux = Tmux::run_command(&format!(
-            "{}; echo \"ui ended $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; \
-             exec sleep 600",
-            ui_command(&home)
-        ));
-        tmux.wait("the dashboard", |s| {
-            s.contains("napper") && s.contains("● online")
-        });
-        assert_eq!(tmux.format("#{alternate_on}"), "1");
+        let tmux = ui_then_report(&home, "");
         let shell = tmux.format("#{pane_pid}");
         let ui = wait_until("the UI's pid", || {
             child_running(&shell, env!("CARGO_BIN_EXE_pmtui"))
@@ -348,24 +377,29 @@ fn sigterm_and_sighup_give_the_terminal_back() {
             .status()
             .expect("kill");
         assert!(status.success());
-        let screen = tmux.wait(&format!("the UI ends on SIG{signal}"), |s| {
-            s.contains("ui ended") && s.lines().any(|l| l.trim().ends_with("icanon"))
-        });
-        assert!(
-            screen.lines().any(|l| l.trim() == "icanon"),
-            "canonical mode is back after SIG{signal}: {screen}"
-        );
-        assert!(
-            !screen.contains("Processes"),
-            "the main screen is back: {screen}"
-        );
-        assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
-        assert_eq!(
-            tmux.format("#{mouse_any_flag}#{mouse_button_flag}#{mouse_sgr_flag}"),
-            "000",
-            "mouse reporting off after SIG{signal}"
-        );
+        assert_terminal_back(&tmux, &format!("SIG{signal}"));
     }
+    assert_eq!(home.wait_status("napper", "online")["status"], "online");
+}
+
+#[test]
+fn a_panic_gives_the_terminal_back_and_says_why() {
+    let home = TestHome::new();
+    home.ok(&["start", "sleep 300", "--name", "napper"]);
+    home.wait_status("napper", "online");
+    // A debug build panics on its first key when told to (the UI's faults.rs); no backtrace,
+    // so the message stays on the 40-line screen.
+    let tmux = ui_then_report(
+        &home,
+        "export PMTUI_FAULTS=ui-panic-on-key RUST_BACKTRACE=0; ",
+    );
+    tmux.keys(&["j"]);
+    let screen = assert_terminal_back(&tmux, "a panic");
+    assert!(
+        screen.contains("injected fault ui-panic-on-key"),
+        "the panic message is readable on the main screen: {screen}"
+    );
+    assert!(screen.contains("ui ended 101"), "{screen}");
     assert_eq!(home.wait_status("napper", "online")["status"], "online");
 }
 
