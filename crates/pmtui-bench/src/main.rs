@@ -4,9 +4,11 @@
 //! mean nothing.
 
 mod appmetrics;
+mod callgrind;
 mod child;
 mod frame;
 mod health;
+mod logs;
 mod machine;
 mod manager;
 mod procfs;
@@ -20,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use manager::{Kind, Manager};
 use report::{Results, median};
-use scenarios::{Ctx, KIB, Plan, SHORT};
+use scenarios::{Ctx, Plan};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -171,8 +173,8 @@ fn bench(cli: Cli) -> Result<ExitCode> {
     }
     let mut results = Results::default();
     let mut floor = Vec::new();
-    let mut direct_short = Vec::new();
-    let mut direct_kib = Vec::new();
+    // Burst key → the same burst written straight to a file, per run.
+    let mut direct: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     for run in 1..=runs {
         eprintln!("== run {run}/{runs}");
         if wanted("crash") {
@@ -182,9 +184,9 @@ fn bench(cli: Cli) -> Result<ExitCode> {
             }
         }
         if wanted("logs") {
-            for (size, into) in [(SHORT, &mut direct_short), (KIB, &mut direct_kib)] {
-                match scenarios::log_baseline(&me, plan.log_lines, size) {
-                    Ok((mlines, mib_s)) => into.push(if size == SHORT { mlines } else { mib_s }),
+            for burst in logs::bursts(&plan) {
+                match logs::baseline(&me, &burst) {
+                    Ok(rate) => direct.entry(burst.key).or_default().push(rate),
                     Err(err) => results.errors.push(format!("log baseline: {err:#}")),
                 }
             }
@@ -202,15 +204,14 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 me: me.clone(),
                 sleep: sleep.clone(),
             };
-            let steps: [(&str, ScenarioFn); 12] = [
+            let steps: [(&str, ScenarioFn); 11] = [
                 ("start", scenarios::start_and_idle),
                 ("lists", scenarios::lists),
                 ("eco", scenarios::ecosystem),
-                ("callgrind", scenarios::callgrind),
+                ("callgrind", callgrind::callgrind),
                 ("stop", scenarios::stop_all),
                 ("crash", scenarios::crashes),
-                ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, SHORT)),
-                ("logs", |ctx, mgr| scenarios::log_burst(ctx, mgr, KIB)),
+                ("logs", logs::capture),
                 ("reload", reload::reload_under_load),
                 ("watch", watch::watch_cost),
                 ("appmetrics", appmetrics::app_metrics_cost),
@@ -240,17 +241,21 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                     ),
                     "ms",
                     Some(2.0),
-                ),
+                )
+                .issue18(true),
                 "pmtui",
                 ms,
             );
         }
     }
     let with_pm2 = managers.iter().any(|m| m.kind == Kind::Pm2);
+    let direct_rates: serde_json::Map<String, serde_json::Value> = direct
+        .iter()
+        .map(|(key, runs)| (key.to_string(), json!(median(runs))))
+        .collect();
     let baselines = json!({
         "exec_floor_ms": median(&floor),
-        "direct_short_mlines_s": median(&direct_short),
-        "direct_kib_mib_s": median(&direct_kib),
+        "direct_log_rates": direct_rates,
     });
     let mut notes = Vec::new();
     if let Some(v) = median(&floor) {
@@ -260,12 +265,18 @@ fn bench(cli: Cli) -> Result<ExitCode> {
             report::fmt(Some(v))
         ));
     }
-    if let (Some(s), Some(k)) = (median(&direct_short), median(&direct_kib)) {
+    let direct_notes: Vec<String> = logs::bursts(&plan)
+        .iter()
+        .filter_map(|b| {
+            let rate = median(direct.get(b.key)?)?;
+            let what = b.label.trim_start_matches("log capture, ");
+            Some(format!("{what} {} {}", report::fmt(Some(rate)), b.unit()))
+        })
+        .collect();
+    if !direct_notes.is_empty() {
         notes.push(format!(
-            "the same bursts written straight to a file: {} M lines/s ({SHORT} B lines), \
-             {} MiB/s (1 KiB lines)",
-            report::fmt(Some(s)),
-            report::fmt(Some(k))
+            "the same log bursts written straight to a file (no manager): {}",
+            direct_notes.join(", ")
         ));
     }
     println!();

@@ -3,7 +3,7 @@
 //! between the markers; `--check` fails when the README differs from what the report
 //! gives (the drift test runs it), so the table is always the report's.
 
-use crate::report::fmt;
+use crate::report::{fmt, target_text, within};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -60,7 +60,12 @@ pub fn block(doc: &Value, source: &str) -> Result<String> {
         managers.join(" against "),
         machine["load_at_start"].as_f64().unwrap_or(0.0),
         doc["load_at_end"].as_f64().unwrap_or(0.0),
-        if machine["load_at_start"].as_f64().unwrap_or(0.0) > machine["cores"].as_f64().unwrap_or(1.0) {
+        if machine["load_at_start"]
+            .as_f64()
+            .unwrap_or(0.0)
+            .max(doc["load_at_end"].as_f64().unwrap_or(0.0))
+            > machine["cores"].as_f64().unwrap_or(1.0)
+        {
             " (a busy machine: time and CPU figures are noisy, memory and instruction counts are not)"
         } else {
             ""
@@ -71,6 +76,9 @@ pub fn block(doc: &Value, source: &str) -> Result<String> {
             "pmtui alone"
         }
     ));
+    if let Some(command) = doc["command"].as_str() {
+        out.push_str(&format!("Command: `{command}`.\n\n"));
+    }
     let mut header = "| scenario | unit | pmtui |".to_string();
     let mut rule = "|---|---|--:|".to_string();
     if with_pm2 {
@@ -99,24 +107,29 @@ pub fn block(doc: &Value, source: &str) -> Result<String> {
             };
             row.push_str(&format!(" {} | {ratio} |", fmt(theirs)));
         }
+        let strict = metric["strict"].as_bool().unwrap_or(false);
         let target = match num(&metric["target"]) {
             None => String::new(),
             Some(t) => {
                 let verdict = match ours {
-                    Some(v) if (lower && v <= t) || (!lower && v >= t) => " ok",
-                    Some(_) => " missed",
-                    None => "",
+                    Some(v) if within(v, t, lower, strict) => " ok",
+                    Some(_) => " **missed**",
+                    None => " not measured",
                 };
-                format!(
-                    "{} {}{verdict}",
-                    if lower { "≤" } else { "≥" },
-                    fmt(Some(t))
-                )
+                let from = metric["target_from"]
+                    .as_str()
+                    .map(|f| format!(" ({f})"))
+                    .unwrap_or_default();
+                format!("{}{from}{verdict}", target_text(t, lower, strict))
             }
         };
         row.push_str(&format!(" {target} |\n"));
         out.push_str(&row);
     }
+    out.push_str(
+        "\nA target marked (#18) is issue 18's (`<` where the issue writes `<`); the others \
+         are earlier issues'. ok/missed compare pmtui's figure with it.\n",
+    );
     let notes: Vec<&str> = doc["notes"]
         .as_array()
         .map(|n| n.iter().filter_map(Value::as_str).collect())

@@ -21,6 +21,11 @@ pub struct Metric {
     pub target: Option<f64>,
     /// Summarise by the worst run instead of the median (lost lines: one loss is a loss).
     pub worst_of_runs: bool,
+    /// The target is a strict bound (`< 4`), as the issue that set it writes it; `≤`/`≥`
+    /// otherwise.
+    pub strict: bool,
+    /// The issue that set the target (`#18`), shown beside it in the README.
+    pub target_from: Option<&'static str>,
 }
 
 impl Metric {
@@ -38,7 +43,42 @@ impl Metric {
             better: Better::Lower,
             target,
             worst_of_runs: false,
+            strict: false,
+            target_from: None,
         }
+    }
+
+    /// The target is issue 18's (its table of footprint and speed targets); `strict` when
+    /// the issue writes it `<`.
+    pub fn issue18(self, strict: bool) -> Self {
+        Self {
+            strict,
+            target_from: Some("#18"),
+            ..self
+        }
+    }
+}
+
+/// How a target reads: `< 4`, `≤ 4` or `≥ 600`.
+pub fn target_text(target: f64, lower: bool, strict: bool) -> String {
+    let sign = match (lower, strict) {
+        (true, true) => "<",
+        (true, false) => "≤",
+        (false, true) => ">",
+        (false, false) => "≥",
+    };
+    // As the issue writes it (`0.05`, `600`), not rounded like a measured figure.
+    format!("{sign} {target}")
+}
+
+/// Whether `value` meets `target`: below (or above, when higher is better) it, or on it
+/// when the bound is not strict.
+pub fn within(value: f64, target: f64, lower: bool, strict: bool) -> bool {
+    match (lower, strict) {
+        (true, true) => value < target,
+        (true, false) => value <= target,
+        (false, true) => value > target,
+        (false, false) => value >= target,
     }
 }
 
@@ -126,10 +166,12 @@ pub fn fmt(value: Option<f64>) -> String {
 /// Whether `value` meets `target` in the metric's direction.
 pub fn meets(metric: &Metric, value: f64) -> Option<bool> {
     let target = metric.target?;
-    Some(match metric.better {
-        Better::Lower => value <= target,
-        Better::Higher => value >= target,
-    })
+    Some(within(
+        value,
+        target,
+        metric.better == Better::Lower,
+        metric.strict,
+    ))
 }
 
 /// The terminal table: one row per metric, pmtui and (when run) pm2 side by side.
@@ -155,17 +197,15 @@ pub fn table(results: &Results, with_pm2: bool) -> String {
         row.push(match metric.target {
             None => String::new(),
             Some(t) => {
-                let sign = if metric.better == Better::Lower {
-                    "≤"
-                } else {
-                    "≥"
-                };
                 let verdict = match ours.and_then(|v| meets(metric, v)) {
                     Some(true) => " ok",
                     Some(false) => " MISSED",
                     None => "",
                 };
-                format!("{sign} {}{verdict}", fmt(Some(t)))
+                format!(
+                    "{}{verdict}",
+                    target_text(t, metric.better == Better::Lower, metric.strict)
+                )
             }
         });
         rows.push(row);
@@ -231,11 +271,13 @@ mod tests {
             better: Better::Lower,
             target: Some(3.0),
             worst_of_runs: false,
+            strict: true,
+            target_from: None,
         };
         results.record(metric.clone(), "pmtui", 4.0);
         results.record(metric, "pm2", 120.0);
         let table = table(&results, true);
-        assert!(table.contains("MISSED"), "{table}");
+        assert!(table.contains("< 3 MISSED"), "{table}");
         assert!(table.contains("30.0×"), "{table}");
     }
 }

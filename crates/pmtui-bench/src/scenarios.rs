@@ -2,7 +2,7 @@
 //! `sleep` binary (idle apps) or this binary's own `child` modes (crashers, log bursts), so
 //! both managers supervise exactly the same programs.
 
-use crate::child::{self, now_ns};
+use crate::child::now_ns;
 use crate::manager::{Home, Manager};
 use crate::procfs;
 use crate::report::{Better, Metric, Results, percentile};
@@ -26,7 +26,13 @@ pub struct Plan {
     pub crash_live_ms: u64,
     pub crash_jitter_ms: u64,
     pub crash_samples: usize,
+    /// Lines of the 16 B and 1 KiB bursts.
     pub log_lines: u64,
+    /// Lines of the 8 B bursts, in blocks and one `write` per line.
+    pub log_lines_8: u64,
+    pub log_lines_each: u64,
+    /// Crashes of the callgrind crash → restart count (its per-cycle figure is their mean).
+    pub callgrind_crashes: usize,
     pub frame_rows: usize,
     pub frame_iters: usize,
     pub watch_files: usize,
@@ -55,6 +61,9 @@ impl Plan {
             crash_jitter_ms: 300,
             crash_samples: 200,
             log_lines: 200_000,
+            log_lines_8: 2_000_000,
+            log_lines_each: 1_000_000,
+            callgrind_crashes: 10,
             frame_rows: 1000,
             frame_iters: 200,
             watch_files: 10_000,
@@ -80,6 +89,9 @@ impl Plan {
             crash_jitter_ms: 0,
             crash_samples: 4,
             log_lines: 2_000,
+            log_lines_8: 2_000,
+            log_lines_each: 2_000,
+            callgrind_crashes: 1,
             frame_rows: 1000,
             frame_iters: 5,
             watch_files: 50,
@@ -99,7 +111,7 @@ pub struct Ctx<'a> {
     pub sleep: PathBuf,
 }
 
-const SLEEP_ARGS: &[&str] = &["100000"];
+pub(crate) const SLEEP_ARGS: &[&str] = &["100000"];
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -128,7 +140,7 @@ fn daemon_rss(home: &Home) -> Result<u64> {
 }
 
 /// `n` sleeping apps named `idle` (one `start`), until every one is online; their pids.
-fn idle_apps(ctx: &Ctx, home: &Home, n: usize) -> Result<Vec<u32>> {
+pub(crate) fn idle_apps(ctx: &Ctx, home: &Home, n: usize) -> Result<Vec<u32>> {
     home.start(
         &ctx.sleep,
         "idle",
@@ -208,7 +220,8 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "MiB",
             Better::Lower,
             Some(4.0),
-        ),
+        )
+        .issue18(true),
         mgr.name(),
         mib(daemon_rss(&home)?),
     );
@@ -254,7 +267,8 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "% core",
             Better::Lower,
             (n == 200).then_some(0.05),
-        ),
+        )
+        .issue18(true),
         mgr.name(),
         busy.cpu_percent,
     );
@@ -265,7 +279,8 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "/s",
             Better::Lower,
             (n == 200).then_some(1.0),
-        ),
+        )
+        .issue18(false),
         mgr.name(),
         busy.wakeups_per_s,
     );
@@ -276,7 +291,8 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "MiB",
             Better::Lower,
             (n == 200).then_some(8.0),
-        ),
+        )
+        .issue18(true),
         mgr.name(),
         mib(daemon_rss(&home)?),
     );
@@ -300,6 +316,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     idle_apps(ctx, &home, small)?;
     std::thread::sleep(Duration::from_secs(1));
     let fds_small = fd_count(home.daemon_pid()?).unwrap_or(0);
+    let rss_small = daemon_rss(&home)?;
     ctx.results.record(
         metric(
             "rss_small",
@@ -309,7 +326,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             None,
         ),
         mgr.name(),
-        mib(daemon_rss(&home)?),
+        mib(rss_small),
     );
     let list = home.list_args();
     let times = time_calls(&home, list, plan.ls_calls)?;
@@ -364,6 +381,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         t0.elapsed().as_secs_f64(),
     );
     std::thread::sleep(Duration::from_secs(1));
+    let rss_big = daemon_rss(&home)?;
     ctx.results.record(
         metric(
             "rss_big",
@@ -371,9 +389,22 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "MiB",
             Better::Lower,
             (big == 1000).then_some(30.0),
-        ),
+        )
+        .issue18(true),
         mgr.name(),
-        mib(daemon_rss(&home)?),
+        mib(rss_big),
+    );
+    ctx.results.record(
+        metric(
+            "rss_per_process",
+            format!("daemon memory per extra process ({small} → {big} apps)"),
+            "KiB",
+            Better::Lower,
+            Some(16.0),
+        )
+        .issue18(true),
+        mgr.name(),
+        (rss_big as f64 - rss_small as f64) / (big - small).max(1) as f64,
     );
     let fds_big = fd_count(home.daemon_pid()?).unwrap_or(0);
     record_fds(ctx, mgr, (small, fds_small), (big, fds_big));
@@ -385,7 +416,8 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "ms",
             Better::Lower,
             (big == 1000).then_some(5.0),
-        ),
+        )
+        .issue18(true),
         mgr.name(),
         crate::report::median(&times).unwrap_or(f64::NAN),
     );
@@ -501,7 +533,8 @@ pub fn crashes(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "ms",
             Better::Lower,
             Some(1.5),
-        ),
+        )
+        .issue18(true),
         mgr.name(),
         percentile(&samples, 50.0).unwrap_or(f64::NAN),
     );
@@ -512,7 +545,8 @@ pub fn crashes(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "ms",
             Better::Lower,
             Some(3.0),
-        ),
+        )
+        .issue18(true),
         mgr.name(),
         percentile(&samples, 99.0).unwrap_or(f64::NAN),
     );
@@ -582,207 +616,6 @@ pub fn exec_floor(me: &Path, calls: usize) -> Result<f64> {
     percentile(&samples, 50.0).context("no samples")
 }
 
-/// Line sizes of the two log bursts.
-pub const SHORT: usize = 16;
-pub const KIB: usize = 1024;
-
-/// The child writing its burst straight to a file: what a manager's capture is compared to.
-pub fn log_baseline(me: &Path, lines: u64, size: usize) -> Result<(f64, f64)> {
-    let dir = tempfile::tempdir()?;
-    let (to, stamp) = (dir.path().join("direct.log"), dir.path().join("stamp"));
-    let status = std::process::Command::new(me)
-        .args(["child", "burst", "--lines", &lines.to_string()])
-        .args(["--size", &size.to_string()])
-        .arg("--to")
-        .arg(&to)
-        .arg("--stamp")
-        .arg(&stamp)
-        .status()?;
-    if !status.success() {
-        bail!("the burst writer failed on its own: {status}");
-    }
-    let (start, end) = read_stamp(&stamp)?;
-    let secs = (end.saturating_sub(start)) as f64 / 1e9;
-    let lost = lines - intact_lines(&[to], lines, size)?;
-    if lost > 0 {
-        bail!("the burst writer lost {lost} lines writing to a file");
-    }
-    Ok(rates(lines, size, secs))
-}
-
-fn rates(lines: u64, size: usize, secs: f64) -> (f64, f64) {
-    let lines_s = lines as f64 / secs;
-    (lines_s / 1e6, lines_s * size as f64 / (1024.0 * 1024.0))
-}
-
-fn read_stamp(path: &Path) -> Result<(u64, u64)> {
-    let text = std::fs::read_to_string(path)?;
-    let mut parts = text.split_whitespace().map(str::parse::<u64>);
-    match (parts.next(), parts.next()) {
-        (Some(Ok(a)), Some(Ok(b))) => Ok((a, b)),
-        _ => bail!("bad stamp file {}", path.display()),
-    }
-}
-
-/// Distinct line numbers found whole (right length, right number) in `files`.
-fn intact_lines(files: &[PathBuf], lines: u64, size: usize) -> Result<u64> {
-    let mut seen = vec![false; lines as usize];
-    let mut count = 0;
-    let mut expected = Vec::with_capacity(size);
-    for file in files {
-        let data =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        for line in data.split(|b| *b == b'\n') {
-            if line.len() + 1 != size || line.len() < 9 {
-                continue;
-            }
-            let Some(n) = std::str::from_utf8(&line[..9])
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-            else {
-                continue;
-            };
-            if n >= lines || seen[n as usize] {
-                continue;
-            }
-            child::line(n, size, &mut expected);
-            if expected[..expected.len() - 1] == *line {
-                seen[n as usize] = true;
-                count += 1;
-            }
-        }
-    }
-    Ok(count)
-}
-
-/// The file and its rotated siblings (`name.1`, `name.2`, …; compressed ones are not read).
-fn log_files(out: &Path) -> Vec<PathBuf> {
-    let (Some(dir), Some(name)) = (out.parent(), out.file_name().and_then(|n| n.to_str())) else {
-        return vec![out.to_path_buf()];
-    };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n == name || n.starts_with(&format!("{name}.")))
-                })
-                .filter(|p| p.extension().is_none_or(|e| e != "gz"))
-                .collect()
-        })
-        .unwrap_or_default();
-    if files.is_empty() {
-        files.push(out.to_path_buf());
-    }
-    files
-}
-
-fn total_size(files: &[PathBuf]) -> u64 {
-    files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum()
-}
-
-/// A burst of numbered lines through the manager's log capture: from the child's first
-/// write until the last line is in the log file, then every line checked.
-pub fn log_burst(ctx: &mut Ctx, mgr: &Manager, size: usize) -> Result<()> {
-    let lines = ctx.plan.log_lines;
-    let home = Home::new(mgr)?;
-    home.boot()?;
-    note(mgr, &format!("log burst: {lines} lines of {size} bytes"));
-    let name = format!("burst-{size}");
-    let stamp = home.dir().join(format!("{name}.stamp"));
-    let stamp_s = stamp.to_string_lossy().into_owned();
-    let (lines_s, size_s) = (lines.to_string(), size.to_string());
-    let args = [
-        "child", "burst", "--lines", &lines_s, "--size", &size_s, "--stamp", &stamp_s,
-    ];
-    let mut flags: Vec<String> = vec!["--no-autorestart".into()];
-    flags.extend(home.log_flags(&name));
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    home.start(&ctx.me, &name, 1, &flags, &args, Duration::from_secs(60))?;
-    let out = home.out_log(&name);
-    let expected = lines * size as u64;
-    // Poll the file's size: the end is the last growth seen once the child is done.
-    let mut last_size = 0;
-    let mut last_growth = Instant::now();
-    let mut last_growth_ns = now_ns();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let files = log_files(&out);
-        let size_now = total_size(&files);
-        if size_now != last_size {
-            last_size = size_now;
-            last_growth = Instant::now();
-            last_growth_ns = now_ns();
-        }
-        let child_done = stamp.exists();
-        let quiet = last_growth.elapsed();
-        if child_done
-            && ((size_now >= expected && quiet > Duration::from_millis(200))
-                || quiet > Duration::from_secs(3))
-        {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("{}: the log burst did not finish in 300 s", mgr.name());
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let (start, _) = read_stamp(&stamp)?;
-    let secs = last_growth_ns.saturating_sub(start) as f64 / 1e9;
-    let mut intact = intact_lines(&log_files(&out), lines, size)?;
-    if intact < lines {
-        // Late is not lost: give the manager a last chance before counting the gaps.
-        std::thread::sleep(Duration::from_secs(2));
-        intact = intact_lines(&log_files(&out), lines, size)?;
-    }
-    let (mlines, mib_s) = rates(intact, size, secs);
-    let (key_rate, key_lost, label, unit, rate, target) = if size == SHORT {
-        (
-            "log_short_rate",
-            "log_short_lost",
-            format!("log capture, {lines} lines of {SHORT} B"),
-            "M lines/s",
-            mlines,
-            2.0,
-        )
-    } else {
-        (
-            "log_kib_rate",
-            "log_kib_lost",
-            format!("log capture, {lines} lines of 1 KiB"),
-            "MiB/s",
-            mib_s,
-            600.0,
-        )
-    };
-    ctx.results.record(
-        metric(key_rate, label.clone(), unit, Better::Higher, Some(target)),
-        mgr.name(),
-        rate,
-    );
-    ctx.results.record(
-        Metric {
-            worst_of_runs: true,
-            ..metric(
-                key_lost,
-                format!("{label}: lines lost (worst run)"),
-                "lines",
-                Better::Lower,
-                Some(0.0),
-            )
-        },
-        mgr.name(),
-        (lines - intact) as f64,
-    );
-    Ok(())
-}
-
 /// Open fds of `pid`.
 fn fd_count(pid: u32) -> Option<usize> {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -800,7 +633,8 @@ pub(crate) fn record_fds(ctx: &mut Ctx, mgr: &Manager, small: (usize, usize), bi
                 "fds",
                 Better::Lower,
                 Some(4.0),
-            ),
+            )
+            .issue18(false),
             mgr.name(),
             (big.1 as f64 - small.1 as f64) / (big.0 - small.0) as f64,
         );
@@ -876,14 +710,15 @@ fn ui_rss(ctx: &mut Ctx, home: &Home, n: usize) -> Result<()> {
             "MiB",
             Better::Lower,
             (n == 1000).then_some(15.0),
-        ),
+        )
+        .issue18(true),
         home.mgr.name(),
         mib(rss),
     );
     Ok(())
 }
 
-fn which_in_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn which_in_path(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(program))
@@ -943,56 +778,10 @@ pub fn ecosystem(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             "s",
             Better::Lower,
             (n == 1000).then_some(1.0),
-        ),
+        )
+        .issue18(true),
         mgr.name(),
         t0.elapsed().as_secs_f64(),
-    );
-    Ok(())
-}
-
-/// Instructions (valgrind's callgrind) of one `ls --json` at the small population: a figure
-/// a busy machine does not move (pmtui only).
-pub fn callgrind(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
-    if mgr.kind != crate::manager::Kind::Pmtui {
-        return Ok(());
-    }
-    let Some(valgrind) = which_in_path("valgrind") else {
-        bail!("valgrind is not installed");
-    };
-    let n = ctx.plan.ls_small;
-    let home = Home::new(mgr)?;
-    home.boot()?;
-    note(mgr, &format!("callgrind: `ls --json` at {n} apps"));
-    idle_apps(ctx, &home, n)?;
-    let out_file = home.dir().join("callgrind.out");
-    let output = std::process::Command::new(valgrind)
-        .arg("--tool=callgrind")
-        .arg(format!("--callgrind-out-file={}", out_file.display()))
-        .arg(&mgr.bin)
-        .args(["ls", "--json"])
-        .env("PMTUI_HOME", home.dir())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("cannot run valgrind")?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let collected = stderr
-        .lines()
-        .find_map(|l| {
-            l.split_once("Collected :")
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .and_then(|v| v.parse::<f64>().ok())
-        .with_context(|| format!("no instruction count from callgrind: {stderr}"))?;
-    ctx.results.record(
-        metric(
-            "callgrind_ls",
-            format!("`ls --json`, {n} apps: instructions (callgrind)"),
-            "M instr",
-            Better::Lower,
-            None,
-        ),
-        mgr.name(),
-        collected / 1e6,
     );
     Ok(())
 }
