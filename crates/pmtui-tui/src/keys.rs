@@ -49,7 +49,11 @@ pub const DASHBOARD: &[Binding] = &[
     ),
     b("?", "help", "help"),
     b("ctrl-z", "suspend to the shell (fg comes back)", ""),
-    b("q  ctrl-c", "quit (processes keep running)", "quit"),
+    b(
+        "q  ctrl-c",
+        "quit (processes keep running; esc never quits)",
+        "quit",
+    ),
 ];
 
 pub const DETAIL: &[Binding] = &[
@@ -91,7 +95,23 @@ pub const MONITOR: &[Binding] = &[
     b("r", "restart", "restart"),
     b("s", "stop / start", "stop/start"),
     b("?", "help", "help"),
-    b("esc q", "back (quit when opened by `pmtui monit`)", "back"),
+    b("esc q", "back", "back"),
+];
+
+/// The monitor opened by `pmtui monit`: nothing to go back to, `q` quits.
+pub const MONITOR_ROOT: &[Binding] = &[
+    b("↑↓←→ h j k", "select a card", ""),
+    b("enter", "detail of the process", "detail"),
+    b("l", "logs of the process", "logs"),
+    b("r", "restart", "restart"),
+    b("s", "stop / start", "stop/start"),
+    b("?", "help", "help"),
+    b("ctrl-z", "suspend to the shell (fg comes back)", ""),
+    b(
+        "q  ctrl-c",
+        "quit (processes keep running; esc never quits)",
+        "quit",
+    ),
 ];
 
 pub const ADD: &[Binding] = &[

@@ -955,3 +955,16 @@ fn a_message_does_not_outlive_its_view_at_three_sizes() {
         app
     });
 }
+
+#[test]
+fn esc_burst_stops_at_the_dashboard_at_three_sizes() {
+    at_sizes("esc_burst_at_the_dashboard", || {
+        let mut app = busy_app(View::Dashboard);
+        key(&mut app, KeyCode::Enter);
+        keys(&mut app, "l");
+        for _ in 0..3 {
+            key(&mut app, KeyCode::Esc);
+        }
+        app
+    });
+}

@@ -299,11 +299,13 @@ fn two_escs_in_one_burst_go_back_two_levels() {
     tmux.wait("the detail view", |s| s.contains("napper · id 0"));
     tmux.keys(&["l"]);
     tmux.wait("its logs", |s| s.contains("Logs · napper"));
-    // One send-keys: the two Escs and the `?` reach the UI in one read.
-    tmux.keys(&["Escape", "Escape", "?"]);
+    // One send-keys: the Escs and the `?` reach the UI in one read. Two go back two levels;
+    // the third, on the dashboard, does not quit (the `?` would land in the shell).
+    tmux.keys(&["Escape", "Escape", "Escape", "?"]);
     tmux.wait("help over the dashboard, two levels back", |s| {
         s.contains("Help · dashboard")
     });
+    assert!(tmux.running(), "esc never quits");
     // From the detail view, an Esc right before a letter is Esc then the letter, never
     // Alt+letter handled by the view being left.
     tmux.keys(&["Escape"]);

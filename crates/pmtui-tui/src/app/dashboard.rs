@@ -56,7 +56,8 @@ impl App {
                 self.procs.sort_by(Column::nth(c as usize - '1' as usize));
             }
             KeyCode::Esc if !self.procs.filter().is_empty() => self.procs.set_filter(""),
-            KeyCode::Char('q') | KeyCode::Esc => return self.back(),
+            KeyCode::Esc => return self.back(),
+            KeyCode::Char('q') => return self.back_or_quit(),
             _ => {}
         }
         Vec::new()

@@ -24,6 +24,9 @@ use tui_input::Input;
 /// How long a status message stays.
 const TOAST_MS: u64 = 6000;
 
+/// What `esc` on the first view says instead of quitting.
+const ESC_AT_THE_ROOT: &str = "esc goes back and never quits: q quits (processes keep running)";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Dashboard,
@@ -320,10 +323,20 @@ impl App {
         }
     }
 
-    /// Goes back one view; at the root, quits.
-    fn back(&mut self) -> Vec<Effect> {
+    /// `q`: back one view; on the first view, quits.
+    fn back_or_quit(&mut self) -> Vec<Effect> {
         if self.stack.len() <= 1 {
             return vec![Effect::Quit];
+        }
+        self.back()
+    }
+
+    /// `esc`: back one view. On the first view it stays and says how to quit: after a burst
+    /// of escs the UI must still be there, not gone with the next keys landing in the shell.
+    fn back(&mut self) -> Vec<Effect> {
+        if self.stack.len() <= 1 {
+            self.say(ESC_AT_THE_ROOT);
+            return Vec::new();
         }
         self.stack.pop();
         if !matches!(self.view(), View::Detail(_)) {

@@ -31,7 +31,8 @@ impl App {
                     .unwrap_or_default();
             }
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
-            KeyCode::Esc | KeyCode::Char('q') => return self.back(),
+            KeyCode::Esc => return self.back(),
+            KeyCode::Char('q') => return self.back_or_quit(),
             _ => {}
         }
         Vec::new()

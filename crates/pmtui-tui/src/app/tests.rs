@@ -271,6 +271,9 @@ fn q_quits_from_the_dashboard_and_ctrl_c_anywhere() {
     let mut app = app();
     assert_eq!(ch(&mut app, 'q'), [Effect::Quit]);
     ch(&mut app, 'l');
+    ch(&mut app, 'q');
+    assert_eq!(app.view(), View::Dashboard, "q from a view goes back");
+    ch(&mut app, 'l');
     let e = app.update(Msg::Key(KeyEvent::new(
         KeyCode::Char('c'),
         KeyModifiers::CONTROL,
@@ -391,7 +394,34 @@ fn m_opens_the_monitor_and_its_keys_act_on_the_selected_card() {
 #[test]
 fn monit_quits_from_its_root() {
     let mut app = App::new(Theme { color: false }, NOW, View::Monitor);
+    assert!(key(&mut app, KeyCode::Esc).is_empty(), "esc never quits");
+    assert_eq!(app.view(), View::Monitor);
     assert_eq!(ch(&mut app, 'q'), [Effect::Quit]);
+}
+
+#[test]
+fn esc_never_quits_and_says_what_does() {
+    let mut app = app();
+    ch(&mut app, 'l');
+    // A burst of escs from the logs: back to the dashboard, and there it stays.
+    for _ in 0..4 {
+        assert!(key(&mut app, KeyCode::Esc).is_empty());
+    }
+    assert_eq!(app.view(), View::Dashboard);
+    assert!(
+        app.toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("q quits")),
+        "{:?}",
+        app.toast
+    );
+    ch(&mut app, '/');
+    typed(&mut app, "work");
+    key(&mut app, KeyCode::Enter);
+    app.toast = None;
+    assert!(key(&mut app, KeyCode::Esc).is_empty());
+    assert_eq!(app.procs.len(), 3, "esc clears the filter first");
+    assert!(app.toast.is_none(), "{:?}", app.toast);
 }
 
 fn logs_app() -> App {

@@ -273,6 +273,7 @@ pub fn bindings(app: &App) -> &'static [Binding] {
         View::Dashboard => keys::DASHBOARD,
         View::Detail(_) => keys::DETAIL,
         View::Logs => keys::LOGS,
+        View::Monitor if app.stack.len() <= 1 => keys::MONITOR_ROOT,
         View::Monitor => keys::MONITOR,
     }
 }
