@@ -4,8 +4,9 @@
 # Use it as a hook (a hook has the daemon's environment, not the app's `env`, so give the
 # URL in the command or in the daemon's environment):
 #   hooks: { crash: "SLACK_WEBHOOK_URL=https://hooks.slack.com/services/… /path/to/examples/hooks/slack.sh" }
-# pmtui's own `webhook:` hooks POST the raw event JSON over http:// only; this one needs
-# curl and works with https. A non-zero exit shows in `pmtui describe` and daemon.log.
+# pmtui's own `webhook:` hooks POST the raw event JSON (http or https); this one reshapes
+# it into Slack's payload and needs curl. A non-zero exit shows in `pmtui describe` and
+# daemon.log.
 set -eu
 : "${SLACK_WEBHOOK_URL:?set SLACK_WEBHOOK_URL to the incoming-webhook URL}"
 text=$(printf '*%s* %s (id %s) on %s: %s' "$PMTUI_EVENT" "$PMTUI_NAME" "$PMTUI_ID" \

@@ -222,6 +222,9 @@ pub fn app(spec: &ProcessSpec) -> Out {
                 if let Some(u) = &hook.webhook {
                     fields.push(("webhook".to_string(), s(u)));
                 }
+                if let Some(f) = &hook.ca_file {
+                    fields.push(("ca_file".to_string(), s(f)));
+                }
                 if let Some(t) = hook.timeout_ms {
                     fields.push(("timeout".to_string(), ms(t)));
                 }

@@ -99,7 +99,7 @@ pub static APP: &[Field] = &[
     f("retries", &[], "number", Active, "Task: a failed run is tried again this many times, after the app's backoff (`restart_delay`, `restart_policy.backoff`); default 0. Exit 0 is never run again."),
     f("overlap", &[], "`skip`, `queue` or `replace`", Active, "Task: what a firing does while the previous run is still going: drop it (default `skip`), run once more after it (`queue`), or stop it and start anew (`replace`)."),
     f("timeout", &[], "duration", Active, "Task: a run that takes longer is stopped (its whole tree), recorded with reason `timeout` (a failure: `retries` apply)."),
-    f("hooks", &[], "table", Active, "Commands or webhooks run on events of this app: `hooks: { crash: \"./notify.sh\", exit: { webhook: \"http://…\", timeout: 5s } }`. A hook is a command (`sh -c`, in the app's `cwd`, the event JSON on stdin) or a table with `command` or `webhook` (the event JSON POSTed; `http://` only) and `timeout` (default 10s, then its tree is killed). See the README's Hooks and events.").with(HOOKS),
+    f("hooks", &[], "table", Active, "Commands or webhooks run on events of this app: `hooks: { crash: \"./notify.sh\", exit: { webhook: \"http://…\", timeout: 5s } }`. A hook is a command (`sh -c`, in the app's `cwd`, the event JSON on stdin) or a table with `command` or `webhook` (the event JSON POSTed to an `http://` or `https://` URL; `ca_file` for a private CA) and `timeout` (default 10s, then its tree is killed). See the README's Hooks and events.").with(HOOKS),
     f("max_memory_restart", &[], "size", Active, "Restart when the process tree's memory exceeds this (`500M`, `1G`; 1024-based)."),
     f("kill_timeout", &[], "duration", Active, "Time between the stop signal and SIGKILL (default 1600 ms, or the daemon's `kill_timeout`)."),
     f("stop_signal", &["kill_signal"], "string", Active, "Signal sent on stop (default SIGTERM)."),
@@ -204,7 +204,8 @@ pub static HOOKS: &[Field] = &[
 #[rustfmt::skip]
 pub static HOOK: &[Field] = &[
     f("command", &["cmd"], "string", Active, "Run by `sh -c` (in the app's `cwd`; `$PMTUI_HOME` for global hooks) with the event as one JSON line on stdin and `PMTUI_EVENT`, `PMTUI_NAME`, `PMTUI_ID`, `PMTUI_EXIT_CODE`, `PMTUI_SIGNAL`, `PMTUI_REASON` in its environment."),
-    f("webhook", &["url"], "string", Active, "An `http://` URL the event JSON is POSTed to (`https://` is refused: no TLS client is built in)."),
+    f("webhook", &["url"], "string", Active, "An `http://` or `https://` URL the event JSON is POSTed to (TLS by rustls; the server's certificate is checked against Mozilla's roots, built in, and `ca_file`)."),
+    f("ca_file", &[], "path", Active, "For an `https://` webhook: a PEM file of CA certificates trusted besides the built-in roots (a private CA, a self-signed server). Relative to the app's `cwd` (`$PMTUI_HOME` for global hooks); read at each POST."),
     f("timeout", &[], "duration", Active, "After this a command's process tree is killed, a webhook abandoned (default 10s)."),
 ];
 

@@ -233,7 +233,8 @@ pub enum OnFailure {
     None,
 }
 
-/// The parts of an `http://host:port/path` URL a probe needs.
+/// The parts of an `http://host:port/path` URL (or `https://`, for webhooks) a request
+/// needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpTarget {
     /// As written (an IPv6 address without its brackets).
@@ -241,18 +242,31 @@ pub struct HttpTarget {
     pub port: u16,
     /// The path and query, `/` when none.
     pub path: String,
+    /// `https://`: the request goes over TLS.
+    pub tls: bool,
 }
 
 impl HttpTarget {
     /// Parses `http://host[:port][/path][?query]`; other schemes are refused with a hint.
+    /// Probes and metric scrapes use this: they speak plain http only.
     pub fn parse(url: &str) -> Result<Self, String> {
+        let trimmed = url.trim();
+        if trimmed.starts_with("https://") {
+            return Err(format!(
+                "{trimmed}: plain http only here (TLS is built in for webhooks alone)"
+            ));
+        }
+        Self::parse_any(url)
+    }
+
+    /// Parses an `http://` or `https://` URL (port 443 by default for https): what a
+    /// webhook may be.
+    pub fn parse_any(url: &str) -> Result<Self, String> {
         let url = url.trim();
-        let Some(rest) = url.strip_prefix("http://") else {
-            return Err(if url.starts_with("https://") {
-                format!("{url}: only plain http is built in (no TLS)")
-            } else {
-                format!("{url}: not an http:// URL")
-            });
+        let (rest, tls) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => return Err(format!("{url}: not an http:// or https:// URL")),
         };
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
@@ -277,6 +291,7 @@ impl HttpTarget {
             return Err(format!("{url}: no host"));
         }
         let port = match port {
+            None if tls => 443,
             None => 80,
             Some(p) => p
                 .parse::<u16>()
@@ -293,6 +308,7 @@ impl HttpTarget {
             host: host.to_string(),
             port,
             path,
+            tls,
         })
     }
 }
@@ -335,6 +351,10 @@ mod tests {
             https.contains("plain http") && !https.contains("probe"),
             "{https}"
         );
+        let t = HttpTarget::parse_any("https://hooks.example/x").expect("https");
+        assert_eq!((t.port, t.path.as_str(), t.tls), (443, "/x", true));
+        assert!(!HttpTarget::parse_any("http://a/").expect("http").tls);
+        assert!(HttpTarget::parse_any("ftp://a").is_err());
         let check = HealthCheck {
             kind: ProbeKind::Http,
             url: Some("https://a/".into()),

@@ -65,6 +65,11 @@ pub struct Hook {
     /// After this long a command's tree is killed and a webhook abandoned; `None` means
     /// [`DEFAULT_HOOK_TIMEOUT_MS`].
     pub timeout_ms: Option<u64>,
+    /// An https webhook: a PEM file of CA certificates trusted besides the built-in
+    /// (Mozilla) roots, for a private CA or a self-signed server. A relative path is
+    /// from the hook's folder (the app's `cwd`, `$PMTUI_HOME` for global hooks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 impl Hook {
@@ -78,13 +83,19 @@ impl Hook {
             (Some(_), Some(_)) => Some("a hook is a command or a webhook, not both".into()),
             (None, None) => Some("a hook needs a command or a webhook".into()),
             (Some(c), None) if c.trim().is_empty() => Some("a hook's command is empty".into()),
-            (None, Some(url)) if url.trim().starts_with("https://") => Some(format!(
-                "webhook {url}: https is not supported (no TLS client is built in); use an \
-                 http:// URL (a local relay), or a command hook such as \
-                 `curl -fsS -H 'Content-Type: application/json' -d @- {url}`"
-            )),
             (None, Some(url)) if !url.starts_with("http://") && !url.starts_with("https://") => {
                 Some(format!("webhook {url:?}: an http:// or https:// URL"))
+            }
+            _ if self.ca_file.as_deref().is_some_and(|f| f.trim().is_empty()) => {
+                Some("a hook's ca_file is empty".into())
+            }
+            _ if self.ca_file.is_some()
+                && !self
+                    .webhook
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")) =>
+            {
+                Some("ca_file only applies to an https:// webhook".into())
             }
             _ => None,
         }

@@ -228,7 +228,8 @@ fn a_hook_that_hangs_does_not_delay_the_restart_and_is_killed_at_its_timeout() {
 }
 
 /// A Python server that writes each POST's body to `<dir>/posted-<n>.json` and answers
-/// 200 (or never answers when `MODE=hang`); prints its port.
+/// 200 (or never answers when `MODE=hang`); prints its port. With `CERT` and `KEY` it
+/// speaks https.
 const PY_HOOK_SERVER: &str = r#"
 import http.server, os, sys, itertools, time
 out = sys.argv[1]
@@ -249,6 +250,11 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+if os.environ.get("CERT"):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.environ["CERT"], os.environ["KEY"])
+    s.socket = ctx.wrap_socket(s.socket, server_side=True)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
@@ -260,11 +266,16 @@ struct PyServer {
 
 impl PyServer {
     fn start(t: &TestHome, mode: &str) -> Self {
+        Self::start_with(t, mode, &[])
+    }
+
+    fn start_with(t: &TestHome, mode: &str, env: &[(&str, &std::path::Path)]) -> Self {
         let script = t.script("hookserver.py", PY_HOOK_SERVER);
         let mut child = Command::new("python3")
             .arg(&script)
             .arg(t.home())
             .env("MODE", mode)
+            .envs(env.iter().map(|(k, v)| (k, v.as_os_str())))
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3");
@@ -310,6 +321,125 @@ fn a_webhook_posts_the_event_json_to_a_local_http_server() {
     assert_eq!(e["exit_code"], 3, "{e}");
     t.wait_status("web", "online");
     assert_eq!(detail(&t, "web")["hook_failures"], json!([]));
+}
+
+/// `openssl` in `dir`: a CA (`ca.pem`) and a certificate for 127.0.0.1 it signed
+/// (`server.pem`, `server.key`), as a private CA or an internal service would have.
+fn make_certs(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let rsa = ["-newkey", "rsa:2048", "-nodes"];
+    run(&[
+        &["req", "-x509"][..],
+        &rsa,
+        &["-keyout", "ca.key", "-out", "ca.pem"],
+        &["-days", "2", "-subj", "/CN=pmtui test CA"],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &rsa,
+        &["-keyout", "server.key", "-out", "server.csr"],
+        &["-subj", "/CN=127.0.0.1"],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("ext.cnf");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.pem",
+    ]);
+}
+
+#[test]
+fn an_https_webhook_posts_the_event_json_trusting_its_ca_file() {
+    let t = TestHome::new();
+    let certs = t.path("certs");
+    std::fs::create_dir_all(&certs).expect("certs dir");
+    make_certs(&certs);
+    let server = PyServer::start_with(
+        &t,
+        "ok",
+        &[
+            ("CERT", &certs.join("server.pem")),
+            ("KEY", &certs.join("server.key")),
+        ],
+    );
+    let url = format!("https://127.0.0.1:{}/tls", server.port);
+    // Without the CA the server is not trusted: the failure says so and nothing is posted.
+    let tag = unique("tlsdeny");
+    let script = crash_once(&t, "untrusted", &tag);
+    start_file(
+        &t,
+        json!([{ "name": "untrusted", "script": script,
+                 "hooks": { "crash": { "webhook": url, "timeout": "20s" } } }]),
+    );
+    let failures = read_when("the untrusted server's failure", || {
+        let f = detail(&t, "untrusted")["hook_failures"].clone();
+        f.as_array().is_some_and(|a| !a.is_empty()).then_some(f)
+    });
+    assert!(
+        failures.to_string().contains("invalid peer certificate"),
+        "{failures}"
+    );
+    assert!(!t.path("posted-0.json").exists());
+    // With `ca_file` (relative to the app's cwd) the event JSON arrives over TLS.
+    let tag = unique("tlsok");
+    let script = crash_once(&t, "trusted", &tag);
+    start_file(
+        &t,
+        json!([{ "name": "trusted", "script": script, "cwd": certs,
+                 "hooks": { "crash": { "webhook": url, "ca_file": "ca.pem",
+                                       "timeout": "20s" } } }]),
+    );
+    let text = file_text(&t.path("posted-0.json"));
+    let mut parts = text.splitn(3, '\n');
+    assert_eq!(parts.next(), Some("/tls"), "{text}");
+    assert_eq!(parts.next(), Some("application/json"), "{text}");
+    let body = parts.next().unwrap_or_default();
+    let e: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(e["event"], "crash", "{e}");
+    assert_eq!(e["name"], "trusted", "{e}");
+    assert_eq!(e["exit_code"], 3, "{e}");
+    assert_eq!(detail(&t, "trusted")["hook_failures"], json!([]));
+    // A ca_file on a plain http webhook would do nothing: refused.
+    let file = t.path("plain.json");
+    let plain = json!({ "apps": [{ "name": "plain", "script": "sleep", "args": "60",
+        "hooks": { "crash": { "webhook": "http://127.0.0.1:9/", "ca_file": "ca.pem" } } }] });
+    std::fs::write(&file, plain.to_string()).expect("write file");
+    let out = t.run(&["start", file.to_str().expect("utf-8 path")]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("ca_file only applies to an https:// webhook"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! A `hooks` block (an app's, or the daemon's in config.toml): event name → a command
-//! (`crash: "./notify.sh"`) or a table (`{ command | webhook, timeout }`), every key
+//! (`crash: "./notify.sh"`) or a table (`{ command | webhook, ca_file, timeout }`), every key
 //! checked.
 
 use crate::node::{Node, Value};
@@ -27,6 +27,7 @@ pub(crate) fn hooks(ctx: &mut Ctx<'_>, node: &Node, path: &str) -> BTreeMap<Stri
                     match inner.name {
                         "command" => hook.command = ctx.string(v, &at),
                         "webhook" => hook.webhook = ctx.string(v, &at),
+                        "ca_file" => hook.ca_file = ctx.string(v, &at),
                         "timeout" => match ctx.duration(v, &at) {
                             Some(0) => ctx.invalid(v, &at, "a timeout above 0"),
                             ms => hook.timeout_ms = ms,

@@ -24,7 +24,7 @@ pub const MAX_WAITING: usize = 64;
 pub const FAILURES_KEPT: usize = 10;
 
 /// Whether `hook` can be attached to `event`: a known event, a command or an http(s)
-/// webhook (https only where TLS is built in).
+/// webhook.
 pub fn check(event: &str, hook: &Hook) -> Result<(), String> {
     if !HOOK_EVENTS.contains(&event) {
         return Err(format!(

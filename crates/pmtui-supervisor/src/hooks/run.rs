@@ -4,8 +4,8 @@
 //! line on stdin and `PMTUI_*` variables; at its timeout its whole tree is killed, and
 //! when it ends whatever it left running (found by its `PMTUI_JOB` marker) is killed. A
 //! webhook is an HTTP/1.1 POST of the event JSON through the daemon's `http_client`
-//! (plain `http://`; no TLS is built in, so `https://` is refused when the hook is
-//! defined). Failures go to daemon.log and the process's `hook_failures`.
+//! (`http://`, or `https://` over rustls with the hook's `ca_file` trusted besides the
+//! built-in roots). Failures go to daemon.log and the process's `hook_failures`.
 
 use super::{MAX_RUNNING, Pending};
 use crate::config::MARKER_VAR;
@@ -28,18 +28,9 @@ static HOOK_RUNS: AtomicU64 = AtomicU64::new(0);
 /// Stderr kept from a hook, for its failure message.
 const MAX_STDERR: usize = 2048;
 
-/// Whether a webhook URL can be used: plain http (for https, a command hook can curl).
+/// Whether a webhook URL can be used: `http://` or `https://`.
 pub(super) fn check_url(url: &str) -> Result<(), String> {
-    HttpTarget::parse(url).map(|_| ()).map_err(|why| {
-        if url.trim().starts_with("https://") {
-            format!(
-                "{why}; use a command hook (`curl -fsS -d @- {}`)",
-                url.trim()
-            )
-        } else {
-            why
-        }
-    })
+    HttpTarget::parse_any(url).map(|_| ())
 }
 
 /// Starts the runner; it ends when the supervisor is gone.
@@ -83,10 +74,14 @@ async fn run_one(shared: &Shared, hook: &Hook, cwd: &Path, event: &AppEvent) -> 
     let json = serde_json::to_string(event).map_err(|e| e.to_string())?;
     match (&hook.command, &hook.webhook) {
         (Some(command), _) => run_command(shared, command, cwd, event, &json, timeout).await,
-        (None, Some(url)) => match tokio::time::timeout(timeout, post(url, &json)).await {
-            Ok(result) => result,
-            Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
-        },
+        (None, Some(url)) => {
+            let ca_file = hook.ca_file.as_deref().map(|f| cwd.join(f));
+            let post = post(url, ca_file.as_deref(), &json);
+            match tokio::time::timeout(timeout, post).await {
+                Ok(result) => result,
+                Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+            }
+        }
         (None, None) => Ok(()),
     }
 }
@@ -220,9 +215,9 @@ fn kill_marked(prefix: &str, wanted: impl Fn(&str) -> bool) {
     }
 }
 
-/// POSTs `json` to `url`; a 2xx status is success.
-async fn post(url: &str, json: &str) -> Result<(), String> {
-    let target = HttpTarget::parse(url)?;
+/// POSTs `json` to `url` (https: trusting `ca_file` too); a 2xx status is success.
+async fn post(url: &str, ca_file: Option<&Path>, json: &str) -> Result<(), String> {
+    let target = HttpTarget::parse_any(url)?;
     let request = http_client::Request {
         method: "POST",
         version: "HTTP/1.1",
@@ -232,7 +227,7 @@ async fn post(url: &str, json: &str) -> Result<(), String> {
         ],
         body: json,
     };
-    let mut stream = http_client::send(&target, &request).await?;
+    let mut stream = http_client::send_trusting(&target, &request, ca_file).await?;
     match http_client::read_status(&mut stream).await? {
         200..=299 => Ok(()),
         code => Err(format!("POST {} → {code}", target.path)),

@@ -1,12 +1,23 @@
 //! The daemon's one HTTP/1.x client, written by hand (no client library for a request
 //! line): the health probe's `GET`, the metrics scrape's `GET` and the webhook's `POST` all
-//! connect, write and read through here. Plain `http://` only ([`HttpTarget`] parses the
-//! URL and refuses `https://`); every request says `Connection: close`, so a response ends
-//! when the server closes. Timeouts stay with the callers: each says its own sentence.
+//! connect, write and read through here. Probes and scrapes are plain `http://`
+//! ([`HttpTarget::parse`] refuses `https://`); webhooks may be `https://`, over rustls
+//! ([`tls`]). Every request says `Connection: close`, so a response ends when the server
+//! closes. Timeouts stay with the callers: each says its own sentence.
+
+mod tls;
 
 use pmtui_proto::HttpTarget;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::path::Path;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// What a connection is: plain TCP, or TLS over it.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// An open connection, ready for the response once [`send`] wrote the request.
+pub(crate) type Stream = Box<dyn Io>;
 
 /// The most read while looking for the end of the status line.
 const MAX_HEAD: usize = 4096;
@@ -23,11 +34,26 @@ pub(crate) struct Request<'a> {
 }
 
 /// Connects to `target` and writes `request`; the stream is ready for the response.
-pub(crate) async fn send(target: &HttpTarget, request: &Request<'_>) -> Result<TcpStream, String> {
+pub(crate) async fn send(target: &HttpTarget, request: &Request<'_>) -> Result<Stream, String> {
+    send_trusting(target, request, None).await
+}
+
+/// [`send`], where an `https://` server's certificate may also come from the CA
+/// certificates in `ca_file` (PEM).
+pub(crate) async fn send_trusting(
+    target: &HttpTarget,
+    request: &Request<'_>,
+    ca_file: Option<&Path>,
+) -> Result<Stream, String> {
     use std::fmt::Write;
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
+    let tcp = TcpStream::connect((target.host.as_str(), target.port))
         .await
         .map_err(|e| io_error(&e))?;
+    let mut stream: Stream = if target.tls {
+        Box::new(tls::connect(tcp, &target.host, ca_file).await?)
+    } else {
+        Box::new(tcp)
+    };
     let mut text = format!("{} {} {}\r\n", request.method, target.path, request.version);
     if target.host.contains(':') {
         let _ = write!(text, "Host: [{}]:{}\r\n", target.host, target.port);
@@ -46,11 +72,13 @@ pub(crate) async fn send(target: &HttpTarget, request: &Request<'_>) -> Result<T
         .write_all(text.as_bytes())
         .await
         .map_err(|e| io_error(&e))?;
+    // TLS holds written bytes until flushed.
+    stream.flush().await.map_err(|e| io_error(&e))?;
     Ok(stream)
 }
 
 /// Reads the status line only (at most [`MAX_HEAD`] bytes) and returns its code.
-pub(crate) async fn read_status(stream: &mut TcpStream) -> Result<u16, String> {
+pub(crate) async fn read_status(stream: &mut Stream) -> Result<u16, String> {
     let mut head = Vec::with_capacity(256);
     let mut chunk = [0u8; 512];
     loop {
@@ -80,7 +108,7 @@ pub(crate) enum Failure {
 }
 
 /// Reads the response to its end (the server closes), head included, at most `max` bytes.
-pub(crate) async fn read_to_end(stream: &mut TcpStream, max: usize) -> Result<Vec<u8>, Failure> {
+pub(crate) async fn read_to_end(stream: &mut Stream, max: usize) -> Result<Vec<u8>, Failure> {
     let mut response = Vec::with_capacity(16 * 1024);
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
