@@ -125,7 +125,7 @@ impl Client {
         framed: Framed<S, FrameCodec>,
         hello: HelloReply,
         timeout: Option<Duration>,
-        guard: Option<tokio::process::Child>,
+        guard: Option<crate::ssh::SshChild>,
     ) -> Self
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -134,9 +134,9 @@ impl Client {
         let (events_tx, events) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             io_task(framed, rx, events_tx).await;
-            if let Some(mut child) = guard {
-                // The transport is gone or unwanted: end ssh and reap it.
-                let _ = child.kill().await;
+            if let Some(child) = guard {
+                // The transport is gone or unwanted: end ssh (and what it started), reap it.
+                child.end().await;
             }
         });
         Self {

@@ -5,6 +5,11 @@
 //!
 //! When the hello does not come, ssh's exit status and stderr say why: 255 is ssh itself
 //! (refused, host key, auth), 127 a remote shell that did not find pmtui.
+//!
+//! ssh that may not prompt (`batch`) runs in a process group of its own, and the group is
+//! killed when the connection ends, so what ssh started (a ProxyCommand, the children of a
+//! wrapper given as `PMTUI_SSH_COMMAND`) ends with it. ssh that may prompt stays in the
+//! terminal's foreground group: only that group may read the terminal.
 
 use crate::{Client, ClientError};
 use std::process::Stdio;
@@ -181,22 +186,29 @@ impl SshEndpoint {
     ) -> Result<Client, ClientError> {
         let argv = self.argv(batch);
         let host = self.target.to_string();
-        let mut child = Command::new(&argv[0])
+        let mut command = Command::new(&argv[0]);
+        command
             .args(&argv[1..])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Dropped with the runtime (the process exiting): still killed.
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|error| ClientError::SshSpawn {
-                command: argv[0].clone(),
-                host: host.clone(),
-                error,
-            })?;
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
+            .kill_on_drop(true);
+        if batch {
+            command.process_group(0);
+        }
+        let child = command.spawn().map_err(|error| ClientError::SshSpawn {
+            command: argv[0].clone(),
+            host: host.clone(),
+            error,
+        })?;
+        let mut child = SshChild::new(child, batch);
+        let (Some(stdin), Some(stdout), Some(stderr)) = (
+            child.child.stdin.take(),
+            child.child.stdout.take(),
+            child.child.stderr.take(),
+        ) else {
+            child.end().await;
             return Err(ClientError::Protocol("ssh's pipes are missing".into()));
         };
         let kept = Arc::new(Mutex::new(Vec::new()));
@@ -208,7 +220,7 @@ impl SshEndpoint {
                 Err(self.diagnose(child, reader, &kept).await)
             }
             Err(ClientError::Timeout { seconds, .. }) => {
-                let _ = child.kill().await;
+                child.end().await;
                 Err(ClientError::SshFailed {
                     host,
                     status: format!("no hello within {seconds} s"),
@@ -216,7 +228,7 @@ impl SshEndpoint {
                 })
             }
             Err(err) => {
-                let _ = child.kill().await;
+                child.end().await;
                 Err(ClientError::OnHost {
                     host,
                     inner: Box::new(err),
@@ -228,18 +240,18 @@ impl SshEndpoint {
     /// Why the far side closed before its hello: ssh's exit status and what it printed.
     async fn diagnose(
         &self,
-        mut child: Child,
+        mut child: SshChild,
         reader: tokio::task::JoinHandle<()>,
         kept: &Arc<Mutex<Vec<u8>>>,
     ) -> ClientError {
         let host = self.target.to_string();
-        let status = match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
+        let waited = tokio::time::timeout(Duration::from_secs(10), child.child.wait()).await;
+        let status = match waited {
             Ok(Ok(status)) => status.code(),
-            _ => {
-                let _ = child.kill().await;
-                None
-            }
+            _ => None,
         };
+        // Whatever ssh left behind in its group goes too.
+        child.end().await;
         let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
         let stderr = last_text(kept);
         let said = |s: Option<i32>| s.map_or_else(|| "killed".to_string(), |c| format!("exit {c}"));
@@ -269,6 +281,47 @@ impl SshEndpoint {
                 stderr,
             },
         }
+    }
+}
+
+/// ssh as a child of the client: killed with its process group (when it has one) and
+/// reaped by `end`; dropped without `end` (the runtime shutting down), the group is killed
+/// and tokio kills and reaps ssh itself.
+pub(crate) struct SshChild {
+    child: Child,
+    group: Option<nix::unistd::Pid>,
+}
+
+impl SshChild {
+    fn new(child: Child, own_group: bool) -> Self {
+        let group = child
+            .id()
+            .filter(|_| own_group)
+            .and_then(|pid| i32::try_from(pid).ok())
+            .map(nix::unistd::Pid::from_raw);
+        Self { child, group }
+    }
+
+    /// Kills ssh and everything in its group, and reaps ssh.
+    pub(crate) async fn end(mut self) {
+        self.kill_group();
+        let _ = self.child.kill().await;
+    }
+
+    fn kill_group(&mut self) {
+        // Once only: after ssh is reaped its number may be reused.
+        if let Some(group) = self.group.take()
+            && let Err(err) = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL)
+            && err != nix::errno::Errno::ESRCH
+        {
+            tracing::debug!(%err, "cannot end ssh's process group");
+        }
+    }
+}
+
+impl Drop for SshChild {
+    fn drop(&mut self) {
+        self.kill_group();
     }
 }
 
