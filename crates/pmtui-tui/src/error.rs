@@ -6,4 +6,6 @@ use thiserror::Error;
 pub enum TuiError {
     #[error("cannot use the terminal: {0}")]
     Terminal(#[from] std::io::Error),
+    #[error("the UI shows 1 to {max} hosts, and {0} were given", max = crate::hosts::MAX_HOSTS)]
+    Hosts(usize),
 }

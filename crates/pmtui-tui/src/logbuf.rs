@@ -144,6 +144,12 @@ impl LogBuffer {
         }
     }
 
+    /// Forgets the last line seen of the processes `which` names (a host's daemon came
+    /// back and numbers their lines afresh).
+    pub fn forget(&mut self, which: impl Fn(ProcessId) -> bool) {
+        self.seen.retain(|id, _| !which(*id));
+    }
+
     /// Merges recent lines fetched from the daemon with the live ones already here (which
     /// may be newer), in time order, without duplicates.
     pub fn seed(&mut self, recent: Vec<LogLine>) {

@@ -1,6 +1,7 @@
 //! The messages the app reacts to and the effects it asks the runtime to perform. `update`
 //! turns one `Msg` into state changes and a list of `Effect`s; nothing in the model does I/O.
 
+use crate::hosts::HostIx;
 use crossterm::event::{KeyEvent, MouseEvent};
 use pmtui_proto::{Event, ProcessId, ProcessSpec, Request, Response};
 
@@ -24,6 +25,19 @@ pub enum Msg {
     },
     /// The outcome of an export or a copy, for the status line.
     Done(Result<String, String>),
+    /// With several hosts: host `host` is connected (at start, or again after a loss).
+    HostUp {
+        host: HostIx,
+        daemon_pid: u32,
+        version: String,
+    },
+    /// With several hosts: host `host` is not reachable; the data layer retries it.
+    HostDown {
+        host: HostIx,
+        why: String,
+    },
+    /// With several hosts: the answer to a request sent to one host (`Effect::SendTo`).
+    HostReply(HostIx, Tag, Result<Response, String>),
 }
 
 /// Why a request was sent, so its reply lands in the right place.
@@ -51,7 +65,12 @@ pub enum Tag {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// A request, sent where it belongs: to the host of the process it names, to every
+    /// connected host when it names none (`metrics`, `logs` of all), to this host's daemon
+    /// for a start.
     Send(Tag, Request),
+    /// A request for one host (its subscription after it connects), with several hosts.
+    SendTo(HostIx, Tag, Request),
     /// Put text on the clipboard with OSC 52 (works over SSH).
     Copy(String),
     /// Write lines to a file in the current directory.

@@ -77,6 +77,9 @@ pub struct ProcTable {
     filter: String,
     pub counts: Counts,
     stale: bool,
+    /// Several hosts: ids carry their host (`hosts::STRIDE`), and a filter by id means the
+    /// daemon's own id.
+    pub host_ids: bool,
 }
 
 impl Default for ProcTable {
@@ -90,6 +93,7 @@ impl Default for ProcTable {
             filter: String::new(),
             counts: Counts::default(),
             stale: false,
+            host_ids: false,
         }
     }
 }
@@ -98,6 +102,14 @@ impl ProcTable {
     /// Replaces every row (a fresh snapshot).
     pub fn replace(&mut self, rows: Vec<ProcessInfo>) {
         self.rows = rows.into_iter().map(|p| (p.id, p)).collect();
+        self.stale = true;
+    }
+
+    /// Replaces the rows `mine` says are of this snapshot's source (one host's, with
+    /// several), keeping the others.
+    pub fn replace_where(&mut self, rows: Vec<ProcessInfo>, mine: impl Fn(ProcessId) -> bool) {
+        self.rows.retain(|id, _| !mine(*id));
+        self.rows.extend(rows.into_iter().map(|p| (p.id, p)));
         self.stale = true;
     }
 
@@ -180,7 +192,7 @@ impl ProcTable {
         let mut order: Vec<&ProcessInfo> = self
             .rows
             .values()
-            .filter(|p| needle.is_empty() || matches_filter(p, &needle))
+            .filter(|p| needle.is_empty() || matches_filter(p, &needle, self.host_ids))
             .collect();
         let column = self.sort;
         order.sort_by(|a, b| {
@@ -211,11 +223,16 @@ impl ProcTable {
     }
 }
 
-fn matches_filter(p: &ProcessInfo, needle: &str) -> bool {
+fn matches_filter(p: &ProcessInfo, needle: &str, host_ids: bool) -> bool {
+    let id = if host_ids {
+        crate::hosts::Hosts::split(p.id).1
+    } else {
+        p.id
+    };
     p.name.to_lowercase().contains(needle)
         || p.namespace.to_lowercase().contains(needle)
         || p.status.as_str().contains(needle)
-        || p.id.to_string() == needle
+        || id.to_string() == needle
         || p.command.to_lowercase().contains(needle)
 }
 

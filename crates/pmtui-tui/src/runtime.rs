@@ -1,18 +1,19 @@
 //! The event loop: one `select!` over the terminal's input, the daemon's events, replies to
 //! requests, signals and a one-second tick. It draws only when the model is dirty, at most
-//! ~30 times a second, and reconnects (showing why) when the daemon goes away. The terminal
+//! ~30 times a second. The daemons are behind the `fleet` (one task per host, reconnecting
+//! on its own), so nothing here awaits a daemon. The terminal
 //! is given back as it was found on quit, on SIGTERM, SIGHUP and SIGINT, on a panic, and
 //! while suspended by ctrl-z (redrawn whole after `fg`).
 
 use crate::app::{App, View};
+use crate::fleet::Fleet;
 use crate::input::{Decoder, ESC_TIMEOUT, Input};
 use crate::msg::{Effect, Msg, Resolver};
 use crate::{TuiError, osc52, ui};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use pmtui_client::{Client, Endpoint};
-use pmtui_proto::{Event, now_ms};
+use pmtui_proto::now_ms;
 use std::io::{IsTerminal, Read, Write};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -31,8 +32,9 @@ pub enum StartView {
 }
 
 pub struct Options {
-    /// Where the daemon is (this host's socket, or ssh), to reconnect after it went away.
-    pub endpoint: Endpoint,
+    /// Where the daemons are (this host's socket, or ssh): one, or several shown together
+    /// with a HOST column.
+    pub endpoints: Vec<Endpoint>,
     /// The context or host shown in the title when the daemon is not this host's.
     pub label: Option<String>,
     pub view: StartView,
@@ -40,8 +42,13 @@ pub struct Options {
     pub resolver: Option<Resolver>,
 }
 
-/// Runs the terminal UI on `client` until the user quits. Processes keep running.
-pub async fn run(client: Client, options: Options) -> Result<(), TuiError> {
+/// Runs the terminal UI until the user quits. Processes keep running. `client`: a
+/// connection to the only endpoint, made before the terminal was taken (so its errors show
+/// on the command line); with several hosts each connects in its own task.
+pub async fn run(client: Option<Client>, options: Options) -> Result<(), TuiError> {
+    if options.endpoints.is_empty() || options.endpoints.len() > crate::hosts::MAX_HOSTS {
+        return Err(TuiError::Hosts(options.endpoints.len()));
+    }
     let input = spawn_reader()?;
     // ratatui's hook (set by try_init) restores raw mode and the main screen on a panic;
     // this one also stops mouse reporting, so the shell is usable after the message.
@@ -127,14 +134,9 @@ fn spawn_reader() -> std::io::Result<mpsc::UnboundedReceiver<Vec<u8>>> {
     Ok(rx)
 }
 
-struct Connection {
-    client: Arc<Client>,
-    events: mpsc::UnboundedReceiver<Event>,
-}
-
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
-    client: Client,
+    client: Option<Client>,
     options: Options,
     mut input: mpsc::UnboundedReceiver<Vec<u8>>,
 ) -> Result<(), TuiError> {
@@ -145,11 +147,15 @@ async fn event_loop(
     let mut app = App::new(crate::theme::Theme::from_env(), now_ms(), root);
     app.resolver = options.resolver.clone();
     app.host_label = options.label.clone();
+    if options.endpoints.len() > 1 {
+        app.hosts = crate::hosts::Hosts::many(options.endpoints.iter().map(Endpoint::label));
+        app.procs.host_ids = true;
+    }
     app.tz = jiff::tz::TimeZone::system();
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     let (tx, mut replies) = mpsc::unbounded_channel::<Msg>();
-    let mut conn = Some(connection(client, &tx));
+    let fleet = Fleet::new(options.endpoints.clone(), client, &tx);
     let mut decoder = Decoder::default();
     let mut queued: std::collections::VecDeque<Msg> = Default::default();
     let mut winch = signal(SignalKind::window_change())?;
@@ -187,26 +193,8 @@ async fn event_loop(
             _ = term.recv() => return Ok(()),
             _ = hup.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),
-            event = next_event(&mut conn) => match event {
-                Some(event) => Msg::Daemon(event),
-                None => {
-                    conn = None;
-                    Msg::Disconnected("the connection was lost".into())
-                }
-            },
             Some(msg) = replies.recv() => msg,
-            _ = tick.tick() => {
-                if conn.is_none() {
-                    match options.endpoint.reconnect(Some(pmtui_client::DEFAULT_TIMEOUT)).await {
-                        Ok(client) => {
-                            conn = Some(connection(client, &tx));
-                            continue;
-                        }
-                        Err(err) => { app.update(Msg::Disconnected(err.to_string())); }
-                    }
-                }
-                Msg::Tick(now_ms())
-            }
+            _ = tick.tick() => Msg::Tick(now_ms()),
             _ = tokio::time::sleep_until(last_draw + FRAME), if app.dirty => continue,
             }
         };
@@ -222,30 +210,9 @@ async fn event_loop(
                     app.update(Msg::Resize(size.width, size.height));
                     app.dirty = true;
                 }
-                effect => perform(effect, conn.as_ref(), &tx),
+                effect => perform(effect, &fleet, &tx),
             }
         }
-    }
-}
-
-/// Takes a fresh client's events and tells the app it is connected.
-fn connection(mut client: Client, tx: &mpsc::UnboundedSender<Msg>) -> Connection {
-    let events = client.take_events();
-    let hello = client.daemon();
-    let _ = tx.send(Msg::Connected {
-        daemon_pid: hello.pid,
-        version: hello.version.clone(),
-    });
-    Connection {
-        client: Arc::new(client),
-        events,
-    }
-}
-
-async fn next_event(conn: &mut Option<Connection>) -> Option<Event> {
-    match conn {
-        Some(c) => c.events.recv().await,
-        None => std::future::pending().await,
     }
 }
 
@@ -257,21 +224,11 @@ fn to_msg(input: Input) -> Msg {
 }
 
 /// Runs one effect that talks to the daemon or the outside.
-fn perform(effect: Effect, conn: Option<&Connection>, tx: &mpsc::UnboundedSender<Msg>) {
+fn perform(effect: Effect, fleet: &Fleet, tx: &mpsc::UnboundedSender<Msg>) {
     match effect {
         Effect::Quit | Effect::Suspend => {}
-        Effect::Send(tag, request) => {
-            let Some(conn) = conn else {
-                let _ = tx.send(Msg::Reply(tag, Err("the daemon is not reachable".into())));
-                return;
-            };
-            let client = Arc::clone(&conn.client);
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let result = client.request(request).await.map_err(|e| e.to_string());
-                let _ = tx.send(Msg::Reply(tag, result));
-            });
-        }
+        Effect::Send(tag, request) => fleet.send(tag, request),
+        Effect::SendTo(host, tag, request) => fleet.send_to(host, tag, request),
         Effect::Copy(text) => {
             let mut out = std::io::stdout();
             if let Err(err) = out

@@ -968,3 +968,98 @@ fn esc_burst_stops_at_the_dashboard_at_three_sizes() {
         app
     });
 }
+
+/// Three hosts in one UI: this one, `ssh://deploy@web1` (connected) and `ssh://web2`
+/// (lost: its rows are what was last known, marked), each sending its own snapshot.
+fn hosts_app(view: View) -> App {
+    use pmtui_tui::hosts::Hosts;
+    let mut app = App::new(Theme { color: false }, NOW, view);
+    app.mem_total = 16 * 1024 * MB;
+    app.hosts = Hosts::many(
+        ["local", "ssh://deploy@web1", "ssh://web2"]
+            .into_iter()
+            .map(String::from),
+    );
+    app.procs.host_ids = true;
+    let shard = |host: usize, rows: Vec<ProcessInfo>| -> Vec<ProcessInfo> {
+        rows.into_iter()
+            .map(|mut p| {
+                p.id = Hosts::ui_id(host, p.id).expect("small id");
+                p
+            })
+            .collect()
+    };
+    let hosts: [Vec<ProcessInfo>; 3] = [
+        processes()[..2].to_vec(),
+        vec![
+            info(0, "api", ProcessStatus::Online, 4.0, 70 * MB, 1),
+            info(1, "worker", ProcessStatus::Stopped, 0.0, 0, 0),
+        ],
+        vec![info(0, "api", ProcessStatus::Online, 2.5, 66 * MB, 0)],
+    ];
+    for (host, rows) in hosts.into_iter().enumerate() {
+        app.update(Msg::HostUp {
+            host,
+            daemon_pid: 4242 + host as u32,
+            version: "0.1.0".into(),
+        });
+        app.update(Msg::HostReply(
+            host,
+            Tag::Subscribe,
+            Ok(Response::Subscribed {
+                seq: 1,
+                processes: shard(host, rows),
+            }),
+        ));
+    }
+    app.update(Msg::HostDown {
+        host: 2,
+        why: "the connection was lost".into(),
+    });
+    app
+}
+
+#[test]
+fn dashboard_of_several_hosts_at_three_sizes() {
+    at_sizes("dashboard_hosts", || {
+        let mut app = hosts_app(View::Dashboard);
+        // The selection on web1's api: an action names its host.
+        key(&mut app, KeyCode::Down);
+        key(&mut app, KeyCode::Down);
+        app
+    });
+}
+
+#[test]
+fn detail_names_its_host() {
+    let mut app = hosts_app(View::Dashboard);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    let screen = draw(&mut app, 100, 30);
+    assert!(
+        screen.contains("api · id 0 · on ssh://deploy@web1"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_host_snapshot_replaces_only_its_rows() {
+    use pmtui_tui::hosts::Hosts;
+    let mut app = hosts_app(View::Dashboard);
+    assert_eq!(app.procs.counts.total, 5);
+    // web1 comes back with one process gone.
+    app.update(Msg::HostReply(
+        1,
+        Tag::Subscribe,
+        Ok(Response::Subscribed {
+            seq: 2,
+            processes: vec![ProcessInfo {
+                id: Hosts::ui_id(1, 0).expect("small id"),
+                ..info(0, "api", ProcessStatus::Online, 4.0, 70 * MB, 1)
+            }],
+        }),
+    ));
+    assert_eq!(app.procs.counts.total, 4);
+    assert!(app.procs.get(1).is_some(), "this host's worker stays");
+}

@@ -3,6 +3,7 @@
 
 use super::{App, Conn, Overlay, View};
 use crate::history::Series;
+use crate::hosts::HostIx;
 use crate::logbuf::LogTarget;
 use crate::msg::{Effect, Tag};
 use pmtui_proto::{Event, EventKind, ProcessId, ProcessStatus, Request, Response};
@@ -36,6 +37,59 @@ impl App {
         effects
     }
 
+    /// One of several hosts is connected: subscribe to it, and ask again what the open
+    /// view shows of it.
+    pub(super) fn host_up(&mut self, host: HostIx, pid: u32, version: String) -> Vec<Effect> {
+        self.hosts.set(host, Conn::Up { pid, version });
+        // Its daemon may be a new one, numbering lines afresh.
+        let hosts = &self.hosts;
+        let mine = |id: ProcessId| hosts.host_of(id) == Some(host);
+        self.tail.forget(mine);
+        self.logs.forget(mine);
+        let mut effects = vec![
+            Effect::SendTo(host, Tag::Subscribe, Request::Subscribe),
+            super::refresh(),
+        ];
+        match (self.view(), self.logs.target) {
+            (View::Logs, LogTarget::All) => {
+                if let Effect::Send(tag, request) = self.seed_logs() {
+                    effects.push(Effect::SendTo(host, tag, request));
+                }
+            }
+            (View::Logs, LogTarget::One(id)) if mine(id) => effects.push(self.seed_logs()),
+            (View::Detail(id), _) if mine(id) => effects.push(describe(id)),
+            _ => {}
+        }
+        effects
+    }
+
+    /// A reply from one of several hosts: its snapshot replaces its rows only.
+    pub(super) fn host_reply(
+        &mut self,
+        host: HostIx,
+        tag: Tag,
+        result: Result<Response, String>,
+    ) -> Vec<Effect> {
+        match (tag, result) {
+            (Tag::Subscribe, Ok(Response::Subscribed { processes, .. })) => {
+                let per_process = (TAIL_LINES / processes.len().max(1)).clamp(1, 50);
+                self.set_host_processes(host, processes);
+                vec![Effect::SendTo(
+                    host,
+                    Tag::Tail,
+                    Request::Logs {
+                        targets: Vec::new(),
+                        lines: per_process,
+                        follow: true,
+                        stream: None,
+                        grep: None,
+                    },
+                )]
+            }
+            (tag, result) => self.reply(tag, result),
+        }
+    }
+
     pub(super) fn daemon_event(&mut self, event: Event) -> Vec<Effect> {
         match event.kind {
             EventKind::Process { process } => {
@@ -50,7 +104,7 @@ impl App {
                 if self.stack.contains(&View::Detail(id)) {
                     self.stack.retain(|v| *v != View::Detail(id));
                     self.detail = None;
-                    self.say(format!("process {id} was deleted"));
+                    self.say(format!("process {} was deleted", self.hosts.shown_id(id)));
                 }
             }
             EventKind::Exit { id, .. } => {
@@ -125,7 +179,7 @@ impl App {
                 let names: Vec<String> = started
                     .iter()
                     .chain(&restarted)
-                    .map(|p| format!("{} (id {})", p.name, p.id))
+                    .map(|p| self.named(p))
                     .collect();
                 let verb = if started.is_empty() {
                     "restarted"
@@ -175,7 +229,7 @@ impl App {
         };
         action(
             verb,
-            &named(p),
+            &self.named(p),
             Request::Restart {
                 targets: vec![id.to_string()],
                 env: None,
@@ -191,7 +245,7 @@ impl App {
         match p.status {
             ProcessStatus::Stopped | ProcessStatus::Errored => action(
                 "started",
-                &named(p),
+                &self.named(p),
                 Request::Restart {
                     targets: vec![id.to_string()],
                     env: None,
@@ -199,7 +253,7 @@ impl App {
             ),
             _ => action(
                 "stopped",
-                &named(p),
+                &self.named(p),
                 Request::Stop {
                     targets: vec![id.to_string()],
                 },
@@ -219,7 +273,7 @@ impl App {
             } else {
                 "stopped watching"
             },
-            &named(p),
+            &self.named(p),
             Request::Watch {
                 targets: vec![id.to_string()],
                 enabled,
@@ -241,7 +295,7 @@ impl App {
     pub(super) fn delete(&mut self, id: ProcessId, name: &str) -> Vec<Effect> {
         action(
             "deleted",
-            &format!("{name} (id {id})"),
+            &format!("{name} (id {})", self.hosts.shown_id(id)),
             Request::Delete {
                 targets: vec![id.to_string()],
             },
@@ -305,9 +359,15 @@ fn describe(id: ProcessId) -> Effect {
     )
 }
 
-/// `web (id 5)`: names are shared by instances, so the id says which one.
-fn named(p: &pmtui_proto::ProcessInfo) -> String {
-    format!("{} (id {})", p.name, p.id)
+impl App {
+    /// `web (id 5)`: names are shared by instances, so the id says which one; with several
+    /// hosts, `web (id 5 on ssh://b)`.
+    fn named(&self, p: &pmtui_proto::ProcessInfo) -> String {
+        match self.hosts.label_of(p.id) {
+            Some(host) => format!("{} (id {} on {host})", p.name, self.hosts.shown_id(p.id)),
+            None => format!("{} (id {})", p.name, p.id),
+        }
+    }
 }
 
 fn action(verb: &'static str, name: &str, request: Request) -> Vec<Effect> {

@@ -115,6 +115,8 @@ pub struct App {
     pub resolver: Option<Resolver>,
     /// The context or remote host of the daemon, shown in the title (`None`: this host's).
     pub host_label: Option<String>,
+    /// With several hosts: each one's label and connection (empty with one host).
+    pub hosts: crate::hosts::Hosts,
     /// Total memory of the machine, the scale of memory bars.
     pub mem_total: u64,
     pub areas: Areas,
@@ -155,6 +157,7 @@ impl App {
             conn: Conn::Connecting,
             resolver: None,
             host_label: None,
+            hosts: Default::default(),
             mem_total: 0,
             areas: Areas::default(),
             tz: jiff::tz::TimeZone::UTC,
@@ -176,13 +179,26 @@ impl App {
 
     /// Replaces the process list (a snapshot).
     pub fn set_processes(&mut self, rows: Vec<ProcessInfo>) {
+        self.record_detail(&rows);
+        self.procs.replace(rows);
+        self.sync();
+    }
+
+    /// Replaces the rows of one host (its snapshot), with several hosts.
+    pub fn set_host_processes(&mut self, host: crate::hosts::HostIx, rows: Vec<ProcessInfo>) {
+        self.record_detail(&rows);
+        let hosts = &self.hosts;
+        self.procs
+            .replace_where(rows, |id| hosts.host_of(id) == Some(host));
+        self.sync();
+    }
+
+    fn record_detail(&mut self, rows: &[ProcessInfo]) {
         if let View::Detail(id) = self.view()
             && let Some(row) = rows.iter().find(|p| p.id == id)
         {
             self.history.record(row, self.now);
         }
-        self.procs.replace(rows);
-        self.sync();
     }
 
     /// Takes the latest CPU and memory of each process (statuses come from events).
@@ -250,6 +266,16 @@ impl App {
                 self.complain(text);
                 Vec::new()
             }
+            Msg::HostUp {
+                host,
+                daemon_pid,
+                version,
+            } => self.host_up(host, daemon_pid, version),
+            Msg::HostDown { host, why } => {
+                self.hosts.set(host, Conn::Down(why));
+                Vec::new()
+            }
+            Msg::HostReply(host, tag, result) => self.host_reply(host, tag, result),
         };
         self.sync();
         if self.toast.as_ref().is_some_and(|t| t.view != self.view()) {
@@ -277,6 +303,14 @@ impl App {
         self.now = now;
         if self.toast.as_ref().is_some_and(|t| t.until <= now) {
             self.toast = None;
+        }
+        if self.hosts.is_multi() {
+            // Each connected host answers for itself.
+            return if self.hosts.up() > 0 {
+                vec![refresh()]
+            } else {
+                Vec::new()
+            };
         }
         match self.conn {
             Conn::Up { .. } => vec![refresh()],

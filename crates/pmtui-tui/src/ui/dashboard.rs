@@ -16,6 +16,8 @@ enum Col {
     Sort(Column),
     /// Health and the age of the last probe, when any process has a health check.
     Health,
+    /// The row's host, with several hosts (`✖` before a disconnected one).
+    Host,
     Command,
 }
 
@@ -23,11 +25,19 @@ enum Col {
 const NAME_MIN: u16 = 14;
 const NAME_MAX: u16 = 32;
 const COMMAND_MIN: u16 = 12;
+/// Widest the host column gets (longer labels end in …).
+const HOST_MAX: usize = 24;
 
 /// Columns shown at this width. The name always stays; the others join in order of use
 /// while they fit; on wide terminals the name is capped near the longest name and the
 /// command line takes the rest, as htop and process-compose do.
-fn columns(width: u16, longest_name: u16, health: bool, tasks: bool) -> Vec<(Col, Constraint)> {
+fn columns(
+    width: u16,
+    longest_name: u16,
+    health: bool,
+    tasks: bool,
+    host: Option<u16>,
+) -> Vec<(Col, Constraint)> {
     // A task's status says when it runs next (`◷ scheduled · next Dec 25`).
     let status = if tasks { 25 } else { 17 };
     let by_use: [(Col, u16); 9] = [
@@ -41,7 +51,8 @@ fn columns(width: u16, longest_name: u16, health: bool, tasks: bool) -> Vec<(Col
         (Col::Sort(Column::Pid), 7),
         (Col::Sort(Column::Namespace), 12),
     ];
-    let mut used = NAME_MIN;
+    // With several hosts the host is never left out: a row means nothing without it.
+    let mut used = NAME_MIN + host.map_or(0, |w| w + 1);
     let mut shown = Vec::new();
     for (c, w) in by_use {
         if c == Col::Health && !health {
@@ -69,7 +80,10 @@ fn columns(width: u16, longest_name: u16, health: bool, tasks: bool) -> Vec<(Col
             out.push((c, Constraint::Length(w)));
         }
     }
-    // The id leads when shown.
+    // The id leads when shown, then the host.
+    if let Some(w) = host {
+        out.insert(0, (Col::Host, Constraint::Length(w)));
+    }
     if let Some(i) = out.iter().position(|(c, _)| *c == Col::Sort(Column::Id)) {
         let id = out.remove(i);
         out.insert(0, id);
@@ -143,7 +157,12 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect) {
         tasks |= next_run(p).is_some();
     }
     let longest = longest.min(u16::MAX as usize) as u16;
-    let cols = columns(inner.width, longest, health, tasks);
+    // Room for the widest host and its `✖ `, within reason.
+    let host = app
+        .hosts
+        .is_multi()
+        .then(|| (app.hosts.widest() + 2).clamp(4, HOST_MAX) as u16);
+    let cols = columns(inner.width, longest, health, tasks, host);
     let header = header_row(app, inner, &cols);
     // Long names end in … rather than being cut mid-word without a sign.
     let name_width = app
@@ -183,13 +202,14 @@ fn header_row(app: &mut App, inner: Rect, cols: &[(Col, Constraint)]) -> Row<'st
         .zip(rects.iter())
         .filter_map(|((c, _), r)| match c {
             Col::Sort(c) => Some((c.index(), r.x, r.x + r.width + 1)),
-            Col::Health | Col::Command => None,
+            Col::Health | Col::Host | Col::Command => None,
         })
         .collect();
     let cells = cols.iter().map(|(c, _)| {
         let mut title = match c {
             Col::Sort(c) => c.title(),
             Col::Health => "HEALTH",
+            Col::Host => "HOST",
             Col::Command => "COMMAND",
         }
         .to_string();
@@ -219,12 +239,13 @@ fn row<'a>(
         let c = match col {
             Col::Sort(c) => c,
             Col::Health => return Cell::from(health_cell(app, p)),
+            Col::Host => return Cell::from(host_cell(app, p, cols)),
             Col::Command => {
                 return Cell::from(Line::from(Span::styled(p.command.as_str(), t.dim())));
             }
         };
         let text: Line = match c {
-            Column::Id => Line::from(p.id.to_string()),
+            Column::Id => Line::from(app.hosts.shown_id(p.id).to_string()),
             Column::Name => {
                 // A health marker after the name: ✓ healthy, … starting or not ready yet,
                 // ✗ unhealthy.
@@ -283,7 +304,34 @@ fn row<'a>(
             text
         })
     });
-    Row::new(cells.collect::<Vec<_>>())
+    let row = Row::new(cells.collect::<Vec<_>>());
+    // A disconnected host's rows are what was last known: dimmed.
+    if app.hosts.is_down(p.id) {
+        row.style(t.dim())
+    } else {
+        row
+    }
+}
+
+/// The host of a row; `✖` and the error colour while it is disconnected.
+fn host_cell(app: &App, p: &ProcessInfo, cols: &[(Col, Constraint)]) -> Line<'static> {
+    let t = app.theme;
+    let width = cols
+        .iter()
+        .find_map(|(c, w)| match (c, w) {
+            (Col::Host, Constraint::Length(w)) => Some(*w as usize),
+            _ => None,
+        })
+        .unwrap_or(HOST_MAX);
+    let label = app.hosts.label_of(p.id).unwrap_or_default();
+    if app.hosts.is_down(p.id) {
+        Line::from(Span::styled(
+            format!("✖ {}", fmt::clip(label, width.saturating_sub(2))),
+            t.error(),
+        ))
+    } else {
+        Line::from(Span::styled(fmt::clip(label, width), t.label()))
+    }
 }
 
 /// When a task waiting for its schedule runs next.

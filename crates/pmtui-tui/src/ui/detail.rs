@@ -39,7 +39,14 @@ pub fn render(app: &mut App, frame: &mut Frame, area: Rect, id: ProcessId) {
         Constraint::Fill(1),
     ])
     .areas(area);
-    let title = format!("{} · id {}", info.name, info.id);
+    let title = match app.hosts.label_of(info.id) {
+        Some(host) => format!(
+            "{} · id {} · on {host}",
+            info.name,
+            app.hosts.shown_id(info.id)
+        ),
+        None => format!("{} · id {}", info.name, info.id),
+    };
     // Facts taller than their room scroll with the rest (j/k), as far as their last line.
     let overflow = facts
         .len()

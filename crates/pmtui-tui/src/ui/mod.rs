@@ -21,7 +21,11 @@ pub use monitor::CARD_HEIGHT;
 
 pub fn render(app: &mut App, frame: &mut Frame) {
     let area = frame.area();
-    let banner = matches!(app.conn, Conn::Down(_)) as u16;
+    let banner = if app.hosts.is_multi() {
+        app.hosts.down().next().is_some()
+    } else {
+        matches!(app.conn, Conn::Down(_))
+    } as u16;
     let [header, banner_area, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner),
@@ -31,7 +35,18 @@ pub fn render(app: &mut App, frame: &mut Frame) {
     ])
     .areas(area);
     render_header(app, frame, header);
-    if let Conn::Down(why) = &app.conn {
+    if app.hosts.is_multi() {
+        // Each host that is away, and why; the others keep updating.
+        let down: Vec<String> = app
+            .hosts
+            .down()
+            .map(|(host, why)| format!("{host} disconnected: {why}"))
+            .collect();
+        if !down.is_empty() {
+            let text = format!(" ✖ {} — reconnecting", down.join(" · "));
+            frame.render_widget(Paragraph::new(text).style(app.theme.error()), banner_area);
+        }
+    } else if let Conn::Down(why) = &app.conn {
         let text = format!(" ✖ daemon unreachable: {why} — retrying every second · q quits");
         frame.render_widget(Paragraph::new(text).style(app.theme.error()), banner_area);
     }
@@ -82,7 +97,26 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
             if c.errored > 0 { t.error() } else { t.label() },
         ),
     ];
-    if let Some(label) = &app.host_label {
+    if app.hosts.is_multi() {
+        // Every host, a disconnected one marked, before anything else.
+        let mut hosts = vec![Span::styled("@ ", t.warn())];
+        for (i, h) in app.hosts.list.iter().enumerate() {
+            let sep = if i + 1 == app.hosts.list.len() {
+                "  "
+            } else {
+                ", "
+            };
+            if matches!(h.conn, Conn::Up { .. }) {
+                hosts.push(Span::styled(format!("{}{sep}", h.label), t.warn()));
+            } else {
+                hosts.push(Span::styled(format!("✖ {}{sep}", h.label), t.error()));
+            }
+        }
+        if let Some(context) = &app.host_label {
+            hosts.insert(1, Span::styled(format!("{context}: "), t.warn()));
+        }
+        spans.splice(1..1, hosts);
+    } else if let Some(label) = &app.host_label {
         // Which machine this is, before anything else: a remote dashboard must not be
         // mistaken for this host's.
         spans.insert(1, Span::styled(format!("@ {label}  "), t.warn()));
@@ -101,6 +135,11 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(format!("  ◐ {} busy", c.busy), t.warn()));
     }
     let right = match &app.conn {
+        _ if app.hosts.is_multi() => format!(
+            "{} of {} hosts connected ",
+            app.hosts.up(),
+            app.hosts.list.len()
+        ),
         Conn::Up { pid, version } => format!("daemon {version} · pid {pid} "),
         Conn::Connecting => "connecting… ".to_string(),
         Conn::Down(_) => "disconnected ".to_string(),

@@ -82,7 +82,7 @@ fn card(app: &App, frame: &mut Frame, area: Rect, p: &ProcessInfo, selected: boo
             ),
             if selected { t.title() } else { Style::new() },
         ),
-        Span::styled(format!("[{}] ", p.id), t.dim()),
+        Span::styled(format!("[{}] ", app.hosts.shown_id(p.id)), t.dim()),
     ]);
     let block = Block::new()
         .borders(Borders::ALL)

@@ -65,7 +65,10 @@ pub fn confirm(app: &App, frame: &mut Frame, area: Rect, id: ProcessId, name: &s
         Line::from(vec![
             Span::raw(" Delete "),
             Span::styled(name.to_string(), t.title()),
-            Span::raw(format!(" (id {id})?")),
+            Span::raw(match app.hosts.label_of(id) {
+                Some(host) => format!(" (id {} on {host})?", app.hosts.shown_id(id)),
+                None => format!(" (id {id})?"),
+            }),
         ]),
         Line::from(Span::styled(
             " It is stopped and removed from the list; its log files stay.",

@@ -102,6 +102,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         return match command {
             Command::Ls(flag) => show::list_hosts(flag.json).await,
             Command::Jlist => show::list_hosts(true).await,
+            Command::Monit => ui::open(pmtui_tui::StartView::Monitor).await,
             _ => remote::single().map(|_| ExitCode::SUCCESS),
         };
     }

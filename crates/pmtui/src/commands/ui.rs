@@ -18,18 +18,29 @@ pub async fn open(view: StartView) -> Result<ExitCode> {
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("the terminal UI needs a terminal; see `pmtui --help` for the command line");
     }
-    let client = connect().await?;
-    let endpoint = super::remote::single()?.clone();
-    let label = super::remote::header().map(|h| {
-        h.trim_start_matches("context: ")
-            .trim_start_matches("host: ")
-            .to_string()
-    });
+    let endpoints = super::remote::endpoints().to_vec();
+    // One host: connected here, before the terminal is taken, so an ssh prompt or error
+    // shows on the command line. Several: each connects inside the UI, on its own.
+    let client = match endpoints.len() {
+        1 => Some(connect().await?),
+        _ => None,
+    };
+    let label = if endpoints.len() > 1 {
+        // The hosts are listed in the title anyway; the context's name goes before them.
+        super::remote::context().map(String::from)
+    } else {
+        super::remote::header().map(|h| {
+            h.trim_start_matches("context: ")
+                .trim_start_matches("host: ")
+                .to_string()
+        })
+    };
     let options = Options {
         // A command typed in the add form is resolved here: on another host its paths
-        // would be this host's, so the form is offered only for this host's daemon.
-        resolver: (!endpoint.is_remote()).then(resolver),
-        endpoint,
+        // would be this host's, so the form is offered only when this host's daemon is
+        // among the hosts, and its starts go there.
+        resolver: endpoints.iter().any(|e| !e.is_remote()).then(resolver),
+        endpoints,
         label,
         view,
     };

@@ -137,8 +137,8 @@ pub fn single() -> Result<&'static Endpoint> {
     match endpoints() {
         [one] => Ok(one),
         several => bail!(
-            "this command talks to one daemon, and {} hosts were given ({}); only `ls` shows \
-             several (the UI shows one host at a time for now)",
+            "this command talks to one daemon, and {} hosts were given ({}); only `ls` and \
+             the UI (`pmtui` without a verb) show several",
             several.len(),
             several
                 .iter()
