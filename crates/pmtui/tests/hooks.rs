@@ -228,7 +228,7 @@ fn a_hook_that_hangs_does_not_delay_the_restart_and_is_killed_at_its_timeout() {
 }
 
 /// A Python server that writes each POST's body to `<dir>/posted-<n>.json` and answers
-/// 200 (or never answers when `MODE=hang`); prints its port. With `CERT` and `KEY` it
+/// 200 (never answers when `MODE=hang`, answers 500 when `MODE=fail`); prints its port. With `CERT` and `KEY` it
 /// speaks https.
 const PY_HOOK_SERVER: &str = r#"
 import http.server, os, sys, itertools, time
@@ -239,6 +239,11 @@ class H(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if os.environ.get("MODE") == "hang":
             time.sleep(3600)
+        if os.environ.get("MODE") == "fail":
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         n = next(count)
         path = os.path.join(out, f"posted-{n}.json")
         with open(path + ".tmp", "wb") as f:
@@ -440,6 +445,37 @@ fn an_https_webhook_posts_the_event_json_trusting_its_ca_file() {
         said.contains("ca_file only applies to an https:// webhook"),
         "{said}"
     );
+}
+
+#[test]
+fn a_webhook_answered_with_an_error_status_shows_in_describe_once_named() {
+    let t = TestHome::new();
+    let server = PyServer::start(&t, "fail");
+    let tag = unique("failweb");
+    let script = crash_once(&t, "refused", &tag);
+    let url = format!("http://127.0.0.1:{}/hook", server.port);
+    start_file(
+        &t,
+        json!([{ "name": "refused", "script": script,
+                 "hooks": { "crash": { "webhook": url, "timeout": "20s" } } }]),
+    );
+    let failures = read_when("the webhook failure", || {
+        let f = detail(&t, "refused")["hook_failures"].clone();
+        f.as_array().is_some_and(|a| !a.is_empty()).then_some(f)
+    });
+    let first = failures[0].as_str().unwrap_or_default();
+    assert!(
+        first.ends_with(&format!(
+            " UTC: hook crash for POST {url}: answered HTTP 500"
+        )),
+        "{failures}"
+    );
+    let human = t.ok(&["describe", "refused"]);
+    let line = human
+        .lines()
+        .find(|l| l.contains("answered HTTP 500"))
+        .unwrap_or_else(|| panic!("{human}"));
+    assert_eq!(line.matches("POST").count(), 1, "{line}");
 }
 
 #[test]

@@ -230,6 +230,7 @@ async fn post(url: &str, ca_file: Option<&Path>, json: &str) -> Result<(), Strin
     let mut stream = http_client::send_trusting(&target, &request, ca_file).await?;
     match http_client::read_status(&mut stream).await? {
         200..=299 => Ok(()),
-        code => Err(format!("POST {} → {code}", target.path)),
+        // The caller names the hook (`POST <url>`): this says only what came back.
+        code => Err(format!("answered HTTP {code}")),
     }
 }
