@@ -52,7 +52,8 @@ pub use spec::{
 pub use status::ProcessStatus;
 pub use task::{AppEvent, DEFAULT_HOOK_TIMEOUT_MS, HOOK_EVENTS, Hook, Overlap};
 pub use units::{
-    ByteUnits, UnitError, format_bytes, parse_duration_ms, parse_size_bytes, plural, two_decimals,
+    ByteUnits, UnitError, format_bytes, format_metric, parse_duration_ms, parse_size_bytes, plural,
+    two_decimals,
 };
 pub use watch::{DEFAULT_WATCH_DELAY_MS, DEFAULT_WATCH_IGNORE, WatchSpec, WatchTrigger};
 

@@ -135,6 +135,27 @@ pub fn format_bytes(n: u64, units: ByteUnits) -> String {
     }
 }
 
+/// An app metric's value (gauge, counter total or rate) as every front end shows it: a
+/// `*_bytes` series as a size like memory everywhere (`52.4 MB`); any other with at most 3
+/// decimals and no trailing zeros (`4.25`, `212.4`), from ten thousand on with an SI prefix
+/// and at most 2 decimals (`12.35k`, `1.5M`), so a value fits a column.
+pub fn format_metric(name: &str, v: f64) -> String {
+    if name.ends_with("_bytes") && v >= 0.0 && v.is_finite() {
+        return format_bytes(v.round() as u64, ByteUnits::SHORT);
+    }
+    let (scaled, prefix, decimals) = match v.abs() {
+        a if a >= 1e12 => (v / 1e12, "T", 2),
+        a if a >= 1e9 => (v / 1e9, "G", 2),
+        a if a >= 1e6 => (v / 1e6, "M", 2),
+        a if a >= 1e4 => (v / 1e3, "k", 2),
+        _ => (v, "", 3),
+    };
+    let text = format!("{scaled:.decimals$}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    let text = if text == "-0" { "0" } else { text };
+    format!("{text}{prefix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +198,27 @@ mod tests {
         }
         for text in ["", "big", "10Q", "M"] {
             assert!(parse_size_bytes(text).is_err(), "{text} should fail");
+        }
+    }
+
+    #[test]
+    fn formats_app_metrics_one_way() {
+        let cases = [
+            ("lag_ms", 212.4, "212.4"),
+            ("lag_ms", 4.2501, "4.25"),
+            ("lag_ms", 0.0004, "0"),
+            ("lag_ms", -0.0001, "0"),
+            ("lag_ms", 0.005, "0.005"),
+            ("requests_total", 1230.0, "1230"),
+            ("requests_total", 12_345.0, "12.35k"),
+            ("requests_total", 1_500_000.0, "1.5M"),
+            ("requests_total", -25_000.0, "-25k"),
+            ("node_heap_used_bytes", 52_428_800.0, "50.0 MB"),
+            ("node_heap_used_bytes", 512.0, "512 B"),
+            ("delta_bytes", -5.0, "-5"),
+        ];
+        for (name, v, shown) in cases {
+            assert_eq!(format_metric(name, v), shown, "{name} {v}");
         }
     }
 

@@ -38,6 +38,13 @@ fn values() -> Vec<AppValue> {
             1234.0,
             Some(48.5),
         ),
+        v(
+            "node_heap_used_bytes",
+            AppMetricKind::Gauge,
+            AppMetricSource::Node,
+            52_428_800.0,
+            None,
+        ),
     ]
 }
 
@@ -128,6 +135,11 @@ fn the_detail_view_has_an_app_metrics_panel_with_sparklines() {
     assert!(screen.contains("node_event_loop_lag_p99_ms"), "{screen}");
     assert!(screen.contains("212.4"), "{screen}");
     assert!(screen.contains("48.5/s"), "{screen}");
+    // The one metric format of the CLI's describe too (pmtui_proto::format_metric).
+    assert!(
+        screen.contains("50.0 MB"),
+        "a size, as memory is shown: {screen}"
+    );
     assert!(screen.contains("▁▃▅█"), "the seeded history: {screen}");
 }
 

@@ -101,6 +101,12 @@ fn node_event_loop_lag_and_heap_without_code_change() {
     );
     let human = t.ok(&["describe", "busy"]);
     assert!(human.contains("node_event_loop_lag_p99_ms"), "{human}");
+    // A size as memory is shown everywhere (and in the UI's panel): `12.3 MB`, not bytes.
+    let heap = human
+        .lines()
+        .find(|l| l.contains("node_heap_used_bytes"))
+        .expect("the heap line");
+    assert!(heap.contains(" MB") || heap.contains(" KB"), "{heap}");
 
     // `node_metrics: false`: several samples taken, and no app series.
     let q = wait_describe(&t, "quiet", "three samples", |d| {

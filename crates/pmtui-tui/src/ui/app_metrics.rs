@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::app_metrics::sparkline;
 use crate::fmt;
-use pmtui_proto::{AppMetricKind, ProcessId};
+use pmtui_proto::{AppMetricKind, ProcessId, format_metric};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -36,9 +36,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: ProcessId) {
         .iter()
         .map(|v| {
             let shown = match (v.kind, v.rate) {
-                (AppMetricKind::Counter, Some(rate)) => format!("{}/s", number(rate)),
+                (AppMetricKind::Counter, Some(rate)) => {
+                    format!("{}/s", format_metric(&v.name, rate))
+                }
                 (AppMetricKind::Counter, None) => "-/s".into(),
-                (AppMetricKind::Gauge, _) => number(v.value),
+                (AppMetricKind::Gauge, _) => format_metric(&v.name, v.value),
             };
             let spark = app
                 .app_metrics
@@ -56,17 +58,4 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, id: ProcessId) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
-}
-
-/// Up to 2 decimals, no trailing zeros; large values with a unit prefix.
-pub fn number(v: f64) -> String {
-    let (v, unit) = match v.abs() {
-        a if a >= 1e9 => (v / 1e9, "G"),
-        a if a >= 1e6 => (v / 1e6, "M"),
-        a if a >= 1e4 => (v / 1e3, "k"),
-        _ => (v, ""),
-    };
-    let text = format!("{v:.2}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text}{unit}")
 }

@@ -2,7 +2,7 @@
 //! series' current value with its min/avg/max over the kept history, and what was dropped.
 
 use crate::output;
-use pmtui_proto::{AppMetricKind, AppSeries, MetricsHistory};
+use pmtui_proto::{AppMetricKind, AppSeries, MetricsHistory, format_metric};
 
 /// Prints the app metrics block of `describe`, if there is anything to show.
 pub fn describe(m: &MetricsHistory) {
@@ -46,6 +46,7 @@ fn line(s: &AppSeries) -> String {
     } else {
         ""
     };
+    let number = |v: f64| format_metric(&s.name, v);
     let mut out = match &s.current {
         Some(c) => match (s.kind, c.rate) {
             (AppMetricKind::Counter, Some(rate)) => {
@@ -71,15 +72,4 @@ fn line(s: &AppSeries) -> String {
     };
     out.push_str(&format!("  {source} {}", s.kind.as_str()));
     out
-}
-
-/// Up to 3 decimals, no trailing zeros.
-pub fn number(v: f64) -> String {
-    let text = format!("{v:.3}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" {
-        "0".into()
-    } else {
-        text.into()
-    }
 }
