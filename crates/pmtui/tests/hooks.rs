@@ -588,6 +588,12 @@ fn events_json_sees_a_crash_then_the_restart_and_a_tasks_done_and_failed() {
         events.seen
     );
     assert_eq!(crash["exit_code"], 3, "{crash}");
+    // An exit says the status it leads to, not the dead run's `online`.
+    assert_eq!(crash["status"], "launching", "restarted at once: {crash}");
+    let exit = events.wait("exit of ev", |e| {
+        e["event"] == "exit" && e["name"] == "ev" && e["exit_code"] == 3
+    });
+    assert_eq!(exit["status"], "launching", "{exit}");
     assert_eq!(restart["restarts"], 1, "{restart}");
     assert_eq!(
         restart["reason"], "exit code",
@@ -612,6 +618,20 @@ fn events_json_sees_a_crash_then_the_restart_and_a_tasks_done_and_failed() {
     let failed = events.wait("task_failed", |e| e["event"] == "task_failed");
     assert_eq!(failed["name"], "badjob", "{failed}");
     assert_eq!(failed["exit_code"], 4, "{failed}");
+    assert_eq!(
+        failed["status"], "scheduled",
+        "back to its schedule: {failed}"
+    );
+    assert_eq!(done["status"], "scheduled", "{done}");
+    t.ok(&["stop", "ping"]);
+    let stopped = events.wait("exit of the stopped ping", |e| {
+        e["event"] == "exit"
+            && e["name"] == "ping"
+            && e["reason"] == "manual"
+            && e["status"] != "launching"
+    });
+    assert_eq!(stopped["status"], "stopped", "{stopped}");
+    t.ok(&["start", "ping"]);
 
     // Targets filter the stream.
     let mut only = Follower::start(&t, &["okjob"]);

@@ -86,8 +86,10 @@ pub(crate) fn from_record(info: &ProcessInfo, record: &ExitRecord) -> Vec<AppEve
         // Nothing ended: a stopped process started again, a failed spawn.
         return Vec::new();
     }
+    let status = status_after(info, record);
     let with = |name: &str| {
         let mut e = event(name, info);
+        e.status = status.to_string();
         e.at = record.at;
         e.pid = Some(record.pid);
         e.exit_code = record.exit_code;
@@ -119,4 +121,23 @@ pub(crate) fn from_record(info: &ProcessInfo, record: &ExitRecord) -> Vec<AppEve
         _ => {}
     }
     out
+}
+
+/// The status a run's end leaves the process in. The record goes in the history before
+/// the row changes (so `exit` comes before `restart` and `start`), so the row still says
+/// `online`: what comes next is the record's `outcome`.
+fn status_after(info: &ProcessInfo, record: &ExitRecord) -> &'static str {
+    match record.outcome.as_str() {
+        "restart" if record.next_restart_at.is_some_and(|due| due > record.at) => {
+            ProcessStatus::WaitingRestart.as_str()
+        }
+        "restart" => ProcessStatus::Launching.as_str(),
+        "retry" => ProcessStatus::WaitingRestart.as_str(),
+        "scheduled" => ProcessStatus::Scheduled.as_str(),
+        "errored" => ProcessStatus::Errored.as_str(),
+        // Another run carries on (a reload replaced this one, or kept the old one).
+        "stopped" if info.pid.is_some_and(|pid| pid != record.pid) => info.status.as_str(),
+        "stopped" => ProcessStatus::Stopped.as_str(),
+        _ => info.status.as_str(),
+    }
 }
