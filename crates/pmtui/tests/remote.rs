@@ -5,6 +5,7 @@
 mod common;
 
 use common::sshd::{Keys, Sshd};
+use common::tmux::Tmux;
 use common::{TestHome, pids_with, succeeded, wait_until};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -465,4 +466,129 @@ fn the_ui_runs_over_ssh_and_shows_its_host_and_a_lost_host() {
     assert!(lost.is_some(), "no disconnection shown:\n{last}");
     assert!(quit.is_some(), "q did not quit:\n{last}");
     world.assert_no_ssh_left();
+}
+
+#[test]
+fn one_ui_shows_two_hosts_routes_actions_and_survives_a_lost_host() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let Some(mut world) = World::new(1) else {
+        return;
+    };
+    // The same name (and id 0) on both hosts: only the host tells them apart.
+    let here_sleep = world.local.tagged_sleep(&common::unique("here"));
+    let far_sleep = world.remotes[0].tagged_sleep(&common::unique("far"));
+    world
+        .local
+        .ok(&["start", &here_sleep, "--name", "app", "--", "300"]);
+    world.local.wait_status("app", "online");
+    let far = &world.remotes[0];
+    far.ok(&[
+        "start",
+        &far_sleep,
+        "--name",
+        "app",
+        "--namespace",
+        "farside",
+        "--",
+        "300",
+    ]);
+    far.wait_status("app", "online");
+    let command = format!(
+        "env PMTUI_HOME={home} TERM=xterm-256color PMTUI_SSH_COMMAND='ssh -F {config}' \
+         PMTUI_REMOTE_BIN={bin} {bin} --host local --host {host}",
+        home = world.local.home().display(),
+        config = world.config.display(),
+        bin = env!("CARGO_BIN_EXE_pmtui"),
+        host = url(0),
+    );
+    let tmux = Tmux::run_command(&command);
+    let host = url(0);
+    tmux.wait("both hosts' processes with a HOST column", |s| {
+        s.contains("HOST")
+            && s.contains(&format!("@ local, {host}"))
+            && s.contains("2 of 2 hosts connected")
+            && s.lines().filter(|l| l.contains(" app ")).count() == 2
+    });
+
+    // The far one alone (by its namespace), restarted: only its count moves.
+    tmux.keys(&["/"]);
+    tmux.keys(&["farside", "Enter"]);
+    tmux.wait("the far row alone", |s| {
+        s.lines().filter(|l| l.contains(" app ")).count() == 1 && s.contains(&host)
+    });
+    tmux.keys(&["r"]);
+    tmux.wait("the restart said for the far host", |s| {
+        s.contains(&format!("restarted app (id 0 on {host})"))
+    });
+    world.remotes[0].wait_for("app", "one restart on the far host", |p| p["restarts"] == 1);
+    let here = world.local.process("app").expect("local app");
+    assert_eq!(here["restarts"], 0, "the local app was restarted: {here}");
+    tmux.keys(&["Escape"]);
+    tmux.wait("both rows again", |s| {
+        s.lines().filter(|l| l.contains(" app ")).count() == 2
+    });
+
+    // The far host dies: it shows as disconnected, and this host keeps updating.
+    world.servers[0].kill_host();
+    tmux.wait("the far host disconnected", |s| {
+        s.contains(&format!("✖ {host}")) && s.contains("1 of 2 hosts connected")
+    });
+    let late = world.local.tagged_sleep(&common::unique("late"));
+    world
+        .local
+        .ok(&["start", &late, "--name", "late-here", "--", "300"]);
+    tmux.wait("a new local process while the far host is away", |s| {
+        s.contains("late-here")
+    });
+
+    // The host is back: it is reconnected on its own.
+    world.servers[0].restart();
+    tmux.wait("the far host back", |s| {
+        s.contains("2 of 2 hosts connected") && !s.contains(&format!("✖ {host}"))
+    });
+    tmux.keys(&["q"]);
+    wait_until("the UI to quit", || (!tmux.running()).then_some(())).expect("q quits");
+    world.assert_no_ssh_left();
+}
+
+#[test]
+fn what_ssh_started_ends_with_the_connection() {
+    // A stand-in for ssh that, as a ProxyCommand beside ssh would, leaves a child running,
+    // then runs the remote command here against another home.
+    let local = TestHome::new();
+    let far = TestHome::new();
+    let tag = common::unique("ssh-child");
+    let sleep = local.tagged_sleep(&tag);
+    let standin = local.script(
+        "standin-ssh",
+        &format!(
+            "#!/bin/sh\n{sleep} 300 </dev/null >/dev/null 2>&1 &\n\
+             for last; do :; done\n\
+             PMTUI_HOME={home} exec sh -c \"$last\"\n",
+            home = far.home().display()
+        ),
+    );
+    for args in [
+        &["--host", "ssh://standin", "ls"][..],
+        &["--host", "local", "--host", "ssh://standin", "ls"][..],
+    ] {
+        let out = local
+            .cmd()
+            .env("PMTUI_SSH_COMMAND", &standin)
+            .env("PMTUI_REMOTE_BIN", env!("CARGO_BIN_EXE_pmtui"))
+            .env_remove("PMTUI_HOST")
+            .env_remove("PMTUI_CONTEXT")
+            .stdin(Stdio::null())
+            .args(args)
+            .output()
+            .expect("run");
+        succeeded(args, &out);
+        let gone = wait_until("the stand-in's child to end", || {
+            pids_with(&tag).is_empty().then_some(())
+        });
+        assert!(gone.is_some(), "left running: {:?}", pids_with(&tag));
+    }
 }

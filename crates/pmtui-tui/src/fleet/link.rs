@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 /// The client of a host while it is connected.
 pub(super) type Slot = Arc<Mutex<Option<Arc<Client>>>>;
 
-/// First pause before connecting again, and the longest (several hosts; one host retries
-/// every second, as the UI always did).
+/// The pause before connecting again after a loss, doubled after each failed attempt up to
+/// the longest (several hosts; one host retries every second, as the UI always did).
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(15);
 
@@ -55,10 +55,10 @@ impl Link {
                     if !self.down(err.to_string()) {
                         return;
                     }
-                    tokio::time::sleep(pause).await;
                     if self.ids.multi {
                         pause = (pause * 2).min(BACKOFF_MAX);
                     }
+                    tokio::time::sleep(pause).await;
                     continue;
                 }
             };

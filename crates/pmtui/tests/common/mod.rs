@@ -6,6 +6,7 @@
 pub mod http;
 pub mod servers;
 pub mod sshd;
+pub mod tmux;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -17,6 +17,8 @@ pub const SSHD: &str = "/usr/sbin/sshd";
 pub struct Sshd {
     pub port: u16,
     child: Child,
+    /// Its folder (config, log), to start it again on the same port.
+    dir: PathBuf,
 }
 
 impl Sshd {
@@ -39,26 +41,30 @@ impl Sshd {
             ),
         )
         .expect("sshd_config");
-        let log = std::fs::File::create(dir.join("sshd.log")).expect("sshd log");
-        let child = Command::new(SSHD)
-            .args(["-D", "-e", "-f"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start sshd");
-        let sshd = Self { port, child };
+        let child = spawn(&dir);
+        let sshd = Self { port, child, dir };
+        sshd.wait_listening();
+        Some(sshd)
+    }
+
+    /// The host is back: the server starts again on its port, with its keys.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.dir);
+        self.wait_listening();
+    }
+
+    fn wait_listening(&self) {
         let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 start.elapsed() < DEADLINE,
-                "sshd did not listen on {port}: {}",
-                std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
+                "sshd did not listen on {}: {}",
+                self.port,
+                std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        Some(sshd)
     }
 
     /// Kills the server; sessions already open go on (as with a real sshd restart).
@@ -139,6 +145,19 @@ impl Keys {
         std::fs::write(&path, text).expect("ssh_config");
         path
     }
+}
+
+/// sshd in the foreground with the config in `dir`, logging there.
+fn spawn(dir: &Path) -> Child {
+    let log = std::fs::File::create(dir.join("sshd.log")).expect("sshd log");
+    Command::new(SSHD)
+        .args(["-D", "-e", "-f"])
+        .arg(dir.join("sshd_config"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start sshd")
 }
 
 /// A port nobody listens on now.
