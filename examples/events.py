@@ -56,6 +56,9 @@ def main():
     print(f"following {', '.join(targets) or 'every process'} (pmtui {hello['hello']['version']})", flush=True)
     while True:
         frame = receive(sock)
+        if "reply" in frame:  # id 0: the daemon's own note ("N events were missed ...")
+            print(frame["reply"]["response"].get("message", ""), file=sys.stderr, flush=True)
+            continue
         event = frame.get("event", {})
         if event.get("event") != "app":
             continue

@@ -31,8 +31,29 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Client {
     requests: mpsc::UnboundedSender<Pending>,
     events: mpsc::UnboundedReceiver<Event>,
+    notes: mpsc::UnboundedReceiver<Note>,
     hello: HelloReply,
     timeout: Option<Duration>,
+}
+
+/// Something the daemon said on its own on a stream (a reply with id 0 that is not an
+/// error): `1017 events were missed (the client read too slowly)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub message: String,
+    /// How many events this connection had received before it: where in the stream the
+    /// note belongs (notes come on their own channel).
+    pub after: u64,
+}
+
+impl Note {
+    /// The number a "N events were missed" note starts with.
+    pub fn missed(&self) -> Option<u64> {
+        let (first, rest) = self.message.split_once(' ')?;
+        rest.starts_with("events were missed")
+            .then(|| first.parse().ok())
+            .flatten()
+    }
 }
 
 impl Client {
@@ -132,8 +153,9 @@ impl Client {
     {
         let (requests, rx) = mpsc::unbounded_channel();
         let (events_tx, events) = mpsc::unbounded_channel();
+        let (notes_tx, notes) = mpsc::unbounded_channel();
         tokio::spawn(async move {
-            io_task(framed, rx, events_tx).await;
+            io_task(framed, rx, events_tx, notes_tx).await;
             if let Some(child) = guard {
                 // The transport is gone or unwanted: end ssh (and what it started), reap it.
                 child.end().await;
@@ -142,6 +164,7 @@ impl Client {
         Self {
             requests,
             events,
+            notes,
             hello,
             timeout,
         }
@@ -214,6 +237,13 @@ impl Client {
         self.events.recv().await
     }
 
+    /// Splits off the receiver of the daemon's notes on the streams (events missed by a
+    /// reader that fell behind); unread notes are dropped.
+    pub fn take_notes(&mut self) -> mpsc::UnboundedReceiver<Note> {
+        let (_, empty) = mpsc::unbounded_channel();
+        std::mem::replace(&mut self.notes, empty)
+    }
+
     /// Splits off the event receiver, for callers that select over it separately.
     pub fn take_events(&mut self) -> mpsc::UnboundedReceiver<Event> {
         let (_, empty) = mpsc::unbounded_channel();
@@ -256,8 +286,11 @@ async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
     mut framed: Framed<S, FrameCodec>,
     mut requests: mpsc::UnboundedReceiver<Pending>,
     events: mpsc::UnboundedSender<Event>,
+    notes: mpsc::UnboundedSender<Note>,
 ) {
     let mut next_id: u64 = 1;
+    // Events passed on so far: a note says where it came.
+    let mut passed: u64 = 0;
     let mut waiting: HashMap<u64, oneshot::Sender<Response>> = HashMap::new();
     loop {
         tokio::select! {
@@ -301,11 +334,16 @@ async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
                                     process: Box::new(process),
                                 };
                                 let _ = events.send(Event { seq, kind });
+                                passed += 1;
                             }
+                        } else if let (0, Response::Done { message }) = (id, response) {
+                            // The daemon speaking on a stream: events were missed.
+                            let _ = notes.send(Note { message, after: passed });
                         }
                     }
                     Ok(ServerFrame::Event(event)) => {
                         let _ = events.send(*event);
+                        passed += 1;
                     }
                     Ok(ServerFrame::Hello(_)) | Err(_) => {}
                 }

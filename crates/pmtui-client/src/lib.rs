@@ -9,7 +9,7 @@ mod error;
 mod ssh;
 
 pub use autostart::{check_home, connect_or_start, daemon_pid, dial};
-pub use client::{Client, DEFAULT_TIMEOUT};
+pub use client::{Client, DEFAULT_TIMEOUT, Note};
 pub use endpoint::Endpoint;
 pub use error::ClientError;
 pub use ssh::{SshEndpoint, SshTarget};

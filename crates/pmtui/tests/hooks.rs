@@ -61,12 +61,17 @@ struct Follower {
 
 impl Follower {
     fn start(t: &TestHome, targets: &[&str]) -> Self {
+        Self::start_with(t, targets, Stdio::null())
+    }
+
+    /// With its stderr going to `stderr`.
+    fn start_with(t: &TestHome, targets: &[&str], stderr: Stdio) -> Self {
         let mut child = t
             .cmd()
             .args(["events", "--json"])
             .args(targets)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("pmtui events");
         let stdout = child.stdout.take().expect("stdout");
@@ -655,6 +660,81 @@ fn events_json_sees_a_crash_then_the_restart_and_a_tasks_done_and_failed() {
         only.seen
     );
     assert!(alive(i64::from(t.daemon_pid().unwrap_or(0))));
+}
+
+/// A reader that falls over 1,024 events behind (stopped with SIGSTOP while an app crashes
+/// hundreds of times) is told how many it missed: a line on stderr and, with `--json`, a
+/// `missed` object in the stream, after which events flow again.
+#[test]
+fn events_says_how_many_events_a_reader_that_fell_behind_missed() {
+    let t = TestHome::new();
+    let ping_tag = unique("lagping");
+    let sleep = t.tagged_sleep(&ping_tag);
+    t.ok(&["start", &sleep, "--name", "ping", "--", "600"]);
+    let err_path = t.path("events.err");
+    let err = std::fs::File::create(&err_path).expect("stderr file");
+    let mut events = Follower::start_with(&t, &[], Stdio::from(err));
+    events.ready(&t, "ping");
+    let pid = events.child.id().to_string();
+    let signal = |sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill");
+        assert!(ok.success(), "kill {sig} {pid}");
+    };
+    signal("-STOP");
+    // Each crash is four events (exit, crash, restart, start): 800 are far more than the
+    // daemon's 1,024 queue and the socket's buffer together.
+    start_file(
+        &t,
+        json!([{ "name": "burst", "script": "/bin/false", "max_restarts": 100_000,
+                 "min_uptime": "1ms", "restart_delay": 0 }]),
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let restarts = t
+            .process("burst")
+            .map_or(0, |p| p["restarts"].as_u64().unwrap_or(0));
+        if restarts >= 800 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {restarts} restarts");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    t.ok(&["stop", "burst"]);
+    signal("-CONT");
+    let note = events.wait("the missed note", |e| e["event"] == "missed");
+    let missed = note["missed"].as_u64().unwrap_or(0);
+    assert!(missed > 0, "{note}");
+    assert!(note["at"].is_u64(), "{note}");
+    assert_eq!(
+        note["detail"],
+        format!("{missed} events were missed (the client read too slowly)"),
+        "{note}"
+    );
+    let said = read_when("the note on stderr", || {
+        std::fs::read_to_string(&err_path)
+            .ok()
+            .filter(|s| s.contains("events were missed"))
+    });
+    assert!(
+        said.contains(&format!("pmtui events: {missed} events were missed")),
+        "{said}"
+    );
+    // The stream goes on after the gap.
+    let at = events.seen.iter().position(|e| e == &note).unwrap_or(0);
+    t.ok(&["restart", "ping"]);
+    let deadline = Instant::now() + common::DEADLINE;
+    while !events.seen[at..]
+        .iter()
+        .any(|e| e["name"] == "ping" && e["event"] == "start")
+    {
+        assert!(Instant::now() < deadline, "nothing after the note");
+        if let Ok(v) = events.lines.recv_timeout(Duration::from_millis(500)) {
+            events.seen.push(v);
+        }
+    }
 }
 
 fn example(path: &str) -> String {
