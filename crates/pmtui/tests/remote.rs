@@ -549,6 +549,22 @@ fn one_ui_shows_two_hosts_routes_actions_and_survives_a_lost_host() {
     tmux.wait("the far host back", |s| {
         s.contains("2 of 2 hosts connected") && !s.contains(&format!("✖ {host}"))
     });
+
+    // This host's daemon goes: it is marked while the far host keeps updating, and comes
+    // back once a daemon runs here again (the UI does not start one itself).
+    world.local.ok(&["kill"]);
+    tmux.wait("this host disconnected", |s| {
+        s.contains("✖ local") && s.contains("1 of 2 hosts connected")
+    });
+    let far_late = world.remotes[0].tagged_sleep(&common::unique("farlate"));
+    world.remotes[0].ok(&["start", &far_late, "--name", "late-far", "--", "300"]);
+    tmux.wait("a new far process while this host is away", |s| {
+        s.contains("late-far")
+    });
+    world.local.ok(&["ping"]);
+    tmux.wait("this host back", |s| {
+        s.contains("2 of 2 hosts connected") && !s.contains("late-here")
+    });
     tmux.keys(&["q"]);
     wait_until("the UI to quit", || (!tmux.running()).then_some(())).expect("q quits");
     world.assert_no_ssh_left();
