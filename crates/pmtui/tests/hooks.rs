@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::events::Follower;
 use common::{TestHome, alive, pids_with, unique, wait_until};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -50,88 +51,6 @@ fn crash_once(t: &TestHome, name: &str, tag: &str) -> String {
     )
     .display()
     .to_string()
-}
-
-/// `pmtui events --json [targets]`, its lines on a channel.
-struct Follower {
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-    seen: Vec<Value>,
-}
-
-impl Follower {
-    fn start(t: &TestHome, targets: &[&str]) -> Self {
-        Self::start_with(t, targets, Stdio::null())
-    }
-
-    /// With its stderr going to `stderr`.
-    fn start_with(t: &TestHome, targets: &[&str], stderr: Stdio) -> Self {
-        let mut child = t
-            .cmd()
-            .args(["events", "--json"])
-            .args(targets)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("pmtui events");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-                    panic!("events --json printed a non-JSON line ({e}): {line}")
-                });
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for an event matching `check`; returns it (every event seen is kept).
-    fn wait(&mut self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + common::DEADLINE;
-        loop {
-            if let Some(found) = self.seen.iter().find(|e| check(e)) {
-                return found.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self
-                .lines
-                .recv_timeout(left.min(Duration::from_millis(200)))
-            {
-                Ok(v) => self.seen.push(v),
-                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
-                Err(_) => panic!("no event: {what}; seen: {:#?}", self.seen),
-            }
-        }
-    }
-
-    /// Makes sure the stream is subscribed: restarts `name` (a running app) until an
-    /// event of it comes through.
-    fn ready(&mut self, t: &TestHome, name: &str) {
-        let deadline = Instant::now() + common::DEADLINE;
-        while Instant::now() < deadline {
-            t.ok(&["restart", name]);
-            if let Ok(v) = self.lines.recv_timeout(Duration::from_secs(2)) {
-                self.seen.push(v);
-                return;
-            }
-        }
-        panic!("the events stream never said anything");
-    }
-}
-
-impl Drop for Follower {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

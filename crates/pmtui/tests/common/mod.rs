@@ -3,6 +3,7 @@
 //! the daemon and every process the test started.
 #![allow(dead_code)]
 
+pub mod events;
 pub mod http;
 pub mod servers;
 pub mod sshd;
