@@ -889,3 +889,93 @@ fn detail_wheel_scrolls_and_log_lines_redraw_only_log_views() {
     app.update(log(0, 2, "seen here"));
     assert!(app.dirty);
 }
+
+/// Two hosts, `local` and `ssh://b`, each with a `web` of id 0.
+fn two_hosts() -> App {
+    use crate::hosts::Hosts;
+    let mut app = App::new(Theme { color: false }, NOW, View::Dashboard);
+    app.hosts = Hosts::many(["local".to_string(), "ssh://b".to_string()]);
+    app.procs.host_ids = true;
+    for host in 0..2 {
+        let effects = app.update(Msg::HostUp {
+            host,
+            daemon_pid: 42,
+            version: "0.1.0".into(),
+        });
+        assert!(
+            effects.contains(&Effect::SendTo(host, Tag::Subscribe, Request::Subscribe)),
+            "{effects:?}"
+        );
+        let mut web = row(0, "web", ProcessStatus::Online);
+        web.id = Hosts::ui_id(host, 0).expect("small id");
+        let effects = app.update(Msg::HostReply(
+            host,
+            Tag::Subscribe,
+            Ok(Response::Subscribed {
+                seq: 1,
+                processes: vec![web],
+            }),
+        ));
+        // Its live lines come from its own subscription.
+        assert!(
+            matches!(
+                effects.as_slice(),
+                [Effect::SendTo(h, Tag::Tail, Request::Logs { follow: true, .. })] if *h == host
+            ),
+            "{effects:?}"
+        );
+    }
+    app.areas.table = Rect::new(0, 2, 80, 10);
+    app
+}
+
+#[test]
+fn an_action_names_the_row_of_its_host() {
+    let mut app = two_hosts();
+    assert_eq!(app.procs.len(), 2);
+    key(&mut app, KeyCode::Down);
+    let effects = ch(&mut app, 'r');
+    // The UI id carries the host; the data layer turns it back into id 0 on ssh://b.
+    let restart = Request::Restart {
+        targets: vec![crate::hosts::STRIDE.to_string()],
+        env: None,
+    };
+    assert_eq!(sent(&effects), [&restart]);
+    app.update(Msg::Reply(
+        Tag::Action {
+            verb: "restarted",
+            name: "web (id 0 on ssh://b)".into(),
+        },
+        Ok(Response::Processes {
+            processes: Vec::new(),
+        }),
+    ));
+    assert_eq!(
+        app.toast.as_ref().map(|t| t.text.as_str()),
+        Some("✔ restarted web (id 0 on ssh://b)")
+    );
+    let Some(Effect::Send(Tag::Action { name, .. }, _)) = effects.first() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(name, "web (id 0 on ssh://b)");
+}
+
+#[test]
+fn a_lost_host_keeps_its_rows_marked_and_the_refresh_goes_on() {
+    let mut app = two_hosts();
+    app.update(Msg::HostDown {
+        host: 1,
+        why: "the connection was lost".into(),
+    });
+    assert_eq!(app.procs.len(), 2, "the lost host's rows stay");
+    assert!(app.hosts.is_down(crate::hosts::STRIDE));
+    assert!(!app.hosts.is_down(0));
+    // The other host is still refreshed.
+    let effects = app.update(Msg::Tick(NOW + 1000));
+    assert!(
+        sent(&effects)
+            .iter()
+            .any(|r| matches!(r, Request::Metrics { .. })),
+        "{effects:?}"
+    );
+}
