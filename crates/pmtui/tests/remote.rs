@@ -608,3 +608,53 @@ fn what_ssh_started_ends_with_the_connection() {
         assert!(gone.is_some(), "left running: {:?}", pids_with(&tag));
     }
 }
+
+#[test]
+fn a_sigkilled_client_leaves_no_session_behind() {
+    let local = TestHome::new();
+    let far = TestHome::new();
+    let child_tag = common::unique("kept-child");
+    let sleep = local.tagged_sleep(&child_tag);
+    // pmtui on the "far side" under a name of this test's own, to find its dial-stdio.
+    let far_tag = common::unique("far-pmtui");
+    let far_bin = local.path(&far_tag);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pmtui"), &far_bin).expect("symlink");
+    let standin = local.script(
+        "standin-ssh",
+        &format!(
+            "#!/bin/sh\n{sleep} 300 </dev/null >/dev/null 2>&1 &\n\
+             for last; do :; done\n\
+             PMTUI_HOME={home} exec sh -c \"$last\"\n",
+            home = far.home().display()
+        ),
+    );
+    let mut client = local
+        .cmd()
+        .env("PMTUI_SSH_COMMAND", &standin)
+        .env("PMTUI_REMOTE_BIN", &far_bin)
+        .env_remove("PMTUI_HOST")
+        .env_remove("PMTUI_CONTEXT")
+        .args(["--host", "ssh://standin", "logs", "-f"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run");
+    let session = wait_until("the far dial-stdio", || {
+        (!pids_with(&far_tag).is_empty()).then_some(())
+    });
+    let _ = client.kill();
+    let _ = client.wait();
+    // The session ends: its input closed with the client.
+    let ended = wait_until("the far dial-stdio to end", || {
+        pids_with(&far_tag).is_empty().then_some(())
+    });
+    // What the stand-in started beside it is not the client's to end any more (the
+    // README says so); the test ends it.
+    let kept = pids_with(&child_tag);
+    for pid in &kept {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).output();
+    }
+    assert!(session.is_some(), "dial-stdio never ran");
+    assert!(ended.is_some(), "left running: {:?}", pids_with(&far_tag));
+}
