@@ -86,6 +86,18 @@ impl Hosts {
         self.state_of(id).map(|h| h.label.as_str())
     }
 
+    /// The host's name alone (`web1` for `ssh://deploy@web1:2222`), where room is short:
+    /// the merged log lines.
+    pub fn short_of(&self, id: ProcessId) -> Option<&str> {
+        let label = self.label_of(id)?;
+        let rest = label.strip_prefix("ssh://").unwrap_or(label);
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        Some(match rest.strip_prefix('[') {
+            Some(v6) => v6.split_once(']').map_or(v6, |(host, _)| host),
+            None => rest.split_once(':').map_or(rest, |(host, _)| host),
+        })
+    }
+
     /// Whether the row's host is not connected now (its row shows the last state known).
     pub fn is_down(&self, id: ProcessId) -> bool {
         self.state_of(id)
@@ -147,5 +159,13 @@ mod tests {
         assert_eq!(two.shown_id(STRIDE + 3), 3);
         assert_eq!(two.label_of(STRIDE + 3), Some("ssh://b"));
         assert!(two.is_down(3));
+        let three = Hosts::many(
+            ["local", "ssh://deploy@web1:2222", "ssh://[::1]:22"]
+                .into_iter()
+                .map(String::from),
+        );
+        assert_eq!(three.short_of(0), Some("local"));
+        assert_eq!(three.short_of(STRIDE), Some("web1"));
+        assert_eq!(three.short_of(2 * STRIDE), Some("::1"));
     }
 }

@@ -1063,3 +1063,19 @@ fn a_host_snapshot_replaces_only_its_rows() {
     assert_eq!(app.procs.counts.total, 4);
     assert!(app.procs.get(1).is_some(), "this host's worker stays");
 }
+
+#[test]
+fn monitor_of_several_hosts_says_whose_lines() {
+    let mut app = hosts_app(View::Monitor);
+    let web1 = pmtui_tui::hosts::Hosts::ui_id(1, 0).expect("small id");
+    for line in log_lines(0, "api", 3)
+        .into_iter()
+        .chain(log_lines(web1, "api", 3))
+    {
+        app.update(Msg::Daemon(Event {
+            seq: line.seq,
+            kind: EventKind::Log { line },
+        }));
+    }
+    insta::assert_snapshot!(draw(&mut app, 120, 40));
+}

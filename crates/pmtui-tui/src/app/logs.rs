@@ -138,10 +138,16 @@ impl App {
     pub fn log_label(&self) -> String {
         match self.logs.target {
             LogTarget::All => "all".to_string(),
-            LogTarget::One(id) => self
-                .procs
-                .get(id)
-                .map_or_else(|| id.to_string(), |p| p.name.clone()),
+            LogTarget::One(id) => {
+                let name = self
+                    .procs
+                    .get(id)
+                    .map_or_else(|| self.hosts.shown_id(id).to_string(), |p| p.name.clone());
+                match self.hosts.label_of(id) {
+                    Some(host) => format!("{name} on {host}"),
+                    None => name,
+                }
+            }
         }
     }
 }

@@ -82,7 +82,13 @@ fn card(app: &App, frame: &mut Frame, area: Rect, p: &ProcessInfo, selected: boo
             ),
             if selected { t.title() } else { Style::new() },
         ),
-        Span::styled(format!("[{}] ", app.hosts.shown_id(p.id)), t.dim()),
+        Span::styled(
+            match app.hosts.short_of(p.id) {
+                Some(host) => format!("[{} {}] ", app.hosts.shown_id(p.id), fmt::clip(host, 12)),
+                None => format!("[{}] ", p.id),
+            },
+            t.dim(),
+        ),
     ]);
     let block = Block::new()
         .borders(Borders::ALL)
@@ -211,10 +217,23 @@ fn render_tail(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-/// Who wrote a merged line: the name, with the instance (`web#1`) when the name has several.
+/// Who wrote a merged line: the name, with the instance (`web#1`) when the name has several;
+/// with several hosts, after the host's name (`web1:web`).
 pub fn source(app: &App, line: &pmtui_proto::LogLine) -> String {
-    match app.procs.get(line.id) {
-        Some(p) if app.procs.instances_of(&p.name) > 1 => format!("{}#{}", line.name, p.instance),
+    let host = app.hosts.host_of(line.id);
+    // Instances are counted on the line's own host.
+    let instances = |name: &str| {
+        app.procs
+            .all()
+            .filter(|q| q.name == name && app.hosts.host_of(q.id) == host)
+            .count()
+    };
+    let who = match app.procs.get(line.id) {
+        Some(p) if instances(&p.name) > 1 => format!("{}#{}", line.name, p.instance),
         _ => line.name.clone(),
+    };
+    match app.hosts.short_of(line.id) {
+        Some(host) => format!("{host}:{who}"),
+        None => who,
     }
 }
