@@ -247,6 +247,24 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 ms,
             );
         }
+        if wanted("frame")
+            && let Some(ms) = frame::detail_render_ms(plan.frame_rows, plan.frame_iters)
+        {
+            results.record(
+                report::Metric::lower(
+                    "frame_detail",
+                    format!(
+                        "detail frame with charts, {} rows (TestBackend 200×60)",
+                        plan.frame_rows
+                    ),
+                    "ms",
+                    Some(2.0),
+                )
+                .issue18(true),
+                "pmtui",
+                ms,
+            );
+        }
     }
     let with_pm2 = managers.iter().any(|m| m.kind == Kind::Pm2);
     let direct_rates: serde_json::Map<String, serde_json::Value> = direct
