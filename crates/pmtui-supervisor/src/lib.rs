@@ -12,6 +12,7 @@ pub mod config;
 pub mod contain;
 pub mod cron;
 pub mod error;
+pub mod fanout;
 mod faults;
 pub mod fds;
 pub mod hooks;

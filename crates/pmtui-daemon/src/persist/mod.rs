@@ -16,14 +16,13 @@ pub use durable::make_durable;
 pub use load::load_all;
 
 use crate::{Daemon, DaemonError, Paths};
-use pmtui_proto::{EventKind, StateProblem, StateProblemKind};
+use pmtui_proto::{StateProblem, StateProblemKind};
 use pmtui_statedir::Dir;
 use pmtui_supervisor::{ProcessRecord, Supervisor};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::oneshot;
 
 /// How often the persister tries again to write the names whose last write failed.
@@ -240,67 +239,54 @@ impl Store {
     }
 }
 
-/// Follows the event stream and rewrites the files of the names that changed. Bursts are
-/// coalesced: one write per name for everything that arrived together. Names whose write
-/// failed are tried again every `RETRY_EVERY`. Returns when `stop` fires (or its sender
+/// Follows the rows that change and rewrites the files of the names that changed. Bursts
+/// are coalesced: one write per name for everything that changed together. Names whose
+/// write failed are tried again every `RETRY_EVERY`. Returns when `stop` fires (or its sender
 /// is dropped), and only between writes: once it has returned, no write of its own can
 /// land after the daemon's final one (a write cut off mid-way on the blocking pool would
 /// put back the file of a process that `kill` just deleted).
 pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
-    let (_, rows, mut events) = daemon.supervisor.subscribe();
-    let mut names: HashMap<u32, String> = rows.into_iter().map(|p| (p.id, p.name)).collect();
+    // What changed before is on disk already (the daemon wrote every record at its start);
+    // a change between these two lines is written twice, none is missed.
+    daemon.supervisor.forget_changes();
+    let mut names: HashMap<u32, String> = daemon
+        .supervisor
+        .list()
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
     tokio::pin!(stop);
     loop {
         let mut touched: BTreeSet<String> = BTreeSet::new();
-        let mut everything = false;
         let retry = async {
             if daemon.store.unsaved().is_empty() {
                 std::future::pending::<()>().await;
             }
             tokio::time::sleep(RETRY_EVERY).await;
         };
-        let first = tokio::select! {
-            event = events.recv() => Some(event),
-            () = retry => None,
-            _ = &mut stop => return,
-        };
-        let mut next = first;
-        if next.is_none() {
-            touched.extend(daemon.store.unsaved());
-        }
-        while let Some(event) = next.take() {
-            match event {
-                Ok(event) => match event.kind {
-                    EventKind::Process { process } => {
-                        // A renamed process leaves its old name's file behind.
-                        if let Some(old) = names.insert(process.id, process.name.clone())
-                            && old != process.name
-                        {
-                            touched.insert(old);
+        tokio::select! {
+            changed = daemon.supervisor.changed() => {
+                for (id, name) in changed {
+                    match name {
+                        Some(name) => {
+                            // A renamed process leaves its old name's file behind.
+                            if let Some(old) = names.insert(id, name.clone())
+                                && old != name
+                            {
+                                touched.insert(old);
+                            }
+                            touched.insert(name);
                         }
-                        touched.insert(process.name);
+                        None => touched.extend(names.remove(&id)),
                     }
-                    EventKind::Removed { id } => touched.extend(names.remove(&id)),
-                    _ => {}
-                },
-                Err(RecvError::Lagged(_)) => everything = true,
-                Err(RecvError::Closed) => return,
-            }
-            next = match events.try_recv() {
-                Ok(e) => Some(Ok(e)),
-                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
-                    Some(Err(RecvError::Lagged(n)))
                 }
-                Err(_) => None,
-            };
+            }
+            () = retry => touched.extend(daemon.store.unsaved()),
+            _ = &mut stop => return,
         }
         let daemon = Arc::clone(&daemon);
         let _ = tokio::task::spawn_blocking(move || {
-            if everything {
-                daemon.store.write_all(&daemon.supervisor);
-            } else {
-                let _ = daemon.store.write_names(&daemon.supervisor, touched);
-            }
+            let _ = daemon.store.write_names(&daemon.supervisor, touched);
         })
         .await;
     }

@@ -8,6 +8,7 @@
 pub(crate) mod derive;
 mod run;
 
+use crate::fanout::Fanout;
 use pmtui_proto::{AppEvent, HOOK_EVENTS, Hook};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -54,7 +55,7 @@ pub(crate) struct Pending {
 
 /// Where events go.
 pub(crate) struct Hub {
-    stream: broadcast::Sender<AppEvent>,
+    stream: Fanout<AppEvent>,
     tx: mpsc::Sender<Pending>,
     /// The daemon's own hooks (`hooks` in config.toml), by event.
     global: BTreeMap<String, Hook>,
@@ -70,7 +71,7 @@ impl Hub {
     ) -> (Self, mpsc::Receiver<Pending>) {
         let (tx, rx) = mpsc::channel(MAX_WAITING);
         let hub = Self {
-            stream: broadcast::channel(1024).0,
+            stream: Fanout::new(1024),
             tx,
             global,
             home,
@@ -100,10 +101,10 @@ impl Hub {
             hooks.push((hook.clone(), self.home.clone(), true));
         }
         if hooks.is_empty() {
-            let _ = self.stream.send(event);
+            self.stream.send(event);
             return None;
         }
-        let _ = self.stream.send(event.clone());
+        self.stream.send(event.clone());
         match self.tx.try_send(Pending { event, hooks }) {
             Ok(()) => None,
             Err(full) => {

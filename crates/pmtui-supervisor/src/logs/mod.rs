@@ -25,12 +25,13 @@ pub use history::{LogQuery, SinkView};
 pub use pump::{MAX_LINE_BYTES, Tail, pump};
 pub use writer::{Batch, Op, Pumps};
 
+use crate::fanout::Fanout;
 use pmtui_proto::{LogFormat, LogLine, LogStream, ProcessId};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 /// A line kept in memory, with where it ended in its stream's file.
 #[derive(Debug, Clone)]
@@ -117,7 +118,7 @@ pub struct LogSink {
     date_format: Option<String>,
     state: Mutex<SinkState>,
     scratch: Mutex<Scratch>,
-    followers: broadcast::Sender<LogLine>,
+    followers: Fanout<LogLine>,
     queue: writer::Queue,
     /// True once the writer has noted where the files stand.
     primed: watch::Sender<bool>,
@@ -143,7 +144,7 @@ impl LogSink {
         files: SinkFiles,
         format: LineFormat,
         ring_limit: usize,
-        followers: broadcast::Sender<LogLine>,
+        followers: Fanout<LogLine>,
     ) -> Arc<Self> {
         let state = SinkState {
             ring: VecDeque::new(),
@@ -281,8 +282,7 @@ impl LogSink {
             let seq = state.next_seq;
             state.next_seq += 1;
             if live {
-                let _ = self
-                    .followers
+                self.followers
                     .send(self.log_line(seq, at, stream, text.clone()));
             }
             state.ring_bytes += ring_cost(&text);
@@ -459,7 +459,7 @@ mod tests {
             err: registry.get(&dir.join("a-err.log"), rotation),
             combined: registry.get(&dir.join("a.log"), rotation),
         };
-        let (tx, _) = broadcast::channel(16);
+        let tx = Fanout::new(16);
         let format = LineFormat::new(LogFormat::Raw, None, "a", 0);
         (
             LogSink::new(0, "a".into(), files, format, ring_limit, tx),
@@ -532,7 +532,7 @@ mod tests {
             err: None,
             combined: None,
         };
-        let (tx, _) = broadcast::channel(16);
+        let tx = Fanout::new(16);
         let format = LineFormat::new(LogFormat::Raw, None, "r", 0);
         // A ring of one line, so history has to come from the files.
         let sink = LogSink::new(0, "r".into(), files, format, 1, tx);

@@ -10,6 +10,7 @@
 
 use super::messages::{AppMessage, AppPayload, MessageSource};
 use super::signals::RunSignals;
+use crate::fanout::Fanout;
 use crate::metrics::app::{self, AppHandle};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use pmtui_proto::ProcessId;
@@ -18,7 +19,6 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
-use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 /// The longest message kept, bytes (Node's metrics objects are far smaller).
@@ -51,7 +51,7 @@ pub(crate) struct Origin {
     pub pid: u32,
     pub run: u64,
     pub signals: Arc<RunSignals>,
-    pub messages: broadcast::Sender<AppMessage>,
+    pub messages: Fanout<AppMessage>,
     /// The process's app metrics, fed by `METRIC` lines and Node's runtime report.
     pub app: AppHandle,
 }
@@ -124,7 +124,7 @@ fn handle(line: &[u8], origin: &Origin) {
         Some("pmtui:listening") => origin.signals.post(|p| p.listening = true),
         _ => {}
     }
-    let _ = origin.messages.send(AppMessage {
+    origin.messages.send(AppMessage {
         id: origin.id,
         pid: origin.pid,
         run: origin.run,
@@ -175,8 +175,9 @@ impl LineSplitter {
 mod tests {
     use super::*;
 
-    fn origin() -> (Origin, broadcast::Receiver<AppMessage>) {
-        let (messages, rx) = broadcast::channel(64);
+    fn origin() -> (Origin, tokio::sync::broadcast::Receiver<AppMessage>) {
+        let messages = Fanout::new(64);
+        let rx = messages.subscribe();
         let origin = Origin {
             id: 7,
             pid: 1234,

@@ -109,7 +109,7 @@ fn handle(datagram: &[u8], origin: &Origin) {
             None if !line.contains('=') => app::lock(&origin.app).dropped(Reason::Garbage, line),
             None => apply(line, &mut posted),
         }
-        let _ = origin.messages.send(AppMessage {
+        origin.messages.send(AppMessage {
             id: origin.id,
             pid: origin.pid,
             run: origin.run,
@@ -153,8 +153,8 @@ fn apply(line: &str, posted: &mut Posted) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fanout::Fanout;
     use std::sync::Arc;
-    use tokio::sync::broadcast;
 
     fn parsed(text: &str) -> Posted {
         let mut posted = Posted::default();
@@ -183,7 +183,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = socket_path(dir.path(), 3).expect("short path");
         let socket = bind(&path).expect("bind");
-        let (messages, mut rx) = broadcast::channel(16);
+        let messages = Fanout::new(16);
+        let mut rx = messages.subscribe();
         let origin = Origin {
             id: 3,
             pid: 99,

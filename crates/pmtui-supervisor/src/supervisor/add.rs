@@ -1,7 +1,7 @@
 //! Adding one process: its table row, its log sink and its job task.
 
 use super::log_paths::log_paths;
-use super::{Entry, Reply, Supervisor, publish};
+use super::{Entry, Reply, Supervisor};
 use crate::job::JobCmd;
 use crate::logs::{LineFormat, LogPaths, LogSink, Rotation, SinkFiles};
 use crate::metrics::History;
@@ -114,9 +114,8 @@ impl Supervisor {
             job,
         };
         table.entries.insert(id, entry);
-        publish(
+        self.shared.publish(
             &mut table,
-            &self.shared.events,
             EventKind::Process {
                 process: Box::new(info),
             },

@@ -26,6 +26,7 @@ pub use sampling::{MetricsSnapshot, MetricsSubscription};
 pub use scale::ScaleOutcome;
 
 use crate::contain::Containment;
+use crate::fanout::Fanout;
 use crate::job::{JobCmd, JobHandle};
 use crate::logs::{FileRegistry, LogPaths, LogSink, Pumps};
 use crate::metrics::{History, MetricsHub};
@@ -38,7 +39,7 @@ use crate::{SupervisorConfig, SupervisorError, resolve_targets};
 use pmtui_proto::{
     Event, EventKind, ExitRecord, LogLine, ProcessId, ProcessInfo, ProcessSpec, ProcessStatus,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -88,8 +89,8 @@ pub(crate) struct Shared {
     /// The environments held, so that equal ones share one map.
     pub envs: EnvPool,
     table: Mutex<Table>,
-    events: broadcast::Sender<Event>,
-    logs: broadcast::Sender<LogLine>,
+    events: Fanout<Event>,
+    logs: Fanout<LogLine>,
     pub files: FileRegistry,
     /// The log pumps still reading, for the last lines before the daemon exits.
     pub pumps: Pumps,
@@ -102,7 +103,7 @@ pub(crate) struct Shared {
     /// following links); `None` when it cannot be opened, and pid files are not written.
     pub pids: Option<pmtui_statedir::Dir>,
     /// What apps say over their IPC channel and sd_notify socket (see `probe`).
-    pub app_messages: broadcast::Sender<AppMessage>,
+    pub app_messages: Fanout<AppMessage>,
     /// Failures of the engine itself that it recovered from (a job task or the sampler
     /// that panicked), newest last, for `ping`.
     incidents: Mutex<VecDeque<String>>,
@@ -112,6 +113,8 @@ pub(crate) struct Shared {
     held: order::Held,
     /// Where events go: the events stream and the hooks (see `hooks`).
     pub hooks: crate::hooks::Hub,
+    /// The rows to write again (see [`Supervisor::changed`]).
+    changes: Changes,
 }
 
 /// Incidents kept for `ping`.
@@ -150,7 +153,7 @@ impl Shared {
         }
         let process = entry.info.clone();
         let process = Box::new(process);
-        publish(&mut table, &self.events, EventKind::Process { process });
+        self.publish(&mut table, EventKind::Process { process });
     }
 
     /// The running processes named `name`, lowest id first.
@@ -240,7 +243,7 @@ impl Shared {
             return;
         };
         self.insert_exit(entry, &record);
-        publish(&mut table, &self.events, EventKind::Exit { id, record });
+        self.publish(&mut table, EventKind::Exit { id, record });
     }
 
     /// The first half of recording an exit that is restarted at once: the record (its
@@ -269,7 +272,7 @@ impl Shared {
         {
             early.last_stderr = record.last_stderr.clone();
         }
-        publish(&mut table, &self.events, EventKind::Exit { id, record });
+        self.publish(&mut table, EventKind::Exit { id, record });
     }
 
     fn insert_exit(&self, entry: &mut Entry, record: &ExitRecord) {
@@ -297,12 +300,57 @@ fn push_failure(entry: &mut Entry, text: String) {
     }
 }
 
-fn publish(table: &mut Table, events: &broadcast::Sender<Event>, kind: EventKind) {
-    table.seq += 1;
-    let _ = events.send(Event {
-        seq: table.seq,
-        kind,
-    });
+impl Shared {
+    /// Numbers a change and sends it to the events stream; a row that changed or went is
+    /// also marked for the persister.
+    fn publish(&self, table: &mut Table, kind: EventKind) {
+        match &kind {
+            EventKind::Process { process } => self.changes.mark(process.id),
+            EventKind::Removed { id } => self.changes.mark(*id),
+            _ => {}
+        }
+        table.seq += 1;
+        self.events.send(Event {
+            seq: table.seq,
+            kind,
+        });
+    }
+}
+
+/// The rows that changed or went since the persister last looked: a set, not a queue, so
+/// it never lags and costs nothing while idle (the persister used to follow the events
+/// stream, whose 4096 slots were then always allocated: about 1 MiB).
+#[derive(Default)]
+pub(crate) struct Changes {
+    ids: Mutex<BTreeSet<ProcessId>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Changes {
+    fn mark(&self, id: ProcessId) {
+        self.ids
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id);
+        self.wake.notify_one();
+    }
+
+    /// Waits until some row changed, and takes the set (cancel-safe: nothing is taken
+    /// before the wait is over).
+    async fn take(&self) -> BTreeSet<ProcessId> {
+        loop {
+            let ids = std::mem::take(
+                &mut *self
+                    .ids
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            );
+            if !ids.is_empty() {
+                return ids;
+            }
+            self.wake.notified().await;
+        }
+    }
 }
 
 /// A cheap, clonable handle on the engine.
@@ -318,10 +366,12 @@ impl Supervisor {
         if !crate::reaper::become_subreaper() {
             tracing::warn!("not a child subreaper: orphaned descendants go to init");
         }
-        let (events, _) = broadcast::channel(4096);
+        // Made at the first subscriber (see `fanout`): an idle daemon nobody watches holds
+        // no slots.
+        let events = Fanout::new(4096);
         // Small on purpose: a follower that falls behind catches up from the rings (bounded in
         // bytes), so the broadcast never holds more than this many lines for a slow reader.
-        let (logs, _) = broadcast::channel(1024);
+        let logs = Fanout::new(1024);
         let metrics = MetricsHub::new(config.metrics_interval_ms, config.metrics_history_ms);
         let config_home = config.home.clone();
         let containment = Containment::detect(config.containment, &config.home_key());
@@ -340,11 +390,12 @@ impl Supervisor {
             sinks: Mutex::default(),
             sockets: SocketTable::default(),
             pids: pids_dir(&config_home),
-            app_messages: broadcast::channel(1024).0,
+            app_messages: Fanout::new(1024),
             incidents: Mutex::default(),
             watch: crate::watch::WatchHub::default(),
             held: order::Held::default(),
             hooks,
+            changes: Changes::default(),
         });
         crate::hooks::start(&shared, hook_rx);
         crate::metrics::keeper::start(&shared);
@@ -465,6 +516,27 @@ impl Supervisor {
     /// The stream of what happens to processes (`pmtui events`), from now on.
     pub fn subscribe_app_events(&self) -> broadcast::Receiver<pmtui_proto::AppEvent> {
         self.shared.hooks.subscribe()
+    }
+
+    /// Waits until rows were added, changed or deleted since the last call (or since the
+    /// engine started), and says which: each id with its current name, `None` when it was
+    /// deleted. For the persister: several changes to one row come as one.
+    pub async fn changed(&self) -> Vec<(ProcessId, Option<String>)> {
+        let ids = self.shared.changes.take().await;
+        let table = self.shared.lock();
+        ids.into_iter()
+            .map(|id| (id, table.entries.get(&id).map(|e| e.info.name.clone())))
+            .collect()
+    }
+
+    /// Forgets the changes so far: [`Self::changed`] then reports only later ones.
+    pub fn forget_changes(&self) {
+        self.shared
+            .changes
+            .ids
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
     }
 
     /// The current rows and the stream of every later change, joined without a gap.

@@ -1,6 +1,6 @@
 //! The verbs on existing processes: stop, restart, delete, reset, signal, describe.
 
-use super::{Supervisor, join, publish, with_uptime};
+use super::{Supervisor, join, with_uptime};
 use crate::job::JobCmd;
 use crate::record::DesiredState;
 use crate::{SupervisorError, tree};
@@ -109,11 +109,8 @@ impl Supervisor {
         for id in ids {
             if let Some(entry) = table.entries.remove(id) {
                 let _ = entry.job.send(JobCmd::Exit);
-                publish(
-                    &mut table,
-                    &self.shared.events,
-                    EventKind::Removed { id: *id },
-                );
+                self.shared
+                    .publish(&mut table, EventKind::Removed { id: *id });
             }
         }
         if table.entries.is_empty() {
