@@ -98,7 +98,7 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         ),
     ];
     if app.hosts.is_multi() {
-        // Every host, a disconnected one marked, before anything else.
+        // Every host before anything else: `…` while it connects, `✖` once it is lost.
         let mut hosts = vec![Span::styled("@ ", t.warn())];
         for (i, h) in app.hosts.list.iter().enumerate() {
             let sep = if i + 1 == app.hosts.list.len() {
@@ -106,11 +106,11 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
             } else {
                 ", "
             };
-            if matches!(h.conn, Conn::Up { .. }) {
-                hosts.push(Span::styled(format!("{}{sep}", h.label), t.warn()));
-            } else {
-                hosts.push(Span::styled(format!("✖ {}{sep}", h.label), t.error()));
-            }
+            hosts.push(match h.conn {
+                Conn::Up { .. } => Span::styled(format!("{}{sep}", h.label), t.warn()),
+                Conn::Connecting => Span::styled(format!("… {}{sep}", h.label), t.dim()),
+                Conn::Down(_) => Span::styled(format!("✖ {}{sep}", h.label), t.error()),
+            });
         }
         if let Some(context) = &app.host_label {
             hosts.insert(1, Span::styled(format!("{context}: "), t.warn()));
