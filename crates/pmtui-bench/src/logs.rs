@@ -132,6 +132,42 @@ pub fn baseline(me: &Path, burst: &Burst) -> Result<f64> {
     Ok(burst.rate(burst.lines, secs))
 }
 
+/// The child writing `burst` into a pipe that this process drains and discards: the most
+/// any manager reading a pipe can capture (one `write` per line costs the writer a system
+/// call each, whoever reads); the rate in the burst's unit.
+pub fn pipe_baseline(me: &Path, burst: &Burst) -> Result<f64> {
+    use std::io::Read;
+    let dir = tempfile::tempdir()?;
+    let stamp = dir.path().join("stamp");
+    let mut cmd = std::process::Command::new(me);
+    cmd.args(["child", "burst", "--lines", &burst.lines.to_string()])
+        .args(["--size", &burst.size.to_string()])
+        .arg("--stamp")
+        .arg(&stamp)
+        .stdout(std::process::Stdio::piped());
+    if burst.each {
+        cmd.arg("--each");
+    }
+    let mut child = cmd.spawn()?;
+    let mut out = child.stdout.take().context("no pipe to the burst writer")?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut newlines = 0u64;
+    loop {
+        match out.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => newlines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() || newlines != burst.lines {
+        bail!("the burst writer failed into a pipe ({status}, {newlines} lines)");
+    }
+    let (start, end) = read_stamp(&stamp)?;
+    Ok(burst.rate(burst.lines, end.saturating_sub(start) as f64 / 1e9))
+}
+
 fn read_stamp(path: &Path) -> Result<(u64, u64)> {
     let text = std::fs::read_to_string(path)?;
     let mut parts = text.split_whitespace().map(str::parse::<u64>);

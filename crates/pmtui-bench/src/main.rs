@@ -175,6 +175,8 @@ fn bench(cli: Cli) -> Result<ExitCode> {
     let mut floor = Vec::new();
     // Burst key → the same burst written straight to a file, per run.
     let mut direct: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    // … and into a pipe drained by a reader that does nothing else.
+    let mut piped: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     for run in 1..=runs {
         eprintln!("== run {run}/{runs}");
         if wanted("crash") {
@@ -188,6 +190,10 @@ fn bench(cli: Cli) -> Result<ExitCode> {
                 match logs::baseline(&me, &burst) {
                     Ok(rate) => direct.entry(burst.key).or_default().push(rate),
                     Err(err) => results.errors.push(format!("log baseline: {err:#}")),
+                }
+                match logs::pipe_baseline(&me, &burst) {
+                    Ok(rate) => piped.entry(burst.key).or_default().push(rate),
+                    Err(err) => results.errors.push(format!("log pipe baseline: {err:#}")),
                 }
             }
         }
@@ -267,13 +273,16 @@ fn bench(cli: Cli) -> Result<ExitCode> {
         }
     }
     let with_pm2 = managers.iter().any(|m| m.kind == Kind::Pm2);
-    let direct_rates: serde_json::Map<String, serde_json::Value> = direct
-        .iter()
-        .map(|(key, runs)| (key.to_string(), json!(median(runs))))
-        .collect();
+    let medians = |rates: &std::collections::BTreeMap<&str, Vec<f64>>| {
+        rates
+            .iter()
+            .map(|(key, runs)| (key.to_string(), json!(median(runs))))
+            .collect::<serde_json::Map<String, serde_json::Value>>()
+    };
     let baselines = json!({
         "exec_floor_ms": median(&floor),
-        "direct_log_rates": direct_rates,
+        "direct_log_rates": medians(&direct),
+        "piped_log_rates": medians(&piped),
     });
     let mut notes = Vec::new();
     if let Some(v) = median(&floor) {
@@ -283,19 +292,25 @@ fn bench(cli: Cli) -> Result<ExitCode> {
             report::fmt(Some(v))
         ));
     }
-    let direct_notes: Vec<String> = logs::bursts(&plan)
-        .iter()
-        .filter_map(|b| {
-            let rate = median(direct.get(b.key)?)?;
-            let what = b.label.trim_start_matches("log capture, ");
-            Some(format!("{what} {} {}", report::fmt(Some(rate)), b.unit()))
-        })
-        .collect();
-    if !direct_notes.is_empty() {
-        notes.push(format!(
-            "the same log bursts written straight to a file (no manager): {}",
-            direct_notes.join(", ")
-        ));
+    for (rates, how) in [
+        (&direct, "written straight to a file (no manager)"),
+        (
+            &piped,
+            "written into a pipe drained by a reader that does nothing else (no manager: the \
+             most a pipe reader can see on this machine)",
+        ),
+    ] {
+        let each: Vec<String> = logs::bursts(&plan)
+            .iter()
+            .filter_map(|b| {
+                let rate = median(rates.get(b.key)?)?;
+                let what = b.label.trim_start_matches("log capture, ");
+                Some(format!("{what} {} {}", report::fmt(Some(rate)), b.unit()))
+            })
+            .collect();
+        if !each.is_empty() {
+            notes.push(format!("the same log bursts {how}: {}", each.join(", ")));
+        }
     }
     println!();
     println!(

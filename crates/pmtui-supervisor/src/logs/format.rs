@@ -178,6 +178,11 @@ impl LineFormat {
         self.kind
     }
 
+    /// Lines go to the file exactly as read: raw, no timestamp.
+    pub fn is_plain(&self) -> bool {
+        self.kind == LogFormat::Raw && self.stamper.is_none()
+    }
+
     pub fn stamper(&self) -> Option<&Stamper> {
         self.stamper.as_ref()
     }

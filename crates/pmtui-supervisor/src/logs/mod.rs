@@ -50,6 +50,41 @@ fn ring_cost(text: &str) -> usize {
     text.len() + std::mem::size_of::<RingLine>()
 }
 
+/// `data` from the first line to the last one's newline, when `lines` follow one another
+/// each with its newline (a pump's batch of whole lines; not a partial line or the pieces
+/// of a long one).
+fn as_read<'a>(data: &'a [u8], lines: &[(usize, usize)]) -> Option<&'a [u8]> {
+    let (first, last) = (lines.first()?.0, lines.last()?.1);
+    let mut next = first;
+    for &(a, b) in lines {
+        if a != next || data.get(b) != Some(&b'\n') {
+            return None;
+        }
+        next = b + 1;
+    }
+    Some(&data[first..=last])
+}
+
+/// A line's text as kept and shown: without a trailing `\r`.
+fn line_text(raw: &[u8]) -> &[u8] {
+    raw.strip_suffix(b"\r").unwrap_or(raw)
+}
+
+/// The index of the first of `lines` the ring can keep once they are all in: the longest
+/// tail whose cost at the lines' byte lengths fits in `limit`, the last line at least. A
+/// line's text is never shorter than its bytes (invalid UTF-8 only grows when replaced), so
+/// the ring keeps no line before this one; the ring's trim drops whatever else is over.
+fn first_kept(data: &[u8], lines: &[(usize, usize)], limit: usize) -> usize {
+    let mut cost = 0;
+    for (i, &(a, b)) in lines.iter().enumerate().rev() {
+        cost += line_text(&data[a..b]).len() + std::mem::size_of::<RingLine>();
+        if cost > limit {
+            return (i + 1).min(lines.len() - 1);
+        }
+    }
+    0
+}
+
 /// The files one process writes; `None` is a disabled stream (`/dev/null`).
 #[derive(Debug, Clone, Default)]
 pub struct SinkFiles {
@@ -239,12 +274,25 @@ impl LogSink {
             bytes,
             ends,
         } = &mut *scratch;
-        bytes.clear();
         ends.clear();
-        for &(a, b) in lines {
-            format.write(bytes, at, stream, &data[a..b]);
-            ends.push(bytes.len());
-        }
+        // Raw lines with nothing added are already in `data` as they go to the file,
+        // newlines included, when they follow one another: written from there, not copied
+        // line by line.
+        let bytes: &[u8] = match (format.is_plain(), as_read(data, lines)) {
+            (true, Some(whole)) => {
+                let first = lines[0].0;
+                ends.extend(lines.iter().map(|&(_, b)| b + 1 - first));
+                whole
+            }
+            _ => {
+                bytes.clear();
+                for &(a, b) in lines {
+                    format.write(bytes, at, stream, &data[a..b]);
+                    ends.push(bytes.len());
+                }
+                bytes
+            }
+        };
         let own = self.files.of(stream);
         let mut writing = own.map(|f| f.begin());
         let start = writing.as_mut().and_then(|w| w.write(bytes));
@@ -273,17 +321,31 @@ impl LogSink {
         ends: &[usize],
         end: Option<(u64, u64)>,
     ) {
+        // The lines before `kept` would leave the ring again within this batch: nobody
+        // following, they are numbered but never copied (a burst of short lines costs no
+        // allocation per line beyond what the ring keeps).
+        let kept = first_kept(data, lines, self.ring_limit);
         let mut guard = self.lock();
         let state = &mut *guard;
+        if kept > 0 {
+            // Everything before the batch's kept lines goes, as the trim below would do.
+            state.ring.clear();
+            state.ring_bytes = 0;
+        }
         let live = self.followers.receiver_count() > 0;
         for (i, &(a, b)) in lines.iter().enumerate() {
-            let raw = &data[a..b];
-            let text = String::from_utf8_lossy(raw.strip_suffix(b"\r").unwrap_or(raw)).into_owned();
             let seq = state.next_seq;
             state.next_seq += 1;
+            if i < kept && !live {
+                continue;
+            }
+            let text = String::from_utf8_lossy(line_text(&data[a..b])).into_owned();
             if live {
                 self.followers
                     .send(self.log_line(seq, at, stream, text.clone()));
+            }
+            if i < kept {
+                continue;
             }
             state.ring_bytes += ring_cost(&text);
             let pos = start.map(|(generation, offset)| (generation, offset + ends[i] as u64));
@@ -482,6 +544,59 @@ mod tests {
         assert_eq!(recent.len(), 1, "the ring keeps one short line: {recent:?}");
         assert_eq!(recent[0].text, "oops");
         assert_eq!(recent[0].seq, 3);
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_ring_keeps_its_tail_and_numbers_every_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (sink, _registry) = sink_in(dir.path(), 3 * ring_cost("l0"));
+        sink.write_batch(LogStream::Out, 1, b"a0a1", &[(0, 2), (2, 4)]);
+        // A small batch: the older lines stay.
+        sink.write_batch(LogStream::Err, 2, b"b0", &[(0, 2)]);
+        let texts: Vec<String> = sink.since(0).into_iter().map(|l| l.text).collect();
+        assert_eq!(texts, ["a0", "a1", "b0"]);
+        let data: Vec<u8> = (0..10).flat_map(|i| format!("l{i}").into_bytes()).collect();
+        let lines: Vec<(usize, usize)> = (0..10).map(|i| (2 * i, 2 * i + 2)).collect();
+        sink.write_batch(LogStream::Out, 3, &data, &lines);
+        let kept = sink.since(0);
+        let texts: Vec<&str> = kept.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["l7", "l8", "l9"]);
+        assert_eq!(kept[0].seq, 11, "every line was numbered");
+        assert_eq!(sink.last_seq(), 13);
+        let out = std::fs::read(dir.path().join("a-out.log")).expect("out file");
+        assert_eq!(out.len(), 2 * 3 + 10 * 3, "every line is in the file");
+        // Invalid UTF-8 grows when replaced: the ring holds fewer such lines than bytes say.
+        let bad = [0xffu8; 20];
+        let pairs: Vec<(usize, usize)> = (0..10).map(|i| (2 * i, 2 * i + 2)).collect();
+        sink.write_batch(LogStream::Out, 4, &bad, &pairs);
+        let kept = sink.since(0);
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert_eq!(kept[1].text, "\u{fffd}\u{fffd}");
+        assert_eq!(sink.last_seq(), 23);
+        // One line longer than the ring is kept alone.
+        let long = vec![b'x'; 1000];
+        sink.write_batch(LogStream::Out, 4, &long, &[(0, 500), (500, 1000)]);
+        assert_eq!(sink.since(0).len(), 1);
+        assert_eq!(sink.last_seq(), 25);
+    }
+
+    #[test]
+    fn whole_lines_as_read_go_to_the_file_unchanged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (sink, _registry) = sink_in(dir.path(), 1000);
+        let data = b"a\r\nbb\n\npartial";
+        assert!(as_read(data, &[(0, 2), (3, 5), (6, 6)]).is_some());
+        sink.write_batch(LogStream::Out, 1, data, &[(0, 2), (3, 5), (6, 6)]);
+        // Not contiguous (a line left out), and no newline after the last: formatted.
+        assert!(as_read(data, &[(0, 2), (6, 6)]).is_none());
+        assert!(as_read(data, &[(7, 14)]).is_none());
+        sink.write_batch(LogStream::Out, 2, data, &[(7, 14)]);
+        let out = std::fs::read(dir.path().join("a-out.log")).expect("out file");
+        assert_eq!(out, b"a\r\nbb\n\npartial\n");
+        let combined = std::fs::read(dir.path().join("a.log")).expect("combined file");
+        assert_eq!(combined, out);
+        let texts: Vec<String> = sink.since(0).into_iter().map(|l| l.text).collect();
+        assert_eq!(texts, ["a", "bb", "", "partial"]);
     }
 
     #[test]

@@ -125,7 +125,8 @@ pub async fn pump(
                 break;
             }
         }
-        let mut lines = Vec::new();
+        // Sized once: a read of short lines holds thousands.
+        let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', &buf[scanned..]).count() + 1);
         let mut start = 0;
         let mut from = scanned;
         while let Some(i) = memchr::memchr(b'\n', &buf[from..]) {
