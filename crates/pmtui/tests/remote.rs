@@ -469,7 +469,7 @@ fn the_ui_runs_over_ssh_and_shows_its_host_and_a_lost_host() {
 }
 
 #[test]
-fn one_ui_shows_two_hosts_routes_actions_and_survives_a_lost_host() {
+fn one_ui_shows_two_hosts_routes_actions_and_survives_lost_and_hung_hosts() {
     if Command::new("tmux").arg("-V").output().is_err() {
         eprintln!("SKIPPED: tmux is not installed");
         return;
@@ -496,9 +496,16 @@ fn one_ui_shows_two_hosts_routes_actions_and_survives_a_lost_host() {
         "300",
     ]);
     far.wait_status("app", "online");
+    // A third host that never answers (its ProxyCommand hangs): it must hold up nothing,
+    // and its ProxyCommand, in ssh's process group, must end with the UI.
+    let proxy_tag = common::unique("hung-proxy");
+    let proxy = world.local.tagged_sleep(&proxy_tag);
+    let mut config = std::fs::read_to_string(&world.config).expect("ssh config");
+    config.insert_str(0, &format!("Host hung\n  ProxyCommand {proxy} 300\n\n"));
+    std::fs::write(&world.config, config).expect("ssh config");
     let command = format!(
         "env PMTUI_HOME={home} TERM=xterm-256color PMTUI_SSH_COMMAND='ssh -F {config}' \
-         PMTUI_REMOTE_BIN={bin} {bin} --host local --host {host}",
+         PMTUI_REMOTE_BIN={bin} {bin} --host local --host {host} --host ssh://hung",
         home = world.local.home().display(),
         config = world.config.display(),
         bin = env!("CARGO_BIN_EXE_pmtui"),
@@ -508,8 +515,8 @@ fn one_ui_shows_two_hosts_routes_actions_and_survives_a_lost_host() {
     let host = url(0);
     tmux.wait("both hosts' processes with a HOST column", |s| {
         s.contains("HOST")
-            && s.contains(&format!("@ local, {host}"))
-            && s.contains("2 of 2 hosts connected")
+            && s.contains(&format!("@ local, {host}, … ssh://hung"))
+            && s.contains("2 of 3 hosts connected")
             && s.lines().filter(|l| l.contains(" app ")).count() == 2
     });
 
@@ -534,7 +541,7 @@ fn one_ui_shows_two_hosts_routes_actions_and_survives_a_lost_host() {
     // The far host dies: it shows as disconnected, and this host keeps updating.
     world.servers[0].kill_host();
     tmux.wait("the far host disconnected", |s| {
-        s.contains(&format!("✖ {host}")) && s.contains("1 of 2 hosts connected")
+        s.contains(&format!("✖ {host}")) && s.contains("1 of 3 hosts connected")
     });
     let late = world.local.tagged_sleep(&common::unique("late"));
     world
@@ -547,14 +554,14 @@ fn one_ui_shows_two_hosts_routes_actions_and_survives_a_lost_host() {
     // The host is back: it is reconnected on its own.
     world.servers[0].restart();
     tmux.wait("the far host back", |s| {
-        s.contains("2 of 2 hosts connected") && !s.contains(&format!("✖ {host}"))
+        s.contains("2 of 3 hosts connected") && !s.contains(&format!("✖ {host}"))
     });
 
     // This host's daemon goes: it is marked while the far host keeps updating, and comes
     // back once a daemon runs here again (the UI does not start one itself).
     world.local.ok(&["kill"]);
     tmux.wait("this host disconnected", |s| {
-        s.contains("✖ local") && s.contains("1 of 2 hosts connected")
+        s.contains("✖ local") && s.contains("1 of 3 hosts connected")
     });
     let far_late = world.remotes[0].tagged_sleep(&common::unique("farlate"));
     world.remotes[0].ok(&["start", &far_late, "--name", "late-far", "--", "300"]);
@@ -563,11 +570,19 @@ fn one_ui_shows_two_hosts_routes_actions_and_survives_a_lost_host() {
     });
     world.local.ok(&["ping"]);
     tmux.wait("this host back", |s| {
-        s.contains("2 of 2 hosts connected") && !s.contains("late-here")
+        s.contains("2 of 3 hosts connected") && !s.contains("late-here")
     });
     tmux.keys(&["q"]);
     wait_until("the UI to quit", || (!tmux.running()).then_some(())).expect("q quits");
     world.assert_no_ssh_left();
+    let proxies = wait_until("the hung ProxyCommand to end", || {
+        pids_with(&proxy_tag).is_empty().then_some(())
+    });
+    assert!(
+        proxies.is_some(),
+        "left running: {:?}",
+        pids_with(&proxy_tag)
+    );
 }
 
 #[test]
