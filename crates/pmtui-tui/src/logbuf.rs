@@ -153,12 +153,27 @@ impl LogBuffer {
     /// Merges recent lines fetched from the daemon with the live ones already here (which
     /// may be newer), in time order, without duplicates.
     pub fn seed(&mut self, recent: Vec<LogLine>) {
+        self.seed_with(recent, false);
+    }
+
+    /// `seed` for lines of one of several daemons: what comes in and what is here are put
+    /// in the order they were read (each daemon's clock), so hosts interleave.
+    pub fn seed_by_time(&mut self, recent: Vec<LogLine>) {
+        self.seed_with(recent, true);
+    }
+
+    fn seed_with(&mut self, recent: Vec<LogLine>, by_time: bool) {
         let live: Vec<LogLine> = self.lines.drain(..).collect();
         let (follow, cursor) = (self.follow, self.cursor);
         self.base += live.len();
         self.visible.clear();
         self.seen.clear();
-        for line in recent.into_iter().chain(live) {
+        let mut all: Vec<LogLine> = recent.into_iter().chain(live).collect();
+        if by_time {
+            // Stable: a process's lines keep their order.
+            all.sort_by_key(|l| l.at);
+        }
+        for line in all {
             self.push(line);
         }
         if follow {
@@ -383,6 +398,21 @@ mod tests {
             at: 1000 + seq,
             text: text.into(),
         }
+    }
+
+    #[test]
+    fn lines_of_several_hosts_are_seeded_in_time_order() {
+        let mut b = LogBuffer::default();
+        // Host one's lines (seeded first), then host two's, read in between.
+        b.seed_by_time(vec![
+            line(1, 1, LogStream::Out, "a1"),
+            line(1, 3, LogStream::Out, "a3"),
+        ]);
+        let mut two = line(7, 1, LogStream::Out, "b2");
+        two.at = 1002;
+        b.seed_by_time(vec![two]);
+        let texts: Vec<&str> = b.shown_lines().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["a1", "b2", "a3"]);
     }
 
     #[test]

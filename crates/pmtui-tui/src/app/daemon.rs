@@ -170,8 +170,15 @@ impl App {
             }
             (Tag::LogSeed { generation }, Response::LogLines { lines }) => {
                 if generation == self.logs.generation {
-                    self.logs.seed(lines);
+                    if self.hosts.is_multi() {
+                        self.logs.seed_by_time(lines);
+                    } else {
+                        self.logs.seed(lines);
+                    }
                 }
+            }
+            (Tag::Tail, Response::LogLines { lines }) if self.hosts.is_multi() => {
+                self.tail.seed_by_time(lines)
             }
             (Tag::Tail, Response::LogLines { lines }) => self.tail.seed(lines),
             (Tag::Add, Response::Started { started, restarted }) => {
