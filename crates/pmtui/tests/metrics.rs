@@ -430,6 +430,61 @@ fn a_tree_over_max_memory_restart_is_restarted_for_it() {
     assert!(rows["restarts"].as_u64().is_some_and(|n| n <= 10), "{rows}");
 }
 
+#[test]
+fn a_process_that_idled_then_outgrows_max_memory_restart_is_restarted_for_it() {
+    // The sampler reads idle processes rarely (or, in cgroup mode, not at all while nothing
+    // ran): a process under a limit must still be seen the moment it grows.
+    let t = TestHome::new();
+    daemon_with(&t, &[("PMTUI_METRICS_INTERVAL_MS", "200")]);
+    let hog = python(
+        &t,
+        "late_hog.py",
+        "import signal, time\n\
+         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\n\
+         signal.sigwait([signal.SIGUSR1])\n\
+         data = bytearray(80 * 1024 * 1024)\n\
+         for i in range(0, len(data), 4096): data[i] = 1\n\
+         time.sleep(300)\n",
+    );
+    t.ok(&[
+        "start",
+        &hog,
+        "--name",
+        "late",
+        "--max-memory-restart",
+        "40M",
+    ]);
+    let pid = t.process("late").expect("row")["pid"]
+        .as_i64()
+        .expect("pid");
+    // Idle for many samples (a python start settles in well under a second of them).
+    wait_until("25 samples of the idle process", || {
+        let m = t.describe("late")["metrics"].clone();
+        (m["at"].as_array()?.len() >= 25).then_some(())
+    })
+    .expect("samples keep coming");
+    assert!(
+        t.history("late")
+            .iter()
+            .all(|r| r["reason"] != "memory limit"),
+        "under the limit while idle"
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-USR1", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "signal the idle process");
+    let history = t.wait_history("late", "a memory-limit restart", |h| {
+        h.iter().any(|r| r["reason"] == "memory limit")
+    });
+    let record = history
+        .iter()
+        .find(|r| r["reason"] == "memory limit")
+        .expect("the record");
+    assert_eq!(record["outcome"], "restart", "{record}");
+    assert_eq!(record["pid"], pid, "the run that grew: {record}");
+}
+
 /// One frame of the wire protocol (4-byte big-endian length, JSON).
 fn read_frame(s: &mut std::os::unix::net::UnixStream) -> Value {
     let mut len = [0u8; 4];

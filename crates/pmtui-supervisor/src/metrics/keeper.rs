@@ -6,9 +6,15 @@
 //!   on the runtime once its heartbeat is `STALL_TICKS` intervals old (10 s at least),
 //!   logged and kept as an incident, and replaced by a new thread; the stuck one exits
 //!   when it wakes up and sees it was replaced.
+//! - The watchdog costs no wake-up while all is well: a thread of its own blocks on a timer
+//!   (`timerfd`) that each tick pushes back by the stall time, so it wakes only when the
+//!   sampler missed it (a periodic check on the runtime woke an idle daemon's event loop
+//!   about once a second).
 
 use super::sampler::{Sampler, lock};
 use crate::supervisor::Shared;
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 use pmtui_proto::{ProcessId, now_ms};
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
@@ -29,6 +35,41 @@ struct Keeper {
     beat: AtomicU64,
     /// Processes being restarted for their memory, so a tick does not ask twice.
     restarting: Mutex<HashSet<ProcessId>>,
+    /// Expires when no tick pushed it back for the stall time; the watchdog waits on it
+    /// (none when it could not be made: then there is no watchdog).
+    alarm: Option<Alarm>,
+    stale: Duration,
+}
+
+impl Keeper {
+    /// Pushes the watchdog's alarm back by the stall time.
+    fn arm(&self) {
+        if let Some(alarm) = &self.alarm {
+            alarm.set(self.stale);
+        }
+    }
+}
+
+/// A monotonic `timerfd` the watchdog thread blocks on: pushing it back from the sampler's
+/// thread does not wake the watchdog.
+struct Alarm(TimerFd);
+
+impl Alarm {
+    fn new() -> std::io::Result<Self> {
+        let flags = TimerFlags::TFD_CLOEXEC;
+        Ok(Self(TimerFd::new(ClockId::CLOCK_MONOTONIC, flags)?))
+    }
+
+    /// Fires `after` from now (and not before): one system call, wakes nobody.
+    fn set(&self, after: Duration) {
+        let after = TimeSpec::from_duration(after.max(Duration::from_millis(1)));
+        if let Err(err) = self
+            .0
+            .set(Expiration::OneShot(after), TimerSetTimeFlags::empty())
+        {
+            tracing::warn!(%err, "cannot arm the metrics sampler's watchdog");
+        }
+    }
 }
 
 /// Starts the sampler and its watchdog; both end when the supervisor is gone.
@@ -37,38 +78,70 @@ pub(crate) fn start(shared: &Arc<Shared>) {
     if interval == 0 {
         return;
     }
+    let alarm = Alarm::new()
+        .inspect_err(|err| {
+            tracing::error!(%err, "cannot make the metrics sampler's watchdog: a stuck sampler is not replaced");
+        })
+        .ok();
+    let interval = Duration::from_millis(interval);
+    let stale = (interval * STALL_TICKS).max(STALL_MIN);
     let keeper = Arc::new(Keeper {
-        interval: Duration::from_millis(interval),
+        interval,
         generation: AtomicU64::new(0),
         beat: AtomicU64::new(now_ms()),
         restarting: Mutex::default(),
+        alarm,
+        stale,
     });
+    keeper.arm();
     let runtime = tokio::runtime::Handle::current();
     spawn_thread(shared, &keeper, &runtime, 0);
-    let stale = (keeper.interval * STALL_TICKS).max(STALL_MIN);
+    if keeper.alarm.is_none() {
+        return;
+    }
     let weak = Arc::downgrade(shared);
-    runtime.clone().spawn(async move {
-        let mut check = tokio::time::interval(stale / 4);
-        loop {
-            check.tick().await;
-            let Some(shared) = weak.upgrade() else { return };
-            let age = now_ms().saturating_sub(keeper.beat.load(Ordering::Relaxed));
-            if age > stale.as_millis() as u64 {
-                let generation = keeper.generation.fetch_add(1, Ordering::Relaxed) + 1;
-                keeper.beat.store(now_ms(), Ordering::Relaxed);
-                tracing::error!(
-                    stuck_ms = age,
-                    "the metrics sampler stopped ticking; starting a new one"
-                );
-                shared.note_incident(format!(
-                    "the metrics sampler stopped for {} s (memory limits were not checked); \
-                     a new one was started",
-                    age / 1000
-                ));
-                spawn_thread(&shared, &keeper, &runtime, generation);
-            }
+    let watched = Arc::clone(&keeper);
+    let spawned = std::thread::Builder::new()
+        .name("pmtui-watchdog".into())
+        .spawn(move || watch(&weak, &watched, &runtime));
+    if let Err(err) = spawned {
+        tracing::error!(%err, "cannot watch the metrics sampler: it is not replaced if stuck");
+    }
+}
+
+/// The watchdog: sleeps until the alarm expires (no tick for the stall time), then
+/// replaces the sampler. Ends once the supervisor is gone.
+fn watch(weak: &Weak<Shared>, keeper: &Arc<Keeper>, runtime: &tokio::runtime::Handle) {
+    let (Some(alarm), stale) = (&keeper.alarm, keeper.stale) else {
+        return;
+    };
+    loop {
+        if let Err(err) = alarm.0.wait() {
+            tracing::error!(%err, "the metrics sampler's watchdog failed: it is not replaced if stuck");
+            return;
         }
-    });
+        let Some(shared) = weak.upgrade() else { return };
+        let age = now_ms().saturating_sub(keeper.beat.load(Ordering::Relaxed));
+        if age <= stale.as_millis() as u64 {
+            // A tick came just as it expired: wait for the rest of its stall time.
+            alarm.set(stale.saturating_sub(Duration::from_millis(age)));
+            continue;
+        }
+        // Armed again here too: a new thread stuck before its first tick is caught.
+        alarm.set(stale);
+        let generation = keeper.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        keeper.beat.store(now_ms(), Ordering::Relaxed);
+        tracing::error!(
+            stuck_ms = age,
+            "the metrics sampler stopped ticking; starting a new one"
+        );
+        shared.note_incident(format!(
+            "the metrics sampler stopped for {} s (memory limits were not checked); \
+             a new one was started",
+            age / 1000
+        ));
+        spawn_thread(&shared, keeper, runtime, generation);
+    }
 }
 
 fn spawn_thread(
@@ -101,6 +174,7 @@ fn run(
             return;
         }
         keeper.beat.store(now_ms(), Ordering::Relaxed);
+        keeper.arm();
         {
             let Some(shared) = weak.upgrade() else { return };
             let began = Instant::now();

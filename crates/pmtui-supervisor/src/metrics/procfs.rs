@@ -16,6 +16,8 @@ pub struct Stat {
     pub pid: u32,
     pub ppid: u32,
     pub pgid: u32,
+    /// Minor page faults (all threads): moves whenever the process touches new memory.
+    pub minflt: u64,
     /// utime + stime, clock ticks.
     pub ticks: u64,
     pub threads: u32,
@@ -107,6 +109,18 @@ impl Reader {
         let _ = write!(self.path, "/proc/{pid}/stat");
         let bytes = self.read()?;
         parse_stat(pid, bytes)
+    }
+
+    /// `usage_usec` of a kept cgroup `cpu.stat`: CPU time of every process in the cgroup and
+    /// below, since it was made.
+    pub fn cgroup_usage(&mut self, file: &File) -> Option<u64> {
+        pread_all(file, &mut self.buf)?;
+        let text = std::str::from_utf8(&self.buf).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("usage_usec "))?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Every process on the host as (pid, inode of its `/proc` directory): one directory
@@ -212,7 +226,8 @@ fn parse_stat(pid: u32, bytes: &[u8]) -> Option<Stat> {
     let state = next(0)?;
     let ppid = next(0)?.parse().ok()?; // 4
     let pgid = next(0)?.parse().ok()?; // 5
-    let utime: u64 = next(8)?.parse().ok()?; // 14
+    let minflt = next(4)?.parse().ok()?; // 10
+    let utime: u64 = next(3)?.parse().ok()?; // 14
     let stime: u64 = next(0)?.parse().ok()?; // 15
     let threads = next(4)?.parse().ok()?; // 20
     let start_time = next(1)?.parse().ok()?; // 22
@@ -221,6 +236,7 @@ fn parse_stat(pid: u32, bytes: &[u8]) -> Option<Stat> {
         pid,
         ppid,
         pgid,
+        minflt,
         ticks: utime + stime,
         threads,
         start_time,
@@ -287,19 +303,20 @@ mod tests {
 
     #[test]
     fn stat_fields_are_read_after_the_last_parenthesis() {
-        let line = b"42 (my (odd) name) R 1 40 40 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 3 0 12345 1000 777 18446744073709551615";
+        let line = b"42 (my (odd) name) R 1 40 40 0 -1 4194560 100 9 0 0 250 50 7 3 20 0 3 0 12345 1000 777 18446744073709551615";
         let s = parse_stat(42, line).expect("parses");
         assert_eq!(
             (
                 s.ppid,
                 s.pgid,
+                s.minflt,
                 s.ticks,
                 s.threads,
                 s.start_time,
                 s.rss_pages,
                 s.zombie
             ),
-            (1, 40, 300, 3, 12345, 777, false)
+            (1, 40, 100, 300, 3, 12345, 777, false)
         );
     }
 
@@ -318,6 +335,17 @@ mod tests {
         let text = "MemTotal:       16000 kB\nMemFree:        1000 kB\nMemAvailable:   8000 kB\n";
         let m = parse_meminfo(text).expect("parses");
         assert_eq!((m.total, m.available), (16000 * 1024, 8000 * 1024));
+    }
+
+    #[test]
+    fn a_cgroup_cpu_stat_gives_its_usage() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("cpu.stat");
+        std::fs::write(&path, "usage_usec 1234\nuser_usec 1000\nsystem_usec 234\n").expect("write");
+        let file = File::open(&path).expect("open");
+        let mut reader = Reader::default();
+        assert_eq!(reader.cgroup_usage(&file), Some(1234));
+        assert_eq!(reader.cgroup_usage(&file), Some(1234), "re-read");
     }
 
     #[test]

@@ -124,8 +124,10 @@ const INCIDENTS_KEPT: usize = 20;
 pub(crate) struct Target {
     pub id: ProcessId,
     pub pid: u32,
-    /// Its cgroup (cgroup mode): the exact list of its tree's members.
-    pub cgroup: Option<std::path::PathBuf>,
+    /// Whether it has a cgroup (cgroup mode): the exact list of its tree's members.
+    pub cgroup: bool,
+    /// Whether its tree has a `max_memory_restart` (then it is read at every tick).
+    pub memory_limit: bool,
 }
 
 impl Shared {

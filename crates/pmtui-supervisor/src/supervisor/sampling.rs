@@ -5,58 +5,57 @@ use super::{Shared, Supervisor, Target};
 use crate::SupervisorError;
 use crate::metrics::{MetricsTick, app};
 use pmtui_proto::{HostSample, MetricsHistory, ProcessId, ProcessMetrics, ProcessSample};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 impl Shared {
-    /// The running processes, for the sampler.
-    pub fn metric_targets(&self) -> Vec<Target> {
-        self.lock()
-            .entries
-            .values()
-            .filter(|e| e.info.status.is_running())
-            .filter_map(|e| {
-                Some(Target {
-                    id: e.info.id,
-                    pid: e.info.pid?,
-                    cgroup: self.containment.cgroup_of(e.info.id),
-                })
-            })
-            .collect()
+    /// The running processes, for the sampler, in id order (into `out`, cleared first: the
+    /// sampler reuses it at every tick).
+    pub fn metric_targets(&self, out: &mut Vec<Target>) {
+        out.clear();
+        let cgroups = self.containment.cgroups.is_some();
+        out.extend(
+            self.lock()
+                .entries
+                .values()
+                .filter(|e| e.info.status.is_running())
+                .filter_map(|e| {
+                    Some(Target {
+                        id: e.info.id,
+                        pid: e.info.pid?,
+                        cgroup: cgroups,
+                        memory_limit: e.spec.max_memory_restart.is_some(),
+                    })
+                }),
+        );
     }
 
-    /// Stores a tick's samples in the rows (no event: a sample is not a change of state) and
-    /// returns the processes over their memory limit that are not already restarting for it,
-    /// marking them in `restarting`.
+    /// Stores a tick's samples (in id order, each with the pid measured) in the rows (no
+    /// event: a sample is not a change of state) and returns the processes over their
+    /// memory limit that are not already restarting for it, marking them in `restarting`.
     pub fn apply_samples(
         &self,
-        samples: &mut [ProcessSample],
-        targets: &[Target],
+        samples: &mut [(ProcessSample, u32)],
         restarting: &Mutex<HashSet<ProcessId>>,
     ) -> Vec<(ProcessId, u32, u64, u64)> {
-        let pids: HashMap<ProcessId, u32> = targets.iter().map(|t| (t.id, t.pid)).collect();
-        let mut by_id: HashMap<ProcessId, (&mut ProcessSample, u32)> = samples
-            .iter_mut()
-            .filter_map(|s| {
-                let pid = *pids.get(&s.id)?;
-                Some((s.id, (s, pid)))
-            })
-            .collect();
         let mut over = Vec::new();
         let mut table = self.lock();
         let mut restarting = restarting
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Both in id order: one walk, no lookups.
+        let mut next = samples.iter_mut().peekable();
         for entry in table.entries.values_mut() {
-            match by_id.get_mut(&entry.info.id) {
+            while next.next_if(|(s, _)| s.id < entry.info.id).is_some() {}
+            match next.next_if(|(s, _)| s.id == entry.info.id) {
                 // Only if it still is the process that was measured.
                 Some((sample, pid)) if entry.info.pid == Some(*pid) => {
                     let pid = *pid;
                     sample.app = app::lock(&entry.app).tick(sample.at);
                     entry.info.cpu = f64::from(sample.cpu);
                     entry.info.memory = sample.memory;
-                    entry.metrics.push((*sample).clone());
+                    entry.metrics.push(sample.clone());
                     if let Some(limit) = entry.spec.max_memory_restart
                         && sample.memory > limit
                         && restarting.insert(entry.info.id)
@@ -77,15 +76,19 @@ impl Shared {
         over
     }
 
-    /// Hands a tick to metrics subscribers, if there are any.
-    pub fn publish_tick(&self, tick: MetricsTick) {
+    /// Keeps the host sample and hands a tick to metrics subscribers, if there are any.
+    pub fn publish_tick(&self, host: HostSample, samples: Vec<(ProcessSample, u32)>) {
         *self
             .metrics
             .host
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tick.host.clone());
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(host.clone());
         if self.metrics.ticks.receiver_count() > 0 {
-            let _ = self.metrics.ticks.send(Arc::new(tick));
+            let samples = samples.into_iter().map(|(s, _)| s).collect();
+            let _ = self
+                .metrics
+                .ticks
+                .send(Arc::new(MetricsTick { host, samples }));
         }
     }
 }
