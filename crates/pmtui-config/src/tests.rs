@@ -379,6 +379,21 @@ fn unknown_fields_are_warned_about_with_their_place_and_the_field_meant() {
 }
 
 #[test]
+fn warnings_of_different_checks_are_sorted_by_line() {
+    // The unknown key is found while reading, the watch warning while resolving: without the
+    // sort the later line would be printed first.
+    let d = Dir::new();
+    let loaded = d
+        .load(
+            "w.yaml",
+            "apps:\n  - name: a\n    script: worker.sh\n    ignore_watch: dist\n    instnaces: 2\n",
+        )
+        .expect("loads");
+    let lines: Vec<u32> = loaded.warnings.iter().map(|w| w.pos.line).collect();
+    assert_eq!(lines, [4, 5], "{:?}", loaded.warnings);
+}
+
+#[test]
 fn a_typo_that_explains_a_missing_script_is_an_error() {
     let d = Dir::new();
     let errors = d.errors(
