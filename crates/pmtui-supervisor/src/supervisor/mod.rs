@@ -144,7 +144,11 @@ impl Shared {
             return;
         };
         let before = crate::hooks::derive::Before::of(&entry.info);
+        let kept = persisted(entry);
         change(entry);
+        // A change the process file does not hold (a probe's result, readiness, a status
+        // text) is not written again: the persister is not woken for it.
+        let persist = persisted(entry) != kept;
         for event in crate::hooks::derive::from_change(&before, &entry.info, entry.history.back()) {
             self.emit(entry, event);
         }
@@ -153,9 +157,16 @@ impl Shared {
             entry.info.cpu = 0.0;
             entry.info.memory = 0;
         }
-        let process = entry.info.clone();
-        let process = Box::new(process);
-        self.publish(&mut table, EventKind::Process { process });
+        if persist {
+            self.changes.mark(id);
+        }
+        // The row is cloned only for someone listening.
+        if self.events.receiver_count() == 0 {
+            table.seq += 1;
+            return;
+        }
+        let process = Box::new(entry.info.clone());
+        self.publish_unmarked(&mut table, EventKind::Process { process });
     }
 
     /// The running processes named `name`, lowest id first.
@@ -311,12 +322,36 @@ impl Shared {
             EventKind::Removed { id } => self.changes.mark(*id),
             _ => {}
         }
+        self.publish_unmarked(table, kind);
+    }
+
+    fn publish_unmarked(&self, table: &mut Table, kind: EventKind) {
         table.seq += 1;
         self.events.send(Event {
             seq: table.seq,
             kind,
         });
     }
+}
+
+/// What of a row its process file holds (`records::record_of`; the name and instance
+/// change only with a new spec).
+fn persisted(
+    e: &Entry,
+) -> (
+    *const ProcessSpec,
+    DesiredState,
+    u32,
+    Option<u32>,
+    Option<u64>,
+) {
+    (
+        Arc::as_ptr(&e.spec),
+        e.desired,
+        e.info.restarts,
+        e.info.pid,
+        e.pid_start_time,
+    )
 }
 
 /// The rows that changed or went since the persister last looked: a set, not a queue, so
