@@ -31,6 +31,9 @@ impl Job {
         let Some((mut running, exit)) = self.take_ended_run(&status).await else {
             return;
         };
+        // A delayed restart counts its delay from here, not from after the wait for the
+        // dead run's last stderr lines below.
+        let ended = Instant::now();
         let oom = exit.signal == Some(Signal::SIGKILL as i32)
             && matches!((running.oom_kills, oom::kill_count()), (Some(a), Some(b)) if b > a);
         let (cause, what) = exit_cause(&exit, oom);
@@ -93,7 +96,7 @@ impl Job {
                 self.shared.complete_exit(self.id, record);
             }
             Decision::Restart { after_ms, .. } => {
-                self.restart_at = Some(Instant::now() + Duration::from_millis(after_ms));
+                self.restart_at = Some(ended + Duration::from_millis(after_ms));
                 self.shared.update(self.id, |e| {
                     e.info.status = ProcessStatus::WaitingRestart;
                     e.info.next_restart_at = next_restart_at;
