@@ -144,9 +144,17 @@ pub fn block(doc: &Value, source: &str) -> Result<String> {
     Ok(out)
 }
 
+/// Where `marker` stands on a line of its own (the README also names the markers in prose).
+fn own_line(text: &str, marker: &str) -> Option<usize> {
+    text.match_indices(marker).map(|(i, _)| i).find(|&i| {
+        (i == 0 || text[..i].ends_with('\n'))
+            && matches!(text[i + marker.len()..].chars().next(), None | Some('\n'))
+    })
+}
+
 /// `text` with the block between the markers replaced by `block`.
 pub fn replace(text: &str, block: &str) -> Result<String> {
-    let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
+    let (Some(start), Some(end)) = (own_line(text, START), own_line(text, END)) else {
         bail!("the README has no `{START}` … `{END}` block");
     };
     if end < start {
@@ -185,4 +193,19 @@ pub fn run(json: Option<PathBuf>, readme: &Path, check: bool) -> Result<bool> {
     }
     std::fs::write(readme, new).with_context(|| format!("cannot write {}", readme.display()))?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_named_in_prose_are_left_alone() {
+        let text = format!("see `{START}` and `{END}`\n{START}\nold\n{END}\nafter\n");
+        let new = replace(&text, &format!("{START}\nnew\n{END}")).expect("markers");
+        assert_eq!(
+            new,
+            format!("see `{START}` and `{END}`\n{START}\nnew\n{END}\nafter\n")
+        );
+    }
 }
