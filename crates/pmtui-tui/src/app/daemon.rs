@@ -74,17 +74,7 @@ impl App {
             (Tag::Subscribe, Ok(Response::Subscribed { processes, .. })) => {
                 let per_process = (TAIL_LINES / processes.len().max(1)).clamp(1, 50);
                 self.set_host_processes(host, processes);
-                vec![Effect::SendTo(
-                    host,
-                    Tag::Tail,
-                    Request::Logs {
-                        targets: Vec::new(),
-                        lines: per_process,
-                        follow: true,
-                        stream: None,
-                        grep: None,
-                    },
-                )]
+                vec![Effect::SendTo(host, Tag::Tail, merged_tail(per_process))]
             }
             (tag, result) => self.reply(tag, result),
         }
@@ -136,16 +126,7 @@ impl App {
                 self.set_processes(processes);
                 // The merged tail, and live lines from now on; asked once the count is known
                 // so that a thousand processes do not send fifty thousand lines.
-                return vec![Effect::Send(
-                    Tag::Tail,
-                    Request::Logs {
-                        targets: Vec::new(),
-                        lines: per_process,
-                        follow: true,
-                        stream: None,
-                        grep: None,
-                    },
-                )];
+                return vec![Effect::Send(Tag::Tail, merged_tail(per_process))];
             }
             (
                 Tag::Refresh,
@@ -385,4 +366,15 @@ fn action(verb: &'static str, name: &str, request: Request) -> Vec<Effect> {
         },
         request,
     )]
+}
+
+/// The merged tail of every process, `per_process` lines each, then live lines.
+fn merged_tail(per_process: usize) -> Request {
+    Request::Logs {
+        targets: Vec::new(),
+        lines: per_process,
+        follow: true,
+        stream: None,
+        grep: None,
+    }
 }
