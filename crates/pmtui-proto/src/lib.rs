@@ -9,6 +9,7 @@ pub mod env;
 pub mod env_map;
 pub mod error;
 pub mod event;
+pub mod faults;
 pub mod frames;
 pub mod health;
 pub mod info;

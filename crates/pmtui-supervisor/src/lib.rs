@@ -13,7 +13,6 @@ pub mod contain;
 pub mod cron;
 pub mod error;
 pub mod fanout;
-mod faults;
 pub mod fds;
 pub mod hooks;
 mod http_client;

@@ -7,7 +7,6 @@ pub mod app;
 pub mod app_metrics;
 pub mod bench;
 mod error;
-mod faults;
 mod fleet;
 pub mod fmt;
 pub mod form;

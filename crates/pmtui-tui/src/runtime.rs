@@ -198,7 +198,7 @@ async fn event_loop(
             _ = tokio::time::sleep_until(last_draw + FRAME), if app.dirty => continue,
             }
         };
-        if matches!(msg, Msg::Key(_)) && crate::faults::fire("ui-panic-on-key") {
+        if matches!(msg, Msg::Key(_)) && pmtui_proto::faults::fire("ui-panic-on-key", "") {
             panic!("injected fault ui-panic-on-key");
         }
         for effect in app.update(msg) {

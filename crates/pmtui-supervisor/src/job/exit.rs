@@ -22,7 +22,7 @@ const STDERR_DRAIN: Duration = Duration::from_millis(200);
 impl Job {
     /// The child exited on its own.
     pub(super) async fn on_exit(&mut self, status: std::io::Result<ExitStatus>) {
-        if crate::faults::fire("job-panic-on-exit", &self.spec.name) {
+        if pmtui_proto::faults::fire("job-panic-on-exit", &self.spec.name) {
             panic!("injected fault: job-panic-on-exit");
         }
         if self.new_run_exited(&status).await {

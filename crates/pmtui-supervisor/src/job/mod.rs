@@ -299,7 +299,7 @@ impl Job {
                 let _ = reply.send(());
             }
             JobCmd::Stop { reply } => {
-                if crate::faults::fire("job-panic-on-stop", &self.spec.name) {
+                if pmtui_proto::faults::fire("job-panic-on-stop", &self.spec.name) {
                     panic!("injected fault: job-panic-on-stop");
                 }
                 self.stop("manual", "pmtui stop".into(), "stopped").await;

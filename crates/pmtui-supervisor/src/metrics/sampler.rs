@@ -146,10 +146,10 @@ impl Sampler {
         shared: &Shared,
         restarting: &Mutex<HashSet<ProcessId>>,
     ) -> Vec<(ProcessId, u32, u64, u64)> {
-        if crate::faults::fire("sampler-panic", "") {
+        if pmtui_proto::faults::fire("sampler-panic", "") {
             panic!("injected fault: sampler-panic");
         }
-        if crate::faults::fire("sampler-stall", "") {
+        if pmtui_proto::faults::fire("sampler-stall", "") {
             // As a read of /proc stuck on a process in uninterruptible sleep would.
             std::thread::sleep(std::time::Duration::from_secs(120));
         }

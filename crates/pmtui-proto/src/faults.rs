@@ -1,6 +1,8 @@
 //! Faults a test injects into a debug build, to prove that the daemon notices, records and
-//! recovers from its own failures: `PMTUI_FAULTS=job-panic-on-stop:web,sampler-panic` (read
-//! once, from the daemon's environment). Each listed fault fires once. Release builds
+//! recovers from its own failures (`PMTUI_FAULTS=job-panic-on-stop:web,sampler-panic`) and
+//! that the UI gives the terminal back when it fails (`ui-panic-on-key`). Read once, from
+//! the environment of the process that asks; shared here because both sides read the same
+//! variable. Each listed fault fires once. Release builds
 //! compile none of this: `fire` is always false there.
 
 #[cfg(debug_assertions)]
@@ -38,12 +40,12 @@ mod enabled {
 
 /// Whether the fault `point` (for the process `name`, or `""`) fires now.
 #[cfg(debug_assertions)]
-pub(crate) fn fire(point: &str, name: &str) -> bool {
+pub fn fire(point: &str, name: &str) -> bool {
     enabled::fire(point, name)
 }
 
 /// Release builds inject nothing.
 #[cfg(not(debug_assertions))]
-pub(crate) fn fire(_point: &str, _name: &str) -> bool {
+pub fn fire(_point: &str, _name: &str) -> bool {
     false
 }
