@@ -184,3 +184,51 @@ fn a_process_costs_the_daemon_at_most_four_descriptors() {
         "10 processes cost the daemon {cost} descriptors"
     );
 }
+
+#[test]
+fn restarting_every_app_at_the_fd_limit_leaves_none_errored() {
+    let home = TestHome::new();
+    let ping = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n 80 && exec \"$PMTUI\" ping"])
+        .env("PMTUI", env!("CARGO_BIN_EXE_pmtui"))
+        .env("PMTUI_HOME", home.home())
+        .output()
+        .expect("run sh");
+    assert!(ping.status.success(), "{ping:?}");
+    let sleep = home.tagged_sleep(&unique("fdrestart"));
+    // Fill the budget: start until the daemon refuses.
+    for i in 0..40 {
+        let name = format!("s{i}");
+        if !home
+            .run(&["start", &sleep, "--name", &name, "--", "1000"])
+            .status
+            .success()
+        {
+            break;
+        }
+    }
+    let started = home.list().len();
+    assert!(
+        started >= 2,
+        "only {started} processes fit in 80 descriptors"
+    );
+    // Every app's new run needs its pipes while the dead runs' pipes are still being
+    // drained: the start waits for them instead of failing.
+    let out = home.run(&["restart", "all"]);
+    assert!(
+        out.status.success(),
+        "restart all at the limit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut last = Vec::new();
+    let settled = wait_until("every app restarted and online", || {
+        last = home.list();
+        (last.len() == started
+            && last
+                .iter()
+                .all(|p| p["status"] == "online" && p["restarts"].as_u64() == Some(1)))
+        .then_some(())
+    });
+    assert!(settled.is_some(), "after restart all: {last:#?}");
+    home.ok(&["kill"]);
+}

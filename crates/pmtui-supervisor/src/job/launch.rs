@@ -27,7 +27,7 @@ impl Job {
             }
         });
         let oom_kills = oom::kill_count();
-        if let Err(shortage) = fds::check(self.sink.file_count() as u64) {
+        if let Err(shortage) = self.fds_for_launch().await {
             let detail = format!("could not start {}: {shortage}", self.spec.command_line());
             self.launch_failed(detail, true);
             return;
@@ -187,6 +187,24 @@ impl Job {
             contain::end(&mut tree, self.stop_signal(), self.kill_timeout(), None).await;
         }
         Ok((Some(dir), Some(procs)))
+    }
+
+    /// Whether this process's descriptors fit the budget. A shortage right after exits
+    /// (a `restart all`, several crashes at once) is often only the dead runs' pipes and
+    /// notify sockets, which their pumps and readers close a moment later: the check is
+    /// retried for a second before the start fails, so that restarting every app at a
+    /// tight limit does not leave some of them errored. A start that really does not fit
+    /// fails a second later than it would, with the same message.
+    async fn fds_for_launch(&self) -> Result<(), fds::Shortage> {
+        let needed = self.sink.file_count() as u64;
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            match fds::check(needed) {
+                Ok(()) => return Ok(()),
+                Err(shortage) if Instant::now() >= deadline => return Err(shortage),
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
     }
 
     /// What a failed spawn says, and whether it failed for want of file descriptors.
