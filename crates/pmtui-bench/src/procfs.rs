@@ -8,6 +8,26 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     status_field(pid, "VmRSS:")
 }
 
+/// Resident memory split as `/proc/<pid>/status` gives it, in KiB: `VmRSS` counts the mapped
+/// executable's and shared libraries' pages (`RssFile`, shared with every other process
+/// running them) as well as the process's own memory (`RssAnon`: heap, stacks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rss {
+    pub total: u64,
+    pub anon: Option<u64>,
+    pub file: Option<u64>,
+}
+
+/// [`Rss`] of `pid`; `None` when the process is gone.
+pub fn rss(pid: u32) -> Option<Rss> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(Rss {
+        total: field(&text, "VmRSS:")?,
+        anon: field(&text, "RssAnon:"),
+        file: field(&text, "RssFile:"),
+    })
+}
+
 /// User plus system CPU time of the whole process (every thread, living or ended), from
 /// `/proc/<pid>/stat` fields 14 and 15.
 pub fn cpu_time(pid: u32) -> Option<Duration> {
@@ -134,6 +154,9 @@ mod tests {
     fn reads_this_process() {
         let me = std::process::id();
         assert!(rss_kib(me).is_some_and(|k| k > 0));
+        let split = rss(me).expect("own status");
+        assert!(split.anon.is_some_and(|a| a > 0) && split.file.is_some_and(|f| f > 0));
+        assert!(split.anon.unwrap_or(0) + split.file.unwrap_or(0) <= split.total);
         assert!(cpu_time(me).is_some());
         let threads = threads(me);
         assert!(threads.contains_key(&me), "{threads:?}");

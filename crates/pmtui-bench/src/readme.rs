@@ -3,7 +3,7 @@
 //! between the markers; `--check` fails when the README differs from what the report
 //! gives (the drift test runs it), so the table is always the report's.
 
-use crate::report::{fmt, target_text, within};
+use crate::report::{SPLIT_HEADER, fmt, split_text, target_text, within};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -79,8 +79,19 @@ pub fn block(doc: &Value, source: &str) -> Result<String> {
     if let Some(command) = doc["command"].as_str() {
         out.push_str(&format!("Command: `{command}`.\n\n"));
     }
+    let metrics = doc["metrics"]
+        .as_array()
+        .context("the report has no metrics")?;
+    // pmtui's daemon RSS rows carry `RssAnon`/`RssFile` (reports since they were measured):
+    // a column beside its figure when any row has them, none for older reports.
+    let split = |m: &Value| Some((num(&m["pmtui"]["anon"])?, num(&m["pmtui"]["file"])?));
+    let with_split = metrics.iter().any(|m| split(m).is_some());
     let mut header = "| scenario | unit | pmtui |".to_string();
     let mut rule = "|---|---|--:|".to_string();
+    if with_split {
+        header.push_str(&format!(" {SPLIT_HEADER} |"));
+        rule.push_str("--:|");
+    }
     if with_pm2 {
         header.push_str(" pm2 | pm2 ÷ pmtui |");
         rule.push_str("--:|--:|");
@@ -89,16 +100,17 @@ pub fn block(doc: &Value, source: &str) -> Result<String> {
     rule.push_str("--:|\n");
     out.push_str(&header);
     out.push_str(&rule);
-    for m in doc["metrics"]
-        .as_array()
-        .context("the report has no metrics")?
-    {
+    for m in metrics {
         let metric = &m["metric"];
         let ours = num(&m["pmtui"]["value"]);
         let label = metric["label"].as_str().unwrap_or("?");
         let unit = metric["unit"].as_str().unwrap_or("");
         let lower = metric["better"] != "higher";
         let mut row = format!("| {label} | {unit} | {} |", fmt(ours));
+        if with_split {
+            let cell = split(m).map_or_else(String::new, |(a, f)| split_text(a, f));
+            row.push_str(&format!(" {cell} |"));
+        }
         if with_pm2 {
             let theirs = num(&m["pm2"]["value"]);
             let ratio = match (ours, theirs) {
@@ -125,6 +137,14 @@ pub fn block(doc: &Value, source: &str) -> Result<String> {
         };
         row.push_str(&format!(" {target} |\n"));
         out.push_str(&row);
+    }
+    if with_split {
+        out.push_str(&format!(
+            "\nDaemon RSS is `VmRSS`: it counts the pages of the mapped executable and of the \
+             shared libraries (libc) the daemon touched, shared with every process running \
+             them; `{SPLIT_HEADER}` splits it into the daemon's own memory (heap, stacks) and \
+             those file pages, in MiB.\n"
+        ));
     }
     out.push_str(
         "\nA target marked (#18) is issue 18's (`<` where the issue writes `<`); the others \
@@ -198,6 +218,43 @@ pub fn run(json: Option<PathBuf>, readme: &Path, check: bool) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(pmtui: Value) -> Value {
+        serde_json::json!({
+            "managers": [{"name": "pmtui", "version": "pmtui 0.1.0"}],
+            "machine": {"cores": 2},
+            "metrics": [
+                {"metric": {"key": "rss_idle", "label": "daemon RSS, no apps", "unit": "MiB",
+                            "better": "lower", "target": 4.0, "strict": true}, "pmtui": pmtui},
+                {"metric": {"key": "ls", "label": "ls", "unit": "ms", "better": "lower"},
+                 "pmtui": {"value": 2.0}},
+            ],
+        })
+    }
+
+    #[test]
+    fn the_rss_split_column_is_there_only_when_the_report_has_it() {
+        let old = block(&report(serde_json::json!({"value": 9.77})), "old.json").expect("old");
+        assert!(!old.contains(SPLIT_HEADER), "{old}");
+        assert!(
+            old.contains("| daemon RSS, no apps | MiB | 9.77 | < 4"),
+            "{old}"
+        );
+        let new = block(
+            &report(serde_json::json!({"value": 3.5, "anon": 1.25, "file": 2.25})),
+            "new.json",
+        )
+        .expect("new");
+        assert!(
+            new.contains(&format!("| pmtui | {SPLIT_HEADER} |")),
+            "{new}"
+        );
+        assert!(
+            new.contains("| daemon RSS, no apps | MiB | 3.50 | 1.25 / 2.25 | < 4"),
+            "{new}"
+        );
+        assert!(new.contains("| ls | ms | 2.00 |  |"), "{new}");
+    }
 
     #[test]
     fn markers_named_in_prose_are_left_alone() {

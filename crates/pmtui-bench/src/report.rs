@@ -1,6 +1,7 @@
 //! Figures, the way they are summarised (medians over runs) and shown: a table on the
 //! terminal and a JSON document.
 
+use crate::procfs::Rss;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -88,6 +89,16 @@ pub fn within(value: f64, target: f64, lower: bool, strict: bool) -> bool {
 pub struct Values {
     pub runs: Vec<f64>,
     pub value: Option<f64>,
+    /// For a daemon RSS figure (MiB): its `RssAnon` and `RssFile` parts, per run and their
+    /// medians (the value counts the mapped executable and shared libc pages too).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub anon_runs: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anon: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub file_runs: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<f64>,
 }
 
 #[derive(Debug, Default)]
@@ -123,6 +134,29 @@ impl Results {
         };
     }
 
+    /// A daemon RSS figure in MiB (`VmRSS`), with its anonymous and file-backed parts.
+    pub fn record_rss(&mut self, metric: Metric, manager: &'static str, rss: &Rss) {
+        let key = metric.key;
+        self.record(metric, manager, mib(rss.total));
+        let Some(values) = self.values.get_mut(key).and_then(|v| v.get_mut(manager)) else {
+            return;
+        };
+        if let Some(anon) = rss.anon {
+            values.anon_runs.push(mib(anon));
+            values.anon = median(&values.anon_runs);
+        }
+        if let Some(file) = rss.file {
+            values.file_runs.push(mib(file));
+            values.file = median(&values.file_runs);
+        }
+    }
+
+    /// pmtui's `RssAnon / RssFile` medians of a metric, as the tables show them beside it.
+    pub fn split(&self, key: &str, manager: &str) -> Option<(f64, f64)> {
+        let values = self.values.get(key)?.get(manager)?;
+        Some((values.anon?, values.file?))
+    }
+
     pub fn detail(&mut self, manager: &str, what: &str, text: String) {
         self.details
             .push((manager.to_string(), what.to_string(), text));
@@ -131,6 +165,16 @@ impl Results {
     pub fn get(&self, key: &str, manager: &str) -> Option<f64> {
         self.values.get(key)?.get(manager)?.value
     }
+}
+
+/// KiB to MiB.
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// How an RSS split reads in a table cell: `RssAnon / RssFile`.
+pub fn split_text(anon: f64, file: f64) -> String {
+    format!("{} / {}", fmt(Some(anon)), fmt(Some(file)))
 }
 
 pub fn median(values: &[f64]) -> Option<f64> {
@@ -174,10 +218,20 @@ pub fn meets(metric: &Metric, value: f64) -> Option<bool> {
     ))
 }
 
+/// The column beside pmtui's figure for its daemon RSS rows.
+pub const SPLIT_HEADER: &str = "pmtui RssAnon / RssFile";
+
 /// The terminal table: one row per metric, pmtui and (when run) pm2 side by side.
 pub fn table(results: &Results, with_pm2: bool) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header = vec!["scenario".to_string(), "unit".into(), "pmtui".into()];
+    let with_split = results
+        .metrics
+        .iter()
+        .any(|m| results.split(m.key, "pmtui").is_some());
+    if with_split {
+        header.push(SPLIT_HEADER.into());
+    }
     if with_pm2 {
         header.extend(["pm2".into(), "pm2 ÷ pmtui".into()]);
     }
@@ -186,6 +240,13 @@ pub fn table(results: &Results, with_pm2: bool) -> String {
     for metric in &results.metrics {
         let ours = results.get(metric.key, "pmtui");
         let mut row = vec![metric.label.clone(), metric.unit.to_string(), fmt(ours)];
+        if with_split {
+            row.push(
+                results
+                    .split(metric.key, "pmtui")
+                    .map_or_else(String::new, |(a, f)| split_text(a, f)),
+            );
+        }
         if with_pm2 {
             let theirs = results.get(metric.key, "pm2");
             row.push(fmt(theirs));

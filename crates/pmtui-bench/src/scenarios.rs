@@ -113,9 +113,7 @@ pub struct Ctx<'a> {
 
 pub(crate) const SLEEP_ARGS: &[&str] = &["100000"];
 
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
+use crate::report::mib;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -134,9 +132,10 @@ fn metric(
     }
 }
 
-fn daemon_rss(home: &Home) -> Result<u64> {
+/// The daemon's `VmRSS` with its `RssAnon` and `RssFile` parts (the tables show both).
+fn daemon_rss(home: &Home) -> Result<procfs::Rss> {
     let pid = home.daemon_pid()?;
-    procfs::rss_kib(pid).with_context(|| format!("daemon pid {pid} has no VmRSS"))
+    procfs::rss(pid).with_context(|| format!("daemon pid {pid} has no VmRSS"))
 }
 
 /// `n` sleeping apps named `idle` (one `start`), until every one is online; their pids.
@@ -213,7 +212,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         ms(boot),
     );
     std::thread::sleep(Duration::from_secs(1));
-    ctx.results.record(
+    ctx.results.record_rss(
         metric(
             "rss_idle",
             "daemon RSS, no apps".into(),
@@ -223,7 +222,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         )
         .issue18(true),
         mgr.name(),
-        mib(daemon_rss(&home)?),
+        &daemon_rss(&home)?,
     );
     note(mgr, &format!("starting {n} apps, one CLI call each"));
     let t0 = Instant::now();
@@ -284,7 +283,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         mgr.name(),
         busy.wakeups_per_s,
     );
-    ctx.results.record(
+    ctx.results.record_rss(
         metric(
             "rss_start_count",
             format!("daemon RSS, {n} apps"),
@@ -294,7 +293,7 @@ pub fn start_and_idle(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         )
         .issue18(true),
         mgr.name(),
-        mib(daemon_rss(&home)?),
+        &daemon_rss(&home)?,
     );
     Ok(())
 }
@@ -317,7 +316,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     std::thread::sleep(Duration::from_secs(1));
     let fds_small = fd_count(home.daemon_pid()?).unwrap_or(0);
     let rss_small = daemon_rss(&home)?;
-    ctx.results.record(
+    ctx.results.record_rss(
         metric(
             "rss_small",
             format!("daemon RSS, {small} apps"),
@@ -326,7 +325,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             None,
         ),
         mgr.name(),
-        mib(rss_small),
+        &rss_small,
     );
     let list = home.list_args();
     let times = time_calls(&home, list, plan.ls_calls)?;
@@ -382,7 +381,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     );
     std::thread::sleep(Duration::from_secs(1));
     let rss_big = daemon_rss(&home)?;
-    ctx.results.record(
+    ctx.results.record_rss(
         metric(
             "rss_big",
             format!("daemon RSS, {big} apps"),
@@ -392,7 +391,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         )
         .issue18(true),
         mgr.name(),
-        mib(rss_big),
+        &rss_big,
     );
     ctx.results.record(
         metric(
@@ -404,7 +403,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         )
         .issue18(true),
         mgr.name(),
-        (rss_big as f64 - rss_small as f64) / (big - small).max(1) as f64,
+        (rss_big.total as f64 - rss_small.total as f64) / (big - small).max(1) as f64,
     );
     let fds_big = fd_count(home.daemon_pid()?).unwrap_or(0);
     record_fds(ctx, mgr, (small, fds_small), (big, fds_big));
