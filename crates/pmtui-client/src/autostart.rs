@@ -1,5 +1,6 @@
-//! Finding the daemon, or starting it: the client re-runs its own binary as
-//! `pmtui daemon` (no fork after the runtime started), detached, with its output appended to
+//! Finding the daemon, or starting it: the client runs `pmtui-daemon` beside its own binary
+//! when it is installed, else re-runs its own binary as `pmtui daemon` (no fork after the
+//! runtime started), detached, with its output appended to
 //! `daemon.log`, and waits until the socket answers with a hello.
 //!
 //! The state directory is checked first (owned by us, not writable by others; created 0700
@@ -143,7 +144,7 @@ fn spawn_daemon(dir: &Dir, exe: &Path) -> Result<std::process::Child, ClientErro
         }
     })?;
     let err_log = log.try_clone().map_err(ClientError::Spawn)?;
-    Command::new(exe)
+    Command::new(daemon_exe(exe))
         .arg("daemon")
         .env("PMTUI_HOME", dir.path())
         // A client run by a systemd service (`ExecStartPost=pmtui resurrect`) must not hand
@@ -156,6 +157,21 @@ fn spawn_daemon(dir: &Dir, exe: &Path) -> Result<std::process::Child, ClientErro
         .spawn()
         .map_err(ClientError::Spawn)
 }
+
+/// What runs the daemon: `pmtui-daemon` beside `exe` when it is there (the daemon alone, a
+/// smaller resident footprint: it maps none of the CLI's and UI's code), else `exe` itself;
+/// either takes the `daemon` argument.
+fn daemon_exe(exe: &Path) -> std::path::PathBuf {
+    let lean = exe.with_file_name(DAEMON_EXE);
+    if lean.is_file() {
+        lean
+    } else {
+        exe.to_path_buf()
+    }
+}
+
+/// The daemon-only executable's name (a second binary of the `pmtui` package).
+pub const DAEMON_EXE: &str = "pmtui-daemon";
 
 /// Checks the state directory `home` without creating it: `Ok` when it is missing or
 /// trusted (ours, not writable by others), the reason otherwise.

@@ -47,6 +47,26 @@ pub(crate) struct Daemon {
     pub budget: pmtui_proto::frames::Budget,
 }
 
+/// The daemon in the foreground, as `pmtui daemon` and the `pmtui-daemon` executable run
+/// it: logs to stderr (which is `daemon.log` when a client started it), `PMTUI_LOG` filters.
+pub fn main() -> std::process::ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PMTUI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    match run(Paths::from_env()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(%err, "daemon failed");
+            eprintln!("pmtui daemon: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the daemon in the current thread until it is told to stop.
 pub fn run(paths: Paths) -> Result<(), DaemonError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
