@@ -9,6 +9,7 @@
 //! daemon is reported after one timeout, with its pid and what to do.
 
 use crate::ClientError;
+use crate::raw::{self, RawReply};
 use futures_util::{SinkExt, StreamExt};
 use pmtui_proto::codec::{self, frame_codec};
 use pmtui_proto::frames::FrameCodec;
@@ -23,7 +24,27 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::Framed;
 
-type Pending = (Request, oneshot::Sender<Response>);
+type Pending = (Request, Slot);
+
+/// Where the reply to a request goes: decoded, or kept as the daemon's bytes.
+enum Slot {
+    Decoded(oneshot::Sender<Response>),
+    Raw(oneshot::Sender<RawReply>),
+}
+
+impl Slot {
+    fn fill(self, response: Response) {
+        // A requester that gave up has dropped its receiver: nothing to do.
+        match self {
+            Self::Decoded(tx) => {
+                let _ = tx.send(response);
+            }
+            Self::Raw(tx) => {
+                let _ = tx.send(RawReply::decoded(response));
+            }
+        }
+    }
+}
 
 /// How long the daemon may take to show it is alive, unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -185,7 +206,21 @@ impl Client {
     /// answers nothing within the timeout is reported.
     pub async fn call(&self, request: Request) -> Result<Response, ClientError> {
         let verb = request.verb();
-        let mut rx = self.send(request)?;
+        let (tx, rx) = oneshot::channel();
+        self.send(request, Slot::Decoded(tx))?;
+        self.wait(verb, rx).await
+    }
+
+    /// Like `call`, but the reply is kept as the daemon's bytes, for a caller that prints
+    /// it as JSON (see `raw.rs`).
+    pub async fn request_raw(&self, request: Request) -> Result<RawReply, ClientError> {
+        let verb = request.verb();
+        let (tx, rx) = oneshot::channel();
+        self.send(request, Slot::Raw(tx))?;
+        self.wait(verb, rx).await
+    }
+
+    async fn wait<T>(&self, verb: &str, mut rx: oneshot::Receiver<T>) -> Result<T, ClientError> {
         let Some(limit) = self.timeout else {
             return rx.await.map_err(|_| ClientError::Disconnected);
         };
@@ -205,17 +240,16 @@ impl Client {
         }
     }
 
-    fn send(&self, request: Request) -> Result<oneshot::Receiver<Response>, ClientError> {
-        let (tx, rx) = oneshot::channel();
+    fn send(&self, request: Request, slot: Slot) -> Result<(), ClientError> {
         self.requests
-            .send((request, tx))
-            .map_err(|_| ClientError::Disconnected)?;
-        Ok(rx)
+            .send((request, slot))
+            .map_err(|_| ClientError::Disconnected)
     }
 
     /// Whether the daemon answers a ping within `limit`.
     async fn answers_within(&self, limit: Duration) -> Result<bool, ClientError> {
-        let rx = self.send(Request::Ping)?;
+        let (tx, rx) = oneshot::channel();
+        self.send(Request::Ping, Slot::Decoded(tx))?;
         match tokio::time::timeout(limit, rx).await {
             Ok(Ok(_)) => Ok(true),
             Ok(Err(_)) => Err(ClientError::Disconnected),
@@ -291,7 +325,7 @@ async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
     let mut next_id: u64 = 1;
     // Events passed on so far: a note says where it came.
     let mut passed: u64 = 0;
-    let mut waiting: HashMap<u64, oneshot::Sender<Response>> = HashMap::new();
+    let mut waiting: HashMap<u64, Slot> = HashMap::new();
     loop {
         tokio::select! {
             request = requests.recv() => {
@@ -307,7 +341,7 @@ async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
                         bytes.len(),
                         pmtui_proto::MAX_REQUEST_LEN
                     );
-                    let _ = reply.send(Response::error(pmtui_proto::ErrorKind::BadRequest, message));
+                    reply.fill(Response::error(pmtui_proto::ErrorKind::BadRequest, message));
                     continue;
                 }
                 if framed.send(bytes).await.is_err() {
@@ -317,15 +351,23 @@ async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
             }
             frame = framed.next() => {
                 let Some(Ok(bytes)) = frame else { return };
+                // A reply wanted raw is handed over undecoded.
+                if let Some((id, span)) = raw::reply_span(&bytes)
+                    && let Some(Slot::Raw(_)) = waiting.get(&id)
+                    && let Some(Slot::Raw(reply)) = waiting.remove(&id)
+                {
+                    let _ = reply.send(RawReply::bytes(bytes.freeze(), span));
+                    continue;
+                }
                 match codec::decode::<ServerFrame>(&bytes) {
                     Ok(ServerFrame::Reply { id, response }) => {
                         if let Some(reply) = waiting.remove(&id) {
-                            let _ = reply.send(response);
+                            reply.fill(response);
                         } else if id == 0 && matches!(response, Response::Error { .. }) {
                             // The daemon is dropping this connection (a request too large,
                             // say): every request waiting gets its reason.
                             for (_, reply) in waiting.drain() {
-                                let _ = reply.send(response.clone());
+                                reply.fill(response.clone());
                             }
                         } else if let Response::Subscribed { seq, processes } = response {
                             // A fresh snapshot after the daemon found us lagging.

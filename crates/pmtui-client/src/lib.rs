@@ -6,10 +6,12 @@ mod autostart;
 mod client;
 mod endpoint;
 mod error;
+mod raw;
 mod ssh;
 
 pub use autostart::{check_home, connect_or_start, daemon_pid, dial};
 pub use client::{Client, DEFAULT_TIMEOUT, Note};
 pub use endpoint::Endpoint;
 pub use error::ClientError;
+pub use raw::RawReply;
 pub use ssh::{SshEndpoint, SshTarget};

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod output;
+mod pretty;
 mod resolve;
 mod spinner;
 mod usage;

@@ -282,6 +282,18 @@ pub fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints JSON text already formatted (`pretty.rs`) and its newline, in one write.
+pub fn json_bytes(mut text: Vec<u8>) -> anyhow::Result<()> {
+    use std::io::Write;
+    text.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&text).and_then(|()| out.flush()) {
+        // A reader that closed the pipe got what it wanted (see main.rs).
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => Ok(other?),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

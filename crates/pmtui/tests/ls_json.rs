@@ -51,3 +51,33 @@ fn a_stopped_process_shows_no_pid_uptime_cpu_or_memory_at_once() {
     assert_eq!(row["cpu"].as_f64(), Some(0.0), "{row}");
     assert_eq!(row["exit_signal"], "SIGTERM", "{row}");
 }
+
+/// `ls --json` and `describe --json` print the daemon's JSON re-indented rather than decoded
+/// and encoded again: the text is exactly what encoding the decoded rows prints.
+#[test]
+fn json_lists_print_exactly_what_encoding_the_rows_prints() {
+    let t = TestHome::new();
+    t.ok(&[
+        "start",
+        "sleep 300",
+        "--name",
+        "a \"quoted\" \\ name",
+        "-i",
+        "2",
+    ]);
+    t.ok(&["start", "sh -c 'echo oops >&2; exit 3'", "--name", "b"]);
+    t.wait_status("a \"quoted\" \\ name", "online");
+    t.wait_for("b", "an exit", |p| p["restarts"].as_u64() > Some(0));
+    let out = t.ok(&["ls", "--json"]);
+    let rows: Vec<pmtui_proto::ProcessInfo> = serde_json::from_str(&out).expect("ls --json");
+    assert_eq!(rows.len(), 3);
+    let again = serde_json::to_string_pretty(&rows).expect("encodes");
+    assert_eq!(out, format!("{again}\n"));
+    let out = t.ok(&["describe", "--json", "all"]);
+    let details: Vec<pmtui_proto::ProcessDetail> =
+        serde_json::from_str(&out).expect("describe --json");
+    assert_eq!(details.len(), 3);
+    assert!(!details[0].env.is_empty(), "describe keeps the environment");
+    let again = serde_json::to_string_pretty(&details).expect("encodes");
+    assert_eq!(out, format!("{again}\n"));
+}

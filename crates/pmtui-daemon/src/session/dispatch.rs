@@ -96,7 +96,7 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
             pid: std::process::id(),
             home: daemon.paths.home.display().to_string(),
             uptime_ms: daemon.started.elapsed().as_millis() as u64,
-            processes: supervisor.list().len(),
+            processes: supervisor.count(),
             warnings: daemon.warnings.clone(),
             state_problems: daemon.store.problems(),
             containment: supervisor.containment().mode().to_string(),

@@ -541,6 +541,11 @@ impl Supervisor {
     }
 
     /// Every process, as `ls` shows them.
+    /// How many processes there are (`ping`), without copying their rows.
+    pub fn count(&self) -> usize {
+        self.shared.lock().entries.len()
+    }
+
     pub fn list(&self) -> Vec<ProcessInfo> {
         self.shared
             .lock()

@@ -9,12 +9,12 @@ use std::process::ExitCode;
 
 pub async fn list(json: bool) -> Result<ExitCode> {
     let client = connect().await?;
-    let Response::Processes { processes } = client.request(Request::List).await? else {
-        anyhow::bail!("unexpected reply to list");
-    };
     if json {
-        output::json(&processes)?
+        print_json(&client, Request::List, "processes").await?;
     } else {
+        let Response::Processes { processes } = client.request(Request::List).await? else {
+            anyhow::bail!("unexpected reply to list");
+        };
         if let Some(header) = super::remote::header() {
             println!("{}", output::safe(&header));
         }
@@ -90,6 +90,26 @@ pub async fn list_hosts(json: bool) -> Result<ExitCode> {
     })
 }
 
+/// Prints the `field` of the reply to `request` (a response of type `field`) as JSON: the
+/// daemon's own text re-indented when it runs this very version (its rows are the ones
+/// this binary would print), else decoded and encoded again.
+async fn print_json(client: &pmtui_client::Client, request: Request, field: &str) -> Result<()> {
+    let raw = client.request_raw(request).await?;
+    if client.daemon().version == pmtui_proto::VERSION
+        && let Some(pretty) = raw.field(field, field).and_then(crate::pretty::reindent)
+    {
+        return output::json_bytes(pretty);
+    }
+    match raw.into_response()? {
+        Response::Processes { processes } if field == "processes" => output::json(&processes),
+        Response::Details { details } if field == "details" => output::json(&details),
+        Response::Error { kind, message } => {
+            Err(pmtui_client::ClientError::Daemon { kind, message }.into())
+        }
+        other => anyhow::bail!("unexpected reply: {other:?}"),
+    }
+}
+
 /// The details of `targets`; without `history` the metrics series are cut to their ends
 /// (the spans are whole), which is all the human `describe` shows.
 async fn details(targets: Vec<String>, history: bool) -> Result<Vec<ProcessDetail>> {
@@ -104,11 +124,16 @@ async fn details(targets: Vec<String>, history: bool) -> Result<Vec<ProcessDetai
 }
 
 pub async fn describe(t: TargetArgs) -> Result<ExitCode> {
-    let details = details(t.targets, t.json).await?;
     if t.json {
-        output::json(&details)?;
+        let client = connect().await?;
+        let request = Request::Describe {
+            targets: t.targets,
+            history: true,
+        };
+        print_json(&client, request, "details").await?;
         return Ok(ExitCode::SUCCESS);
     }
+    let details = details(t.targets, false).await?;
     for d in &details {
         let i = &d.info;
         let s = &d.spec;
