@@ -415,3 +415,97 @@ fn no_treekill_stops_only_the_main_process() {
         assert!(gone("the child, killed by the test", &tag));
     }
 }
+
+/// A child is in its cgroup from its first instruction, and so is a grandchild it forks at
+/// once: the script's first act is to print its own cgroup (a shell builtin reading
+/// `/proc/self/cgroup`), then it forks a `sleep` and execs another. Both sleeps are
+/// members. Which way children entered is in daemon.log (said once, where clone3 is refused).
+fn born_in_the_cgroup(t: &TestHome, expect_way: &str) {
+    let tag = unique("born");
+    let sleep = t.tagged_sleep(&tag);
+    let script = t.script(
+        "born.sh",
+        &format!(
+            "#!/bin/sh\nwhile read -r line; do case $line in 0::*) echo \"born in $line\";; esac; done < /proc/self/cgroup\n{sleep} 1000 & exec {sleep} 999\n"
+        ),
+    );
+    t.ok(&["start", script.to_str().expect("utf8"), "--name", "born"]);
+    let main = t.wait_status("born", "online")["pid"]
+        .as_i64()
+        .expect("pid");
+    let detail: Value = serde_json::from_str(&t.ok(&["describe", "born", "--json"])).expect("json");
+    let dir = detail[0]["cgroup"].as_str().expect("cgroup").to_string();
+    let log = t.home().join("logs/born-out.log");
+    let line = wait_until("the first line", || {
+        std::fs::read_to_string(&log).ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("born in"))
+                .map(str::to_string)
+        })
+    })
+    .expect("the script printed its cgroup");
+    let own = line.trim_start_matches("born in 0::").trim();
+    assert!(
+        own.len() > 1 && dir.ends_with(own),
+        "the first instruction ran in {own:?}, its cgroup is {dir}"
+    );
+    let both = wait_until("main and grandchild", || {
+        let p = pids_with(&tag);
+        (p.len() == 2).then_some(p)
+    })
+    .expect("both sleeps run");
+    assert!(both.contains(&main), "{both:?} {main}");
+    let procs = std::fs::read_to_string(format!("{dir}/cgroup.procs")).expect("procs");
+    for pid in &both {
+        assert!(
+            procs.lines().any(|l| l == pid.to_string()),
+            "{pid} is in the cgroup: {procs}"
+        );
+    }
+    let log = std::fs::read_to_string(t.path("daemon.log")).unwrap_or_default();
+    let refused = log.contains("clone3(CLONE_INTO_CGROUP) refused");
+    assert_eq!(
+        refused,
+        expect_way == "before exec",
+        "children enter their cgroup {expect_way}; daemon.log:\n{log}"
+    );
+    t.ok(&["stop", "born"]);
+    assert!(
+        gone("nothing left after stop", &tag),
+        "{:?}",
+        pids_with(&tag)
+    );
+}
+
+#[test]
+fn a_child_and_what_it_forks_at_once_are_born_in_the_cgroup() {
+    let t = TestHome::new();
+    if ping(&t)["containment"] != "cgroup" {
+        eprintln!("skipped: cgroup v2 is not writable here");
+        return;
+    }
+    born_in_the_cgroup(&t, "at birth");
+}
+
+/// Where `clone3` is refused (old kernels, seccomp in containers; forced here by a debug
+/// fault), children write themselves into their cgroup before exec, with the same result.
+#[test]
+fn where_clone3_is_refused_children_enter_the_cgroup_before_exec() {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let t = TestHome::new();
+    let out = t
+        .cmd()
+        .env("PMTUI_FAULTS", "clone3-refused")
+        .args(["ping", "--json"])
+        .output()
+        .expect("ping");
+    assert!(out.status.success(), "{out:?}");
+    let pong: Value = serde_json::from_slice(&out.stdout).expect("ping json");
+    if pong["containment"] != "cgroup" {
+        eprintln!("skipped: cgroup v2 is not writable here");
+        return;
+    }
+    born_in_the_cgroup(&t, "before exec");
+}

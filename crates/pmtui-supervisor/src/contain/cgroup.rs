@@ -165,18 +165,26 @@ impl Cgroups {
         self.base.join(id.to_string())
     }
 
-    /// Creates the cgroup of process `id` if needed and opens its `cgroup.procs` for the
-    /// child to write itself into (close-on-exec: the program never sees it).
+    /// Creates the cgroup of process `id` if needed and opens its directory (close-on-exec:
+    /// the program never sees it), which the child is cloned into, or whose `cgroup.procs`
+    /// it writes itself into (see `spawn`).
     pub fn prepare(&self, id: u32) -> std::io::Result<(PathBuf, File)> {
         let dir = self.dir_of(id);
-        if !dir.is_dir() {
-            std::fs::create_dir_all(&dir)?;
-        }
-        let procs = OpenOptions::new()
-            .write(true)
-            .custom_flags(nix::libc::O_CLOEXEC)
-            .open(dir.join("cgroup.procs"))?;
-        Ok((dir, procs))
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_CLOEXEC)
+                .open(&dir)
+        };
+        let handle = match open() {
+            Ok(handle) => handle,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&dir)?;
+                open()?
+            }
+            Err(err) => return Err(err),
+        };
+        Ok((dir, handle))
     }
 
     /// Every process cgroup in the subtree, with its id (what an earlier daemon left).

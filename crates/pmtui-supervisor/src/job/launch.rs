@@ -36,7 +36,7 @@ impl Job {
         let channel = ipc.as_ref().map(|(_, child_end)| child_end.as_raw_fd());
         let notify = self.notify_socket();
         let spawned = match self.enter_cgroup().await {
-            Ok((cgroup, procs)) => self
+            Ok((cgroup, cgroup_dir)) => self
                 .shared
                 .sockets
                 .acquire(&self.spec)
@@ -48,7 +48,7 @@ impl Job {
                         &self.shared.config,
                         &sockets,
                         channel,
-                        procs,
+                        cgroup_dir,
                         &self.shared.managed,
                     )?;
                     Ok((child, sockets, cgroup))
@@ -160,14 +160,14 @@ impl Job {
     }
 
     /// In cgroup mode: the process's cgroup, emptied of what an earlier run left (normally
-    /// nothing: an exit ends its leftovers), and its `cgroup.procs` for the child to enter.
+    /// nothing: an exit ends its leftovers), and its directory, open, for the child to enter.
     async fn enter_cgroup(
         &self,
     ) -> Result<(Option<std::path::PathBuf>, Option<std::fs::File>), String> {
         let Some(cgroups) = &self.shared.containment.cgroups else {
             return Ok((None, None));
         };
-        let (dir, procs) = cgroups.prepare(self.id).map_err(|err| {
+        let (dir, handle) = cgroups.prepare(self.id).map_err(|err| {
             format!(
                 "could not start {}: cannot create its cgroup {}: {err}",
                 self.spec.command_line(),
@@ -186,7 +186,7 @@ impl Job {
             );
             contain::end(&mut tree, self.stop_signal(), self.kill_timeout(), None).await;
         }
-        Ok((Some(dir), Some(procs)))
+        Ok((Some(dir), Some(handle)))
     }
 
     /// Whether this process's descriptors fit the budget. A shortage right after exits

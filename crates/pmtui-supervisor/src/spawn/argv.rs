@@ -103,17 +103,51 @@ pub(super) fn find_program(program: &str, env: &BTreeMap<String, String>) -> Opt
     if program.contains('/') {
         return Some(PathBuf::from(program));
     }
+    candidates(program, env, None).find(|c| is_executable(c))
+}
+
+/// As `execvp` in the child would find `program` (`PATH` entries that are relative count
+/// from the child's working directory `cwd`), or the errno it would fail with: EACCES when
+/// only files that cannot be executed have that name, else ENOENT.
+pub(super) fn resolve_program(
+    program: &str,
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> std::io::Result<PathBuf> {
+    if program.contains('/') {
+        return Ok(PathBuf::from(program));
+    }
+    if let Some(found) = candidates(program, env, Some(cwd)).find(|c| is_executable(c)) {
+        return Ok(found);
+    }
+    let errno = if candidates(program, env, Some(cwd)).any(|c| c.is_file()) {
+        nix::libc::EACCES
+    } else {
+        nix::libc::ENOENT
+    };
+    Err(std::io::Error::from_raw_os_error(errno))
+}
+
+fn candidates<'a>(
+    program: &'a str,
+    env: &'a BTreeMap<String, String>,
+    cwd: Option<&'a Path>,
+) -> impl Iterator<Item = PathBuf> + 'a {
     let path = env
         .get("PATH")
         .map_or("/usr/local/bin:/usr/bin:/bin", String::as_str);
     path.split(':')
         .filter(|dir| !dir.is_empty())
-        .map(|dir| Path::new(dir).join(program))
-        .find(|candidate| {
-            candidate
-                .metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .map(move |dir| match cwd {
+            Some(cwd) => cwd.join(dir).join(program),
+            None => Path::new(dir).join(program),
         })
+}
+
+fn is_executable(candidate: &Path) -> bool {
+    candidate
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]
@@ -188,5 +222,18 @@ mod tests {
         assert!(find_program("sh", &env).is_some_and(|p| p.ends_with("sh")));
         assert_eq!(find_program("./x", &env), Some(PathBuf::from("./x")));
         assert_eq!(find_program("no-such-program-pmtui", &env), None);
+        let cwd = Path::new("/");
+        let errno = |p| {
+            resolve_program(p, &env, cwd)
+                .err()
+                .and_then(|e| e.raw_os_error())
+        };
+        assert!(resolve_program("sh", &env, cwd).is_ok_and(|p| p.ends_with("sh")));
+        assert_eq!(errno("no-such-program-pmtui"), Some(nix::libc::ENOENT));
+        let relative = BTreeMap::from([("PATH".to_string(), "bin".to_string())]);
+        assert!(
+            resolve_program("sh", &relative, cwd).is_ok_and(|p| p == Path::new("/bin/sh")),
+            "a relative PATH entry counts from the child's working directory"
+        );
     }
 }

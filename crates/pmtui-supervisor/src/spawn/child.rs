@@ -3,6 +3,7 @@
 //! already woken by `SIGCHLD` for its subreaper work, and one `waitpid` there serves every
 //! child, so a process costs the daemon its two pipes (and its log files) only.
 
+use super::child_setup::{Born, CloneError};
 use crate::reaper::ManagedPids;
 use std::process::ExitStatus;
 use tokio::net::unix::pipe;
@@ -56,12 +57,46 @@ impl Child {
                 status: None,
             }),
             Err(err) => {
-                // Not supervised without its output: it must not run on.
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
+                kill(pid);
                 Err(err)
+            }
+        }
+    }
+
+    /// Takes a child started by `clone` (see `ChildSetup::clone_into`) with the reaper held
+    /// off until its exit is watched; stdin is /dev/null, stdout and stderr piped.
+    pub(super) fn spawn_born(
+        managed: &ManagedPids,
+        clone: impl FnOnce() -> Result<Born, CloneError>,
+    ) -> Result<Self, CloneError> {
+        let mut refused = false;
+        let watched = managed.spawn_watched(|| match clone() {
+            Ok(born) => Ok((born.pid, born)),
+            Err(CloneError::Unsupported(err)) => {
+                refused = true;
+                Err(err)
+            }
+            Err(CloneError::Failed(err)) => Err(err),
+        });
+        let (born, exit) = match watched {
+            Ok(watched) => watched,
+            Err(err) if refused => return Err(CloneError::Unsupported(err)),
+            Err(err) => return Err(CloneError::Failed(err)),
+        };
+        let pid = born.pid;
+        let pipes = receiver(born.stdout).and_then(|out| Ok((out, receiver(born.stderr)?)));
+        match pipes {
+            Ok((stdout, stderr)) => Ok(Self {
+                pid,
+                stdin: None,
+                stdout: Some(stdout),
+                stderr: Some(stderr),
+                exit,
+                status: None,
+            }),
+            Err(err) => {
+                kill(pid);
+                Err(CloneError::Failed(err))
             }
         }
     }
@@ -81,6 +116,14 @@ impl Child {
         self.status = Some(status);
         Ok(status)
     }
+}
+
+/// A child not supervised without its output must not run on.
+fn kill(pid: u32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 fn receiver(end: impl Into<std::os::fd::OwnedFd>) -> std::io::Result<pipe::Receiver> {

@@ -1,10 +1,18 @@
 //! What a child does between `fork` and `exec`: the only `unsafe` code in pmtui.
 //!
 //! Everything a step needs is prepared in the parent (fds opened, values computed, buffers
-//! allocated); the closure that runs in the child only makes async-signal-safe system calls:
+//! allocated); the code that runs in the child only makes async-signal-safe system calls:
 //! no allocation, no locks, no `std::env`. Each step is a field of [`ChildSetup`] so that the
 //! features that need one (fd limits, listening sockets, cgroups, uid/gid) share this
 //! one audited place instead of each adding its own `pre_exec`.
+//!
+//! Two ways to start a child: `install` on a `std::process::Command` (fork, then the steps
+//! in `pre_exec`; in cgroup mode the child writes itself into its cgroup's `cgroup.procs`),
+//! and [`ChildSetup::clone_into`]: `clone3(CLONE_INTO_CGROUP)`, so the child is born in its
+//! cgroup (nothing it forks is ever outside) without the migration that cost each spawn
+//! milliseconds (moving a task takes the cgroup threadgroup lock, which waits for an RCU
+//! grace period); the child then does what `Command` does (stdio, process group, cwd)
+//! and the same steps, and execs.
 #![allow(unsafe_code)]
 
 use nix::libc::{self, c_char};
@@ -254,6 +262,254 @@ impl ChildSetup {
                 Ok(())
             });
         }
+    }
+}
+
+/// What the parent holds of a child started by [`ChildSetup::clone_into`]: its pid and the
+/// read ends of its stdout and stderr pipes.
+#[derive(Debug)]
+pub(crate) struct Born {
+    pub pid: u32,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+/// Why [`ChildSetup::clone_into`] started nothing.
+#[derive(Debug)]
+pub(crate) enum CloneError {
+    /// The kernel (or a seccomp filter) refuses `clone3` or one of its flags: no child was
+    /// made, the caller starts it the other way.
+    Unsupported(std::io::Error),
+    /// The child could not be started or set up (as `Command::spawn` fails: the errno of
+    /// the step that failed, e.g. ENOENT for a missing program or working directory).
+    Failed(std::io::Error),
+}
+
+/// `struct clone_args` of `<linux/sched.h>` up to `cgroup` (`CLONE_ARGS_SIZE_VER2`).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Handlers of the parent are reset to the default in the child (Linux 5.5); ignored
+/// signals stay ignored, as across exec.
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+/// The child starts in the cgroup `CloneArgs::cgroup` names (Linux 5.7).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// What the child side needs, prepared in the parent.
+struct Prepared<'a> {
+    stdin: RawFd,
+    stdout: RawFd,
+    stderr: RawFd,
+    cwd: &'a std::ffi::CStr,
+    /// The supplementary groups as the kernel takes them.
+    groups: Vec<libc::gid_t>,
+    moved: Vec<RawFd>,
+    unblocked: libc::sigset_t,
+}
+
+impl ChildSetup {
+    /// Starts the child with `clone3(CLONE_INTO_CGROUP)` into the cgroup whose directory
+    /// `cgroup` is open on, stdin from /dev/null and stdout/stderr piped, in a new process
+    /// group, in `cwd`; then the steps of this setup (`cgroup_procs` is not used: the child
+    /// is already inside) and `plan`'s exec. Returns once the child has exec'd, or with the
+    /// errno of the step that failed, read from a close-on-exec pipe (as `Command` does).
+    ///
+    /// Plain fork semantics (no `CLONE_VM`): the child has its own copy of memory, so the
+    /// parent's state is never touched. The child is not known to libc (no `fork()`), so
+    /// it makes raw system calls only: notably the identity change goes to the kernel
+    /// directly, since libc's `setuid` would try to reach the parent's other threads.
+    pub(crate) fn clone_into(
+        &mut self,
+        cgroup: std::os::fd::BorrowedFd<'_>,
+        cwd: &std::ffi::CStr,
+        plan: &mut ExecPlan,
+    ) -> Result<Born, CloneError> {
+        use std::os::fd::AsRawFd;
+        let failed = |err: nix::Error| CloneError::Failed(std::io::Error::from(err));
+        let stdin: OwnedFd = std::fs::File::open("/dev/null")
+            .map_err(CloneError::Failed)?
+            .into();
+        let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
+        let (out_r, out_w) = nix::unistd::pipe2(cloexec).map_err(failed)?;
+        let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(failed)?;
+        let (report_r, report_w) = nix::unistd::pipe2(cloexec).map_err(failed)?;
+        let mut prepared = Prepared {
+            stdin: stdin.as_raw_fd(),
+            stdout: out_w.as_raw_fd(),
+            stderr: err_w.as_raw_fd(),
+            cwd,
+            groups: self
+                .identity
+                .as_ref()
+                .map(|i| i.groups.iter().map(|g| g.as_raw()).collect())
+                .unwrap_or_default(),
+            moved: Vec::with_capacity(self.pass_fds.len()),
+            unblocked: *nix::sys::signal::SigSet::empty().as_ref(),
+        };
+        let mut args = CloneArgs {
+            flags: CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND,
+            exit_signal: libc::SIGCHLD as u64,
+            cgroup: cgroup.as_raw_fd() as u64,
+            ..CloneArgs::default()
+        };
+        // No signal runs a handler in the child between the clone and the reset of its
+        // handlers: this thread blocks them all around the clone (the child inherits the
+        // mask, and unblocks once its handlers are the defaults).
+        let all = nix::sys::signal::SigSet::all();
+        let mut old = nix::sys::signal::SigSet::empty();
+        nix::sys::signal::pthread_sigmask(
+            nix::sys::signal::SigmaskHow::SIG_SETMASK,
+            Some(&all),
+            Some(&mut old),
+        )
+        .map_err(failed)?;
+        // SAFETY: clone3 without CLONE_VM is fork: the child gets a copy of this process's
+        // memory with this thread alone, and returns here with 0. It then runs only
+        // `child_side`, which makes async-signal-safe system calls on what was prepared
+        // above and ends in exec or `_exit`; it never returns into Rust code that could
+        // allocate or take a lock another thread held at the clone.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_clone3,
+                &mut args as *mut CloneArgs,
+                std::mem::size_of::<CloneArgs>(),
+            )
+        };
+        if ret == 0 {
+            let errno = self.child_side(&mut prepared, plan);
+            let bytes = errno.to_ne_bytes();
+            // SAFETY: write(2) and _exit(2) in the child; async-signal-safe.
+            unsafe {
+                libc::write(report_w.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
+                libc::_exit(127);
+            }
+        }
+        let clone_err = std::io::Error::last_os_error();
+        let _ = nix::sys::signal::pthread_sigmask(
+            nix::sys::signal::SigmaskHow::SIG_SETMASK,
+            Some(&old),
+            None,
+        );
+        if ret < 0 {
+            return Err(match clone_err.raw_os_error() {
+                Some(
+                    libc::ENOSYS | libc::EPERM | libc::EINVAL | libc::E2BIG | libc::EOPNOTSUPP,
+                ) => CloneError::Unsupported(clone_err),
+                _ => CloneError::Failed(clone_err),
+            });
+        }
+        let pid = ret as libc::pid_t;
+        // The parent's copies of the child's ends: the child's exec (or exit) then closes
+        // the report pipe's last write end, and the log pumps see EOF when it exits.
+        drop((stdin, out_w, err_w, report_w));
+        let mut errno = [0u8; 4];
+        let mut got = 0;
+        while got < errno.len() {
+            match nix::unistd::read(&report_r, &mut errno[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(nix::Error::EINTR) => {}
+                Err(err) => {
+                    got = 0;
+                    tracing::warn!(%err, "cannot read a child's start report");
+                    break;
+                }
+            }
+        }
+        if got == 0 {
+            return Ok(Born {
+                pid: pid as u32,
+                stdout: out_r,
+                stderr: err_r,
+            });
+        }
+        // It failed before exec and exits: reaped here (the caller holds the reaper off).
+        while let Err(nix::Error::EINTR) =
+            nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None)
+        {}
+        let errno = if got == errno.len() {
+            i32::from_ne_bytes(errno)
+        } else {
+            libc::EIO
+        };
+        Err(CloneError::Failed(std::io::Error::from_raw_os_error(errno)))
+    }
+
+    /// The child's side of `clone_into`: what `Command` does (signals, stdio, process group,
+    /// cwd), then the steps, then exec. Returns the errno of the step that failed.
+    fn child_side(&mut self, p: &mut Prepared<'_>, plan: &mut ExecPlan) -> i32 {
+        let errno = || {
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO)
+        };
+        // SAFETY: thin system call wrappers on fds, C strings and buffers prepared in the
+        // parent (see `Prepared`); each is async-signal-safe, none allocates.
+        unsafe {
+            // As `Command` does: SIGPIPE back to the default (the Rust runtime ignores it,
+            // and an ignored signal stays ignored across exec), nothing blocked.
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            if libc::sigprocmask(libc::SIG_SETMASK, &p.unblocked, std::ptr::null_mut()) != 0 {
+                return errno();
+            }
+            for (from, to) in [(p.stdin, 0), (p.stdout, 1), (p.stderr, 2)] {
+                // dup2 onto itself keeps close-on-exec: cleared instead.
+                let done = if from == to {
+                    libc::fcntl(from, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(from, to)
+                };
+                if done < 0 {
+                    return errno();
+                }
+            }
+            if libc::setpgid(0, 0) != 0 || libc::chdir(p.cwd.as_ptr()) != 0 {
+                return errno();
+            }
+            if let Some((soft, hard)) = self.nofile {
+                let limit = libc::rlimit {
+                    rlim_cur: soft,
+                    rlim_max: hard,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return errno();
+                }
+            }
+            if let Some(mask) = self.umask {
+                libc::umask(mask.bits());
+            }
+            if let Some(identity) = &self.identity {
+                // Raw system calls: libc's wrappers would signal the parent's threads.
+                if libc::syscall(libc::SYS_setgroups, p.groups.len(), p.groups.as_ptr()) != 0
+                    || libc::syscall(libc::SYS_setgid, identity.gid.as_raw()) != 0
+                    || identity
+                        .uid
+                        .is_some_and(|uid| libc::syscall(libc::SYS_setuid, uid.as_raw()) != 0)
+                    || libc::chdir(identity.cwd.as_ptr()) != 0
+                {
+                    return errno();
+                }
+            }
+        }
+        if !self.pass_fds.is_empty()
+            && let Err(err) = pass_fds(&self.pass_fds, &mut p.moved)
+        {
+            return err.raw_os_error().unwrap_or(libc::EIO);
+        }
+        plan.exec().raw_os_error().unwrap_or(libc::EIO)
     }
 }
 

@@ -19,14 +19,15 @@ use crate::reaper::ManagedPids;
 use crate::sockets::SocketSet;
 pub use child::Child;
 pub use child_env::{ChildEnv, EnvPool};
-use child_setup::{ChildSetup, ExecPlan, Identity};
+use child_setup::{ChildSetup, CloneError, ExecPlan, Identity};
 pub(crate) use credentials::resolve as resolve_credentials;
 use pmtui_proto::{ProcessId, ProcessSpec};
 use std::ffi::OsStr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The environment the child receives: its definition's, shared, and pmtui's variables.
 pub fn child_env(
@@ -108,15 +109,16 @@ pub fn channel_env(sockets: &SocketSet) -> (String, String) {
 /// itself (after fork, in `child_setup`) with an environment whose `LISTEN_PID` is its own
 /// pid; a command string is split or made to `exec` (see `argv`), and Node gets the cluster
 /// preload. `channel` (Node's IPC channel, the child's end) comes right after the sockets,
-/// announced by [`channel_env`]. Given its `cgroup.procs`, the child enters its cgroup
-/// before exec.
+/// announced by [`channel_env`]. Given its cgroup's directory (open), the child is born in
+/// that cgroup (`clone3`), or, where the kernel refuses that, enters it before exec (see
+/// [`clone3_usable`]).
 pub fn spawn(
     spec: &ProcessSpec,
     env: &ChildEnv,
     config: &SupervisorConfig,
     sockets: &SocketSet,
     channel: Option<RawFd>,
-    cgroup_procs: Option<std::fs::File>,
+    cgroup: Option<std::fs::File>,
     managed: &ManagedPids,
 ) -> std::io::Result<Child> {
     let mut socket_env;
@@ -171,6 +173,47 @@ pub fn spawn(
         argv[0] = program.display().to_string();
         (argv, &socket_env, Some(plan))
     };
+    let mut setup = ChildSetup {
+        nofile: config.child_nofile,
+        umask: child_umask(config),
+        cgroup_procs: None,
+        identity: identity(spec)?,
+        pass_fds: sockets.fds().into_iter().chain(channel).collect(),
+        exec,
+    };
+    if let Some(dir) = &cgroup
+        && clone3_usable()
+    {
+        // The child is born in its cgroup: the whole start happens in `clone_into`.
+        let mut own_plan = None;
+        let plan = match setup.exec.take() {
+            Some(plan) => own_plan.insert(plan),
+            None => {
+                // What `Command` (execvp in the child) finds, or fails with.
+                let program = argv::resolve_program(&argv[0], env, &spec.cwd)?;
+                let args: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
+                own_plan.insert(ExecPlan::new(&program, &args, env, &[])?)
+            }
+        };
+        let cwd = std::ffi::CString::new(spec.cwd.as_os_str().as_encoded_bytes())
+            .map_err(|_| std::io::Error::other("the working directory holds a NUL byte"))?;
+        match Child::spawn_born(managed, || setup.clone_into(dir.as_fd(), &cwd, plan)) {
+            Ok(child) => return Ok(child),
+            Err(CloneError::Failed(err)) => return Err(err),
+            Err(CloneError::Unsupported(err)) => clone3_refused(&err),
+        }
+        setup.exec = own_plan.filter(|_| !pid_vars.is_empty());
+    }
+    if let Some(dir) = &cgroup {
+        // Entered before exec: the child writes itself into `cgroup.procs`.
+        let procs = nix::fcntl::openat(
+            dir,
+            "cgroup.procs",
+            nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )?;
+        setup.cgroup_procs = Some(procs);
+    }
     let mut command = Command::new(&argv[0]);
     command
         .args(&argv[1..])
@@ -181,16 +224,37 @@ pub fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    ChildSetup {
-        nofile: config.child_nofile,
-        umask: child_umask(config),
-        cgroup_procs: cgroup_procs.map(std::os::fd::OwnedFd::from),
-        identity: identity(spec)?,
-        pass_fds: sockets.fds().into_iter().chain(channel).collect(),
-        exec,
-    }
-    .install(&mut command);
+    setup.install(&mut command);
     Child::spawn(&mut command, managed)
+}
+
+/// Set once `clone3(CLONE_INTO_CGROUP)` is refused: every later child enters its cgroup
+/// before exec instead.
+static CLONE3_REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether children can be born in their cgroup (`clone3` with `CLONE_INTO_CGROUP`, Linux
+/// 5.7): true until the kernel or a seccomp filter (containers) refuses it once. A debug
+/// build's `PMTUI_FAULTS=clone3-refused` makes the first spawn act refused (tests of the
+/// other way).
+pub fn clone3_usable() -> bool {
+    if CLONE3_REFUSED.load(Ordering::Relaxed) {
+        return false;
+    }
+    if pmtui_proto::faults::fire("clone3-refused", "") {
+        clone3_refused(&std::io::Error::from_raw_os_error(nix::libc::ENOSYS));
+        return false;
+    }
+    true
+}
+
+/// Remembers (and logs, once) that `clone3` cannot be used.
+fn clone3_refused(err: &std::io::Error) {
+    if !CLONE3_REFUSED.swap(true, Ordering::Relaxed) {
+        tracing::info!(
+            %err,
+            "clone3(CLONE_INTO_CGROUP) refused; children enter their cgroup before exec instead"
+        );
+    }
 }
 
 /// Starts an exec health probe of `spec`: `sh -c command` in the app's working directory,
