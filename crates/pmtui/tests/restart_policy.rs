@@ -521,3 +521,69 @@ fn history_keeps_reason_signal_and_last_stderr_lines_and_reaches_subscribers() {
     assert_eq!(second["last_stderr"], serde_json::json!([]), "{second}");
     assert_eq!(second["reason"], "exit code");
 }
+
+/// Restart first: after a crash the next run starts and the job answers commands at once,
+/// while the dead run's last stderr lines are still being read. Here a grandchild keeps
+/// the stderr pipe open (no treekill), and a debug fault makes the wait for those lines
+/// minutes long instead of 200 ms: a `stop` right after the crash still answers, and the
+/// history gets the dead run's last line once the pipe closes.
+#[test]
+fn commands_do_not_wait_for_the_dead_runs_last_stderr_lines() {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let t = TestHome::new();
+    let out = t
+        .cmd()
+        .env("PMTUI_FAULTS", "slow-stderr-drain:holder")
+        .arg("ping")
+        .output()
+        .expect("ping");
+    assert!(out.status.success(), "{out:?}");
+    let tag = common::unique("holder");
+    let sleep = t.tagged_sleep(&tag);
+    let marker = t.path("holder.ran");
+    let script = t.script(
+        "holder.sh",
+        &format!(
+            "#!/bin/sh\nif [ ! -e {m} ]; then touch {m}; {sleep} 1000 & echo boom >&2; exit 3; fi\nexec {sleep} 999\n",
+            m = marker.display()
+        ),
+    );
+    t.ok(&[
+        "start",
+        &script.display().to_string(),
+        "--name",
+        "holder",
+        "--no-treekill",
+    ]);
+    t.wait_history("holder", "the crash", |h| {
+        h.iter().any(|r| r["exit_code"] == 3)
+    });
+    t.wait_for("holder", "the next run online", |p| {
+        p["status"] == "online" && p["restarts"] == 1
+    });
+    let mut stop = t.cmd().args(["stop", "holder"]).spawn().expect("stop");
+    let answered = wait_until("stop answers", || stop.try_wait().ok().flatten());
+    if answered.is_none() {
+        let _ = stop.kill();
+        let _ = stop.wait();
+    }
+    // The grandchild of the dead run, still holding the pipe: ended by the test.
+    for pid in common::pids_with(&tag) {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    let status = answered.expect("stop answered while the dead run's stderr was being read");
+    assert!(status.success(), "{status:?}");
+    t.wait_status("holder", "stopped");
+    let h = t.wait_history("holder", "the crash's last stderr line", |h| {
+        h.iter()
+            .any(|r| r["exit_code"] == 3 && r["last_stderr"] == serde_json::json!(["boom"]))
+    });
+    assert!(
+        h.iter().any(|r| r["outcome"] == "restart"),
+        "the crash restarted: {h:#?}"
+    );
+}

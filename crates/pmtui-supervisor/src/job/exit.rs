@@ -1,7 +1,8 @@
 //! A child's exit: what it left running is ended (before anything is started again, so
 //! a crash loop cannot pile up escapees), its cause (code, signal, OOM kill), the restart
 //! policy's decision, and the history record with its last stderr lines (read after an
-//! immediate restart is under way: the next run does not wait for them).
+//! immediate restart is under way, in a task of their own: neither the next run nor the
+//! job's commands wait for them).
 
 use super::{Job, Running};
 use crate::policy::{Decision, ExitInfo};
@@ -13,6 +14,7 @@ use nix::sys::signal::Signal;
 use pmtui_proto::{ExitRecord, ProcessStatus, now_ms};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 /// How long an exit waits for the stderr pump to read what the child wrote last, when a
@@ -92,8 +94,18 @@ impl Job {
                 // lines once they are read.
                 self.shared.record_exit_early(self.id, &record);
                 self.launch(true).await;
-                record.last_stderr = self.last_stderr(&mut running).await;
-                self.shared.complete_exit(self.id, record);
+                // In a task of its own: the job answers commands meanwhile (a descendant
+                // that keeps the pipe open would hold it up to the drain's bound).
+                let shared = Arc::clone(&self.shared);
+                let (id, drain) = (self.id, self.stderr_drain());
+                let (pump, tail) = (running.err_pump.take(), Arc::clone(&running.err_tail));
+                tokio::spawn(async move {
+                    if let Some(pump) = pump {
+                        let _ = tokio::time::timeout(drain, pump).await;
+                    }
+                    record.last_stderr = tail.lines();
+                    shared.complete_exit(id, record);
+                });
             }
             Decision::Restart { after_ms, .. } => {
                 self.restart_at = Some(ended + Duration::from_millis(after_ms));
@@ -152,9 +164,19 @@ impl Job {
     /// they are this run's alone even when the next run already writes.
     pub(super) async fn last_stderr(&self, running: &mut Running) -> Vec<String> {
         if let Some(pump) = running.err_pump.as_mut() {
-            let _ = tokio::time::timeout(STDERR_DRAIN, pump).await;
+            let _ = tokio::time::timeout(self.stderr_drain(), pump).await;
         }
         running.err_tail.lines()
+    }
+
+    /// How long an exit waits for the stderr pump. A debug build's
+    /// `PMTUI_FAULTS=slow-stderr-drain:<name>` makes it minutes, once (so a test can tell
+    /// whether anything else waits for it).
+    fn stderr_drain(&self) -> Duration {
+        if pmtui_proto::faults::fire("slow-stderr-drain", &self.spec.name) {
+            return Duration::from_secs(300);
+        }
+        STDERR_DRAIN
     }
 }
 
