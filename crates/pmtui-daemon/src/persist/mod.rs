@@ -25,6 +25,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+/// Threads that write a large batch of files together (see `Store::write_files`).
+const WRITERS: usize = 8;
+/// The smallest batch spread over threads.
+const PARALLEL_FROM: usize = 16;
+
 /// How often the persister tries again to write the names whose last write failed.
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 
@@ -103,8 +108,9 @@ impl Store {
         let mut failures = BTreeMap::new();
         let mut done = Vec::new();
         let mut changed = false;
-        for name in names {
-            match self.write_file(supervisor, &name) {
+        let names: Vec<String> = names.into_iter().collect();
+        for (name, result) in self.write_files(supervisor, names) {
+            match result {
                 Ok(wrote) => {
                     changed |= wrote;
                     done.push(name);
@@ -145,6 +151,46 @@ impl Store {
                 .insert(name.clone(), (failure.path.clone(), text));
         }
         failures
+    }
+
+    /// [`Store::write_file`] for each of `names`, a large batch spread over a few threads:
+    /// each file's fsync waits for the disk, and waits issued together are served together
+    /// (a 1,000-app file made its 1,000 fsyncs one after another before its reply).
+    fn write_files(
+        &self,
+        supervisor: &Supervisor,
+        names: Vec<String>,
+    ) -> Vec<(String, std::io::Result<bool>)> {
+        if names.len() < PARALLEL_FROM {
+            return names
+                .into_iter()
+                .map(|name| {
+                    let result = self.write_file(supervisor, &name);
+                    (name, result)
+                })
+                .collect();
+        }
+        let per_thread = names.len().div_ceil(WRITERS);
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = names
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|name| (name.clone(), self.write_file(supervisor, name)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            writers
+                .into_iter()
+                .flat_map(|writer| match writer.join() {
+                    Ok(results) => results,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        })
     }
 
     /// Writes or removes one file (not the folder's fsync); true when it changed.

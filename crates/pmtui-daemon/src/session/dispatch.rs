@@ -42,7 +42,14 @@ pub(super) async fn handle(
             .collect(),
         _ => BTreeSet::new(),
     };
-    let before = daemon.supervisor.ids();
+    // The ids before the change, for `make_durable` to tell this request's creations; only
+    // requests that change the set need them (a `wait-ready` per process of a 1,000-app
+    // file would copy the table's ids a thousand times).
+    let before = if changes {
+        daemon.supervisor.ids()
+    } else {
+        BTreeSet::new()
+    };
     let verb = request.verb();
     let work = async {
         let (response, then) = respond(&daemon, request).await;

@@ -1,7 +1,8 @@
 //! `pmtui start <file>` waits until every app it started is ready (by the one definition:
 //! first passing probe, else the `wait_ready` signal, else started) or failed, and says
-//! which and why. The daemon does the waiting (`Request::WaitReady`, one per process, all
-//! in flight together); a line is printed as each settles. On a terminal a progress line
+//! which and why. Those whose row says ready already are settled from one `ls`; the daemon
+//! does the rest of the waiting (`Request::WaitReady`, one per process, all in flight
+//! together); a line is printed as each settles. On a terminal a progress line
 //! below them shows what is still awaited and why (`waiting for db (ready)`), refreshed
 //! from `ls`; elsewhere only the plain lines are printed.
 
@@ -48,8 +49,22 @@ pub async fn until_ready(client: &Client, apps: &[ProcessInfo], quiet: bool) -> 
         .map(|p| (p.id, p.name.clone()))
         .collect();
     let (tx, mut rx) = mpsc::unbounded_channel::<Settled>();
+    // One `ls` first: a process whose row already says ready is settled as its wait would
+    // settle at once (the row and the waiters read the same phase), so a file of 1,000
+    // plain apps costs one request here rather than a thousand round trips.
+    let ready_now = already_ready(client, &names).await;
+    for (id, name) in names.iter().filter(|(id, _)| ready_now.contains(id)) {
+        let _ = tx.send(Settled {
+            id: *id,
+            name: name.clone(),
+            outcome: "ready".into(),
+            reason: None,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
     let jobs: Vec<_> = names
         .iter()
+        .filter(|(id, _)| !ready_now.contains(id))
         .map(|(id, name)| (*id, name.clone(), tx.clone()))
         .collect();
     let waits = jobs.into_iter().map(|(id, name, tx)| async move {
@@ -130,6 +145,22 @@ pub async fn until_ready(client: &Client, apps: &[ProcessInfo], quiet: bool) -> 
     }
     done.sort_by_key(|s| s.id);
     done
+}
+
+/// Those of `names` whose run is ready now, by one `ls` (none when it fails: each is then
+/// waited for).
+async fn already_ready(
+    client: &Client,
+    names: &BTreeMap<ProcessId, String>,
+) -> std::collections::BTreeSet<ProcessId> {
+    let Ok(Response::Processes { processes }) = client.call(Request::List).await else {
+        return Default::default();
+    };
+    processes
+        .into_iter()
+        .filter(|p| names.contains_key(&p.id) && p.readiness == Some(Readiness::Ready))
+        .map(|p| p.id)
+        .collect()
 }
 
 /// What the progress line says of an app not settled yet.
