@@ -63,6 +63,26 @@ pub fn encode<T: Serialize>(frame: &T) -> Result<Bytes, ProtoError> {
     Ok(Bytes::from(serde_json::to_vec(frame)?))
 }
 
+/// `encode` for the daemon's frames, with room reserved up front for a long list, so a
+/// 1,000-row reply is not copied again at each doubling of its buffer.
+pub fn encode_server(frame: &ServerFrame) -> Result<Bytes, ProtoError> {
+    let rows = |n: usize, each: usize| n.saturating_mul(each).min(MAX_REPLY_LEN);
+    let room = match frame {
+        ServerFrame::Reply {
+            response: Response::Processes { processes },
+            ..
+        } => rows(processes.len(), 1024),
+        ServerFrame::Reply {
+            response: Response::Details { details },
+            ..
+        } => rows(details.len(), 8192),
+        _ => 128,
+    };
+    let mut out = Vec::with_capacity(room);
+    serde_json::to_writer(&mut out, frame)?;
+    Ok(Bytes::from(out))
+}
+
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProtoError> {
     Ok(serde_json::from_slice(bytes)?)
 }
@@ -86,6 +106,18 @@ mod tests {
         );
         let back: ClientFrame = decode(&bytes).expect("decodes");
         assert_eq!(back, frame);
+    }
+
+    #[test]
+    fn server_frames_encode_the_same_with_room_reserved() {
+        let frame = ServerFrame::Reply {
+            id: 3,
+            response: Response::Processes { processes: vec![] },
+        };
+        assert_eq!(
+            encode_server(&frame).expect("encodes"),
+            encode(&frame).expect("encodes")
+        );
     }
 
     #[test]

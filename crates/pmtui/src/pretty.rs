@@ -10,38 +10,32 @@
 /// `compact` re-indented; `None` when it is not one well-nested JSON value (the caller
 /// then decodes it the long way, which reports what is wrong).
 pub fn reindent(compact: &[u8]) -> Option<Vec<u8>> {
-    // Pretty output of rows like `ls`'s is about 1.25 times the compact size.
-    let mut out = Vec::with_capacity(compact.len() + compact.len() / 3 + 16);
+    // Pretty output of rows like `ls`'s is about 1.3 times the compact size.
+    let mut out = Vec::with_capacity(compact.len() + compact.len() / 2 + 16);
     // The open containers, innermost last.
     let mut open: Vec<u8> = Vec::with_capacity(8);
+    // `compact[..copied]` is in `out`: bytes are copied in runs, up to where something is
+    // inserted (indentation, the space after a colon) or dropped (whitespace).
+    let mut copied = 0;
     let mut i = 0;
-    loop {
-        // Numbers and literals are copied as runs, strings whole: only the bytes between
-        // tokens are looked at one by one.
-        let run = compact[i..]
-            .iter()
-            .position(|&b| SPECIAL[usize::from(b)])
-            .unwrap_or(compact.len() - i);
-        out.extend_from_slice(&compact[i..i + run]);
-        i += run;
-        let Some(&byte) = compact.get(i) else {
-            return open.is_empty().then_some(out);
-        };
+    while let Some(&byte) = compact.get(i) {
+        if !SPECIAL[usize::from(byte)] {
+            i += 1;
+            continue;
+        }
         match byte {
             b'"' => {
-                let end = string_end(compact, i)?;
-                out.extend_from_slice(&compact[i..end]);
-                i = end;
+                i = string_end(compact, i)?;
                 continue;
             }
             b'[' | b'{' => {
                 let close = if byte == b'[' { b']' } else { b'}' };
                 if compact.get(i + 1) == Some(&close) {
-                    out.extend_from_slice(&[byte, close]);
+                    // Empty: `[]` and `{}` as they are.
                     i += 2;
                     continue;
                 }
-                out.push(byte);
+                out.extend_from_slice(&compact[copied..=i]);
                 open.push(close);
                 newline(&mut out, open.len());
             }
@@ -49,28 +43,33 @@ pub fn reindent(compact: &[u8]) -> Option<Vec<u8>> {
                 if open.pop() != Some(byte) {
                     return None;
                 }
+                out.extend_from_slice(&compact[copied..i]);
                 newline(&mut out, open.len());
                 out.push(byte);
             }
             b',' => {
                 open.last()?;
-                out.push(b',');
+                out.extend_from_slice(&compact[copied..=i]);
                 newline(&mut out, open.len());
             }
             b':' => {
                 if open.last() != Some(&b'}') {
                     return None;
                 }
-                out.extend_from_slice(b": ");
+                out.extend_from_slice(&compact[copied..=i]);
+                out.push(b' ');
             }
-            // Whitespace between tokens (serde's compact output has none).
-            _ => {}
+            // Whitespace between tokens (serde's compact output has none): dropped.
+            _ => out.extend_from_slice(&compact[copied..i]),
         }
         i += 1;
+        copied = i;
     }
+    out.extend_from_slice(&compact[copied..]);
+    open.is_empty().then_some(out)
 }
 
-/// The bytes that end a run of plain ones: structure, string quotes and whitespace.
+/// The bytes that need a look: structure, string quotes and whitespace.
 const SPECIAL: [bool; 256] = {
     let mut table = [false; 256];
     let special = b"\"[]{},: \n\r\t";
@@ -98,14 +97,11 @@ fn newline(out: &mut Vec<u8>, depth: usize) {
 fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
     loop {
-        i += memchr::memchr2(b'"', b'\\', &bytes[i..])?;
-        if bytes[i] == b'"' {
-            return Some(i + 1);
-        }
-        // An escape is two bytes (`\uXXXX` continues with plain hex digits).
-        i += 2;
-        if i > bytes.len() {
-            return None;
+        match *bytes.get(i)? {
+            b'"' => return Some(i + 1),
+            // An escape is two bytes (`\uXXXX` continues with plain hex digits).
+            b'\\' => i += 2,
+            _ => i += 1,
         }
     }
 }
@@ -161,6 +157,13 @@ mod tests {
         let ours = reindent(&compact).expect("well-nested");
         let typed = serde_json::to_string_pretty(&rows).expect("encodes");
         assert_eq!(String::from_utf8(ours).expect("utf8"), typed);
+    }
+
+    #[test]
+    fn drops_whitespace_between_tokens() {
+        let ours = reindent(b" [ 1 ,\n{\"a b\" :\t\"c d\"} ] ").expect("well-nested");
+        let pretty = serde_json::to_string_pretty(&json!([1, {"a b": "c d"}])).expect("encodes");
+        assert_eq!(String::from_utf8(ours).expect("utf8"), pretty);
     }
 
     #[test]

@@ -325,6 +325,6 @@ fn protocol_error(message: String) -> ServerFrame {
 }
 
 async fn send(framed: &mut Conn, frame: &ServerFrame) -> Result<(), ()> {
-    let bytes = codec::encode(frame).map_err(|_| ())?;
+    let bytes = codec::encode_server(frame).map_err(|_| ())?;
     framed.send(bytes).await.map_err(|_| ())
 }
