@@ -259,6 +259,37 @@ impl Dir {
         self.replace(name, bytes, true)
     }
 
+    /// [`Dir::write_synced_file`] for content written piece by piece: `write` writes it
+    /// into the temp file (through a buffer, so a large file is never held whole in
+    /// memory) and says whether to keep it. Kept, the file is fsynced and renamed over
+    /// `name` and the result is `Ok(true)`; not kept, the temp file is removed, `name` is
+    /// untouched and the result is `Ok(false)`.
+    pub fn write_synced_with(
+        &self,
+        name: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<bool>,
+    ) -> std::io::Result<bool> {
+        let name = single(name)?;
+        let (tmp, file) = self.temp()?;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+        let result = write(&mut out).and_then(|keep| {
+            let file = out
+                .into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?;
+            if !keep {
+                return Ok(false);
+            }
+            file.sync_all()?;
+            drop(file);
+            renameat(&self.fd, tmp.as_str(), &self.fd, name)?;
+            Ok(true)
+        });
+        if !matches!(result, Ok(true)) {
+            let _ = unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+        }
+        result
+    }
+
     fn replace(&self, name: &str, bytes: &[u8], sync_file: bool) -> std::io::Result<()> {
         let name = single(name)?;
         let (tmp, mut file) = self.temp()?;

@@ -205,22 +205,25 @@ impl Store {
                 other => other,
             };
         }
-        let bytes = serde_json::to_vec_pretty(&records).map_err(std::io::Error::other)?;
-        let hash = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            bytes.hash(&mut hasher);
-            hasher.finish()
-        };
-        if lock(&self.written).get(name) == Some(&hash) {
-            return Ok(false);
-        }
-        let result = self.processes.write_synced_file(&file, &bytes);
+        // Streamed into the temp file, hashed on the way: a thousand processes of one
+        // name make a file of megabytes, which held whole in memory on a blocking thread
+        // used to stay in that thread's malloc arena as free space after it was written.
+        let mut hash = 0;
+        let result = self.processes.write_synced_with(&file, |out| {
+            let mut out = Hashing {
+                inner: out,
+                hasher: std::collections::hash_map::DefaultHasher::new(),
+            };
+            serde_json::to_writer_pretty(&mut out, &records).map_err(std::io::Error::other)?;
+            hash = std::hash::Hasher::finish(&out.hasher);
+            // The same bytes as the file holds: nothing to write.
+            Ok(lock(&self.written).get(name) != Some(&hash))
+        });
         let mut written = lock(&self.written);
         match result {
-            Ok(()) => {
+            Ok(changed) => {
                 written.insert(name.to_string(), hash);
-                Ok(true)
+                Ok(changed)
             }
             Err(error) => {
                 written.remove(name);
@@ -335,5 +338,23 @@ pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
             let _ = daemon.store.write_names(&daemon.supervisor, touched);
         })
         .await;
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<'a, W: ?Sized> {
+    inner: &'a mut W,
+    hasher: std::collections::hash_map::DefaultHasher,
+}
+
+impl<W: std::io::Write + ?Sized> std::io::Write for Hashing<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        std::hash::Hasher::write(&mut self.hasher, &buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }

@@ -32,7 +32,8 @@ pub(super) async fn host(job: Job, mut rx: mpsc::UnboundedReceiver<JobCmd>) {
     while let Some(job) = next.take() {
         match AssertUnwindSafe(job.run(&mut rx)).catch_unwind().await {
             Ok(()) => return,
-            Err(panic) => next = after_panic(&shared, id, &panic_text(&*panic)).await,
+            // Boxed: the host lives as long as the process, a panic is rare.
+            Err(panic) => next = Box::pin(after_panic(&shared, id, &panic_text(&*panic))).await,
         }
     }
 }

@@ -97,10 +97,10 @@ impl Job {
         self.restart_at = None;
         self.stable_at = None;
         self.end_readiness();
-        self.retiring = Some(Retiring {
+        self.retiring = Some(Box::new(Retiring {
             running: old,
             signals,
-        });
+        }));
         self.set_reload_phase("starting", None, Some(old_pid));
         self.launch(true).await;
         let Some(new_pid) = self.running.as_ref().map(|r| r.pid) else {
@@ -339,7 +339,7 @@ impl Job {
     /// Stops the old run of a reload and records it.
     async fn end_retiring(
         &mut self,
-        mut old: Retiring,
+        mut old: Box<Retiring>,
         reason: &str,
         detail: String,
         outcome: &str,
@@ -362,7 +362,7 @@ impl Job {
 
     /// Makes the old run of a failed reload the job's run again, as it was.
     async fn restore_old(&mut self, why: &str) {
-        let Some(Retiring { running, signals }) = self.retiring.take() else {
+        let Some(Retiring { running, signals }) = self.retiring.take().map(|r| *r) else {
             return;
         };
         let pid = running.pid;
@@ -412,7 +412,9 @@ impl Job {
     }
 }
 
-pub(super) async fn wait_retiring(retiring: &mut Option<Retiring>) -> std::io::Result<ExitStatus> {
+pub(super) async fn wait_retiring(
+    retiring: &mut Option<Box<Retiring>>,
+) -> std::io::Result<ExitStatus> {
     match retiring {
         Some(r) => r.running.child.wait().await,
         None => std::future::pending().await,

@@ -44,10 +44,12 @@ pub enum Op {
     Flush,
 }
 
+/// Kept small (a batch is boxed): the queue's first block holds 32 of them for every
+/// process from its start.
 pub(super) enum Msg {
     /// Note where the files stand before anything is written (the first message).
     Prime,
-    Batch(Batch, OwnedSemaphorePermit),
+    Batch(Box<(Batch, OwnedSemaphorePermit)>),
     /// `Op` with the request's number (shared files act once per request).
     Op(Op, u64),
     /// Answered once everything queued before it is done.
@@ -93,7 +95,7 @@ impl Queue {
     /// Queues a batch, waiting while the process already has `QUEUE` batches queued.
     pub(super) async fn submit(&self, batch: Batch) {
         if let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await {
-            let _ = self.tx.send(Msg::Batch(batch, permit));
+            let _ = self.tx.send(Msg::Batch(Box::new((batch, permit))));
         }
     }
 
@@ -157,7 +159,8 @@ async fn run(sink: Weak<LogSink>, mut rx: mpsc::UnboundedReceiver<Msg>, busy: Ar
 fn carry_out(sink: &LogSink, msg: Msg) {
     match msg {
         Msg::Prime => sink.prime(),
-        Msg::Batch(batch, permit) => {
+        Msg::Batch(queued) => {
+            let (batch, permit) = *queued;
             sink.write_batch(batch.stream, batch.at, &batch.data, &batch.lines);
             drop(permit);
         }

@@ -59,36 +59,45 @@ pub(crate) fn remove(path: &Path) {
     let _ = std::fs::remove_file(path);
 }
 
-/// Reads datagrams until the task is aborted (the run ended).
+/// Reads datagrams until the task is aborted (the run ended). The buffer exists only
+/// while there is something to read: a thousand quiet apps hold none.
 pub(crate) async fn read(socket: UnixDatagram, origin: Origin) {
-    // One byte more than the limit tells an oversized datagram (recv truncates) from a
-    // full one.
-    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     let mut window_start = Instant::now();
     let mut handled = 0u32;
     loop {
-        let n = match socket.recv(&mut buf).await {
-            Ok(n) => n,
-            Err(err) => {
-                tracing::debug!(id = origin.id, %err, "notify socket closed");
-                return;
+        if let Err(err) = socket.readable().await {
+            tracing::debug!(id = origin.id, %err, "notify socket closed");
+            return;
+        }
+        // One byte more than the limit tells an oversized datagram (recv truncates) from a
+        // full one.
+        let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+        loop {
+            let n = match socket.try_recv(&mut buf) {
+                Ok(n) => n,
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    tracing::debug!(id = origin.id, %err, "notify socket closed");
+                    return;
+                }
+            };
+            if handled >= BURST {
+                tokio::time::sleep_until(window_start + WINDOW).await;
             }
-        };
-        if handled >= BURST {
-            tokio::time::sleep_until(window_start + WINDOW).await;
+            if window_start.elapsed() >= WINDOW {
+                window_start = Instant::now();
+                handled = 0;
+            }
+            handled += 1;
+            if n > MAX_DATAGRAM {
+                tracing::debug!(id = origin.id, "notify: oversized datagram dropped");
+                let start = String::from_utf8_lossy(&buf[..buf.len().min(40)]).into_owned();
+                app::lock(&origin.app).dropped(Reason::Oversized, &start);
+                continue;
+            }
+            handle(&buf[..n], &origin);
         }
-        if window_start.elapsed() >= WINDOW {
-            window_start = Instant::now();
-            handled = 0;
-        }
-        handled += 1;
-        if n > MAX_DATAGRAM {
-            tracing::debug!(id = origin.id, "notify: oversized datagram dropped");
-            let start = String::from_utf8_lossy(&buf[..buf.len().min(40)]).into_owned();
-            app::lock(&origin.app).dropped(Reason::Oversized, &start);
-            continue;
-        }
-        handle(&buf[..n], &origin);
     }
 }
 

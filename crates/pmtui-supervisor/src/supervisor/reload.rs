@@ -105,7 +105,7 @@ impl Supervisor {
                     .map(|(i, id, entry)| {
                         let (tx, rx) = oneshot::channel();
                         let _ = entry.job.send(JobCmd::Reload {
-                            env: options.env.clone(),
+                            env: options.env.clone().map(Box::new),
                             reason: options.reason,
                             reply: tx,
                         });

@@ -66,6 +66,7 @@ impl Supervisor {
                 };
                 std::sync::Arc::make_mut(&mut entry.spec).watch = watch.clone();
                 let (tx, rx) = tokio::sync::oneshot::channel();
+                let watch = watch.map(Box::new);
                 let _ = entry.job.send(JobCmd::SetWatch { watch, reply: tx });
                 replies.push((*id, rx));
             }
