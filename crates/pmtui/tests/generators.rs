@@ -98,6 +98,9 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
     );
     let out = Command::new("bash")
         .args(["-c", &program])
+        // In the test's home: where bash falls back to file names (a flag's value), the
+        // crate folder's own files (`build.rs`) would be offered.
+        .current_dir(t.home())
         .env("PMTUI_HOME", t.home())
         .env("PATH", path)
         .output()
