@@ -129,7 +129,13 @@ impl Job {
                 let start_time = tree::start_time(pid);
                 self.write_pid_file(Some(pid));
                 let shown = sockets.shown(&self.spec.name);
-                let mut socket_env = sockets.env();
+                // What the child got besides its definition's environment (as `spawn`
+                // gives it: the sockets' variables only with sockets).
+                let mut socket_env = if sockets.is_empty() {
+                    Vec::new()
+                } else {
+                    sockets.env()
+                };
                 if channel.is_some() {
                     socket_env.push(spawn::channel_env(&sockets));
                 }
@@ -142,8 +148,11 @@ impl Job {
                     e.info.status_reason = None;
                     e.info.sockets = shown;
                     e.pid_start_time = start_time;
-                    // What the child got besides its definition's environment.
-                    if !socket_env.is_empty() {
+                    // Copied (from the job's) only when the run changes it.
+                    if socket_env
+                        .iter()
+                        .any(|(k, v)| e.env.get(k) != Some(v.as_str()))
+                    {
                         Arc::make_mut(&mut e.env).extend(socket_env);
                     }
                     e.begin_run(phase);

@@ -113,7 +113,7 @@ impl Supervisor {
             hook_failures: VecDeque::new(),
             job,
         };
-        table.entries.insert(id, entry);
+        table.entries.insert(id, Box::new(entry));
         self.shared.publish(
             &mut table,
             EventKind::Process {

@@ -57,6 +57,7 @@ impl Supervisor {
                 .entries
                 .values()
                 .filter(|e| e.info.name == spec.name)
+                .map(|e| &**e)
                 .collect();
             found.sort_by_key(|e| e.info.instance);
             (

@@ -77,7 +77,9 @@ pub(crate) struct Entry {
 struct Table {
     seq: u64,
     next_id: ProcessId,
-    entries: BTreeMap<ProcessId, Entry>,
+    /// Boxed: a B-tree keeps its values in nodes of eleven, which appending leaves about
+    /// half full; a row is near 1 KiB.
+    entries: BTreeMap<ProcessId, Box<Entry>>,
 }
 
 pub(crate) struct Shared {
@@ -181,7 +183,7 @@ impl Shared {
 
     /// Reads something of the entry of `id`.
     pub fn read<T>(&self, id: ProcessId, get: impl FnOnce(&Entry) -> T) -> Option<T> {
-        self.lock().entries.get(&id).map(get)
+        self.lock().entries.get(&id).map(|e| get(e))
     }
 
     /// The main process `pid` was stopped by a signal (`true`) or continued: `online` ⇄

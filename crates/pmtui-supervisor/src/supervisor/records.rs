@@ -8,7 +8,12 @@ use pmtui_proto::{ProcessId, ProcessInfo};
 impl Supervisor {
     /// What must be persisted about every process.
     pub fn records(&self) -> Vec<ProcessRecord> {
-        self.shared.lock().entries.values().map(record_of).collect()
+        self.shared
+            .lock()
+            .entries
+            .values()
+            .map(|e| record_of(e))
+            .collect()
     }
 
     /// What must be persisted about the processes named `name`.
@@ -18,7 +23,7 @@ impl Supervisor {
             .entries
             .values()
             .filter(|e| e.info.name == name)
-            .map(record_of)
+            .map(|e| record_of(e))
             .collect()
     }
 

@@ -63,6 +63,7 @@ impl Supervisor {
             .entries
             .values()
             .filter(|e| e.info.name == name)
+            .map(|e| &**e)
             .collect();
         let first = found.first().map(|e| ((*e.spec).clone(), e.desired));
         (found.iter().map(|e| e.info.id).collect(), first)
