@@ -46,18 +46,23 @@ fn daemon_raises_its_fd_limit_and_children_get_the_inherited_one() {
     );
 }
 
-#[test]
-fn at_a_low_fd_limit_commands_answer_and_surplus_starts_fail_clearly() {
-    use std::io::Read;
-    let home = TestHome::new();
-    // A daemon whose hard limit is 64 descriptors.
+/// Starts `home`'s daemon from a shell whose open-file limit (soft and hard) is `limit`.
+fn start_daemon_with_fd_limit(home: &TestHome, limit: u32) {
     let ping = std::process::Command::new("sh")
-        .args(["-c", "ulimit -n 64 && exec \"$PMTUI\" ping"])
+        .args(["-c", &format!("ulimit -n {limit} && exec \"$PMTUI\" ping")])
         .env("PMTUI", env!("CARGO_BIN_EXE_pmtui"))
         .env("PMTUI_HOME", home.home())
         .output()
         .expect("run sh");
     assert!(ping.status.success(), "{ping:?}");
+}
+
+#[test]
+fn at_a_low_fd_limit_commands_answer_and_surplus_starts_fail_clearly() {
+    use std::io::Read;
+    let home = TestHome::new();
+    // A daemon whose hard limit is 64 descriptors.
+    start_daemon_with_fd_limit(&home, 64);
     let sleep = home.tagged_sleep(&unique("fdlimit"));
     let mut started = 0;
     let mut refused = Vec::new();
@@ -188,13 +193,7 @@ fn a_process_costs_the_daemon_at_most_four_descriptors() {
 #[test]
 fn restarting_every_app_at_the_fd_limit_leaves_none_errored() {
     let home = TestHome::new();
-    let ping = std::process::Command::new("sh")
-        .args(["-c", "ulimit -n 80 && exec \"$PMTUI\" ping"])
-        .env("PMTUI", env!("CARGO_BIN_EXE_pmtui"))
-        .env("PMTUI_HOME", home.home())
-        .output()
-        .expect("run sh");
-    assert!(ping.status.success(), "{ping:?}");
+    start_daemon_with_fd_limit(&home, 80);
     let sleep = home.tagged_sleep(&unique("fdrestart"));
     // Fill the budget: start until the daemon refuses.
     for i in 0..40 {

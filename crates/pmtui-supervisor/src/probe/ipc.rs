@@ -29,6 +29,35 @@ pub const NODE_METRICS: &str = "pmtui:metrics";
 pub const BURST: u32 = 256;
 pub const WINDOW: Duration = Duration::from_millis(100);
 
+/// The pace of one channel's reader: at most [`BURST`] messages per [`WINDOW`] (the Node
+/// channel and the sd_notify socket share it).
+#[derive(Debug)]
+pub(crate) struct Pace {
+    window_start: Instant,
+    handled: u32,
+}
+
+impl Pace {
+    pub(crate) fn new() -> Self {
+        Self {
+            window_start: Instant::now(),
+            handled: 0,
+        }
+    }
+
+    /// Counts one message, first waiting out the window if its burst is spent.
+    pub(crate) async fn admit(&mut self) {
+        if self.handled >= BURST {
+            tokio::time::sleep_until(self.window_start + WINDOW).await;
+        }
+        if self.window_start.elapsed() >= WINDOW {
+            self.window_start = Instant::now();
+            self.handled = 0;
+        }
+        self.handled += 1;
+    }
+}
+
 /// Both ends of a new channel: `parent` (non-blocking, for the reader) and `child` (to be
 /// placed at `NODE_CHANNEL_FD`). Both are close-on-exec; the child's copy loses the flag
 /// when it is placed.
@@ -72,22 +101,14 @@ pub(crate) async fn read(parent: OwnedFd, origin: Origin) {
 async fn read_lines(mut stream: impl tokio::io::AsyncRead + Unpin, origin: &Origin) {
     let mut lines = LineSplitter::default();
     let mut chunk = vec![0u8; 16 * 1024];
-    let mut window_start = Instant::now();
-    let mut handled = 0u32;
+    let mut pace = Pace::new();
     loop {
         let n = match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
         for line in lines.push(&chunk[..n]) {
-            if handled >= BURST {
-                tokio::time::sleep_until(window_start + WINDOW).await;
-            }
-            if window_start.elapsed() >= WINDOW {
-                window_start = Instant::now();
-                handled = 0;
-            }
-            handled += 1;
+            pace.admit().await;
             handle(&line, origin);
         }
     }

@@ -13,10 +13,10 @@
 //! passed on to `app_messages`, never acted on; `METRIC name=value [gauge|counter]` lines
 //! go to the process's app metrics (`metrics::app`), and what is dropped there (garbage,
 //! oversized or non-UTF-8 datagrams, bad names, NaN) is counted with its reason for
-//! `describe`; at most [`BURST`] datagrams are handled per [`WINDOW`], after which the
+//! `describe`; at most [`BURST`](super::ipc::BURST) datagrams are handled per [`WINDOW`](super::ipc::WINDOW), after which the
 //! kernel queue fills and the sender waits.
 
-use super::ipc::{BURST, Origin, WINDOW};
+use super::ipc::{Origin, Pace};
 use super::messages::{AppMessage, AppPayload, MessageSource};
 use super::signals::Posted;
 use crate::metrics::app::{self, Reason};
@@ -25,7 +25,6 @@ use pmtui_proto::ProcessId;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use tokio::net::UnixDatagram;
-use tokio::time::Instant;
 
 /// The largest datagram read (systemd's own limit is a page, as here).
 pub const MAX_DATAGRAM: usize = 4096;
@@ -62,8 +61,7 @@ pub(crate) fn remove(path: &Path) {
 /// Reads datagrams until the task is aborted (the run ended). The buffer exists only
 /// while there is something to read: a thousand quiet apps hold none.
 pub(crate) async fn read(socket: UnixDatagram, origin: Origin) {
-    let mut window_start = Instant::now();
-    let mut handled = 0u32;
+    let mut pace = Pace::new();
     loop {
         if let Err(err) = socket.readable().await {
             tracing::debug!(id = origin.id, %err, "notify socket closed");
@@ -82,14 +80,7 @@ pub(crate) async fn read(socket: UnixDatagram, origin: Origin) {
                     return;
                 }
             };
-            if handled >= BURST {
-                tokio::time::sleep_until(window_start + WINDOW).await;
-            }
-            if window_start.elapsed() >= WINDOW {
-                window_start = Instant::now();
-                handled = 0;
-            }
-            handled += 1;
+            pace.admit().await;
             if n > MAX_DATAGRAM {
                 tracing::debug!(id = origin.id, "notify: oversized datagram dropped");
                 let start = String::from_utf8_lossy(&buf[..buf.len().min(40)]).into_owned();
