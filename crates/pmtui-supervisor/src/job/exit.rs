@@ -100,10 +100,7 @@ impl Job {
                 let (id, drain) = (self.id, self.stderr_drain());
                 let (pump, tail) = (running.err_pump.take(), Arc::clone(&running.err_tail));
                 tokio::spawn(async move {
-                    if let Some(pump) = pump {
-                        let _ = tokio::time::timeout(drain, pump).await;
-                    }
-                    record.last_stderr = tail.lines();
+                    record.last_stderr = drained_tail(pump, &tail, drain).await;
                     shared.complete_exit(id, record);
                 });
             }
@@ -163,10 +160,12 @@ impl Job {
     /// (bounded: a descendant may hold the pipe open). The pump keeps them as it reads, so
     /// they are this run's alone even when the next run already writes.
     pub(super) async fn last_stderr(&self, running: &mut Running) -> Vec<String> {
-        if let Some(pump) = running.err_pump.as_mut() {
-            let _ = tokio::time::timeout(self.stderr_drain(), pump).await;
-        }
-        running.err_tail.lines()
+        drained_tail(
+            running.err_pump.as_mut(),
+            &running.err_tail,
+            self.stderr_drain(),
+        )
+        .await
     }
 
     /// How long an exit waits for the stderr pump. A debug build's
@@ -178,6 +177,18 @@ impl Job {
         }
         STDERR_DRAIN
     }
+}
+
+/// The stderr tail once its pump has read to the end, or after `drain` at most.
+async fn drained_tail<P: std::future::Future>(
+    pump: Option<P>,
+    tail: &crate::logs::Tail,
+    drain: Duration,
+) -> Vec<String> {
+    if let Some(pump) = pump {
+        let _ = tokio::time::timeout(drain, pump).await;
+    }
+    tail.lines()
 }
 
 pub(super) fn exit_info(status: &std::io::Result<ExitStatus>, uptime: Duration) -> ExitInfo {
