@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 /// How long an exit waits for the stderr pump to read what the child wrote last, when a
 /// descendant keeps the pipe open.
-const STDERR_DRAIN: Duration = Duration::from_millis(200);
+pub(super) const STDERR_DRAIN: Duration = Duration::from_millis(200);
 
 impl Job {
     /// The child exited on its own.

@@ -94,15 +94,15 @@ impl Job {
                     readers.0.push(tokio::spawn(prober));
                 }
                 self.signals = Some(signals);
-                if let Some(out) = child.stdout.take() {
+                let out_pump = child.stdout.take().map(|out| {
                     tokio::spawn(pump(
                         out,
                         Arc::clone(&self.sink),
                         LogStream::Out,
                         self.shared.pumps.clone(),
                         None,
-                    ));
-                }
+                    ))
+                });
                 let err_tail = Arc::new(Tail::default());
                 let err_pump = child.stderr.take().map(|err| {
                     tokio::spawn(pump(
@@ -119,10 +119,11 @@ impl Job {
                     pid,
                     cgroup,
                     started,
+                    out_pump,
                     err_pump,
                     err_tail,
                     oom_kills,
-                    _readers: readers,
+                    readers,
                 });
                 let stable = policy::stable_period_ms(&self.spec.restart);
                 self.stable_at = Some(started + Duration::from_millis(stable));
@@ -200,19 +201,37 @@ impl Job {
 
     /// Whether this process's descriptors fit the budget. A shortage right after exits
     /// (a `restart all`, several crashes at once) is often only the dead runs' pipes and
-    /// notify sockets, which their pumps and readers close a moment later: the check is
-    /// retried for a second before the start fails, so that restarting every app at a
-    /// tight limit does not leave some of them errored. A start that really does not fit
-    /// fails a second later than it would, with the same message.
+    /// notify sockets, which their pumps and readers close a moment later: while the
+    /// daemon's open descriptors keep going down the start waits for them, and it fails
+    /// only after a second without any closing (or `FD_WAIT_MAX` in all), so that
+    /// restarting every app at a tight limit leaves none errored even on a loaded machine.
+    /// A start that really does not fit fails a second later than it would, with the same
+    /// message.
     async fn fds_for_launch(&self) -> Result<(), fds::Shortage> {
+        const STALL: Duration = Duration::from_secs(1);
+        const FD_WAIT_MAX: Duration = Duration::from_secs(15);
         let needed = self.sink.file_count() as u64;
-        let deadline = Instant::now() + Duration::from_secs(1);
+        let started = Instant::now();
+        let mut stalled_at = started + STALL;
+        let mut lowest = u64::MAX;
         loop {
-            match fds::check(needed) {
+            let shortage = match fds::check(needed) {
                 Ok(()) => return Ok(()),
-                Err(shortage) if Instant::now() >= deadline => return Err(shortage),
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(shortage) => shortage,
+            };
+            let now = Instant::now();
+            if let Some(open) = shortage.open
+                && open < lowest
+            {
+                if lowest != u64::MAX {
+                    stalled_at = now + STALL;
+                }
+                lowest = open;
             }
+            if now >= stalled_at || now >= started + FD_WAIT_MAX {
+                return Err(shortage);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 

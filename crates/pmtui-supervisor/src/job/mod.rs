@@ -83,13 +83,37 @@ struct Running {
     /// Its cgroup, in cgroup mode.
     cgroup: Option<std::path::PathBuf>,
     started: Instant,
+    out_pump: Option<JoinHandle<()>>,
     err_pump: Option<JoinHandle<()>>,
     /// The last lines this run wrote to stderr, kept by its pump.
     err_tail: Arc<crate::logs::Tail>,
     /// The kernel's OOM-kill count when the run started.
     oom_kills: Option<u64>,
     /// The readers of the app's channels (IPC, sd_notify); aborted when the run ends.
-    _readers: Readers,
+    readers: Readers,
+}
+
+impl Running {
+    /// Lets go of the run's descriptors before the next run takes its own: the pumps
+    /// are given up to `drain` to read what is left (a descendant may hold a pipe open),
+    /// the readers are ended, and both are waited for, so that a restart at a tight
+    /// open-file limit finds its own old pipes and sockets closed.
+    async fn release(mut self, drain: Duration) {
+        let deadline = Instant::now() + drain;
+        // A finished pump is not polled again (the stderr one may have been awaited).
+        for pump in [self.out_pump.take(), self.err_pump.take()]
+            .into_iter()
+            .flatten()
+            .filter(|pump| !pump.is_finished())
+        {
+            let _ = tokio::time::timeout_at(deadline, pump).await;
+        }
+        for reader in std::mem::take(&mut self.readers.0) {
+            reader.abort();
+            // Resolves once the task is dropped, and its descriptors with it.
+            let _ = tokio::time::timeout(drain, reader).await;
+        }
+    }
 }
 
 /// Tasks that live as long as one run.

@@ -1,7 +1,7 @@
 //! The stop sequence: the whole tree is ended (the stop signal to every member, SIGKILL
 //! after `kill_timeout`, until nothing is left; see `contain`), then the run is recorded.
 
-use super::exit::{clear_run, exit_info, run_ended};
+use super::exit::{STDERR_DRAIN, clear_run, exit_info, run_ended};
 use super::{Job, Running};
 use crate::contain;
 use crate::probe::Phase;
@@ -41,13 +41,15 @@ impl Job {
         let exit = exit_info(&status, running.started.elapsed());
         let stopped_by = format!("stopped ({detail})");
         let last_stderr = self.last_stderr(&mut running).await;
+        let pid = running.pid;
+        running.release(STDERR_DRAIN).await;
         let now = now_ms();
         let record = self.with_run(ExitRecord {
             reason: reason.to_string(),
             detail,
             outcome: outcome.to_string(),
             next_restart_at: (outcome == "restart").then_some(now),
-            ..run_ended(now, running.pid, &exit, last_stderr)
+            ..run_ended(now, pid, &exit, last_stderr)
         });
         self.shared.record_exit(self.id, record);
         self.write_pid_file(None);
