@@ -83,6 +83,19 @@ pub fn encode_server(frame: &ServerFrame) -> Result<Bytes, ProtoError> {
     Ok(Bytes::from(out))
 }
 
+/// The reply frame `{"reply":{"id":N,"response":{"type":"processes","processes":ROWS}}}`
+/// with `rows` writing ROWS as JSON text of their own layout (`info_json`'s pretty rows):
+/// the frame `encode` gives for `Response::Processes`, but for the whitespace in ROWS.
+pub fn encode_processes_reply(id: u64, rows: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+    let mut out = Vec::new();
+    out.extend_from_slice(br#"{"reply":{"id":"#);
+    out.extend_from_slice(id.to_string().as_bytes());
+    out.extend_from_slice(br#","response":{"type":"processes","processes":"#);
+    rows(&mut out);
+    out.extend_from_slice(b"}}}");
+    Bytes::from(out)
+}
+
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProtoError> {
     Ok(serde_json::from_slice(bytes)?)
 }
@@ -117,6 +130,37 @@ mod tests {
         assert_eq!(
             encode_server(&frame).expect("encodes"),
             encode(&frame).expect("encodes")
+        );
+    }
+
+    #[test]
+    fn a_processes_reply_written_by_hand_is_the_encoded_one() {
+        let empty = ServerFrame::Reply {
+            id: 12_345,
+            response: Response::Processes { processes: vec![] },
+        };
+        let by_hand = encode_processes_reply(12_345, |out| out.extend_from_slice(b"[]"));
+        assert_eq!(by_hand, encode(&empty).expect("encodes"));
+        let row: crate::ProcessInfo = serde_json::from_value(serde_json::json!({
+            "id": 3, "name": "api", "namespace": "default", "instance": 0,
+            "status": "online", "pid": 42, "restarts": 1, "unstable_restarts": 0,
+            "uptime_ms": 1000, "cpu": 0.5, "memory": 1024, "exit_code": null,
+            "exit_signal": null, "created_at": 1, "started_at": 2, "next_restart_at": null,
+            "status_reason": null, "command": "sleep 1",
+        }))
+        .expect("a row");
+        let pretty = encode_processes_reply(7, |out| {
+            crate::info_json::write_rows([(&row, row.uptime_ms)], out);
+        });
+        let decoded: ServerFrame = decode(&pretty).expect("decodes");
+        assert_eq!(
+            decoded,
+            ServerFrame::Reply {
+                id: 7,
+                response: Response::Processes {
+                    processes: vec![row]
+                },
+            }
         );
     }
 

@@ -13,6 +13,7 @@ pub mod faults;
 pub mod frames;
 pub mod health;
 pub mod info;
+pub mod info_json;
 pub mod listen;
 pub mod metrics;
 pub mod names;

@@ -88,6 +88,10 @@ pub enum Request {
         targets: Vec<String>,
     },
     List,
+    /// `list` for printing: the reply is `Processes`, its `processes` written by the daemon
+    /// as `ls --json` prints them (serde_json's pretty layout, `info_json`), so the CLI
+    /// copies them to stdout as they come. Any JSON decoder reads the reply as `list`'s.
+    ListJson,
     Describe {
         targets: Vec<String>,
         /// Whether each detail's metrics carry their whole series. With `false` the series
@@ -187,6 +191,7 @@ impl Request {
             Self::Reset { .. } => "reset",
             Self::Signal { .. } => "signal",
             Self::List => "list",
+            Self::ListJson => "list_json",
             Self::Describe { .. } => "describe",
             Self::Save { .. } => "save",
             Self::Resurrect => "resurrect",
@@ -283,6 +288,7 @@ mod tests {
         for request in [
             Request::Ping,
             Request::List,
+            Request::ListJson,
             Request::ReloadLogs,
             Request::Kill,
             Request::Save { force: false },

@@ -115,7 +115,12 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
 /// Serialises a figure with two decimals: an f32 sample widened to f64 would otherwise
 /// print as `1.4800000190734863`.
 pub fn two_decimals<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((v * 100.0).round() / 100.0)
+    s.serialize_f64(round_two(*v))
+}
+
+/// `v` rounded to two decimals, as `two_decimals` writes it.
+pub fn round_two(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
 }
 
 /// Formats `n` bytes in 1024-based units with one decimal (`1.5 KB`); below 1024 the whole

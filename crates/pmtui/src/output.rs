@@ -284,10 +284,20 @@ pub fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 
 /// Prints JSON text already formatted (`pretty.rs`) and its newline, in one write.
 pub fn json_bytes(mut text: Vec<u8>) -> anyhow::Result<()> {
-    use std::io::Write;
     text.push(b'\n');
+    json_text(&text)
+}
+
+/// Prints JSON text already formatted, ending in a newline or followed by one.
+pub fn json_text(text: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(&text).and_then(|()| out.flush()) {
+    let newline: &[u8] = if text.ends_with(b"\n") { b"" } else { b"\n" };
+    match out
+        .write_all(text)
+        .and_then(|()| out.write_all(newline))
+        .and_then(|()| out.flush())
+    {
         // A reader that closed the pipe got what it wanted (see main.rs).
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         other => Ok(other?),

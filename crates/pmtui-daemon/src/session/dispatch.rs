@@ -1,10 +1,10 @@
 //! Answering one request: the verb on the supervisor, the reply, the stream to install
 //! after it, and the write-through to the per-process files for requests that change the set.
 
-use super::{Follow, Install, Outgoing};
+use super::{Follow, Install, OutFrame, Outgoing};
 use crate::{Daemon, Shutdown};
 use futures_util::FutureExt;
-use pmtui_proto::{ErrorKind, Request, Response, ServerFrame};
+use pmtui_proto::{ErrorKind, Request, Response, ServerFrame, codec};
 use pmtui_supervisor::SupervisorError;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,6 +16,11 @@ pub(super) async fn handle(
     request: Request,
     out: mpsc::UnboundedSender<Outgoing>,
 ) {
+    if request == Request::ListJson {
+        let frame = list_json(&daemon, id);
+        let _ = out.send(Outgoing { frame, then: None });
+        return;
+    }
     let changes = matches!(
         request,
         Request::Start { .. }
@@ -77,9 +82,28 @@ pub(super) async fn handle(
         }
     };
     let _ = out.send(Outgoing {
-        frame: ServerFrame::Reply { id, response },
+        frame: OutFrame::Typed(ServerFrame::Reply { id, response }),
         then,
     });
+}
+
+/// `list_json`: the rows written straight into the reply frame, laid out as `ls --json`
+/// prints them, so that neither side encodes or re-indents them again.
+fn list_json(daemon: &Daemon, id: u64) -> OutFrame {
+    let write = || codec::encode_processes_reply(id, |out| daemon.supervisor.list_json(out));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
+        Ok(bytes) => OutFrame::Encoded(bytes),
+        // A bug that panics here must still answer, as in `handle`.
+        Err(panic) => {
+            let what = panic_text(&*panic);
+            tracing::error!(panic = %what, "listing the rows panicked");
+            let message = format!("internal error while handling `list_json`: {what}");
+            OutFrame::Typed(ServerFrame::Reply {
+                id,
+                response: Response::error(ErrorKind::Internal, message),
+            })
+        }
+    }
 }
 
 /// A panic's message.
@@ -181,7 +205,8 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
         Request::Signal { signal, targets } => {
             processes(supervisor.signal(&signal, &targets).await)
         }
-        Request::List => Response::Processes {
+        // Answered in `handle`; the typed rows, should it get here.
+        Request::List | Request::ListJson => Response::Processes {
             processes: supervisor.list(),
         },
         Request::Describe { targets, history } => match supervisor.describe(&targets, history) {

@@ -26,8 +26,14 @@ type Conn = Framed<UnixStream, FrameCodec>;
 /// What a request task hands back to the session.
 /// A reply, and the stream to install once it is sent (so nothing precedes the snapshot).
 struct Outgoing {
-    frame: ServerFrame,
+    frame: OutFrame,
     then: Option<Install>,
+}
+
+/// A reply to encode, or one the request task encoded itself (`list_json`'s rows).
+enum OutFrame {
+    Typed(ServerFrame),
+    Encoded(bytes::Bytes),
 }
 
 enum Install {
@@ -126,7 +132,10 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, _slot: Slot) {
             }
             Some(out) = out_rx.recv() => {
                 in_flight = in_flight.saturating_sub(1);
-                let sent = send(&mut framed, &out.frame).await;
+                let sent = match out.frame {
+                    OutFrame::Typed(frame) => send(&mut framed, &frame).await,
+                    OutFrame::Encoded(bytes) => framed.send(bytes).await.map_err(|_| ()),
+                };
                 if let Some(Install::Shutdown(mode)) = out.then {
                     let _ = daemon.shutdown.send(mode);
                     return;

@@ -10,7 +10,13 @@ use std::process::ExitCode;
 pub async fn list(json: bool) -> Result<ExitCode> {
     let client = connect().await?;
     if json {
-        print_json(&client, Request::List, "processes").await?;
+        // A daemon of this very version writes the rows as they are printed.
+        let request = if client.daemon().version == pmtui_proto::VERSION {
+            Request::ListJson
+        } else {
+            Request::List
+        };
+        print_json(&client, request, "processes").await?;
     } else {
         let Response::Processes { processes } = client.request(Request::List).await? else {
             anyhow::bail!("unexpected reply to list");
@@ -91,14 +97,21 @@ pub async fn list_hosts(json: bool) -> Result<ExitCode> {
 }
 
 /// Prints the `field` of the reply to `request` (a response of type `field`) as JSON: the
-/// daemon's own text re-indented when it runs this very version (its rows are the ones
-/// this binary would print), else decoded and encoded again.
+/// daemon's own text when it runs this very version (its rows are the ones this binary
+/// would print), as it comes when the daemon laid it out already (`list_json`), else
+/// re-indented; from another version, decoded and encoded again.
 async fn print_json(client: &pmtui_client::Client, request: Request, field: &str) -> Result<()> {
     let raw = client.request_raw(request).await?;
     if client.daemon().version == pmtui_proto::VERSION
-        && let Some(pretty) = raw.field(field, field).and_then(crate::pretty::reindent)
+        && let Some(text) = raw.field(field, field)
     {
-        return output::json_bytes(pretty);
+        // Compact JSON never holds a raw line break: this text is laid out already.
+        if text.starts_with(b"[\n") {
+            return output::json_text(text);
+        }
+        if let Some(pretty) = crate::pretty::reindent(text) {
+            return output::json_bytes(pretty);
+        }
     }
     match raw.into_response()? {
         Response::Processes { processes } if field == "processes" => output::json(&processes),
