@@ -29,16 +29,15 @@ use std::future::Future;
 use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub(crate) use reload::ReloadReply;
 
-pub(crate) type JobHandle = mpsc::UnboundedSender<JobCmd>;
+pub(crate) type JobHandle = crate::lazy_queue::Sender<JobCmd>;
 
-/// Kept small (big payloads boxed): the command channel's first block holds 32 of them
-/// for every process from its start.
+/// Kept small (big payloads boxed): they wait in the job's queue.
 pub(crate) enum JobCmd {
     /// Launch if not running.
     Start { reply: oneshot::Sender<()> },
@@ -171,8 +170,8 @@ pub(crate) fn spawn_job(
     env: Arc<ChildEnv>,
     sink: Arc<LogSink>,
 ) -> (JobHandle, impl Future<Output = ()> + Send + 'static) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let job = Job::new(shared, id, spec, env, sink);
+    let (tx, rx) = crate::lazy_queue::queue();
+    let job = Box::new(Job::new(shared, id, spec, env, sink));
     (tx, recover::host(job, rx))
 }
 
@@ -236,9 +235,12 @@ async fn wait_posted(signals: Option<Arc<RunSignals>>) -> Posted {
     }
 }
 
-async fn wait_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
+async fn wait_timer(timer: Option<(Instant, Timer)>) -> Timer {
+    match timer {
+        Some((at, timer)) => {
+            tokio::time::sleep_until(at).await;
+            timer
+        }
         None => std::future::pending().await,
     }
 }
@@ -270,6 +272,44 @@ enum Wake {
     WatchDue,
 }
 
+/// The job's timed wake-ups; the loop waits for the earliest only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    ReloadDeadline,
+    RestartDue,
+    Fire,
+    TaskTimeout,
+    Stable,
+    ListenTimeout,
+    Watchdog,
+    Cron,
+    WatchDue,
+}
+
+impl Timer {
+    fn wake(self) -> Wake {
+        match self {
+            Timer::ReloadDeadline => Wake::ReloadDeadline,
+            Timer::RestartDue => Wake::RestartDue,
+            Timer::Fire => Wake::Fire,
+            Timer::TaskTimeout => Wake::TaskTimeout,
+            Timer::Stable => Wake::Stable,
+            Timer::ListenTimeout => Wake::ListenTimeout,
+            Timer::Watchdog => Wake::Watchdog,
+            Timer::Cron => Wake::Cron,
+            Timer::WatchDue => Wake::WatchDue,
+        }
+    }
+}
+
+/// The earliest of `timers` (the first of equal ones).
+fn earliest(timers: [(Option<Instant>, Timer); 9]) -> Option<(Instant, Timer)> {
+    timers
+        .into_iter()
+        .filter_map(|(at, timer)| Some((at?, timer)))
+        .min_by_key(|(at, _)| *at)
+}
+
 impl Job {
     /// The job's loop, until it is told to exit. The receiver is borrowed, so that the
     /// commands queued behind one whose handling panicked reach the job that replaces it.
@@ -278,34 +318,44 @@ impl Job {
     /// it: the loop's own future, which every process keeps for its whole life, holds only
     /// the job and what it waits on (launching, stopping and reloading inline made it
     /// about 9 KiB more per process, idle or not).
-    async fn run(mut self, rx: &mut mpsc::UnboundedReceiver<JobCmd>) {
+    async fn run(mut self: Box<Self>, rx: &mut crate::lazy_queue::Receiver<JobCmd>) {
         loop {
             let signals = self.signals.clone();
-            let watch_due = self.watching.as_ref().and_then(|w| w.due);
-            let fire_at = self.task.as_ref().and_then(|t| t.fire_at());
-            let timeout_at = self.task.as_ref().and_then(|t| t.timeout_at());
+            // One timer, for the earliest deadline: each timer waited on is room in this
+            // future, which every process keeps for its whole life.
+            let timer = self.next_timer();
             let wake = tokio::select! {
                 cmd = rx.recv() => Wake::Cmd(cmd),
                 status = wait_child(&mut self.running) => Wake::Exit(status),
                 status = reload::wait_retiring(&mut self.retiring) => Wake::RetiringExit(status),
-                () = wait_until(self.reload.as_ref().map(reload::PendingReload::deadline)) => {
-                    Wake::ReloadDeadline
-                }
-                () = wait_until(self.restart_at) => Wake::RestartDue,
-                () = wait_until(instant_of(fire_at)) => Wake::Fire,
-                () = wait_until(timeout_at) => Wake::TaskTimeout,
-                () = wait_until(self.stable_at) => Wake::Stable,
+                timer = wait_timer(timer) => timer.wake(),
                 posted = wait_posted(signals) => Wake::Posted(posted),
-                () = wait_until(self.ready_deadline) => Wake::ListenTimeout,
-                () = wait_until(self.watchdog_at) => Wake::Watchdog,
-                () = wait_until(instant_of(self.cron_next)) => Wake::Cron,
                 change = watching::next_change(&mut self.watching) => Wake::Change(change),
-                () = wait_until(watch_due) => Wake::WatchDue,
             };
             if !Box::pin(self.on_wake(wake)).await {
                 break;
             }
         }
+    }
+
+    /// The next timed wake-up, if any. Wall-clock times (the task's firing, cron) are
+    /// turned into instants on every turn of the loop, so that a clock change moves them.
+    fn next_timer(&self) -> Option<(Instant, Timer)> {
+        let task = self.task.as_deref();
+        earliest([
+            (
+                self.reload.as_ref().map(reload::PendingReload::deadline),
+                Timer::ReloadDeadline,
+            ),
+            (self.restart_at, Timer::RestartDue),
+            (instant_of(task.and_then(|t| t.fire_at())), Timer::Fire),
+            (task.and_then(|t| t.timeout_at()), Timer::TaskTimeout),
+            (self.stable_at, Timer::Stable),
+            (self.ready_deadline, Timer::ListenTimeout),
+            (self.watchdog_at, Timer::Watchdog),
+            (instant_of(self.cron_next), Timer::Cron),
+            (self.watching.as_ref().and_then(|w| w.due), Timer::WatchDue),
+        ])
     }
 
     /// Carries out one wake-up; false when the job ends.

@@ -22,11 +22,11 @@ use pmtui_proto::{ExitRecord, ProcessId, ProcessStatus, now_ms};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// Runs `job` until it exits, and a fresh one after each panic.
-pub(super) async fn host(job: Job, mut rx: mpsc::UnboundedReceiver<JobCmd>) {
+/// Runs `job` until it exits, and a fresh one after each panic. The job is boxed: this
+/// future lives as long as the process, and would otherwise hold it several times over.
+pub(super) async fn host(job: Box<Job>, mut rx: crate::lazy_queue::Receiver<JobCmd>) {
     let (shared, id) = (Arc::clone(&job.shared), job.id);
     let mut next = Some(job);
     while let Some(job) = next.take() {
@@ -48,7 +48,7 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Cleans up after a job that panicked; returns the job that replaces it (none when the
 /// process was deleted meanwhile).
-async fn after_panic(shared: &Arc<Shared>, id: ProcessId, what: &str) -> Option<Job> {
+async fn after_panic(shared: &Arc<Shared>, id: ProcessId, what: &str) -> Option<Box<Job>> {
     let found = shared.read(id, |e| {
         (
             e.spec.clone(),
@@ -133,7 +133,7 @@ async fn after_panic(shared: &Arc<Shared>, id: ProcessId, what: &str) -> Option<
         e.info.next_restart_at = None;
         e.info.status_reason = Some("its job failed internally and was restarted".into());
     });
-    let mut job = Job::new(Arc::clone(shared), id, spec, env, sink);
+    let mut job = Box::new(Job::new(Arc::clone(shared), id, spec, env, sink));
     if again && job.task.is_some() {
         // A task is scheduled again; its next firing runs it.
         job.activate_task();

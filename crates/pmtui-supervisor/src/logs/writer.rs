@@ -12,10 +12,11 @@
 //! even behind a full queue and happen in order with the output around them.
 
 use super::LogSink;
+use crate::lazy_queue;
 use pmtui_proto::LogStream;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// Batches queued per process: with 64 KiB reads, at most about half a MiB held for a
 /// process whose destination is slow.
@@ -44,8 +45,7 @@ pub enum Op {
     Flush,
 }
 
-/// Kept small (a batch is boxed): the queue's first block holds 32 of them for every
-/// process from its start.
+/// Kept small (a batch is boxed): they wait in the sink's queue.
 pub(super) enum Msg {
     /// Note where the files stand before anything is written (the first message).
     Prime,
@@ -62,7 +62,7 @@ static EPOCH: AtomicU64 = AtomicU64::new(0);
 /// The sending side of a sink's queue.
 #[derive(Debug)]
 pub(super) struct Queue {
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: lazy_queue::Sender<Msg>,
     permits: Arc<Semaphore>,
     /// When the write in progress started (ms), 0 when idle.
     busy_since: Arc<AtomicU64>,
@@ -81,8 +81,8 @@ impl std::fmt::Debug for Msg {
 
 impl Queue {
     /// A queue and its receiving end, for `start`.
-    pub(super) fn new() -> (Self, mpsc::UnboundedReceiver<Msg>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    pub(super) fn new() -> (Self, lazy_queue::Receiver<Msg>) {
+        let (tx, rx) = lazy_queue::queue();
         let _ = tx.send(Msg::Prime);
         let queue = Self {
             tx,
@@ -123,20 +123,20 @@ impl Queue {
 /// Starts the writer task of `sink` (nothing outside a runtime: tests call the sink
 /// directly). The task holds the sink weakly (the sink holds the queue), so dropping the
 /// sink ends it; queued batches hold it strongly until they are written.
-pub(super) fn start(sink: &Arc<LogSink>, rx: mpsc::UnboundedReceiver<Msg>) {
+pub(super) fn start(sink: &Arc<LogSink>, rx: lazy_queue::Receiver<Msg>) {
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         let busy = Arc::clone(&sink.queue.busy_since);
         handle.spawn(run(Arc::downgrade(sink), rx, busy));
     }
 }
 
-async fn run(sink: Weak<LogSink>, mut rx: mpsc::UnboundedReceiver<Msg>, busy: Arc<AtomicU64>) {
+async fn run(sink: Weak<LogSink>, mut rx: lazy_queue::Receiver<Msg>, busy: Arc<AtomicU64>) {
     while let Some(first) = rx.recv().await {
         let mut group = vec![first];
         while group.len() < GROUP {
             match rx.try_recv() {
-                Ok(msg) => group.push(msg),
-                Err(_) => break,
+                Some(msg) => group.push(msg),
+                None => break,
             }
         }
         // Gone only when no batch is queued: what is left (requests, barriers) is moot.
