@@ -44,42 +44,10 @@ pub fn table_size() -> Option<u64> {
 /// Descriptors open now, or a bound above it that is good enough: the table's size when
 /// `need` more still fit under `limit` with it, else the exact count.
 fn open_at_most(limit: u64, need: u64) -> Option<u64> {
-    if let Some(size) = recent_table_size(limit, need) {
-        return Some(size);
-    }
     match table_size() {
-        Some(size) if size.saturating_add(need) <= limit => {
-            remember_table_size(size);
-            Some(size)
-        }
+        Some(size) if size.saturating_add(need) <= limit => Some(size),
         _ => open_count(),
     }
-}
-
-/// The table's size read less than [`TABLE_FRESH`] ago, kept as [`table_size`]'s stand-in.
-static TABLE_SEEN: std::sync::Mutex<Option<(std::time::Instant, u64)>> =
-    std::sync::Mutex::new(None);
-/// How long a reading of the table's size stands for the next ones.
-const TABLE_FRESH: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// A recent reading of the table's size, when it is far enough from `limit` that even a
-/// table grown to twice that size (the kernel doubles it) would leave room for `need`:
-/// a burst of launches (1,000 apps from one file) then reads `/proc/self/status` about
-/// ten times a second rather than once per launch. Near the limit, always a fresh count.
-fn recent_table_size(limit: u64, need: u64) -> Option<u64> {
-    let seen = *TABLE_SEEN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (at, size) = seen?;
-    let room = size.saturating_mul(2).saturating_add(need) <= limit;
-    (room && at.elapsed() < TABLE_FRESH).then_some(size)
-}
-
-fn remember_table_size(size: u64) {
-    *TABLE_SEEN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) =
-        Some((std::time::Instant::now(), size));
 }
 
 /// Descriptors that can still be opened without touching the reserve (at least this many:

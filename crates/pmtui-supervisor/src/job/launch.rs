@@ -177,20 +177,15 @@ impl Job {
         let Some(cgroups) = &self.shared.containment.cgroups else {
             return Ok((None, None));
         };
-        let (dir, handle, made) = cgroups.prepare(self.id).map_err(|err| {
+        let (dir, handle) = cgroups.prepare(self.id).map_err(|err| {
             format!(
                 "could not start {}: cannot create its cgroup {}: {err}",
                 self.spec.command_line(),
                 cgroups.dir_of(self.id).display()
             )
         })?;
-        // During a reload the old run is in there and still serving; one made just now
-        // holds nothing (no read of its `cgroup.events` at every first launch).
-        if self.spec.treekill
-            && self.retiring.is_none()
-            && !made
-            && contain::cgroup::populated(&dir)
-        {
+        // During a reload the old run is in there and still serving.
+        if self.spec.treekill && self.retiring.is_none() && contain::cgroup::populated(&dir) {
             let mut tree = contain::Tree::Cgroup {
                 dir: dir.clone(),
                 kill_file: cgroups.kill_file,

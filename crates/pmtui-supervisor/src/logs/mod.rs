@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 /// A line kept in memory, with where it ended in its stream's file.
 #[derive(Debug, Clone)]
@@ -156,7 +156,11 @@ pub struct LogSink {
     followers: Fanout<LogLine>,
     queue: writer::Queue,
     /// True once the writer has noted where the files stand.
-    primed: watch::Sender<bool>,
+    /// Set once the writer has noted where the files stand; `primed_wake` wakes those
+    /// waiting for it (an atomic and a `Notify` rather than a watch channel, which costs
+    /// every process about 350 bytes).
+    primed: std::sync::atomic::AtomicBool,
+    primed_wake: tokio::sync::Notify,
 }
 
 /// The files a sink writes, by path.
@@ -204,7 +208,8 @@ impl LogSink {
             }),
             followers,
             queue,
-            primed: watch::Sender::new(false),
+            primed: std::sync::atomic::AtomicBool::new(false),
+            primed_wake: tokio::sync::Notify::new(),
         });
         writer::start(&sink, rx);
         sink
@@ -246,8 +251,19 @@ impl LogSink {
     /// Waits (up to `limit`) until the writer has noted where the files stand, so that a
     /// snapshot can say how far history may read them.
     pub async fn primed(&self, limit: Duration) {
-        let mut rx = self.primed.subscribe();
-        let _ = tokio::time::timeout(limit, rx.wait_for(|p| *p)).await;
+        let wait = async {
+            loop {
+                let notified = self.primed_wake.notified();
+                tokio::pin!(notified);
+                // Registered before the check: `notify_waiters` wakes only those waiting.
+                notified.as_mut().enable();
+                if self.primed.load(std::sync::atomic::Ordering::Acquire) {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, wait).await;
     }
 
     /// Notes where the out and err files stand (the writer's first job; blocking I/O).
@@ -259,7 +275,9 @@ impl LogSink {
             state.out_at = state.out_at.or(out);
             state.err_at = state.err_at.or(err);
         }
-        self.primed.send_replace(true);
+        self.primed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.primed_wake.notify_waiters();
     }
 
     /// Appends complete lines read from one stream at `at`: `lines` are byte ranges of

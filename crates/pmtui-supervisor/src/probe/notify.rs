@@ -37,27 +37,17 @@ pub(crate) fn socket_path(home: &Path, id: ProcessId) -> Option<PathBuf> {
     (path.as_os_str().len() <= MAX_SOCKET_PATH).then_some(path)
 }
 
-/// Binds a fresh socket at `path` (the folder made private, a stale socket replaced). The
-/// bind is tried first: the folder is made, or the last run's socket removed, only when it
-/// fails for that (one system call at a first launch rather than four).
+/// Binds a fresh socket at `path` (the folder made private, a stale socket replaced).
 pub(crate) fn bind(path: &Path) -> std::io::Result<UnixDatagram> {
-    match UnixDatagram::bind(path) {
-        Ok(socket) => return Ok(socket),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)?;
-            }
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
-            match std::fs::remove_file(path) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => return Err(err),
-            }
-        }
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(err),
     }
     UnixDatagram::bind(path)

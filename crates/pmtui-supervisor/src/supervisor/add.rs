@@ -25,8 +25,14 @@ impl Supervisor {
     ) -> (ProcessId, Option<Reply>) {
         // Processes started from one shell (instances of one app) share one environment.
         self.shared.envs.intern(&mut spec.env);
-        let spec = Arc::new(spec);
         let mut table = self.shared.lock();
+        // Instances of one app share one definition (about 1 KiB each); a job or a verb
+        // that changes its own copies it first (`Arc::make_mut`).
+        let spec = table
+            .entries
+            .values()
+            .find(|e| e.info.name == spec.name && *e.spec == spec)
+            .map_or_else(|| Arc::new(spec), |e| Arc::clone(&e.spec));
         let id = fixed_id.unwrap_or(table.next_id);
         table.next_id = table.next_id.max(id + 1);
         let instance = (0..)

@@ -1,7 +1,6 @@
 //! The exec probe: `sh -c <command>` in the app's working directory, environment and
 //! identity; healthy on exit 0. On timeout its whole tree is killed (its process group, and
-//! any descendant that left the group), and so it is when the probe is abandoned (its loop is
-//! aborted with the run: a stop or restart while it runs). Its output (at most [`MAX_OUTPUT`] bytes of stdout
+//! any descendant that left the group). Its output (at most [`MAX_OUTPUT`] bytes of stdout
 //! and stderr) goes into the message.
 
 use super::timed_out;
@@ -42,11 +41,6 @@ impl ExecContext {
             Err(err) => return (false, format!("could not run it: {err}")),
         };
         let pid = child.id().unwrap_or(0);
-        let mut tree = ProbeTree {
-            pid,
-            managed: &self.shared.managed,
-            ended: false,
-        };
         let output = Arc::new(Mutex::new(Vec::new()));
         let mut readers: Vec<_> = [
             child
@@ -90,32 +84,12 @@ impl ExecContext {
                 (false, format!("{} (killed)", timed_out(timeout)))
             }
         };
-        tree.ended = true;
-        drop(tree);
+        // The reaper delivered its exit; it is no longer a child to watch.
+        self.shared.managed.remove(pid);
         for reader in readers {
             reader.abort();
         }
         verdict
-    }
-}
-
-/// The tree of a running probe. Dropped before the probe ended (the probe loop is aborted
-/// with its run, by a stop, a restart or a crash, whenever that comes), it is killed: else
-/// a probe that was running then outlives the app (a hanging probe lived on after `pmtui
-/// stop`). Either way its pid is no longer a child to watch.
-struct ProbeTree<'a> {
-    pid: u32,
-    managed: &'a crate::reaper::ManagedPids,
-    /// The probe exited (or was killed at its timeout) and was waited for.
-    ended: bool,
-}
-
-impl Drop for ProbeTree<'_> {
-    fn drop(&mut self) {
-        if !self.ended {
-            tree::kill_tree(self.pid);
-        }
-        self.managed.remove(self.pid);
     }
 }
 
