@@ -154,8 +154,13 @@ impl Decoder for FrameCodec {
                 )));
             }
             if src.len() < 4 + len {
-                // Only what has arrived is held (no reservation for what is announced);
-                // the message's capacity, not its length, is what it costs.
+                if self.budget.is_none() {
+                    // The client, which trusts its daemon: room for the whole part at once,
+                    // so a long reply is not copied again at each doubling of the buffer.
+                    src.reserve(4 + len - src.len());
+                }
+                // The daemon holds only what has arrived (no reservation for what is
+                // announced); the message's capacity, not its length, is what it costs.
                 let held = self.message.capacity() + src.len();
                 self.charge(held)?;
                 return Ok(None);

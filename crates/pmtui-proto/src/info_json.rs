@@ -2,8 +2,9 @@
 //! prints a `Vec<ProcessInfo>`: how the daemon answers `Request::ListJson`, so that the CLI
 //! prints the reply as it comes. serde's generic path escapes every key byte by byte and
 //! keeps formatter state per token; here each key with its indentation is one constant, and
-//! only the values are formatted. Values whose layout is not plain (enums, nested objects,
-//! non-ASCII-safe strings, floats) still go through serde_json, so their text is its own.
+//! only the values are formatted. Values whose layout is not plain (nested objects, strings
+//! with anything to escape, floats other than 0) still go through serde_json, so their text
+//! is its own.
 
 use crate::ProcessInfo;
 use serde::Serialize;
@@ -79,7 +80,7 @@ fn write_row(info: &ProcessInfo, uptime_ms: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(key!("instance"));
     int(out, u64::from(*instance));
     out.extend_from_slice(key!("status"));
-    value(out, status);
+    string(out, status.as_str());
     out.extend_from_slice(key!("pid"));
     opt_int(out, pid.map(u64::from));
     out.extend_from_slice(key!("restarts"));
@@ -114,7 +115,7 @@ fn write_row(info: &ProcessInfo, uptime_ms: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(key!("command"));
     string(out, command);
     out.extend_from_slice(key!("mode"));
-    value(out, mode);
+    string(out, mode.as_str());
     out.extend_from_slice(key!("sockets"));
     strings(out, sockets);
     out.extend_from_slice(key!("reload"));
@@ -337,6 +338,30 @@ mod tests {
         for cpu in [0.004, 0.005, 1.0, 99.999, 150.25, 1e-9, 3.0e10] {
             let mut row = plain(3);
             row.cpu = cpu;
+            same_as_serde(&[row]);
+        }
+    }
+
+    #[test]
+    fn statuses_and_modes_are_spelled_as_serde_spells_them() {
+        use ProcessStatus::*;
+        for status in [
+            Launching,
+            Online,
+            Suspended,
+            Stopping,
+            Stopped,
+            WaitingRestart,
+            Errored,
+            Scheduled,
+        ] {
+            let mut row = plain(0);
+            row.status = status;
+            same_as_serde(&[row]);
+        }
+        for mode in [ExecMode::Fork, ExecMode::Cluster] {
+            let mut row = plain(0);
+            row.mode = mode;
             same_as_serde(&[row]);
         }
     }

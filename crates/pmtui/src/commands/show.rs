@@ -9,6 +9,18 @@ use std::process::ExitCode;
 
 pub async fn list(json: bool) -> Result<ExitCode> {
     let client = connect().await?;
+    // Process files the daemon could not read or write: said here, not only in daemon.log.
+    // Asked together with the rows (both requests in flight at once, no second round
+    // trip), said after them.
+    let (listed, pong) = tokio::join!(print_list(&client, json), client.request(Request::Ping));
+    listed?;
+    if let Ok(Response::Pong { state_problems, .. }) = pong {
+        output::state_problems(&state_problems);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_list(client: &pmtui_client::Client, json: bool) -> Result<()> {
     if json {
         // A daemon of this very version writes the rows as they are printed.
         let request = if client.daemon().version == pmtui_proto::VERSION {
@@ -16,21 +28,16 @@ pub async fn list(json: bool) -> Result<ExitCode> {
         } else {
             Request::List
         };
-        print_json(&client, request, "processes").await?;
-    } else {
-        let Response::Processes { processes } = client.request(Request::List).await? else {
-            anyhow::bail!("unexpected reply to list");
-        };
-        if let Some(header) = super::remote::header() {
-            println!("{}", output::safe(&header));
-        }
-        output::processes(&processes)
+        return print_json(client, request, "processes").await;
     }
-    // Process files the daemon could not read or write: said here, not only in daemon.log.
-    if let Ok(Response::Pong { state_problems, .. }) = client.request(Request::Ping).await {
-        output::state_problems(&state_problems);
+    let Response::Processes { processes } = client.request(Request::List).await? else {
+        anyhow::bail!("unexpected reply to list");
+    };
+    if let Some(header) = super::remote::header() {
+        println!("{}", output::safe(&header));
     }
-    Ok(ExitCode::SUCCESS)
+    output::processes(&processes);
+    Ok(())
 }
 
 /// `ls` over several hosts: every host asked at once, rows tagged with their host (a
