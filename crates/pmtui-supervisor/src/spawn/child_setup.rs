@@ -327,10 +327,13 @@ impl ChildSetup {
     /// is already inside) and `plan`'s exec. Returns once the child has exec'd, or with the
     /// errno of the step that failed, read from a close-on-exec pipe (as `Command` does).
     ///
-    /// Plain fork semantics (no `CLONE_VM`): the child has its own copy of memory, so the
-    /// parent's state is never touched. The child is not known to libc (no `fork()`), so
-    /// it makes raw system calls only: notably the identity change goes to the kernel
-    /// directly, since libc's `setuid` would try to reach the parent's other threads.
+    /// On x86_64 with vfork semantics (`CLONE_VM | CLONE_VFORK`, as `posix_spawn` does): the
+    /// child runs on a stack of its own in the daemon's memory, and this thread waits until
+    /// it has exec'd or exited, so the daemon's page tables are never copied (a fork copied
+    /// them at every start, and the child's exec then threw the copy away). Elsewhere plain
+    /// fork semantics. Either way the child is not known to libc (no `fork()`), so it makes
+    /// raw system calls only: notably the identity change goes to the kernel directly,
+    /// since libc's `setuid` would try to reach the parent's other threads.
     pub(crate) fn clone_into(
         &mut self,
         cgroup: std::os::fd::BorrowedFd<'_>,
@@ -365,6 +368,8 @@ impl ChildSetup {
             cgroup: cgroup.as_raw_fd() as u64,
             ..CloneArgs::default()
         };
+        #[cfg(target_arch = "x86_64")]
+        let stack = vfork::Stack::new().map_err(CloneError::Failed)?;
         // No signal runs a handler in the child between the clone and the reset of its
         // handlers: this thread blocks them all around the clone (the child inherits the
         // mask, and unblocks once its handlers are the defaults).
@@ -376,27 +381,33 @@ impl ChildSetup {
             Some(&mut old),
         )
         .map_err(failed)?;
+        let mut start = ChildStart {
+            setup: self,
+            prepared: &mut prepared,
+            plan,
+            report: report_w.as_raw_fd(),
+        };
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: see `vfork::clone3`: the child runs `child_main` on `stack`, which holds
+        // no Rust value, and this thread is suspended until it has exec'd or exited.
+        let ret = unsafe { vfork::clone3(&mut args, &stack, &mut start) };
+        #[cfg(not(target_arch = "x86_64"))]
         // SAFETY: clone3 without CLONE_VM is fork: the child gets a copy of this process's
         // memory with this thread alone, and returns here with 0. It then runs only
-        // `child_side`, which makes async-signal-safe system calls on what was prepared
+        // `child_main`, which makes async-signal-safe system calls on what was prepared
         // above and ends in exec or `_exit`; it never returns into Rust code that could
         // allocate or take a lock another thread held at the clone.
         let ret = unsafe {
-            libc::syscall(
+            let ret = libc::syscall(
                 libc::SYS_clone3,
                 &mut args as *mut CloneArgs,
                 std::mem::size_of::<CloneArgs>(),
-            )
-        };
-        if ret == 0 {
-            let errno = self.child_side(&mut prepared, plan);
-            let bytes = errno.to_ne_bytes();
-            // SAFETY: write(2) and _exit(2) in the child; async-signal-safe.
-            unsafe {
-                libc::write(report_w.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
-                libc::_exit(127);
+            );
+            if ret == 0 {
+                child_main(std::ptr::from_mut(&mut start).cast());
             }
-        }
+            ret
+        };
         let clone_err = std::io::Error::last_os_error();
         let _ = nix::sys::signal::pthread_sigmask(
             nix::sys::signal::SigmaskHow::SIG_SETMASK,
@@ -510,6 +521,144 @@ impl ChildSetup {
             return err.raw_os_error().unwrap_or(libc::EIO);
         }
         plan.exec().raw_os_error().unwrap_or(libc::EIO)
+    }
+}
+
+/// What the child of [`ChildSetup::clone_into`] gets: pointers into the parent's frame
+/// (the same memory under vfork, a copy under fork).
+struct ChildStart<'a, 'b> {
+    setup: &'a mut ChildSetup,
+    prepared: &'a mut Prepared<'b>,
+    plan: &'a mut ExecPlan,
+    /// The write end of the start report (close-on-exec).
+    report: RawFd,
+}
+
+/// The child of [`ChildSetup::clone_into`]: its steps and exec; on failure the errno goes
+/// to the report pipe and the child exits. Never returns.
+///
+/// # Safety
+/// `start` points to a live [`ChildStart`], in a child made by `clone3` that runs nothing
+/// else before exec.
+unsafe extern "C" fn child_main(start: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: as the caller promises; nothing else uses it while the child runs (the
+    // parent's thread is suspended, or has its own copy).
+    let start = unsafe { &mut *start.cast::<ChildStart<'_, '_>>() };
+    let errno = start.setup.child_side(start.prepared, start.plan);
+    let bytes = errno.to_ne_bytes();
+    // SAFETY: write(2) and _exit(2); async-signal-safe.
+    unsafe {
+        libc::write(start.report, bytes.as_ptr().cast(), bytes.len());
+        libc::_exit(127)
+    }
+}
+
+/// vfork semantics for `clone3` (x86_64): the child shares the daemon's memory until its
+/// exec, on a stack of its own, and the calling thread waits meanwhile.
+#[cfg(target_arch = "x86_64")]
+mod vfork {
+    use super::{CloneArgs, child_main};
+    use nix::libc;
+
+    const CLONE_VM: u64 = libc::CLONE_VM as u64;
+    const CLONE_VFORK: u64 = libc::CLONE_VFORK as u64;
+    /// The child's stack: `child_side` and the exec need a few KiB; a guard page below
+    /// turns an overflow into the child's SIGSEGV instead of a write into the heap.
+    const STACK: usize = 64 * 1024;
+    const GUARD: usize = 4096;
+
+    /// A private mapping for the child's stack, unmapped when dropped (after the child
+    /// has exec'd or exited: it then no longer uses it).
+    pub(super) struct Stack {
+        base: *mut libc::c_void,
+    }
+
+    impl Stack {
+        pub(super) fn new() -> std::io::Result<Self> {
+            // SAFETY: a fresh anonymous mapping; nothing else refers to it.
+            let base = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    GUARD + STACK,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                    -1,
+                    0,
+                )
+            };
+            if base == libc::MAP_FAILED {
+                return Err(std::io::Error::last_os_error());
+            }
+            let stack = Stack { base };
+            // SAFETY: the lowest page of the mapping made above.
+            if unsafe { libc::mprotect(base, GUARD, libc::PROT_NONE) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(stack)
+        }
+    }
+
+    impl Drop for Stack {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `new`, used by no one any more.
+            unsafe { libc::munmap(self.base, GUARD + STACK) };
+        }
+    }
+
+    /// `clone3(args)` with `CLONE_VM | CLONE_VFORK` added: the child starts on `stack` in
+    /// `child_main(start)`, which never returns; here it returns the child's pid (once
+    /// the child has exec'd or exited) or -1 with errno set.
+    ///
+    /// # Safety
+    /// `start` must stay valid until this returns, and the child may touch only it, its
+    /// stack and what they point to: it shares this process's memory, and every other
+    /// thread keeps running.
+    pub(super) unsafe fn clone3(
+        args: &mut CloneArgs,
+        stack: &Stack,
+        start: &mut super::ChildStart<'_, '_>,
+    ) -> libc::c_long {
+        args.flags |= CLONE_VM | CLONE_VFORK;
+        // The kernel starts the child with its stack pointer at `stack + stack_size`
+        // (16-byte aligned, as a call expects).
+        args.stack = stack.base as u64 + GUARD as u64;
+        args.stack_size = STACK as u64;
+        let entry: unsafe extern "C" fn(*mut libc::c_void) -> libc::c_int = child_main;
+        let ret: libc::c_long;
+        // SAFETY: the system call returns twice. In the parent (pid or -errno in rax) the
+        // block ends as any system call; rcx and r11 are what `syscall` clobbers, every
+        // other register is kept by the kernel. In the child (rax = 0), on its own empty
+        // stack, it calls `child_main(start)`, which ends in exec or `_exit`; the exit(2)
+        // after the call is only there if it ever returned. Nothing of the parent's stack
+        // is used by the child.
+        unsafe {
+            std::arch::asm!(
+                "syscall",
+                "test rax, rax",
+                "jnz 2f",
+                "mov rdi, r13",
+                "call r12",
+                "mov edi, eax",
+                "mov eax, 60",
+                "syscall",
+                "ud2",
+                "2:",
+                inlateout("rax") libc::SYS_clone3 => ret,
+                in("rdi") std::ptr::from_mut(args),
+                in("rsi") std::mem::size_of::<CloneArgs>(),
+                in("r12") entry,
+                in("r13") std::ptr::from_mut(start),
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        if ret < 0 {
+            // As libc's syscall(): -1 and errno.
+            nix::errno::Errno::set_raw((-ret) as i32);
+            return -1;
+        }
+        ret
     }
 }
 
