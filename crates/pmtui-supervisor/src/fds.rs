@@ -32,8 +32,11 @@ pub fn open_count() -> Option<u64> {
 /// whatever the count, where listing `/proc/self/fd` costs one entry per open descriptor
 /// (at every launch, that made starting 1,000 apps from one file quadratic).
 pub fn table_size() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    // About 1.5 KiB; read whole (see `kernel_file`): it is read at every launch.
+    let mut buf = [0u8; 8 * 1024];
+    let status = std::str::from_utf8(crate::kernel_file::read("/proc/self/status", &mut buf)?);
     status
+        .ok()?
         .lines()
         .find_map(|line| line.strip_prefix("FDSize:"))?
         .trim()

@@ -17,6 +17,7 @@ pub mod fds;
 pub mod hooks;
 mod http_client;
 mod job;
+mod kernel_file;
 mod lazy_queue;
 pub mod logs;
 pub mod metrics;

@@ -4,15 +4,26 @@
 
 /// The kernel's OOM-kill counter, if the system exposes it.
 pub fn kill_count() -> Option<u64> {
-    let vmstat = std::fs::read_to_string("/proc/vmstat").ok()?;
-    parse(&vmstat)
+    // About 6 KiB; read whole (see `kernel_file`): it is read at every launch.
+    let mut buf = [0u8; 32 * 1024];
+    parse(crate::kernel_file::read("/proc/vmstat", &mut buf)?)
 }
 
-fn parse(vmstat: &str) -> Option<u64> {
-    vmstat
-        .lines()
-        .find_map(|line| line.strip_prefix("oom_kill "))
-        .and_then(|n| n.trim().parse().ok())
+/// The value of the `oom_kill` line.
+fn parse(vmstat: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"oom_kill ";
+    // At a line's start only (`..._oom_kill ` would not do).
+    let at = if vmstat.starts_with(KEY) {
+        0
+    } else {
+        memchr::memmem::find(vmstat, b"\noom_kill ")? + 1
+    };
+    let digits = &vmstat[at + KEY.len()..];
+    let end = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -20,9 +31,11 @@ mod tests {
     #[test]
     fn reads_the_counter() {
         assert_eq!(
-            super::parse("pgfault 12\noom_kill 3\nnr_dirty 0\n"),
+            super::parse(b"pgfault 12\noom_kill 3\nnr_dirty 0\n"),
             Some(3)
         );
-        assert_eq!(super::parse("pgfault 12\n"), None);
+        assert_eq!(super::parse(b"oom_kill 7\n"), Some(7));
+        assert_eq!(super::parse(b"x_oom_kill 5\noom_kill 2"), Some(2));
+        assert_eq!(super::parse(b"pgfault 12\n"), None);
     }
 }

@@ -217,12 +217,16 @@ pub fn members(dir: &Path) -> Vec<u32> {
 /// Whether any process is in the cgroup (`populated 1` in `cgroup.events`); a cgroup that
 /// is gone holds nothing.
 pub fn populated(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("cgroup.events")).is_ok_and(|t| {
-        t.lines().any(|l| {
-            l.strip_prefix("populated ")
-                .is_some_and(|v| v.trim() == "1")
+    // Read at every exit and launch: whole, in one go (see `kernel_file`).
+    let mut buf = [0u8; 1024];
+    crate::kernel_file::read(dir.join("cgroup.events"), &mut buf)
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .is_some_and(|t| {
+            t.lines().any(|l| {
+                l.strip_prefix("populated ")
+                    .is_some_and(|v| v.trim() == "1")
+            })
         })
-    })
 }
 
 /// Sends `signal` to every member; members that appear meanwhile get it on a second read.

@@ -26,7 +26,6 @@ impl Job {
                 e.info.restarts += 1;
             }
         });
-        let oom_kills = oom::kill_count();
         if let Err(shortage) = self.fds_for_launch().await {
             let detail = format!("could not start {}: {shortage}", self.spec.command_line());
             self.launch_failed(detail, true);
@@ -60,6 +59,10 @@ impl Job {
             Ok((mut child, sockets, cgroup)) => {
                 let pid = child.id().unwrap_or(0);
                 self.shared.managed.insert(pid);
+                // Read once the child is on its way, not before it: the kernel takes a
+                // while to gather the count (an OOM kill of this run in the microseconds
+                // between would be told as a plain SIGKILL).
+                let oom_kills = oom::kill_count();
                 let run = self.shared.read(self.id, |e| e.ready.borrow().run + 1);
                 let signals = Arc::new(RunSignals::default());
                 let app = self.begin_app_metrics();
