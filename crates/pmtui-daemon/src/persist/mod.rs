@@ -210,11 +210,19 @@ impl Store {
         // used to stay in that thread's malloc arena as free space after it was written.
         let mut hash = 0;
         let result = self.processes.write_synced_with(&file, |out| {
-            let mut out = Hashing {
-                inner: out,
-                hasher: std::collections::hash_map::DefaultHasher::new(),
-            };
+            // Buffered before the hash: the encoder's many small writes (a token each)
+            // are hashed and passed on in blocks, not one by one through `dyn Write`.
+            let mut out = std::io::BufWriter::with_capacity(
+                HASHED_BLOCK,
+                Hashing {
+                    inner: out,
+                    hasher: std::collections::hash_map::DefaultHasher::new(),
+                },
+            );
             serde_json::to_writer_pretty(&mut out, &records).map_err(std::io::Error::other)?;
+            let out = out
+                .into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?;
             hash = std::hash::Hasher::finish(&out.hasher);
             // The same bytes as the file holds: nothing to write.
             Ok(lock(&self.written).get(name) != Some(&hash))
@@ -340,6 +348,9 @@ pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
         .await;
     }
 }
+
+/// The blocks in which a process file is hashed and written.
+const HASHED_BLOCK: usize = 8 * 1024;
 
 /// A writer that hashes what passes through it.
 struct Hashing<'a, W: ?Sized> {
