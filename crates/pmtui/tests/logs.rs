@@ -661,6 +661,9 @@ fn history_comes_from_the_files_after_a_daemon_restart() {
         l == ["boom"]
     });
     wait_lines(&log(&home, "h-out.log"), "300 lines", |l| l.len() == 300);
+    // The daemon has recorded the exit before it is killed: else it saves `h` as running
+    // and the next one starts it again (a second "boom"; seen under load).
+    home.wait_status("h", "stopped");
     let pid = home.daemon_pid().expect("daemon pid");
     let _ = std::process::Command::new("kill")
         .arg(pid.to_string())
