@@ -69,12 +69,10 @@ impl Job {
             ..run_ended(now, running.pid, &exit, Vec::new())
         };
         let restart_now = !parked && matches!(decision, Decision::Restart { after_ms: 0, .. });
+        // A run started at once replaces the pid file (or `launch_failed` removes it).
         if !restart_now {
             record.last_stderr = self.last_stderr(&mut running).await;
             self.shared.record_exit(self.id, record.clone());
-        }
-        // A run started at once replaces the pid file (no need to remove it first).
-        if !restart_now {
             self.write_pid_file(None);
         }
         let unstable = self.history.unstable_count(policy, now);
@@ -97,9 +95,6 @@ impl Job {
                 // lines once they are read.
                 self.shared.record_exit_early(self.id, &record);
                 self.launch(true).await;
-                if self.running.is_none() {
-                    self.write_pid_file(None);
-                }
                 // In a task of its own: the job answers commands meanwhile (a descendant
                 // that keeps the pipe open would hold it up to the drain's bound).
                 let shared = Arc::clone(&self.shared);

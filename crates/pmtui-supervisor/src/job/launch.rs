@@ -304,6 +304,8 @@ impl Job {
     /// Records a launch that did not happen: `errored`, with why.
     fn launch_failed(&mut self, detail: String, fd_shortage: bool) {
         tracing::warn!(id = self.id, %detail);
+        // No run: no pid file, whatever the last run left there.
+        self.write_pid_file(None);
         let now = now_ms();
         self.shared.record_exit(
             self.id,
