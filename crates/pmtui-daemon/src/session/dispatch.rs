@@ -71,15 +71,7 @@ pub(super) async fn handle(
     // A bug that panics here must still answer: the client would otherwise wait for ever.
     let (response, then) = match std::panic::AssertUnwindSafe(work).catch_unwind().await {
         Ok(done) => done,
-        Err(panic) => {
-            let what = panic_text(&*panic);
-            tracing::error!(verb, panic = %what, "a request handler panicked");
-            let message = format!(
-                "internal error while handling `{verb}`: {what}; the daemon carries on, but \
-                 check `pmtui ls` and daemon.log (please report this)"
-            );
-            (Response::error(ErrorKind::Internal, message), None)
-        }
+        Err(panic) => (panicked(verb, &*panic), None),
     };
     let _ = out.send(Outgoing {
         frame: OutFrame::Typed(ServerFrame::Reply { id, response }),
@@ -94,16 +86,23 @@ fn list_json(daemon: &Daemon, id: u64) -> OutFrame {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
         Ok(bytes) => OutFrame::Encoded(bytes),
         // A bug that panics here must still answer, as in `handle`.
-        Err(panic) => {
-            let what = panic_text(&*panic);
-            tracing::error!(panic = %what, "listing the rows panicked");
-            let message = format!("internal error while handling `list_json`: {what}");
-            OutFrame::Typed(ServerFrame::Reply {
-                id,
-                response: Response::error(ErrorKind::Internal, message),
-            })
-        }
+        Err(panic) => OutFrame::Typed(ServerFrame::Reply {
+            id,
+            response: panicked("list_json", &*panic),
+        }),
     }
+}
+
+/// The answer to a request whose handler panicked: the client would otherwise wait for
+/// ever, and the daemon carries on.
+fn panicked(verb: &str, panic: &(dyn std::any::Any + Send)) -> Response {
+    let what = panic_text(panic);
+    tracing::error!(verb, panic = %what, "a request handler panicked");
+    let message = format!(
+        "internal error while handling `{verb}`: {what}; the daemon carries on, but check \
+         `pmtui ls` and daemon.log (please report this)"
+    );
+    Response::error(ErrorKind::Internal, message)
 }
 
 /// A panic's message.
