@@ -84,9 +84,14 @@ impl fmt::Display for Shortage {
     }
 }
 
-/// Whether a process with `log_files` log files can start now.
-pub fn check(log_files: u64) -> Result<(), Shortage> {
-    let need = BASE_COST + log_files + RESERVE;
+/// Whether a process with `log_files` log files can start now. A run that `replaces` one
+/// (a restart, a crash's next run) may use half the reserve: its process already had its
+/// descriptors when it was started, so it adds none for good, and a tight fit must not
+/// turn into an errored app because something else (a command, a metrics read) held one
+/// descriptor more at that moment than when the process was first started.
+pub fn check(log_files: u64, replaces: bool) -> Result<(), Shortage> {
+    let reserve = if replaces { RESERVE / 2 } else { RESERVE };
+    let need = BASE_COST + log_files + reserve;
     let Some(limit) = limit() else {
         return Ok(());
     };
@@ -101,6 +106,56 @@ pub fn check(log_files: u64) -> Result<(), Shortage> {
             open: Some(open),
             limit: Some(limit),
         })
+    }
+}
+
+/// Descriptors the metrics sampler keeps open only because re-reading is cheaper than
+/// opening (`/proc/<pid>/stat` of the processes it measures). Launches come first: the
+/// sampler keeps such files only while many descriptors are spare, but a `restart all`
+/// frees many for a moment, and files kept then would stay held by the new runs while
+/// the last launches wait. A launch short of descriptors therefore asks for them back,
+/// and the sampler, woken at once, closes them all and keeps none for a while.
+pub mod kept {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::thread::Thread;
+
+    static HELD: AtomicUsize = AtomicUsize::new(0);
+    static WANTED: AtomicBool = AtomicBool::new(false);
+    static SAMPLER: Mutex<Option<Thread>> = Mutex::new(None);
+
+    /// The calling thread is the sampler: [`ask_back`] unparks it.
+    pub fn register_sampler() {
+        let mut sampler = SAMPLER.lock().unwrap_or_else(|p| p.into_inner());
+        *sampler = Some(std::thread::current());
+    }
+
+    /// How many files the sampler keeps now.
+    pub fn set_held(count: usize) {
+        HELD.store(count, Ordering::Relaxed);
+    }
+
+    /// Asks the sampler to close the files it keeps, if it keeps any (once per request:
+    /// a launch polling for descriptors wakes it at most once).
+    pub fn ask_back() {
+        if HELD.load(Ordering::Relaxed) == 0 || WANTED.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let sampler = SAMPLER.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(thread) = sampler.as_ref() {
+            thread.unpark();
+        }
+    }
+
+    /// Whether a launch asked for the files back.
+    pub fn wanted() -> bool {
+        WANTED.load(Ordering::Acquire)
+    }
+
+    /// The sampler closed every file it kept.
+    pub fn given_back() {
+        HELD.store(0, Ordering::Relaxed);
+        WANTED.store(false, Ordering::Release);
     }
 }
 

@@ -231,3 +231,67 @@ fn restarting_every_app_at_the_fd_limit_leaves_none_errored() {
     assert!(settled.is_some(), "after restart all: {last:#?}");
     home.ok(&["kill"]);
 }
+
+/// `/proc/<pid>/stat` files the daemon keeps open to sample its processes.
+fn kept_stat_files(daemon: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{daemon}/fd"))
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter(|target| {
+                    let text = target.to_string_lossy();
+                    text.starts_with("/proc/") && text.ends_with("/stat") && text != "/proc/stat"
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn stat_files_the_sampler_keeps_are_given_back_to_launches() {
+    let home = TestHome::new();
+    start_daemon_with_fd_limit(&home, 128);
+    let daemon = home.daemon_pid().expect("daemon pid");
+    let sleep = home.tagged_sleep(&unique("fdkept"));
+    home.ok(&["start", &sleep, "--name", "first", "--", "1000"]);
+    // Far from the limit, the sampler keeps the first process's stat file open.
+    let kept = wait_until("the sampler to keep a stat file", || {
+        let n = kept_stat_files(daemon);
+        (n > 0).then_some(n)
+    });
+    assert!(kept.is_some(), "no stat file kept far from the limit");
+    // Fill the budget: the launches that come short take the kept files back.
+    for i in 0..60 {
+        let name = format!("s{i}");
+        if !home
+            .run(&["start", &sleep, "--name", &name, "--", "1000"])
+            .status
+            .success()
+        {
+            break;
+        }
+    }
+    assert_eq!(
+        kept_stat_files(daemon),
+        0,
+        "the daemon still keeps stat files open at its fd limit"
+    );
+    let started = home.list().len();
+    let out = home.run(&["restart", "all"]);
+    assert!(
+        out.status.success(),
+        "restart all at the limit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut last = Vec::new();
+    let settled = wait_until("every app restarted and online", || {
+        last = home.list();
+        (last.len() == started
+            && last
+                .iter()
+                .all(|p| p["status"] == "online" && p["restarts"].as_u64() == Some(1)))
+        .then_some(())
+    });
+    assert!(settled.is_some(), "after restart all: {last:#?}");
+    home.ok(&["kill"]);
+}

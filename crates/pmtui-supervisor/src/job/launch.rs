@@ -26,7 +26,7 @@ impl Job {
                 e.info.restarts += 1;
             }
         });
-        if let Err(shortage) = self.fds_for_launch().await {
+        if let Err(shortage) = self.fds_for_launch(count).await {
             let detail = format!("could not start {}: {shortage}", self.spec.command_line());
             self.launch_failed(detail, true);
             return;
@@ -209,8 +209,10 @@ impl Job {
     /// only after a second without any closing (or `FD_WAIT_MAX` in all), so that
     /// restarting every app at a tight limit leaves none errored even on a loaded machine.
     /// A start that really does not fit fails a second later than it would, with the same
-    /// message.
-    async fn fds_for_launch(&self) -> Result<(), fds::Shortage> {
+    /// message. A run that `replaces` one may use half the reserve (see [`fds::check`]),
+    /// and a shortage first asks the metrics sampler for the `stat` files it keeps open
+    /// only to read faster (see [`fds::kept`]).
+    async fn fds_for_launch(&self, replaces: bool) -> Result<(), fds::Shortage> {
         const STALL: Duration = Duration::from_secs(1);
         const FD_WAIT_MAX: Duration = Duration::from_secs(15);
         let needed = self.sink.file_count() as u64;
@@ -218,10 +220,11 @@ impl Job {
         let mut stalled_at = started + STALL;
         let mut lowest = u64::MAX;
         loop {
-            let shortage = match fds::check(needed) {
+            let shortage = match fds::check(needed, replaces) {
                 Ok(()) => return Ok(()),
                 Err(shortage) => shortage,
             };
+            fds::kept::ask_back();
             let now = Instant::now();
             if let Some(open) = shortage.open
                 && open < lowest

@@ -167,6 +167,7 @@ fn run(
     generation: u64,
 ) {
     let mut sampler = Sampler::default();
+    crate::fds::kept::register_sampler();
     let mut next = Instant::now();
     loop {
         if keeper.generation.load(Ordering::Relaxed) != generation {
@@ -199,12 +200,20 @@ fn run(
             }
         }
         next += keeper.interval;
-        let now = Instant::now();
+        let mut now = Instant::now();
         if next <= now {
             // Fell behind (a suspended machine, a huge table): skip the missed ticks.
             next = now + keeper.interval;
         }
-        std::thread::sleep(next - now);
+        // Parked rather than asleep: a launch short of descriptors wakes it to give back
+        // its kept stat files (`fds::kept`); nothing else unparks it.
+        while now < next {
+            std::thread::park_timeout(next - now);
+            if crate::fds::kept::wanted() {
+                sampler.give_back_files();
+            }
+            now = Instant::now();
+        }
     }
 }
 

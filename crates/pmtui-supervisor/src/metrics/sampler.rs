@@ -48,6 +48,8 @@ const MAX_KEPT_FILES: usize = 4096;
 /// Stat files are kept open only while more descriptors than this are spare (beyond the
 /// daemon's reserve), so the cache leaves room for the processes it measures.
 const CACHE_MARGIN: u64 = 32;
+/// Ticks without kept stat files after a launch asked for them back (see `fds::kept`).
+const KEEP_PAUSE: u64 = 60;
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -107,6 +109,8 @@ pub(super) struct Sampler {
     prev_at: Option<Instant>,
     prev_host: Option<HostCpu>,
     kept_limit: usize,
+    /// No stat file is kept open before this tick (a launch asked for them back).
+    keep_from: u64,
     gate: Option<Gate>,
     /// The targets of the tick, kept to reuse the allocation.
     targets: Vec<Target>,
@@ -132,6 +136,7 @@ impl Default for Sampler {
             kept_limit: usize::try_from(soft / 4)
                 .unwrap_or(MAX_KEPT_FILES)
                 .min(MAX_KEPT_FILES),
+            keep_from: 0,
             gate: None,
             targets: Vec::new(),
         }
@@ -387,7 +392,9 @@ impl Sampler {
                     // Its average over its life so far stands for the first interval.
                     let age = boot.map_or(1.0, |b| (b - stat.start_time as f64 / clock).max(0.5));
                     let spare = room.get_or_insert_with(|| crate::fds::spare().unwrap_or(u64::MAX));
-                    let file = (kept < self.kept_limit && *spare > CACHE_MARGIN)
+                    let file = (kept < self.kept_limit
+                        && *spare > CACHE_MARGIN
+                        && self.tick >= self.keep_from)
                         .then(|| self.reader.open_stat(pid))
                         .flatten();
                     if file.is_some() {
@@ -424,6 +431,18 @@ impl Sampler {
         }
         self.members.retain(|pid, _| keep.contains(pid));
         self.fresh.clear();
+        crate::fds::kept::set_held(self.members.values().filter(|m| m.file.is_some()).count());
+    }
+
+    /// Closes every kept stat file for a launch short of descriptors, and keeps none for
+    /// `KEEP_PAUSE` ticks (the members are read by opening their file meanwhile).
+    pub(super) fn give_back_files(&mut self) {
+        for member in self.members.values_mut() {
+            member.file = None;
+        }
+        self.keep_from = self.tick + KEEP_PAUSE;
+        crate::fds::kept::given_back();
+        tracing::debug!("stat files given back for a launch short of descriptors");
     }
 
     /// Lists `/proc` and refreshes every host process's parent and group. Only new
