@@ -70,7 +70,12 @@ fn parse_timeout(text: &str) -> Result<Timeout, String> {
     ))
 }
 
+// Deferred: every invocation parses its own verb only, so the other verbs' flags are not
+// built, propagated and dropped at each start of the client (about half of `pmtui ls`'s
+// instructions before this). What inspects the whole tree (man pages, completions) calls
+// `Command::build` first.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Run the daemon in the foreground (other verbs start it when needed).
     Daemon,
@@ -302,7 +307,7 @@ pub struct PidArgs {
     pub json: bool,
 }
 
-/// Targets, or one ecosystem file with `--only`/`--env`.
+// Targets, or one ecosystem file with `--only`/`--env`.
 #[derive(Debug, Args)]
 pub struct ActArgs {
     #[command(flatten)]
@@ -311,7 +316,7 @@ pub struct ActArgs {
     pub file: FileFlags,
 }
 
-/// What selects the apps of an ecosystem file.
+// What selects the apps of an ecosystem file.
 #[derive(Debug, Args)]
 pub struct FileFlags {
     /// With a file: act only on these apps (comma-separated).
@@ -416,9 +421,9 @@ pub struct StartArgs {
     pub opts: ProcessFlags,
 }
 
-/// The options that describe a process: given to `start`, they define it; given to
-/// `restart`/`reload` (or to `start <name>`), they are written into its definition, as pm2
-/// updates the stored config from the flags of either.
+// The options that describe a process: given to `start`, they define it; given to
+// `restart`/`reload` (or to `start <name>`), they are written into its definition, as pm2
+// updates the stored config from the flags of either.
 #[derive(Debug, Default, PartialEq, Args)]
 pub struct ProcessFlags {
     /// Process name (default: the script's name); with `restart`, renames.
@@ -482,8 +487,8 @@ pub struct ProcessFlags {
     pub args: Vec<String>,
 }
 
-/// How the instances of `start` share sockets and tell themselves apart (see the README's
-/// "Cluster mode and reload").
+// How the instances of `start` share sockets and tell themselves apart (see the README's
+// "Cluster mode and reload").
 #[derive(Debug, Default, PartialEq, Args)]
 #[command(next_help_heading = "Cluster mode")]
 pub struct ClusterFlags {
@@ -507,7 +512,7 @@ pub struct ClusterFlags {
     pub listen_timeout: Option<String>,
 }
 
-/// The restart policy flags of `start` (see the README's "Restart policies").
+// The restart policy flags of `start` (see the README's "Restart policies").
 #[derive(Debug, Default, PartialEq, Args)]
 #[command(next_help_heading = "Restart policy")]
 pub struct RestartFlags {
@@ -561,7 +566,7 @@ pub struct RestartFlags {
     pub max_memory_restart: Option<String>,
 }
 
-/// Health checks and readiness (see the README's "Health and readiness").
+// Health checks and readiness (see the README's "Health and readiness").
 #[derive(Debug, Default, PartialEq, Args)]
 #[command(next_help_heading = "Health and readiness")]
 pub struct ReadyFlags {
@@ -598,7 +603,7 @@ pub struct ReadyFlags {
     pub health_on_failure: Option<String>,
 }
 
-/// File watching (see the README's "Watch").
+// File watching (see the README's "Watch").
 #[derive(Debug, Default, PartialEq, Args)]
 #[command(next_help_heading = "Watch")]
 pub struct WatchFlags {
@@ -619,7 +624,7 @@ pub struct WatchFlags {
     pub no_watch: bool,
 }
 
-/// Where and how a started process's output is written (pm2's flags, plus rotation).
+// Where and how a started process's output is written (pm2's flags, plus rotation).
 #[derive(Debug, Default, PartialEq, Args)]
 #[command(next_help_heading = "Logs")]
 pub struct LogFlags {

@@ -18,10 +18,12 @@ pub fn print(shell: Shell) -> Result<ExitCode> {
 /// The whole script for `shell`.
 pub fn script(shell: Shell) -> Result<String> {
     let mut cmd = Cli::command();
+    // The verbs' flags are deferred (see `cli::Command`): built here for the scripts.
+    cmd.build();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "pmtui", &mut out);
     let script = String::from_utf8(out)?;
-    let verbs = target_verbs(&Cli::command());
+    let verbs = target_verbs(&cmd);
     Ok(match shell {
         Shell::Bash => format!("{script}\n{}", bash_names(&verbs)),
         Shell::Zsh => zsh_names(&script),
@@ -226,7 +228,9 @@ mod tests {
 
     #[test]
     fn verbs_with_targets_come_from_the_clap_definition() {
-        let verbs = target_verbs(&Cli::command());
+        let mut cmd = Cli::command();
+        cmd.build();
+        let verbs = target_verbs(&cmd);
         let find = |name: &str| verbs.iter().find(|v| v.names.iter().any(|n| n == name));
         assert!(find("stop").is_some_and(|v| v.before == 0));
         assert!(find("del").is_some(), "aliases are included");
