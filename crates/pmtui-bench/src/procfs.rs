@@ -45,8 +45,17 @@ fn stat_cpu(stat: &str) -> Option<Duration> {
     Some(Duration::from_nanos(ticks * 1_000_000_000 / clock_ticks()))
 }
 
-/// One thread of a process: its name, CPU time and voluntary context switches (each one a
-/// sleep, so the difference over a window counts wake-ups).
+/// The time on CPU in a `schedstat` line (its first field, nanoseconds): exact, where
+/// `stat`'s `utime`/`stime` are whole clock ticks (10 ms, a third of the idle target over
+/// a 30 s window).
+fn schedstat_runtime(text: &str) -> Option<Duration> {
+    let ns: u64 = text.split_ascii_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// One thread of a process: its name, CPU time (from `schedstat`, else `stat`) and
+/// voluntary context switches (each one a sleep, so the difference over a window counts
+/// wake-ups).
 #[derive(Debug, Clone)]
 pub struct ThreadStat {
     pub name: String,
@@ -82,7 +91,11 @@ pub fn threads(pid: u32) -> std::collections::BTreeMap<u32, ThreadStat> {
                     .lines()
                     .find_map(|l| l.strip_prefix("Name:"))
                     .map_or_else(String::new, |n| n.trim().to_string()),
-                cpu: stat_cpu(&stat).unwrap_or_default(),
+                cpu: std::fs::read_to_string(base.join("schedstat"))
+                    .ok()
+                    .and_then(|text| schedstat_runtime(&text))
+                    .or_else(|| stat_cpu(&stat))
+                    .unwrap_or_default(),
                 voluntary_switches: field(&status, "voluntary_ctxt_switches:").unwrap_or(0),
             },
         );
@@ -132,7 +145,7 @@ fn field(text: &str, name: &str) -> Option<u64> {
 }
 
 /// `sysconf(_SC_CLK_TCK)` as `getconf` reports it; 100 on every Linux we know of.
-fn clock_ticks() -> u64 {
+pub fn clock_ticks() -> u64 {
     static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *TICKS.get_or_init(|| {
         std::process::Command::new("getconf")
@@ -161,5 +174,24 @@ mod tests {
         let threads = threads(me);
         assert!(threads.contains_key(&me), "{threads:?}");
         assert!(alive(me));
+    }
+
+    #[test]
+    fn thread_cpu_is_exact_nanoseconds() {
+        assert_eq!(
+            schedstat_runtime("123456789 2000 17\n"),
+            Some(Duration::from_nanos(123_456_789))
+        );
+        assert_eq!(schedstat_runtime(""), None);
+        // Spinning well under a clock tick shows, where `utime+stime` would read zero.
+        let me = std::process::id();
+        let tid = nix::unistd::gettid().as_raw() as u32;
+        let before = threads(me)[&tid].cpu;
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_millis(3) {
+            std::hint::black_box(0u64);
+        }
+        let after = threads(me)[&tid].cpu;
+        assert!(after > before, "{before:?} -> {after:?}");
     }
 }

@@ -159,8 +159,10 @@ pub(crate) struct Busy {
     pub threads: String,
 }
 
-/// `utime+stime` of `pid` and the voluntary context switches of each of its threads (each
-/// one a sleep, so a wake-up) over `window`.
+/// The CPU time of `pid` and the voluntary context switches of each of its threads (each
+/// one a sleep, so a wake-up) over `window`. CPU is the sum of its threads' exact times
+/// (`schedstat`); the process's `utime+stime`, counted in whole clock ticks, is used
+/// instead when it says more than that sum by over two ticks (a thread ended in the window).
 pub(crate) fn daemon_window(pid: u32, window: Duration) -> Result<Busy> {
     let (c0, t0_threads) = (procfs::cpu_time(pid), procfs::threads(pid));
     let t0 = Instant::now();
@@ -182,8 +184,16 @@ pub(crate) fn daemon_window(pid: u32, window: Duration) -> Result<Busy> {
             )
         })
         .collect();
+    let exact: Duration = per_thread.values().map(|(cpu, _)| *cpu).sum();
+    let ticks = c1.saturating_sub(c0);
+    let tick = Duration::from_nanos(1_000_000_000 / procfs::clock_ticks());
+    let cpu = if ticks > exact + 2 * tick {
+        ticks
+    } else {
+        exact
+    };
     Ok(Busy {
-        cpu_percent: c1.saturating_sub(c0).as_secs_f64() / secs * 100.0,
+        cpu_percent: cpu.as_secs_f64() / secs * 100.0,
         wakeups_per_s: wakeups as f64 / secs,
         threads: threads.join(", "),
     })
