@@ -218,7 +218,7 @@ impl Supervisor {
             let mut seen: Vec<ProcessSpec> = Vec::new();
             for r in &records {
                 if !seen.iter().any(|s| s.name == r.spec.name) {
-                    seen.push(r.spec.clone());
+                    seen.push((*r.spec).clone());
                 }
             }
             seen
@@ -241,7 +241,7 @@ impl Supervisor {
             let name = record.spec.name.clone();
             let deps = record.spec.depends_on.clone();
             let (id, rx) = self.add(
-                record.spec,
+                std::sync::Arc::unwrap_or_clone(record.spec),
                 id,
                 desired,
                 record.restarts,

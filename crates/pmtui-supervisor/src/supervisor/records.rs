@@ -85,7 +85,7 @@ fn record_of(e: &Entry) -> ProcessRecord {
     ProcessRecord {
         id: e.info.id,
         instance: e.info.instance,
-        spec: (*e.spec).clone(),
+        spec: std::sync::Arc::clone(&e.spec),
         desired: e.desired,
         restarts: e.info.restarts,
         created_at: e.info.created_at,
