@@ -260,31 +260,45 @@ impl Dir {
     }
 
     /// [`Dir::write_synced_file`] for content written piece by piece: `write` writes it
-    /// into the temp file (through a buffer, so a large file is never held whole in
+    /// through a buffer of [`STREAM_BUFFER`] bytes (so a large file is never held whole in
     /// memory) and says whether to keep it. Kept, the file is fsynced and renamed over
-    /// `name` and the result is `Ok(true)`; not kept, the temp file is removed, `name` is
-    /// untouched and the result is `Ok(false)`.
+    /// `name` and the result is `Ok(true)`; not kept, `name` is untouched and the result is
+    /// `Ok(false)`. The temp file is created only once the content outgrows the buffer or
+    /// is kept: content that fits and is not kept (a rewrite that changes nothing) costs
+    /// no file at all. Creating a file is the dear part of a write on a file system that
+    /// scans recently deleted inodes (journal-less ext4), far dearer than its bytes.
     pub fn write_synced_with(
         &self,
         name: &str,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<bool>,
     ) -> std::io::Result<bool> {
         let name = single(name)?;
-        let (tmp, file) = self.temp()?;
-        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+        let mut out = LazyTemp {
+            dir: self,
+            buffer: Vec::new(),
+            temp: None,
+        };
         let result = write(&mut out).and_then(|keep| {
-            let file = out
-                .into_inner()
-                .map_err(std::io::IntoInnerError::into_error)?;
             if !keep {
                 return Ok(false);
             }
-            file.sync_all()?;
-            drop(file);
-            renameat(&self.fd, tmp.as_str(), &self.fd, name)?;
+            if out.temp.is_none() {
+                out.temp = Some(self.temp()?);
+            }
+            if let Some((_, file)) = out.temp.as_mut() {
+                file.write_all(&out.buffer)?;
+                file.sync_all()?;
+            }
+            if let Some((tmp, file)) = out.temp.take() {
+                drop(file);
+                if let Err(err) = renameat(&self.fd, tmp.as_str(), &self.fd, name) {
+                    let _ = unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+                    return Err(err.into());
+                }
+            }
             Ok(true)
         });
-        if !matches!(result, Ok(true)) {
+        if let Some((tmp, _)) = out.temp.take() {
             let _ = unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
         }
         result
@@ -374,6 +388,44 @@ impl Dir {
         err.get_ref()
             .and_then(|e| e.downcast_ref::<StateError>())
             .is_some_and(|e| matches!(e, StateError::Symlink { .. }))
+    }
+}
+
+/// The buffer of [`Dir::write_synced_with`]: content stays in memory up to
+/// [`STREAM_BUFFER`] bytes; beyond that a temp file is created and the buffer goes to it.
+struct LazyTemp<'a> {
+    dir: &'a Dir,
+    buffer: Vec<u8>,
+    temp: Option<(String, File)>,
+}
+
+/// How much of a piecewise write is held in memory before it goes to a temp file.
+pub const STREAM_BUFFER: usize = 64 * 1024;
+
+impl Write for LazyTemp<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.buffer.len() + buf.len() > STREAM_BUFFER {
+            if self.temp.is_none() {
+                self.temp = Some(self.dir.temp()?);
+            }
+            self.flush()?;
+            if buf.len() >= STREAM_BUFFER {
+                let (_, file) = self.temp.as_mut().expect("created above");
+                return file.write(buf);
+            }
+        }
+        self.buffer.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    /// Only moves the buffer to the temp file once there is one: a flush does not create
+    /// the file.
+    fn flush(&mut self) -> std::io::Result<()> {
+        if let Some((_, file)) = self.temp.as_mut() {
+            file.write_all(&self.buffer)?;
+            self.buffer.clear();
+        }
+        Ok(())
     }
 }
 

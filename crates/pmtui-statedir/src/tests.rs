@@ -116,3 +116,71 @@ fn leftover_temps_are_removed() {
         vec!["web.json".to_string()]
     );
 }
+
+#[test]
+fn piecewise_writes_create_a_temp_only_when_kept_or_too_large_for_memory() {
+    let t = temp();
+    let dir = Dir::home(t.path(), false).expect("home");
+    let temps = |dir: &Dir| {
+        dir.entries()
+            .expect("entries")
+            .into_iter()
+            .filter(|n| n.starts_with(TEMP_PREFIX))
+            .count()
+    };
+    // Small and not kept: no file is ever made.
+    let kept = dir
+        .write_synced_with("a.json", |out| {
+            out.write_all(b"small")?;
+            assert_eq!(temps(&dir), 0, "no temp file for content held in memory");
+            Ok(false)
+        })
+        .expect("write");
+    assert!(!kept);
+    assert!(dir.entries().expect("entries").is_empty());
+    // Small and kept: written whole.
+    assert!(
+        dir.write_synced_with("a.json", |out| out.write_all(b"one").map(|()| true))
+            .expect("write")
+    );
+    assert_eq!(dir.read("a.json").expect("read"), b"one");
+    // Larger than the buffer, in pieces of every size: streamed to a temp, the same bytes.
+    let big: Vec<u8> = (0..3 * STREAM_BUFFER + 17)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let write_big = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        let mut rest = &big[..];
+        let mut piece = 1;
+        while !rest.is_empty() {
+            let n = piece.min(rest.len());
+            out.write_all(&rest[..n])?;
+            rest = &rest[n..];
+            piece = piece * 3 + 1;
+        }
+        Ok(())
+    };
+    let kept = dir
+        .write_synced_with("a.json", |out| {
+            write_big(out)?;
+            assert_eq!(
+                temps(&dir),
+                1,
+                "content past the buffer goes to a temp file"
+            );
+            Ok(false)
+        })
+        .expect("write");
+    assert!(!kept);
+    assert_eq!(
+        temps(&dir),
+        0,
+        "the temp file of a write not kept is removed"
+    );
+    assert_eq!(dir.read("a.json").expect("read"), b"one", "untouched");
+    assert!(
+        dir.write_synced_with("a.json", |out| write_big(out).map(|()| true))
+            .expect("write")
+    );
+    assert_eq!(dir.read("a.json").expect("read"), big);
+    assert_eq!(temps(&dir), 0);
+}
