@@ -58,14 +58,21 @@ impl History {
             self.rebase(sample.at);
         }
         let kib = (sample.memory / 1024).min(u64::from(u32::MAX)) as u32;
+        // Room made before the push, and never past `capacity`: a full ring that pushed
+        // first would double its buffer (600 points held in room for 1,024, 12 KiB).
+        while self.points.len() >= self.capacity {
+            self.points.pop_front();
+        }
+        if self.points.len() == self.points.capacity() {
+            let len = self.points.len();
+            self.points
+                .reserve_exact(len.max(4).min(self.capacity - len));
+        }
         self.points.push_back(Point {
             offset: sample.at.saturating_sub(self.base) as u32,
             cpu: sample.cpu,
             kib,
         });
-        while self.points.len() > self.capacity {
-            self.points.pop_front();
-        }
         self.current = Some(sample);
     }
 
@@ -185,6 +192,20 @@ mod tests {
         let mem = wire.memory_span.expect("memory span");
         assert_eq!((mem.min, mem.avg, mem.max), (3 << 20, 4 << 20, 5 << 20));
         assert_eq!(wire.current.map(|c| c.at), Some(5_000));
+    }
+
+    #[test]
+    fn a_full_ring_holds_no_room_past_its_capacity() {
+        let mut h = History::new(600);
+        for i in 0..1_000u64 {
+            h.push(sample(1_000 + i * 1000, 0.0, 1024));
+        }
+        assert_eq!(h.len(), 600);
+        assert!(
+            h.points.capacity() < 1024,
+            "room for {}",
+            h.points.capacity()
+        );
     }
 
     #[test]
