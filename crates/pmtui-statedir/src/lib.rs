@@ -321,6 +321,15 @@ impl Dir {
         Ok(())
     }
 
+    /// Writes `bytes` into `name` in place (created 0600 when missing, else truncated and
+    /// rewritten): no temp file and no rename, so rewriting a file that exists creates no
+    /// new inode. A reader may see it empty for a moment: for informative files only (pid
+    /// files, which pm2 too writes this way), never for state.
+    pub fn write_in_place(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.open(name, OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC)?
+            .write_all(bytes)
+    }
+
     /// [`Dir::write_replace`], durable.
     pub fn write_durable(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
         self.write_replace(name, bytes, true)

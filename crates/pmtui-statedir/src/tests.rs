@@ -184,3 +184,29 @@ fn piecewise_writes_create_a_temp_only_when_kept_or_too_large_for_memory() {
     assert_eq!(dir.read("a.json").expect("read"), big);
     assert_eq!(temps(&dir), 0);
 }
+
+#[test]
+fn in_place_writes_keep_the_file_and_never_follow_a_link() {
+    use std::os::unix::fs::MetadataExt;
+    let t = temp();
+    let dir = Dir::home(t.path(), false).expect("home");
+    dir.write_in_place("a.pid", b"123456").expect("write");
+    let inode = std::fs::metadata(t.path().join("a.pid"))
+        .expect("meta")
+        .ino();
+    dir.write_in_place("a.pid", b"42").expect("rewrite");
+    assert_eq!(
+        dir.read("a.pid").expect("read"),
+        b"42",
+        "shorter content truncates"
+    );
+    let meta = std::fs::metadata(t.path().join("a.pid")).expect("meta");
+    assert_eq!(meta.ino(), inode, "the same file, rewritten");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    std::os::unix::fs::symlink(t.path().join("elsewhere"), t.path().join("b.pid")).expect("link");
+    assert!(dir.write_in_place("b.pid", b"1").is_err());
+    assert!(
+        !t.path().join("elsewhere").exists(),
+        "the link was not followed"
+    );
+}

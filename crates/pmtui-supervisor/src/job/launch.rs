@@ -368,8 +368,10 @@ impl Job {
             self.id
         );
         // Through the checked folder, never following a link; not fsynced (informative).
+        // Rewritten in place rather than replaced by a renamed temp file: a restart then
+        // creates no file (a file creation is the dear part on ext4 without a journal).
         let result = match pid {
-            Some(pid) => dir.write_replace(&name, pid.to_string().as_bytes(), false),
+            Some(pid) => dir.write_in_place(&name, pid.to_string().as_bytes()),
             None => dir.remove(&name, false).map(|_| ()),
         };
         if let Err(err) = result {
