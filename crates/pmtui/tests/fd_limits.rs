@@ -213,22 +213,7 @@ fn restarting_every_app_at_the_fd_limit_leaves_none_errored() {
     );
     // Every app's new run needs its pipes while the dead runs' pipes are still being
     // drained: the start waits for them instead of failing.
-    let out = home.run(&["restart", "all"]);
-    assert!(
-        out.status.success(),
-        "restart all at the limit: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut last = Vec::new();
-    let settled = wait_until("every app restarted and online", || {
-        last = home.list();
-        (last.len() == started
-            && last
-                .iter()
-                .all(|p| p["status"] == "online" && p["restarts"].as_u64() == Some(1)))
-        .then_some(())
-    });
-    assert!(settled.is_some(), "after restart all: {last:#?}");
+    restart_all_at_the_limit(&home, started);
     home.ok(&["kill"]);
 }
 
@@ -277,6 +262,13 @@ fn stat_files_the_sampler_keeps_are_given_back_to_launches() {
         "the daemon still keeps stat files open at its fd limit"
     );
     let started = home.list().len();
+    restart_all_at_the_limit(&home, started);
+    home.ok(&["kill"]);
+}
+
+/// `restart all` succeeds and brings every one of the `started` apps back online, once
+/// restarted.
+fn restart_all_at_the_limit(home: &TestHome, started: usize) {
     let out = home.run(&["restart", "all"]);
     assert!(
         out.status.success(),
@@ -293,5 +285,4 @@ fn stat_files_the_sampler_keeps_are_given_back_to_launches() {
         .then_some(())
     });
     assert!(settled.is_some(), "after restart all: {last:#?}");
-    home.ok(&["kill"]);
 }
