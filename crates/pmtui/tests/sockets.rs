@@ -108,10 +108,22 @@ fn a_restart_refuses_no_connection() {
         pids.push(new["pid"].to_string());
         // Let the loop reach the new run before the next restart.
         let new_pid = pids.last().cloned().unwrap_or_default();
-        wait_until("the new run answers", || {
-            get(addr).ok().filter(|b| *b == new_pid)
-        })
-        .expect("the new run answers");
+        let mut last = Err(String::new());
+        let answered = wait_until("the new run answers", || {
+            last = get(addr);
+            last.clone().ok().filter(|b| *b == new_pid)
+        });
+        if answered.is_none() {
+            let diagnostics = t.diagnostics("one");
+            let tally = load.finish();
+            panic!(
+                "run {new_pid} never answered (pids {pids:?}, last answer {last:?}, \
+                 the request loop: {} answered by {:?}, failed: {:?})\n{diagnostics}",
+                tally.ok,
+                tally.answers,
+                tally.failed.iter().take(5).collect::<Vec<_>>()
+            );
+        }
     }
     let tally = load.finish();
     let refused = tally

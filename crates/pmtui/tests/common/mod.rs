@@ -137,6 +137,26 @@ impl TestHome {
         self.wait_for(name, &format!("status {status}"), |p| p["status"] == status)
     }
 
+    /// What a failing test prints to explain itself (the home is deleted after): `describe`
+    /// and the last log lines of `name`, and the daemon's own log.
+    pub fn diagnostics(&self, name: &str) -> String {
+        let text = |args: &[&str]| {
+            let out = self.run(args);
+            format!(
+                "$ pmtui {}\n{}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        };
+        let log = std::fs::read_to_string(self.path("daemon.log")).unwrap_or_default();
+        format!(
+            "{}\n{}\n--- daemon.log\n{log}",
+            text(&["describe", name, "--json"]),
+            text(&["logs", name, "--lines", "40", "--nostream"]),
+        )
+    }
+
     pub fn daemon_pid(&self) -> Option<i32> {
         std::fs::read_to_string(self.home().join("daemon.pid"))
             .ok()?
