@@ -129,10 +129,8 @@ fn at_a_low_fd_limit_commands_answer_and_surplus_starts_fail_clearly() {
 
 /// The daemon's descriptors that processes cost: pipes, pidfds and log files.
 fn process_fds(daemon: i32, logs: &std::path::Path) -> usize {
-    std::fs::read_dir(format!("/proc/{daemon}/fd"))
-        .expect("the daemon's fds")
-        .flatten()
-        .filter_map(|e| std::fs::read_link(e.path()).ok())
+    fd_targets(daemon)
+        .iter()
         .filter(|target| {
             let text = target.to_string_lossy();
             text.starts_with("pipe:") || text.contains("pidfd") || target.starts_with(logs)
@@ -196,16 +194,7 @@ fn restarting_every_app_at_the_fd_limit_leaves_none_errored() {
     start_daemon_with_fd_limit(&home, 80);
     let sleep = home.tagged_sleep(&unique("fdrestart"));
     // Fill the budget: start until the daemon refuses.
-    for i in 0..40 {
-        let name = format!("s{i}");
-        if !home
-            .run(&["start", &sleep, "--name", &name, "--", "1000"])
-            .status
-            .success()
-        {
-            break;
-        }
-    }
+    fill_until_refused(&home, &sleep, 40);
     let started = home.list().len();
     assert!(
         started >= 2,
@@ -219,17 +208,22 @@ fn restarting_every_app_at_the_fd_limit_leaves_none_errored() {
 
 /// `/proc/<pid>/stat` files the daemon keeps open to sample its processes.
 fn kept_stat_files(daemon: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{daemon}/fd"))
-        .map(|dir| {
-            dir.flatten()
-                .filter_map(|e| std::fs::read_link(e.path()).ok())
-                .filter(|target| {
-                    let text = target.to_string_lossy();
-                    text.starts_with("/proc/") && text.ends_with("/stat") && text != "/proc/stat"
-                })
-                .count()
+    fd_targets(daemon)
+        .iter()
+        .filter(|target| {
+            let text = target.to_string_lossy();
+            text.starts_with("/proc/") && text.ends_with("/stat") && text != "/proc/stat"
         })
-        .unwrap_or(0)
+        .count()
+}
+
+/// What each of the daemon's open descriptors points at.
+fn fd_targets(daemon: i32) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(format!("/proc/{daemon}/fd"))
+        .expect("the daemon's fds")
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .collect()
 }
 
 #[test]
@@ -246,16 +240,7 @@ fn stat_files_the_sampler_keeps_are_given_back_to_launches() {
     });
     assert!(kept.is_some(), "no stat file kept far from the limit");
     // Fill the budget: the launches that come short take the kept files back.
-    for i in 0..60 {
-        let name = format!("s{i}");
-        if !home
-            .run(&["start", &sleep, "--name", &name, "--", "1000"])
-            .status
-            .success()
-        {
-            break;
-        }
-    }
+    fill_until_refused(&home, &sleep, 60);
     assert_eq!(
         kept_stat_files(daemon),
         0,
@@ -285,4 +270,18 @@ fn restart_all_at_the_limit(home: &TestHome, started: usize) {
         .then_some(())
     });
     assert!(settled.is_some(), "after restart all: {last:#?}");
+}
+
+/// Starts `sleep 1000` as s0, s1, … until the daemon refuses one (at most `most`).
+fn fill_until_refused(home: &TestHome, sleep: &str, most: usize) {
+    for i in 0..most {
+        let name = format!("s{i}");
+        if !home
+            .run(&["start", sleep, "--name", &name, "--", "1000"])
+            .status
+            .success()
+        {
+            break;
+        }
+    }
 }
