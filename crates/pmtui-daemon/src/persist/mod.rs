@@ -205,10 +205,11 @@ impl Store {
                 other => other,
             };
         }
-        // Streamed (past `pmtui_statedir::STREAM_BUFFER`) into the temp file, hashed on the way: a thousand
-        // processes of one name make a file of megabytes, which held whole in memory on a
-        // blocking thread used to stay in that thread's malloc arena as free space after it
-        // was written. A file that fits the buffer and did not change creates no temp file.
+        // Streamed (past `pmtui_statedir::STREAM_BUFFER`) into the temp file, hashed on
+        // the way: a thousand processes of one name make a file of megabytes, which held
+        // whole in memory on a blocking thread used to stay in that thread's malloc arena as
+        // free space after it was written. A file that fits the buffer and did not change
+        // creates no temp file.
         let mut hash = 0;
         let result = self.processes.write_synced_with(&file, |out| {
             // Buffered before the hash: the encoder's many small writes (a token each)
