@@ -200,6 +200,13 @@ fn in_place_writes_keep_the_file_and_never_follow_a_link() {
         b"42",
         "shorter content truncates"
     );
+    dir.write_in_place("a.pid", b"4242")
+        .expect("rewrite longer");
+    assert_eq!(dir.read("a.pid").expect("read"), b"4242");
+    std::fs::write(t.path().join("a.pid"), vec![b'7'; 10_000]).expect("junk");
+    dir.write_in_place("a.pid", b"9")
+        .expect("rewrite over a big file");
+    assert_eq!(dir.read("a.pid").expect("read"), b"9");
     let meta = std::fs::metadata(t.path().join("a.pid")).expect("meta");
     assert_eq!(meta.ino(), inode, "the same file, rewritten");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);

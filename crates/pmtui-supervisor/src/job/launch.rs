@@ -351,7 +351,15 @@ impl Job {
                 Some(pid) => path
                     .parent()
                     .map_or(Ok(()), std::fs::create_dir_all)
-                    .and_then(|()| std::fs::write(&path, pid.to_string())),
+                    .and_then(|()| {
+                        // Overwritten, not truncated to zero (see `overwrite`).
+                        let file = std::fs::OpenOptions::new()
+                            .write(true)
+                            .create(true)
+                            .truncate(false)
+                            .open(&path)?;
+                        pmtui_statedir::overwrite(&file, pid.to_string().as_bytes())
+                    }),
                 None => std::fs::remove_file(&path).or(Ok(())),
             };
             if let Err(err) = result {
@@ -369,7 +377,8 @@ impl Job {
         );
         // Through the checked folder, never following a link; not fsynced (informative).
         // Rewritten in place rather than replaced by a renamed temp file: a restart then
-        // creates no file (a file creation is the dear part on ext4 without a journal).
+        // creates no file (a file creation is the dear part on ext4 without a journal),
+        // and never truncated to zero, which ext4 answers with a flush on close.
         let result = match pid {
             Some(pid) => dir.write_in_place(&name, pid.to_string().as_bytes()),
             None => dir.remove(&name, false).map(|_| ()),
