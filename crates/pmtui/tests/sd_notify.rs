@@ -176,3 +176,46 @@ time.sleep(600)
     assert_eq!(p["status_text"], "ok", "{p}");
     assert_eq!(t.list().len(), 1, "the daemon answers");
 }
+
+#[test]
+fn a_crash_restart_keeps_the_socket_and_the_next_run_is_heard() {
+    use std::os::unix::fs::MetadataExt;
+    let t = TestHome::new();
+    let (runs, go) = (t.path("runs"), t.path("go"));
+    // The first run says it is warming up, waits for `go`, then crashes without READY=1;
+    // the second says READY=1 at once.
+    let script = t.script(
+        "svc.sh",
+        &format!(
+            "#!/bin/sh\n{NOTIFY_FN}echo run >> {runs}\nif [ \"$(wc -l < {runs})\" -eq 1 ]; then\nnotify 'STATUS=first run'\n{}exit 3\nfi\nnotify \"READY=1\\nSTATUS=second run\"\nexec sleep 600\n",
+            await_file(&go),
+            runs = runs.display(),
+        ),
+    );
+    t.ok(&[
+        "start",
+        script.to_str().expect("utf8"),
+        "--name",
+        "svc",
+        "--wait-ready",
+        "--listen-timeout",
+        "60s",
+    ]);
+    t.wait_for("svc", "the first run's status", |p| {
+        p["status_text"] == "first run"
+    });
+    let env = &t.describe("svc")["env"];
+    let socket = std::path::PathBuf::from(env["NOTIFY_SOCKET"].as_str().expect("NOTIFY_SOCKET"));
+    let inode = std::fs::metadata(&socket).expect("the socket file").ino();
+    std::fs::write(&go, "").expect("go");
+    let p = t.wait_for("svc", "the second run ready", |p| {
+        p["readiness"] == "ready" && p["restarts"] == 1
+    });
+    assert_eq!(p["status_text"], "second run", "{p}");
+    assert_eq!(p["status"], "online", "{p}");
+    assert_eq!(
+        std::fs::metadata(&socket).expect("the socket file").ino(),
+        inode,
+        "an immediate restart keeps the bound socket (no file created per run)"
+    );
+}

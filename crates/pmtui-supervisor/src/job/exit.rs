@@ -87,6 +87,11 @@ impl Job {
         {
             contain::cgroup::remove(dir);
         }
+        // The sd_notify socket is kept only for a run that starts now: one left without a
+        // reader for a while would fill, and block an app's leftover that still writes.
+        if !restart_now {
+            self.notify = None;
+        }
         match decision {
             _ if parked => self.park_after_change(&what),
             Decision::Restart { after_ms: 0, .. } => {
@@ -94,6 +99,9 @@ impl Job {
                 // the next run starts, and the record gets the dead run's last stderr
                 // lines once they are read.
                 self.shared.record_exit_early(self.id, &record);
+                // The dead run's readers end first: the next run may read the same
+                // sd_notify socket.
+                drop(std::mem::take(&mut running.readers));
                 self.launch(true).await;
                 // In a task of its own: the job answers commands meanwhile (a descendant
                 // that keeps the pipe open would hold it up to the drain's bound).

@@ -307,8 +307,9 @@ impl Job {
     /// Records a launch that did not happen: `errored`, with why.
     fn launch_failed(&mut self, detail: String, fd_shortage: bool) {
         tracing::warn!(id = self.id, %detail);
-        // No run: no pid file, whatever the last run left there.
+        // No run: no pid file, whatever the last run left there, and no socket kept.
         self.write_pid_file(None);
+        self.notify = None;
         let now = now_ms();
         self.shared.record_exit(
             self.id,
@@ -330,12 +331,25 @@ impl Job {
         });
     }
 
-    /// A fresh sd_notify socket for this run (none when it cannot be bound: the app's
-    /// `sd_notify` calls then fail, which apps ignore).
-    fn notify_socket(&self) -> Option<tokio::net::UnixDatagram> {
+    /// The sd_notify socket for this run: the one the last run had, emptied, when no other
+    /// run reads it (during a reload the old run still does) and its file is still there;
+    /// else a fresh one (none when it cannot be bound: the app's `sd_notify` calls then
+    /// fail, which apps ignore).
+    fn notify_socket(&mut self) -> Option<Arc<notify::Bound>> {
         let path = self.notify_path()?;
-        match notify::bind(&path) {
-            Ok(socket) => Some(socket),
+        if let Some(kept) = self.notify.take()
+            && self.retiring.is_none()
+            && kept.still_at(&path)
+        {
+            kept.empty();
+            self.notify = Some(Arc::clone(&kept));
+            return Some(kept);
+        }
+        match notify::Bound::new(&path) {
+            Ok(bound) => {
+                self.notify = Some(Arc::clone(&bound));
+                Some(bound)
+            }
             Err(err) => {
                 tracing::warn!(id = self.id, %err, ?path, "no sd_notify socket for this run");
                 None

@@ -161,6 +161,8 @@ struct Job {
     run_from_watch: bool,
     /// For a task (an app with a `schedule`): its timers and runs.
     task: Option<Box<task::TaskState>>,
+    /// Its sd_notify socket, kept while it runs and restarts (see `probe::notify`).
+    notify: Option<Arc<crate::probe::notify::Bound>>,
 }
 
 pub(crate) fn spawn_job(
@@ -217,6 +219,7 @@ impl Job {
             watching: None,
             run_from_watch: false,
             task,
+            notify: None,
         }
     }
 }

@@ -367,6 +367,8 @@ impl Job {
         };
         let pid = running.pid;
         let started_ms = now_ms().saturating_sub(running.started.elapsed().as_millis() as u64);
+        // The failed new run's socket has no reader now; the old run keeps its own.
+        self.notify = None;
         self.running = Some(running);
         self.signals = signals;
         self.restart_at = None;

@@ -33,10 +33,11 @@ impl Job {
         self.shared
             .update(self.id, |e| e.info.status = ProcessStatus::Stopping);
         let status = self.end_run(&mut running, true).await;
-        if outcome != "restart"
-            && let Some(dir) = &running.cgroup
-        {
-            contain::cgroup::remove(dir);
+        if outcome != "restart" {
+            if let Some(dir) = &running.cgroup {
+                contain::cgroup::remove(dir);
+            }
+            self.notify = None;
         }
         let exit = exit_info(&status, running.started.elapsed());
         let stopped_by = format!("stopped ({detail})");

@@ -1,12 +1,18 @@
 //! The sd_notify socket (`NOTIFY_SOCKET`): one datagram socket per process, at
-//! `$PMTUI_HOME/notify/<id>`, bound afresh at every launch and read by one task for the run.
+//! `$PMTUI_HOME/notify/<id>`, read by one task for each run. It is bound at the first
+//! launch and kept while the process restarts ([`Bound`]); what a run left queued in it is
+//! thrown away before the next run starts.
 //!
 //! Why one socket per process rather than one shared socket with `SO_PASSCRED`: the socket
 //! a datagram arrives on names the process, whoever in its tree sent it (a shell script's
 //! `python3 -c …`, a forked worker, a `setsid` escapee), with no lookup of the sender's pid
-//! in `/proc` per datagram; and binding it afresh per run means a datagram from a run that
-//! has ended can never count for the next one. The cost is one fd and one idle task per
-//! running process, which wake only when the app speaks.
+//! in `/proc` per datagram. Emptying it between runs means a datagram a run sent can never
+//! count for the next one (the run's tree is ended before the next run starts). Why kept
+//! rather than bound afresh for every run: a bind creates a file and its unlink deletes
+//! one, and on ext4 without a journal a creation scans past every inode deleted in the last
+//! half minute, so a crash loop made each restart slower (0.2 ms per bind, on the path
+//! from the exit to the next exec). The cost is one fd and one idle task per running
+//! process, which wake only when the app speaks.
 //!
 //! The app controls what arrives, so: datagrams over [`MAX_DATAGRAM`] bytes are dropped
 //! whole, lines are `KEY=VALUE` text and anything unknown (`ERRNO=2`, garbage) is only
@@ -22,8 +28,10 @@ use super::signals::Posted;
 use crate::metrics::app::{self, Reason};
 use pmtui_proto::AppMetricSource;
 use pmtui_proto::ProcessId;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::net::UnixDatagram;
 
 /// The largest datagram read (systemd's own limit is a page, as here).
@@ -53,6 +61,55 @@ pub(crate) fn bind(path: &Path) -> std::io::Result<UnixDatagram> {
     UnixDatagram::bind(path)
 }
 
+/// A process's bound socket, kept from one run to the next, and which file it is bound to.
+#[derive(Debug)]
+pub(crate) struct Bound {
+    socket: UnixDatagram,
+    /// Device and inode of the socket file when it was bound.
+    file: (u64, u64),
+}
+
+impl Bound {
+    /// Binds a fresh socket at `path` (see [`bind`]).
+    pub(crate) fn new(path: &Path) -> std::io::Result<Arc<Bound>> {
+        let socket = bind(path)?;
+        let meta = std::fs::symlink_metadata(path)?;
+        Ok(Arc::new(Bound {
+            socket,
+            file: (meta.dev(), meta.ino()),
+        }))
+    }
+
+    /// Whether `path` is still the file this socket was bound to (someone may have emptied
+    /// the notify folder: the apps would then send to nothing).
+    pub(crate) fn still_at(&self, path: &Path) -> bool {
+        std::fs::symlink_metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == self.file)
+    }
+
+    /// Throws away what is queued (what the last run, or what it left, sent after its
+    /// reader ended), so that none of it counts for the next run. Bounded: the kernel
+    /// queues at most `net.unix.max_dgram_qlen` datagrams (512 by default), and a sender
+    /// that keeps sending must not hold up the launch.
+    pub(crate) fn empty(&self) {
+        // Straight to the socket: tokio's `try_recv` trusts its readiness flag, which the
+        // aborted reader may have left clear while datagrams wait.
+        let mut byte = [0u8; 1];
+        for _ in 0..DRAIN_MAX {
+            match nix::sys::socket::recv(
+                self.socket.as_raw_fd(),
+                &mut byte,
+                nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+            ) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// The most datagrams [`Bound::empty`] throws away in one go.
+const DRAIN_MAX: usize = 2048;
+
 /// Removes the socket of a process that is deleted.
 pub(crate) fn remove(path: &Path) {
     let _ = std::fs::remove_file(path);
@@ -60,7 +117,8 @@ pub(crate) fn remove(path: &Path) {
 
 /// Reads datagrams until the task is aborted (the run ended). The buffer exists only
 /// while there is something to read: a thousand quiet apps hold none.
-pub(crate) async fn read(socket: UnixDatagram, origin: Origin) {
+pub(crate) async fn read(bound: Arc<Bound>, origin: Origin) {
+    let socket = &bound.socket;
     let mut pace = Pace::new();
     loop {
         if let Err(err) = socket.readable().await {
@@ -154,7 +212,6 @@ fn apply(line: &str, posted: &mut Posted) {
 mod tests {
     use super::*;
     use crate::fanout::Fanout;
-    use std::sync::Arc;
 
     fn parsed(text: &str) -> Posted {
         let mut posted = Posted::default();
@@ -182,7 +239,7 @@ mod tests {
     async fn datagrams_are_read_and_oversized_ones_dropped() {
         let dir = tempfile::tempdir().expect("dir");
         let path = socket_path(dir.path(), 3).expect("short path");
-        let socket = bind(&path).expect("bind");
+        let socket = Bound::new(&path).expect("bind");
         let messages = Fanout::new(16);
         let mut rx = messages.subscribe();
         let origin = Origin {
@@ -217,5 +274,47 @@ mod tests {
         drop(again);
         remove(&path);
         assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn a_kept_socket_is_emptied_between_runs_and_let_go_when_its_file_is_gone() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = socket_path(dir.path(), 4).expect("short path");
+        let bound = Bound::new(&path).expect("bind");
+        let origin = |run| Origin {
+            id: 4,
+            pid: 99,
+            run,
+            signals: Arc::default(),
+            messages: Fanout::new(16),
+            app: crate::metrics::app::AppHandle::default(),
+        };
+        let first = origin(1);
+        let reader = tokio::spawn(read(Arc::clone(&bound), first.clone()));
+        let sender = std::os::unix::net::UnixDatagram::unbound().expect("sender");
+        sender.send_to(b"STATUS=one", &path).expect("send");
+        assert_eq!(first.signals.take().await.status.as_deref(), Some("one"));
+        reader.abort();
+        let _ = reader.await;
+        // Sent after the first run's reader ended: the next run must not see it.
+        for _ in 0..3 {
+            sender
+                .send_to(b"READY=1\nSTATUS=stale", &path)
+                .expect("send");
+        }
+        assert!(bound.still_at(&path));
+        bound.empty();
+        let second = origin(2);
+        let reader = tokio::spawn(read(Arc::clone(&bound), second.clone()));
+        sender.send_to(b"STATUS=two", &path).expect("send");
+        let taken = second.signals.take().await;
+        assert_eq!(taken.status.as_deref(), Some("two"));
+        assert!(!taken.ready, "a datagram of the run before counted");
+        reader.abort();
+        remove(&path);
+        assert!(!bound.still_at(&path));
+        let other = bind(&path).expect("bind again");
+        assert!(!bound.still_at(&path), "another socket at the same path");
+        drop(other);
     }
 }
