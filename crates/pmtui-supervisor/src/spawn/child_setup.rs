@@ -307,12 +307,20 @@ struct CloneArgs {
 const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
 /// The child starts in the cgroup `CloneArgs::cgroup` names (Linux 5.7).
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+const CLONE_FILES: u64 = libc::CLONE_FILES as u64;
+/// `close_range(2)`'s flag: unshare the table first, copying only the numbers kept.
+const CLOSE_RANGE_UNSHARE: libc::c_uint = 2;
 
 /// What the child side needs, prepared in the parent.
 struct Prepared<'a> {
     stdin: RawFd,
     stdout: RawFd,
     stderr: RawFd,
+    /// The fds to pass at 3, 4, … (`pass_fds`, or the slots holding copies of them).
+    passed: Vec<RawFd>,
+    /// With the daemon's descriptor table shared (`CLONE_FILES`): the child first makes
+    /// its own copy of the numbers below this one only (see [`Slots`]).
+    unshare_below: Option<RawFd>,
     cwd: &'a std::ffi::CStr,
     /// The supplementary groups as the kernel takes them.
     groups: Vec<libc::gid_t>,
@@ -349,10 +357,24 @@ impl ChildSetup {
         let (out_r, out_w) = nix::unistd::pipe2(cloexec).map_err(failed)?;
         let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(failed)?;
         let (report_r, report_w) = nix::unistd::pipe2(cloexec).map_err(failed)?;
+        let mut sources = vec![
+            stdin.as_raw_fd(),
+            out_w.as_raw_fd(),
+            err_w.as_raw_fd(),
+            report_w.as_raw_fd(),
+        ];
+        sources.extend_from_slice(&self.pass_fds);
+        let slots = Slots::fill(&sources);
+        let (fds, unshare_below) = match &slots {
+            Some(filled) => (&filled.slots.fds[..sources.len()], Some(filled.slots.bound)),
+            None => (&sources[..], None),
+        };
         let mut prepared = Prepared {
-            stdin: stdin.as_raw_fd(),
-            stdout: out_w.as_raw_fd(),
-            stderr: err_w.as_raw_fd(),
+            stdin: fds[0],
+            stdout: fds[1],
+            stderr: fds[2],
+            passed: fds[4..].to_vec(),
+            unshare_below,
             cwd,
             groups: self
                 .identity
@@ -362,8 +384,10 @@ impl ChildSetup {
             moved: Vec::with_capacity(self.pass_fds.len()),
             unblocked: *nix::sys::signal::SigSet::empty().as_ref(),
         };
+        let report = fds[3];
+        let share = if slots.is_some() { CLONE_FILES } else { 0 };
         let mut args = CloneArgs {
-            flags: CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND,
+            flags: CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND | share,
             exit_signal: libc::SIGCHLD as u64,
             cgroup: cgroup.as_raw_fd() as u64,
             ..CloneArgs::default()
@@ -385,7 +409,7 @@ impl ChildSetup {
             setup: self,
             prepared: &mut prepared,
             plan,
-            report: report_w.as_raw_fd(),
+            report,
         };
         #[cfg(target_arch = "x86_64")]
         // SAFETY: see `vfork::clone3`: the child runs `child_main` on `stack`, which holds
@@ -409,6 +433,9 @@ impl ChildSetup {
             ret
         };
         let clone_err = std::io::Error::last_os_error();
+        // The slots' copies go first: while one holds the report pipe's write end, the
+        // read below would never see its end.
+        drop(slots);
         let _ = nix::sys::signal::pthread_sigmask(
             nix::sys::signal::SigmaskHow::SIG_SETMASK,
             Some(&old),
@@ -470,6 +497,18 @@ impl ChildSetup {
         // SAFETY: thin system call wrappers on fds, C strings and buffers prepared in the
         // parent (see `Prepared`); each is async-signal-safe, none allocates.
         unsafe {
+            // First of all, with the daemon's table shared: a table of its own, with the
+            // numbers below the slots only (nothing before this touches a descriptor).
+            if let Some(below) = p.unshare_below
+                && libc::syscall(
+                    libc::SYS_close_range,
+                    below as libc::c_uint,
+                    libc::c_uint::MAX,
+                    CLOSE_RANGE_UNSHARE,
+                ) != 0
+            {
+                return errno();
+            }
             // As `Command` does: SIGPIPE back to the default (the Rust runtime ignores it,
             // and an ignored signal stays ignored across exec), nothing blocked.
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
@@ -515,12 +554,127 @@ impl ChildSetup {
                 }
             }
         }
-        if !self.pass_fds.is_empty()
-            && let Err(err) = pass_fds(&self.pass_fds, &mut p.moved)
+        if !p.passed.is_empty()
+            && let Err(err) = pass_fds(&p.passed, &mut p.moved)
         {
             return err.raw_os_error().unwrap_or(libc::EIO);
         }
         plan.exec().raw_os_error().unwrap_or(libc::EIO)
+    }
+}
+
+/// Low descriptor numbers kept for the fds a child takes. A child made without
+/// `CLONE_FILES` gets a copy of the daemon's whole descriptor table, which its exec then
+/// closes: with 1,000 processes that is about 4,000 references taken and dropped per start
+/// (the start of the 1,000th app cost milliseconds more than the first's, and 1,000 apps
+/// from one file were quadratic). So the fds a child takes are copied into these slots,
+/// the child shares the table (`CLONE_FILES`) and its first step makes a copy of its own
+/// of the numbers below the slots' bound only (`close_range(bound, ~0,
+/// CLOSE_RANGE_UNSHARE)`, Linux 5.9). Reserved when the supervisor starts, while the
+/// numbers are low; a kernel without it, or a child that takes more fds than there are
+/// slots, is started the plain way.
+pub(crate) struct Slots {
+    fds: [RawFd; SLOTS],
+    /// One above the highest slot.
+    bound: RawFd,
+    /// /dev/null, put back into each slot after a start.
+    null: OwnedFd,
+}
+
+/// Slots: stdin, stdout, stderr, the start report, and four passed fds (listening
+/// sockets, Node's channel).
+const SLOTS: usize = 8;
+
+static RESERVED: std::sync::OnceLock<Option<std::sync::Mutex<Slots>>> = std::sync::OnceLock::new();
+
+/// Slots filled for one start; emptied (back to /dev/null) when dropped.
+struct Filled {
+    slots: std::sync::MutexGuard<'static, Slots>,
+    used: usize,
+}
+
+impl Slots {
+    /// Reserves the slots (once; later calls do nothing).
+    pub(crate) fn reserve() {
+        RESERVED.get_or_init(Slots::new);
+    }
+
+    fn new() -> Option<std::sync::Mutex<Slots>> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: close_range(2) of no fd (first = last = the largest number): it only
+        // says whether the kernel knows the call, which came with its UNSHARE flag (5.9).
+        // Not with the flag itself: in the daemon it would give this thread a table of its
+        // own, apart from the other threads'.
+        let known = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                libc::c_uint::MAX,
+                libc::c_uint::MAX,
+                0,
+            )
+        } == 0;
+        if !known {
+            tracing::debug!("close_range(CLOSE_RANGE_UNSHARE) unknown: children copy the fd table");
+            return None;
+        }
+        let null: OwnedFd = std::fs::File::open("/dev/null").ok()?.into();
+        let mut made: Vec<OwnedFd> = Vec::with_capacity(SLOTS);
+        for _ in 0..SLOTS {
+            // SAFETY: fcntl(2) on an open fd; the new fd is owned below.
+            let fd = unsafe { libc::fcntl(null.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+            if fd < 0 {
+                return None;
+            }
+            // SAFETY: just made, owned by nothing else.
+            made.push(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+        }
+        let mut fds = [0; SLOTS];
+        for (slot, fd) in fds.iter_mut().zip(made) {
+            // Kept for the daemon's life.
+            *slot = std::os::fd::IntoRawFd::into_raw_fd(fd);
+        }
+        let bound = fds.iter().max().copied().unwrap_or(0) + 1;
+        Some(std::sync::Mutex::new(Slots { fds, bound, null }))
+    }
+
+    /// Copies `sources` into the slots; `None` (start the plain way) when there are too
+    /// many, the slots are in use by another start, or a copy fails.
+    fn fill(sources: &[RawFd]) -> Option<Filled> {
+        if sources.len() > SLOTS {
+            return None;
+        }
+        let slots = RESERVED.get_or_init(Slots::new).as_ref()?.try_lock().ok()?;
+        if slots.bound < 0 {
+            return None;
+        }
+        let mut filled = Filled { slots, used: 0 };
+        for (i, source) in sources.iter().enumerate() {
+            // SAFETY: dup3(2) onto a slot this guard owns; close-on-exec, as the source.
+            if unsafe { libc::dup3(*source, filled.slots.fds[i], libc::O_CLOEXEC) } < 0 {
+                return None;
+            }
+            filled.used = i + 1;
+        }
+        Some(filled)
+    }
+}
+
+impl Drop for Filled {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        for i in 0..self.used {
+            let slot = self.slots.fds[i];
+            // SAFETY: dup3(2) of /dev/null onto a slot this guard owns: drops the slot's
+            // reference to what the child took.
+            if unsafe { libc::dup3(self.slots.null.as_raw_fd(), slot, libc::O_CLOEXEC) } < 0 {
+                // The slot would keep a pipe open: close it rather (the number may then be
+                // reused by anything, so the slots are given up).
+                // SAFETY: close(2) of a slot this guard owns.
+                unsafe { libc::close(slot) };
+                tracing::warn!("a spawn slot could not be emptied; slots given up");
+                self.slots.bound = -1;
+            }
+        }
     }
 }
 
@@ -693,6 +847,43 @@ fn pass_fds(fds: &[RawFd], moved: &mut Vec<RawFd>) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slot_holds_a_copy_only_while_a_start_uses_it() {
+        use std::os::fd::AsRawFd;
+        Slots::reserve();
+        if RESERVED.get().is_none_or(Option::is_none) {
+            // A kernel without close_range(CLOSE_RANGE_UNSHARE): no slots to test.
+            return;
+        }
+        let link = |fd: RawFd| std::fs::read_link(format!("/proc/self/fd/{fd}")).expect("fd");
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        // Another test may be starting a child: the slots are then busy for a moment.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let filled = loop {
+            if let Some(filled) = Slots::fill(&[write_end.as_raw_fd()]) {
+                break filled;
+            }
+            assert!(std::time::Instant::now() < deadline, "slots busy for 30 s");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let slot = filled.slots.fds[0];
+        assert!(slot < filled.slots.bound);
+        assert_eq!(link(slot), link(write_end.as_raw_fd()));
+        drop(filled);
+        drop(write_end);
+        assert_eq!(link(slot), std::path::PathBuf::from("/dev/null"));
+        let mut byte = [0u8; 1];
+        assert_eq!(
+            nix::unistd::read(&read_end, &mut byte).expect("read"),
+            0,
+            "the pipe's last writer is gone once the slot is emptied"
+        );
+        assert!(
+            Slots::fill(&[0; SLOTS + 1]).is_none(),
+            "more fds than slots: the plain way"
+        );
+    }
 
     #[test]
     fn decimal_writes_digits_without_allocating() {

@@ -228,6 +228,12 @@ pub fn spawn(
     Child::spawn(&mut command, managed)
 }
 
+/// Reserves the low descriptor numbers children started by `clone3` take their fds from
+/// (see `child_setup::Slots`): called when the supervisor starts, while numbers are low.
+pub(crate) fn reserve_fd_slots() {
+    child_setup::Slots::reserve();
+}
+
 /// Set once `clone3(CLONE_INTO_CGROUP)` is refused: every later child enters its cgroup
 /// before exec instead.
 static CLONE3_REFUSED: AtomicBool = AtomicBool::new(false);

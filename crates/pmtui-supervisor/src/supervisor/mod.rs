@@ -405,6 +405,7 @@ impl Supervisor {
         if !crate::reaper::become_subreaper() {
             tracing::warn!("not a child subreaper: orphaned descendants go to init");
         }
+        crate::spawn::reserve_fd_slots();
         // Made at the first subscriber (see `fanout`): an idle daemon nobody watches holds
         // no slots.
         let events = Fanout::new(4096);
