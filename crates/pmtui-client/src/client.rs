@@ -10,9 +10,10 @@
 
 use crate::ClientError;
 use crate::raw::{self, RawReply};
+use crate::stream::{Stream, Streamed};
 use futures_util::{SinkExt, StreamExt};
 use pmtui_proto::codec::{self, frame_codec};
-use pmtui_proto::frames::FrameCodec;
+use pmtui_proto::frames::{FrameCodec, PartCodec};
 use pmtui_proto::{
     ClientFrame, Event, Hello, HelloReply, PROTOCOL_VERSION, Request, Response, ServerFrame,
 };
@@ -26,10 +27,16 @@ use tokio_util::codec::Framed;
 
 type Pending = (Request, Slot);
 
-/// Where the reply to a request goes: decoded, or kept as the daemon's bytes.
+/// Where the reply to a request goes: decoded, kept as the daemon's bytes, or its field
+/// `field` written out as it arrives (`stream.rs`).
 enum Slot {
     Decoded(oneshot::Sender<Response>),
     Raw(oneshot::Sender<RawReply>),
+    Streamed {
+        field: &'static str,
+        sink: Box<dyn std::io::Write + Send>,
+        done: crate::stream::Done,
+    },
 }
 
 impl Slot {
@@ -42,6 +49,24 @@ impl Slot {
             Self::Raw(tx) => {
                 let _ = tx.send(RawReply::decoded(response));
             }
+            Self::Streamed { done, .. } => {
+                let _ = done.send(Ok(Streamed::Reply(RawReply::decoded(response))));
+            }
+        }
+    }
+
+    /// Hands over a reply frame undecoded, if this slot wants it so (else gives it back).
+    fn fill_raw(self, frame: bytes::Bytes, span: std::ops::Range<usize>) -> Result<(), Self> {
+        match self {
+            Self::Raw(tx) => {
+                let _ = tx.send(RawReply::bytes(frame, span));
+                Ok(())
+            }
+            Self::Streamed { done, .. } => {
+                let _ = done.send(Ok(Streamed::Reply(RawReply::bytes(frame, span))));
+                Ok(())
+            }
+            decoded => Err(decoded),
         }
     }
 }
@@ -220,6 +245,23 @@ impl Client {
         self.wait(verb, rx).await
     }
 
+    /// Like `request_raw`, but when the reply is a response of type `field` whose field
+    /// `field` the daemon laid out already (pretty JSON: `ls --json`'s rows) and sends in
+    /// parts, that field's text is written to `sink` part by part as it arrives (and the
+    /// sink handed back, unflushed); any other reply comes back as a `RawReply` with nothing
+    /// written. A sink that fails is `ClientError::Output`, with part of the text written.
+    pub async fn request_streamed(
+        &self,
+        request: Request,
+        field: &'static str,
+        sink: Box<dyn std::io::Write + Send>,
+    ) -> Result<Streamed, ClientError> {
+        let verb = request.verb();
+        let (done, rx) = oneshot::channel();
+        self.send(request, Slot::Streamed { field, sink, done })?;
+        self.wait(verb, rx).await?
+    }
+
     async fn wait<T>(&self, verb: &str, mut rx: oneshot::Receiver<T>) -> Result<T, ClientError> {
         let Some(limit) = self.timeout else {
             return rx.await.map_err(|_| ClientError::Disconnected);
@@ -317,11 +359,16 @@ pub(crate) fn check_peer(stream: &UnixStream, socket: &Path) -> Result<Option<i3
 }
 
 async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
-    mut framed: Framed<S, FrameCodec>,
+    framed: Framed<S, FrameCodec>,
     mut requests: mpsc::UnboundedReceiver<Pending>,
     events: mpsc::UnboundedSender<Event>,
     notes: mpsc::UnboundedSender<Note>,
 ) {
+    // Parts as they arrive: a reply streamed is written part by part, the other messages
+    // are put together here.
+    let mut framed = framed.map_codec(PartCodec::new);
+    let mut message = bytes::BytesMut::new();
+    let mut streaming: Option<Stream> = None;
     let mut next_id: u64 = 1;
     // Events passed on so far: a note says where it came.
     let mut passed: u64 = 0;
@@ -350,14 +397,47 @@ async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
                 waiting.insert(id, reply);
             }
             frame = framed.next() => {
-                let Some(Ok(bytes)) = frame else { return };
+                let Some(Ok(part)) = frame else { return };
+                if let Some(stream) = &mut streaming {
+                    stream.feed(&part.bytes);
+                    if !part.more && let Some(stream) = streaming.take() {
+                        stream.end();
+                    }
+                    continue;
+                }
+                if message.is_empty() && part.more {
+                    let field_of = |id| match waiting.get(&id) {
+                        Some(Slot::Streamed { field, .. }) => Some(*field),
+                        _ => None,
+                    };
+                    if let Some((id, start)) = crate::stream::starts(&part.bytes, field_of)
+                        && let Some(Slot::Streamed { sink, done, .. }) = waiting.remove(&id)
+                    {
+                        let mut stream = Stream::new(sink, done);
+                        stream.feed(&part.bytes[start..]);
+                        streaming = Some(stream);
+                        continue;
+                    }
+                }
+                let bytes = if message.is_empty() && !part.more {
+                    part.bytes
+                } else {
+                    message.extend_from_slice(&part.bytes);
+                    if part.more {
+                        continue;
+                    }
+                    std::mem::take(&mut message).freeze()
+                };
                 // A reply wanted raw is handed over undecoded.
                 if let Some((id, span)) = raw::reply_span(&bytes)
-                    && let Some(Slot::Raw(_)) = waiting.get(&id)
-                    && let Some(Slot::Raw(reply)) = waiting.remove(&id)
+                    && let Some(slot) = waiting.remove(&id)
                 {
-                    let _ = reply.send(RawReply::bytes(bytes.freeze(), span));
-                    continue;
+                    match slot.fill_raw(bytes.clone(), span) {
+                        Ok(()) => continue,
+                        Err(slot) => {
+                            waiting.insert(id, slot);
+                        }
+                    }
                 }
                 match codec::decode::<ServerFrame>(&bytes) {
                     Ok(ServerFrame::Reply { id, response }) => {

@@ -101,6 +101,9 @@ pub enum ClientError {
     Disconnected,
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// A reply streamed to a writer (`Client::request_streamed`) that refused it.
+    #[error("cannot write the reply: {0}")]
+    Output(std::io::Error),
     #[error("{message}")]
     Daemon { kind: ErrorKind, message: String },
 }

@@ -8,6 +8,7 @@ mod endpoint;
 mod error;
 mod raw;
 mod ssh;
+mod stream;
 
 pub use autostart::{check_home, connect_or_start, daemon_pid, dial};
 pub use client::{Client, DEFAULT_TIMEOUT, Note};
@@ -15,3 +16,4 @@ pub use endpoint::Endpoint;
 pub use error::ClientError;
 pub use raw::RawReply;
 pub use ssh::{SshEndpoint, SshTarget};
+pub use stream::Streamed;

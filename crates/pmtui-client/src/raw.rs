@@ -49,12 +49,7 @@ impl RawReply {
             return None;
         };
         let response = &frame[response.clone()];
-        let rest = response.strip_prefix(br#"{"type":""#)?;
-        let rest = rest.strip_prefix(tag.as_bytes())?;
-        let rest = rest.strip_prefix(br#"",""#)?;
-        let rest = rest.strip_prefix(field.as_bytes())?;
-        let rest = rest.strip_prefix(br#"":"#)?;
-        rest.strip_suffix(b"}")
+        response[field_start(response, tag, field)?..].strip_suffix(b"}")
     }
 
     /// The reply decoded into a [`Response`] (a daemon error stays `Ok`).
@@ -65,6 +60,32 @@ impl RawReply {
         }
     }
 }
+
+/// The id of the reply whose first part is `part` and where its response begins, read from
+/// the frame's fixed head; `None` when `part` does not hold that head.
+pub(crate) fn reply_head(part: &[u8]) -> Option<(u64, usize)> {
+    let rest = part.strip_prefix(REPLY_HEAD)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let id = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    rest[digits..].strip_prefix(RESPONSE_KEY)?;
+    Some((id, REPLY_HEAD.len() + digits + RESPONSE_KEY.len()))
+}
+
+/// Where the text of the only field `field` of a response of type `tag` begins in
+/// `response`, the start of a response `RawReply::field` would read; `None` for another
+/// type or shape.
+pub(crate) fn field_start(response: &[u8], tag: &str, field: &str) -> Option<usize> {
+    let rest = response.strip_prefix(br#"{"type":""#)?;
+    let rest = rest.strip_prefix(tag.as_bytes())?;
+    let rest = rest.strip_prefix(br#"",""#)?;
+    let rest = rest.strip_prefix(field.as_bytes())?;
+    let rest = rest.strip_prefix(br#"":"#)?;
+    Some(response.len() - rest.len())
+}
+
+/// What follows a field's text in a frame `field_start` read: the end of the response and
+/// of the frame.
+pub(crate) const FIELD_TAIL: &[u8] = b"}}}";
 
 /// The id of a reply frame and where its response lies, read from the frame's fixed head
 /// and tail without decoding it; `None` for any other frame.

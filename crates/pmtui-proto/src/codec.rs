@@ -88,13 +88,22 @@ pub fn encode_server(frame: &ServerFrame) -> Result<Bytes, ProtoError> {
 /// the frame `encode` gives for `Response::Processes`, but for the whitespace in ROWS.
 pub fn encode_processes_reply(id: u64, rows: impl FnOnce(&mut Vec<u8>)) -> Bytes {
     let mut out = Vec::new();
+    processes_reply_head(id, &mut out);
+    rows(&mut out);
+    out.extend_from_slice(PROCESSES_REPLY_TAIL);
+    Bytes::from(out)
+}
+
+/// What precedes ROWS in `encode_processes_reply`'s frame, for a writer sending the frame
+/// in parts as the rows are written.
+pub fn processes_reply_head(id: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(br#"{"reply":{"id":"#);
     out.extend_from_slice(id.to_string().as_bytes());
     out.extend_from_slice(br#","response":{"type":"processes","processes":"#);
-    rows(&mut out);
-    out.extend_from_slice(b"}}}");
-    Bytes::from(out)
 }
+
+/// What follows ROWS in `encode_processes_reply`'s frame.
+pub const PROCESSES_REPLY_TAIL: &[u8] = b"}}}";
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProtoError> {
     Ok(serde_json::from_slice(bytes)?)

@@ -127,46 +127,60 @@ fn invalid(message: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
 
+impl FrameCodec {
+    /// The next whole part in `src` and whether more parts of its message follow; `None`
+    /// until one has arrived. `before`: bytes of its message before it (the message limit).
+    fn next_part(
+        &mut self,
+        src: &mut BytesMut,
+        before: usize,
+    ) -> Result<Option<(BytesMut, bool)>, std::io::Error> {
+        if src.len() < 4 {
+            let held = self.message.capacity() + src.len();
+            self.charge(held)?;
+            return Ok(None);
+        }
+        let word = u32::from_be_bytes([src[0], src[1], src[2], src[3]]);
+        let more = word & MORE != 0;
+        let len = (word & !MORE) as usize;
+        if len > MAX_PART_LEN {
+            return Err(invalid(format!(
+                "a part of {len} bytes is over the {MAX_PART_LEN} a part may hold"
+            )));
+        }
+        if before + len > self.max_message {
+            return Err(invalid(format!(
+                "a message of over {} bytes is over the {} allowed",
+                before + len,
+                self.max_message
+            )));
+        }
+        if src.len() < 4 + len {
+            if self.budget.is_none() {
+                // The client, which trusts its daemon: room for the whole part at once,
+                // so a long reply is not copied again at each doubling of the buffer.
+                src.reserve(4 + len - src.len());
+            }
+            // The daemon holds only what has arrived (no reservation for what is
+            // announced); the message's capacity, not its length, is what it costs.
+            let held = self.message.capacity() + src.len();
+            self.charge(held)?;
+            return Ok(None);
+        }
+        src.advance(4);
+        Ok(Some((src.split_to(len), more)))
+    }
+}
+
 impl Decoder for FrameCodec {
     type Item = BytesMut;
     type Error = std::io::Error;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, std::io::Error> {
         loop {
-            if src.len() < 4 {
-                let held = self.message.capacity() + src.len();
-                self.charge(held)?;
+            let Some((part, more)) = self.next_part(src, self.message.len())? else {
                 return Ok(None);
-            }
-            let word = u32::from_be_bytes([src[0], src[1], src[2], src[3]]);
-            let more = word & MORE != 0;
-            let len = (word & !MORE) as usize;
-            if len > MAX_PART_LEN {
-                return Err(invalid(format!(
-                    "a part of {len} bytes is over the {MAX_PART_LEN} a part may hold"
-                )));
-            }
-            if self.message.len() + len > self.max_message {
-                return Err(invalid(format!(
-                    "a message of over {} bytes is over the {} allowed",
-                    self.message.len() + len,
-                    self.max_message
-                )));
-            }
-            if src.len() < 4 + len {
-                if self.budget.is_none() {
-                    // The client, which trusts its daemon: room for the whole part at once,
-                    // so a long reply is not copied again at each doubling of the buffer.
-                    src.reserve(4 + len - src.len());
-                }
-                // The daemon holds only what has arrived (no reservation for what is
-                // announced); the message's capacity, not its length, is what it costs.
-                let held = self.message.capacity() + src.len();
-                self.charge(held)?;
-                return Ok(None);
-            }
-            src.advance(4);
-            let part = src.split_to(len);
+            };
             if !more && self.message.is_empty() {
                 self.charge(0)?;
                 return Ok(Some(part));
@@ -180,24 +194,104 @@ impl Decoder for FrameCodec {
     }
 }
 
+/// Writes `message` as parts, the last one flagged `more` when the message goes on in
+/// further calls.
+fn put_parts(message: &[u8], more_after: bool, dst: &mut BytesMut) {
+    let parts = message.len().div_ceil(MAX_PART_LEN).max(1);
+    dst.reserve(message.len() + 4 * parts);
+    let mut rest = message;
+    loop {
+        let len = rest.len().min(MAX_PART_LEN);
+        let more = len < rest.len();
+        let word = len as u32 | if more || more_after { MORE } else { 0 };
+        dst.put_u32(word);
+        dst.extend_from_slice(&rest[..len]);
+        rest = &rest[len..];
+        if !more {
+            return;
+        }
+    }
+}
+
 impl Encoder<Bytes> for FrameCodec {
     type Error = std::io::Error;
 
     fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), std::io::Error> {
-        let parts = item.len().div_ceil(MAX_PART_LEN).max(1);
-        dst.reserve(item.len() + 4 * parts);
-        let mut rest = &item[..];
-        loop {
-            let len = rest.len().min(MAX_PART_LEN);
-            let more = len < rest.len();
-            let word = len as u32 | if more { MORE } else { 0 };
-            dst.put_u32(word);
-            dst.extend_from_slice(&rest[..len]);
-            rest = &rest[len..];
-            if !more {
-                return Ok(());
-            }
-        }
+        put_parts(&item, false, dst);
+        Ok(())
+    }
+}
+
+/// A piece of a message: sent by a writer that has the start of a message before its end
+/// (the daemon's `ls --json` rows), or read by a reader that uses the start before the end
+/// arrives (the CLI printing them). Parts longer than `MAX_PART_LEN` go out split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub bytes: Bytes,
+    /// More parts of this message follow.
+    pub more: bool,
+}
+
+impl Encoder<Part> for FrameCodec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, item: Part, dst: &mut BytesMut) -> Result<(), std::io::Error> {
+        put_parts(&item.bytes, item.more, dst);
+        Ok(())
+    }
+}
+
+/// `part` as `Encoder<Part>` writes it, as (length word, bytes) pieces of the wire text in
+/// order, for a writer that sends each piece from where it lies instead of copying it
+/// into the codec's buffer first (a reply of 780 KB).
+pub fn pieces(part: &Part) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+    let count = part.bytes.len().div_ceil(MAX_PART_LEN).max(1);
+    (0..count).map(move |i| {
+        let start = i * MAX_PART_LEN;
+        let end = (start + MAX_PART_LEN).min(part.bytes.len());
+        let more = i + 1 < count || part.more;
+        let word = (end - start) as u32 | if more { MORE } else { 0 };
+        (word.to_be_bytes(), &part.bytes[start..end])
+    })
+}
+
+/// `FrameCodec` for a reader that takes each part as it arrives (and reassembles the
+/// messages it wants whole itself): the same limits, nothing held between parts.
+#[derive(Debug)]
+pub struct PartCodec {
+    frames: FrameCodec,
+    /// Bytes of the message in progress handed out so far.
+    passed: usize,
+}
+
+impl PartCodec {
+    pub fn new(frames: FrameCodec) -> Self {
+        Self { frames, passed: 0 }
+    }
+}
+
+impl Decoder for PartCodec {
+    type Item = Part;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Part>, std::io::Error> {
+        let Some((bytes, more)) = self.frames.next_part(src, self.passed)? else {
+            return Ok(None);
+        };
+        self.frames.charge(0)?;
+        self.passed = if more { self.passed + bytes.len() } else { 0 };
+        Ok(Some(Part {
+            bytes: bytes.freeze(),
+            more,
+        }))
+    }
+}
+
+impl Encoder<Bytes> for PartCodec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> Result<(), std::io::Error> {
+        self.frames.encode(item, dst)
     }
 }
 
@@ -237,6 +331,68 @@ mod tests {
         }
         assert_eq!(got.as_deref(), Some(&message[..]));
         assert!(src.is_empty());
+    }
+
+    #[test]
+    fn parts_sent_one_by_one_read_as_one_message_or_part_by_part() {
+        let mut codec = FrameCodec::new(usize::MAX, None);
+        let mut out = BytesMut::new();
+        for (bytes, more) in [(&b"ab"[..], true), (b"", true), (b"cde", false)] {
+            let part = Part {
+                bytes: Bytes::copy_from_slice(bytes),
+                more,
+            };
+            codec.encode(part, &mut out).expect("encode");
+        }
+        let mut whole = out.clone();
+        let message = codec.decode(&mut whole).expect("decode");
+        assert_eq!(message.as_deref(), Some(&b"abcde"[..]));
+        let mut parts = PartCodec::new(FrameCodec::new(5, None));
+        let mut got = Vec::new();
+        let mut src = out.clone();
+        while let Some(part) = parts.decode(&mut src).expect("decode") {
+            got.push((part.bytes.to_vec(), part.more));
+        }
+        assert_eq!(
+            got,
+            [
+                (b"ab".to_vec(), true),
+                (vec![], true),
+                (b"cde".to_vec(), false)
+            ]
+        );
+        let mut parts = PartCodec::new(FrameCodec::new(4, None));
+        assert!(parts.decode(&mut out).expect("ab").is_some());
+        assert!(parts.decode(&mut out).expect("empty").is_some());
+        assert!(
+            parts.decode(&mut out).is_err(),
+            "the message limit counts the parts handed out"
+        );
+    }
+
+    #[test]
+    fn pieces_are_the_encoded_part() {
+        for (len, more) in [
+            (0, false),
+            (5, true),
+            (MAX_PART_LEN, false),
+            (MAX_PART_LEN * 2 + 3, true),
+        ] {
+            let part = Part {
+                bytes: (0..len).map(|i| i as u8).collect::<Vec<u8>>().into(),
+                more,
+            };
+            let mut encoded = BytesMut::new();
+            FrameCodec::new(usize::MAX, None)
+                .encode(part.clone(), &mut encoded)
+                .expect("encode");
+            let mut pieced = Vec::new();
+            for (word, bytes) in pieces(&part) {
+                pieced.extend_from_slice(&word);
+                pieced.extend_from_slice(bytes);
+            }
+            assert_eq!(&encoded[..], &pieced[..], "{len} {more}");
+        }
     }
 
     #[test]

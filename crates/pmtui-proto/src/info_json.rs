@@ -12,18 +12,33 @@ use serde::Serialize;
 /// Appends `rows` (each with the uptime to show, which the table computes at read time) as
 /// `serde_json::to_string_pretty` prints them as one array.
 pub fn write_rows<'a>(rows: impl IntoIterator<Item = (&'a ProcessInfo, u64)>, out: &mut Vec<u8>) {
-    let mut rows = rows.into_iter();
-    let Some(first) = rows.next() else {
-        out.extend_from_slice(b"[]");
-        return;
-    };
-    out.extend_from_slice(b"[\n  ");
-    write_row(first.0, first.1, out);
+    let mut array = RowArray::default();
     for (info, uptime_ms) in rows {
-        out.extend_from_slice(b",\n  ");
+        array.row(info, uptime_ms, out);
+    }
+    array.end(out);
+}
+
+/// `write_rows` a few rows at a time, for a reply sent in parts as it is written: the
+/// same text, whatever rows go into which call.
+#[derive(Debug, Default)]
+pub struct RowArray {
+    /// A row was written (the next one follows a comma; the end is not `[]`).
+    started: bool,
+}
+
+impl RowArray {
+    /// Appends one row, with what goes before it.
+    pub fn row(&mut self, info: &ProcessInfo, uptime_ms: u64, out: &mut Vec<u8>) {
+        out.extend_from_slice(if self.started { b",\n  " } else { b"[\n  " });
+        self.started = true;
         write_row(info, uptime_ms, out);
     }
-    out.extend_from_slice(b"\n]");
+
+    /// Closes the array.
+    pub fn end(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if self.started { b"\n]" } else { b"[]" });
+    }
 }
 
 /// Each key as it follows the value before it: the comma, newline and indentation of a
@@ -274,6 +289,26 @@ mod tests {
         same_as_serde(&[]);
         same_as_serde(&[plain(0)]);
         same_as_serde(&(0..5).map(plain).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn rows_written_a_few_at_a_time_are_the_same_text() {
+        let rows: Vec<ProcessInfo> = (0..5).map(plain).collect();
+        let mut whole = Vec::new();
+        write_rows(rows.iter().map(|r| (r, r.uptime_ms)), &mut whole);
+        for split in 0..=rows.len() {
+            let mut array = RowArray::default();
+            let (mut first, mut second) = (Vec::new(), Vec::new());
+            for r in &rows[..split] {
+                array.row(r, r.uptime_ms, &mut first);
+            }
+            for r in &rows[split..] {
+                array.row(r, r.uptime_ms, &mut second);
+            }
+            array.end(&mut second);
+            first.extend_from_slice(&second);
+            assert_eq!(first, whole, "split at {split}");
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub use metrics::MetricsTick;
 pub use probe::{AppMessage, AppPayload, MessageSource, ReadyOutcome};
 pub use record::{DesiredState, ProcessRecord};
 pub use supervisor::{
-    ApplyOutcome, LogSnapshot, MetricsSnapshot, MetricsSubscription, ReloadOptions, ScaleOutcome,
-    StartOutcome, Supervisor,
+    ApplyOutcome, JsonCursor, LogSnapshot, MetricsSnapshot, MetricsSubscription, ReloadOptions,
+    ScaleOutcome, StartOutcome, Supervisor,
 };
 pub use target::{TargetEntry, resolve_targets};

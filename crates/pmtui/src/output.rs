@@ -298,10 +298,18 @@ pub fn json_text(text: &[u8]) -> anyhow::Result<()> {
         .and_then(|()| out.write_all(newline))
         .and_then(|()| out.flush())
     {
-        // A reader that closed the pipe got what it wanted (see main.rs).
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        other => Ok(other?),
+        Err(err) => json_failed(err),
+        Ok(()) => Ok(()),
     }
+}
+
+/// Printing JSON failed with `err`: a reader that closed the pipe got what it wanted (see
+/// main.rs), anything else is an error.
+pub fn json_failed(err: std::io::Error) -> anyhow::Result<()> {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    Err(err.into())
 }
 
 #[cfg(test)]

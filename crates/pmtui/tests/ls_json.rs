@@ -81,3 +81,50 @@ fn json_lists_print_exactly_what_encoding_the_rows_prints() {
     let again = serde_json::to_string_pretty(&details).expect("encodes");
     assert_eq!(out, format!("{again}\n"));
 }
+
+/// A list longer than one part of the reply (64 KiB) is printed part by part as it
+/// arrives: the parts split inside rows, and the text is still exactly what encoding the
+/// rows prints, every row once, in id order; a reader that goes away mid-list ends it
+/// quietly.
+#[test]
+fn a_list_sent_in_parts_prints_exactly_what_encoding_the_rows_prints() {
+    let t = TestHome::new();
+    let name = format!("streamed \"{}\"", "x".repeat(100));
+    t.ok(&["start", "sleep 300", "--name", &name, "-i", "150"]);
+    let out = t.ok(&["ls", "--json"]);
+    assert!(
+        out.len() > 64 * 1024,
+        "{} bytes: two parts or more",
+        out.len()
+    );
+    let rows: Vec<pmtui_proto::ProcessInfo> = serde_json::from_str(&out).expect("ls --json");
+    assert_eq!(rows.len(), 150);
+    assert!(rows.windows(2).all(|w| w[0].id < w[1].id), "ids in order");
+    let again = serde_json::to_string_pretty(&rows).expect("encodes");
+    assert_eq!(out, format!("{again}\n"));
+
+    use std::io::Read;
+    let (mut reader, writer) = std::io::pipe().expect("pipe");
+    let child = t
+        .cmd()
+        .args(["ls", "--json"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .env_remove("RUST_BACKTRACE")
+        .spawn()
+        .expect("run");
+    let mut first = [0u8; 1000];
+    reader
+        .read_exact(&mut first)
+        .expect("the start of the list");
+    assert!(
+        first.starts_with(b"[\n  {\n"),
+        "{:?}",
+        String::from_utf8_lossy(&first)
+    );
+    drop(reader);
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}

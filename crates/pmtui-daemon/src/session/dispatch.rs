@@ -4,6 +4,7 @@
 use super::{Follow, Install, OutFrame, Outgoing};
 use crate::{Daemon, Shutdown};
 use futures_util::FutureExt;
+use pmtui_proto::frames::Part;
 use pmtui_proto::{ErrorKind, Request, Response, ServerFrame, codec};
 use pmtui_supervisor::SupervisorError;
 use std::collections::BTreeSet;
@@ -17,8 +18,7 @@ pub(super) async fn handle(
     out: mpsc::UnboundedSender<Outgoing>,
 ) {
     if request == Request::ListJson {
-        let frame = list_json(&daemon, id);
-        let _ = out.send(Outgoing { frame, then: None });
+        list_json(&daemon, id, &out).await;
         return;
     }
     let changes = matches!(
@@ -79,17 +79,93 @@ pub(super) async fn handle(
     });
 }
 
+/// The most of `ls --json`'s rows written before they go out as a part of the reply: the
+/// client prints a part while the next is written, and neither side holds the whole list
+/// (780 KB at 1,000 processes). A list this short is one part, as any other reply.
+const LIST_PART: usize = 64 * 1024;
+
 /// `list_json`: the rows written straight into the reply frame, laid out as `ls --json`
-/// prints them, so that neither side encodes or re-indents them again.
-fn list_json(daemon: &Daemon, id: u64) -> OutFrame {
-    let write = || codec::encode_processes_reply(id, |out| daemon.supervisor.list_json(out));
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
-        Ok(bytes) => OutFrame::Encoded(bytes),
-        // A bug that panics here must still answer, as in `handle`.
-        Err(panic) => OutFrame::Typed(ServerFrame::Reply {
-            id,
-            response: panicked("list_json", &*panic),
-        }),
+/// prints them, so that neither side encodes or re-indents them again; sent in parts of
+/// about `LIST_PART` bytes as they are written (the session writes them in a row).
+async fn list_json(daemon: &Daemon, id: u64, out: &mpsc::UnboundedSender<Outgoing>) {
+    let mut cursor = pmtui_supervisor::JsonCursor::default();
+    let mut parts: Option<mpsc::UnboundedSender<Part>> = None;
+    // The end of the last part's last line, which begins the next part.
+    let mut carry = Vec::new();
+    loop {
+        let first = parts.is_none();
+        let write = || {
+            // Room for the part and its last row, which goes past the limit.
+            let mut bytes = Vec::with_capacity(LIST_PART + 4096);
+            bytes.extend_from_slice(&carry);
+            if first {
+                codec::processes_reply_head(id, &mut bytes);
+            }
+            let more = daemon
+                .supervisor
+                .list_json(&mut cursor, &mut bytes, LIST_PART);
+            let rest = if more {
+                // A part ends with a line break: a client printing parts as they come
+                // writes whole lines (one write each, through a line-buffered stdout).
+                let cut = bytes
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |at| at + 1);
+                bytes.split_off(cut)
+            } else {
+                bytes.extend_from_slice(codec::PROCESSES_REPLY_TAIL);
+                Vec::new()
+            };
+            let part = Part {
+                bytes: bytes.into(),
+                more,
+            };
+            (part, rest)
+        };
+        let part = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
+            Ok((part, rest)) => {
+                carry = rest;
+                part
+            }
+            // A bug that panics here must still answer, as in `handle`; once a part is
+            // out, the message cannot be finished: dropping `parts` ends the connection,
+            // and the client says it was lost.
+            Err(panic) => {
+                let response = panicked("list_json", &*panic);
+                if first {
+                    let frame = OutFrame::Typed(ServerFrame::Reply { id, response });
+                    let _ = out.send(Outgoing { frame, then: None });
+                }
+                return;
+            }
+        };
+        let more = part.more;
+        match &parts {
+            Some(tx) => {
+                if tx.send(part).is_err() {
+                    return;
+                }
+            }
+            None if !more => {
+                let frame = OutFrame::Encoded(part.bytes);
+                let _ = out.send(Outgoing { frame, then: None });
+            }
+            None => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let _ = tx.send(part);
+                let _ = out.send(Outgoing {
+                    frame: OutFrame::Parts(rx),
+                    then: None,
+                });
+                parts = Some(tx);
+            }
+        }
+        if !more {
+            return;
+        }
+        // The session writes this part (and the client prints it) while the next one is
+        // written: on one thread, only if this task lets it run.
+        tokio::task::yield_now().await;
     }
 }
 

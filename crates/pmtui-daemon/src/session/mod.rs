@@ -30,10 +30,12 @@ struct Outgoing {
     then: Option<Install>,
 }
 
-/// A reply to encode, or one the request task encoded itself (`list_json`'s rows).
+/// A reply to encode, or one the request task encoded itself (`list_json`'s rows), whole
+/// or in parts still being written.
 enum OutFrame {
     Typed(ServerFrame),
     Encoded(bytes::Bytes),
+    Parts(mpsc::UnboundedReceiver<pmtui_proto::frames::Part>),
 }
 
 enum Install {
@@ -135,6 +137,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, _slot: Slot) {
                 let sent = match out.frame {
                     OutFrame::Typed(frame) => send(&mut framed, &frame).await,
                     OutFrame::Encoded(bytes) => framed.send(bytes).await.map_err(|_| ()),
+                    OutFrame::Parts(mut parts) => send_parts(&mut framed, &mut parts).await,
                 };
                 if let Some(Install::Shutdown(mode)) = out.then {
                     let _ = daemon.shutdown.send(mode);
@@ -331,6 +334,52 @@ fn protocol_error(message: String) -> ServerFrame {
         id: 0,
         response: Response::error(ErrorKind::Protocol, message),
     }
+}
+
+/// Writes a message that comes in parts as they come, nothing else between them (parts of
+/// two messages cannot mix), each straight from its buffer to the socket. A writer that
+/// stopped before the last part (a bug) leaves a message that cannot be finished: an
+/// error, which ends the connection.
+async fn send_parts(
+    framed: &mut Conn,
+    parts: &mut mpsc::UnboundedReceiver<pmtui_proto::frames::Part>,
+) -> Result<(), ()> {
+    // What the codec holds goes first.
+    SinkExt::<bytes::Bytes>::flush(framed)
+        .await
+        .map_err(|_| ())?;
+    while let Some(part) = parts.recv().await {
+        for (word, bytes) in pmtui_proto::frames::pieces(&part) {
+            write_two(framed.get_mut(), &word, bytes)
+                .await
+                .map_err(|_| ())?;
+        }
+        if !part.more {
+            return Ok(());
+        }
+    }
+    tracing::error!("a reply ended before its last part; dropping the connection");
+    Err(())
+}
+
+/// Writes `head` then `body`, in one `writev` when the socket takes them.
+async fn write_two(socket: &mut UnixStream, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut done = 0;
+    while done < head.len() + body.len() {
+        let n = match head.get(done..) {
+            Some(rest) if !rest.is_empty() => {
+                let slices = [std::io::IoSlice::new(rest), std::io::IoSlice::new(body)];
+                socket.write_vectored(&slices).await?
+            }
+            _ => socket.write(&body[done - head.len()..]).await?,
+        };
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        done += n;
+    }
+    Ok(())
 }
 
 async fn send(framed: &mut Conn, frame: &ServerFrame) -> Result<(), ()> {

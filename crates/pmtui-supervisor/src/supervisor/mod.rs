@@ -558,22 +558,30 @@ impl Supervisor {
             .collect()
     }
 
-    /// Every process as `ls --json` prints them (`pmtui_proto::info_json`), appended to
-    /// `out`. Written under the table's lock: that costs less than copying the rows out
-    /// (`list`) to write them after.
-    pub fn list_json(&self, out: &mut Vec<u8>) {
-        // About what a plain row takes; more only regrows the buffer once or twice.
-        const ROW_BYTES: usize = 1100;
+    /// Rows of `ls --json` as it prints them (`pmtui_proto::info_json`), appended to `out`
+    /// from where `cursor` stands until `out` holds `limit` bytes, then the closing bracket
+    /// after the last row; false once the array is closed. Written under the table's lock
+    /// (that costs less than copying the rows out, as `list` does, to write them after),
+    /// taken once per call: a reply sent in parts lets the table go between them, so its
+    /// rows are each as they were when written, ids in order.
+    pub fn list_json(&self, cursor: &mut JsonCursor, out: &mut Vec<u8>, limit: usize) -> bool {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let Some(array) = cursor.array.as_mut() else {
+            return false;
+        };
         let table = self.shared.lock();
-        out.reserve(table.entries.len().saturating_mul(ROW_BYTES));
-        let now = pmtui_proto::now_ms();
-        pmtui_proto::info_json::write_rows(
-            table
-                .entries
-                .values()
-                .map(|e| (&e.info, uptime(&e.info, now))),
-            out,
-        );
+        let from = cursor.after.map_or(Unbounded, Excluded);
+        for (id, e) in table.entries.range((from, Unbounded)) {
+            if out.len() >= limit {
+                return true;
+            }
+            array.row(&e.info, uptime(&e.info, cursor.now), out);
+            cursor.after = Some(*id);
+        }
+        if let Some(array) = cursor.array.take() {
+            array.end(out);
+        }
+        false
     }
 
     /// The stream of what happens to processes (`pmtui events`), from now on.
@@ -677,6 +685,26 @@ fn with_uptime(info: &ProcessInfo) -> ProcessInfo {
 }
 
 /// How long the current run of `info` has been up at `now`; 0 when nothing runs.
+/// Where `Supervisor::list_json` goes on from: after the last row written, with the
+/// uptimes as of the first call.
+#[derive(Debug)]
+pub struct JsonCursor {
+    after: Option<ProcessId>,
+    now: u64,
+    /// The array being written; `None` once closed.
+    array: Option<pmtui_proto::info_json::RowArray>,
+}
+
+impl Default for JsonCursor {
+    fn default() -> Self {
+        Self {
+            after: None,
+            now: pmtui_proto::now_ms(),
+            array: Some(Default::default()),
+        }
+    }
+}
+
 fn uptime(info: &ProcessInfo, now: u64) -> u64 {
     match (info.status.is_running(), info.started_at) {
         (true, Some(started)) => now.saturating_sub(started),

@@ -4,7 +4,9 @@ use super::connect;
 use crate::cli::TargetArgs;
 use crate::output;
 use anyhow::Result;
+use pmtui_client::{ClientError, RawReply, Streamed};
 use pmtui_proto::{Backoff, BackoffKind, ExitRecord, ProcessDetail, Request, Response};
+use std::io::Write;
 use std::process::ExitCode;
 
 pub async fn list(json: bool) -> Result<ExitCode> {
@@ -22,13 +24,25 @@ pub async fn list(json: bool) -> Result<ExitCode> {
 
 async fn print_list(client: &pmtui_client::Client, json: bool) -> Result<()> {
     if json {
-        // A daemon of this very version writes the rows as they are printed.
-        let request = if client.daemon().version == pmtui_proto::VERSION {
-            Request::ListJson
-        } else {
-            Request::List
+        // A daemon of this very version writes the rows as they are printed, in parts,
+        // which are printed as they come.
+        if client.daemon().version != pmtui_proto::VERSION {
+            return print_json(client, Request::List, "processes").await;
+        }
+        let stdout = Box::new(std::io::stdout());
+        return match client
+            .request_streamed(Request::ListJson, "processes", stdout)
+            .await
+        {
+            Ok(Streamed::Written(mut out)) => match out.write_all(b"\n").and_then(|()| out.flush())
+            {
+                Ok(()) => Ok(()),
+                Err(err) => output::json_failed(err),
+            },
+            Ok(Streamed::Reply(raw)) => print_raw_json(client, raw, "processes"),
+            Err(ClientError::Output(err)) => output::json_failed(err),
+            Err(err) => Err(err.into()),
         };
-        return print_json(client, request, "processes").await;
     }
     let Response::Processes { processes } = client.request(Request::List).await? else {
         anyhow::bail!("unexpected reply to list");
@@ -109,6 +123,11 @@ pub async fn list_hosts(json: bool) -> Result<ExitCode> {
 /// re-indented; from another version, decoded and encoded again.
 async fn print_json(client: &pmtui_client::Client, request: Request, field: &str) -> Result<()> {
     let raw = client.request_raw(request).await?;
+    print_raw_json(client, raw, field)
+}
+
+/// `print_json` of a reply received.
+fn print_raw_json(client: &pmtui_client::Client, raw: RawReply, field: &str) -> Result<()> {
     if client.daemon().version == pmtui_proto::VERSION
         && let Some(text) = raw.field(field, field)
     {
