@@ -364,8 +364,8 @@ async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
     events: mpsc::UnboundedSender<Event>,
     notes: mpsc::UnboundedSender<Note>,
 ) {
-    // Parts as they arrive: a reply streamed is written part by part, the other messages
-    // are put together here.
+    // Messages' bytes as they arrive: a reply streamed is written out as it comes, the
+    // other messages are put together here.
     let mut framed = framed.map_codec(PartCodec::new);
     let mut message = bytes::BytesMut::new();
     let mut streaming: Option<Stream> = None;
@@ -397,33 +397,42 @@ async fn io_task<S: AsyncRead + AsyncWrite + Unpin>(
                 waiting.insert(id, reply);
             }
             frame = framed.next() => {
-                let Some(Ok(part)) = frame else { return };
+                let Some(Ok(piece)) = frame else { return };
                 if let Some(stream) = &mut streaming {
-                    stream.feed(&part.bytes);
-                    if !part.more && let Some(stream) = streaming.take() {
+                    stream.feed(&piece.bytes);
+                    if piece.end && let Some(stream) = streaming.take() {
                         stream.end();
                     }
                     continue;
                 }
-                if message.is_empty() && part.more {
+                // A whole message in one piece is taken as it lies.
+                let bytes = if message.is_empty() && piece.end {
+                    piece.bytes
+                } else {
+                    let first = message.is_empty();
+                    let head = if first { &piece.bytes[..] } else {
+                        message.extend_from_slice(&piece.bytes);
+                        &message[..]
+                    };
+                    // A reply to stream starts as soon as its head is here.
                     let field_of = |id| match waiting.get(&id) {
                         Some(Slot::Streamed { field, .. }) => Some(*field),
                         _ => None,
                     };
-                    if let Some((id, start)) = crate::stream::starts(&part.bytes, field_of)
+                    if !piece.end
+                        && let Some((id, start)) = crate::stream::starts(head, field_of)
                         && let Some(Slot::Streamed { sink, done, .. }) = waiting.remove(&id)
                     {
                         let mut stream = Stream::new(sink, done);
-                        stream.feed(&part.bytes[start..]);
+                        stream.feed(&head[start..]);
                         streaming = Some(stream);
+                        message.clear();
                         continue;
                     }
-                }
-                let bytes = if message.is_empty() && !part.more {
-                    part.bytes
-                } else {
-                    message.extend_from_slice(&part.bytes);
-                    if part.more {
+                    if first {
+                        message.extend_from_slice(&piece.bytes);
+                    }
+                    if !piece.end {
                         continue;
                     }
                     std::mem::take(&mut message).freeze()

@@ -255,35 +255,85 @@ pub fn pieces(part: &Part) -> impl Iterator<Item = ([u8; 4], &[u8])> {
     })
 }
 
-/// `FrameCodec` for a reader that takes each part as it arrives (and reassembles the
-/// messages it wants whole itself): the same limits, nothing held between parts.
+/// A message's bytes as they arrive, at most a part's worth; `end`: the message ends here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub bytes: Bytes,
+    pub end: bool,
+}
+
+/// How much a reader of pieces reads at once: the read buffer, reused for every piece.
+const READ_ROOM: usize = 64 * 1024;
+
+/// `FrameCodec` for a reader that takes a message's bytes as they arrive (and puts the
+/// messages it wants whole together itself): the same limits, nothing held between reads.
+/// The parts of a long reply then pass through one buffer of `READ_ROOM` bytes, instead of
+/// each part being gathered whole, which moves what arrived of it when the buffer fills.
 #[derive(Debug)]
 pub struct PartCodec {
     frames: FrameCodec,
     /// Bytes of the message in progress handed out so far.
     passed: usize,
+    /// The part in progress: bytes of it still to come, and its "more parts" flag.
+    part: Option<(usize, bool)>,
 }
 
 impl PartCodec {
     pub fn new(frames: FrameCodec) -> Self {
-        Self { frames, passed: 0 }
+        Self {
+            frames,
+            passed: 0,
+            part: None,
+        }
     }
 }
 
 impl Decoder for PartCodec {
-    type Item = Part;
+    type Item = Piece;
     type Error = std::io::Error;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Part>, std::io::Error> {
-        let Some((bytes, more)) = self.frames.next_part(src, self.passed)? else {
-            return Ok(None);
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Piece>, std::io::Error> {
+        let (left, more) = match self.part.take() {
+            Some(part) => part,
+            None if src.len() < 4 => {
+                if src.capacity() - src.len() < READ_ROOM {
+                    src.reserve(READ_ROOM);
+                }
+                return Ok(None);
+            }
+            None => {
+                let word = u32::from_be_bytes([src[0], src[1], src[2], src[3]]);
+                let len = (word & !MORE) as usize;
+                if len > MAX_PART_LEN {
+                    return Err(invalid(format!(
+                        "a part of {len} bytes is over the {MAX_PART_LEN} a part may hold"
+                    )));
+                }
+                if self.passed + len > self.frames.max_message {
+                    return Err(invalid(format!(
+                        "a message of over {} bytes is over the {} allowed",
+                        self.passed + len,
+                        self.frames.max_message
+                    )));
+                }
+                src.advance(4);
+                (len, word & MORE != 0)
+            }
         };
-        self.frames.charge(0)?;
-        self.passed = if more { self.passed + bytes.len() } else { 0 };
-        Ok(Some(Part {
-            bytes: bytes.freeze(),
-            more,
-        }))
+        let n = left.min(src.len());
+        if n == 0 && left > 0 {
+            self.part = Some((left, more));
+            if src.capacity() < READ_ROOM {
+                src.reserve(READ_ROOM);
+            }
+            return Ok(None);
+        }
+        let bytes = src.split_to(n).freeze();
+        let left = left - n;
+        let end = left == 0 && !more;
+        self.part = (left > 0).then_some((left, more));
+        self.passed = if end { 0 } else { self.passed + n };
+        Ok(Some(Piece { bytes, end }))
     }
 }
 
@@ -347,26 +397,28 @@ mod tests {
         let mut whole = out.clone();
         let message = codec.decode(&mut whole).expect("decode");
         assert_eq!(message.as_deref(), Some(&b"abcde"[..]));
-        let mut parts = PartCodec::new(FrameCodec::new(5, None));
-        let mut got = Vec::new();
-        let mut src = out.clone();
-        while let Some(part) = parts.decode(&mut src).expect("decode") {
-            got.push((part.bytes.to_vec(), part.more));
+        // Read as it comes: every byte once, in order, the end marked.
+        for step in [1, 3, 64] {
+            let mut parts = PartCodec::new(FrameCodec::new(5, None));
+            let (mut got, mut ends) = (Vec::new(), 0);
+            let mut src = BytesMut::new();
+            for piece in out.chunks(step) {
+                src.extend_from_slice(piece);
+                while let Some(piece) = parts.decode(&mut src).expect("decode") {
+                    assert_eq!(ends, 0, "nothing after the end");
+                    got.extend_from_slice(&piece.bytes);
+                    ends += usize::from(piece.end);
+                }
+            }
+            assert_eq!((&got[..], ends), (&b"abcde"[..], 1), "{step}");
         }
-        assert_eq!(
-            got,
-            [
-                (b"ab".to_vec(), true),
-                (vec![], true),
-                (b"cde".to_vec(), false)
-            ]
-        );
         let mut parts = PartCodec::new(FrameCodec::new(4, None));
-        assert!(parts.decode(&mut out).expect("ab").is_some());
-        assert!(parts.decode(&mut out).expect("empty").is_some());
+        let mut src = out.clone();
+        assert!(parts.decode(&mut src).expect("ab").is_some());
+        assert!(parts.decode(&mut src).expect("empty").is_some());
         assert!(
-            parts.decode(&mut out).is_err(),
-            "the message limit counts the parts handed out"
+            parts.decode(&mut src).is_err(),
+            "the message limit counts the bytes handed out"
         );
     }
 

@@ -85,7 +85,7 @@ fn json_lists_print_exactly_what_encoding_the_rows_prints() {
 /// A list longer than one part of the reply (64 KiB) is printed part by part as it
 /// arrives: the parts split inside rows, and the text is still exactly what encoding the
 /// rows prints, every row once, in id order; a reader that goes away mid-list ends it
-/// quietly.
+/// quietly. Other long replies are still read whole.
 #[test]
 fn a_list_sent_in_parts_prints_exactly_what_encoding_the_rows_prints() {
     let t = TestHome::new();
@@ -102,6 +102,12 @@ fn a_list_sent_in_parts_prints_exactly_what_encoding_the_rows_prints() {
     assert!(rows.windows(2).all(|w| w[0].id < w[1].id), "ids in order");
     let again = serde_json::to_string_pretty(&rows).expect("encodes");
     assert_eq!(out, format!("{again}\n"));
+    // A reply of over 1 MiB, sent in parts of the framing's own, is put together whole.
+    let out = t.ok(&["describe", "--json", "all"]);
+    assert!(out.len() > 1 << 20, "{} bytes", out.len());
+    let details: Vec<pmtui_proto::ProcessDetail> =
+        serde_json::from_str(&out).expect("describe --json");
+    assert_eq!(details.len(), 150);
 
     use std::io::Read;
     let (mut reader, writer) = std::io::pipe().expect("pipe");
