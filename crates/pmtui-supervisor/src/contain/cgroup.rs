@@ -167,8 +167,8 @@ impl Cgroups {
 
     /// Creates the cgroup of process `id` if needed and opens its directory (close-on-exec:
     /// the program never sees it), which the child is cloned into, or whose `cgroup.procs`
-    /// it writes itself into (see `spawn`).
-    pub fn prepare(&self, id: u32) -> std::io::Result<(PathBuf, File)> {
+    /// it writes itself into (see `spawn`); with whether it was made just now.
+    pub fn prepare(&self, id: u32) -> std::io::Result<(PathBuf, File, bool)> {
         let dir = self.dir_of(id);
         let open = || {
             OpenOptions::new()
@@ -176,15 +176,15 @@ impl Cgroups {
                 .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_CLOEXEC)
                 .open(&dir)
         };
-        let handle = match open() {
-            Ok(handle) => handle,
+        let (handle, created) = match open() {
+            Ok(handle) => (handle, false),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(&dir)?;
-                open()?
+                (open()?, true)
             }
             Err(err) => return Err(err),
         };
-        Ok((dir, handle))
+        Ok((dir, handle, created))
     }
 
     /// Every process cgroup in the subtree, with its id (what an earlier daemon left).

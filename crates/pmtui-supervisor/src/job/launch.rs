@@ -180,15 +180,20 @@ impl Job {
         let Some(cgroups) = &self.shared.containment.cgroups else {
             return Ok((None, None));
         };
-        let (dir, handle) = cgroups.prepare(self.id).map_err(|err| {
+        let (dir, handle, created) = cgroups.prepare(self.id).map_err(|err| {
             format!(
                 "could not start {}: cannot create its cgroup {}: {err}",
                 self.spec.command_line(),
                 cgroups.dir_of(self.id).display()
             )
         })?;
-        // During a reload the old run is in there and still serving.
-        if self.spec.treekill && self.retiring.is_none() && contain::cgroup::populated(&dir) {
+        // During a reload the old run is in there and still serving; a cgroup made just
+        // now holds nothing (one read of `cgroup.events` less per first start).
+        if self.spec.treekill
+            && !created
+            && self.retiring.is_none()
+            && contain::cgroup::populated(&dir)
+        {
             let mut tree = contain::Tree::Cgroup {
                 dir: dir.clone(),
                 kill_file: cgroups.kill_file,
