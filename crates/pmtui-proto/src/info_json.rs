@@ -195,13 +195,22 @@ fn float(out: &mut Vec<u8>, v: f64) {
 
 /// A string, quoted; one with anything to escape goes through serde_json's escaper.
 fn string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if plain(s) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     } else {
         value(out, s);
     }
+}
+
+/// Whether `s` goes between quotes as it is: no control character, quote or backslash.
+/// Without an early exit, so that the compiler checks many bytes at a time (the byte-wise
+/// `all` was a fifth of the daemon's time answering `ls --json` at 1,000 processes).
+fn plain(s: &str) -> bool {
+    !s.bytes().fold(false, |escape, b| {
+        escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
