@@ -13,6 +13,19 @@ s.sendto(sys.argv[1].replace("\\n", "\n").encode(), os.environ["NOTIFY_SOCKET"])
 }
 "#;
 
+/// Starts `script` as `name` with `wait_ready` (and a listen timeout no test reaches).
+fn start_waiting_ready(t: &TestHome, script: &std::path::Path, name: &str) {
+    t.ok(&[
+        "start",
+        script.to_str().expect("utf8"),
+        "--name",
+        name,
+        "--wait-ready",
+        "--listen-timeout",
+        "60s",
+    ]);
+}
+
 /// Waits in the shell until `file` exists.
 fn await_file(file: &std::path::Path) -> String {
     format!("while [ ! -e {} ]; do sleep 0.05; done\n", file.display())
@@ -31,15 +44,7 @@ fn ready_status_reloading_and_mainpid_from_a_shell_script() {
             await_file(&done),
         ),
     );
-    t.ok(&[
-        "start",
-        script.to_str().expect("utf8"),
-        "--name",
-        "svc",
-        "--wait-ready",
-        "--listen-timeout",
-        "60s",
-    ]);
+    start_waiting_ready(&t, &script, "svc");
     let p = t.wait_for("svc", "its first status line", |p| {
         p["status_text"] == "warming up"
     });
@@ -163,15 +168,7 @@ s.sendto(b"READY=1\nSTATUS=ok", path)
 time.sleep(600)
 "#,
     );
-    t.ok(&[
-        "start",
-        script.to_str().expect("utf8"),
-        "--name",
-        "noisy",
-        "--wait-ready",
-        "--listen-timeout",
-        "60s",
-    ]);
+    start_waiting_ready(&t, &script, "noisy");
     let p = t.wait_for("noisy", "ready", |p| p["readiness"] == "ready");
     assert_eq!(p["status_text"], "ok", "{p}");
     assert_eq!(t.list().len(), 1, "the daemon answers");
@@ -192,15 +189,7 @@ fn a_crash_restart_keeps_the_socket_and_the_next_run_is_heard() {
             runs = runs.display(),
         ),
     );
-    t.ok(&[
-        "start",
-        script.to_str().expect("utf8"),
-        "--name",
-        "svc",
-        "--wait-ready",
-        "--listen-timeout",
-        "60s",
-    ]);
+    start_waiting_ready(&t, &script, "svc");
     t.wait_for("svc", "the first run's status", |p| {
         p["status_text"] == "first run"
     });
