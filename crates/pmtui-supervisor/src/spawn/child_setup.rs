@@ -584,6 +584,10 @@ pub(crate) struct Slots {
 /// Slots: stdin, stdout, stderr, the start report, and four passed fds (listening
 /// sockets, Node's channel).
 const SLOTS: usize = 8;
+/// The lowest slot: above the child's stdio and the numbers the passed fds go to (3 to
+/// 6), so that no `dup2` of the child's setup lands on a slot still to be read (the start
+/// report above all), whatever the daemon had open when it reserved them.
+const LOWEST_SLOT: RawFd = FIRST_PASSED_FD + SLOTS as RawFd;
 
 static RESERVED: std::sync::OnceLock<Option<std::sync::Mutex<Slots>>> = std::sync::OnceLock::new();
 
@@ -621,7 +625,7 @@ impl Slots {
         let mut made: Vec<OwnedFd> = Vec::with_capacity(SLOTS);
         for _ in 0..SLOTS {
             // SAFETY: fcntl(2) on an open fd; the new fd is owned below.
-            let fd = unsafe { libc::fcntl(null.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+            let fd = unsafe { libc::fcntl(null.as_raw_fd(), libc::F_DUPFD_CLOEXEC, LOWEST_SLOT) };
             if fd < 0 {
                 return None;
             }
@@ -869,6 +873,10 @@ mod tests {
         };
         let slot = filled.slots.fds[0];
         assert!(slot < filled.slots.bound);
+        assert!(
+            filled.slots.fds.iter().all(|&fd| fd >= LOWEST_SLOT),
+            "no slot where the child's setup puts fds"
+        );
         assert_eq!(link(slot), link(write_end.as_raw_fd()));
         drop(filled);
         drop(write_end);
