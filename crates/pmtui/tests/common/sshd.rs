@@ -24,7 +24,18 @@ pub struct Sshd {
 impl Sshd {
     /// Starts sshd with the keys and config of `keys` on a free port.
     pub fn start(keys: &Keys) -> Option<Self> {
-        let port = free_port();
+        // Another test may take the same free port first: this server then fails to bind
+        // and exits, and is started again on another port.
+        for _ in 0..10 {
+            if let Some(sshd) = Self::start_on(keys, free_port()) {
+                return Some(sshd);
+            }
+        }
+        panic!("sshd did not start on any of ten free ports");
+    }
+
+    /// Starts sshd on `port`; `None` when it exits instead of listening (port taken).
+    fn start_on(keys: &Keys, port: u16) -> Option<Self> {
         let dir = keys.dir.join(format!("sshd-{port}"));
         std::fs::create_dir_all(&dir).expect("sshd dir");
         let config = dir.join("sshd_config");
@@ -42,29 +53,47 @@ impl Sshd {
         )
         .expect("sshd_config");
         let child = spawn(&dir);
-        let sshd = Self { port, child, dir };
-        sshd.wait_listening();
-        Some(sshd)
+        let mut sshd = Self { port, child, dir };
+        sshd.wait_listening().then_some(sshd)
     }
 
     /// The host is back: the server starts again on its port, with its keys.
     pub fn restart(&mut self) {
         self.kill();
         self.child = spawn(&self.dir);
-        self.wait_listening();
+        assert!(
+            self.wait_listening(),
+            "sshd did not start again on {}: {}",
+            self.port,
+            self.log()
+        );
     }
 
-    fn wait_listening(&self) {
+    /// Waits until this very server listens: a connection is accepted on the port and the
+    /// pid file it writes once bound names it (a connection alone could reach another
+    /// test's server on the same port). False when it exited instead.
+    fn wait_listening(&mut self) -> bool {
         let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        let pid_file = self.dir.join("sshd.pid");
+        let pid = self.child.id().to_string();
+        let ours = || std::fs::read_to_string(&pid_file).is_ok_and(|text| text.trim() == pid);
+        while !(ours() && TcpStream::connect(("127.0.0.1", self.port)).is_ok()) {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return false;
+            }
             assert!(
                 start.elapsed() < DEADLINE,
                 "sshd did not listen on {}: {}",
                 self.port,
-                std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
+                self.log()
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+        true
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
     }
 
     /// Kills the server; sessions already open go on (as with a real sshd restart).
