@@ -350,21 +350,29 @@ impl ChildSetup {
     ) -> Result<Born, CloneError> {
         use std::os::fd::AsRawFd;
         let failed = |err: nix::Error| CloneError::Failed(std::io::Error::from(err));
-        let stdin: OwnedFd = std::fs::File::open("/dev/null")
-            .map_err(CloneError::Failed)?
-            .into();
         let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
         let (out_r, out_w) = nix::unistd::pipe2(cloexec).map_err(failed)?;
         let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(failed)?;
         let (report_r, report_w) = nix::unistd::pipe2(cloexec).map_err(failed)?;
         let mut sources = vec![
-            stdin.as_raw_fd(),
+            NULL_STDIN,
             out_w.as_raw_fd(),
             err_w.as_raw_fd(),
             report_w.as_raw_fd(),
         ];
         sources.extend_from_slice(&self.pass_fds);
         let slots = Slots::fill(&sources);
+        // Without slots, stdin is a /dev/null of its own (the slots keep one).
+        let stdin: Option<OwnedFd> = match slots {
+            Some(_) => None,
+            None => {
+                let null: OwnedFd = std::fs::File::open("/dev/null")
+                    .map_err(CloneError::Failed)?
+                    .into();
+                sources[0] = null.as_raw_fd();
+                Some(null)
+            }
+        };
         let (fds, unshare_below) = match &slots {
             Some(filled) => (&filled.slots.fds[..sources.len()], Some(filled.slots.bound)),
             None => (&sources[..], None),
@@ -591,6 +599,10 @@ const LOWEST_SLOT: RawFd = FIRST_PASSED_FD + SLOTS as RawFd;
 
 static RESERVED: std::sync::OnceLock<Option<std::sync::Mutex<Slots>>> = std::sync::OnceLock::new();
 
+/// In the sources given to [`Slots::fill`]: /dev/null, which an empty slot holds (no file
+/// opened per start for the child's stdin).
+const NULL_STDIN: RawFd = -1;
+
 /// Slots filled for one start; emptied (back to /dev/null) when dropped.
 struct Filled {
     slots: std::sync::MutexGuard<'static, Slots>,
@@ -653,8 +665,11 @@ impl Slots {
         }
         let mut filled = Filled { slots, used: 0 };
         for (i, source) in sources.iter().enumerate() {
+            // An empty slot holds /dev/null already.
             // SAFETY: dup3(2) onto a slot this guard owns; close-on-exec, as the source.
-            if unsafe { libc::dup3(*source, filled.slots.fds[i], libc::O_CLOEXEC) } < 0 {
+            if *source != NULL_STDIN
+                && unsafe { libc::dup3(*source, filled.slots.fds[i], libc::O_CLOEXEC) } < 0
+            {
                 return None;
             }
             filled.used = i + 1;
