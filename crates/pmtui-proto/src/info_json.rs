@@ -163,6 +163,40 @@ fn write_row(info: &ProcessInfo, uptime_ms: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\n  }");
 }
 
+/// Asks the CPU to fetch `info`'s own cache lines, without waiting for them. The daemon's
+/// rows sit apart in memory, and writing them one by one waited for each line in turn:
+/// most of its time answering `ls --json` at 1,000 processes. Called for a few rows before
+/// they are written, so that their lines come in together.
+pub fn prefetch_row(info: &ProcessInfo) {
+    let base = std::ptr::from_ref(info).cast::<u8>();
+    for at in (0..size_of::<ProcessInfo>()).step_by(64) {
+        prefetch(base.wrapping_add(at));
+    }
+}
+
+/// [`prefetch_row`] for the text of the row's strings that every row has; call it after
+/// `prefetch_row`, as it reads where they are from the row.
+pub fn prefetch_strings(info: &ProcessInfo) {
+    for s in [&info.name, &info.namespace, &info.command] {
+        prefetch(s.as_ptr());
+    }
+}
+
+/// Starts loading the cache line holding `at` (a hint; nothing where there is no such
+/// instruction).
+#[inline(always)]
+#[allow(unsafe_code)]
+fn prefetch(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 never faults, whatever the address, and changes nothing the
+    // program can see but timing; the SSE it needs is part of x86_64's baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
 fn int(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
