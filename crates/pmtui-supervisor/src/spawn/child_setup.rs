@@ -1,4 +1,5 @@
-//! What a child does between `fork` and `exec`: the only `unsafe` code in pmtui.
+//! What a child does between `fork` and `exec`: all of pmtui's `unsafe` code but a prefetch
+//! hint (`pmtui_proto::info_json`).
 //!
 //! Everything a step needs is prepared in the parent (fds opened, values computed, buffers
 //! allocated); the code that runs in the child only makes async-signal-safe system calls:
@@ -329,10 +330,11 @@ struct Prepared<'a> {
 }
 
 impl ChildSetup {
-    /// Starts the child with `clone3(CLONE_INTO_CGROUP)` into the cgroup whose directory
-    /// `cgroup` is open on, stdin from /dev/null and stdout/stderr piped, in a new process
-    /// group, in `cwd`; then the steps of this setup (`cgroup_procs` is not used: the child
-    /// is already inside) and `plan`'s exec. Returns once the child has exec'd, or with the
+    /// Starts the child with `clone3`, with `CLONE_INTO_CGROUP` into the cgroup whose
+    /// directory `cgroup` is open on when there is one (group mode has none), stdin from
+    /// /dev/null and stdout/stderr piped, in a new process group, in `cwd`; then the steps
+    /// of this setup (`cgroup_procs` is not used: the child is born inside) and `plan`'s
+    /// exec. Returns once the child has exec'd, or with the
     /// errno of the step that failed, read from a close-on-exec pipe (as `Command` does).
     ///
     /// On x86_64 with vfork semantics (`CLONE_VM | CLONE_VFORK`, as `posix_spawn` does): the
@@ -344,7 +346,7 @@ impl ChildSetup {
     /// since libc's `setuid` would try to reach the parent's other threads.
     pub(crate) fn clone_into(
         &mut self,
-        cgroup: std::os::fd::BorrowedFd<'_>,
+        cgroup: Option<std::os::fd::BorrowedFd<'_>>,
         cwd: &std::ffi::CStr,
         plan: &mut ExecPlan,
     ) -> Result<Born, CloneError> {
@@ -394,10 +396,15 @@ impl ChildSetup {
         };
         let report = fds[3];
         let share = if slots.is_some() { CLONE_FILES } else { 0 };
+        let into = if cgroup.is_some() {
+            CLONE_INTO_CGROUP
+        } else {
+            0
+        };
         let mut args = CloneArgs {
-            flags: CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND | share,
+            flags: into | CLONE_CLEAR_SIGHAND | share,
             exit_signal: libc::SIGCHLD as u64,
-            cgroup: cgroup.as_raw_fd() as u64,
+            cgroup: cgroup.map_or(0, |dir| dir.as_raw_fd() as u64),
             ..CloneArgs::default()
         };
         #[cfg(target_arch = "x86_64")]

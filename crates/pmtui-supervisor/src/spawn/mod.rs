@@ -181,10 +181,11 @@ pub fn spawn(
         pass_fds: sockets.fds().into_iter().chain(channel).collect(),
         exec,
     };
-    if let Some(dir) = &cgroup
-        && clone3_usable()
-    {
-        // The child is born in its cgroup: the whole start happens in `clone_into`.
+    if clone3_usable() {
+        // The whole start happens in `clone_into`, the child born in its cgroup if it has
+        // one. In group mode too: `Command` forks (it cannot use `posix_spawn` with the
+        // setup's steps), copying the daemon's page tables and its whole descriptor table
+        // at every start, which at 1,000 processes is thousands of fds.
         let mut own_plan = None;
         let plan = match setup.exec.take() {
             Some(plan) => own_plan.insert(plan),
@@ -197,7 +198,8 @@ pub fn spawn(
         };
         let cwd = std::ffi::CString::new(spec.cwd.as_os_str().as_encoded_bytes())
             .map_err(|_| std::io::Error::other("the working directory holds a NUL byte"))?;
-        match Child::spawn_born(managed, || setup.clone_into(dir.as_fd(), &cwd, plan)) {
+        let dir = cgroup.as_ref().map(AsFd::as_fd);
+        match Child::spawn_born(managed, || setup.clone_into(dir, &cwd, plan)) {
             Ok(child) => return Ok(child),
             Err(CloneError::Failed(err)) => return Err(err),
             Err(CloneError::Unsupported(err)) => clone3_refused(&err),
