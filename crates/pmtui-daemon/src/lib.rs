@@ -50,6 +50,8 @@ pub(crate) struct Daemon {
 /// The daemon in the foreground, as `pmtui daemon` and the `pmtui-daemon` executable run
 /// it: logs to stderr (which is `daemon.log` when a client started it), `PMTUI_LOG` filters.
 pub fn main() -> std::process::ExitCode {
+    // First, before anything is opened (see `close_inherited_fds`).
+    pmtui_supervisor::close_inherited_fds();
     let filter = tracing_subscriber::EnvFilter::try_from_env("PMTUI_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

@@ -38,6 +38,7 @@ pub use error::SupervisorError;
 pub use metrics::MetricsTick;
 pub use probe::{AppMessage, AppPayload, MessageSource, ReadyOutcome};
 pub use record::{DesiredState, ProcessRecord};
+pub use spawn::close_inherited_fds;
 pub use supervisor::{
     ApplyOutcome, JsonCursor, LogSnapshot, MetricsSnapshot, MetricsSubscription, ReloadOptions,
     ScaleOutcome, StartOutcome, Supervisor,

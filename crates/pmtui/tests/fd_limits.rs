@@ -1,5 +1,6 @@
 //! The daemon raises its own soft open-file limit and gives children back the one it
-//! inherited (programs using `select()` break with fds ≥ 1024).
+//! inherited (programs using `select()` break with fds ≥ 1024); descriptors its launcher
+//! left open reach neither the daemon nor its apps.
 
 mod common;
 use common::*;
@@ -284,4 +285,62 @@ fn fill_until_refused(home: &TestHome, sleep: &str, most: usize) {
             break;
         }
     }
+}
+
+/// What `/proc/<pid>/fd` holds: each descriptor's number and what it points to.
+fn open_fds(pid: i64) -> Vec<(String, String)> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fd dir")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let target = std::fs::read_link(e.path()).ok()?;
+            Some((
+                e.file_name().to_string_lossy().into_owned(),
+                target.display().to_string(),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn descriptors_left_open_by_the_launcher_reach_neither_the_daemon_nor_its_apps() {
+    let home = TestHome::new();
+    // A shell's `exec 7>file` is not close-on-exec: the client inherits it, and so would the
+    // daemon it starts and, through it, every app (a pipe's write end held that way keeps
+    // a `$(…)` or a CI step waiting for ever).
+    let marker = home.path("left-open");
+    let ping = std::process::Command::new("sh")
+        .args(["-c", "exec 7>\"$MARKER\" && exec \"$PMTUI\" ping"])
+        .env("PMTUI", env!("CARGO_BIN_EXE_pmtui"))
+        .env("PMTUI_HOME", home.home())
+        .env("MARKER", &marker)
+        .output()
+        .expect("run sh");
+    assert!(ping.status.success(), "{ping:?}");
+    let marker = marker.display().to_string();
+    let daemon = i64::from(home.daemon_pid().expect("daemon pid"));
+    let held: Vec<_> = open_fds(daemon)
+        .into_iter()
+        .filter(|(_, target)| *target == marker)
+        .collect();
+    assert!(
+        held.is_empty(),
+        "the daemon holds its launcher's file: {held:?}"
+    );
+
+    home.ok(&["start", "sleep 1000", "--name", "s"]);
+    let row = home.wait_for("s", "a pid", |p| {
+        p["pid"].as_i64().is_some_and(|pid| pid > 0)
+    });
+    let fds = open_fds(row["pid"].as_i64().expect("pid"));
+    let numbers: Vec<&str> = fds.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        {
+            let mut sorted = numbers.clone();
+            sorted.sort_unstable();
+            sorted
+        },
+        ["0", "1", "2"],
+        "an app gets its stdio and nothing else: {fds:?}"
+    );
 }

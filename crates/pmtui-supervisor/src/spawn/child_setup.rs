@@ -1,5 +1,5 @@
-//! What a child does between `fork` and `exec`: all of pmtui's `unsafe` code but a prefetch
-//! hint (`pmtui_proto::info_json`).
+//! What a child does between `fork` and `exec`, and the daemon's own descriptor table at its
+//! start: all of pmtui's `unsafe` code but a prefetch hint (`pmtui_proto::info_json`).
 //!
 //! Everything a step needs is prepared in the parent (fds opened, values computed, buffers
 //! allocated); the code that runs in the child only makes async-signal-safe system calls:
@@ -27,6 +27,43 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
+
+/// Closes every descriptor from 3 up: what the daemon inherited from whatever started it
+/// (a shell's saved descriptors, a CI runner's pipes). Kept, they would go on to every
+/// child (those without `O_CLOEXEC`), and a pipe's write end held by the daemon for its
+/// whole life keeps the reader at the other end, such as `$(…)` or a CI step, waiting for
+/// an end of file that never comes. The daemon is given nothing at 3 and up on purpose.
+///
+/// Must run before the process opens anything it keeps (first thing in the daemon's main):
+/// closing by number would otherwise close a descriptor something else owns.
+pub(crate) fn close_inherited() {
+    // SAFETY: close_range(2) of 3 and up, with no flag; per the contract above, no
+    // descriptor from 3 up is owned by anything in this process yet.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            0,
+        )
+    };
+    if ret == 0 {
+        return;
+    }
+    // Before Linux 5.9: those /proc lists (its own descriptor among them, closed by then:
+    // EBADF is harmless, and nothing else opens one meanwhile).
+    let open: Vec<RawFd> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|&fd: &RawFd| fd >= 3)
+            .collect(),
+        Err(_) => return,
+    };
+    for fd in open {
+        // SAFETY: as above, nothing owns these numbers.
+        unsafe { libc::close(fd) };
+    }
+}
 
 /// Where passed fds begin in the child (systemd's `SD_LISTEN_FDS_START`).
 pub(crate) const FIRST_PASSED_FD: RawFd = 3;

@@ -230,6 +230,13 @@ pub fn spawn(
     Child::spawn(&mut command, managed)
 }
 
+/// Closes every descriptor from 3 up that the process inherited (see
+/// `child_setup::close_inherited`): the first step of the daemon's main, before it opens
+/// anything.
+pub fn close_inherited_fds() {
+    child_setup::close_inherited();
+}
+
 /// Reserves the low descriptor numbers children started by `clone3` take their fds from
 /// (see `child_setup::Slots`): called when the supervisor starts, while numbers are low.
 pub(crate) fn reserve_fd_slots() {
