@@ -7,13 +7,14 @@
 //! features that need one (fd limits, listening sockets, cgroups, uid/gid) share this
 //! one audited place instead of each adding its own `pre_exec`.
 //!
-//! Two ways to start a child: `install` on a `std::process::Command` (fork, then the steps
-//! in `pre_exec`; in cgroup mode the child writes itself into its cgroup's `cgroup.procs`),
-//! and [`ChildSetup::clone_into`]: `clone3(CLONE_INTO_CGROUP)`, so the child is born in its
-//! cgroup (nothing it forks is ever outside) without the migration that cost each spawn
+//! Two ways to start a child: [`ChildSetup::clone_into`], the usual one, and `install` on a
+//! `std::process::Command` where `clone3` is refused (fork, then the steps in `pre_exec`;
+//! in cgroup mode the child writes itself into its cgroup's `cgroup.procs`). `clone_into`
+//! is `clone3`, with `CLONE_INTO_CGROUP` in cgroup mode, so the child is born in its cgroup
+//! (nothing it forks is ever outside) without the migration that cost each spawn
 //! milliseconds (moving a task takes the cgroup threadgroup lock, which waits for an RCU
-//! grace period); the child then does what `Command` does (stdio, process group, cwd)
-//! and the same steps, and execs.
+//! grace period); the child then does what `Command` does (stdio, process group, cwd) and
+//! the same steps, and execs.
 #![allow(unsafe_code)]
 
 use nix::libc::{self, c_char};
@@ -50,8 +51,9 @@ pub(crate) fn close_inherited() {
     if ret == 0 {
         return;
     }
-    // Before Linux 5.9: those /proc lists (its own descriptor among them, closed by then:
-    // EBADF is harmless, and nothing else opens one meanwhile).
+    // Before Linux 5.9, the ones /proc/self/fd lists. The listing's own descriptor is among
+    // them, closed by the time they are: its EBADF is harmless, as nothing opens another
+    // one meanwhile.
     let open: Vec<RawFd> = match std::fs::read_dir("/proc/self/fd") {
         Ok(entries) => entries
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
@@ -371,8 +373,8 @@ impl ChildSetup {
     /// directory `cgroup` is open on when there is one (group mode has none), stdin from
     /// /dev/null and stdout/stderr piped, in a new process group, in `cwd`; then the steps
     /// of this setup (`cgroup_procs` is not used: the child is born inside) and `plan`'s
-    /// exec. Returns once the child has exec'd, or with the
-    /// errno of the step that failed, read from a close-on-exec pipe (as `Command` does).
+    /// exec. Returns once the child has exec'd, or with the errno of the step that failed,
+    /// read from a close-on-exec pipe (as `Command` does).
     ///
     /// On x86_64 with vfork semantics (`CLONE_VM | CLONE_VFORK`, as `posix_spawn` does): the
     /// child runs on a stack of its own in the daemon's memory, and this thread waits until
