@@ -64,10 +64,20 @@ pub fn scan() -> Vec<ProcEntry> {
 
 /// Every descendant of `roots` (not the roots themselves), children before grandchildren.
 pub fn descendants(table: &[ProcEntry], roots: &[u32]) -> Vec<u32> {
+    descendants_in(&children_map(table), roots)
+}
+
+/// Each pid of `table` with its children's pids.
+pub fn children_map(table: &[ProcEntry]) -> HashMap<u32, Vec<u32>> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     for entry in table {
         children.entry(entry.ppid).or_default().push(entry.pid);
     }
+    children
+}
+
+/// [`descendants`] from a [`children_map`] made once for several lookups.
+pub fn descendants_in(children: &HashMap<u32, Vec<u32>>, roots: &[u32]) -> Vec<u32> {
     let mut found = Vec::new();
     let mut queue: Vec<u32> = roots.to_vec();
     while let Some(pid) = queue.pop() {

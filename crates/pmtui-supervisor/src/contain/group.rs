@@ -20,6 +20,9 @@ const RESCAN: Duration = Duration::from_millis(100);
 struct Snapshot {
     table: Vec<ProcEntry>,
     markers: std::collections::HashMap<u32, String>,
+    /// Derived from `table` once, for every tree's lookups.
+    children: std::collections::HashMap<u32, Vec<u32>>,
+    starts: std::collections::HashMap<u32, u64>,
     at: Instant,
 }
 
@@ -44,6 +47,8 @@ fn snapshot() -> std::sync::Arc<Snapshot> {
         .filter_map(|e| Some((e.pid, tree::marker_of(e.pid)?)))
         .collect();
     let snap = std::sync::Arc::new(Snapshot {
+        children: tree::children_map(&table),
+        starts: table.iter().map(|e| (e.pid, e.start_time)).collect(),
         table,
         markers,
         at: Instant::now(),
@@ -179,8 +184,8 @@ impl ScanTree {
             return;
         }
         let snap = snapshot();
-        let table = &snap.table;
-        let mut seeds: Vec<u32> = table
+        let mut seeds: Vec<u32> = snap
+            .table
             .iter()
             .filter(|e| {
                 self.known
@@ -191,11 +196,9 @@ impl ScanTree {
             })
             .map(|e| e.pid)
             .collect();
-        seeds.extend(tree::descendants(table, &seeds));
-        let starts: std::collections::HashMap<u32, u64> =
-            table.iter().map(|e| (e.pid, e.start_time)).collect();
+        seeds.extend(tree::descendants_in(&snap.children, &seeds));
         for pid in seeds {
-            if let Some(&start) = starts.get(&pid)
+            if let Some(&start) = snap.starts.get(&pid)
                 && !self.known.iter().any(|(p, _)| *p == pid)
             {
                 self.known.push((pid, start));

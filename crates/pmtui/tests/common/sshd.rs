@@ -27,7 +27,7 @@ impl Sshd {
         // Another test may take the same free port first: this server then fails to bind
         // and exits, and is started again on another port.
         for _ in 0..10 {
-            if let Some(sshd) = Self::start_on(keys, free_port()) {
+            if let Some(sshd) = Self::start_on(keys, super::http::free_port()) {
                 return Some(sshd);
             }
         }
@@ -190,13 +190,6 @@ fn spawn(dir: &Path) -> Child {
 }
 
 /// A port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 /// Every descendant of `pid` (children listed by the kernel in `/proc/<pid>/task/*/children`).
 fn descendants(pid: u32, out: &mut Vec<u32>) {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
