@@ -151,7 +151,6 @@ fn cycles(
     let stamps_s = stamps.to_string_lossy().into_owned();
     let (live, crashes_s) = (LIVE_MS.to_string(), n.to_string());
     let args = [
-        "child",
         "crash",
         "--file",
         &stamps_s,
@@ -160,7 +159,7 @@ fn cycles(
         "--crashes",
         &crashes_s,
     ];
-    home.start(&ctx.me, "cycle", 1, &[], &args, Duration::from_secs(120))?;
+    home.start(&ctx.child, "cycle", 1, &[], &args, Duration::from_secs(120))?;
     let pid = daemon.id();
     wait_runs(&stamps, 1)?;
     std::thread::sleep(Duration::from_millis(SETTLE_MS));

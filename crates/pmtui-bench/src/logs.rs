@@ -94,7 +94,7 @@ pub fn bursts(plan: &Plan) -> [Burst; 4] {
 pub fn capture(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     let mut failed = Vec::new();
     for burst in bursts(ctx.plan) {
-        if let Err(err) = log_burst(ctx.results, &ctx.me, mgr, &burst) {
+        if let Err(err) = log_burst(ctx.results, &ctx.child, mgr, &burst) {
             failed.push(format!("{}: {err:#}", burst.label));
         }
     }
@@ -106,11 +106,11 @@ pub fn capture(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
 
 /// The child writing `burst` straight to a file: what a manager's capture is compared to;
 /// the rate in the burst's unit.
-pub fn baseline(me: &Path, burst: &Burst) -> Result<f64> {
+pub fn baseline(child: &Path, burst: &Burst) -> Result<f64> {
     let dir = tempfile::tempdir()?;
     let (to, stamp) = (dir.path().join("direct.log"), dir.path().join("stamp"));
-    let mut cmd = std::process::Command::new(me);
-    cmd.args(["child", "burst", "--lines", &burst.lines.to_string()])
+    let mut cmd = std::process::Command::new(child);
+    cmd.args(["burst", "--lines", &burst.lines.to_string()])
         .args(["--size", &burst.size.to_string()])
         .arg("--to")
         .arg(&to)
@@ -135,12 +135,12 @@ pub fn baseline(me: &Path, burst: &Burst) -> Result<f64> {
 /// The child writing `burst` into a pipe that this process drains and discards: the most
 /// any manager reading a pipe can capture (one `write` per line costs the writer a system
 /// call each, whoever reads); the rate in the burst's unit.
-pub fn pipe_baseline(me: &Path, burst: &Burst) -> Result<f64> {
+pub fn pipe_baseline(child: &Path, burst: &Burst) -> Result<f64> {
     use std::io::Read;
     let dir = tempfile::tempdir()?;
     let stamp = dir.path().join("stamp");
-    let mut cmd = std::process::Command::new(me);
-    cmd.args(["child", "burst", "--lines", &burst.lines.to_string()])
+    let mut cmd = std::process::Command::new(child);
+    cmd.args(["burst", "--lines", &burst.lines.to_string()])
         .args(["--size", &burst.size.to_string()])
         .arg("--stamp")
         .arg(&stamp)
@@ -243,7 +243,7 @@ fn total_size(files: &[PathBuf]) -> u64 {
 
 /// One burst through the manager's log capture: from the child's first write until the last
 /// line is in the log file, then every line checked.
-fn log_burst(results: &mut Results, me: &Path, mgr: &Manager, burst: &Burst) -> Result<()> {
+fn log_burst(results: &mut Results, child: &Path, mgr: &Manager, burst: &Burst) -> Result<()> {
     let lines = burst.lines;
     let home = Home::new(mgr)?;
     home.boot()?;
@@ -258,7 +258,7 @@ fn log_burst(results: &mut Results, me: &Path, mgr: &Manager, burst: &Burst) -> 
     let stamp_s = stamp.to_string_lossy().into_owned();
     let (lines_s, size_s) = (lines.to_string(), burst.size.to_string());
     let mut args = vec![
-        "child", "burst", "--lines", &lines_s, "--size", &size_s, "--stamp", &stamp_s,
+        "burst", "--lines", &lines_s, "--size", &size_s, "--stamp", &stamp_s,
     ];
     if burst.each {
         args.push("--each");
@@ -266,7 +266,7 @@ fn log_burst(results: &mut Results, me: &Path, mgr: &Manager, burst: &Burst) -> 
     let mut flags: Vec<String> = vec!["--no-autorestart".into()];
     flags.extend(home.log_flags(&name));
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    home.start(me, &name, 1, &flags, &args, Duration::from_secs(60))?;
+    home.start(child, &name, 1, &flags, &args, Duration::from_secs(60))?;
     let out = home.out_log(&name);
     let expected = lines * burst.size as u64;
     // Poll the file's size: the end is the last growth seen once the child is done.

@@ -76,9 +76,6 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Child {
-    /// A program the benchmarks supervise (internal).
-    #[command(hide = true, subcommand)]
-    Child(child::ChildCmd),
     /// Writes the README's benchmark table from a JSON report (default: the newest in
     /// bench/results); `--check` only says whether the README matches it.
     Table {
@@ -91,14 +88,14 @@ enum Child {
 }
 
 fn main() -> ExitCode {
+    // `pmtui-bench child …` is `pmtui-bench-child …` (see `child`), for older scripts.
+    let started = child::now_ns();
+    let mut args = std::env::args_os().skip(1).peekable();
+    if args.peek().is_some_and(|arg| arg == "child") {
+        return child::main(started, args.skip(1));
+    }
     let cli = Cli::parse();
     match cli.child {
-        Some(Child::Child(cmd)) => {
-            return child::run(cmd).unwrap_or_else(|err| {
-                eprintln!("pmtui-bench child: {err:#}");
-                ExitCode::FAILURE
-            });
-        }
         Some(Child::Table {
             json,
             readme,
@@ -147,6 +144,13 @@ fn bench(cli: Cli) -> Result<ExitCode> {
     };
     let runs = if cli.smoke { 1 } else { cli.runs.max(1) };
     let me = std::env::current_exe().context("cannot find this program's path")?;
+    let child = me.with_file_name("pmtui-bench-child");
+    if !child.is_file() {
+        bail!(
+            "{} is missing: `cargo build -p pmtui-bench` builds it beside pmtui-bench",
+            child.display()
+        );
+    }
     let sleep = which("sleep").context("no `sleep` program on PATH")?;
     let mut managers = vec![Manager {
         kind: Kind::Pmtui,
@@ -180,18 +184,18 @@ fn bench(cli: Cli) -> Result<ExitCode> {
     for run in 1..=runs {
         eprintln!("== run {run}/{runs}");
         if wanted("crash") {
-            match scenarios::exec_floor(&me, if cli.smoke { 3 } else { 30 }) {
+            match scenarios::exec_floor(&child, if cli.smoke { 3 } else { 30 }) {
                 Ok(v) => floor.push(v),
                 Err(err) => results.errors.push(format!("exec floor: {err:#}")),
             }
         }
         if wanted("logs") {
             for burst in logs::bursts(&plan) {
-                match logs::baseline(&me, &burst) {
+                match logs::baseline(&child, &burst) {
                     Ok(rate) => direct.entry(burst.key).or_default().push(rate),
                     Err(err) => results.errors.push(format!("log baseline: {err:#}")),
                 }
-                match logs::pipe_baseline(&me, &burst) {
+                match logs::pipe_baseline(&child, &burst) {
                     Ok(rate) => piped.entry(burst.key).or_default().push(rate),
                     Err(err) => results.errors.push(format!("log pipe baseline: {err:#}")),
                 }
@@ -207,7 +211,7 @@ fn bench(cli: Cli) -> Result<ExitCode> {
             let mut ctx = Ctx {
                 plan: &plan,
                 results: &mut results,
-                me: me.clone(),
+                child: child.clone(),
                 sleep: sleep.clone(),
             };
             let steps: [(&str, ScenarioFn); 11] = [

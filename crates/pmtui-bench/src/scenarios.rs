@@ -3,7 +3,7 @@
 //! both managers supervise exactly the same programs.
 
 use crate::child::now_ns;
-use crate::manager::{Home, Manager};
+use crate::manager::{Home, Kind, Manager};
 use crate::procfs;
 use crate::report::{Better, Metric, Results, percentile};
 use anyhow::{Context, Result, bail};
@@ -107,7 +107,8 @@ pub struct Ctx<'a> {
     pub plan: &'a Plan,
     pub results: &'a mut Results,
     /// This binary: the crasher and the log writer.
-    pub me: PathBuf,
+    /// The programs supervised in the benchmarks (`pmtui-bench-child`).
+    pub child: PathBuf,
     pub sleep: PathBuf,
 }
 
@@ -430,7 +431,7 @@ pub fn lists(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         mgr.name(),
         crate::report::median(&times).unwrap_or(f64::NAN),
     );
-    if mgr.kind == crate::manager::Kind::Pmtui {
+    if mgr.kind == Kind::Pmtui {
         describe_all(ctx, &home, big)?;
         if let Err(err) = ui_rss(ctx, &home, big) {
             ctx.results.errors.push(format!("UI RSS: {err:#}"));
@@ -499,7 +500,6 @@ pub fn crashes(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     for (i, file) in files.iter().enumerate() {
         let file = file.to_string_lossy();
         let args = [
-            "child",
             "crash",
             "--file",
             &file,
@@ -509,7 +509,7 @@ pub fn crashes(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             &jitter,
         ];
         home.start(
-            &ctx.me,
+            &ctx.child,
             &format!("crash-{i}"),
             1,
             &[],
@@ -600,15 +600,15 @@ fn crash_samples(files: &[PathBuf]) -> Result<Vec<f64>> {
 
 /// The cost of the measuring stick: spawn this binary as a crasher directly (no manager)
 /// and time it from `spawn` to its first stamp.
-pub fn exec_floor(me: &Path, calls: usize) -> Result<f64> {
+pub fn exec_floor(child: &Path, calls: usize) -> Result<f64> {
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("floor");
     let mut samples = Vec::new();
     for _ in 0..calls {
         let _ = std::fs::remove_file(&file);
         let t0 = now_ns();
-        let status = std::process::Command::new(me)
-            .args(["child", "crash", "--live-ms", "0", "--code", "0", "--file"])
+        let status = std::process::Command::new(child)
+            .args(["crash", "--live-ms", "0", "--code", "0", "--file"])
             .arg(&file)
             .status()?;
         if !status.success() {
@@ -779,7 +779,7 @@ pub fn ecosystem(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     let file = file.to_string_lossy().into_owned();
     let t0 = Instant::now();
     home.run(&["start", &file], Duration::from_secs(600))?;
-    home.wait_online(n, Duration::from_secs(600))?;
+    let pids = home.wait_online(n, Duration::from_secs(600))?;
     ctx.results.record(
         metric(
             "eco_start",
@@ -791,6 +791,75 @@ pub fn ecosystem(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         .issue18(true),
         mgr.name(),
         t0.elapsed().as_secs_f64(),
+    );
+    if mgr.kind == Kind::Pmtui {
+        recovery(ctx, mgr, &home, &pids)?;
+    }
+    Ok(())
+}
+
+/// The daemon is killed (`SIGKILL`, no chance to clean up) with the ecosystem's apps
+/// running; the next command starts a new one, which ends the old process trees and starts
+/// the apps again. Two figures from the kill: until the new daemon answers, and until every
+/// app is online again in a new process. pmtui only: pm2's new daemon starts empty (its
+/// apps run on unsupervised until `pm2 resurrect`).
+fn recovery(ctx: &mut Ctx, mgr: &Manager, home: &Home, old: &[u32]) -> Result<()> {
+    let n = old.len();
+    let daemon = home.daemon_pid()?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .context("kill the daemon")?;
+    let t0 = Instant::now();
+    let deadline = t0 + Duration::from_secs(600);
+    while procfs::alive(daemon) {
+        if Instant::now() > deadline {
+            bail!("the daemon {daemon} outlived SIGKILL");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // A client gives up on a daemon that is busy starting; ask again until one answers.
+    while home.run(&["ping"], Duration::from_secs(600)).is_err() {
+        if Instant::now() > deadline {
+            bail!("no daemon answered within 600 s of the kill");
+        }
+    }
+    let answered = t0.elapsed();
+    let old: std::collections::HashSet<u32> = old.iter().copied().collect();
+    home.wait_list(
+        &format!("{n} processes online again"),
+        deadline.saturating_duration_since(Instant::now()),
+        |rows| {
+            rows.len() == n
+                && rows
+                    .iter()
+                    .all(|r| r.status == "online" && r.pid.is_some_and(|p| !old.contains(&p)))
+        },
+    )?;
+    let online = t0.elapsed();
+    let label = |what: &str| format!("daemon SIGKILLed with {n} apps: until {what}");
+    ctx.results.record(
+        metric(
+            "recovery_answer",
+            label("a new daemon answers"),
+            "s",
+            Better::Lower,
+            None,
+        ),
+        mgr.name(),
+        answered.as_secs_f64(),
+    );
+    ctx.results.record(
+        metric(
+            "recovery_online",
+            label("every app is online again"),
+            "s",
+            Better::Lower,
+            None,
+        ),
+        mgr.name(),
+        online.as_secs_f64(),
     );
     Ok(())
 }

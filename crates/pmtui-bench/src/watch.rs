@@ -56,24 +56,17 @@ pub fn watch_cost(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
     let stamp = home.dir().join("stamps");
     home.boot()?;
     let tree_arg = format!("--watch={}", tree.display());
-    let me = ctx.me.display().to_string();
+    let child = ctx.child.display().to_string();
     let stamp_arg = stamp.display().to_string();
     home.start(
-        &ctx.me,
+        &ctx.child,
         "watcher",
         1,
         &[&tree_arg],
-        &[
-            "child",
-            "crash",
-            "--file",
-            &stamp_arg,
-            "--live-ms",
-            "100000000",
-        ],
+        &["crash", "--file", &stamp_arg, "--live-ms", "100000000"],
         Duration::from_secs(60),
     )
-    .with_context(|| format!("start {me} --watch"))?;
+    .with_context(|| format!("start {child} --watch"))?;
     home.wait_online(1, Duration::from_secs(60))?;
     home.run(&["watch", "watcher", "off"], Duration::from_secs(60))?;
     std::thread::sleep(Duration::from_secs(1));
