@@ -19,8 +19,18 @@ pub struct ProcEntry {
 
 /// Reads one process's stat line; `None` if it is gone.
 pub fn read_entry(pid: u32) -> Option<ProcEntry> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(pid, &stat)
+    let mut buf = [0u8; STAT_BUF];
+    parse_stat(pid, read_stat(pid, &mut buf)?)
+}
+
+/// Room for a stat line: 52 numbers and a 16-byte name, under 700 bytes on 64-bit Linux.
+const STAT_BUF: usize = 1024;
+
+/// `/proc/<pid>/stat` in one read into `buf` (a scan reads it for every process on the
+/// host, and `read_to_string` took seven system calls for it, where three do).
+fn read_stat(pid: u32, buf: &mut [u8; STAT_BUF]) -> Option<&str> {
+    let text = crate::kernel_file::read(format!("/proc/{pid}/stat"), buf)?;
+    std::str::from_utf8(text).ok()
 }
 
 fn parse_stat(pid: u32, stat: &str) -> Option<ProcEntry> {
@@ -43,12 +53,13 @@ pub fn start_time(pid: u32) -> Option<u64> {
 
 /// True when `pid` is a zombie or gone.
 pub fn is_dead(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
+    let mut buf = [0u8; STAT_BUF];
+    match read_stat(pid, &mut buf) {
+        Some(stat) => stat
             .rfind(')')
             .and_then(|i| stat[i + 1..].split_ascii_whitespace().next())
             .is_none_or(|state| state == "Z" || state == "X"),
-        Err(_) => kill(Pid::from_raw(pid as i32), None).is_err(),
+        None => kill(Pid::from_raw(pid as i32), None).is_err(),
     }
 }
 
@@ -139,7 +150,18 @@ pub fn descendants_of(roots: &[u32]) -> Vec<u32> {
 
 /// The `PMTUI_JOB` marker in `pid`'s environment, if any.
 pub fn marker_of(pid: u32) -> Option<String> {
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    // Most environments fit the buffer, read in one go; a longer one is read again whole.
+    let path = format!("/proc/{pid}/environ");
+    const ENVIRON_BUF: usize = 8192;
+    let mut buf = [0u8; ENVIRON_BUF];
+    let first = crate::kernel_file::read(&path, &mut buf)?;
+    let whole;
+    let environ = if first.len() < ENVIRON_BUF {
+        first
+    } else {
+        whole = std::fs::read(&path).ok()?;
+        &whole[..]
+    };
     let key = format!("{}=", crate::config::MARKER_VAR);
     environ
         .split(|b| *b == 0)
@@ -256,6 +278,26 @@ mod tests {
         assert_eq!(walked.len(), 2, "{walked:?}");
         assert_eq!(walked, scanned);
         assert!(mine, "the shell is not among this process's children");
+    }
+
+    #[test]
+    fn markers_are_found_in_short_and_long_environments() {
+        // Before and after the marker: an environment past the first read's buffer.
+        for filler in [0, 20_000] {
+            let mut child = std::process::Command::new("sleep")
+                .arg("30")
+                .env_clear()
+                .env("BEFORE", "x".repeat(filler))
+                .env(crate::config::MARKER_VAR, "home-7")
+                .env("AFTER", "y".repeat(filler))
+                .spawn()
+                .expect("spawn sleep");
+            let found = marker_of(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            assert_eq!(found.as_deref(), Some("home-7"), "filler {filler}");
+        }
+        assert_eq!(marker_of(std::process::id()), None);
     }
 
     #[test]

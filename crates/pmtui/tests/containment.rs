@@ -295,6 +295,62 @@ fn recovery_after_a_daemon_sigkill_in_group_mode() {
     recovery_honours_the_stop_signal_and_ends_what_forks(&t);
 }
 
+/// A daemon in group mode dies by SIGKILL; the next one runs in cgroup mode. The old run
+/// is in no cgroup of ours, so only the scan for its marker and recorded pid finds it (the
+/// second pass of recovery, after the cgroups): it and what it forked are ended, and
+/// exactly one new run starts, in its cgroup.
+#[test]
+fn recovery_in_cgroup_mode_ends_what_a_group_mode_daemon_left() {
+    let t = TestHome::new();
+    if ping(&t)["containment"] != "cgroup" {
+        eprintln!("skipped: cgroup v2 is not writable here");
+        return;
+    }
+    t.ok(&["kill"]);
+    force_group_mode(&t);
+    let tag = unique("cross-mode");
+    let sleep = t.tagged_sleep(&tag);
+    let script = t.script(
+        &format!("{tag}.sh"),
+        &format!(
+            "#!/bin/sh
+(setsid {sleep} 1005 &)
+exec {sleep} 1006
+"
+        ),
+    );
+    t.ok(&["start", script.to_str().expect("utf8"), "--name", "cross"]);
+    t.wait_status("cross", "online");
+    let old = wait_until("main and escapee", || {
+        let p = pids_with(&tag);
+        (p.len() == 2).then_some(p)
+    })
+    .expect("two tagged processes");
+    assert_eq!(ping(&t)["containment"], "group");
+    let daemon = t.daemon_pid().expect("daemon");
+    std::process::Command::new("kill")
+        .args(["-9", &daemon.to_string()])
+        .status()
+        .expect("kill -9");
+    wait_until("daemon dead", || (!alive(i64::from(daemon))).then_some(())).expect("dead");
+    std::fs::remove_file(t.home().join("config.toml")).expect("back to the default");
+
+    assert_eq!(ping(&t)["containment"], "cgroup");
+    let row = t.wait_status("cross", "online");
+    let new_main = row["pid"].as_i64().expect("pid");
+    for pid in &old {
+        assert!(
+            wait_until("old gone", || (!alive(*pid)).then_some(())).is_some(),
+            "old {pid} still alive"
+        );
+    }
+    let now = wait_until("exactly the new run", || {
+        let p = pids_with(&tag);
+        (p.len() == 2 && p.contains(&new_main)).then_some(p)
+    });
+    assert!(now.is_some(), "found {:?}", pids_with(&tag));
+}
+
 /// `containment = "cgroup"` where cgroups cannot be written (a daemon running as `nobody`,
 /// not delegated anything): `ping` says why and that process groups are used.
 #[test]

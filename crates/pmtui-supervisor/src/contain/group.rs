@@ -147,6 +147,23 @@ fn members(main: u32, marker: &str, managed: &ManagedPids) -> Vec<u32> {
     found
 }
 
+/// Keeps the shared snapshot while trees are made one after another: a tree that finds
+/// nothing is dropped at once, and with it the last hold on the snapshot, so without this
+/// each of them scanned `/proc` again (1,000 scans for 1,000 apps whose processes were
+/// already ended).
+pub(crate) struct ScanShare(Option<std::sync::Arc<Snapshot>>);
+
+impl ScanShare {
+    pub fn new() -> Self {
+        Self(None)
+    }
+
+    /// Holds the current snapshot (a new one when the last is [`RESCAN`] old).
+    pub fn keep(&mut self) {
+        self.0 = Some(snapshot());
+    }
+}
+
 /// What an earlier daemon left of one process, found by scanning `/proc`.
 pub(crate) struct ScanTree {
     marker: String,

@@ -19,7 +19,7 @@ pub mod cgroup;
 mod group;
 
 pub use cgroup::Cgroups;
-pub(crate) use group::{GroupTree, ScanTree};
+pub(crate) use group::{GroupTree, ScanShare, ScanTree};
 
 use crate::spawn::Child;
 use nix::sys::signal::Signal;

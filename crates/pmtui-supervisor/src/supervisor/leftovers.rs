@@ -6,9 +6,15 @@
 //! Its members are the processes in its cgroup (which outlive the daemon; exact), and,
 //! whatever the mode, the recorded main process (only when its start time matches, never
 //! by name), its process group, everything carrying its marker, and their descendants.
+//!
+//! In two passes: the cgroups first, then a scan of `/proc` for what is left outside them
+//! (an earlier daemon in group mode, a process that left its cgroup). After the first pass
+//! the second usually finds nothing. Both at once made every app two trees to watch (its
+//! cgroup, and a scan for the same processes), each polled until empty: with 1,000 apps
+//! that polling alone kept the daemon's thread busy for seconds.
 
 use super::Supervisor;
-use crate::contain::{self, ScanTree, Tree};
+use crate::contain::{self, ScanShare, ScanTree, Tree};
 use crate::record::ProcessRecord;
 use crate::tree;
 use nix::sys::signal::Signal;
@@ -34,51 +40,39 @@ impl Supervisor {
                 },
             )
         };
-        let mut trees: Vec<(ProcessId, Tree)> = Vec::new();
+        let mut cgroup_trees: Vec<(ProcessId, Tree)> = Vec::new();
         if let Some(cgroups) = &self.shared.containment.cgroups {
             for (id, dir) in cgroups.leaves() {
                 if contain::cgroup::populated(&dir) {
                     let kill_file = cgroups.kill_file;
-                    trees.push((id, Tree::Cgroup { dir, kill_file }));
+                    cgroup_trees.push((id, Tree::Cgroup { dir, kill_file }));
                 } else {
                     // An empty cgroup of an earlier daemon that ended without tidying up.
                     contain::cgroup::remove(&dir);
                 }
             }
         }
-        // Processes outside any cgroup of ours (an earlier daemon in group mode), or that an
-        // earlier daemon ran before this one's cgroup existed.
+        let mut count = end_all(cgroup_trees, &how).await;
+        // Processes outside any cgroup of ours (an earlier daemon in group mode, or one that
+        // ran before this one's cgroup existed), and what left its cgroup.
         let mut ids: Vec<ProcessId> = records.iter().map(|r| r.id).collect();
         ids.extend(self.marked_ids());
         ids.sort_unstable();
         ids.dedup();
+        let mut scan_trees: Vec<(ProcessId, Tree)> = Vec::new();
+        let mut share = ScanShare::new();
         for id in ids {
+            share.keep();
             let main = records
                 .iter()
                 .find(|r| r.id == id)
                 .and_then(|r| Some((r.pid?, r.pid_start_time?)));
             let mut scan = ScanTree::new(main, self.shared.config.marker(id));
             if scan.found_any() {
-                trees.push((id, Tree::Scan(scan)));
+                scan_trees.push((id, Tree::Scan(scan)));
             }
         }
-        if trees.is_empty() {
-            return 0;
-        }
-        let count = trees.len();
-        tracing::info!(count, "ending processes left by an earlier daemon");
-        let mut tasks = tokio::task::JoinSet::new();
-        for (id, mut tree) in trees {
-            let (signal, timeout) = how(id);
-            tasks.spawn(async move {
-                tracing::info!(id, tree = %tree.describe(), ?signal, "ending a leftover tree");
-                contain::end(&mut tree, signal, timeout, None).await;
-                if let Tree::Cgroup { dir, .. } = &tree {
-                    contain::cgroup::remove(dir);
-                }
-            });
-        }
-        while tasks.join_next().await.is_some() {}
+        count += end_all(scan_trees, &how).await;
         count
     }
 
@@ -93,4 +87,29 @@ impl Supervisor {
             .filter_map(|(_, marker)| marker.strip_prefix(&prefix)?.parse().ok())
             .collect()
     }
+}
+
+/// Ends `trees` at once, each with its process's signal and timeout; how many there were.
+async fn end_all(
+    trees: Vec<(ProcessId, Tree)>,
+    how: &impl Fn(ProcessId) -> (Signal, Duration),
+) -> usize {
+    let count = trees.len();
+    if count == 0 {
+        return 0;
+    }
+    tracing::info!(count, "ending processes left by an earlier daemon");
+    let mut tasks = tokio::task::JoinSet::new();
+    for (id, mut tree) in trees {
+        let (signal, timeout) = how(id);
+        tasks.spawn(async move {
+            tracing::info!(id, tree = %tree.describe(), ?signal, "ending a leftover tree");
+            contain::end(&mut tree, signal, timeout, None).await;
+            if let Tree::Cgroup { dir, .. } = &tree {
+                contain::cgroup::remove(dir);
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    count
 }
