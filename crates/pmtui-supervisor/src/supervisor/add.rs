@@ -29,22 +29,15 @@ impl Supervisor {
         // Instances of one app share one definition (about 1 KiB each); a job or a verb
         // that changes its own copies it first (`Arc::make_mut`).
         let spec = table
-            .entries
-            .values()
-            .find(|e| e.info.name == spec.name && *e.spec == spec)
+            .named(&spec.name)
+            .find(|e| *e.spec == spec)
             .map_or_else(|| Arc::new(spec), |e| Arc::clone(&e.spec));
         let id = fixed_id.unwrap_or(table.next_id);
         table.next_id = table.next_id.max(id + 1);
         let instance = (0..)
-            .find(|i| {
-                !table
-                    .entries
-                    .values()
-                    .any(|e| e.info.name == spec.name && e.info.instance == *i)
-            })
+            .find(|i| !table.named(&spec.name).any(|e| e.info.instance == *i))
             .unwrap_or(0);
-        let several =
-            spec.instances > 1 || table.entries.values().any(|e| e.info.name == spec.name);
+        let several = spec.instances > 1 || table.named(&spec.name).next().is_some();
         let paths = log_paths(
             &self.shared.config,
             &spec,
@@ -119,7 +112,7 @@ impl Supervisor {
             hook_failures: VecDeque::new(),
             job,
         };
-        table.entries.insert(id, Box::new(entry));
+        table.insert(id, Box::new(entry));
         self.shared.publish(
             &mut table,
             EventKind::Process {

@@ -53,12 +53,7 @@ impl Supervisor {
         validate(&spec)?;
         let (existing, stored): (Vec<ProcessId>, Option<ProcessSpec>) = {
             let table = self.shared.lock();
-            let mut found: Vec<&Entry> = table
-                .entries
-                .values()
-                .filter(|e| e.info.name == spec.name)
-                .map(|e| &**e)
-                .collect();
+            let mut found: Vec<&Entry> = table.named(&spec.name).collect();
             found.sort_by_key(|e| e.info.instance);
             (
                 found.iter().map(|e| e.info.id).collect(),
@@ -263,9 +258,7 @@ impl Supervisor {
     pub(super) fn instances_of(&self, spec: &ProcessSpec) -> Vec<Instance> {
         let table = self.shared.lock();
         let mut found: Vec<(u32, Instance)> = table
-            .entries
-            .values()
-            .filter(|e| e.info.name == spec.name)
+            .named(&spec.name)
             .map(|e| {
                 let instance = Instance {
                     id: e.info.id,
@@ -310,10 +303,7 @@ impl Supervisor {
                     ));
                 }
             }
-            let taken = table
-                .entries
-                .values()
-                .any(|e| e.info.name == spec.name && !ids.contains(&e.info.id));
+            let taken = table.named(&spec.name).any(|e| !ids.contains(&e.info.id));
             if taken {
                 return Err(SupervisorError::NameTaken(spec.name));
             }
@@ -390,7 +380,7 @@ impl Supervisor {
                 let _ = job.send(JobCmd::Exit);
                 job.closed().await;
             }
-            let old = self.shared.lock().entries.remove(id);
+            let old = self.shared.lock().remove(id);
             let (restarts, created, history, run) =
                 old.map_or((0, None, VecDeque::new(), 0), |e| {
                     let run = e.ready.borrow().run;

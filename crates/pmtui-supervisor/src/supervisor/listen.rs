@@ -23,9 +23,7 @@ impl Supervisor {
         let specs: Vec<ProcessSpec> = self
             .shared
             .lock()
-            .entries
-            .values()
-            .filter(|e| e.info.name == name)
+            .named(name)
             .map(|e| (*e.spec).clone())
             .collect();
         let specs: Vec<&ProcessSpec> = specs.iter().collect();

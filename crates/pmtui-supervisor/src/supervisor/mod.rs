@@ -39,7 +39,7 @@ use crate::{SupervisorConfig, SupervisorError, resolve_targets};
 use pmtui_proto::{
     Event, EventKind, ExitRecord, LogLine, ProcessId, ProcessInfo, ProcessSpec, ProcessStatus,
 };
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -78,8 +78,58 @@ struct Table {
     seq: u64,
     next_id: ProcessId,
     /// Boxed: a B-tree keeps its values in nodes of eleven, which appending leaves about
-    /// half full; a row is near 1 KiB.
+    /// half full; a row is near 1 KiB. Rows come and go only through [`Table::insert`] and
+    /// [`Table::remove`], which keep `by_name` in step.
     entries: BTreeMap<ProcessId, Box<Entry>>,
+    /// The ids of each name, lowest first. Adding an app looks its name up several times
+    /// (its instances, a shared definition, its records), and a pass over every row each
+    /// time made starting 1,000 apps from one file quadratic.
+    by_name: HashMap<String, Vec<ProcessId>>,
+}
+
+impl Table {
+    fn insert(&mut self, id: ProcessId, entry: Box<Entry>) {
+        let ids = self.by_name.entry(entry.info.name.clone()).or_default();
+        if let Err(at) = ids.binary_search(&id) {
+            ids.insert(at, id);
+        }
+        if let Some(old) = self.entries.insert(id, entry) {
+            self.unname(&old);
+        }
+    }
+
+    fn remove(&mut self, id: &ProcessId) -> Option<Box<Entry>> {
+        let old = self.entries.remove(id)?;
+        self.unname(&old);
+        Some(old)
+    }
+
+    fn unname(&mut self, old: &Entry) {
+        let name = &old.info.name;
+        // A row replaced under the same id and name keeps its place.
+        if self
+            .entries
+            .get(&old.info.id)
+            .is_some_and(|e| &e.info.name == name)
+        {
+            return;
+        }
+        if let Some(ids) = self.by_name.get_mut(name) {
+            ids.retain(|id| *id != old.info.id);
+            if ids.is_empty() {
+                self.by_name.remove(name);
+            }
+        }
+    }
+
+    /// The rows named `name`, lowest id first.
+    fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.entries.get(id).map(|e| &**e))
+    }
 }
 
 pub(crate) struct Shared {
@@ -174,9 +224,8 @@ impl Shared {
     /// The running processes named `name`, lowest id first.
     pub fn running_of_name(&self, name: &str) -> Vec<ProcessId> {
         self.lock()
-            .entries
-            .values()
-            .filter(|e| e.info.name == name && e.info.status.is_running())
+            .named(name)
+            .filter(|e| e.info.status.is_running())
             .map(|e| e.info.id)
             .collect()
     }

@@ -18,13 +18,7 @@ impl Supervisor {
 
     /// What must be persisted about the processes named `name`.
     pub fn records_named(&self, name: &str) -> Vec<ProcessRecord> {
-        self.shared
-            .lock()
-            .entries
-            .values()
-            .filter(|e| e.info.name == name)
-            .map(|e| record_of(e))
-            .collect()
+        self.shared.lock().named(name).map(record_of).collect()
     }
 
     /// The ids of every process.

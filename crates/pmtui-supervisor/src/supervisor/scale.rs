@@ -59,12 +59,7 @@ impl Supervisor {
         name: &str,
     ) -> (Vec<ProcessId>, Option<(ProcessSpec, DesiredState)>) {
         let table = self.shared.lock();
-        let found: Vec<&Entry> = table
-            .entries
-            .values()
-            .filter(|e| e.info.name == name)
-            .map(|e| &**e)
-            .collect();
+        let found: Vec<&Entry> = table.named(name).collect();
         let first = found.first().map(|e| ((*e.spec).clone(), e.desired));
         (found.iter().map(|e| e.info.id).collect(), first)
     }

@@ -108,7 +108,7 @@ impl Supervisor {
         let removed = self.infos(ids);
         let mut table = self.shared.lock();
         for id in ids {
-            if let Some(entry) = table.entries.remove(id) {
+            if let Some(entry) = table.remove(id) {
                 let _ = entry.job.send(JobCmd::Exit);
                 self.shared
                     .publish(&mut table, EventKind::Removed { id: *id });
