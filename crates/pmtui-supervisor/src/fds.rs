@@ -44,10 +44,30 @@ pub fn table_size() -> Option<u64> {
         .ok()
 }
 
+/// [`table_size`], or the size read less than 100 ms ago while even four times it leaves
+/// room for `need` under `limit`: at every launch, the read of `/proc/self/status` (the
+/// kernel formats some 60 lines for it) was a few percent of starting 1,000 apps from one
+/// file. To run past the limit with such a size, the daemon would have to open more than
+/// three times it (the table has at least 64 slots) within 100 ms; should it, the spawn
+/// itself still fails with EMFILE and says so (see `exhausted`).
+fn table_size_recent(limit: u64, need: u64) -> Option<u64> {
+    static LAST: std::sync::Mutex<Option<(std::time::Instant, u64)>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((at, size)) = *last
+        && at.elapsed() < std::time::Duration::from_millis(100)
+        && size.saturating_mul(4).saturating_add(need) <= limit
+    {
+        return Some(size);
+    }
+    let size = table_size()?;
+    *last = Some((std::time::Instant::now(), size));
+    Some(size)
+}
+
 /// Descriptors open now, or a bound above it that is good enough: the table's size when
 /// `need` more still fit under `limit` with it, else the exact count.
 fn open_at_most(limit: u64, need: u64) -> Option<u64> {
-    match table_size() {
+    match table_size_recent(limit, need) {
         Some(size) if size.saturating_add(need) <= limit => Some(size),
         _ => open_count(),
     }

@@ -9,6 +9,28 @@ pub fn kill_count() -> Option<u64> {
     parse(crate::kernel_file::read("/proc/vmstat", &mut buf)?)
 }
 
+/// How old a count may be as a run's baseline ([`kill_count_recent`]).
+const BASELINE_AGE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The count as of at most [`BASELINE_AGE`] ago: a run's baseline, taken at every launch.
+/// The kernel sums every counter of `/proc/vmstat` for each read (tens of microseconds),
+/// and 1,000 apps started from one file read it 1,000 times in about a second. An older
+/// baseline can only make a SIGKILL look like an OOM kill when some other process was
+/// OOM-killed in the 100 ms before the launch; the run's own OOM kill, after its launch, is
+/// always counted.
+pub fn kill_count_recent() -> Option<u64> {
+    static LAST: std::sync::Mutex<Option<(std::time::Instant, u64)>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((at, count)) = *last
+        && at.elapsed() < BASELINE_AGE
+    {
+        return Some(count);
+    }
+    let count = kill_count()?;
+    *last = Some((std::time::Instant::now(), count));
+    Some(count)
+}
+
 /// The value of the `oom_kill` line.
 fn parse(vmstat: &[u8]) -> Option<u64> {
     const KEY: &[u8] = b"oom_kill ";

@@ -60,9 +60,8 @@ impl Job {
                 let pid = child.id().unwrap_or(0);
                 self.shared.managed.insert(pid);
                 // Read once the child is on its way, not before it: the kernel takes a
-                // while to gather the count (an OOM kill of this run in the microseconds
-                // between would be told as a plain SIGKILL).
-                let oom_kills = oom::kill_count();
+                // while to gather the count. A count up to 100 ms old does (see there).
+                let oom_kills = oom::kill_count_recent();
                 let run = self.shared.read(self.id, |e| e.ready.borrow().run + 1);
                 let signals = Arc::new(RunSignals::default());
                 let app = self.begin_app_metrics();
