@@ -18,6 +18,17 @@ fn force_group_mode(t: &TestHome) {
     std::fs::write(t.home().join("config.toml"), "containment = \"group\"\n").expect("config");
 }
 
+/// A home whose daemon runs in cgroup mode, or `None` where cgroup v2 is not writable (the
+/// test is then skipped, and says so).
+fn cgroup_home() -> Option<TestHome> {
+    let t = TestHome::new();
+    if ping(&t)["containment"] != "cgroup" {
+        eprintln!("skipped: cgroup v2 is not writable here");
+        return None;
+    }
+    Some(t)
+}
+
 fn gone(what: &str, tag: &str) -> bool {
     wait_until(what, || pids_with(tag).is_empty().then_some(())).is_some()
 }
@@ -193,11 +204,7 @@ fn escapees_do_not_pile_up(t: &TestHome, leave: &str, tag: &str) {
 
 #[test]
 fn escapees_of_a_crashing_run_do_not_pile_up_in_cgroup_mode() {
-    let t = TestHome::new();
-    if ping(&t)["containment"] != "cgroup" {
-        eprintln!("skipped: cgroup v2 is not writable here");
-        return;
-    }
+    let Some(t) = cgroup_home() else { return };
     let tag = unique("crash-escapee");
     let sleep = t.tagged_sleep(&tag);
     escapees_do_not_pile_up(&t, &format!("(setsid env -i {sleep} 1000 &)"), &tag);
@@ -245,12 +252,7 @@ fn recovery_honours_the_stop_signal_and_ends_what_forks(t: &TestHome) {
             .filter(|s| s.contains("ready"))
     })
     .expect("ready");
-    let daemon = t.daemon_pid().expect("daemon");
-    std::process::Command::new("kill")
-        .args(["-9", &daemon.to_string()])
-        .status()
-        .expect("kill -9");
-    wait_until("daemon dead", || (!alive(i64::from(daemon))).then_some(())).expect("dead");
+    t.sigkill_daemon();
     assert!(alive(old_main), "the old run outlives its daemon");
 
     // The next command starts a daemon, which ends the old tree before it starts anything.
@@ -280,11 +282,7 @@ fn recovery_honours_the_stop_signal_and_ends_what_forks(t: &TestHome) {
 
 #[test]
 fn recovery_after_a_daemon_sigkill_in_cgroup_mode() {
-    let t = TestHome::new();
-    if ping(&t)["containment"] != "cgroup" {
-        eprintln!("skipped: cgroup v2 is not writable here");
-        return;
-    }
+    let Some(t) = cgroup_home() else { return };
     recovery_honours_the_stop_signal_and_ends_what_forks(&t);
 }
 
@@ -301,11 +299,7 @@ fn recovery_after_a_daemon_sigkill_in_group_mode() {
 /// exactly one new run starts, in its cgroup.
 #[test]
 fn recovery_in_cgroup_mode_ends_what_a_group_mode_daemon_left() {
-    let t = TestHome::new();
-    if ping(&t)["containment"] != "cgroup" {
-        eprintln!("skipped: cgroup v2 is not writable here");
-        return;
-    }
+    let Some(t) = cgroup_home() else { return };
     t.ok(&["kill"]);
     force_group_mode(&t);
     let tag = unique("cross-mode");
@@ -327,12 +321,7 @@ exec {sleep} 1006
     })
     .expect("two tagged processes");
     assert_eq!(ping(&t)["containment"], "group");
-    let daemon = t.daemon_pid().expect("daemon");
-    std::process::Command::new("kill")
-        .args(["-9", &daemon.to_string()])
-        .status()
-        .expect("kill -9");
-    wait_until("daemon dead", || (!alive(i64::from(daemon))).then_some(())).expect("dead");
+    t.sigkill_daemon();
     std::fs::remove_file(t.home().join("config.toml")).expect("back to the default");
 
     assert_eq!(ping(&t)["containment"], "cgroup");
@@ -406,11 +395,7 @@ fn cgroup_mode_asked_for_but_impossible_is_reported_by_ping() {
 /// escapee, which no walk from the main process finds.
 #[test]
 fn cgroup_members_count_the_escapee_in_the_metrics() {
-    let t = TestHome::new();
-    if ping(&t)["containment"] != "cgroup" {
-        eprintln!("skipped: cgroup v2 is not writable here");
-        return;
-    }
+    let Some(t) = cgroup_home() else { return };
     let tag = unique("counted");
     let script = escaper(&t, &tag);
     t.ok(&["start", &script, "--name", "counted"]);
@@ -535,11 +520,7 @@ fn born_in_the_cgroup(t: &TestHome, expect_way: &str) {
 
 #[test]
 fn a_child_and_what_it_forks_at_once_are_born_in_the_cgroup() {
-    let t = TestHome::new();
-    if ping(&t)["containment"] != "cgroup" {
-        eprintln!("skipped: cgroup v2 is not writable here");
-        return;
-    }
+    let Some(t) = cgroup_home() else { return };
     born_in_the_cgroup(&t, "at birth");
 }
 

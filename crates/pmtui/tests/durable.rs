@@ -2,19 +2,7 @@
 //! after `stop` or `delete` replied is replaced by one that does not run the process again.
 
 mod common;
-use common::{TestHome, alive, wait_until};
-
-fn sigkill_daemon(t: &TestHome) {
-    let daemon = t.daemon_pid().expect("a daemon runs");
-    std::process::Command::new("kill")
-        .args(["-9", &daemon.to_string()])
-        .status()
-        .expect("kill -9");
-    wait_until("the daemon is gone", || {
-        (!alive(i64::from(daemon))).then_some(())
-    })
-    .expect("the daemon died");
-}
+use common::TestHome;
 
 #[test]
 fn stop_and_delete_survive_an_immediate_sigkill_of_the_daemon() {
@@ -26,7 +14,7 @@ fn stop_and_delete_survive_an_immediate_sigkill_of_the_daemon() {
         t.ok(&["start", "sleep 300", "--name", &gone]);
         t.ok(&["stop", &kept]);
         t.ok(&["delete", &gone]);
-        sigkill_daemon(&t);
+        t.sigkill_daemon();
         let list = t.list();
         let row = list
             .iter()

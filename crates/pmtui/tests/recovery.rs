@@ -19,12 +19,7 @@ fn daemon_sigkill_then_recovery_without_duplicates() {
     t.ok(&["stop", "idle"]);
     wait_until("both up", || (pids_with(&tag).len() >= 2).then_some(())).expect("up");
     let old = pids_with(&tag);
-    let daemon = t.daemon_pid().expect("daemon");
-    std::process::Command::new("kill")
-        .args(["-9", &daemon.to_string()])
-        .status()
-        .expect("kill -9");
-    wait_until("daemon dead", || (!alive(daemon as i64)).then_some(())).expect("dead");
+    t.sigkill_daemon();
 
     // The next command starts a new daemon which ends the old tree and starts w again.
     let list = t.list();

@@ -164,6 +164,21 @@ impl TestHome {
             .parse()
             .ok()
     }
+
+    /// Kills the daemon with SIGKILL (no chance to tidy up) and waits until it is gone; its
+    /// pid.
+    pub fn sigkill_daemon(&self) -> i32 {
+        let daemon = self.daemon_pid().expect("a daemon runs");
+        std::process::Command::new("kill")
+            .args(["-9", &daemon.to_string()])
+            .status()
+            .expect("kill -9");
+        wait_until("the daemon is gone", || {
+            (!alive(i64::from(daemon))).then_some(())
+        })
+        .expect("the daemon died");
+        daemon
+    }
 }
 
 impl Drop for TestHome {
