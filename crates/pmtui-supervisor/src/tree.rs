@@ -51,6 +51,19 @@ pub fn start_time(pid: u32) -> Option<u64> {
     read_entry(pid).map(|e| e.start_time)
 }
 
+/// True while `pid` runs (not a zombie) and is still the process that started at `start`:
+/// one read of its stat line.
+pub fn is_alive_as(pid: u32, start: u64) -> bool {
+    let mut buf = [0u8; STAT_BUF];
+    read_stat(pid, &mut buf).is_some_and(|stat| {
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_ascii_whitespace().next());
+        !matches!(state, None | Some("Z" | "X"))
+            && parse_stat(pid, stat).is_some_and(|e| e.start_time == start)
+    })
+}
+
 /// True when `pid` is a zombie or gone.
 pub fn is_dead(pid: u32) -> bool {
     let mut buf = [0u8; STAT_BUF];

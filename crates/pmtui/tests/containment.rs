@@ -7,7 +7,7 @@
 //! tests say so and return.
 
 mod common;
-use common::{TestHome, alive, pids_with, unique, wait_until};
+use common::{TestHome, alive, assert_all_gone, pids_with, unique, wait_until};
 use serde_json::Value;
 
 fn ping(t: &TestHome) -> Value {
@@ -327,12 +327,7 @@ exec {sleep} 1006
     assert_eq!(ping(&t)["containment"], "cgroup");
     let row = t.wait_status("cross", "online");
     let new_main = row["pid"].as_i64().expect("pid");
-    for pid in &old {
-        assert!(
-            wait_until("old gone", || (!alive(*pid)).then_some(())).is_some(),
-            "old {pid} still alive"
-        );
-    }
+    assert_all_gone(&old);
     let now = wait_until("exactly the new run", || {
         let p = pids_with(&tag);
         (p.len() == 2 && p.contains(&new_main)).then_some(p)

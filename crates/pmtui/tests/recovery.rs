@@ -3,7 +3,7 @@
 //! `save` → `kill` → `resurrect` brings back the set, stopped processes included.
 
 mod common;
-use common::{TestHome, alive, pids_with, unique, wait_until};
+use common::{TestHome, alive, assert_all_gone, pids_with, unique, wait_until};
 
 #[test]
 fn daemon_sigkill_then_recovery_without_duplicates() {
@@ -30,12 +30,7 @@ fn daemon_sigkill_then_recovery_without_duplicates() {
         "stopped",
         "a stopped process stays stopped"
     );
-    for pid in &old {
-        assert!(
-            wait_until("old gone", || (!alive(*pid)).then_some(())).is_some(),
-            "old {pid} still alive"
-        );
-    }
+    assert_all_gone(&old);
     // Exactly one main and one child of the new run.
     let now = wait_until("new tree", || {
         let p = pids_with(&tag);

@@ -61,7 +61,7 @@ fn snapshot() -> std::sync::Arc<Snapshot> {
 type Seen = (u32, u64);
 
 fn alive(&(pid, start): &Seen) -> bool {
-    !tree::is_dead(pid) && tree::start_time(pid) == Some(start)
+    tree::is_alive_as(pid, start)
 }
 
 fn remember(known: &mut Vec<Seen>, pid: u32) {

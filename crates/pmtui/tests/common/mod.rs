@@ -224,6 +224,17 @@ pub fn num(v: &Value) -> u64 {
 }
 
 /// True while a process with this pid exists and is not a zombie.
+/// Waits until every pid of `old` is gone (a zombie counts as gone); fails the test if one
+/// outlives the wait.
+pub fn assert_all_gone(old: &[i64]) {
+    for pid in old {
+        assert!(
+            wait_until("old gone", || (!alive(*pid)).then_some(())).is_some(),
+            "old {pid} still alive"
+        );
+    }
+}
+
 pub fn alive(pid: i64) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat
