@@ -176,6 +176,7 @@ fn bench(cli: Cli) -> Result<ExitCode> {
     }
     let mut results = Results::default();
     let mut floor = Vec::new();
+    let mut spawn_floor = Vec::new();
     // Burst key → the same burst written straight to a file, per run.
     let mut direct: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     // … and into a pipe drained by a reader that does nothing else.
@@ -186,6 +187,12 @@ fn bench(cli: Cli) -> Result<ExitCode> {
             match scenarios::exec_floor(&child, if cli.smoke { 3 } else { 30 }) {
                 Ok(v) => floor.push(v),
                 Err(err) => results.errors.push(format!("exec floor: {err:#}")),
+            }
+        }
+        if wanted("eco") {
+            match scenarios::spawn_floor(&sleep, plan.ls_big) {
+                Ok(v) => spawn_floor.push(v),
+                Err(err) => results.errors.push(format!("spawn floor: {err:#}")),
             }
         }
         if wanted("logs") {
@@ -284,6 +291,7 @@ fn bench(cli: Cli) -> Result<ExitCode> {
     };
     let baselines = json!({
         "exec_floor_ms": median(&floor),
+        "spawn_floor_s": median(&spawn_floor),
         "direct_log_rates": medians(&direct),
         "piped_log_rates": medians(&piped),
     });
@@ -299,6 +307,15 @@ fn bench(cli: Cli) -> Result<ExitCode> {
         notes.push(format!(
             "crash latency includes exec of the next run; spawning the same crasher directly \
              (no manager) takes {} ms to its first line",
+            report::fmt(Some(v))
+        ));
+    }
+    if let Some(v) = median(&spawn_floor) {
+        notes.push(format!(
+            "{} apps from one file includes each app's own start; spawning the same {} sleeps \
+             directly (no manager: pipes only, no logs, records or cgroups) takes {} s",
+            plan.ls_big,
+            plan.ls_big,
             report::fmt(Some(v))
         ));
     }

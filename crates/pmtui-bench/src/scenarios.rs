@@ -625,6 +625,33 @@ pub fn exec_floor(child: &Path, calls: usize) -> Result<f64> {
     percentile(&samples, 50.0).context("no samples")
 }
 
+/// The cost of the apps themselves in `eco`: spawn `n` of its `sleep`s directly (no
+/// manager: stdout and stderr piped, nothing read, no logs, no records, no cgroups), timed
+/// until the last `spawn` returns, as a manager's `online` means; then they are killed.
+pub fn spawn_floor(sleep: &Path, n: usize) -> Result<f64> {
+    let mut children = Vec::with_capacity(n);
+    let t0 = Instant::now();
+    let spawned = (0..n).try_for_each(|_| {
+        let child = std::process::Command::new(sleep)
+            .args(SLEEP_ARGS)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        children.push(child);
+        Ok::<_, std::io::Error>(())
+    });
+    let elapsed = t0.elapsed().as_secs_f64();
+    for child in &mut children {
+        let _ = child.kill();
+    }
+    for child in &mut children {
+        let _ = child.wait();
+    }
+    spawned.context("spawning the floor's sleeps")?;
+    Ok(elapsed)
+}
+
 /// Open fds of `pid`.
 fn fd_count(pid: u32) -> Option<usize> {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
