@@ -872,3 +872,55 @@ fn a_follower_gets_a_fast_burst_complete_in_order_once() {
         .collect();
     assert_eq!(follower.seen, expected);
 }
+
+/// A log file that cannot be written (here `/dev/full`, a full disk's ENOSPC on every
+/// write) is said by `ping` (text and `--json` warnings) while it fails; the daemon goes on,
+/// the lines stay readable from memory, and the warning goes once the file is gone.
+#[test]
+fn a_log_file_that_cannot_be_written_is_said_by_ping() {
+    let home = TestHome::new();
+    home.ok(&[
+        "start",
+        "sh",
+        "--name",
+        "full",
+        "-o",
+        "/dev/full",
+        "--",
+        "-c",
+        "while :; do echo kept-in-memory; sleep 0.05; done",
+    ]);
+    let warned = |v: &serde_json::Value| {
+        v["warnings"].as_array().is_some_and(|w| {
+            w.iter().any(|w| {
+                w.as_str().is_some_and(|w| {
+                    w.contains("/dev/full") && w.contains("No space left on device")
+                })
+            })
+        })
+    };
+    let pong = wait_until("ping warns of /dev/full", || {
+        let pong: serde_json::Value = serde_json::from_str(&home.ok(&["ping", "--json"])).ok()?;
+        warned(&pong).then_some(pong)
+    })
+    .expect("ping --json names the log file that cannot be written");
+    assert_eq!(pong["processes"], 1, "{pong}");
+    let text = home.run(&["ping"]);
+    assert!(text.status.success());
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert!(
+        stderr.contains("warning: log file /dev/full") && stderr.contains("only in memory"),
+        "ping says it on stderr: {stderr}"
+    );
+    wait_until("the lines readable from memory", || {
+        home.ok(&["logs", "full", "--lines", "5", "--nostream", "--out"])
+            .contains("kept-in-memory")
+            .then_some(())
+    })
+    .expect("`pmtui logs` shows the lines the file could not take");
+    assert_eq!(home.process("full").expect("listed")["status"], "online");
+    home.ok(&["delete", "full"]);
+    let pong: serde_json::Value =
+        serde_json::from_str(&home.ok(&["ping", "--json"])).expect("pong");
+    assert!(!warned(&pong), "the warning goes with the file: {pong}");
+}

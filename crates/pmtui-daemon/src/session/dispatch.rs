@@ -203,7 +203,12 @@ async fn respond(daemon: &Arc<Daemon>, request: Request) -> (Response, Option<In
             home: daemon.paths.home.display().to_string(),
             uptime_ms: daemon.started.elapsed().as_millis() as u64,
             processes: supervisor.count(),
-            warnings: daemon.warnings.clone(),
+            warnings: daemon
+                .warnings
+                .iter()
+                .cloned()
+                .chain(supervisor.log_failures())
+                .collect(),
             state_problems: daemon.store.problems(),
             containment: supervisor.containment().mode().to_string(),
             cgroup: supervisor

@@ -47,6 +47,9 @@ pub struct LogFile {
     layout: Arc<RwLock<Layout>>,
     /// Serializes the background compression of this file's rotations.
     compressing: Arc<Mutex<()>>,
+    /// Why writes fail, while they do: apart from `io`, which a write blocked on a FIFO
+    /// nobody reads holds, so that `ping` never waits for it.
+    failure: Mutex<Option<String>>,
 }
 
 /// The live file as the writer knows it.
@@ -94,7 +97,13 @@ impl LogFile {
             io: Mutex::default(),
             layout: Arc::default(),
             compressing: Arc::default(),
+            failure: Mutex::default(),
         }
+    }
+
+    /// Why writes to this file fail, while they do.
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.failure).clone()
     }
 
     pub fn path(&self) -> &Path {
@@ -199,6 +208,7 @@ impl Writing<'_> {
                 if io.failing {
                     tracing::info!(path = %path.display(), "log writes work again");
                     io.failing = false;
+                    *lock(&self.file.failure) = None;
                 }
                 Some(start)
             }
@@ -206,6 +216,7 @@ impl Writing<'_> {
                 if !io.failing {
                     tracing::warn!(path = %path.display(), %err, "log write failed");
                     io.failing = true;
+                    *lock(&self.file.failure) = Some(format!("writes fail: {err}"));
                 }
                 // A short write leaves the size unknown: look again next time.
                 io.size = None;
@@ -227,6 +238,7 @@ impl Writing<'_> {
                 if !self.io.failing {
                     tracing::warn!(path = %path.display(), %err, "cannot open log file");
                     self.io.failing = true;
+                    *lock(&self.file.failure) = Some(format!("cannot open it: {err}"));
                 }
                 self.io.file = None;
                 self.io.size = None;
@@ -471,6 +483,16 @@ impl FileRegistry {
         let file = Arc::new(LogFile::new(path.to_path_buf(), rotation));
         files.insert(path.to_path_buf(), Arc::downgrade(&file));
         Some(file)
+    }
+
+    /// The files whose writes fail now, with why, in path order.
+    pub fn failing(&self) -> Vec<(PathBuf, String)> {
+        let mut failing: Vec<(PathBuf, String)> = lock(&self.files)
+            .iter()
+            .filter_map(|(path, weak)| Some((path.clone(), weak.upgrade()?.failure()?)))
+            .collect();
+        failing.sort();
+        failing
     }
 }
 

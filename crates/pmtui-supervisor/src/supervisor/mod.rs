@@ -509,6 +509,23 @@ impl Supervisor {
             .collect()
     }
 
+    /// The log files that cannot be written now (a full disk, a missing folder), each a
+    /// sentence: their lines are kept only in memory meanwhile, and the daemon goes on.
+    pub fn log_failures(&self) -> Vec<String> {
+        self.shared
+            .files
+            .failing()
+            .into_iter()
+            .map(|(path, why)| {
+                format!(
+                    "log file {}: {why}; its lines are kept only in memory (`pmtui logs`) \
+                     until it can be written again",
+                    path.display()
+                )
+            })
+            .collect()
+    }
+
     pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
         Self { shared }
     }
