@@ -411,8 +411,6 @@ fn bench(cli: Cli) -> Result<ExitCode> {
 
 type ScenarioFn = fn(&mut Ctx, &Manager) -> Result<()>;
 
-/// `--pmtui`, or the `pmtui` beside this binary, built first with this binary's profile
-/// when run by cargo so that the figures are those of the current source.
 /// The name of the programs the benchmarks supervise (see `child`).
 const CHILD: &str = "pmtui-bench-child";
 
@@ -435,6 +433,8 @@ fn child_program(me: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     Ok((link, Some(dir)))
 }
 
+/// `--pmtui`, or the `pmtui` beside this binary, built first with this binary's profile
+/// when run by cargo so that the figures are those of the current source.
 fn locate_pmtui(explicit: Option<PathBuf>, me: &Path) -> Result<PathBuf> {
     if let Some(path) = explicit {
         if !path.is_file() {

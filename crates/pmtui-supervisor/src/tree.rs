@@ -56,11 +56,7 @@ pub fn start_time(pid: u32) -> Option<u64> {
 pub fn is_alive_as(pid: u32, start: u64) -> bool {
     let mut buf = [0u8; STAT_BUF];
     read_stat(pid, &mut buf).is_some_and(|stat| {
-        let state = stat
-            .rfind(')')
-            .and_then(|i| stat[i + 1..].split_ascii_whitespace().next());
-        !matches!(state, None | Some("Z" | "X"))
-            && parse_stat(pid, stat).is_some_and(|e| e.start_time == start)
+        !ended(stat) && parse_stat(pid, stat).is_some_and(|e| e.start_time == start)
     })
 }
 
@@ -68,12 +64,16 @@ pub fn is_alive_as(pid: u32, start: u64) -> bool {
 pub fn is_dead(pid: u32) -> bool {
     let mut buf = [0u8; STAT_BUF];
     match read_stat(pid, &mut buf) {
-        Some(stat) => stat
-            .rfind(')')
-            .and_then(|i| stat[i + 1..].split_ascii_whitespace().next())
-            .is_none_or(|state| state == "Z" || state == "X"),
+        Some(stat) => ended(stat),
         None => kill(Pid::from_raw(pid as i32), None).is_err(),
     }
+}
+
+/// Whether a stat line says zombie or dead (or has no state field to say otherwise).
+fn ended(stat: &str) -> bool {
+    stat.rfind(')')
+        .and_then(|i| stat[i + 1..].split_ascii_whitespace().next())
+        .is_none_or(|state| state == "Z" || state == "X")
 }
 
 /// Every process on the host, one read of each `/proc/<pid>/stat`.

@@ -106,6 +106,13 @@ impl LogFile {
         lock(&self.failure).clone()
     }
 
+    /// Begins (`Some(why)`) or ends (`None`) a failure streak: the writer's flag, read on
+    /// every write under the `io` lock it already holds, and the reason `failure` gives.
+    fn set_failing(&self, io: &mut Io, why: Option<String>) {
+        io.failing = why.is_some();
+        *lock(&self.failure) = why;
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -207,16 +214,15 @@ impl Writing<'_> {
                 io.size = Some(start.1 + bytes.len() as u64);
                 if io.failing {
                     tracing::info!(path = %path.display(), "log writes work again");
-                    io.failing = false;
-                    *lock(&self.file.failure) = None;
+                    self.file.set_failing(io, None);
                 }
                 Some(start)
             }
             Err(err) => {
                 if !io.failing {
                     tracing::warn!(path = %path.display(), %err, "log write failed");
-                    io.failing = true;
-                    *lock(&self.file.failure) = Some(format!("writes fail: {err}"));
+                    self.file
+                        .set_failing(io, Some(format!("writes fail: {err}")));
                 }
                 // A short write leaves the size unknown: look again next time.
                 io.size = None;
@@ -237,8 +243,8 @@ impl Writing<'_> {
             Err(err) => {
                 if !self.io.failing {
                     tracing::warn!(path = %path.display(), %err, "cannot open log file");
-                    self.io.failing = true;
-                    *lock(&self.file.failure) = Some(format!("cannot open it: {err}"));
+                    self.file
+                        .set_failing(&mut self.io, Some(format!("cannot open it: {err}")));
                 }
                 self.io.file = None;
                 self.io.size = None;

@@ -223,7 +223,6 @@ pub fn num(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
-/// True while a process with this pid exists and is not a zombie.
 /// Waits until every pid of `old` is gone (a zombie counts as gone); fails the test if one
 /// outlives the wait.
 pub fn assert_all_gone(old: &[i64]) {
@@ -235,6 +234,7 @@ pub fn assert_all_gone(old: &[i64]) {
     }
 }
 
+/// True while a process with this pid exists and is not a zombie.
 pub fn alive(pid: i64) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat
