@@ -5,13 +5,25 @@
 //! line left alone for `QUIET` (a prompt, a progress bar) goes out as a line of its own, so
 //! it reaches the file and the followers while the process runs; what comes after it starts
 //! a new line.
+//!
+//! A child that logs unbuffered, one `write` per short line, would wake its pump for nearly
+//! every line: each read then takes a few bytes, and each of the child's writes pays for
+//! waking the daemon. A pump whose reads come back that small, one right after the other,
+//! waits `GATHER` before it reads again, so that one read takes the lines of that moment.
+//! The pipe is out of the event loop while it waits: registered, every write would still
+//! wake the daemon's thread (tokio's registrations are edge-triggered, and a pipe signals
+//! each write). The wait is tokio's timer tick, 1 to 3 ms, so the pipe is first made to hold
+//! `GATHER_PIPE` (64 KiB by default: 8,000 short lines, a few ms of a fast child). A child
+//! that fills even that during a wait is held back by the wait, so once the lines gathered
+//! by one wait come near the pipe's size, the pump stops waiting for `UNHURRIED`.
 
 use super::LogSink;
 use super::writer::{Batch, Pumps};
 use pmtui_proto::LogStream;
 use std::collections::VecDeque;
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 
@@ -21,6 +33,91 @@ const READ_CHUNK: usize = 64 * 1024;
 /// How long a partial line waits for the rest before it goes out on its own. Long enough
 /// that a line written in a few pieces stays whole, short enough for a progress bar.
 pub const QUIET: Duration = Duration::from_millis(200);
+/// A read of fewer bytes than this, soon after the one before, is a pump woken per line.
+const SMALL_READ: usize = 512;
+/// "Soon": reads further apart than this come from a child that is not flooding.
+const HOT_GAP: Duration = Duration::from_millis(1);
+/// How long a pump woken per line waits before it reads again: one tick of tokio's timer.
+const GATHER: Duration = Duration::from_millis(1);
+/// What a pipe is made to hold once its pump waits. The kernel keeps pages only for what
+/// is in it, but counts the size against the user's pipe allowance
+/// (`/proc/sys/fs/pipe-user-pages-soft`): only pipes of children that flood are grown.
+const GATHER_PIPE: usize = 256 * 1024;
+/// What a pipe holds when it could not be grown.
+const DEFAULT_PIPE: usize = 64 * 1024;
+/// How long a pump does not wait after a wait let the pipe (nearly) fill. Short: a wait
+/// that ran long because the daemon was busy fills it too.
+const UNHURRIED: Duration = Duration::from_millis(100);
+/// How often a pipe the event loop refused is offered again.
+const UNWATCHED_RETRY: Duration = Duration::from_millis(100);
+
+/// Whether a pump waits before its next read; see the module's documentation.
+#[derive(Debug, Default)]
+struct Gather {
+    /// When the last read returned, or the last wait ended.
+    last: Option<Instant>,
+    /// The pipe's size, once the pump has waited (and tried to grow it).
+    pipe: Option<usize>,
+    /// Bytes read since the last wait ended; `None` when the pump has not just waited.
+    gathered: Option<usize>,
+    /// No waiting before this.
+    unhurried_until: Option<Instant>,
+}
+
+impl Gather {
+    /// Notes a read of `n` bytes that returned at `now`; true when the pump should wait
+    /// before the next one.
+    fn after_read(&mut self, n: usize, now: Instant) -> bool {
+        let hot = self
+            .last
+            .is_some_and(|last| now.duration_since(last) < HOT_GAP);
+        self.last = Some(now);
+        if !hot {
+            self.gathered = None;
+            return false;
+        }
+        if let Some(gathered) = &mut self.gathered {
+            *gathered += n;
+        }
+        if n >= SMALL_READ {
+            // Still draining, or a child writing large pieces: read on.
+            return false;
+        }
+        // The pipe is drained and the pump was woken for a few bytes.
+        let full = self.pipe.unwrap_or(DEFAULT_PIPE) / 4 * 3;
+        if self
+            .gathered
+            .take()
+            .is_some_and(|gathered| gathered >= full)
+        {
+            self.unhurried_until = Some(now + UNHURRIED);
+        }
+        let wait = self.unhurried_until.is_none_or(|until| now >= until);
+        if wait {
+            self.gathered = Some(0);
+        }
+        wait
+    }
+
+    /// Notes that a wait ended at `now`: the next read's gap is counted from here.
+    fn waited(&mut self, now: Instant) {
+        self.last = Some(now);
+    }
+
+    /// Grows `reader`'s pipe before the pump's first wait.
+    fn grow_pipe(&mut self, reader: &pipe::Receiver) {
+        if self.pipe.is_none() {
+            let size = nix::fcntl::fcntl(
+                reader,
+                nix::fcntl::FcntlArg::F_SETPIPE_SZ(GATHER_PIPE as i32),
+            )
+            .ok()
+            .and_then(|size| usize::try_from(size).ok())
+            .unwrap_or(DEFAULT_PIPE);
+            self.pipe = Some(size);
+        }
+    }
+}
 
 /// The last lines one run wrote to a stream, kept by its pump (for the exit record: they
 /// are known without waiting for the sink's writer, and never mixed with the next run's).
@@ -75,6 +172,7 @@ pub async fn pump(
     let mut buf: Vec<u8> = Vec::new();
     // Bytes at the start of `buf` already known to hold no newline.
     let mut scanned = 0;
+    let mut gather = Gather::default();
     loop {
         // `buf` holds only a partial line between reads. `read_buf` is cancel-safe: a
         // timeout read nothing.
@@ -116,15 +214,15 @@ pub async fn pump(
                 }
             }
         };
-        match read {
+        let wait = match read {
             Ok(0) => break,
-            Ok(_) => {}
+            Ok(n) => gather.after_read(n, Instant::now()),
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(err) => {
                 tracing::debug!(%err, "log pipe read failed");
                 break;
             }
-        }
+        };
         // Sized once: a read of short lines holds thousands.
         let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', &buf[scanned..]).count() + 1);
         let mut start = 0;
@@ -141,22 +239,29 @@ pub async fn pump(
             start += MAX_LINE_BYTES;
         }
         scanned = buf.len() - start;
-        if lines.is_empty() {
-            continue;
+        if !lines.is_empty() {
+            if let Some(tail) = &tail {
+                tail.note(&buf, &lines);
+            }
+            let rest = buf[start..].to_vec();
+            let data = std::mem::replace(&mut buf, rest);
+            let batch = Batch {
+                sink: Arc::clone(&sink),
+                stream,
+                at: pmtui_proto::now_ms(),
+                data,
+                lines,
+            };
+            sink.submit(batch).await;
         }
-        if let Some(tail) = &tail {
-            tail.note(&buf, &lines);
+        if wait {
+            gather.grow_pipe(&reader);
+            match wait_unwatched(reader).await {
+                Some(again) => reader = again,
+                None => break,
+            }
+            gather.waited(Instant::now());
         }
-        let rest = buf[start..].to_vec();
-        let data = std::mem::replace(&mut buf, rest);
-        let batch = Batch {
-            sink: Arc::clone(&sink),
-            stream,
-            at: pmtui_proto::now_ms(),
-            data,
-            lines,
-        };
-        sink.submit(batch).await;
     }
     if !buf.is_empty() {
         let len = buf.len();
@@ -173,6 +278,35 @@ pub async fn pump(
             lines,
         };
         sink.submit(batch).await;
+    }
+}
+
+/// Waits `GATHER` with the pipe out of the event loop, so that what the child writes
+/// meanwhile wakes nobody, and gives it back registered again. A spare descriptor of the
+/// pipe is held meanwhile: the event loop may refuse the pipe back (the kernel's limit on
+/// watched files), and the pipe must outlive that; the child waits in `write` once it is
+/// full, and nothing is lost. Without a descriptor to spare (at the fd limit) it does not
+/// wait. `None`: the pipe could be neither watched nor kept (no descriptor left to retry).
+async fn wait_unwatched(reader: pipe::Receiver) -> Option<pipe::Receiver> {
+    let Ok(mut spare) = reader.as_fd().try_clone_to_owned() else {
+        return Some(reader);
+    };
+    let fd = reader.into_nonblocking_fd();
+    tokio::time::sleep(GATHER).await;
+    if let Ok(fd) = fd
+        && let Ok(reader) = pipe::Receiver::from_owned_fd_unchecked(fd)
+    {
+        return Some(reader);
+    }
+    loop {
+        // Registering takes the descriptor even when it fails: a copy is the next try.
+        let copy = spare.try_clone();
+        match pipe::Receiver::from_owned_fd_unchecked(spare) {
+            Ok(reader) => return Some(reader),
+            Err(err) => tracing::warn!(%err, "a log pipe cannot be watched; trying again"),
+        }
+        spare = copy.ok()?;
+        tokio::time::sleep(UNWATCHED_RETRY).await;
     }
 }
 
@@ -202,6 +336,42 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[0], (0, 0));
         assert_eq!(lines[3], (10 + MAX_LINE_BYTES * 2, 11 + MAX_LINE_BYTES * 2));
+    }
+
+    #[test]
+    fn a_pump_woken_per_line_waits_until_a_wait_fills_the_pipe() {
+        let mut gather = Gather {
+            pipe: Some(DEFAULT_PIPE),
+            ..Gather::default()
+        };
+        let t = Instant::now();
+        let us = |n| t + Duration::from_micros(n);
+        // A first small read, and small reads far apart: no waiting.
+        assert!(!gather.after_read(8, us(0)));
+        assert!(!gather.after_read(8, us(5_000)));
+        // Small reads one right after the other: a pump woken per line.
+        assert!(gather.after_read(8, us(5_010)));
+        gather.waited(us(7_000));
+        // What the wait gathered, drained in two reads, less than a full pipe: waiting
+        // goes on.
+        assert!(!gather.after_read(20_000, us(7_100)));
+        assert!(!gather.after_read(9_000, us(7_200)));
+        assert!(gather.after_read(16, us(7_210)));
+        // Large reads one after the other are not a pump woken per line.
+        assert!(!gather.after_read(4096, us(9_000)));
+        assert!(!gather.after_read(4096, us(9_100)));
+        // The wait filled the pipe: no waiting for a while, then again.
+        assert!(gather.after_read(8, us(9_110)));
+        gather.waited(us(11_190));
+        assert!(!gather.after_read(DEFAULT_PIPE, us(11_200)));
+        assert!(!gather.after_read(8, us(11_210)));
+        assert!(!gather.after_read(8, us(90_000)));
+        assert!(!gather.after_read(8, us(90_010)));
+        assert!(!gather.after_read(8, us(130_000)));
+        assert!(gather.after_read(8, us(130_010)));
+        // The child went quiet during the wait: its next line, much later, is read at once.
+        gather.waited(us(132_000));
+        assert!(!gather.after_read(8, us(500_000)));
     }
 
     #[test]
