@@ -164,6 +164,53 @@ fn a_burst_of_200000_lines_lands_complete_in_order_once() {
     assert_eq!(shown[0], "0|burst    | burst 199985");
 }
 
+/// A child that writes one line per `write(2)`, on both streams: every line lands, in order,
+/// once, although the daemon takes such a pipe out of its event loop between reads to gather
+/// lines; and it did (the pipe was grown for it, as the child sees at the end).
+#[test]
+fn unbuffered_lines_land_complete_in_order_once_while_gathered() {
+    const LINES: usize = 100_000;
+    let home = TestHome::new();
+    // The first lines come a little apart, so that the daemon surely sees reads of a line
+    // each, one right after the other; then as fast as the child can. F_GETPIPE_SZ is 1032.
+    let script = home.script(
+        "each.py",
+        &format!(
+            "import fcntl, os, time\nfor i in range({LINES}):\n    os.write(1, b'each %d\\n' % i)\n    if i % 10 == 0:\n        os.write(2, b'err %d\\n' % i)\n    if i < 2000:\n        time.sleep(0.0001)\nos.write(2, b'pipe %d\\n' % fcntl.fcntl(1, 1032))\n"
+        ),
+    );
+    home.ok(&[
+        "start",
+        script.to_str().expect("utf-8 path"),
+        "--name",
+        "each",
+        "--no-autorestart",
+    ]);
+    let out = wait_lines(&log(&home, "each-out.log"), "every line", |l| {
+        l.len() >= LINES
+    });
+    let err = wait_lines(&log(&home, "each-err.log"), "every tenth line", |l| {
+        l.len() > LINES / 10
+    });
+    assert_eq!(out.len(), LINES, "more lines than written");
+    for (i, line) in out.iter().enumerate() {
+        assert_eq!(line, &format!("each {i}"), "line {i} out of place");
+    }
+    assert_eq!(err.len(), LINES / 10 + 1, "more lines than written");
+    for (i, line) in err[..LINES / 10].iter().enumerate() {
+        assert_eq!(
+            line,
+            &format!("err {}", i * 10),
+            "err line {i} out of place"
+        );
+    }
+    assert_eq!(
+        err[LINES / 10],
+        "pipe 262144",
+        "the stdout pipe was not grown"
+    );
+}
+
 #[test]
 fn continuous_writing_across_50_restarts_and_20_rotations_loses_nothing() {
     let home = TestHome::new();
