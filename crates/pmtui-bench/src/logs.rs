@@ -132,9 +132,11 @@ pub fn baseline(child: &Path, burst: &Burst) -> Result<f64> {
     Ok(burst.rate(burst.lines, secs))
 }
 
-/// The child writing `burst` into a pipe that this process drains and discards: the most
-/// any manager reading a pipe can capture (one `write` per line costs the writer a system
-/// call each, whoever reads); the rate in the burst's unit.
+/// The child writing `burst` into a pipe that this process drains and discards, reading as
+/// soon as anything is there: what a reader doing nothing else captures. Written in blocks,
+/// it is about the most any pipe reader can; written one line per `write`, a reader that
+/// waits between reads does better (it wakes once per read, not per line); the rate in the
+/// burst's unit.
 pub fn pipe_baseline(child: &Path, burst: &Burst) -> Result<f64> {
     use std::io::Read;
     let dir = tempfile::tempdir()?;

@@ -323,8 +323,8 @@ fn bench(cli: Cli) -> Result<ExitCode> {
         (&direct, "written straight to a file (no manager)"),
         (
             &piped,
-            "written into a pipe drained by a reader that does nothing else (no manager: the \
-             most a pipe reader can see on this machine)",
+            "written into a pipe drained by a reader that does nothing else (no manager; it \
+             reads as soon as anything is there, so one write per line wakes it per line)",
         ),
     ] {
         let each: Vec<String> = logs::bursts(&plan)
