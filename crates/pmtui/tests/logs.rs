@@ -164,21 +164,26 @@ fn a_burst_of_200000_lines_lands_complete_in_order_once() {
     assert_eq!(shown[0], "0|burst    | burst 199985");
 }
 
-/// A child that writes one line per `write(2)`, on both streams: every line lands, in order,
-/// once, although the daemon takes such a pipe out of its event loop between reads to gather
-/// lines; and it did (the pipe was grown for it, as the child sees at the end).
-#[test]
-fn unbuffered_lines_land_complete_in_order_once_while_gathered() {
-    const LINES: usize = 100_000;
-    let home = TestHome::new();
-    // The first lines come a little apart, so that the daemon surely sees reads of a line
-    // each, one right after the other; then as fast as the child can. F_GETPIPE_SZ is 1032.
-    let script = home.script(
+/// A Python child that writes `lines` lines of `each <n>` to stdout, one `write(2)` each, and
+/// every tenth `err <n>` to stderr; the first 2,000 a little apart, so that the daemon
+/// surely sees reads of a line each, one right after the other, then as fast as it can.
+/// Before, it may set its stdout pipe's size; at the end it prints that size to stderr
+/// (`pipe <bytes>`). 1031 and 1032 are F_SETPIPE_SZ and F_GETPIPE_SZ.
+fn unbuffered_writer(home: &TestHome, lines: usize, pipe: Option<usize>) -> PathBuf {
+    let grow = pipe.map_or(String::new(), |size| {
+        format!("fcntl.fcntl(1, 1031, {size})\n")
+    });
+    home.script(
         "each.py",
         &format!(
-            "import fcntl, os, time\nfor i in range({LINES}):\n    os.write(1, b'each %d\\n' % i)\n    if i % 10 == 0:\n        os.write(2, b'err %d\\n' % i)\n    if i < 2000:\n        time.sleep(0.0001)\nos.write(2, b'pipe %d\\n' % fcntl.fcntl(1, 1032))\n"
+            "import fcntl, os, time\n{grow}for i in range({lines}):\n    os.write(1, b'each %d\\n' % i)\n    if i % 10 == 0:\n        os.write(2, b'err %d\\n' % i)\n    if i < 2000:\n        time.sleep(0.0001)\nos.write(2, b'pipe %d\\n' % fcntl.fcntl(1, 1032))\n"
         ),
-    );
+    )
+}
+
+/// Starts `script` as `each` and waits for its `lines` lines (and its stderr); checks that
+/// each landed once, in order; returns the pipe size the child printed last.
+fn unbuffered_lines_land(home: &TestHome, script: &Path, lines: usize) -> String {
     home.ok(&[
         "start",
         script.to_str().expect("utf-8 path"),
@@ -186,29 +191,45 @@ fn unbuffered_lines_land_complete_in_order_once_while_gathered() {
         "each",
         "--no-autorestart",
     ]);
-    let out = wait_lines(&log(&home, "each-out.log"), "every line", |l| {
-        l.len() >= LINES
+    let out = wait_lines(&log(home, "each-out.log"), "every line", |l| {
+        l.len() >= lines
     });
-    let err = wait_lines(&log(&home, "each-err.log"), "every tenth line", |l| {
-        l.len() > LINES / 10
+    let err = wait_lines(&log(home, "each-err.log"), "every tenth line", |l| {
+        l.len() > lines / 10
     });
-    assert_eq!(out.len(), LINES, "more lines than written");
+    assert_eq!(out.len(), lines, "more lines than written");
     for (i, line) in out.iter().enumerate() {
         assert_eq!(line, &format!("each {i}"), "line {i} out of place");
     }
-    assert_eq!(err.len(), LINES / 10 + 1, "more lines than written");
-    for (i, line) in err[..LINES / 10].iter().enumerate() {
+    assert_eq!(err.len(), lines / 10 + 1, "more lines than written");
+    for (i, line) in err[..lines / 10].iter().enumerate() {
         assert_eq!(
             line,
             &format!("err {}", i * 10),
             "err line {i} out of place"
         );
     }
-    assert_eq!(
-        err[LINES / 10],
-        "pipe 262144",
-        "the stdout pipe was not grown"
-    );
+    err[lines / 10].clone()
+}
+
+/// A child that writes one line per `write(2)`, on both streams: every line lands, in order,
+/// once, although the daemon takes such a pipe out of its event loop between reads to gather
+/// lines; and it did (the pipe was grown for it, as the child sees at the end).
+#[test]
+fn unbuffered_lines_land_complete_in_order_once_while_gathered() {
+    let home = TestHome::new();
+    let script = unbuffered_writer(&home, 100_000, None);
+    let size = unbuffered_lines_land(&home, &script, 100_000);
+    assert_eq!(size, "pipe 262144", "the stdout pipe was not grown");
+}
+
+/// A pipe its child made larger than the daemon would is left as it is.
+#[test]
+fn a_pipe_the_child_grew_is_not_shrunk_by_gathering() {
+    let home = TestHome::new();
+    let script = unbuffered_writer(&home, 20_000, Some(1024 * 1024));
+    let size = unbuffered_lines_land(&home, &script, 20_000);
+    assert_eq!(size, "pipe 1048576", "the child's pipe size changed");
 }
 
 #[test]

@@ -104,18 +104,21 @@ impl Gather {
         self.last = Some(now);
     }
 
-    /// Grows `reader`'s pipe before the pump's first wait.
+    /// Grows `reader`'s pipe before the pump's first wait; never shrinks one its child made
+    /// larger.
     fn grow_pipe(&mut self, reader: &pipe::Receiver) {
-        if self.pipe.is_none() {
-            let size = nix::fcntl::fcntl(
-                reader,
-                nix::fcntl::FcntlArg::F_SETPIPE_SZ(GATHER_PIPE as i32),
-            )
-            .ok()
-            .and_then(|size| usize::try_from(size).ok())
-            .unwrap_or(DEFAULT_PIPE);
-            self.pipe = Some(size);
+        use nix::fcntl::{FcntlArg, fcntl};
+        if self.pipe.is_some() {
+            return;
         }
+        let size = |got: nix::Result<i32>| got.ok().and_then(|n| usize::try_from(n).ok());
+        let now = size(fcntl(reader, FcntlArg::F_GETPIPE_SZ)).unwrap_or(DEFAULT_PIPE);
+        let grown = if now >= GATHER_PIPE {
+            now
+        } else {
+            size(fcntl(reader, FcntlArg::F_SETPIPE_SZ(GATHER_PIPE as i32))).unwrap_or(now)
+        };
+        self.pipe = Some(grown);
     }
 }
 
