@@ -12,10 +12,11 @@
 //! waits `GATHER` before it reads again, so that one read takes the lines of that moment.
 //! The pipe is out of the event loop while it waits: registered, every write would still
 //! wake the daemon's thread (tokio's registrations are edge-triggered, and a pipe signals
-//! each write). The wait is tokio's timer tick, 1 to 3 ms, so the pipe is first made to hold
-//! `GATHER_PIPE` (64 KiB by default: 8,000 short lines, a few ms of a fast child). A child
-//! that fills even that during a wait is held back by the wait, so once the lines gathered
-//! by one wait come near the pipe's size, the pump stops waiting for `UNHURRIED`.
+//! each write). The wait is tokio's timer tick, 1 to 3 ms, and a pipe holds 64 KiB by
+//! default (8,000 short lines, a few ms of a fast child), so the pipe is first made to hold
+//! `GATHER_PIPE`, unless its child made it larger. A child that fills even that during a
+//! wait is held back by the wait, so once the lines gathered by one wait come near the
+//! pipe's size, the pump stops waiting for `UNHURRIED`.
 
 use super::LogSink;
 use super::writer::{Batch, Pumps};
