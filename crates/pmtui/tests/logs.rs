@@ -36,9 +36,16 @@ fn tail(lines: &[String]) -> &[String] {
     &lines[lines.len().saturating_sub(5)..]
 }
 
+/// The text of a gzipped file; empty if it is gone (renamed by a rotation since it was
+/// seen: the caller polls again).
 fn gunzip(path: &Path) -> String {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).expect("open .gz"))
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return text,
+        Err(err) => panic!("cannot open {}: {err}", path.display()),
+    };
+    flate2::read::GzDecoder::new(file)
         .read_to_string(&mut text)
         .unwrap_or_else(|e| panic!("{} is not valid gzip: {e}", path.display()));
     text
