@@ -302,12 +302,14 @@ async fn wait_unwatched(reader: pipe::Receiver) -> Option<pipe::Receiver> {
     {
         return Some(reader);
     }
+    tracing::warn!("a log pipe cannot be watched; trying again every 100 ms");
     loop {
         // Registering takes the descriptor even when it fails: a copy is the next try.
         let copy = spare.try_clone();
         match pipe::Receiver::from_owned_fd_unchecked(spare) {
             Ok(reader) => return Some(reader),
-            Err(err) => tracing::warn!(%err, "a log pipe cannot be watched; trying again"),
+            // Said once above, not ten times a second into daemon.log.
+            Err(err) => tracing::debug!(%err, "a log pipe cannot be watched yet"),
         }
         spare = copy.ok()?;
         tokio::time::sleep(UNWATCHED_RETRY).await;
