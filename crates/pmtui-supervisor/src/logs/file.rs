@@ -25,6 +25,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 /// When a file rotates and what is kept.
@@ -50,6 +51,9 @@ pub struct LogFile {
     /// Why writes fail, while they do: apart from `io`, which a write blocked on a FIFO
     /// nobody reads holds, so that `ping` never waits for it.
     failure: Mutex<Option<String>>,
+    /// How many files of its registry have a `failure` now (this one included while it
+    /// has one).
+    failing_files: Arc<AtomicUsize>,
 }
 
 /// The live file as the writer knows it.
@@ -90,7 +94,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LogFile {
-    fn new(path: PathBuf, rotation: Rotation) -> Self {
+    fn new(path: PathBuf, rotation: Rotation, failing_files: Arc<AtomicUsize>) -> Self {
         Self {
             path,
             rotation,
@@ -98,6 +102,7 @@ impl LogFile {
             layout: Arc::default(),
             compressing: Arc::default(),
             failure: Mutex::default(),
+            failing_files,
         }
     }
 
@@ -110,7 +115,17 @@ impl LogFile {
     /// every write under the `io` lock it already holds, and the reason `failure` gives.
     fn set_failing(&self, io: &mut Io, why: Option<String>) {
         io.failing = why.is_some();
-        *lock(&self.failure) = why;
+        let mut failure = lock(&self.failure);
+        match (failure.is_some(), why.is_some()) {
+            (false, true) => {
+                self.failing_files.fetch_add(1, Ordering::Relaxed);
+            }
+            (true, false) => {
+                self.failing_files.fetch_sub(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        *failure = why;
     }
 
     pub fn path(&self) -> &Path {
@@ -468,12 +483,40 @@ pub fn open_regular(path: &Path) -> Option<File> {
     file.metadata().ok()?.is_file().then_some(file)
 }
 
+impl Drop for LogFile {
+    fn drop(&mut self) {
+        let failing = match self.failure.get_mut() {
+            Ok(failure) => failure.is_some(),
+            Err(poisoned) => poisoned.into_inner().is_some(),
+        };
+        if failing {
+            self.failing_files.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The log files of a supervisor, by path, so that sinks writing the same file share it.
 /// Getting one is bookkeeping only: nothing is opened until the first write.
 #[derive(Debug, Default)]
 pub struct FileRegistry {
-    files: Mutex<HashMap<PathBuf, Weak<LogFile>>>,
+    files: Mutex<Files>,
+    /// How many of the files have a `failure` now: `failing` (asked at every `ls`) looks at
+    /// each file only while some do. At 1,000 processes it looked up 2,000 files for
+    /// nothing, a sixth of the daemon's work for `ls --json`.
+    failing_files: Arc<AtomicUsize>,
 }
+
+#[derive(Debug, Default)]
+struct Files {
+    by_path: HashMap<PathBuf, Weak<LogFile>>,
+    /// The size at which the files no sink writes any more are forgotten: twice the count
+    /// of the last time, so that adding N processes costs O(N) (forgetting them at every
+    /// `get` made adding 1,000 processes quadratic).
+    purge_at: usize,
+}
+
+/// Below this many entries the registry never purges.
+const PURGE_AT_LEAST: usize = 64;
 
 impl FileRegistry {
     /// The shared file at `path`; `None` for `/dev/null` (the stream is not written).
@@ -482,18 +525,31 @@ impl FileRegistry {
             return None;
         }
         let mut files = lock(&self.files);
-        files.retain(|_, weak| weak.strong_count() > 0);
-        if let Some(file) = files.get(path).and_then(Weak::upgrade) {
+        if files.by_path.len() >= files.purge_at {
+            files.by_path.retain(|_, weak| weak.strong_count() > 0);
+            files.purge_at = (files.by_path.len() * 2).max(PURGE_AT_LEAST);
+        }
+        if let Some(file) = files.by_path.get(path).and_then(Weak::upgrade) {
             return Some(file);
         }
-        let file = Arc::new(LogFile::new(path.to_path_buf(), rotation));
-        files.insert(path.to_path_buf(), Arc::downgrade(&file));
+        let file = Arc::new(LogFile::new(
+            path.to_path_buf(),
+            rotation,
+            Arc::clone(&self.failing_files),
+        ));
+        files
+            .by_path
+            .insert(path.to_path_buf(), Arc::downgrade(&file));
         Some(file)
     }
 
     /// The files whose writes fail now, with why, in path order.
     pub fn failing(&self) -> Vec<(PathBuf, String)> {
+        if self.failing_files.load(Ordering::Relaxed) == 0 {
+            return Vec::new();
+        }
         let mut failing: Vec<(PathBuf, String)> = lock(&self.files)
+            .by_path
             .iter()
             .filter_map(|(path, weak)| Some((path.clone(), weak.upgrade()?.failure()?)))
             .collect();
@@ -508,6 +564,80 @@ mod tests {
 
     fn read(path: &Path) -> String {
         std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    #[test]
+    fn failing_files_are_counted_while_they_fail_and_until_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A regular file where the log's directory should be: opening the log fails.
+        let blocker = dir.path().join("blocker");
+        std::fs::write(&blocker, "").expect("blocker");
+        let registry = FileRegistry::default();
+        let rotation = Rotation {
+            max_size: 0,
+            max_files: 1,
+            compress: false,
+        };
+        let healthy = registry
+            .get(&dir.path().join("ok.log"), rotation)
+            .expect("a file");
+        healthy.begin().write(b"fine\n");
+        assert_eq!(registry.failing(), []);
+        let broken_path = blocker.join("x.log");
+        let broken = registry.get(&broken_path, rotation).expect("a file");
+        broken.begin().write(b"lost\n");
+        broken.begin().write(b"lost again\n");
+        let failing = registry.failing();
+        assert_eq!(failing.len(), 1, "{failing:?}");
+        assert_eq!(failing[0].0, broken_path);
+        assert_eq!(registry.failing_files.load(Ordering::Relaxed), 1);
+        // The directory appears: the next write works and the streak ends.
+        std::fs::remove_file(&blocker).expect("remove blocker");
+        std::fs::create_dir(&blocker).expect("create dir");
+        broken.begin().write(b"landed\n");
+        assert_eq!(registry.failing(), []);
+        assert_eq!(registry.failing_files.load(Ordering::Relaxed), 0);
+        // A file dropped while it fails is not counted any more.
+        let other = registry
+            .get(&dir.path().join("blocker2/y.log"), rotation)
+            .expect("a file");
+        std::fs::write(dir.path().join("blocker2"), "").expect("blocker2");
+        other.begin().write(b"lost\n");
+        assert_eq!(registry.failing_files.load(Ordering::Relaxed), 1);
+        drop(other);
+        assert_eq!(registry.failing_files.load(Ordering::Relaxed), 0);
+        assert_eq!(registry.failing(), []);
+    }
+
+    #[test]
+    fn files_no_sink_writes_are_forgotten_in_amortized_time() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let registry = FileRegistry::default();
+        let rotation = Rotation {
+            max_size: 0,
+            max_files: 1,
+            compress: false,
+        };
+        let kept = registry
+            .get(&dir.path().join("kept.log"), rotation)
+            .expect("a file");
+        for i in 0..1000 {
+            let file = registry.get(&dir.path().join(format!("{i}.log")), rotation);
+            drop(file);
+            let files = lock(&registry.files);
+            assert!(
+                files.by_path.len() <= PURGE_AT_LEAST.max(2 * 2),
+                "{} entries kept after {i} short-lived files",
+                files.by_path.len()
+            );
+        }
+        let again = registry
+            .get(&dir.path().join("kept.log"), rotation)
+            .expect("a file");
+        assert!(
+            Arc::ptr_eq(&kept, &again),
+            "a live file is shared, never forgotten"
+        );
     }
 
     #[test]
