@@ -51,6 +51,38 @@ pub fn start_time(pid: u32) -> Option<u64> {
     read_entry(pid).map(|e| e.start_time)
 }
 
+/// The boot-time clock (`CLOCK_BOOTTIME`): what the kernel stamps a new process with.
+pub fn boot_clock() -> Option<std::time::Duration> {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).ok()?;
+    Some(std::time::Duration::from(now))
+}
+
+/// The start time `/proc/<pid>/stat` will give a process forked between two readings of
+/// [`boot_clock`], without reading it: the kernel stamps the child with that clock inside
+/// the `clone`, and the stat line gives the stamp in whole clock ticks. When both readings
+/// fall in one tick, that tick is the start time; `None` when a tick boundary fell between
+/// them (the caller reads `/proc`, as [`start_time`] does). At every start, the read of a
+/// fresh process's stat line was a few percent of the daemon's work for a restart.
+pub fn start_time_between(before: std::time::Duration, after: std::time::Duration) -> Option<u64> {
+    let per_tick = nanos_per_tick()?;
+    let (first, last) = (before.as_nanos() / per_tick, after.as_nanos() / per_tick);
+    if first != last {
+        return None;
+    }
+    u64::try_from(first).ok()
+}
+
+/// Nanoseconds per clock tick of `/proc` (`USER_HZ`: 100 a second on Linux); `None` where
+/// a tick is not a whole number of nanoseconds (the kernel then rounds otherwise).
+fn nanos_per_tick() -> Option<u128> {
+    static PER_TICK: std::sync::OnceLock<Option<u128>> = std::sync::OnceLock::new();
+    *PER_TICK.get_or_init(|| {
+        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
+        let hz = u128::try_from(hz).ok().filter(|&hz| hz > 0)?;
+        (1_000_000_000 % hz == 0).then_some(1_000_000_000 / hz)
+    })
+}
+
 /// True while `pid` runs (not a zombie) and is still the process that started at `start`:
 /// one read of its stat line.
 pub fn is_alive_as(pid: u32, start: u64) -> bool {
@@ -239,6 +271,33 @@ mod tests {
             "42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 12345 1000 10";
         let e = parse_stat(42, line).expect("parses");
         assert_eq!((e.ppid, e.pgid, e.start_time), (1, 42, 12345));
+    }
+
+    #[test]
+    fn a_start_time_known_from_the_boot_clock_is_the_one_proc_gives() {
+        // Real forks: the value read from each child's stat line must be the one the two
+        // clock readings around its spawn predict, whenever they predict one.
+        let mut predicted = 0;
+        for _ in 0..40 {
+            let before = boot_clock().expect("boot clock");
+            let mut child = std::process::Command::new("sleep")
+                .arg("5")
+                .spawn()
+                .expect("spawn sleep");
+            let after = boot_clock().expect("boot clock");
+            let from_proc = start_time(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            if let Some(known) = start_time_between(before, after) {
+                predicted += 1;
+                assert_eq!(Some(known), from_proc, "pid {}", child.id());
+            }
+        }
+        assert!(predicted > 0, "no spawn fell within one clock tick");
+        // Readings a tick apart predict nothing.
+        let tick = std::time::Duration::from_nanos(nanos_per_tick().expect("a tick") as u64);
+        let t = boot_clock().expect("boot clock");
+        assert_eq!(start_time_between(t, t + tick), None);
     }
 
     #[test]

@@ -113,6 +113,19 @@ fn processes_outlive_the_client_and_the_state_is_on_disk() {
     .expect("processes/disk.json written");
     let records: serde_json::Value = serde_json::from_str(&text).expect("valid json");
     assert_eq!(records[0]["desired"], "running");
+    // The main pid's identity, as a new daemon will check it: its start time is the one in
+    // its stat line (the daemon knows it from the spawn's timing, or reads it).
+    let pid = records[0]["pid"].as_u64().expect("pid");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("name") + 2..]
+        .split(' ')
+        .collect();
+    let started: u64 = fields[19].parse().expect("starttime");
+    assert_eq!(
+        records[0]["pid_start_time"].as_u64(),
+        Some(started),
+        "{text}"
+    );
     let socket = t.home().join("pmtui.sock");
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(&socket).expect("socket").permissions(),

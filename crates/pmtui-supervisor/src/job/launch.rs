@@ -7,7 +7,7 @@ use crate::logs::{Tail, pump};
 use crate::metrics::app::{AppHandle, scrape};
 use crate::probe::check::ExecContext;
 use crate::probe::{Phase, RunSignals, ipc, notify, runner};
-use crate::{contain, fds, oom, policy, spawn, tree};
+use crate::{contain, fds, oom, policy, spawn};
 use pmtui_proto::{ExitRecord, LogStream, ProcessStatus, now_ms};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -58,6 +58,7 @@ impl Job {
         match spawned {
             Ok((mut child, sockets, cgroup)) => {
                 let pid = child.id().unwrap_or(0);
+                let start_time = child.start_time();
                 self.shared.managed.insert(pid);
                 // Read once the child is on its way, not before it: the kernel takes a
                 // while to gather the count. A count up to 100 ms old does (see there).
@@ -129,7 +130,6 @@ impl Job {
                 });
                 let stable = policy::stable_period_ms(&self.spec.restart);
                 self.stable_at = Some(started + Duration::from_millis(stable));
-                let start_time = tree::start_time(pid);
                 self.write_pid_file(Some(pid));
                 let shown = sockets.shown(&self.spec.name);
                 // What the child got besides its definition's environment (as `spawn`

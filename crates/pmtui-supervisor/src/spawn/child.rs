@@ -11,6 +11,8 @@ use tokio::sync::oneshot;
 
 pub struct Child {
     pid: u32,
+    /// Its start time as `/proc/<pid>/stat` gives it, when the spawn's timing tells it.
+    start_time: Option<u64>,
     /// Its stdin, when it was piped (hooks get their event there).
     pub stdin: Option<pipe::Sender>,
     pub stdout: Option<pipe::Receiver>,
@@ -32,10 +34,14 @@ impl Child {
         command: &mut std::process::Command,
         managed: &ManagedPids,
     ) -> std::io::Result<Self> {
+        let before = crate::tree::boot_clock();
         let (mut child, exit) = managed.spawn_watched(|| {
             let child = command.spawn()?;
             Ok((child.id(), child))
         })?;
+        let start_time = before
+            .zip(crate::tree::boot_clock())
+            .and_then(|(before, after)| crate::tree::start_time_between(before, after));
         let pid = child.id();
         let pipes = (|| {
             let out = child.stdout.take().map(receiver).transpose()?;
@@ -50,6 +56,7 @@ impl Child {
         match pipes {
             Ok((stdin, stdout, stderr)) => Ok(Self {
                 pid,
+                start_time,
                 stdin,
                 stdout,
                 stderr,
@@ -88,6 +95,7 @@ impl Child {
         match pipes {
             Ok((stdout, stderr)) => Ok(Self {
                 pid,
+                start_time: born.start_time,
                 stdin: None,
                 stdout: Some(stdout),
                 stderr: Some(stderr),
@@ -103,6 +111,13 @@ impl Child {
 
     pub fn id(&self) -> Option<u32> {
         Some(self.pid)
+    }
+
+    /// Its start time as `/proc/<pid>/stat` gives it (with the pid, its identity): known
+    /// from the spawn's timing, or read.
+    pub fn start_time(&self) -> Option<u64> {
+        self.start_time
+            .or_else(|| crate::tree::start_time(self.pid))
     }
 
     /// Waits for the exit (cancel-safe; again after it returns the same status).

@@ -310,6 +310,8 @@ impl ChildSetup {
 #[derive(Debug)]
 pub(crate) struct Born {
     pub pid: u32,
+    /// Its start time as `/proc/<pid>/stat` gives it, when the clone's timing tells it.
+    pub start_time: Option<u64>,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
 }
@@ -465,6 +467,8 @@ impl ChildSetup {
             plan,
             report,
         };
+        // Around the clone: the child's start time, known without reading /proc.
+        let before = crate::tree::boot_clock();
         #[cfg(target_arch = "x86_64")]
         // SAFETY: see `vfork::clone3`: the child runs `child_main` on `stack`, which holds
         // no Rust value, and this thread is suspended until it has exec'd or exited.
@@ -487,6 +491,9 @@ impl ChildSetup {
             ret
         };
         let clone_err = std::io::Error::last_os_error();
+        let start_time = before
+            .zip(crate::tree::boot_clock())
+            .and_then(|(before, after)| crate::tree::start_time_between(before, after));
         // The slots' copies go first: while one holds the report pipe's write end, the
         // read below would never see its end.
         drop(slots);
@@ -524,6 +531,7 @@ impl ChildSetup {
         if got == 0 {
             return Ok(Born {
                 pid: pid as u32,
+                start_time,
                 stdout: out_r,
                 stderr: err_r,
             });
