@@ -30,7 +30,7 @@ impl Job {
         if self.new_run_exited(&status).await {
             return;
         }
-        let Some((mut running, exit)) = self.take_ended_run(&status).await else {
+        let Some((mut running, exit, left_empty)) = self.take_ended_run(&status).await else {
             return;
         };
         // A delayed restart counts its delay from here, not from after the wait for the
@@ -102,6 +102,7 @@ impl Job {
                 // The dead run's readers end first: the next run may read the same
                 // sd_notify socket.
                 drop(std::mem::take(&mut running.readers));
+                self.cgroup_found_empty = left_empty;
                 self.launch(true).await;
                 // In a task of its own: the job answers commands meanwhile (a descendant
                 // that keeps the pipe open would hold it up to the drain's bound).
@@ -134,35 +135,38 @@ impl Job {
     }
 
     /// The run that exited on its own, taken from the job with its timers and readiness,
-    /// once what it left is ended (`None` when nothing ran).
+    /// once what it left is ended (`None` when nothing ran); with whether its cgroup was
+    /// found empty.
     pub(super) async fn take_ended_run(
         &mut self,
         status: &std::io::Result<ExitStatus>,
-    ) -> Option<(Running, ExitInfo)> {
+    ) -> Option<(Running, ExitInfo, bool)> {
         let running = self.running.take()?;
         self.stable_at = None;
         self.end_readiness();
         self.shared.managed.remove(running.pid);
         let exit = exit_info(status, running.started.elapsed());
-        self.end_what_it_left(&running).await;
-        Some((running, exit))
+        let left_empty = self.end_what_it_left(&running).await;
+        Some((running, exit, left_empty))
     }
 
     /// What the run left (descendants, double-forked escapees) goes with it, as systemd
     /// does: the stop signal, SIGKILL after `kill_timeout`, until nothing is left. The row
-    /// says `stopping` meanwhile; when nothing is left this costs one look.
-    pub(super) async fn end_what_it_left(&self, running: &Running) {
+    /// says `stopping` meanwhile; when nothing is left this costs one look. True when that
+    /// look found the run's cgroup empty.
+    pub(super) async fn end_what_it_left(&self, running: &Running) -> bool {
         if !self.spec.treekill {
-            return;
+            return false;
         }
         let mut tree = self.tree_of(running.pid, running.cgroup.as_deref());
         if tree.is_empty() {
-            return;
+            return matches!(tree, contain::Tree::Cgroup { .. });
         }
         self.shared
             .update(self.id, |e| e.info.status = ProcessStatus::Stopping);
         tracing::info!(id = self.id, tree = %tree.describe(), "ending what the exited run left");
         contain::end(&mut tree, self.stop_signal(), self.kill_timeout(), None).await;
+        false
     }
 
     /// The last stderr lines of this run, once the pump has read what the child wrote last

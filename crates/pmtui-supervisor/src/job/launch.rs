@@ -17,6 +17,8 @@ use tokio::time::Instant;
 impl Job {
     /// Starts the child; `count` adds one to `restarts`.
     pub(super) async fn launch(&mut self, count: bool) {
+        // Taken first: a launch that fails leaves no word for a later one.
+        let found_empty = std::mem::take(&mut self.cgroup_found_empty);
         self.run_from_watch = false;
         self.start_watching().await;
         self.shared.update(self.id, |e| {
@@ -34,7 +36,7 @@ impl Job {
         let ipc = self.ipc_channel();
         let channel = ipc.as_ref().map(|(_, child_end)| child_end.as_raw_fd());
         let notify = self.notify_socket();
-        let spawned = match self.enter_cgroup().await {
+        let spawned = match self.enter_cgroup(found_empty).await {
             Ok((cgroup, cgroup_dir)) => self
                 .shared
                 .sockets
@@ -172,9 +174,11 @@ impl Job {
     }
 
     /// In cgroup mode: the process's cgroup, emptied of what an earlier run left (normally
-    /// nothing: an exit ends its leftovers), and its directory, open, for the child to enter.
+    /// nothing: an exit ends its leftovers; `found_empty` when the run that just ended was
+    /// seen to leave nothing), and its directory, open, for the child to enter.
     async fn enter_cgroup(
         &self,
+        found_empty: bool,
     ) -> Result<(Option<std::path::PathBuf>, Option<std::fs::File>), String> {
         let Some(cgroups) = &self.shared.containment.cgroups else {
             return Ok((None, None));
@@ -187,9 +191,11 @@ impl Job {
             )
         })?;
         // During a reload the old run is in there and still serving; a cgroup made just
-        // now holds nothing (one read of `cgroup.events` less per first start).
+        // now holds nothing (one read of `cgroup.events` less per first start), nor does
+        // one the run that just ended left empty (one less per restart).
         if self.spec.treekill
             && !created
+            && !found_empty
             && self.retiring.is_none()
             && contain::cgroup::populated(&dir)
         {

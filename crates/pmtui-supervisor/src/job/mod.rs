@@ -159,6 +159,9 @@ struct Job {
     watching: Option<watching::Watching>,
     /// The current run was started by a watched change (a failure at once parks it).
     run_from_watch: bool,
+    /// The run that just ended left its cgroup empty (looked at as it ended), and the
+    /// launch under way follows it at once: the launch need not look again.
+    cgroup_found_empty: bool,
     /// For a task (an app with a `schedule`): its timers and runs.
     task: Option<Box<task::TaskState>>,
     /// Its sd_notify socket, kept while it runs and restarts (see `probe::notify`).
@@ -218,6 +221,7 @@ impl Job {
             reload: None,
             watching: None,
             run_from_watch: false,
+            cgroup_found_empty: false,
             task,
             notify: None,
         }

@@ -227,7 +227,7 @@ impl Job {
 
     /// The run exited on its own.
     pub(super) async fn on_task_exit(&mut self, status: std::io::Result<std::process::ExitStatus>) {
-        let Some((mut running, exit)) = self.take_ended_run(&status).await else {
+        let Some((mut running, exit, _)) = self.take_ended_run(&status).await else {
             return;
         };
         if let Some(task) = &mut self.task {
