@@ -103,7 +103,8 @@ pub(super) fn find_program(program: &str, env: &BTreeMap<String, String>) -> Opt
     if program.contains('/') {
         return Some(PathBuf::from(program));
     }
-    candidates(program, env, None).find(|c| is_executable(c))
+    let path = env.get("PATH").map(String::as_str);
+    candidates(program, path, None).find(|c| is_executable(c))
 }
 
 /// As `execvp` in the child would find `program` (`PATH` entries that are relative count
@@ -111,16 +112,16 @@ pub(super) fn find_program(program: &str, env: &BTreeMap<String, String>) -> Opt
 /// only files that cannot be executed have that name, else ENOENT.
 pub(super) fn resolve_program(
     program: &str,
-    env: &BTreeMap<String, String>,
+    path: Option<&str>,
     cwd: &Path,
 ) -> std::io::Result<PathBuf> {
     if program.contains('/') {
         return Ok(PathBuf::from(program));
     }
-    if let Some(found) = candidates(program, env, Some(cwd)).find(|c| is_executable(c)) {
+    if let Some(found) = candidates(program, path, Some(cwd)).find(|c| is_executable(c)) {
         return Ok(found);
     }
-    let errno = if candidates(program, env, Some(cwd)).any(|c| c.is_file()) {
+    let errno = if candidates(program, path, Some(cwd)).any(|c| c.is_file()) {
         nix::libc::EACCES
     } else {
         nix::libc::ENOENT
@@ -128,14 +129,13 @@ pub(super) fn resolve_program(
     Err(std::io::Error::from_raw_os_error(errno))
 }
 
+/// The places `program` is looked for, given the child's `PATH`.
 fn candidates<'a>(
     program: &'a str,
-    env: &'a BTreeMap<String, String>,
+    path: Option<&'a str>,
     cwd: Option<&'a Path>,
 ) -> impl Iterator<Item = PathBuf> + 'a {
-    let path = env
-        .get("PATH")
-        .map_or("/usr/local/bin:/usr/bin:/bin", String::as_str);
+    let path = path.unwrap_or("/usr/local/bin:/usr/bin:/bin");
     path.split(':')
         .filter(|dir| !dir.is_empty())
         .map(move |dir| match cwd {
@@ -223,16 +223,16 @@ mod tests {
         assert_eq!(find_program("./x", &env), Some(PathBuf::from("./x")));
         assert_eq!(find_program("no-such-program-pmtui", &env), None);
         let cwd = Path::new("/");
+        let path = Some("/nonexistent:/bin:/usr/bin");
         let errno = |p| {
-            resolve_program(p, &env, cwd)
+            resolve_program(p, path, cwd)
                 .err()
                 .and_then(|e| e.raw_os_error())
         };
-        assert!(resolve_program("sh", &env, cwd).is_ok_and(|p| p.ends_with("sh")));
+        assert!(resolve_program("sh", path, cwd).is_ok_and(|p| p.ends_with("sh")));
         assert_eq!(errno("no-such-program-pmtui"), Some(nix::libc::ENOENT));
-        let relative = BTreeMap::from([("PATH".to_string(), "bin".to_string())]);
         assert!(
-            resolve_program("sh", &relative, cwd).is_ok_and(|p| p == Path::new("/bin/sh")),
+            resolve_program("sh", Some("bin"), cwd).is_ok_and(|p| p == Path::new("/bin/sh")),
             "a relative PATH entry counts from the child's working directory"
         );
     }

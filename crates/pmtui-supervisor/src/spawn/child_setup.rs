@@ -21,7 +21,6 @@ use nix::libc::{self, c_char};
 use nix::sys::resource::{Resource, rlim_t, setrlimit};
 use nix::sys::stat::{Mode, umask};
 use nix::unistd::{Gid, Uid, chdir, setgid, setgroups, setuid, write};
-use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr};
 use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -137,10 +136,10 @@ const PID_ROOM: usize = 11;
 impl ExecPlan {
     /// Prepares `path argv…` (argv[0] included) with `env` plus `<var>=<child pid>` for each
     /// of `pid_vars` (`LISTEN_PID`, `WATCHDOG_PID`).
-    pub(crate) fn new(
+    pub(crate) fn new<'a>(
         path: &Path,
         argv: &[&OsStr],
-        env: &BTreeMap<String, String>,
+        env: impl IntoIterator<Item = (&'a str, &'a str)>,
         pid_vars: &[&str],
     ) -> std::io::Result<Self> {
         let c = |bytes: &[u8]| {
@@ -156,10 +155,23 @@ impl ExecPlan {
             .iter()
             .map(|a| c(a.as_bytes()))
             .collect::<Result<_, _>>()?;
+        // `NAME=value` built in one allocation each (with room for the NUL).
+        let entry = |(k, v): (&str, &str)| {
+            let mut bytes = Vec::with_capacity(k.len() + v.len() + 2);
+            bytes.extend_from_slice(k.as_bytes());
+            bytes.push(b'=');
+            bytes.extend_from_slice(v.as_bytes());
+            CString::new(bytes).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "an argument or variable contains a NUL byte",
+                )
+            })
+        };
         let env: Vec<CString> = env
-            .iter()
-            .filter(|(k, _)| !pid_vars.contains(&k.as_str()))
-            .map(|(k, v)| c(format!("{k}={v}").as_bytes()))
+            .into_iter()
+            .filter(|(k, _)| !pid_vars.contains(k))
+            .map(entry)
             .collect::<Result<_, _>>()?;
         let pid_entries: Vec<(usize, Vec<u8>)> = pid_vars
             .iter()
@@ -920,6 +932,7 @@ fn pass_fds(fds: &[RawFd], moved: &mut Vec<RawFd>) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn a_slot_holds_a_copy_only_while_a_start_uses_it() {
@@ -979,10 +992,11 @@ mod tests {
             ("A".to_string(), "1".to_string()),
             ("LISTEN_PID".to_string(), "stale".to_string()),
         ]);
+        let vars = || env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         let plan = ExecPlan::new(
             Path::new("/bin/echo"),
             &[OsStr::new("echo"), OsStr::new("hi")],
-            &env,
+            vars(),
             &["LISTEN_PID", "WATCHDOG_PID"],
         )
         .expect("a plan");
@@ -1000,11 +1014,21 @@ mod tests {
             ExecPlan::new(
                 Path::new("/bin/echo"),
                 &[OsStr::new("a\0b")],
-                &env,
+                vars(),
                 &["LISTEN_PID"]
             )
             .is_err(),
             "a NUL byte is refused in the parent"
+        );
+        assert!(
+            ExecPlan::new(
+                Path::new("/bin/echo"),
+                &[OsStr::new("echo")],
+                [("A", "x\0y")],
+                &[]
+            )
+            .is_err(),
+            "a NUL byte in a variable is refused in the parent"
         );
     }
 }

@@ -22,6 +22,7 @@ pub use child_env::{ChildEnv, EnvPool};
 use child_setup::{ChildSetup, CloneError, ExecPlan, Identity};
 pub(crate) use credentials::resolve as resolve_credentials;
 use pmtui_proto::{ProcessId, ProcessSpec};
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, RawFd};
 use std::os::unix::process::CommandExt;
@@ -121,14 +122,20 @@ pub fn spawn(
     cgroup: Option<std::fs::File>,
     managed: &ManagedPids,
 ) -> std::io::Result<Child> {
-    let mut socket_env;
-    // The whole map exists only while the child is being started.
-    let mut env = env.to_map();
-    if channel.is_some() {
-        let (key, value) = channel_env(sockets);
-        env.insert(key, value);
-    }
-    let env = &env;
+    // The child's environment: its own, and Node's channel variable when it has one.
+    let channel_var = channel.map(|_| channel_env(sockets));
+    let vars = || {
+        let channel_key = channel_var.as_ref().map(|(key, _)| key.as_str());
+        env.iter()
+            .filter(move |(key, _)| Some(*key) != channel_key)
+            .chain(channel_var.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    };
+    // As one map, only where a step needs one (rare: pid variables, or no `clone3`).
+    let env_map = || -> BTreeMap<String, String> {
+        vars()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
     // Variables that carry the child's own pid, known only after fork: the child then execs
     // the program itself, with an environment prepared here (see `child_setup`).
     let mut pid_vars = Vec::new();
@@ -140,7 +147,7 @@ pub fn spawn(
     }
     // The Node preload: for cluster sockets, or for runtime metrics (reported over the IPC
     // channel, so only with one).
-    let metrics = channel.is_some() && env.contains_key(node::METRICS_VAR);
+    let metrics = channel.is_some() && env.get(node::METRICS_VAR).is_some();
     let preload = if node::takes_preload(spec) && (!sockets.is_empty() || metrics) {
         Some(node::preload(config)?.display().to_string())
     } else {
@@ -152,13 +159,14 @@ pub fn spawn(
         }
         argv
     };
-    let (argv, env, exec) = if pid_vars.is_empty() {
+    // With pid variables, the whole environment (the sockets' variables added) as a map.
+    let (argv, socket_env, exec) = if pid_vars.is_empty() {
         let (program, args) = spec.argv();
         let argv = with_preload(std::iter::once(program).chain(args).collect());
-        (argv, env, None)
+        (argv, None, None)
     } else {
         let mut argv = with_preload(argv::socket_argv(spec));
-        socket_env = env.clone();
+        let mut socket_env = env_map();
         if !sockets.is_empty() {
             socket_env.extend(sockets.env());
         }
@@ -169,9 +177,10 @@ pub fn spawn(
             )
         })?;
         let args: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
-        let plan = ExecPlan::new(&program, &args, &socket_env, &pid_vars)?;
+        let socket_vars = socket_env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let plan = ExecPlan::new(&program, &args, socket_vars, &pid_vars)?;
         argv[0] = program.display().to_string();
-        (argv, &socket_env, Some(plan))
+        (argv, Some(socket_env), Some(plan))
     };
     let mut setup = ChildSetup {
         nofile: config.child_nofile,
@@ -191,9 +200,10 @@ pub fn spawn(
             Some(plan) => own_plan.insert(plan),
             None => {
                 // What `Command` (execvp in the child) finds, or fails with.
-                let program = argv::resolve_program(&argv[0], env, &spec.cwd)?;
+                let path = vars().find(|(k, _)| *k == "PATH").map(|(_, v)| v);
+                let program = argv::resolve_program(&argv[0], path, &spec.cwd)?;
                 let args: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
-                own_plan.insert(ExecPlan::new(&program, &args, env, &[])?)
+                own_plan.insert(ExecPlan::new(&program, &args, vars(), &[])?)
             }
         };
         let cwd = std::ffi::CString::new(spec.cwd.as_os_str().as_encoded_bytes())
@@ -216,12 +226,13 @@ pub fn spawn(
         )?;
         setup.cgroup_procs = Some(procs);
     }
+    let env = socket_env.unwrap_or_else(env_map);
     let mut command = Command::new(&argv[0]);
     command
         .args(&argv[1..])
         .current_dir(&spec.cwd)
         .env_clear()
-        .envs(env)
+        .envs(&env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
