@@ -46,19 +46,35 @@ pub(crate) fn socket_path(home: &Path, id: ProcessId) -> Option<PathBuf> {
 }
 
 /// Binds a fresh socket at `path` (the folder made private, a stale socket replaced).
+/// Bound first, mended only when that fails: at most starts the folder is there and no
+/// file is in the way, and one `bind` does what making sure of both took three system
+/// calls for (of some ten per process started).
 pub(crate) fn bind(path: &Path) -> std::io::Result<UnixDatagram> {
-    if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
+    match UnixDatagram::bind(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            remove_stale(path)?;
+            UnixDatagram::bind(path)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)?;
+            }
+            remove_stale(path)?;
+            UnixDatagram::bind(path)
+        }
+        bound => bound,
     }
+}
+
+/// Removes what is at `path` (a socket an earlier run or daemon left), if anything.
+fn remove_stale(path: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err),
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
     }
-    UnixDatagram::bind(path)
 }
 
 /// A process's bound socket, kept from one run to the next, and which file it is bound to.
@@ -212,6 +228,7 @@ fn apply(line: &str, posted: &mut Posted) {
 mod tests {
     use super::*;
     use crate::fanout::Fanout;
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 
     fn parsed(text: &str) -> Posted {
         let mut posted = Posted::default();
@@ -272,6 +289,18 @@ mod tests {
         reader.abort();
         let again = bind(&path).expect("bind again");
         drop(again);
+        // The folder it made is private; whatever is in the way is replaced.
+        let folder = std::fs::metadata(path.parent().expect("folder")).expect("folder");
+        assert_eq!(folder.permissions().mode() & 0o777, 0o700);
+        remove(&path);
+        std::fs::write(&path, "not a socket").expect("a file in the way");
+        drop(bind(&path).expect("bind over a file"));
+        assert!(
+            std::fs::symlink_metadata(&path)
+                .expect("socket")
+                .file_type()
+                .is_socket()
+        );
         remove(&path);
         assert!(!path.exists());
     }
