@@ -50,4 +50,5 @@ def main():
     print('\n'.join(out))
     print(f'{len(out)} symbols', file=sys.stderr)
 
-main()
+if __name__ == '__main__':
+    main()
