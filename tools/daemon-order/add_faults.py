@@ -6,11 +6,10 @@ fault addresses (faults.sh, recorded on the build that wrote <link map>) and are
 yet: the code the native start path runs that the callgrind profile missed. Each fault is
 the first touch of a 64 KiB window the kernel then maps whole, so one round finds one
 function a window; run it again on the rebuilt executable until it finds few."""
-import bisect
 import sys
 
 sys.path.insert(0, __import__('os').path.dirname(__file__))
-from order import text_sections  # noqa: E402
+from order import symbols_at, text_sections  # noqa: E402
 
 def main():
     secs = text_sections(sys.argv[1])
@@ -18,13 +17,10 @@ def main():
     names = [l.strip() for l in open(sys.argv[3]) if l.strip()]
     seen, added = set(names), []
     for line in open(sys.argv[2]):
-        a = int(line, 16)
-        i = bisect.bisect_right(starts, a) - 1
-        if i >= 0 and a < secs[i][1]:
-            for s in secs[i][2]:
-                if s not in seen:
-                    seen.add(s)
-                    added.append(s)
+        for s in symbols_at(secs, starts, int(line, 16)):
+            if s not in seen:
+                seen.add(s)
+                added.append(s)
     print('\n'.join(names + added))
     print(f'{len(added)} symbols added', file=sys.stderr)
 

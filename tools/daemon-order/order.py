@@ -28,6 +28,11 @@ def text_sections(path):
     secs.sort()
     return secs
 
+def symbols_at(secs, starts, a):
+    """The symbols of the section of `secs` (with their `starts`) that holds address `a`."""
+    i = bisect.bisect_right(starts, a) - 1
+    return secs[i][2] if i >= 0 and a < secs[i][1] else []
+
 def main():
     secs = text_sections(sys.argv[1])
     starts = [s[0] for s in secs]
@@ -40,13 +45,10 @@ def main():
             elif line.startswith('fn='):
                 mine = ob is not None and ob.endswith('/pmtui-daemon')
             elif mine and line.startswith('0x'):
-                a = int(line.split()[0], 16)
-                i = bisect.bisect_right(starts, a) - 1
-                if i >= 0 and a < secs[i][1]:
-                    for s in secs[i][2]:
-                        if s not in seen:
-                            seen.add(s)
-                            out.append(s)
+                for s in symbols_at(secs, starts, int(line.split()[0], 16)):
+                    if s not in seen:
+                        seen.add(s)
+                        out.append(s)
     print('\n'.join(out))
     print(f'{len(out)} symbols', file=sys.stderr)
 

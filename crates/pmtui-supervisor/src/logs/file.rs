@@ -562,6 +562,13 @@ impl FileRegistry {
 mod tests {
     use super::*;
 
+    /// A file that never rotates.
+    const UNROTATED: Rotation = Rotation {
+        max_size: 0,
+        max_files: 1,
+        compress: false,
+    };
+
     fn read(path: &Path) -> String {
         std::fs::read_to_string(path).unwrap_or_default()
     }
@@ -573,11 +580,7 @@ mod tests {
         let blocker = dir.path().join("blocker");
         std::fs::write(&blocker, "").expect("blocker");
         let registry = FileRegistry::default();
-        let rotation = Rotation {
-            max_size: 0,
-            max_files: 1,
-            compress: false,
-        };
+        let rotation = UNROTATED;
         let healthy = registry
             .get(&dir.path().join("ok.log"), rotation)
             .expect("a file");
@@ -613,11 +616,7 @@ mod tests {
     fn files_no_sink_writes_are_forgotten_in_amortized_time() {
         let dir = tempfile::tempdir().expect("temp dir");
         let registry = FileRegistry::default();
-        let rotation = Rotation {
-            max_size: 0,
-            max_files: 1,
-            compress: false,
-        };
+        let rotation = UNROTATED;
         let kept = registry
             .get(&dir.path().join("kept.log"), rotation)
             .expect("a file");
