@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs pmtui-daemon natively (not under valgrind) through the verbs profile.sh runs and
+# Runs pmtui-daemon natively (not under valgrind) through the verbs of ops.sh and
 # records the addresses of the page faults on its code: the code the real start path runs
 # that callgrind cannot see (under valgrind clone3 is refused and children start another
 # way). Prints the faults' link-map addresses, one `0x…` a line.
@@ -15,14 +15,7 @@ perf record -q -e exceptions:page_fault_user -p "$daemon" -o "$home/perf.data" &
 perf=$!
 sleep 1
 "$bin/pmtui" ping >/dev/null
-"$bin/pmtui" start sleep --name s1 -- 1000 >/dev/null
-for i in 1 2 3 4 5 6 7 8; do "$bin/pmtui" start sleep --name "more$i" -- 1000 >/dev/null; "$bin/pmtui" ping >/dev/null; done
-"$bin/pmtui" start sh --name crash -- -c 'echo hi; echo err >&2; sleep 0.3; exit 3' >/dev/null
-sleep 3
-"$bin/pmtui" ls >/dev/null; "$bin/pmtui" ls --json >/dev/null; "$bin/pmtui" describe s1 >/dev/null
-"$bin/pmtui" logs --lines 5 --nostream crash >/dev/null
-"$bin/pmtui" restart s1 >/dev/null; "$bin/pmtui" stop all >/dev/null; "$bin/pmtui" delete all >/dev/null
-sleep 2
+"$(dirname "$0")/ops.sh" "$bin"
 kill -INT "$perf"; wait "$perf" || true
 # The executable's code mapping and its segment's address in the link map.
 read -r start end offset < <(awk -v exe="$bin/pmtui-daemon" '$2 ~ /x/ && $6 == exe { split($1, r, "-"); print r[1], r[2], $3; exit }' "/proc/$daemon/maps")

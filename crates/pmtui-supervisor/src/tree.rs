@@ -57,13 +57,18 @@ pub fn boot_clock() -> Option<std::time::Duration> {
     Some(std::time::Duration::from(now))
 }
 
-/// The start time `/proc/<pid>/stat` will give a process forked between two readings of
-/// [`boot_clock`], without reading it: the kernel stamps the child with that clock inside
-/// the `clone`, and the stat line gives the stamp in whole clock ticks. When both readings
-/// fall in one tick, that tick is the start time; `None` when a tick boundary fell between
-/// them (the caller reads `/proc`, as [`start_time`] does). At every start, the read of a
-/// fresh process's stat line was a few percent of the daemon's work for a restart.
-pub fn start_time_between(before: std::time::Duration, after: std::time::Duration) -> Option<u64> {
+/// The start time `/proc/<pid>/stat` will give a process forked since `before` (a reading
+/// of [`boot_clock`] taken just before the fork), without reading it: the kernel stamps the
+/// child with that clock inside the `clone`, and the stat line gives the stamp in whole
+/// clock ticks. When `before` and a reading now fall in one tick, that tick is the start
+/// time; `None` when a tick boundary fell between them (the caller reads `/proc`, as
+/// [`start_time`] does). At every start, the read of a fresh process's stat line was a few
+/// percent of the daemon's work for a restart.
+pub fn start_time_since(before: Option<std::time::Duration>) -> Option<u64> {
+    start_time_between(before?, boot_clock()?)
+}
+
+fn start_time_between(before: std::time::Duration, after: std::time::Duration) -> Option<u64> {
     let per_tick = nanos_per_tick()?;
     let (first, last) = (before.as_nanos() / per_tick, after.as_nanos() / per_tick);
     if first != last {
@@ -284,11 +289,11 @@ mod tests {
                 .arg("5")
                 .spawn()
                 .expect("spawn sleep");
-            let after = boot_clock().expect("boot clock");
+            let known = start_time_since(Some(before));
             let from_proc = start_time(child.id());
             let _ = child.kill();
             let _ = child.wait();
-            if let Some(known) = start_time_between(before, after) {
+            if let Some(known) = known {
                 predicted += 1;
                 assert_eq!(Some(known), from_proc, "pid {}", child.id());
             }

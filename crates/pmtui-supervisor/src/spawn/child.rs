@@ -39,9 +39,7 @@ impl Child {
             let child = command.spawn()?;
             Ok((child.id(), child))
         })?;
-        let start_time = before
-            .zip(crate::tree::boot_clock())
-            .and_then(|(before, after)| crate::tree::start_time_between(before, after));
+        let start_time = crate::tree::start_time_since(before);
         let pid = child.id();
         let pipes = (|| {
             let out = child.stdout.take().map(receiver).transpose()?;

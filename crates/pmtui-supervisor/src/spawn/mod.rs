@@ -132,9 +132,9 @@ pub fn spawn(
     };
     // As one map, only where a step needs one (rare: pid variables, or no `clone3`).
     let env_map = || -> BTreeMap<String, String> {
-        vars()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        let mut map = env.to_map();
+        map.extend(channel_var.clone());
+        map
     };
     // Variables that carry the child's own pid, known only after fork: the child then execs
     // the program itself, with an environment prepared here (see `child_setup`).
@@ -200,8 +200,7 @@ pub fn spawn(
             Some(plan) => own_plan.insert(plan),
             None => {
                 // What `Command` (execvp in the child) finds, or fails with.
-                let path = vars().find(|(k, _)| *k == "PATH").map(|(_, v)| v);
-                let program = argv::resolve_program(&argv[0], path, &spec.cwd)?;
+                let program = argv::resolve_program(&argv[0], env.get("PATH"), &spec.cwd)?;
                 let args: Vec<&OsStr> = argv.iter().map(OsStr::new).collect();
                 own_plan.insert(ExecPlan::new(&program, &args, vars(), &[])?)
             }
