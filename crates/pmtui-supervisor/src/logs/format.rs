@@ -198,7 +198,7 @@ impl LineFormat {
                 out.extend_from_slice(line);
             }
             LogFormat::Json => {
-                let message = String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line));
+                let message = super::lossy(line.strip_suffix(b"\r").unwrap_or(line));
                 let time = match &mut self.stamper {
                     Some(stamper) => stamper.stamp(at).to_string(),
                     None => rfc3339(at),
