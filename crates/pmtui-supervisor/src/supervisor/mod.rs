@@ -148,7 +148,7 @@ pub(crate) struct Shared {
     pub pumps: Pumps,
     /// Every sink that may still have lines to write (deleted processes' too, while their
     /// last batches are queued), for the same purpose.
-    sinks: Mutex<Vec<Weak<LogSink>>>,
+    sinks: Mutex<WeakList<LogSink>>,
     /// The listening sockets held for cluster mode, by app name.
     pub sockets: SocketTable,
     /// `$PMTUI_HOME/pids`, checked and held open (pid files are written through it without
@@ -180,6 +180,41 @@ pub(crate) struct Target {
     pub cgroup: bool,
     /// Whether its tree has a `max_memory_restart` (then it is read at every tick).
     pub memory_limit: bool,
+}
+
+/// Weak references (the sinks), dead ones forgotten once the list has doubled since the
+/// last purge: adding N costs O(N) (a purge at every registration made starting 1,000
+/// processes quadratic), and at most twice the live ones (or 64) are held.
+#[derive(Debug)]
+struct WeakList<T> {
+    items: Vec<Weak<T>>,
+    purge_at: usize,
+}
+
+impl<T> Default for WeakList<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            purge_at: 0,
+        }
+    }
+}
+
+impl<T> WeakList<T> {
+    /// Below this many the list is never purged.
+    const PURGE_AT_LEAST: usize = 64;
+
+    fn push(&mut self, item: &Arc<T>) {
+        if self.items.len() >= self.purge_at {
+            self.items.retain(|weak| weak.strong_count() > 0);
+            self.purge_at = (self.items.len() * 2).max(Self::PURGE_AT_LEAST);
+        }
+        self.items.push(Arc::downgrade(item));
+    }
+
+    fn live(&self) -> Vec<Arc<T>> {
+        self.items.iter().filter_map(Weak::upgrade).collect()
+    }
 }
 
 impl Shared {
@@ -260,15 +295,14 @@ impl Shared {
 
     /// Remembers a new sink for `live_sinks`.
     pub fn register_sink(&self, sink: &Arc<LogSink>) {
-        let mut sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
-        sinks.retain(|s| s.strong_count() > 0);
-        sinks.push(Arc::downgrade(sink));
+        let mut list = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
+        list.push(sink);
     }
 
     /// The sinks still alive.
     pub fn live_sinks(&self) -> Vec<Arc<LogSink>> {
-        let sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
-        sinks.iter().filter_map(Weak::upgrade).collect()
+        let list = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
+        list.live()
     }
 
     /// Keeps a recovered failure of the engine for `ping` (with the time it happened).
@@ -810,4 +844,31 @@ async fn join(replies: Vec<Reply>) -> Vec<ProcessId> {
         }
     }
     lost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_weak_list_forgets_the_dead_and_stays_within_twice_the_living() {
+        let mut list = WeakList::default();
+        let mut living = Vec::new();
+        for i in 0..10_000u32 {
+            let item = Arc::new(i);
+            list.push(&item);
+            // One in ten lives on.
+            if i % 10 == 0 {
+                living.push(item);
+            }
+            assert!(
+                list.items.len() <= (2 * living.len() + 1).max(WeakList::<u32>::PURGE_AT_LEAST + 1),
+                "{} held for {} living",
+                list.items.len(),
+                living.len()
+            );
+        }
+        let live: Vec<u32> = list.live().iter().map(|i| **i).collect();
+        assert_eq!(live, (0..10_000).step_by(10).collect::<Vec<u32>>());
+    }
 }
