@@ -191,6 +191,9 @@ mod tests {
         while start.elapsed() < Duration::from_millis(3) {
             std::hint::black_box(0u64);
         }
+        // The kernel adds a running thread's time to `schedstat` at a tick or when it is
+        // switched out; a spin between two ticks of a fresh thread reads zero until then.
+        std::thread::sleep(Duration::from_millis(1));
         let after = threads(me)[&tid].cpu;
         assert!(after > before, "{before:?} -> {after:?}");
     }
