@@ -24,6 +24,7 @@ pub mod metrics;
 mod oom;
 pub mod policy;
 pub mod probe;
+mod purge;
 pub mod reaper;
 pub mod record;
 mod sockets;

@@ -21,6 +21,7 @@
 //! it and then shifts the old files and renames the result to `app-out.log.1.gz`; the write
 //! path only renames.
 
+use crate::purge::PurgeAt;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -509,14 +510,9 @@ pub struct FileRegistry {
 #[derive(Debug, Default)]
 struct Files {
     by_path: HashMap<PathBuf, Weak<LogFile>>,
-    /// The size at which the files no sink writes any more are forgotten: twice the count
-    /// of the last time, so that adding N processes costs O(N) (forgetting them at every
-    /// `get` made adding 1,000 processes quadratic).
-    purge_at: usize,
+    /// When the files no sink writes any more are forgotten.
+    purge_at: PurgeAt,
 }
-
-/// Below this many entries the registry never purges.
-const PURGE_AT_LEAST: usize = 64;
 
 impl FileRegistry {
     /// The shared file at `path`; `None` for `/dev/null` (the stream is not written).
@@ -524,11 +520,13 @@ impl FileRegistry {
         if path == Path::new("/dev/null") || path.as_os_str().is_empty() {
             return None;
         }
-        let mut files = lock(&self.files);
-        if files.by_path.len() >= files.purge_at {
-            files.by_path.retain(|_, weak| weak.strong_count() > 0);
-            files.purge_at = (files.by_path.len() * 2).max(PURGE_AT_LEAST);
-        }
+        let mut guard = lock(&self.files);
+        let files = &mut *guard;
+        let by_path = &mut files.by_path;
+        files.purge_at.check(by_path.len(), || {
+            by_path.retain(|_, weak| weak.strong_count() > 0);
+            by_path.len()
+        });
         if let Some(file) = files.by_path.get(path).and_then(Weak::upgrade) {
             return Some(file);
         }
@@ -625,7 +623,7 @@ mod tests {
             drop(file);
             let files = lock(&registry.files);
             assert!(
-                files.by_path.len() <= PURGE_AT_LEAST.max(2 * 2),
+                files.by_path.len() <= PurgeAt::AT_LEAST.max(2 * 2),
                 "{} entries kept after {i} short-lived files",
                 files.by_path.len()
             );

@@ -20,7 +20,7 @@
 //!
 //! A read that comes back full (a child writing faster than its pump reads) grows the
 //! pipe to `GATHER_PIPE` as well: the child then goes on writing while the pump hands the
-//! read on, rather than waiting for each 64 KiB to be read (1 KiB lines: about twice the
+//! read on, rather than waiting for each 64 KiB to be read (1 KiB lines: two to three times the
 //! rate on the benchmark machine).
 
 use super::LogSink;

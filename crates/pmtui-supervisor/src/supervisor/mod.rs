@@ -31,6 +31,7 @@ use crate::job::{JobCmd, JobHandle};
 use crate::logs::{FileRegistry, LogPaths, LogSink, Pumps};
 use crate::metrics::{History, MetricsHub};
 use crate::probe::{AppMessage, RunReady};
+use crate::purge::PurgeAt;
 use crate::reaper::ManagedPids;
 use crate::record::DesiredState;
 use crate::sockets::SocketTable;
@@ -182,33 +183,29 @@ pub(crate) struct Target {
     pub memory_limit: bool,
 }
 
-/// Weak references (the sinks), dead ones forgotten once the list has doubled since the
-/// last purge: adding N costs O(N) (a purge at every registration made starting 1,000
-/// processes quadratic), and at most twice the live ones (or 64) are held.
+/// Weak references (the sinks), dead ones forgotten as `PurgeAt` says.
 #[derive(Debug)]
 struct WeakList<T> {
     items: Vec<Weak<T>>,
-    purge_at: usize,
+    purge_at: PurgeAt,
 }
 
 impl<T> Default for WeakList<T> {
     fn default() -> Self {
         Self {
             items: Vec::new(),
-            purge_at: 0,
+            purge_at: PurgeAt::default(),
         }
     }
 }
 
 impl<T> WeakList<T> {
-    /// Below this many the list is never purged.
-    const PURGE_AT_LEAST: usize = 64;
-
     fn push(&mut self, item: &Arc<T>) {
-        if self.items.len() >= self.purge_at {
-            self.items.retain(|weak| weak.strong_count() > 0);
-            self.purge_at = (self.items.len() * 2).max(Self::PURGE_AT_LEAST);
-        }
+        let items = &mut self.items;
+        self.purge_at.check(items.len(), || {
+            items.retain(|weak| weak.strong_count() > 0);
+            items.len()
+        });
         self.items.push(Arc::downgrade(item));
     }
 
@@ -862,7 +859,7 @@ mod tests {
                 living.push(item);
             }
             assert!(
-                list.items.len() <= (2 * living.len() + 1).max(WeakList::<u32>::PURGE_AT_LEAST + 1),
+                list.items.len() <= (2 * living.len() + 1).max(PurgeAt::AT_LEAST + 1),
                 "{} held for {} living",
                 list.items.len(),
                 living.len()
