@@ -41,7 +41,7 @@ pub use probe::{AppMessage, AppPayload, MessageSource, ReadyOutcome};
 pub use record::{DesiredState, ProcessRecord};
 pub use spawn::close_inherited_fds;
 pub use supervisor::{
-    ApplyOutcome, JsonCursor, LogSnapshot, MetricsSnapshot, MetricsSubscription, ReloadOptions,
-    ScaleOutcome, StartOutcome, Supervisor,
+    ApplyOutcome, Changed, JsonCursor, LogSnapshot, MetricsSnapshot, MetricsSubscription,
+    ReloadOptions, ScaleOutcome, StartOutcome, Supervisor,
 };
 pub use target::{TargetEntry, resolve_targets};

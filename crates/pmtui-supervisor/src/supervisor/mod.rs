@@ -232,7 +232,11 @@ impl Shared {
         change(entry);
         // A change the process file does not hold (a probe's result, readiness, a status
         // text) is not written again: the persister is not woken for it.
-        let persist = persisted(entry) != kept;
+        let now = persisted(entry);
+        let persist = now != kept;
+        // What a crash's restart changes (the pid, the count) may wait a little; a new
+        // definition or desired state (a task that completed, a crash loop given up) not.
+        let urgent = (now.0, now.1) != (kept.0, kept.1);
         for event in crate::hooks::derive::from_change(&before, &entry.info, entry.history.back()) {
             self.emit(entry, event);
         }
@@ -242,7 +246,7 @@ impl Shared {
             entry.info.memory = 0;
         }
         if persist {
-            self.changes.mark(id);
+            self.changes.mark(id, urgent);
         }
         // The row is cloned only for someone listening.
         if self.events.receiver_count() == 0 {
@@ -400,8 +404,8 @@ impl Shared {
     /// also marked for the persister.
     fn publish(&self, table: &mut Table, kind: EventKind) {
         match &kind {
-            EventKind::Process { process } => self.changes.mark(process.id),
-            EventKind::Removed { id } => self.changes.mark(*id),
+            EventKind::Process { process } => self.changes.mark(process.id, true),
+            EventKind::Removed { id } => self.changes.mark(*id, true),
             _ => {}
         }
         self.publish_unmarked(table, kind);
@@ -441,35 +445,60 @@ fn persisted(
 /// stream, whose 4096 slots were then always allocated: about 1 MiB).
 #[derive(Default)]
 pub(crate) struct Changes {
-    ids: Mutex<BTreeSet<ProcessId>>,
+    pending: Mutex<Pending>,
     wake: tokio::sync::Notify,
 }
 
+/// The rows changed, and whether any of the changes is urgent (see [`Changed::urgent`]).
+#[derive(Debug, Default, PartialEq)]
+struct Pending {
+    ids: BTreeSet<ProcessId>,
+    urgent: bool,
+}
+
 impl Changes {
-    fn mark(&self, id: ProcessId) {
-        self.ids
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(id);
+    }
+
+    fn mark(&self, id: ProcessId, urgent: bool) {
+        {
+            let mut pending = self.lock();
+            pending.ids.insert(id);
+            pending.urgent |= urgent;
+        }
         self.wake.notify_one();
     }
 
     /// Waits until some row changed, and takes the set (cancel-safe: nothing is taken
     /// before the wait is over).
-    async fn take(&self) -> BTreeSet<ProcessId> {
+    async fn take(&self) -> Pending {
         loop {
-            let ids = std::mem::take(
-                &mut *self
-                    .ids
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            );
-            if !ids.is_empty() {
-                return ids;
+            let pending = self.take_now();
+            if !pending.ids.is_empty() {
+                return pending;
             }
             self.wake.notified().await;
         }
     }
+
+    /// The set as it is (empty when nothing changed), taken.
+    fn take_now(&self) -> Pending {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+/// Rows added, changed or deleted since the persister last looked.
+#[derive(Debug, Default)]
+pub struct Changed {
+    /// Each id with its current name, `None` when it was deleted.
+    pub rows: Vec<(ProcessId, Option<String>)>,
+    /// Whether a row was added or deleted, or its definition or desired state changed:
+    /// what a new daemon must know at once. Otherwise only a run's pid or restart count
+    /// changed (a crash's restart), which can wait a little.
+    pub urgent: bool,
 }
 
 /// A cheap, clonable handle on the engine.
@@ -705,22 +734,33 @@ impl Supervisor {
     /// Waits until rows were added, changed or deleted since the last call (or since the
     /// engine started), and says which: each id with its current name, `None` when it was
     /// deleted. For the persister: several changes to one row come as one.
-    pub async fn changed(&self) -> Vec<(ProcessId, Option<String>)> {
-        let ids = self.shared.changes.take().await;
+    pub async fn changed(&self) -> Changed {
+        let pending = self.shared.changes.take().await;
+        self.named(pending)
+    }
+
+    /// Like [`Self::changed`], without waiting: empty when nothing changed since.
+    pub fn changed_now(&self) -> Changed {
+        let pending = self.shared.changes.take_now();
+        self.named(pending)
+    }
+
+    fn named(&self, pending: Pending) -> Changed {
         let table = self.shared.lock();
-        ids.into_iter()
+        let rows = pending
+            .ids
+            .into_iter()
             .map(|id| (id, table.entries.get(&id).map(|e| e.info.name.clone())))
-            .collect()
+            .collect();
+        Changed {
+            rows,
+            urgent: pending.urgent,
+        }
     }
 
     /// Forgets the changes so far: [`Self::changed`] then reports only later ones.
     pub fn forget_changes(&self) {
-        self.shared
-            .changes
-            .ids
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clear();
+        self.shared.changes.take_now();
     }
 
     /// The current rows and the stream of every later change, joined without a gap.
@@ -846,6 +886,26 @@ async fn join(replies: Vec<Reply>) -> Vec<ProcessId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The persister takes the changed rows as a set: waiting for some, or as they are.
+    #[tokio::test]
+    async fn changes_are_taken_once_whether_waited_for_or_not() {
+        let changes = Changes::default();
+        assert_eq!(changes.take_now(), Pending::default());
+        changes.mark(3, false);
+        changes.mark(1, false);
+        changes.mark(3, false);
+        let pending = changes.take_now();
+        assert_eq!(pending.ids, BTreeSet::from([1, 3]));
+        assert!(!pending.urgent, "only lazy changes");
+        assert_eq!(changes.take_now(), Pending::default(), "taken once");
+        changes.mark(2, false);
+        changes.mark(4, true);
+        let pending = changes.take().await;
+        assert_eq!(pending.ids, BTreeSet::from([2, 4]));
+        assert!(pending.urgent, "one urgent change makes the set urgent");
+        assert_eq!(changes.take_now(), Pending::default());
+    }
 
     #[test]
     fn a_weak_list_forgets_the_dead_and_stays_within_twice_the_living() {
