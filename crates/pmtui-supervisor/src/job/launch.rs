@@ -183,13 +183,15 @@ impl Job {
         let Some(cgroups) = &self.shared.containment.cgroups else {
             return Ok((None, None));
         };
-        let (dir, handle, created) = cgroups.prepare(self.id).map_err(|err| {
-            format!(
-                "could not start {}: cannot create its cgroup {}: {err}",
-                self.spec.command_line(),
-                cgroups.dir_of(self.id).display()
-            )
-        })?;
+        let (dir, handle, created) = cgroups
+            .prepare(self.id, found_empty || self.retiring.is_some())
+            .map_err(|err| {
+                format!(
+                    "could not start {}: cannot create its cgroup {}: {err}",
+                    self.spec.command_line(),
+                    cgroups.dir_of(self.id).display()
+                )
+            })?;
         // During a reload the old run is in there and still serving; a cgroup made just
         // now holds nothing (one read of `cgroup.events` less per first start), nor does
         // one the run that just ended left empty (one less per restart).
