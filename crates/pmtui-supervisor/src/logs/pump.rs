@@ -36,6 +36,9 @@ use tokio::net::unix::pipe;
 /// Longer lines are split into pieces of this many bytes rather than buffered whole.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
+/// A read into an empty buffer after a small read is first made into this many bytes on
+/// the stack (see `read_fresh`).
+const FIRST_READ: usize = 4 * 1024;
 /// How long a partial line waits for the rest before it goes out on its own. Long enough
 /// that a line written in a few pieces stays whole, short enough for a progress bar.
 pub const QUIET: Duration = Duration::from_millis(200);
@@ -182,22 +185,22 @@ pub async fn pump(
     // Bytes at the start of `buf` already known to hold no newline.
     let mut scanned = 0;
     let mut gather = Gather::default();
+    // The size of the last read: after a small one, the next read into an empty `buf`
+    // goes through the stack (see `read_fresh`).
+    let mut last_read = 0;
     loop {
         // `buf` holds only a partial line between reads. `read_buf` is cancel-safe: a
         // timeout read nothing.
         let read = if buf.is_empty() {
             // Nothing held: wait for data without a buffer, then read it into a fresh one.
             match reader.readable().await {
-                Ok(()) => {
-                    buf.reserve(READ_CHUNK);
-                    match reader.try_read_buf(&mut buf) {
-                        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
-                            buf = Vec::new();
-                            continue;
-                        }
-                        read => read,
+                Ok(()) => match read_fresh(&reader, &mut buf, last_read < FIRST_READ) {
+                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                        buf = Vec::new();
+                        continue;
                     }
-                }
+                    read => read,
+                },
                 Err(err) => Err(err),
             }
         } else {
@@ -226,6 +229,7 @@ pub async fn pump(
         let wait = match read {
             Ok(0) => break,
             Ok(n) => {
+                last_read = n;
                 if n >= READ_CHUNK {
                     // A full read: the child writes faster than the pump reads. A larger
                     // pipe lets it go on writing while the pump hands the read on.
@@ -294,6 +298,29 @@ pub async fn pump(
             lines,
         };
         sink.submit(batch).await;
+    }
+}
+
+/// Reads into the empty `buf`. After a small read (and at a child's exit, which reads
+/// nothing) through a buffer on the stack, so that `buf` takes only what was read: a line
+/// now and then, or the exit's empty read, cost a `READ_CHUNK` allocation each, which a
+/// batch then held until written. After a large read, straight into `buf`, one call.
+fn read_fresh(reader: &pipe::Receiver, buf: &mut Vec<u8>, small: bool) -> std::io::Result<usize> {
+    if !small {
+        buf.reserve(READ_CHUNK);
+        return reader.try_read_buf(buf);
+    }
+    let mut first = [0u8; FIRST_READ];
+    let n = reader.try_read(&mut first)?;
+    buf.extend_from_slice(&first[..n]);
+    if n < FIRST_READ {
+        return Ok(n);
+    }
+    buf.reserve(READ_CHUNK);
+    match reader.try_read_buf(buf) {
+        Ok(more) => Ok(n + more),
+        // What was read stands; a failure shows again at the next read.
+        Err(_) => Ok(n),
     }
 }
 
@@ -407,5 +434,40 @@ mod tests {
         let tail = Tail::default();
         tail.note(data, &[(0, 2), (3, 4)]);
         assert_eq!(tail.lines(), vec!["a".to_string(), "b".to_string()]);
+    }
+
+    /// A small read takes a buffer of its size; a read larger than the stack's part goes
+    /// on into a full buffer and loses nothing; an empty pipe whose writer is gone reads
+    /// nothing and allocates nothing.
+    #[tokio::test]
+    async fn a_fresh_read_takes_what_it_needs() {
+        use std::io::Write;
+        let (rx, tx) = nix::unistd::pipe().expect("pipe");
+        let mut tx = std::fs::File::from(tx);
+        let rx = pipe::Receiver::from_owned_fd(rx).expect("receiver");
+
+        tx.write_all(b"one line\n").expect("write");
+        rx.readable().await.expect("readable");
+        let mut buf = Vec::new();
+        assert_eq!(read_fresh(&rx, &mut buf, true).expect("read"), 9);
+        assert_eq!(buf, b"one line\n");
+        assert_eq!(
+            buf.capacity(),
+            9,
+            "a small read is held in a buffer of its size"
+        );
+
+        let big: Vec<u8> = (0..3 * FIRST_READ).map(|i| (i % 251) as u8).collect();
+        tx.write_all(&big).expect("write");
+        rx.readable().await.expect("readable");
+        let mut buf = Vec::new();
+        assert_eq!(read_fresh(&rx, &mut buf, true).expect("read"), big.len());
+        assert_eq!(buf, big, "the bytes past the stack's part follow in order");
+
+        drop(tx);
+        rx.readable().await.expect("readable");
+        let mut buf = Vec::new();
+        assert_eq!(read_fresh(&rx, &mut buf, true).expect("read"), 0);
+        assert_eq!(buf.capacity(), 0, "the end of the pipe allocates nothing");
     }
 }
