@@ -340,8 +340,10 @@ pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
                 // leaves them to the daemon's final write.
                 let mut rows = changed.rows;
                 if !changed.urgent {
+                    // An urgent change meanwhile (a task that completed) ends the wait.
                     tokio::select! {
                         () = tokio::time::sleep(GATHER) => {}
+                        () = daemon.supervisor.urgent_change() => {}
                         _ = &mut stop => return,
                     }
                     rows.extend(daemon.supervisor.changed_now().rows);

@@ -447,6 +447,8 @@ fn persisted(
 pub(crate) struct Changes {
     pending: Mutex<Pending>,
     wake: tokio::sync::Notify,
+    /// Woken by an urgent change only: it ends the persister's wait for lazy ones.
+    urgent: tokio::sync::Notify,
 }
 
 /// The rows changed, and whether any of the changes is urgent (see [`Changed::urgent`]).
@@ -470,6 +472,9 @@ impl Changes {
             pending.urgent |= urgent;
         }
         self.wake.notify_one();
+        if urgent {
+            self.urgent.notify_one();
+        }
     }
 
     /// Waits until some row changed, and takes the set (cancel-safe: nothing is taken
@@ -481,6 +486,19 @@ impl Changes {
                 return pending;
             }
             self.wake.notified().await;
+        }
+    }
+
+    /// Returns once an urgent change waits to be taken.
+    async fn urgent_pending(&self) {
+        loop {
+            // A wake-up left over from an urgent change taken since would end this wait
+            // too early: the look at `pending` tells.
+            let notified = self.urgent.notified();
+            if self.lock().urgent {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -739,6 +757,12 @@ impl Supervisor {
         self.named(pending)
     }
 
+    /// Returns once an urgent change (see [`Changed::urgent`]) waits to be taken, at once
+    /// if one does already.
+    pub async fn urgent_change(&self) {
+        self.shared.changes.urgent_pending().await;
+    }
+
     /// Like [`Self::changed`], without waiting: empty when nothing changed since.
     pub fn changed_now(&self) -> Changed {
         let pending = self.shared.changes.take_now();
@@ -905,6 +929,25 @@ mod tests {
         assert_eq!(pending.ids, BTreeSet::from([2, 4]));
         assert!(pending.urgent, "one urgent change makes the set urgent");
         assert_eq!(changes.take_now(), Pending::default());
+
+        // The urgent change above was taken: waiting for the next one waits, through lazy
+        // changes, and ends with the next urgent one.
+        let short = std::time::Duration::from_millis(50);
+        let wait = changes.urgent_pending();
+        tokio::pin!(wait);
+        assert!(
+            tokio::time::timeout(short, &mut wait).await.is_err(),
+            "a stale wake-up"
+        );
+        changes.mark(5, false);
+        assert!(
+            tokio::time::timeout(short, &mut wait).await.is_err(),
+            "a lazy change"
+        );
+        changes.mark(6, true);
+        tokio::time::timeout(std::time::Duration::from_secs(10), &mut wait)
+            .await
+            .expect("an urgent change ends the wait");
     }
 
     #[test]
