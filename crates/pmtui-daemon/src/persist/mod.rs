@@ -306,11 +306,11 @@ impl Store {
 
 /// Follows the rows that change and rewrites the files of the names that changed. Bursts
 /// are coalesced: one write per name for everything that changed together (a crash's
-/// restart: within `GATHER`). Names whose
-/// write failed are tried again every `RETRY_EVERY`. Returns when `stop` fires (or its sender
-/// is dropped), and only between writes: once it has returned, no write of its own can
-/// land after the daemon's final one (a write cut off mid-way on the blocking pool would
-/// put back the file of a process that `kill` just deleted).
+/// restart: within `GATHER`). Names whose write failed are tried again every
+/// `RETRY_EVERY`. Returns when `stop` fires (or its sender is dropped), and only between
+/// writes: once it has returned, no write of its own can land after the daemon's final
+/// one (a write cut off mid-way on the blocking pool would put back the file of a process
+/// that `kill` just deleted).
 pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
     // What changed before is on disk already (the daemon wrote every record at its start);
     // a change between these two lines is written twice, none is missed.

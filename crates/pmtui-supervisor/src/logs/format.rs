@@ -198,7 +198,7 @@ impl LineFormat {
                 out.extend_from_slice(line);
             }
             LogFormat::Json => {
-                let message = super::lossy(line.strip_suffix(b"\r").unwrap_or(line));
+                let message = super::line_str(line);
                 let time = match &mut self.stamper {
                     Some(stamper) => stamper.stamp(at).to_string(),
                     None => rfc3339(at),

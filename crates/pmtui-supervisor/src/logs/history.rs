@@ -240,8 +240,7 @@ fn settle_times(found: &mut [Found], path: &Path) {
 
 /// The time and message of a line as written to a file.
 fn parse_line(raw: &[u8], kind: LogFormat, stamper: Option<&Stamper>) -> (Option<u64>, String) {
-    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-    let text = super::lossy(raw);
+    let text = super::line_str(raw);
     match kind {
         LogFormat::Json => {
             if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text)

@@ -70,6 +70,11 @@ fn line_text(raw: &[u8]) -> &[u8] {
     raw.strip_suffix(b"\r").unwrap_or(raw)
 }
 
+/// A line's text as kept and shown (see `line_text`), invalid UTF-8 replaced.
+pub(crate) fn line_str(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    lossy(line_text(raw))
+}
+
 /// `raw` as text, invalid UTF-8 replaced. Checked with `str::from_utf8` first: it reads
 /// ASCII a word at a time, where `String::from_utf8_lossy` walks every byte (a fifth of
 /// the writer's time on 1 KiB lines); only text that fails the check takes the slow path.
@@ -367,7 +372,7 @@ impl LogSink {
             if i < kept && !live {
                 continue;
             }
-            let text = lossy(line_text(&data[a..b])).into_owned();
+            let text = line_str(&data[a..b]).into_owned();
             if live {
                 self.followers
                     .send(self.log_line(seq, at, stream, text.clone()));

@@ -20,8 +20,8 @@
 //!
 //! A read that comes back full (a child writing faster than its pump reads) grows the
 //! pipe to `GATHER_PIPE` as well: the child then goes on writing while the pump hands the
-//! read on, rather than waiting for each 64 KiB to be read (1 KiB lines: two to three times the
-//! rate on the benchmark machine).
+//! read on, rather than waiting for each 64 KiB to be read (1 KiB lines: two to three
+//! times the rate on the benchmark machine).
 
 use super::LogSink;
 use super::writer::{Batch, Pumps};
@@ -149,9 +149,7 @@ impl Tail {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for &(start, end) in &lines[from..] {
-            let raw = &data[start..end];
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            kept.push_back(super::lossy(raw).into_owned());
+            kept.push_back(super::line_str(&data[start..end]).into_owned());
             if kept.len() > TAIL_LINES {
                 kept.pop_front();
             }

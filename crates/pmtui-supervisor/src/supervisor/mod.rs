@@ -235,8 +235,8 @@ impl Shared {
         let now = persisted(entry);
         let persist = now != kept;
         // What a crash's restart changes (the pid, the count) may wait a little; a new
-        // definition or desired state (a task that completed, a crash loop given up) not.
-        let urgent = (now.0, now.1) != (kept.0, kept.1);
+        // definition or desired state (a task that completed, a stop) not.
+        let urgent = now.definition != kept.definition;
         for event in crate::hooks::derive::from_change(&before, &entry.info, entry.history.back()) {
             self.emit(entry, event);
         }
@@ -422,22 +422,19 @@ impl Shared {
 
 /// What of a row its process file holds (`records::record_of`; the name and instance
 /// change only with a new spec).
-fn persisted(
-    e: &Entry,
-) -> (
-    *const ProcessSpec,
-    DesiredState,
-    u32,
-    Option<u32>,
-    Option<u64>,
-) {
-    (
-        Arc::as_ptr(&e.spec),
-        e.desired,
-        e.info.restarts,
-        e.info.pid,
-        e.pid_start_time,
-    )
+#[derive(PartialEq)]
+struct Persisted {
+    /// The definition and desired state: a change is urgent (see [`Changed::urgent`]).
+    definition: (*const ProcessSpec, DesiredState),
+    /// The restart count, the main pid and its start time: a crash's restart.
+    run: (u32, Option<u32>, Option<u64>),
+}
+
+fn persisted(e: &Entry) -> Persisted {
+    Persisted {
+        definition: (Arc::as_ptr(&e.spec), e.desired),
+        run: (e.info.restarts, e.info.pid, e.pid_start_time),
+    }
 }
 
 /// The rows that changed or went since the persister last looked: a set, not a queue, so
