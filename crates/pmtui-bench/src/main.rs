@@ -141,6 +141,8 @@ fn bench(cli: Cli) -> Result<ExitCode> {
             );
         }
     }
+    // Dropped last: the homes of every scenario are removed once the run is over.
+    let _homes = manager::EndedHomes;
     let wanted = |s: &str| cli.only.is_empty() || cli.only.iter().any(|o| o == s);
     let plan = if cli.smoke {
         Plan::smoke()

@@ -1,7 +1,7 @@
 //! The two process managers under test, driven through their own command lines exactly as
 //! a user would: pmtui with `PMTUI_HOME`, pm2 with `PM2_HOME`, each in a fresh temporary
 //! directory. Dropping a [`Home`] ends its daemon and every process it started, whatever
-//! happened before.
+//! happened before; the directory itself is removed when the run ends ([`EndedHomes`]).
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -66,7 +66,50 @@ pub struct Row {
 /// A manager with its own state directory and daemon.
 pub struct Home {
     pub mgr: Manager,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+/// Homes whose daemons have ended, removed together by [`EndedHomes`].
+static ENDED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Files at least this large are removed as soon as their home is done with (log bursts
+/// leave hundreds of MiB); they are few, so their deletion costs later scenarios nothing.
+const REMOVE_AT_ONCE: u64 = 1 << 20;
+
+/// Removes every ended home when dropped (at the end of the run, however it ends).
+///
+/// Why not each home as soon as it is done with: on ext4 without a journal (this machine's
+/// `/tmp`), creating a file scans past every inode deleted in the last minutes
+/// (`recently_deleted`), so a scenario right after one that deleted a 1,000-app home paid
+/// for those deletions in each file it created: 1,000 apps from one file took 1.3–1.7 s
+/// there against 1.0 s in a fresh folder. A user's state directory does not see thousands
+/// of deletions a minute, and other filesystems do not scan.
+pub struct EndedHomes;
+
+impl Drop for EndedHomes {
+    fn drop(&mut self) {
+        let homes = std::mem::take(&mut *ENDED.lock().unwrap_or_else(|e| e.into_inner()));
+        for dir in homes {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+/// Removes the large files under `dir` (see [`REMOVE_AT_ONCE`]).
+fn remove_large_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            remove_large_files(&entry.path());
+        } else if kind.is_file() && entry.metadata().is_ok_and(|m| m.len() >= REMOVE_AT_ONCE) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 impl Home {
@@ -74,7 +117,8 @@ impl Home {
         let dir = tempfile::Builder::new()
             .prefix(&format!("pmtui-bench-{}-", mgr.name()))
             .tempdir()
-            .context("cannot create a temporary directory")?;
+            .context("cannot create a temporary directory")?
+            .keep();
         Ok(Self {
             mgr: mgr.clone(),
             dir,
@@ -82,7 +126,7 @@ impl Home {
     }
 
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        &self.dir
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -300,6 +344,11 @@ impl Drop for Home {
                 kill(pid);
             }
         }
+        remove_large_files(&self.dir);
+        ENDED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.dir.clone());
     }
 }
 
