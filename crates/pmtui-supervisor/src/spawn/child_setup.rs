@@ -1,5 +1,6 @@
-//! What a child does between `fork` and `exec`, and the daemon's own descriptor table at its
-//! start: all of pmtui's `unsafe` code but a prefetch hint (`pmtui_proto::info_json`).
+//! What a child does between `fork` and `exec`, the daemon's own descriptor table at its
+//! start, and its thread's time slice while a child execs ([`ShortSlice`]): all of pmtui's
+//! `unsafe` code but a prefetch hint (`pmtui_proto::info_json`).
 //!
 //! Everything a step needs is prepared in the parent (fds opened, values computed, buffers
 //! allocated); the code that runs in the child only makes async-signal-safe system calls:
@@ -481,6 +482,7 @@ impl ChildSetup {
         };
         // Around the clone: the child's start time, known without reading /proc.
         let before = crate::tree::boot_clock();
+        let slice = ShortSlice::take();
         #[cfg(target_arch = "x86_64")]
         // SAFETY: see `vfork::clone3`: the child runs `child_main` on `stack`, which holds
         // no Rust value, and this thread is suspended until it has exec'd or exited.
@@ -503,6 +505,7 @@ impl ChildSetup {
             ret
         };
         let clone_err = std::io::Error::last_os_error();
+        drop(slice);
         // The child has exec'd or exited (or was never made): its stack is free again.
         #[cfg(target_arch = "x86_64")]
         stack.keep();
@@ -795,6 +798,109 @@ unsafe extern "C" fn child_main(start: *mut libc::c_void) -> libc::c_int {
 
 /// vfork semantics for `clone3` (x86_64): the child shares the daemon's memory until its
 /// exec, on a stack of its own, and the calling thread waits meanwhile.
+/// The daemon thread's time slice while it waits for a child to exec (`clone_into`).
+///
+/// With vfork semantics the daemon thread sleeps until the child has exec'd; the child's
+/// exec wakes it, and on a busy machine (say, the apps it just started, each in its
+/// dynamic loader) it then waited for a CPU until the running task's slice ended: a
+/// 1,000-app start on 2 cores spent 0.35 s of its 1 s in such waits. Linux 6.12's EEVDF
+/// scheduler lets an ordinary thread ask for a shorter slice (`sched_runtime` with
+/// `SCHED_OTHER`, no privilege needed), which makes its wake-ups preempt; its share of the
+/// CPU stays what its nice value gives. Taken only around the clone, not for the daemon's
+/// whole life: always on, it also made the log pumps preempt a flooding app sooner and
+/// read less per wake-up (log capture 5-8 % slower). Older kernels ignore the field.
+///
+/// `SCHED_FLAG_RESET_ON_FORK` keeps the short slice from the child (it gets the default),
+/// which would also reset a negative nice to 0 there: a thread with a negative nice, or
+/// another policy, is left alone.
+struct ShortSlice {
+    /// What to put back when the short slice was taken: the thread's attributes before,
+    /// with the default slice (the kernel reports the slice in force, not whether it was
+    /// asked for, so a slice set by hand on the daemon would not survive a spawn).
+    before: Option<SchedAttr>,
+}
+
+/// `struct sched_attr` of `<linux/sched/types.h>` (`SCHED_ATTR_SIZE_VER1`).
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct SchedAttr {
+    size: u32,
+    policy: u32,
+    flags: u64,
+    nice: i32,
+    priority: u32,
+    runtime: u64,
+    deadline: u64,
+    period: u64,
+    util_min: u32,
+    util_max: u32,
+}
+
+/// The slice taken: 0.5 ms. The kernel's default is 0.7 ms times a factor that grows with
+/// the number of CPUs (1.4 ms on 2); on 2 cores 0.5 ms did as well as the smallest
+/// allowed (0.1 ms), 0.7 ms no better than the default.
+const SHORT_SLICE_NS: u64 = 500_000;
+const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
+
+impl ShortSlice {
+    fn take() -> Self {
+        let Some(before) = sched_attr() else {
+            return Self { before: None };
+        };
+        if before.policy != libc::SCHED_OTHER as u32 || before.nice < 0 {
+            return Self { before: None };
+        }
+        let short = SchedAttr {
+            flags: before.flags | SCHED_FLAG_RESET_ON_FORK,
+            runtime: SHORT_SLICE_NS,
+            ..before
+        };
+        let taken = set_sched_attr(&short);
+        Self {
+            before: taken.then_some(SchedAttr {
+                runtime: 0,
+                ..before
+            }),
+        }
+    }
+}
+
+impl Drop for ShortSlice {
+    fn drop(&mut self) {
+        if let Some(before) = self.before.take() {
+            set_sched_attr(&before);
+        }
+    }
+}
+
+/// The calling thread's scheduling attributes.
+fn sched_attr() -> Option<SchedAttr> {
+    let mut attr = SchedAttr::default();
+    // SAFETY: the kernel writes at most `size` bytes (the struct's) into `attr`.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_sched_getattr,
+            0,
+            &mut attr as *mut SchedAttr,
+            std::mem::size_of::<SchedAttr>() as libc::c_uint,
+            0,
+        )
+    };
+    (ret == 0).then_some(attr)
+}
+
+/// Sets the calling thread's scheduling attributes; false when refused.
+fn set_sched_attr(attr: &SchedAttr) -> bool {
+    let attr = SchedAttr {
+        size: std::mem::size_of::<SchedAttr>() as u32,
+        ..*attr
+    };
+    // SAFETY: `attr` is a complete `struct sched_attr` whose `size` says how long it is;
+    // the kernel only reads it.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
+    ret == 0
+}
+
 #[cfg(target_arch = "x86_64")]
 mod vfork {
     use super::{CloneArgs, child_main};
@@ -955,6 +1061,38 @@ fn pass_fds(fds: &[RawFd], moved: &mut Vec<RawFd>) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn the_short_slice_is_held_while_taken_and_never_inherited() {
+        // A thread of its own: the harness's threads keep their attributes.
+        std::thread::spawn(|| {
+            let Some(before) = sched_attr() else {
+                return;
+            };
+            let slice = ShortSlice::take();
+            let during = sched_attr().expect("sched_getattr");
+            // A thread started meanwhile gets the default, as a child does.
+            let started = std::thread::spawn(sched_attr)
+                .join()
+                .expect("thread")
+                .expect("sched_getattr");
+            drop(slice);
+            let after = sched_attr().expect("sched_getattr");
+            // Kernels before 6.12 report no slice for SCHED_OTHER and ignore the request.
+            if before.runtime > 0 {
+                assert_eq!(during.runtime, SHORT_SLICE_NS);
+                assert_eq!(started.runtime, before.runtime);
+                assert_eq!(after.runtime, before.runtime);
+            }
+            assert_eq!((after.policy, after.nice), (before.policy, before.nice));
+            assert_eq!(
+                after.flags & SCHED_FLAG_RESET_ON_FORK,
+                before.flags & SCHED_FLAG_RESET_ON_FORK
+            );
+        })
+        .join()
+        .expect("thread");
+    }
 
     #[test]
     fn a_slot_holds_a_copy_only_while_a_start_uses_it() {
