@@ -796,8 +796,6 @@ unsafe extern "C" fn child_main(start: *mut libc::c_void) -> libc::c_int {
     }
 }
 
-/// vfork semantics for `clone3` (x86_64): the child shares the daemon's memory until its
-/// exec, on a stack of its own, and the calling thread waits meanwhile.
 /// The daemon thread's time slice while it waits for a child to exec (`clone_into`).
 ///
 /// With vfork semantics the daemon thread sleeps until the child has exec'd; the child's
@@ -901,6 +899,8 @@ fn set_sched_attr(attr: &SchedAttr) -> bool {
     ret == 0
 }
 
+/// vfork semantics for `clone3` (x86_64): the child shares the daemon's memory until its
+/// exec, on a stack of its own, and the calling thread waits meanwhile.
 #[cfg(target_arch = "x86_64")]
 mod vfork {
     use super::{CloneArgs, child_main};
