@@ -840,12 +840,26 @@ struct SchedAttr {
 const SHORT_SLICE_NS: u64 = 500_000;
 const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
 
+/// Set once the kernel showed it has no slices to ask for (no `sched_getattr`, or a
+/// `SCHED_OTHER` thread reported without one, as before Linux 6.12): every later spawn then
+/// skips the system calls instead of making three for nothing.
+static NO_SLICES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl ShortSlice {
     fn take() -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        if NO_SLICES.load(Relaxed) {
+            return Self { before: None };
+        }
         let Some(before) = sched_attr() else {
+            NO_SLICES.store(true, Relaxed);
             return Self { before: None };
         };
         if before.policy != libc::SCHED_OTHER as u32 || before.nice < 0 {
+            return Self { before: None };
+        }
+        if before.runtime == 0 {
+            NO_SLICES.store(true, Relaxed);
             return Self { before: None };
         }
         let short = SchedAttr {
