@@ -5,6 +5,7 @@ mod accept;
 mod error;
 mod limits;
 mod lock;
+mod memory;
 mod metrics_http;
 pub mod paths;
 mod persist;
@@ -45,6 +46,8 @@ pub(crate) struct Daemon {
     pub connections: limits::Connections,
     /// Bytes of half-received requests, shared by every connection.
     pub budget: pmtui_proto::frames::Budget,
+    /// Free heap memory given back after each burst of work.
+    pub memory: memory::Upkeep,
 }
 
 /// The daemon in the foreground, as `pmtui daemon` and the `pmtui-daemon` executable run
@@ -170,6 +173,13 @@ async fn serve(paths: Paths) -> Result<(), DaemonError> {
         warnings,
         connections: limits::Connections::default(),
         budget: pmtui_proto::frames::Budget::new(limits::REQUEST_BUDGET),
+        memory: memory::Upkeep::default(),
+    });
+    // The restore above is the first burst of work.
+    daemon.memory.worked();
+    tokio::spawn({
+        let daemon = Arc::clone(&daemon);
+        async move { daemon.memory.run().await }
     });
     let (stop_persister, persister_stop) = tokio::sync::oneshot::channel();
     let persister = tokio::spawn(persist::run(Arc::clone(&daemon), persister_stop));

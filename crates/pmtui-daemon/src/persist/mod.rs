@@ -366,11 +366,14 @@ pub async fn run(daemon: Arc<Daemon>, stop: oneshot::Receiver<()>) {
             () = retry => touched.extend(daemon.store.unsaved()),
             _ = &mut stop => return,
         }
-        let daemon = Arc::clone(&daemon);
+        let writer = Arc::clone(&daemon);
         let _ = tokio::task::spawn_blocking(move || {
-            let _ = daemon.store.write_names(&daemon.supervisor, touched);
+            let _ = writer.store.write_names(&writer.supervisor, touched);
         })
         .await;
+        // A change written follows work that may have left free memory (a burst of
+        // restarts, say, with no command behind it).
+        daemon.memory.worked();
     }
 }
 

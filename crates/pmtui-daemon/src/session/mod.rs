@@ -81,6 +81,7 @@ impl Follow {
 
 /// Serves one connection; `_slot` counts it among the open ones until it ends.
 pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, _slot: Slot) {
+    let _ends = daemon.memory.on_end();
     let mut framed = Framed::new(stream, server_codec(daemon.budget.clone()));
     if !handshake(&mut framed).await {
         return;
