@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// Without a connection ending for this long, a burst is over.
+/// Without work reported for this long, a burst is over.
 const QUIET: Duration = Duration::from_secs(1);
 
 /// Work that may have left free memory behind, reported by [`Upkeep::worked`].
@@ -25,7 +25,7 @@ pub struct Upkeep {
 }
 
 impl Upkeep {
-    /// A piece of work (a connection, the startup) is over.
+    /// A piece of work (a connection, a write of process files, the startup) is over.
     pub fn worked(&self) {
         self.activity.notify_one();
     }
