@@ -38,6 +38,8 @@ const CLIENTS: usize = 4;
 /// Requests a second from each client: 1,000 a second in all. Both managers' clusters
 /// answer more than twice that on the 2-core machine the published figures come from.
 const RATE_PER_CLIENT: u32 = 250;
+/// The load of all clients together, requests a second.
+const RATE: u32 = CLIENTS as u32 * RATE_PER_CLIENT;
 
 /// What the client threads saw.
 #[derive(Default)]
@@ -144,8 +146,7 @@ pub fn reload_under_load(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
             ..Metric::lower(
             "reload_failed",
             format!(
-                "requests failed during `reload` of {INSTANCES} Node instances ({CLIENTS} clients, {} requests/s)",
-                CLIENTS as u32 * RATE_PER_CLIENT
+                "requests failed during `reload` of {INSTANCES} Node instances ({CLIENTS} clients, {RATE} requests/s)"
             ),
             "req",
             Some(0.0),
@@ -157,8 +158,7 @@ pub fn reload_under_load(ctx: &mut Ctx, mgr: &Manager) -> Result<()> {
         Metric::lower(
             "reload_ms",
             format!(
-                "`reload` of {INSTANCES} Node instances under {} requests/s, until it returns",
-                CLIENTS as u32 * RATE_PER_CLIENT
+                "`reload` of {INSTANCES} Node instances under {RATE} requests/s, until it returns"
             ),
             "ms",
             None,
