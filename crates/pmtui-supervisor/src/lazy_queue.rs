@@ -10,15 +10,19 @@
 //! `None` once every sender is gone and the queue is empty, and `recv` is cancel-safe (a
 //! message is taken only by the poll that returns it).
 
+use futures_util::task::AtomicWaker;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use tokio::sync::Notify;
 
 struct Inner<T> {
     state: Mutex<State<T>>,
-    /// Woken by a send and by the last sender's drop; `notify_one` keeps a permit when the
-    /// receiver is not waiting, so no wake-up is lost between its check and its wait.
-    wake: Notify,
+    /// Woken by a send and by the last sender's drop. The receiver registers before it
+    /// looks a second time, so no wake-up is lost between its look and its wait; and its
+    /// `recv` keeps no waiter (a `Notify`'s is some 60 bytes, in every job's loop and
+    /// every log writer's for the process's whole life).
+    wake: AtomicWaker,
     /// Woken when the receiver is dropped.
     closed: Notify,
 }
@@ -51,7 +55,7 @@ pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
             senders: 1,
             receiver: true,
         }),
-        wake: Notify::new(),
+        wake: AtomicWaker::new(),
         closed: Notify::new(),
     });
     (Sender(Arc::clone(&inner)), Receiver(inner))
@@ -67,7 +71,7 @@ impl<T> Sender<T> {
             }
             state.items.push_back(value);
         }
-        self.0.wake.notify_one();
+        self.0.wake.wake();
         Ok(())
     }
 }
@@ -103,7 +107,7 @@ impl<T> Drop for Sender<T> {
             state.senders == 0
         };
         if last {
-            self.0.wake.notify_one();
+            self.0.wake.wake();
         }
     }
 }
@@ -118,22 +122,31 @@ impl<T> Receiver<T> {
     /// The next message, waiting for one; `None` once every sender is gone and nothing is
     /// left.
     pub(crate) async fn recv(&mut self) -> Option<T> {
-        loop {
-            {
-                let mut state = self.0.lock();
-                if let Some(value) = state.items.pop_front() {
-                    // Room held after a burst is given back once it is drained.
-                    if state.items.is_empty() && state.items.capacity() > 0 {
-                        state.items = VecDeque::new();
-                    }
-                    return Some(value);
-                }
-                if state.senders == 0 {
-                    return None;
-                }
+        std::future::poll_fn(|cx| {
+            if let Some(got) = self.look() {
+                return Poll::Ready(got);
             }
-            self.0.wake.notified().await;
+            self.0.wake.register(cx.waker());
+            match self.look() {
+                Some(got) => Poll::Ready(got),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// `Some(message)`, `Some(None)` once every sender is gone and nothing is left, `None`
+    /// while the queue is empty.
+    fn look(&self) -> Option<Option<T>> {
+        let mut state = self.0.lock();
+        if let Some(value) = state.items.pop_front() {
+            // Room held after a burst is given back once it is drained.
+            if state.items.is_empty() && state.items.capacity() > 0 {
+                state.items = VecDeque::new();
+            }
+            return Some(Some(value));
         }
+        (state.senders == 0).then_some(None)
     }
 
     /// The next message if one is queued now.

@@ -245,7 +245,9 @@ async fn wait_posted(signals: Option<Arc<RunSignals>>) -> Posted {
 async fn wait_timer(timer: Option<(Instant, Timer)>) -> Timer {
     match timer {
         Some((at, timer)) => {
-            tokio::time::sleep_until(at).await;
+            // Boxed: a settled process has no timer, and this future is in every job's
+            // loop for the process's whole life.
+            Box::pin(tokio::time::sleep_until(at)).await;
             timer
         }
         None => std::future::pending().await,

@@ -418,7 +418,8 @@ pub(super) async fn wait_retiring(
     retiring: &mut Option<Box<Retiring>>,
 ) -> std::io::Result<ExitStatus> {
     match retiring {
-        Some(r) => r.running.child.wait().await,
+        // Boxed: room for the wait only during a reload, not in every job's loop.
+        Some(r) => Box::pin(r.running.child.wait()).await,
         None => std::future::pending().await,
     }
 }

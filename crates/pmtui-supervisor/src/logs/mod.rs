@@ -244,8 +244,8 @@ impl LogSink {
     }
 
     /// Queues a batch of lines for the writer, waiting while this process's queue is full.
-    pub async fn submit(&self, batch: Batch) {
-        self.queue.submit(batch).await;
+    pub fn submit(&self, batch: Batch) -> writer::Submit<'_> {
+        self.queue.submit(batch)
     }
 
     /// Returns once everything queued so far is written.
@@ -575,6 +575,49 @@ mod tests {
         assert_eq!(lossy(b"ok\xff\xfe!"), "ok\u{fffd}\u{fffd}!");
         // A multi-byte character cut at the end of a piece.
         assert_eq!(lossy(&"\u{e9}".as_bytes()[..1]), "\u{fffd}");
+    }
+
+    /// Every process keeps its two pumps' futures for as long as it runs: they hold no
+    /// semaphore wait, readiness waiter or timer of their own (664 bytes each before).
+    #[tokio::test]
+    async fn a_pump_is_small() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (sink, _registry) = sink_in(dir.path(), 64 * 1024);
+        let (rx, _tx) = nix::unistd::pipe().expect("pipe");
+        let rx = tokio::net::unix::pipe::Receiver::from_owned_fd(rx).expect("receiver");
+        let pump = pump::pump(rx, sink, LogStream::Out, writer::Pumps::default(), None);
+        let size = std::mem::size_of_val(&pump);
+        assert!(size <= 384, "a pump's future takes {size} bytes");
+    }
+
+    /// A batch is queued at once while there is room, and waits once the queue is full.
+    /// The writer task never runs here (the test never yields to it): nothing drains it.
+    #[tokio::test]
+    async fn a_full_queue_holds_a_batch_back() {
+        use std::future::Future;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (sink, _registry) = sink_in(dir.path(), 64 * 1024);
+        let batch = |n: u64| writer::Batch {
+            sink: Arc::clone(&sink),
+            stream: LogStream::Out,
+            at: n,
+            data: b"x".to_vec(),
+            lines: vec![(0, 1)],
+        };
+        let mut n = 0;
+        while matches!(sink.submit(batch(n)), writer::Submit::Done) {
+            n += 1;
+            assert!(n < 100_000, "the queue never filled");
+        }
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut waiting = sink.submit(batch(n));
+        assert!(
+            std::pin::Pin::new(&mut waiting).poll(&mut cx).is_pending(),
+            "a full queue lets a batch through"
+        );
+        drop(waiting);
+        assert_eq!(n as usize, writer::QUEUE, "the queue holds what it should");
     }
 
     /// A child that fills its pipe gets a larger one; a child writing a line now and then

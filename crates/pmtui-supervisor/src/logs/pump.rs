@@ -28,10 +28,12 @@ use super::writer::{Batch, Pumps};
 use pmtui_proto::LogStream;
 use std::collections::VecDeque;
 use std::os::fd::AsFd;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
+use tokio::time::Sleep;
 
 /// Longer lines are split into pieces of this many bytes rather than buffered whole.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -171,131 +173,157 @@ impl Tail {
 /// (so a slow destination pushes back on the child through its pipe). It returns when the
 /// last writer of the pipe is gone, so what a child wrote just before dying still lands.
 /// With `tail`, the last lines read are kept there too.
-pub async fn pump(
+// Not an `async fn`: see the comment in the body.
+#[allow(clippy::manual_async_fn)]
+pub fn pump(
     mut reader: pipe::Receiver,
     sink: Arc<LogSink>,
     stream: LogStream,
     pumps: Pumps,
     tail: Option<Arc<Tail>>,
-) {
-    let _running = pumps.started();
-    let mut buf: Vec<u8> = Vec::new();
-    // Bytes at the start of `buf` already known to hold no newline.
-    let mut scanned = 0;
-    let mut gather = Gather::default();
-    // The size of the last read: after a small one, the next read into an empty `buf`
-    // goes through the stack (see `read_fresh`).
-    let mut last_read = 0;
-    loop {
-        // `buf` holds only a partial line between reads. `read_buf` is cancel-safe: a
-        // timeout read nothing.
-        let read = if buf.is_empty() {
-            // Nothing held: wait for data without a buffer, then read it into a fresh one.
-            match reader.readable().await {
-                Ok(()) => match read_fresh(&reader, &mut buf, last_read < FIRST_READ) {
-                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
-                        buf = Vec::new();
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    // An `async` block rather than an `async fn`: an `async fn` keeps its arguments apart
+    // from its locals, and this future lives as long as the child.
+    async move {
+        let _running = pumps.started();
+        let mut buf: Vec<u8> = Vec::new();
+        // The partial line's timer, made the first time one waits (most pumps never see one)
+        // and kept out of this future, which every pump keeps for its whole life.
+        let mut quiet: Option<Pin<Box<Sleep>>> = None;
+        // Bytes at the start of `buf` already known to hold no newline.
+        let mut scanned = 0;
+        let mut gather = Gather::default();
+        // The size of the last read: after a small one, the next read into an empty `buf`
+        // goes through the stack (see `read_fresh`).
+        let mut last_read = 0;
+        loop {
+            // `buf` holds only a partial line between reads. `read_buf` is cancel-safe: a
+            // timeout read nothing.
+            let read = if buf.is_empty() {
+                // Nothing held: wait for data without a buffer, then read it into a fresh one.
+                // Polled readiness keeps no waiter in this future (`readable()` keeps one of
+                // some 150 bytes); the pump is the pipe's only reader.
+                match std::future::poll_fn(|cx| reader.poll_read_ready(cx)).await {
+                    Ok(()) => match read_fresh(&reader, &mut buf, last_read < FIRST_READ) {
+                        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                            buf = Vec::new();
+                            continue;
+                        }
+                        read => read,
+                    },
+                    Err(err) => Err(err),
+                }
+            } else {
+                buf.reserve(READ_CHUNK);
+                let deadline = tokio::time::Instant::now() + QUIET;
+                let quiet = match &mut quiet {
+                    Some(timer) => {
+                        timer.as_mut().reset(deadline);
+                        timer
+                    }
+                    None => quiet.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                };
+                let read = tokio::select! {
+                    biased;
+                    read = reader.read_buf(&mut buf) => Some(read),
+                    () = quiet.as_mut() => None,
+                };
+                match read {
+                    Some(read) => read,
+                    None => {
+                        let partial = std::mem::take(&mut buf);
+                        scanned = 0;
+                        let len = partial.len();
+                        if let Some(tail) = &tail {
+                            tail.note(&partial, &[(0, len)]);
+                        }
+                        sink.submit(Batch {
+                            sink: Arc::clone(&sink),
+                            stream,
+                            at: pmtui_proto::now_ms(),
+                            data: partial,
+                            lines: vec![(0, len)],
+                        })
+                        .await;
                         continue;
                     }
-                    read => read,
-                },
-                Err(err) => Err(err),
-            }
-        } else {
-            buf.reserve(READ_CHUNK);
-            match tokio::time::timeout(QUIET, reader.read_buf(&mut buf)).await {
-                Ok(read) => read,
-                Err(_) => {
-                    let partial = std::mem::take(&mut buf);
-                    scanned = 0;
-                    let len = partial.len();
-                    if let Some(tail) = &tail {
-                        tail.note(&partial, &[(0, len)]);
+                }
+            };
+            let wait = match read {
+                Ok(0) => break,
+                Ok(n) => {
+                    last_read = n;
+                    if n >= READ_CHUNK {
+                        // A full read: the child writes faster than the pump reads. A larger
+                        // pipe lets it go on writing while the pump hands the read on.
+                        gather.grow_pipe(&reader);
                     }
-                    sink.submit(Batch {
-                        sink: Arc::clone(&sink),
-                        stream,
-                        at: pmtui_proto::now_ms(),
-                        data: partial,
-                        lines: vec![(0, len)],
-                    })
-                    .await;
-                    continue;
+                    gather.after_read(n, Instant::now())
                 }
-            }
-        };
-        let wait = match read {
-            Ok(0) => break,
-            Ok(n) => {
-                last_read = n;
-                if n >= READ_CHUNK {
-                    // A full read: the child writes faster than the pump reads. A larger
-                    // pipe lets it go on writing while the pump hands the read on.
-                    gather.grow_pipe(&reader);
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    tracing::debug!(%err, "log pipe read failed");
+                    break;
                 }
-                gather.after_read(n, Instant::now())
+            };
+            // Sized once: a read of short lines holds thousands.
+            let mut lines =
+                Vec::with_capacity(memchr::memchr_iter(b'\n', &buf[scanned..]).count() + 1);
+            let mut start = 0;
+            let mut from = scanned;
+            while let Some(i) = memchr::memchr(b'\n', &buf[from..]) {
+                let end = from + i;
+                split_into(&mut lines, start, end);
+                start = end + 1;
+                from = start;
             }
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => {
-                tracing::debug!(%err, "log pipe read failed");
-                break;
+            // A partial line longer than the bound is cut now rather than held.
+            while buf.len() - start >= MAX_LINE_BYTES {
+                lines.push((start, start + MAX_LINE_BYTES));
+                start += MAX_LINE_BYTES;
             }
-        };
-        // Sized once: a read of short lines holds thousands.
-        let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', &buf[scanned..]).count() + 1);
-        let mut start = 0;
-        let mut from = scanned;
-        while let Some(i) = memchr::memchr(b'\n', &buf[from..]) {
-            let end = from + i;
-            split_into(&mut lines, start, end);
-            start = end + 1;
-            from = start;
+            scanned = buf.len() - start;
+            if !lines.is_empty() {
+                if let Some(tail) = &tail {
+                    tail.note(&buf, &lines);
+                }
+                let rest = buf[start..].to_vec();
+                let data = std::mem::replace(&mut buf, rest);
+                let batch = Batch {
+                    sink: Arc::clone(&sink),
+                    stream,
+                    at: pmtui_proto::now_ms(),
+                    data,
+                    lines,
+                };
+                sink.submit(batch).await;
+            }
+            if wait {
+                gather.grow_pipe(&reader);
+                // Boxed: only a pump woken per line waits, and the wait holds a timer.
+                match Box::pin(wait_unwatched(reader)).await {
+                    Some(again) => reader = again,
+                    None => break,
+                }
+                gather.waited(Instant::now());
+            }
         }
-        // A partial line longer than the bound is cut now rather than held.
-        while buf.len() - start >= MAX_LINE_BYTES {
-            lines.push((start, start + MAX_LINE_BYTES));
-            start += MAX_LINE_BYTES;
-        }
-        scanned = buf.len() - start;
-        if !lines.is_empty() {
+        if !buf.is_empty() {
+            let len = buf.len();
+            let mut lines = Vec::new();
+            split_into(&mut lines, 0, len);
             if let Some(tail) = &tail {
                 tail.note(&buf, &lines);
             }
-            let rest = buf[start..].to_vec();
-            let data = std::mem::replace(&mut buf, rest);
             let batch = Batch {
                 sink: Arc::clone(&sink),
                 stream,
                 at: pmtui_proto::now_ms(),
-                data,
+                data: buf,
                 lines,
             };
             sink.submit(batch).await;
         }
-        if wait {
-            gather.grow_pipe(&reader);
-            match wait_unwatched(reader).await {
-                Some(again) => reader = again,
-                None => break,
-            }
-            gather.waited(Instant::now());
-        }
-    }
-    if !buf.is_empty() {
-        let len = buf.len();
-        let mut lines = Vec::new();
-        split_into(&mut lines, 0, len);
-        if let Some(tail) = &tail {
-            tail.note(&buf, &lines);
-        }
-        let batch = Batch {
-            sink: Arc::clone(&sink),
-            stream,
-            at: pmtui_proto::now_ms(),
-            data: buf,
-            lines,
-        };
-        sink.submit(batch).await;
     }
 }
 

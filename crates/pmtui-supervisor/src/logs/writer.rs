@@ -16,11 +16,11 @@ use crate::lazy_queue;
 use pmtui_proto::LogStream;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, oneshot};
 
 /// Batches queued per process: with 64 KiB reads, at most about half a MiB held for a
 /// process whose destination is slow.
-const QUEUE: usize = 8;
+pub(super) const QUEUE: usize = 8;
 /// Messages carried out in one trip to the blocking pool.
 const GROUP: usize = 16;
 /// A write in progress for this long counts as stalled: commands stop waiting for it.
@@ -92,10 +92,23 @@ impl Queue {
         (queue, rx)
     }
 
-    /// Queues a batch, waiting while the process already has `QUEUE` batches queued.
-    pub(super) async fn submit(&self, batch: Batch) {
-        if let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await {
-            let _ = self.tx.send(Msg::Batch(Box::new((batch, permit))));
+    /// Queues a batch, waiting while the process already has `QUEUE` batches queued. A
+    /// permit is nearly always free: the batch is then queued before this returns, and the
+    /// future is small. Every pump keeps room for this future for its whole life; as an
+    /// `async fn` holding the semaphore's wait and the batch (twice: an `async fn` keeps
+    /// its arguments apart from its locals), it was some 200 bytes.
+    pub(super) fn submit(&self, batch: Batch) -> Submit<'_> {
+        match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => {
+                let _ = self.tx.send(Msg::Batch(Box::new((batch, permit))));
+                Submit::Done
+            }
+            Err(TryAcquireError::Closed) => Submit::Done,
+            Err(TryAcquireError::NoPermits) => Submit::Wait(Box::pin(async move {
+                if let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await {
+                    let _ = self.tx.send(Msg::Batch(Box::new((batch, permit))));
+                }
+            })),
         }
     }
 
@@ -117,6 +130,26 @@ impl Queue {
     pub(super) fn stalled(&self) -> bool {
         let since = self.busy_since.load(Ordering::Relaxed);
         since != 0 && pmtui_proto::now_ms().saturating_sub(since) >= STALLED_AFTER_MS
+    }
+}
+
+/// What [`Queue::submit`] returns: done at once, or waiting for room in the queue.
+pub enum Submit<'a> {
+    Done,
+    Wait(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>),
+}
+
+impl std::future::Future for Submit<'_> {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        match &mut *self {
+            Submit::Done => std::task::Poll::Ready(()),
+            Submit::Wait(wait) => wait.as_mut().poll(cx),
+        }
     }
 }
 

@@ -48,7 +48,8 @@ impl Pace {
     /// Counts one message, first waiting out the window if its burst is spent.
     pub(crate) async fn admit(&mut self) {
         if self.handled >= BURST {
-            tokio::time::sleep_until(self.window_start + WINDOW).await;
+            // Boxed: the readers keep room for this future while they wait for messages.
+            Box::pin(tokio::time::sleep_until(self.window_start + WINDOW)).await;
         }
         if self.window_start.elapsed() >= WINDOW {
             self.window_start = Instant::now();

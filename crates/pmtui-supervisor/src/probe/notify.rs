@@ -133,11 +133,25 @@ pub(crate) fn remove(path: &Path) {
 
 /// Reads datagrams until the task is aborted (the run ended). The buffer exists only
 /// while there is something to read: a thousand quiet apps hold none.
-pub(crate) async fn read(bound: Arc<Bound>, origin: Origin) {
+// Not an `async fn`: see the comment in the body.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn read(
+    bound: Arc<Bound>,
+    origin: Origin,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    // An `async` block rather than an `async fn` (which keeps its arguments apart from its
+    // locals), and polled readiness rather than `readable()` (which keeps a waiter of some
+    // 150 bytes): every process keeps this future for as long as it runs.
+    async move {
+        read_datagrams(&bound, &origin).await;
+    }
+}
+
+async fn read_datagrams(bound: &Bound, origin: &Origin) {
     let socket = &bound.socket;
     let mut pace = Pace::new();
     loop {
-        if let Err(err) = socket.readable().await {
+        if let Err(err) = std::future::poll_fn(|cx| socket.poll_recv_ready(cx)).await {
             tracing::debug!(id = origin.id, %err, "notify socket closed");
             return;
         }
@@ -161,7 +175,7 @@ pub(crate) async fn read(bound: Arc<Bound>, origin: Origin) {
                 app::lock(&origin.app).dropped(Reason::Oversized, &start);
                 continue;
             }
-            handle(&buf[..n], &origin);
+            handle(&buf[..n], origin);
         }
     }
 }

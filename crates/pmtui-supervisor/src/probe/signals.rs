@@ -81,9 +81,13 @@ impl RunSignals {
     /// Waits until something was posted, and takes it.
     pub async fn take(&self) -> Posted {
         loop {
-            let posted = std::mem::take(&mut *self.lock());
-            if !posted.is_empty() {
-                return posted;
+            // In a block of its own: the empty value is not kept across the wait (this
+            // future lives in every job's loop).
+            {
+                let posted = std::mem::take(&mut *self.lock());
+                if !posted.is_empty() {
+                    return posted;
+                }
             }
             self.wake.notified().await;
         }
