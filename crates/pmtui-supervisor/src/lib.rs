@@ -27,6 +27,7 @@ pub mod probe;
 mod purge;
 pub mod reaper;
 pub mod record;
+mod small_watch;
 mod sockets;
 mod spawn;
 mod supervisor;

@@ -107,7 +107,7 @@ impl Supervisor {
             app: std::sync::Arc::new(std::sync::Mutex::new(crate::metrics::app::AppStore::new(
                 self.shared.metrics.capacity,
             ))),
-            ready: tokio::sync::watch::Sender::new(crate::probe::RunReady::default()),
+            ready: crate::small_watch::Sender::new(crate::probe::RunReady::default()),
             fd_shortage: false,
             hook_failures: VecDeque::new(),
             job,

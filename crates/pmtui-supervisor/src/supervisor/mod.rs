@@ -42,7 +42,7 @@ use pmtui_proto::{
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, oneshot};
 
 /// Exit records kept per process (`describe --json` shows them all, `describe` the last 20).
 pub const HISTORY_LEN: usize = 100;
@@ -65,7 +65,7 @@ pub(crate) struct Entry {
     /// run's readers.
     pub app: crate::metrics::app::AppHandle,
     /// The latest run and its phase on the way to ready (see `probe`); waiters subscribe.
-    pub ready: watch::Sender<RunReady>,
+    pub ready: crate::small_watch::Sender<RunReady>,
     /// The last launch failed for want of file descriptors (`status_reason` says so):
     /// the command that asked for it fails instead of reporting a start.
     pub fd_shortage: bool,
