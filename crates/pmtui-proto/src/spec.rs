@@ -92,8 +92,10 @@ pub struct ProcessSpec {
     /// `WATCHDOG_USEC` and `WATCHDOG_PID`.
     pub watchdog_ms: Option<u64>,
     /// A probe run by the daemon: the first pass makes a run ready, `retries` failures in
-    /// a row make it unhealthy (and restart it with `on_failure: restart`).
-    pub health_check: Option<crate::HealthCheck>,
+    /// a row make it unhealthy (and restart it with `on_failure: restart`). Boxed, as
+    /// `watch`: most apps have none, and the daemon keeps every definition (136 and 64
+    /// bytes inline; the wire form is the same).
+    pub health_check: Option<Box<crate::HealthCheck>>,
     /// How long `wait_ready` waits for the app's signal, and a reload for a new instance to
     /// be ready, ms (pm2's `listen_timeout`); `None` means [`DEFAULT_LISTEN_TIMEOUT_MS`].
     pub listen_timeout_ms: Option<u64>,
@@ -107,7 +109,7 @@ pub struct ProcessSpec {
     pub metrics_keep: Vec<String>,
     /// File watching: a change under its paths restarts the process (history reason
     /// `watch`). `None` when never asked for; `enabled: false` when turned off.
-    pub watch: Option<crate::WatchSpec>,
+    pub watch: Option<Box<crate::WatchSpec>>,
     /// The apps this one starts after, and what each must have reached (`depends_on`).
     /// The supervisor starts a set in this order (independent apps together), stops it in
     /// reverse, and recovery and `resurrect` follow the same order.
@@ -316,7 +318,7 @@ impl ProcessSpec {
     /// The command line as one string, for display.
     /// The watch in force: the spec's when it is enabled.
     pub fn active_watch(&self) -> Option<&crate::WatchSpec> {
-        self.watch.as_ref().filter(|w| w.enabled)
+        self.watch.as_deref().filter(|w| w.enabled)
     }
 
     pub fn command_line(&self) -> String {

@@ -39,14 +39,14 @@ async fn readiness_api() {
 async fn a_probe_decides_readiness(sup: &Supervisor, home: &Path) {
     let flag = home.join("healthy");
     let probed = ProcessSpec {
-        health_check: Some(HealthCheck {
+        health_check: Some(Box::new(HealthCheck {
             kind: ProbeKind::Exec,
             command: Some(format!("test -e {}", flag.display())),
             interval_ms: 50,
             retries: 2,
             on_failure: OnFailure::None,
             ..HealthCheck::default()
-        }),
+        })),
         ..spec("probed", "exec sleep 60")
     };
     let id = started(sup, probed).await;

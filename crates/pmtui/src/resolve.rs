@@ -307,7 +307,7 @@ fn apply_watch_flags(spec: &mut ProcessSpec, flags: &WatchFlags) -> Result<()> {
     }
     let mut watch = match (&flags.watch, spec.watch.clone()) {
         (Some(_), Some(stored)) => stored,
-        (Some(_), None) => pmtui_proto::WatchSpec::default(),
+        (Some(_), None) => Box::default(),
         (None, Some(stored)) if stored.enabled => stored,
         (None, _) => bail!("--ignore-watch and --watch-delay tune a watch: add --watch"),
     };
@@ -406,7 +406,7 @@ fn apply_health_flags(spec: &mut ProcessSpec, flags: &ReadyFlags) -> Result<()> 
         })
     };
     if let Some(check) = fresh {
-        spec.health_check = Some(check);
+        spec.health_check = Some(Box::new(check));
     }
     let tuning = flags.health_interval.is_some()
         || flags.health_timeout.is_some()
@@ -445,7 +445,7 @@ fn apply_health_flags(spec: &mut ProcessSpec, flags: &ReadyFlags) -> Result<()> 
 
 /// The check as the daemon will take it, with the flag names in the error.
 fn check_probe(spec: &ProcessSpec) -> Result<()> {
-    match spec.health_check.as_ref().and_then(HealthCheck::problem) {
+    match spec.health_check.as_deref().and_then(HealthCheck::problem) {
         Some(problem) => bail!("health check: {problem}"),
         None => Ok(()),
     }

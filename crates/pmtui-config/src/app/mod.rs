@@ -244,7 +244,9 @@ pub fn read(
                 }
                 spec.metrics_keep = keep;
             }
-            "health_check" => spec.health_check = health::health_check(ctx, value, key.pos, here),
+            "health_check" => {
+                spec.health_check = health::health_check(ctx, value, key.pos, here).map(Box::new)
+            }
             "watchdog" => match ctx.duration(value, here) {
                 Some(0) => ctx.invalid(value, here, "a watchdog period above 0"),
                 ms => spec.watchdog_ms = ms,
@@ -380,7 +382,7 @@ pub fn read(
         );
     }
     spec.cwd = cwd.canonicalize().unwrap_or(cwd);
-    spec.watch = watch_keys.finish(ctx, &spec.cwd);
+    spec.watch = watch_keys.finish(ctx, &spec.cwd).map(Box::new);
     for (text, node, at) in listen {
         match text.parse::<ListenSpec>() {
             Ok(entry) => spec.listen.push(entry.resolve(&spec.cwd)),

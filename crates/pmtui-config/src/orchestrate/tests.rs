@@ -15,11 +15,11 @@ fn spec() -> ProcessSpec {
     spec.config_env
         .insert("NODE_ENV".into(), "production".into());
     spec.env = spec.config_env.clone().into();
-    spec.health_check = Some(HealthCheck {
+    spec.health_check = Some(Box::new(HealthCheck {
         kind: pmtui_proto::health::ProbeKind::Http,
         url: Some("http://127.0.0.1:3000/health".into()),
         ..Default::default()
-    });
+    }));
     spec
 }
 

@@ -95,7 +95,7 @@ impl Job {
                         spec: Arc::clone(&self.spec),
                         env: Arc::clone(&self.env),
                     };
-                    let prober = runner::run(check.clone(), exec, Arc::clone(&signals));
+                    let prober = runner::run((**check).clone(), exec, Arc::clone(&signals));
                     readers.0.push(tokio::spawn(prober));
                 }
                 self.signals = Some(signals);

@@ -490,7 +490,7 @@ impl Job {
                 self.begin_reload(env.map(|e| *e), reason, reply).await;
             }
             JobCmd::SetWatch { watch, reply } => {
-                Arc::make_mut(&mut self.spec).watch = watch.map(|w| *w);
+                Arc::make_mut(&mut self.spec).watch = watch;
                 let wanted =
                     self.shared.read(self.id, |e| e.desired) == Some(DesiredState::Running);
                 if wanted && self.spec.active_watch().is_some() {
@@ -557,7 +557,7 @@ impl Job {
             }
             // Recorded; a task's runs are not watched (they come from its schedule).
             JobCmd::SetWatch { watch, reply } => {
-                Arc::make_mut(&mut self.spec).watch = watch.map(|w| *w);
+                Arc::make_mut(&mut self.spec).watch = watch;
                 let _ = reply.send(());
             }
             JobCmd::Reset { reply } => {

@@ -60,13 +60,12 @@ impl Supervisor {
                     continue;
                 };
                 let watch = match (entry.spec.watch.clone(), enabled) {
-                    (Some(w), on) => Some(pmtui_proto::WatchSpec { enabled: on, ..w }),
-                    (None, true) => Some(pmtui_proto::WatchSpec::default()),
+                    (Some(w), on) => Some(Box::new(pmtui_proto::WatchSpec { enabled: on, ..*w })),
+                    (None, true) => Some(Box::default()),
                     (None, false) => None,
                 };
                 std::sync::Arc::make_mut(&mut entry.spec).watch = watch.clone();
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                let watch = watch.map(Box::new);
                 let _ = entry.job.send(JobCmd::SetWatch { watch, reply: tx });
                 replies.push((*id, rx));
             }

@@ -52,7 +52,7 @@ pub fn describe_rows(d: &ProcessDetail) -> Vec<(&'static str, String)> {
         ("app main pid", dash(i.main_pid.map(|p| p.to_string()))),
         (
             "health check",
-            dash(s.health_check.as_ref().map(probe_line)),
+            dash(s.health_check.as_deref().map(probe_line)),
         ),
         ("health", dash(i.health.map(|h| h.as_str().to_string()))),
         (
