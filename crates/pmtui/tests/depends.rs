@@ -177,7 +177,15 @@ fn a_daemon_killed_mid_way_restores_the_chain_in_order() {
     t.ok(&["ls"]);
     let api = t.wait_for("api", "api online again", |p| p["status"] == "online");
     assert!(api["pid"].is_number(), "{api}");
-    let seen = lines(&order);
+    // `api-ready` is left from the first daemon's run, so api's probe may pass before its
+    // script has written its line: wait for the line.
+    let seen = common::wait_until("api's start line", || {
+        let seen = lines(&order);
+        seen.iter()
+            .any(|l| l.starts_with("start api"))
+            .then_some(seen)
+    })
+    .unwrap_or_else(|| lines(&order));
     let starts: Vec<&String> = seen.iter().filter(|l| l.starts_with("start api")).collect();
     assert_eq!(starts, ["start api after-db"], "{seen:?}");
     assert!(
