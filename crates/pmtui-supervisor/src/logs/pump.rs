@@ -216,13 +216,9 @@ pub fn pump(
             } else {
                 buf.reserve(READ_CHUNK);
                 let deadline = tokio::time::Instant::now() + QUIET;
-                let quiet = match &mut quiet {
-                    Some(timer) => {
-                        timer.as_mut().reset(deadline);
-                        timer
-                    }
-                    None => quiet.insert(Box::pin(tokio::time::sleep_until(deadline))),
-                };
+                let quiet =
+                    quiet.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                quiet.as_mut().reset(deadline);
                 let read = tokio::select! {
                     biased;
                     read = reader.read_buf(&mut buf) => Some(read),

@@ -100,16 +100,20 @@ impl Queue {
     pub(super) fn submit(&self, batch: Batch) -> Submit<'_> {
         match Arc::clone(&self.permits).try_acquire_owned() {
             Ok(permit) => {
-                let _ = self.tx.send(Msg::Batch(Box::new((batch, permit))));
+                self.queue_batch(batch, permit);
                 Submit::Done
             }
             Err(TryAcquireError::Closed) => Submit::Done,
             Err(TryAcquireError::NoPermits) => Submit::Wait(Box::pin(async move {
                 if let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await {
-                    let _ = self.tx.send(Msg::Batch(Box::new((batch, permit))));
+                    self.queue_batch(batch, permit);
                 }
             })),
         }
+    }
+
+    fn queue_batch(&self, batch: Batch, permit: OwnedSemaphorePermit) {
+        let _ = self.tx.send(Msg::Batch(Box::new((batch, permit))));
     }
 
     /// Queues `op`; the receiver fires once it is done.
@@ -136,7 +140,7 @@ impl Queue {
 /// What [`Queue::submit`] returns: done at once, or waiting for room in the queue.
 pub enum Submit<'a> {
     Done,
-    Wait(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>),
+    Wait(futures_util::future::BoxFuture<'a, ()>),
 }
 
 impl std::future::Future for Submit<'_> {

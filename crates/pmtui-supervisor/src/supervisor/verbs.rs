@@ -60,7 +60,10 @@ impl Supervisor {
                     continue;
                 };
                 let watch = match (entry.spec.watch.clone(), enabled) {
-                    (Some(w), on) => Some(Box::new(pmtui_proto::WatchSpec { enabled: on, ..*w })),
+                    (Some(mut w), on) => {
+                        w.enabled = on;
+                        Some(w)
+                    }
                     (None, true) => Some(Box::default()),
                     (None, false) => None,
                 };
