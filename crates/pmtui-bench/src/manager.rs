@@ -79,8 +79,9 @@ const REMOVE_AT_ONCE: u64 = 1 << 20;
 /// Removes every ended home when dropped (at the end of the run, however it ends).
 ///
 /// Why not each home as soon as it is done with: on ext4 without a journal (this machine's
-/// `/tmp`), creating a file scans past every inode deleted in the last minutes
-/// (`recently_deleted`), so a scenario right after one that deleted a 1,000-app home paid
+/// `/tmp`), creating a file scans past every inode deleted in the last minute, or five
+/// while the inode table's block is not written back (`recently_deleted`, 60 and 300 s),
+/// so a scenario right after one that deleted a 1,000-app home paid
 /// for those deletions in each file it created: 1,000 apps from one file took 1.3–1.7 s
 /// there against 1.0 s in a fresh folder. A user's state directory does not see thousands
 /// of deletions a minute, and other filesystems do not scan.
