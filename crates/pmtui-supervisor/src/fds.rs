@@ -129,6 +129,58 @@ pub fn check(log_files: u64, replaces: bool) -> Result<(), Shortage> {
     }
 }
 
+/// A shortage a start waited out in vain, remembered for the starts right after it. A start
+/// short of descriptors waits for some to come back (a `restart all` closes the dead runs'
+/// pipes a moment later, see `Job::fds_for_launch`), and fails after a second without any.
+/// When a file of many apps meets the limit, each app after the last that fitted waited its
+/// own second for nothing: 30 refused apps made a 30 s `start`, 1,000 would have made a
+/// quarter of an hour. A fresh start that finds the daemon short again within
+/// [`Confirmed::FRESH`] of such a wait, with no fewer descriptors open than then, fails at
+/// once with the same message. Runs that replace one (restarts) still wait: their own dead
+/// run's descriptors are about to close.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmed {
+    /// When the wait ended, and the descriptors open then.
+    last: Option<(std::time::Instant, u64)>,
+}
+
+impl Confirmed {
+    /// How long a confirmed shortage answers for later starts.
+    pub const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// Records a wait that ended without room, at `now` with `open` descriptors open.
+    pub fn record(&mut self, now: std::time::Instant, open: u64) {
+        self.last = Some((now, open));
+    }
+
+    /// Whether a start short of descriptors at `now`, with `open` open, may fail at once.
+    pub fn holds(&self, now: std::time::Instant, open: u64) -> bool {
+        self.last.is_some_and(|(at, then)| {
+            now.saturating_duration_since(at) < Self::FRESH && open >= then
+        })
+    }
+}
+
+/// The daemon's [`Confirmed`] shortage.
+static CONFIRMED: std::sync::Mutex<Confirmed> = std::sync::Mutex::new(Confirmed { last: None });
+
+/// Records that a start waited for descriptors in vain (see [`Confirmed`]).
+pub fn confirm_shortage(open: u64) {
+    CONFIRMED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .record(std::time::Instant::now(), open);
+}
+
+/// Whether a fresh start short of descriptors, with `open` open, may fail at once (see
+/// [`Confirmed`]).
+pub fn shortage_confirmed(open: u64) -> bool {
+    CONFIRMED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .holds(std::time::Instant::now(), open)
+}
+
 /// Descriptors the metrics sampler keeps open only because re-reading is cheaper than
 /// opening (`/proc/<pid>/stat` of the processes it measures). Launches come first: the
 /// sampler keeps such files only while many descriptors are spare, but a `restart all`
@@ -211,5 +263,18 @@ mod tests {
         assert!(!exhausted(&std::io::Error::from_raw_os_error(
             nix::libc::ENOENT
         )));
+    }
+
+    #[test]
+    fn a_confirmed_shortage_answers_for_a_second_while_nothing_closed() {
+        let start = std::time::Instant::now();
+        let mut confirmed = Confirmed::default();
+        assert!(!confirmed.holds(start, 60), "nothing confirmed yet");
+        confirmed.record(start, 60);
+        let soon = start + std::time::Duration::from_millis(300);
+        assert!(confirmed.holds(soon, 60));
+        assert!(confirmed.holds(soon, 61), "more open: still short");
+        assert!(!confirmed.holds(soon, 59), "some closed: wait for more");
+        assert!(!confirmed.holds(start + Confirmed::FRESH, 60), "stale");
     }
 }

@@ -128,6 +128,57 @@ fn at_a_low_fd_limit_commands_answer_and_surplus_starts_fail_clearly() {
     home.ok(&["kill"]);
 }
 
+/// A file of more apps than fit: the ones that fit run, and every other is refused with
+/// the same clear message, those after the first one by the shortcut of `fds::Confirmed`
+/// (they fail at once instead of each waiting its own second; not timed here).
+#[test]
+fn a_file_of_more_apps_than_fit_refuses_the_surplus_clearly() {
+    let home = TestHome::new();
+    start_daemon_with_fd_limit(&home, 64);
+    let sleep = home.tagged_sleep(&unique("fdfile"));
+    let apps: Vec<serde_json::Value> = (0..24)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("f{i}"),
+                "script": sleep,
+                "args": "1000",
+                "interpreter": "none",
+            })
+        })
+        .collect();
+    let file = home.home().join("apps.json");
+    std::fs::write(&file, serde_json::json!({ "apps": apps }).to_string()).expect("write");
+    let out = home.run(&["start", file.to_str().expect("utf-8")]);
+    assert!(!out.status.success(), "24 processes fit in 64 descriptors?");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let list = home.list();
+    let started: Vec<String> = list
+        .iter()
+        .filter(|p| p["status"] == "online")
+        .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(started.len() >= 2, "only {started:?} fit: {err}");
+    for i in 0..24 {
+        let name = format!("f{i}");
+        if started.contains(&name) {
+            continue;
+        }
+        let line = err
+            .lines()
+            .find(|l| {
+                l.trim_start_matches("error: ")
+                    .starts_with(&format!("{name}: "))
+            })
+            .unwrap_or_else(|| panic!("nothing said of {name}: {err}"));
+        assert!(
+            line.contains("open-file limit") && line.contains("ulimit"),
+            "unclear refusal: {line}"
+        );
+    }
+    home.ok(&["ping"]);
+    home.ok(&["kill"]);
+}
+
 /// The daemon's descriptors that processes cost: pipes, pidfds and log files.
 fn process_fds(daemon: i32, logs: &std::path::Path) -> usize {
     fd_targets(daemon)

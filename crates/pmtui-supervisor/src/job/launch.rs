@@ -221,7 +221,8 @@ impl Job {
     /// only after a second without any closing (or `FD_WAIT_MAX` in all), so that
     /// restarting every app at a tight limit leaves none errored even on a loaded machine.
     /// A start that really does not fit fails a second later than it would, with the same
-    /// message. A run that `replaces` one may use half the reserve (see [`fds::check`]),
+    /// message; the fresh starts right after such a failure fail at once while no
+    /// descriptor came back (see [`fds::Confirmed`]). A run that `replaces` one may use half the reserve (see [`fds::check`]),
     /// and a shortage first asks the metrics sampler for the `stat` files it keeps open
     /// only to read faster (see [`fds::kept`]).
     async fn fds_for_launch(&self, replaces: bool) -> Result<(), fds::Shortage> {
@@ -236,6 +237,11 @@ impl Job {
                 Ok(()) => return Ok(()),
                 Err(shortage) => shortage,
             };
+            // A wait that just ended in vain with as many open: this one would too.
+            if !replaces && lowest == u64::MAX && shortage.open.is_some_and(fds::shortage_confirmed)
+            {
+                return Err(shortage);
+            }
             fds::kept::ask_back();
             let now = Instant::now();
             if let Some(open) = shortage.open
@@ -247,6 +253,9 @@ impl Job {
                 lowest = open;
             }
             if now >= stalled_at || now >= started + FD_WAIT_MAX {
+                if let Some(open) = shortage.open {
+                    fds::confirm_shortage(open);
+                }
                 return Err(shortage);
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
