@@ -6,6 +6,7 @@
 //! how to raise it.
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 /// Descriptors kept free for the daemon's own work.
 pub const RESERVE: u64 = 16;
@@ -51,16 +52,16 @@ pub fn table_size() -> Option<u64> {
 /// three times it (the table has at least 64 slots) within 100 ms; should it, the spawn
 /// itself still fails with EMFILE and says so (see `exhausted`).
 fn table_size_recent(limit: u64, need: u64) -> Option<u64> {
-    static LAST: std::sync::Mutex<Option<(std::time::Instant, u64)>> = std::sync::Mutex::new(None);
+    static LAST: std::sync::Mutex<Option<(Instant, u64)>> = std::sync::Mutex::new(None);
     let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((at, size)) = *last
-        && at.elapsed() < std::time::Duration::from_millis(100)
+        && at.elapsed() < Duration::from_millis(100)
         && size.saturating_mul(4).saturating_add(need) <= limit
     {
         return Some(size);
     }
     let size = table_size()?;
-    *last = Some((std::time::Instant::now(), size));
+    *last = Some((Instant::now(), size));
     Some(size)
 }
 
@@ -141,20 +142,20 @@ pub fn check(log_files: u64, replaces: bool) -> Result<(), Shortage> {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Confirmed {
     /// When the wait ended, and the descriptors open then.
-    last: Option<(std::time::Instant, u64)>,
+    last: Option<(Instant, u64)>,
 }
 
 impl Confirmed {
     /// How long a confirmed shortage answers for later starts.
-    pub const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+    pub const FRESH: Duration = Duration::from_secs(1);
 
     /// Records a wait that ended without room, at `now` with `open` descriptors open.
-    pub fn record(&mut self, now: std::time::Instant, open: u64) {
+    pub fn record(&mut self, now: Instant, open: u64) {
         self.last = Some((now, open));
     }
 
     /// Whether a start short of descriptors at `now`, with `open` open, may fail at once.
-    pub fn holds(&self, now: std::time::Instant, open: u64) -> bool {
+    pub fn holds(&self, now: Instant, open: u64) -> bool {
         self.last.is_some_and(|(at, then)| {
             now.saturating_duration_since(at) < Self::FRESH && open >= then
         })
@@ -169,7 +170,7 @@ pub fn confirm_shortage(open: u64) {
     CONFIRMED
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .record(std::time::Instant::now(), open);
+        .record(Instant::now(), open);
 }
 
 /// Whether a fresh start short of descriptors, with `open` open, may fail at once (see
@@ -178,7 +179,7 @@ pub fn shortage_confirmed(open: u64) -> bool {
     CONFIRMED
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .holds(std::time::Instant::now(), open)
+        .holds(Instant::now(), open)
 }
 
 /// Descriptors the metrics sampler keeps open only because re-reading is cheaper than
@@ -267,11 +268,11 @@ mod tests {
 
     #[test]
     fn a_confirmed_shortage_answers_for_a_second_while_nothing_closed() {
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         let mut confirmed = Confirmed::default();
         assert!(!confirmed.holds(start, 60), "nothing confirmed yet");
         confirmed.record(start, 60);
-        let soon = start + std::time::Duration::from_millis(300);
+        let soon = start + Duration::from_millis(300);
         assert!(confirmed.holds(soon, 60));
         assert!(confirmed.holds(soon, 61), "more open: still short");
         assert!(!confirmed.holds(soon, 59), "some closed: wait for more");

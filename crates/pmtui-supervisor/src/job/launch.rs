@@ -221,10 +221,10 @@ impl Job {
     /// only after a second without any closing (or `FD_WAIT_MAX` in all), so that
     /// restarting every app at a tight limit leaves none errored even on a loaded machine.
     /// A start that really does not fit fails a second later than it would, with the same
-    /// message; the fresh starts right after such a failure fail at once while no
-    /// descriptor came back (see [`fds::Confirmed`]). A run that `replaces` one may use half the reserve (see [`fds::check`]),
-    /// and a shortage first asks the metrics sampler for the `stat` files it keeps open
-    /// only to read faster (see [`fds::kept`]).
+    /// message; fresh starts right after such a failure fail at once while no descriptor
+    /// came back (see [`fds::Confirmed`]). A run that `replaces` one may use half the
+    /// reserve (see [`fds::check`]), and a shortage first asks the metrics sampler for the
+    /// `stat` files it keeps open only to read faster (see [`fds::kept`]).
     async fn fds_for_launch(&self, replaces: bool) -> Result<(), fds::Shortage> {
         const STALL: Duration = Duration::from_secs(1);
         const FD_WAIT_MAX: Duration = Duration::from_secs(15);
