@@ -9,9 +9,9 @@
 //! in `/proc` per datagram. Emptying it between runs means a datagram a run sent can never
 //! count for the next one (the run's tree is ended before the next run starts). Why kept
 //! rather than bound afresh for every run: a bind creates a file and its unlink deletes
-//! one, and on ext4 without a journal a creation scans past every inode deleted in the last
-//! half minute, so a crash loop made each restart slower (0.2 ms per bind, on the path
-//! from the exit to the next exec). The cost is one fd and one idle task per running
+//! one, and on ext4 without a journal a creation scans past every inode deleted in the
+//! last 1–5 minutes, so a crash loop made each restart slower (0.2 ms per bind, on the
+//! path from the exit to the next exec). The cost is one fd and one idle task per running
 //! process, which wake only when the app speaks.
 //!
 //! The app controls what arrives, so: datagrams over [`MAX_DATAGRAM`] bytes are dropped
