@@ -139,23 +139,23 @@ pub fn check(log_files: u64, replaces: bool) -> Result<(), Shortage> {
 /// [`Confirmed::FRESH`] of such a wait, with no fewer descriptors open than then, fails at
 /// once with the same message. Runs that replace one (restarts) still wait: their own dead
 /// run's descriptors are about to close.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Confirmed {
+#[derive(Debug, Default)]
+pub(crate) struct Confirmed {
     /// When the wait ended, and the descriptors open then.
     last: Option<(Instant, u64)>,
 }
 
 impl Confirmed {
     /// How long a confirmed shortage answers for later starts.
-    pub const FRESH: Duration = Duration::from_secs(1);
+    pub(crate) const FRESH: Duration = Duration::from_secs(1);
 
     /// Records a wait that ended without room, at `now` with `open` descriptors open.
-    pub fn record(&mut self, now: Instant, open: u64) {
+    pub(crate) fn record(&mut self, now: Instant, open: u64) {
         self.last = Some((now, open));
     }
 
     /// Whether a start short of descriptors at `now`, with `open` open, may fail at once.
-    pub fn holds(&self, now: Instant, open: u64) -> bool {
+    pub(crate) fn holds(&self, now: Instant, open: u64) -> bool {
         self.last.is_some_and(|(at, then)| {
             now.saturating_duration_since(at) < Self::FRESH && open >= then
         })
@@ -166,7 +166,7 @@ impl Confirmed {
 static CONFIRMED: std::sync::Mutex<Confirmed> = std::sync::Mutex::new(Confirmed { last: None });
 
 /// Records that a start waited for descriptors in vain (see [`Confirmed`]).
-pub fn confirm_shortage(open: u64) {
+pub(crate) fn confirm_shortage(open: u64) {
     CONFIRMED
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -175,7 +175,7 @@ pub fn confirm_shortage(open: u64) {
 
 /// Whether a fresh start short of descriptors, with `open` open, may fail at once (see
 /// [`Confirmed`]).
-pub fn shortage_confirmed(open: u64) -> bool {
+pub(crate) fn shortage_confirmed(open: u64) -> bool {
     CONFIRMED
         .lock()
         .unwrap_or_else(|p| p.into_inner())
